@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * dns-packet.h — a bounds-checked reader for DNS queries and a writer for the
+ * answers trellisd gives in the name of the server a child asked.
+ *
+ * Kernel-facing conventions: functions return >= 0 or -errno
+ * (-EBADMSG for a malformed packet) and never log.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define TRELLIS_DNS_HEADER_SIZE    12
+#define TRELLIS_DNS_WIRE_NAME_MAX  255   /* RFC 1035 §2.3.4, on the wire */
+#define TRELLIS_DNS_LABEL_MAX      63
+/* Presentation form: every octet may become "\DDD" (4 chars). */
+#define TRELLIS_DNS_NAME_TEXT_MAX  (TRELLIS_DNS_WIRE_NAME_MAX * 4 + 1)
+
+enum {
+  TRELLIS_DNS_RCODE_NOERROR  = 0,
+  TRELLIS_DNS_RCODE_FORMERR  = 1,
+  TRELLIS_DNS_RCODE_SERVFAIL = 2,
+  TRELLIS_DNS_RCODE_NXDOMAIN = 3,
+  TRELLIS_DNS_RCODE_REFUSED  = 5,
+};
+
+enum {
+  TRELLIS_DNS_TYPE_A    = 1,
+  TRELLIS_DNS_TYPE_AAAA = 28,
+  TRELLIS_DNS_TYPE_OPT  = 41,
+};
+
+#define TRELLIS_DNS_EDNS_OPTION_EDE  15  /* RFC 8914 */
+#define TRELLIS_DNS_EDE_FILTERED     17
+
+/* A parsed query.  Plain data: no pointers into the packet. */
+typedef struct {
+  uint16_t id;
+  uint16_t flags;                   /* header flags word as on the wire (host order) */
+  char     qname[TRELLIS_DNS_NAME_TEXT_MAX]; /* lower-case presentation form, no
+                                     * trailing dot; "" for the root; octets other
+                                     * than [a-z0-9-_] are written as \DDD */
+  uint16_t qtype;
+  uint16_t qclass;
+  size_t   question_end;            /* offset just past the question section */
+  bool     has_edns;                /* an OPT record was in the additional section */
+  uint16_t edns_udp_size;           /* the requestor's payload size (>= 512) */
+  bool     edns_do;                 /* the DO bit */
+} TrellisDnsQuery;
+
+/**
+ * trellis_dns_query_parse:
+ *
+ * Parses a DNS query message (QR=0, opcode QUERY, exactly one question,
+ * no answer or authority records, at most one OPT).  Compression pointers
+ * are followed backward only, with a cap on hops; label types 0x40–0xBF are
+ * refused; names over 255 octets are refused.
+ *
+ * Returns: 0 and fills @ret_query, or -EBADMSG for a malformed packet,
+ *   -EOPNOTSUPP for a well-formed message that is not a standard query.
+ *   @ret_query is untouched on failure.
+ */
+int trellis_dns_query_parse (const uint8_t   *packet,
+                             size_t           len,
+                             TrellisDnsQuery *ret_query);
+
+/**
+ * trellis_dns_reply_build:
+ * @packet, @len: the query as received (its question is copied)
+ * @query: the result of parsing it
+ * @rcode: the response code (NXDOMAIN, REFUSED, NOERROR for NODATA, ...)
+ * @ede_code: an RFC 8914 info-code, or -1 for none; only written when the
+ *   query had EDNS
+ * @ede_text: (nullable) the EXTRA-TEXT, UTF-8, truncated to fit
+ * @buf, @cap: where to write; @cap >= 512
+ *
+ * Builds a response with QR=1, RA=1, the query's id, RD and CD, the
+ * question, no answers, and an OPT record when the query had one.  The
+ * response never exceeds the requestor's payload size (512 without EDNS);
+ * the extra text is cut, at a UTF-8 boundary, to fit.
+ *
+ * Returns: the length written, or -EBADMSG / -ENOBUFS.
+ */
+ssize_t trellis_dns_reply_build (const uint8_t         *packet,
+                                 size_t                 len,
+                                 const TrellisDnsQuery *query,
+                                 int                    rcode,
+                                 int                    ede_code,
+                                 const char            *ede_text,
+                                 uint8_t               *buf,
+                                 size_t                 cap);
