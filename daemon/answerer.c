@@ -1,2 +1,600 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "daemon/answerer.h"
+
+#include <errno.h>
+#include <gio/gio.h>
+#include <glib-unix.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define DNS_MESSAGE_MAX      65535
+#define UDP_FORWARD_TIMEOUT  4000   /* ms: then the child's resolver retries */
+#define TCP_IDLE_TIMEOUT     10000  /* ms without a query: close (RFC 7766 §6.2.3) */
+#define TCP_UPSTREAM_TIMEOUT 5000   /* ms */
+#define TCP_MAX_CONNECTIONS  64
+#define UDP_MAX_FORWARDS     16
+
+typedef struct {
+  int      fd;
+  GSource *source;   /* (owned) */
+} Listener;
+
+struct _TrellisAnswerer {
+  TrellisFlowTable      *flows;        /* (unowned) */
+  TrellisAnswererDecide  decide;
+  gpointer               user_data;
+  Listener               udp[2];
+  Listener               tcp[2];
+  guint                  n_families;
+  GThreadPool           *forwards;     /* (owned) UDP queries to pass on */
+
+  GMutex                 lock;         /* protects the two fields below */
+  GHashTable            *connections;  /* fd → GThread* of live TCP connections */
+  GPtrArray             *finished;     /* (owned) GThread* that have ended, to join */
+  gboolean               closing;
+};
+
+typedef struct {
+  TrellisAnswerer        *answerer;
+  int                     reply_fd;    /* the UDP socket the query came in on */
+  struct sockaddr_storage client;
+  socklen_t               client_len;
+  struct sockaddr_storage server;
+  socklen_t               server_len;
+  gsize                   len;
+  guint8                  query[];     /* len bytes */
+} UdpForward;
+
+typedef struct {
+  TrellisAnswerer        *answerer;
+  int                     fd;
+  struct sockaddr_storage peer;
+} TcpConnection;
+
+/* ---- shared ------------------------------------------------------------ */
+
+/* Decides @query for the flow @key; fills @ret_answer and, for a forward,
+ * the server the child asked. */
+static void
+answer_decide (TrellisAnswerer         *answerer,
+               const TrellisFlowKey    *key,
+               const TrellisDnsQuery   *query,
+               TrellisAnswer           *ret_answer,
+               struct sockaddr_storage *ret_server,
+               socklen_t               *ret_server_len)
+{
+  TrellisFlow flow;
+
+  if (!trellis_flow_table_lookup (answerer->flows, key, g_get_monotonic_time (), &flow))
+    {
+      /* Nobody we know sent this: a process that found our port.  Never
+       * forward for an unknown principal. */
+      memset (ret_answer, 0, sizeof *ret_answer);
+      ret_answer->action = TRELLIS_ANSWER_REFUSE;
+      return;
+    }
+  answerer->decide (flow.uid, query, ret_answer, answerer->user_data);
+  if (ret_answer->action == TRELLIS_ANSWER_FORWARD)
+    *ret_server_len = trellis_flow_dst_to_sockaddr (&flow, key->family, ret_server);
+}
+
+static ssize_t
+reply_build (const guint8 *packet, gsize len, const TrellisDnsQuery *query,
+             const TrellisAnswer *answer, guint8 *buf, gsize cap)
+{
+  if (answer->action == TRELLIS_ANSWER_REFUSE)
+    return trellis_dns_reply_build (packet, len, query, TRELLIS_DNS_RCODE_REFUSED,
+                                    -1, NULL, buf, cap);
+  return trellis_dns_reply_build (packet, len, query, answer->rcode,
+                                  answer->ede_code, answer->ede_text, buf, cap);
+}
+
+static int
+socket_bind (int family, int type, guint16 port, GError **error)
+{
+  struct sockaddr_storage ss = { 0 };
+  socklen_t sslen;
+  int one = 1;
+  int fd;
+
+  fd = socket (family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0)
+    goto fail;
+  setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (family == AF_INET)
+    {
+      struct sockaddr_in *in = (struct sockaddr_in *) &ss;
+
+      in->sin_family = AF_INET;
+      in->sin_port = g_htons (port);
+      in->sin_addr.s_addr = g_htonl (INADDR_LOOPBACK);
+      sslen = sizeof *in;
+    }
+  else
+    {
+      struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &ss;
+
+      setsockopt (fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+      in6->sin6_family = AF_INET6;
+      in6->sin6_port = g_htons (port);
+      in6->sin6_addr = in6addr_loopback;
+      sslen = sizeof *in6;
+    }
+  if (bind (fd, (struct sockaddr *) &ss, sslen) < 0)
+    goto fail;
+  if (type == SOCK_STREAM && listen (fd, 64) < 0)
+    goto fail;
+  return fd;
+
+fail:
+  {
+    int saved = errno;
+
+    if (fd >= 0)
+      close (fd);
+    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
+                 "cannot listen on %s port %u (%s): %s",
+                 family == AF_INET ? "127.0.0.1" : "[::1]", port,
+                 type == SOCK_STREAM ? "TCP" : "UDP", g_strerror (saved));
+    return -1;
+  }
+}
+
+/* ---- UDP ----------------------------------------------------------------- */
+
+static void
+udp_forward_run (gpointer data, gpointer user_data)
+{
+  g_autofree UdpForward *fw = data;
+  g_autofree guint8 *buf = g_malloc (DNS_MESSAGE_MAX);
+  struct pollfd pfd;
+  ssize_t n = -1;
+  int fd;
+
+  fd = socket (fw->server.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return;
+  /* A connected socket only accepts the reply from the server asked. */
+  if (connect (fd, (struct sockaddr *) &fw->server, fw->server_len) == 0 &&
+      send (fd, fw->query, fw->len, 0) == (ssize_t) fw->len)
+    {
+      pfd.fd = fd;
+      pfd.events = POLLIN;
+      if (poll (&pfd, 1, UDP_FORWARD_TIMEOUT) == 1)
+        n = recv (fd, buf, DNS_MESSAGE_MAX, 0);
+    }
+  close (fd);
+  /* Pass the reply on only when it answers this query (same id). */
+  if (n >= TRELLIS_DNS_HEADER_SIZE && buf[0] == fw->query[0] && buf[1] == fw->query[1])
+    sendto (fw->reply_fd, buf, (size_t) n, 0, (struct sockaddr *) &fw->client, fw->client_len);
+}
+
+static gboolean
+udp_readable (gint fd, GIOCondition condition, gpointer user_data)
+{
+  TrellisAnswerer *answerer = user_data;
+  guint8 packet[DNS_MESSAGE_MAX];
+  guint8 reply[DNS_MESSAGE_MAX];
+
+  for (int i = 0; i < 64; i++)
+    {
+      struct sockaddr_storage client;
+      socklen_t client_len = sizeof client;
+      struct sockaddr_storage server;
+      socklen_t server_len = 0;
+      TrellisDnsQuery query;
+      TrellisFlowKey key;
+      TrellisAnswer answer;
+      ssize_t n, r;
+
+      n = recvfrom (fd, packet, sizeof packet, 0, (struct sockaddr *) &client, &client_len);
+      if (n < 0)
+        break;
+      if (!trellis_flow_key_from_sockaddr ((struct sockaddr *) &client, IPPROTO_UDP, &key))
+        continue;
+      /* The queue has read this packet already; a bad one here came from
+       * elsewhere and is dropped all the same. */
+      if (trellis_dns_query_parse (packet, (gsize) n, &query) < 0)
+        continue;
+
+      answer_decide (answerer, &key, &query, &answer, &server, &server_len);
+      if (answer.action == TRELLIS_ANSWER_FORWARD)
+        {
+          UdpForward *fw = g_malloc (sizeof *fw + (gsize) n);
+
+          fw->answerer = answerer;
+          fw->reply_fd = fd;
+          fw->client = client;
+          fw->client_len = client_len;
+          fw->server = server;
+          fw->server_len = server_len;
+          fw->len = (gsize) n;
+          memcpy (fw->query, packet, (gsize) n);
+          if (g_thread_pool_unprocessed (answerer->forwards) >= 256 ||
+              !g_thread_pool_push (answerer->forwards, fw, NULL))
+            g_free (fw);   /* overloaded: the child's resolver will retry */
+          continue;
+        }
+
+      r = reply_build (packet, (gsize) n, &query, &answer, reply, sizeof reply);
+      if (r > 0)
+        sendto (fd, reply, (size_t) r, 0, (struct sockaddr *) &client, client_len);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- TCP ----------------------------------------------------------------- */
+
+/* Reads exactly @len bytes within @timeout_ms of silence.  0 or -errno. */
+static int
+read_full (int fd, guint8 *buf, gsize len, int timeout_ms)
+{
+  gsize got = 0;
+
+  while (got < len)
+    {
+      struct pollfd pfd = { .fd = fd, .events = POLLIN };
+      ssize_t n;
+      int r = poll (&pfd, 1, timeout_ms);
+
+      if (r == 0)
+        return -ETIMEDOUT;
+      if (r < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return -errno;
+        }
+      n = recv (fd, buf + got, len - got, 0);
+      if (n == 0)
+        return -ECONNRESET;
+      if (n < 0)
+        {
+          if (errno == EINTR || errno == EAGAIN)
+            continue;
+          return -errno;
+        }
+      got += (gsize) n;
+    }
+  return 0;
+}
+
+static int
+write_full (int fd, const guint8 *buf, gsize len, int timeout_ms)
+{
+  gsize put = 0;
+
+  while (put < len)
+    {
+      struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+      ssize_t n;
+      int r = poll (&pfd, 1, timeout_ms);
+
+      if (r == 0)
+        return -ETIMEDOUT;
+      if (r < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return -errno;
+        }
+      n = send (fd, buf + put, len - put, MSG_NOSIGNAL);
+      if (n < 0)
+        {
+          if (errno == EINTR || errno == EAGAIN)
+            continue;
+          return -errno;
+        }
+      put += (gsize) n;
+    }
+  return 0;
+}
+
+/* Reads one length-prefixed DNS message.  Returns its length or -errno. */
+static ssize_t
+tcp_message_read (int fd, guint8 *buf, int timeout_ms)
+{
+  guint8 lenbuf[2];
+  gsize len;
+  int r;
+
+  r = read_full (fd, lenbuf, 2, timeout_ms);
+  if (r < 0)
+    return r;
+  len = (gsize) lenbuf[0] << 8 | lenbuf[1];
+  if (len == 0)
+    return -EBADMSG;
+  r = read_full (fd, buf, len, timeout_ms);
+  if (r < 0)
+    return r;
+  return (ssize_t) len;
+}
+
+static int
+tcp_message_write (int fd, const guint8 *msg, gsize len, int timeout_ms)
+{
+  guint8 lenbuf[2] = { (guint8) (len >> 8), (guint8) len };
+  int r;
+
+  r = write_full (fd, lenbuf, 2, timeout_ms);
+  if (r < 0)
+    return r;
+  return write_full (fd, msg, len, timeout_ms);
+}
+
+static int
+tcp_upstream_connect (const struct sockaddr_storage *server, socklen_t server_len)
+{
+  struct pollfd pfd;
+  int fd, err = 0;
+  socklen_t errlen = sizeof err;
+
+  fd = socket (server->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0)
+    return -errno;
+  if (connect (fd, (const struct sockaddr *) server, server_len) < 0 && errno != EINPROGRESS)
+    goto fail;
+  pfd.fd = fd;
+  pfd.events = POLLOUT;
+  if (poll (&pfd, 1, TCP_UPSTREAM_TIMEOUT) != 1)
+    {
+      errno = ETIMEDOUT;
+      goto fail;
+    }
+  if (getsockopt (fd, SOL_SOCKET, SO_ERROR, &err, &errlen) < 0 || err != 0)
+    {
+      errno = err != 0 ? err : errno;
+      goto fail;
+    }
+  return fd;
+
+fail:
+  err = errno;
+  close (fd);
+  return -err;
+}
+
+static gpointer
+tcp_connection_run (gpointer data)
+{
+  g_autofree TcpConnection *conn = data;
+  TrellisAnswerer *answerer = conn->answerer;
+  g_autofree guint8 *msg = g_malloc (DNS_MESSAGE_MAX);
+  g_autofree guint8 *reply = g_malloc (DNS_MESSAGE_MAX);
+  TrellisFlowKey key;
+  int upstream = -1;
+
+  if (!trellis_flow_key_from_sockaddr ((struct sockaddr *) &conn->peer, IPPROTO_TCP, &key))
+    goto out;
+
+  for (;;)
+    {
+      struct sockaddr_storage server;
+      socklen_t server_len = 0;
+      TrellisDnsQuery query;
+      TrellisAnswer answer;
+      ssize_t n, r;
+
+      n = tcp_message_read (conn->fd, msg, TCP_IDLE_TIMEOUT);
+      if (n < 0)
+        break;
+      /* A malformed query ends the connection; nothing is passed on unread. */
+      if (trellis_dns_query_parse (msg, (gsize) n, &query) < 0)
+        break;
+
+      answer_decide (answerer, &key, &query, &answer, &server, &server_len);
+      if (answer.action == TRELLIS_ANSWER_FORWARD)
+        {
+          if (upstream < 0)
+            upstream = tcp_upstream_connect (&server, server_len);
+          if (upstream < 0 ||
+              tcp_message_write (upstream, msg, (gsize) n, TCP_UPSTREAM_TIMEOUT) < 0)
+            break;
+          r = tcp_message_read (upstream, reply, TCP_UPSTREAM_TIMEOUT);
+          if (r < 0)
+            break;
+        }
+      else
+        {
+          r = reply_build (msg, (gsize) n, &query, &answer, reply, DNS_MESSAGE_MAX);
+          if (r < 0)
+            break;
+        }
+      if (tcp_message_write (conn->fd, reply, (gsize) r, TCP_UPSTREAM_TIMEOUT) < 0)
+        break;
+    }
+
+out:
+  if (upstream >= 0)
+    close (upstream);
+  g_mutex_lock (&answerer->lock);
+  g_ptr_array_add (answerer->finished,
+                   g_hash_table_lookup (answerer->connections, GINT_TO_POINTER (conn->fd)));
+  g_hash_table_remove (answerer->connections, GINT_TO_POINTER (conn->fd));
+  close (conn->fd);
+  g_mutex_unlock (&answerer->lock);
+  return NULL;
+}
+
+/* Joins the TCP threads that have ended. */
+static void
+finished_join (TrellisAnswerer *answerer)
+{
+  g_autoptr(GPtrArray) done = NULL;
+
+  g_mutex_lock (&answerer->lock);
+  done = g_steal_pointer (&answerer->finished);
+  answerer->finished = g_ptr_array_new ();
+  g_mutex_unlock (&answerer->lock);
+  for (guint i = 0; i < done->len; i++)
+    g_thread_join (done->pdata[i]);
+}
+
+static gboolean
+tcp_acceptable (gint fd, GIOCondition condition, gpointer user_data)
+{
+  TrellisAnswerer *answerer = user_data;
+
+  finished_join (answerer);
+
+  for (int i = 0; i < 16; i++)
+    {
+      TcpConnection *conn;
+      struct sockaddr_storage peer;
+      socklen_t peer_len = sizeof peer;
+      GThread *thread;
+      g_autoptr(GError) error = NULL;
+      int cfd;
+
+      cfd = accept4 (fd, (struct sockaddr *) &peer, &peer_len, SOCK_CLOEXEC | SOCK_NONBLOCK);
+      if (cfd < 0)
+        break;
+
+      g_mutex_lock (&answerer->lock);
+      /* The thread is not started before it is in the table. */
+      if (answerer->closing ||
+          g_hash_table_size (answerer->connections) >= TCP_MAX_CONNECTIONS)
+        {
+          g_mutex_unlock (&answerer->lock);
+          close (cfd);
+          continue;
+        }
+      conn = g_new0 (TcpConnection, 1);
+      conn->answerer = answerer;
+      conn->fd = cfd;
+      conn->peer = peer;
+      thread = g_thread_try_new ("trellis-tcp", tcp_connection_run, conn, &error);
+      if (thread == NULL)
+        {
+          g_mutex_unlock (&answerer->lock);
+          g_warning ("answerer: cannot start a TCP thread: %s", error->message);
+          close (cfd);
+          g_free (conn);
+          continue;
+        }
+      /* The connection removes itself when done; nobody joins it but free(). */
+      g_hash_table_insert (answerer->connections, GINT_TO_POINTER (cfd), thread);
+      g_mutex_unlock (&answerer->lock);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- life cycle ------------------------------------------------------------ */
+
+static void
+listener_attach (Listener *l, int fd, GUnixFDSourceFunc func, gpointer user_data)
+{
+  l->fd = fd;
+  l->source = g_unix_fd_source_new (fd, G_IO_IN);
+  g_source_set_callback (l->source, G_SOURCE_FUNC (func), user_data, NULL);
+  g_source_attach (l->source, g_main_context_get_thread_default ());
+}
+
+static void
+listener_close (Listener *l)
+{
+  if (l->source != NULL)
+    {
+      g_source_destroy (l->source);
+      g_clear_pointer (&l->source, g_source_unref);
+    }
+  if (l->fd >= 0)
+    close (l->fd);
+  l->fd = -1;
+}
+
+TrellisAnswerer *
+trellis_answerer_new (guint16                 port,
+                      TrellisFlowTable       *flows,
+                      TrellisAnswererDecide   decide,
+                      gpointer                user_data,
+                      GError                **error)
+{
+  g_autoptr(TrellisAnswerer) answerer = g_new0 (TrellisAnswerer, 1);
+  static const int families[] = { AF_INET, AF_INET6 };
+
+  answerer->flows = flows;
+  answerer->decide = decide;
+  answerer->user_data = user_data;
+  g_mutex_init (&answerer->lock);
+  answerer->connections = g_hash_table_new (NULL, NULL);
+  answerer->finished = g_ptr_array_new ();
+  for (guint i = 0; i < 2; i++)
+    answerer->udp[i].fd = answerer->tcp[i].fd = -1;
+
+  answerer->forwards = g_thread_pool_new (udp_forward_run, answerer, UDP_MAX_FORWARDS,
+                                          FALSE, error);
+  if (answerer->forwards == NULL)
+    return NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (families); i++)
+    {
+      g_autoptr(GError) local_error = NULL;
+      int ufd, tfd;
+
+      ufd = socket_bind (families[i], SOCK_DGRAM, port, &local_error);
+      if (ufd < 0 && families[i] == AF_INET6 &&
+          g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
+        break;  /* no IPv6 on this host: nothing to redirect there either */
+      if (ufd < 0 && families[i] == AF_INET6 && errno == EADDRNOTAVAIL)
+        break;
+      if (ufd < 0)
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return NULL;
+        }
+      listener_attach (&answerer->udp[i], ufd, udp_readable, answerer);
+      tfd = socket_bind (families[i], SOCK_STREAM, port, error);
+      if (tfd < 0)
+        return NULL;
+      listener_attach (&answerer->tcp[i], tfd, tcp_acceptable, answerer);
+      answerer->n_families = i + 1;
+    }
+  return g_steal_pointer (&answerer);
+}
+
+void
+trellis_answerer_free (TrellisAnswerer *answerer)
+{
+  GHashTableIter iter;
+  gpointer fd;
+
+  if (answerer == NULL)
+    return;
+
+  for (guint i = 0; i < 2; i++)
+    {
+      listener_close (&answerer->udp[i]);
+      listener_close (&answerer->tcp[i]);
+    }
+  if (answerer->forwards != NULL)
+    g_thread_pool_free (answerer->forwards, TRUE, TRUE);
+
+  /* Wake every TCP thread and wait until they have all gone. */
+  g_mutex_lock (&answerer->lock);
+  answerer->closing = TRUE;
+  g_hash_table_iter_init (&iter, answerer->connections);
+  while (g_hash_table_iter_next (&iter, &fd, NULL))
+    shutdown (GPOINTER_TO_INT (fd), SHUT_RDWR);
+  g_mutex_unlock (&answerer->lock);
+  for (;;)
+    {
+      guint left;
+
+      g_mutex_lock (&answerer->lock);
+      left = g_hash_table_size (answerer->connections);
+      g_mutex_unlock (&answerer->lock);
+      if (left == 0)
+        break;
+      g_usleep (10000);
+    }
+  finished_join (answerer);
+
+  g_hash_table_unref (answerer->connections);
+  g_ptr_array_unref (answerer->finished);
+  g_mutex_clear (&answerer->lock);
+  g_free (answerer);
+}

@@ -1,2 +1,65 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * answerer.h — the local DNS endpoint that NAT sends protected principals'
+ * queries to: marked (blocked) UDP queries and every TCP/53 connection.
+ *
+ * It listens on 127.0.0.1 and ::1 at one port, UDP and TCP.  Because the
+ * kernel redirected the packets, its replies reach the child in the name of
+ * the server the child asked (conntrack reverses the NAT).  A blocked query
+ * is answered here and never leaves the machine; an allowed one (TCP, or a
+ * UDP query whose flow was already redirected) is forwarded to the server the
+ * child asked, learned from the flow table.
+ *
+ * UDP is served on the main loop; each TCP connection gets a thread of its
+ * own (TCP DNS is rare and long-lived), up to a cap.
+ */
 #pragma once
+
+#include <glib.h>
+#include <sys/types.h>
+
+#include "daemon/dns-packet.h"
+#include "daemon/flows.h"
+
+G_BEGIN_DECLS
+
+typedef enum {
+  TRELLIS_ANSWER_FORWARD = 0,  /* allowed: ask the server the child asked */
+  TRELLIS_ANSWER_BLOCK,        /* answer here with rcode + EDE */
+  TRELLIS_ANSWER_REFUSE,       /* no principal known for this flow */
+} TrellisAnswerAction;
+
+typedef struct {
+  TrellisAnswerAction action;
+  int                 rcode;          /* BLOCK: NXDOMAIN, or NOERROR for NODATA */
+  int                 ede_code;       /* BLOCK: RFC 8914 info-code, -1 for none */
+  char                ede_text[256];  /* BLOCK: the rule's short form */
+} TrellisAnswer;
+
+/*
+ * Decides a query for the principal @uid.  Called from the main thread and
+ * from TCP threads at once: it must be thread-safe and must not block.
+ */
+typedef void (*TrellisAnswererDecide) (uid_t                  uid,
+                                       const TrellisDnsQuery *query,
+                                       TrellisAnswer         *ret_answer,
+                                       gpointer               user_data);
+
+typedef struct _TrellisAnswerer TrellisAnswerer;
+
+/**
+ * trellis_answerer_new:
+ * Binds UDP and TCP on 127.0.0.1:@port and, when the host has IPv6, [::1]:@port.
+ * @flows is borrowed and must outlive the answerer.
+ */
+TrellisAnswerer *trellis_answerer_new  (guint16                 port,
+                                        TrellisFlowTable       *flows,
+                                        TrellisAnswererDecide   decide,
+                                        gpointer                user_data,
+                                        GError                **error);
+
+/** trellis_answerer_free: closes the sockets and waits for the TCP threads. */
+void             trellis_answerer_free (TrellisAnswerer *answerer);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisAnswerer, trellis_answerer_free)
+
+G_END_DECLS

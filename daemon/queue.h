@@ -1,2 +1,68 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * queue.h — the NFQUEUE that carries protected principals' DNS to trellisd,
+ * read with libnetfilter_queue + libmnl as a GSource on the main loop.
+ *
+ * Every packet gets exactly one verdict, given as soon as the handler
+ * returns; the handler must not block.
+ */
 #pragma once
+
+#include <glib.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+G_BEGIN_DECLS
+
+typedef enum {
+  TRELLIS_QUEUE_ACCEPT = 0,   /* let it go on as it is */
+  TRELLIS_QUEUE_ACCEPT_MARK,  /* let it go on, marked: NAT sends it to the answerer */
+  TRELLIS_QUEUE_DROP,         /* malformed or unplaceable: never passed unread */
+} TrellisQueueVerdict;
+
+/* A queued packet, its headers already read and bounds-checked. */
+typedef struct {
+  guint8         family;       /* AF_INET or AF_INET6 */
+  guint8         proto;        /* IPPROTO_UDP or IPPROTO_TCP */
+  gboolean       has_uid;
+  uid_t          uid;          /* the socket owner (NFQA_UID) */
+  guint8         src_addr[16];
+  guint8         dst_addr[16];
+  guint16        src_port;     /* host order */
+  guint16        dst_port;
+  guint8         tcp_flags;    /* TCP only */
+  const guint8  *payload;      /* the L4 payload (UDP: the DNS message) */
+  gsize          payload_len;
+} TrellisQueuePacket;
+
+typedef TrellisQueueVerdict (*TrellisQueueHandler) (const TrellisQueuePacket *packet,
+                                                    gpointer                  user_data);
+
+typedef struct _TrellisQueue TrellisQueue;
+
+/**
+ * trellis_queue_new:
+ * Binds queue @queue_num in the current network namespace and attaches its
+ * source to the thread-default main context.  Fails with a clear message
+ * when another process holds the queue.
+ */
+TrellisQueue *trellis_queue_new  (guint16               queue_num,
+                                  guint32               mark,
+                                  TrellisQueueHandler   handler,
+                                  gpointer              user_data,
+                                  GError              **error);
+void          trellis_queue_free (TrellisQueue *queue);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisQueue, trellis_queue_free)
+
+/**
+ * trellis_queue_packet_parse:
+ * Reads the IPv4/IPv6 and UDP/TCP headers of @data (as NFQUEUE hands it
+ * over: from the network header on).  Returns: 0, or -EBADMSG when the
+ * headers are cut short or inconsistent, -EPROTONOSUPPORT for another
+ * protocol.  Fills @ret_packet only on success (payload points into @data).
+ */
+int trellis_queue_packet_parse (const guint8       *data,
+                                gsize               len,
+                                TrellisQueuePacket *ret_packet);
+
+G_END_DECLS

@@ -1,2 +1,390 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #include "daemon/trellisd.h"
+
+#include <errno.h>
+#include <gio/gio.h>
+#include <glib/gstdio.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <string.h>
+
+#include "daemon/answerer.h"
+#include "daemon/dns-packet.h"
+#include "daemon/flows.h"
+#include "daemon/queue.h"
+#include "policy/trellis-policy.h"
+
+/* The policy in force and what the daemon derived from it.  Immutable once
+ * made; replaced as a whole, so a reader holds one consistent view. */
+typedef struct {
+  TrellisPolicy *policy;        /* (owned) */
+  GHashTable    *uid_children;  /* uid → const TrellisChild* (owned by policy) */
+  GArray        *uids;          /* (owned) uint32: the protected uids, sorted */
+} Snapshot;
+
+struct _TrellisDaemon {
+  TrellisDaemonConfig  config;
+  TrellisQueueExpr     queue_expr;
+
+  GMutex               lock;       /* protects snapshot */
+  Snapshot            *snapshot;   /* (owned) an rc box */
+
+  TrellisFlowTable    *flows;      /* (owned) */
+  TrellisAnswerer     *answerer;   /* (owned) (nullable) */
+  TrellisQueue        *queue;      /* (owned) (nullable) */
+  GSource             *expire;     /* (owned) (nullable) */
+  gboolean             table_applied;
+
+  guint64              n_malformed;
+};
+
+static void
+snapshot_clear (gpointer data)
+{
+  Snapshot *s = data;
+
+  g_clear_pointer (&s->uid_children, g_hash_table_unref);
+  g_clear_pointer (&s->uids, g_array_unref);
+  g_clear_pointer (&s->policy, trellis_policy_unref);
+}
+
+static void
+snapshot_release (Snapshot *s)
+{
+  g_atomic_rc_box_release_full (s, snapshot_clear);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Snapshot, snapshot_release)
+
+static int
+uid_compare (gconstpointer a, gconstpointer b)
+{
+  guint32 x = *(const guint32 *) a, y = *(const guint32 *) b;
+
+  return x < y ? -1 : x > y;
+}
+
+/* Loads the household and resolves its accounts.  An account that does not
+ * exist (yet) is reported and left out: it has no packets to filter. */
+static Snapshot *
+snapshot_load (const TrellisDaemonConfig *config, GError **error)
+{
+  g_autoptr(Snapshot) s = g_atomic_rc_box_new0 (Snapshot);
+  const TrellisChild *const *children;
+  guint n_children;
+
+  s->policy = trellis_policy_load_file (config->household_path, config->data_dir, error);
+  if (s->policy == NULL)
+    return NULL;
+  s->uid_children = g_hash_table_new (NULL, NULL);
+  s->uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+
+  children = trellis_policy_get_children (s->policy, &n_children);
+  for (guint i = 0; i < n_children; i++)
+    {
+      const char *const *accounts = trellis_child_get_accounts (children[i]);
+
+      for (guint j = 0; accounts != NULL && accounts[j] != NULL; j++)
+        {
+          struct passwd *pw = getpwnam (accounts[j]);
+          guint32 uid;
+
+          if (pw == NULL)
+            {
+              g_message ("child %s: account %s does not exist; nothing to filter for it yet",
+                         trellis_child_get_name (children[i]), accounts[j]);
+              continue;
+            }
+          if (pw->pw_uid == 0)
+            {
+              g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           "child %s: account %s is root; root cannot be a child's account",
+                           trellis_child_get_name (children[i]), accounts[j]);
+              return NULL;
+            }
+          uid = pw->pw_uid;
+          if (g_hash_table_contains (s->uid_children, GUINT_TO_POINTER (uid)))
+            continue;
+          g_hash_table_insert (s->uid_children, GUINT_TO_POINTER (uid), (gpointer) children[i]);
+          g_array_append_val (s->uids, uid);
+        }
+    }
+  g_array_sort (s->uids, uid_compare);
+  return g_steal_pointer (&s);
+}
+
+static Snapshot *
+snapshot_acquire (TrellisDaemon *daemon)
+{
+  Snapshot *s;
+
+  g_mutex_lock (&daemon->lock);
+  s = g_atomic_rc_box_acquire (daemon->snapshot);
+  g_mutex_unlock (&daemon->lock);
+  return s;
+}
+
+static void
+nft_config_fill (TrellisDaemon *daemon, const Snapshot *s, TrellisNftConfig *ret_config)
+{
+  TrellisPolicy *policy = s->policy;
+
+  *ret_config = (TrellisNftConfig) {
+    .table = daemon->config.table,
+    .queue_num = daemon->config.queue_num,
+    .bypass = trellis_policy_get_on_failure_open (policy),
+    .answer_port = daemon->config.answer_port,
+    .mark = daemon->config.mark,
+    .uids = (const uint32_t *) (gpointer) s->uids->data,
+    .n_uids = s->uids->len,
+    .queue_expr = daemon->queue_expr,
+  };
+}
+
+/* ---- decisions ------------------------------------------------------------ */
+
+/* Decides @qname for @uid under @s.  TRUE when it is blocked; then
+ * @ret_text holds the rule's short form. */
+static gboolean
+decide (Snapshot *s, uid_t uid, const char *qname, char *ret_text, gsize text_size)
+{
+  const TrellisChild *child;
+  TrellisDecision decision;
+  g_autofree char *text = NULL;
+
+  child = g_hash_table_lookup (s->uid_children, GUINT_TO_POINTER (uid));
+  if (child == NULL)
+    return FALSE;   /* no longer a child's account: not ours to filter */
+  trellis_policy_decide (s->policy, child, qname, &decision);
+  if (decision.verdict != TRELLIS_VERDICT_BLOCK)
+    return FALSE;
+  if (ret_text != NULL)
+    {
+      text = trellis_rule_format_short (decision.rule);
+      g_strlcpy (ret_text, text, text_size);
+    }
+  return TRUE;
+}
+
+static TrellisQueueVerdict
+queue_handle (const TrellisQueuePacket *packet, gpointer user_data)
+{
+  TrellisDaemon *daemon = user_data;
+  g_autoptr(Snapshot) s = NULL;
+  TrellisFlowKey key = { .family = packet->family, .proto = packet->proto,
+                         .port = packet->src_port };
+  TrellisFlow flow = { .uid = packet->uid, .dst_port = packet->dst_port };
+  TrellisDnsQuery query;
+
+  /* Only sockets of protected accounts are queued; without an owner the
+   * packet cannot be placed, and is not passed unread. */
+  if (!packet->has_uid)
+    return TRELLIS_QUEUE_DROP;
+  memcpy (key.addr, packet->src_addr, sizeof key.addr);
+  memcpy (flow.dst_addr, packet->dst_addr, sizeof flow.dst_addr);
+
+  if (packet->proto == IPPROTO_TCP)
+    {
+      /* A new connection to port 53: the redirect takes it to the answerer,
+       * which needs to know whose it is and where it was going. */
+      trellis_flow_table_record (daemon->flows, &key, &flow, g_get_monotonic_time ());
+      return TRELLIS_QUEUE_ACCEPT;
+    }
+  if (packet->proto != IPPROTO_UDP)
+    return TRELLIS_QUEUE_DROP;
+
+  if (trellis_dns_query_parse (packet->payload, packet->payload_len, &query) < 0)
+    {
+      daemon->n_malformed++;
+      g_debug ("dropped a malformed DNS query from uid %u (%" G_GUINT64_FORMAT " so far)",
+               (guint) packet->uid, daemon->n_malformed);
+      return TRELLIS_QUEUE_DROP;
+    }
+
+  trellis_flow_table_record (daemon->flows, &key, &flow, g_get_monotonic_time ());
+  s = snapshot_acquire (daemon);
+  return decide (s, packet->uid, query.qname, NULL, 0)
+    ? TRELLIS_QUEUE_ACCEPT_MARK : TRELLIS_QUEUE_ACCEPT;
+}
+
+static void
+answerer_decide (uid_t uid, const TrellisDnsQuery *query, TrellisAnswer *ret_answer,
+                 gpointer user_data)
+{
+  TrellisDaemon *daemon = user_data;
+  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+
+  memset (ret_answer, 0, sizeof *ret_answer);
+  if (decide (s, uid, query->qname, ret_answer->ede_text, sizeof ret_answer->ede_text))
+    {
+      ret_answer->action = TRELLIS_ANSWER_BLOCK;
+      ret_answer->rcode = TRELLIS_DNS_RCODE_NXDOMAIN;
+      ret_answer->ede_code = TRELLIS_DNS_EDE_FILTERED;
+    }
+  else
+    ret_answer->action = TRELLIS_ANSWER_FORWARD;
+}
+
+static gboolean
+flows_expire (gpointer user_data)
+{
+  TrellisDaemon *daemon = user_data;
+
+  trellis_flow_table_expire (daemon->flows, g_get_monotonic_time ());
+  return G_SOURCE_CONTINUE;
+}
+
+/* ---- life cycle ------------------------------------------------------------ */
+
+static gboolean
+set_errno_error (GError **error, int err, const char *what)
+{
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (err), "%s: %s%s", what,
+               g_strerror (err),
+               err == EPERM ? " (trellisd needs CAP_NET_ADMIN: run it as root)" : "");
+  return FALSE;
+}
+
+TrellisDaemon *
+trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
+{
+  g_autoptr(TrellisDaemon) daemon = g_new0 (TrellisDaemon, 1);
+
+  daemon->config.household_path = g_strdup (config->household_path);
+  daemon->config.state_dir = g_strdup (config->state_dir);
+  daemon->config.data_dir = g_strdup (config->data_dir);
+  daemon->config.table = g_strdup (config->table != NULL ? config->table
+                                                          : TRELLIS_NFT_TABLE_DEFAULT);
+  daemon->config.queue_num = config->queue_num;
+  daemon->config.answer_port = config->answer_port;
+  daemon->config.mark = config->mark != 0 ? config->mark : TRELLIS_NFT_MARK_DEFAULT;
+  g_mutex_init (&daemon->lock);
+  daemon->flows = trellis_flow_table_new ();
+
+  if (daemon->config.answer_port == 53 || daemon->config.answer_port == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "the answer port must be a free local port other than 53");
+      return NULL;
+    }
+  daemon->snapshot = snapshot_load (&daemon->config, error);
+  if (daemon->snapshot == NULL)
+    return NULL;
+  return g_steal_pointer (&daemon);
+}
+
+gboolean
+trellis_daemon_start (TrellisDaemon *daemon, GError **error)
+{
+  TrellisNftConfig nft;
+  int r;
+
+  if (g_mkdir_with_parents (daemon->config.state_dir, 0700) < 0)
+    return set_errno_error (error, errno, "cannot create the state directory");
+
+  /* The answerer first, so that nothing redirected finds no one there. */
+  daemon->answerer = trellis_answerer_new (daemon->config.answer_port, daemon->flows,
+                                           answerer_decide, daemon, error);
+  if (daemon->answerer == NULL)
+    return FALSE;
+  daemon->queue = trellis_queue_new (daemon->config.queue_num, daemon->config.mark,
+                                     queue_handle, daemon, error);
+  if (daemon->queue == NULL)
+    return FALSE;
+
+  r = trellis_nft_probe_queue_expr (&daemon->queue_expr);
+  if (r < 0)
+    return set_errno_error (error, -r, "cannot ask the kernel which queue expression it has");
+  g_message ("queueing with %s",
+             daemon->queue_expr == TRELLIS_QUEUE_EXPR_NATIVE
+             ? "the nft queue expression"
+             : "the xtables NFQUEUE target (this kernel has no nft queue expression)");
+
+  nft_config_fill (daemon, daemon->snapshot, &nft);
+  r = trellis_nft_apply (&nft);
+  if (r < 0)
+    return set_errno_error (error, -r, "the kernel refused the table");
+  daemon->table_applied = TRUE;
+
+  daemon->expire = g_timeout_source_new_seconds (10);
+  g_source_set_callback (daemon->expire, flows_expire, daemon, NULL);
+  g_source_attach (daemon->expire, g_main_context_get_thread_default ());
+
+  g_message ("protecting %u account(s); queue %u, answerer on port %u, on-failure=%s",
+             daemon->snapshot->uids->len, daemon->config.queue_num,
+             daemon->config.answer_port,
+             trellis_policy_get_on_failure_open (daemon->snapshot->policy) ? "open" : "closed");
+  return TRUE;
+}
+
+gboolean
+trellis_daemon_reload (TrellisDaemon *daemon, GError **error)
+{
+  g_autoptr(Snapshot) next = NULL;
+  Snapshot *old;
+  TrellisNftConfig nft;
+  int r;
+
+  next = snapshot_load (&daemon->config, error);
+  if (next == NULL)
+    return FALSE;
+  if (daemon->table_applied)
+    {
+      nft_config_fill (daemon, next, &nft);
+      r = trellis_nft_apply (&nft);
+      if (r < 0)
+        return set_errno_error (error, -r, "the kernel refused the new table; the old one stays");
+    }
+  g_mutex_lock (&daemon->lock);
+  old = daemon->snapshot;
+  daemon->snapshot = g_steal_pointer (&next);
+  g_mutex_unlock (&daemon->lock);
+  snapshot_release (old);
+  g_message ("household reloaded: protecting %u account(s)", daemon->snapshot->uids->len);
+  return TRUE;
+}
+
+void
+trellis_daemon_stop (TrellisDaemon *daemon)
+{
+  int r;
+
+  /* The table first: with it gone nothing is queued, so letting the queue
+   * go after cannot drop a child's query. */
+  if (daemon->table_applied)
+    {
+      r = trellis_nft_delete_table (daemon->config.table);
+      if (r < 0)
+        g_warning ("cannot remove table inet %s: %s", daemon->config.table, g_strerror (-r));
+      daemon->table_applied = FALSE;
+    }
+  g_clear_pointer (&daemon->queue, trellis_queue_free);
+  g_clear_pointer (&daemon->answerer, trellis_answerer_free);
+  if (daemon->expire != NULL)
+    {
+      g_source_destroy (daemon->expire);
+      g_clear_pointer (&daemon->expire, g_source_unref);
+    }
+}
+
+void
+trellis_daemon_free (TrellisDaemon *daemon)
+{
+  if (daemon == NULL)
+    return;
+  g_clear_pointer (&daemon->queue, trellis_queue_free);
+  g_clear_pointer (&daemon->answerer, trellis_answerer_free);
+  if (daemon->expire != NULL)
+    {
+      g_source_destroy (daemon->expire);
+      g_source_unref (daemon->expire);
+    }
+  if (daemon->snapshot != NULL)
+    snapshot_release (daemon->snapshot);
+  trellis_flow_table_free (daemon->flows);
+  g_mutex_clear (&daemon->lock);
+  g_free (daemon->config.household_path);
+  g_free (daemon->config.state_dir);
+  g_free (daemon->config.data_dir);
+  g_free (daemon->config.table);
+  g_free (daemon);
+}

@@ -1,2 +1,57 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * trellisd.h — the daemon's context: the policy in force, the kernel table,
+ * the queue and the answerer, tied together on one GLib main loop.
+ */
 #pragma once
+
+#include <glib.h>
+
+#include "daemon/nft.h"
+
+G_BEGIN_DECLS
+
+typedef struct {
+  char     *household_path;  /* (owned) */
+  char     *state_dir;       /* (owned) */
+  char     *data_dir;        /* (owned) (nullable) shipped data; NULL: built-in */
+  char     *table;           /* (owned) nft table name, family inet */
+  guint16   queue_num;
+  guint16   answer_port;
+  guint32   mark;
+} TrellisDaemonConfig;
+
+typedef struct _TrellisDaemon TrellisDaemon;
+
+/**
+ * trellis_daemon_new:
+ * Loads the household; fails with its errors when it does not compile.
+ * Touches neither the kernel nor the network.  @config is copied.
+ */
+TrellisDaemon *trellis_daemon_new   (const TrellisDaemonConfig *config,
+                                     GError                   **error);
+
+/**
+ * trellis_daemon_start:
+ * Binds the answerer and the queue, then replaces the kernel table in one
+ * transaction.  After a crash the old table is still there: taking the queue
+ * back resumes filtering, and the replacement leaves no moment unfiltered.
+ */
+gboolean       trellis_daemon_start  (TrellisDaemon  *daemon,
+                                      GError        **error);
+
+/**
+ * trellis_daemon_reload:
+ * Reads the household file again.  A file that does not compile, or a table
+ * the kernel refuses, changes nothing: the policy in force stays.
+ */
+gboolean       trellis_daemon_reload (TrellisDaemon  *daemon,
+                                      GError        **error);
+
+/** trellis_daemon_stop: removes the kernel table and lets the queue go. */
+void           trellis_daemon_stop   (TrellisDaemon  *daemon);
+
+void           trellis_daemon_free   (TrellisDaemon  *daemon);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisDaemon, trellis_daemon_free)
+
+G_END_DECLS
