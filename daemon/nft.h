@@ -41,27 +41,57 @@ typedef enum {
  *       meta mark MARK udp dport 53 drop     # marked but not redirected: never leaves
  *     }
  *   }
+ *
+ * The set's key is nft's "uid" datatype (key type 24 in nftables' datatype
+ * numbering, 4 bytes, host byte order, recorded in the set's user data as
+ * nft does) so that "nft list" prints "type uid" and the uids as numbers.
+ * Where the kernel lacks the native queue expression the queue rules end in
+ * the xtables NFQUEUE target instead: "nft list" prints that as
+ * "queue num N [bypass]" (with a warning about iptables-nft on stderr) and
+ * "nft -j" as {"xt": {"type": "target", "name": "NFQUEUE"}}.
  */
 typedef struct {
-  const char       *table;        /* table name in family inet */
+  const char       *table;        /* table name in family inet, 1 to 255 bytes */
   uint16_t          queue_num;
   bool              bypass;       /* on-failure=open: the queue's bypass flag */
   uint16_t          answer_port;  /* the answerer's UDP and TCP port on loopback; != 53 */
-  uint32_t          mark;         /* the mark a "block" verdict sets */
+  uint32_t          mark;         /* the mark a "block" verdict sets; != 0 */
   const uint32_t   *uids;         /* the protected uids */
   size_t            n_uids;
   TrellisQueueExpr  queue_expr;
 } TrellisNftConfig;
 
+/* No single message of a batch is larger than this: the set's elements are
+ * split across as many messages as it takes.  A batch buffer needs this much
+ * room past the limit given to mnl_nlmsg_batch_start(). */
+#define TRELLIS_NFT_MSG_SIZE_MAX 8192u
+
+/**
+ * trellis_nft_batch_count:
+ * Returns: the number of netlink messages trellis_nft_batch_build() puts in
+ * the batch for @config, BATCH_BEGIN and BATCH_END included; renders nothing.
+ */
+size_t trellis_nft_batch_count (const TrellisNftConfig *config);
+
+/**
+ * trellis_nft_batch_size:
+ * Returns: a batch limit, in bytes, big enough for @config: start the batch
+ * with mnl_nlmsg_batch_start (buf, limit) on a buffer of at least limit +
+ * TRELLIS_NFT_MSG_SIZE_MAX bytes.  Renders nothing.
+ */
+size_t trellis_nft_batch_size (const TrellisNftConfig *config);
+
 /**
  * trellis_nft_batch_build:
  * @seq: in: the first sequence number to use; out: the next free one
  *
- * Fills @batch with BATCH_BEGIN, the table's replacement (add table, flush
- * table, delete table, then the whole table again, so it works whether or
- * not the table exists and never leaves a half-built one) and BATCH_END.
+ * Fills @batch with BATCH_BEGIN, the table's replacement (add table, delete
+ * table, then the whole table again, so it works whether or not the table
+ * exists and never leaves a half-built one) and BATCH_END.  Every message
+ * but BATCH_BEGIN and BATCH_END asks for an ACK.  The batch must have room
+ * for TRELLIS_NFT_MSG_SIZE_MAX bytes past its limit.
  * Returns: 0 or -errno (-EINVAL for a bad config, -ENOBUFS when the batch
- * buffer is too small).
+ * limit is too small; the batch is then incomplete).
  */
 int trellis_nft_batch_build (const TrellisNftConfig  *config,
                              struct mnl_nlmsg_batch  *batch,
@@ -69,8 +99,9 @@ int trellis_nft_batch_build (const TrellisNftConfig  *config,
 
 /**
  * trellis_nft_apply:
- * Builds the batch and sends it, draining every ACK.  Returns: 0 or -errno;
- * on failure the kernel keeps the table it had.
+ * Builds the batch and sends it, draining every ACK.  Returns: 0 or -errno
+ * (the first error the kernel reported, in batch order); on failure the
+ * kernel keeps the table it had.
  */
 int trellis_nft_apply (const TrellisNftConfig *config);
 
@@ -80,7 +111,9 @@ int trellis_nft_delete_table (const char *table);
 /**
  * trellis_nft_probe_queue_expr:
  * Asks the kernel, without changing anything, whether it has the native
- * nft queue expression.  Returns: 0 and sets @ret_expr, or -errno when the
+ * nft queue expression: sends a throwaway table, chain and queue rule in a
+ * batch without BATCH_END, which the kernel checks and then aborts (as
+ * "nft --check" does).  Returns: 0 and sets @ret_expr, or -errno when the
  * kernel could not be asked at all.
  */
 int trellis_nft_probe_queue_expr (TrellisQueueExpr *ret_expr);
