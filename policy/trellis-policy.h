@@ -45,7 +45,8 @@ typedef struct _TrellisChild TrellisChild;
 typedef struct {
   guint            id;         /* index in the policy's rule table; 0 is "default" */
   TrellisRuleKind  kind;
-  const char      *pattern;    /* the domain it matches (and all names below it) */
+  const char      *pattern;    /* the normalized domain it matches (and all names
+                                * below it); "" for the default rule */
   const char      *child;      /* (nullable) the child's section it belongs to */
   const char      *file;       /* (nullable) the file it was read from */
   guint            line;       /* 1-based, 0 when built in */
@@ -72,7 +73,15 @@ TrellisPolicy *trellis_policy_load_file (const char  *path,
                                          const char  *data_dir,
                                          GError     **error);
 
-/** trellis_policy_load_data: as _load_file() but from memory; @name is used in messages. */
+/**
+ * trellis_policy_load_data: as _load_file() but from memory; @name is used in
+ * messages and in the rules' file.  @length may be -1 for a NUL-terminated
+ * @data.
+ *
+ * Every problem is reported, not only the first.  A missing or broken
+ * helplines file in @data_dir is an error too (TRELLIS_POLICY_ERROR_IO for a
+ * file that cannot be read): helplines must never be missing.
+ */
 TrellisPolicy *trellis_policy_load_data (const char  *data,
                                          gsize        length,
                                          const char  *name,
@@ -109,9 +118,16 @@ const char *const  *trellis_child_get_accounts (const TrellisChild *child);
  * trellis_policy_decide:
  * @name: a DNS name in presentation form (any case, trailing dot allowed)
  *
- * Decides @name for @child, first match wins, in DESIGN.md's decision order.
- * A name matches a rule when it equals the rule's pattern or ends with
- * "." + pattern.  Never fails: an unparseable name is decided by the default.
+ * @child: (nullable): NULL decides with the shared rules only
+ *
+ * Decides @name for @child in DESIGN.md's decision order.  A name matches a
+ * rule when it equals the rule's pattern or ends with "." + pattern (whole
+ * labels only: "notexample.com" does not match "example.com").  A helpline
+ * matching any suffix of @name wins over everything.  Otherwise the suffixes
+ * are tried from the longest to the shortest, and at each one the child's
+ * allow=/deny= comes before the built-in integrity rules: the most specific
+ * rule decides, so "allow = icloud.com" does not open "mask.icloud.com".
+ * Never fails: an unparseable name is decided by the default (rule 0).
  */
 void trellis_policy_decide (TrellisPolicy      *policy,
                             const TrellisChild *child,

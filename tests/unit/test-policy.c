@@ -1,2 +1,509 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-int main (void) { return 0; }
+/*
+ * test-policy.c — the household file, its errors, and the decisions.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "policy/trellis-policy.h"
+
+#define EXAMPLE TRELLIS_SRC_DATADIR "/example-household.conf"
+
+static TrellisPolicy *
+load (const char *text)
+{
+  g_autoptr(GError) error = NULL;
+  TrellisPolicy *policy = trellis_policy_load_data (text, strlen (text), "household.conf",
+                                                    TRELLIS_SRC_DATADIR, &error);
+
+  if (policy == NULL)
+    fail_msg ("unexpected errors:\n%s", error->message);
+  return policy;
+}
+
+static TrellisPolicy *
+load_example (void)
+{
+  g_autoptr(GError) error = NULL;
+  TrellisPolicy *policy = trellis_policy_load_file (EXAMPLE, TRELLIS_SRC_DATADIR, &error);
+
+  if (policy == NULL)
+    fail_msg ("the example household does not load:\n%s", error->message);
+  return policy;
+}
+
+/* The 1-based line of the example file that starts with @prefix. */
+static guint
+example_line_of (const char *prefix)
+{
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint i;
+
+  assert_true (g_file_get_contents (EXAMPLE, &contents, NULL, NULL));
+  lines = g_strsplit (contents, "\n", -1);
+  for (i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], prefix))
+      return i + 1;
+  fail_msg ("no line starts with %s", prefix);
+  return 0;
+}
+
+static void
+assert_decision (TrellisPolicy      *policy,
+                 const TrellisChild *child,
+                 const char         *name,
+                 TrellisVerdict      verdict,
+                 TrellisRuleKind     kind,
+                 const char         *pattern)
+{
+  TrellisDecision decision = { 0 };
+
+  trellis_policy_decide (policy, child, name, &decision);
+  assert_non_null (decision.rule);
+  if (decision.verdict != verdict || decision.rule->kind != kind
+      || (pattern != NULL && strcmp (decision.rule->pattern, pattern) != 0))
+    fail_msg ("%s: verdict %d kind %d pattern \"%s\"; expected %d %d \"%s\"",
+              name, decision.verdict, decision.rule->kind, decision.rule->pattern,
+              verdict, kind, pattern != NULL ? pattern : "");
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void
+test_example_household (void **state)
+{
+  g_autoptr(TrellisPolicy) policy = load_example ();
+  const TrellisChild *const *children;
+  const char *const *parents;
+  const char *const *accounts;
+  const TrellisChild *sam;
+  guint n = 0;
+
+  parents = trellis_policy_get_parents (policy);
+  assert_non_null (parents);
+  assert_string_equal (parents[0], "trellis-parent");
+  assert_null (parents[1]);
+  assert_false (trellis_policy_get_on_failure_open (policy));
+
+  children = trellis_policy_get_children (policy, &n);
+  assert_int_equal (n, 1);
+  assert_string_equal (trellis_child_get_name (children[0]), "sam");
+
+  sam = trellis_policy_find_child_by_account (policy, "trellis-child");
+  assert_ptr_equal (sam, children[0]);
+  assert_ptr_equal (trellis_policy_find_child (policy, "sam"), sam);
+  assert_null (trellis_policy_find_child (policy, "trellis-child"));
+  assert_null (trellis_policy_find_child_by_account (policy, "trellis-parent"));
+  assert_null (trellis_policy_find_child_by_account (policy, "sam"));
+  assert_null (trellis_policy_find_child_by_account (policy, "root"));
+
+  accounts = trellis_child_get_accounts (sam);
+  assert_string_equal (accounts[0], "trellis-child");
+  assert_null (accounts[1]);
+}
+
+static void
+test_decide_names (void **state)
+{
+  g_autoptr(TrellisPolicy) policy = load_example ();
+  const TrellisChild *sam = trellis_policy_find_child (policy, "sam");
+  TrellisDecision decision = { 0 };
+  g_autofree char *expected = NULL;
+  g_autofree char *text = NULL;
+
+  assert_non_null (sam);
+  assert_decision (policy, sam, "example-game.com", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_DENY, "example-game.com");
+  assert_decision (policy, sam, "www.example-game.com", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_DENY, "example-game.com");
+  assert_decision (policy, sam, "a.b.c.example-game.com", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_DENY, "example-game.com");
+  assert_decision (policy, sam, "WWW.Example-Game.COM", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_DENY, "example-game.com");
+  assert_decision (policy, sam, "example-game.com.", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_DENY, "example-game.com");
+  assert_decision (policy, sam, "casino.example", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_DENY, "casino.example");
+  /* Only whole labels match. */
+  assert_decision (policy, sam, "notexample-game.com", TRELLIS_VERDICT_ALLOW, TRELLIS_RULE_KIND_DEFAULT, NULL);
+  assert_decision (policy, sam, "example-game.com.evil.org", TRELLIS_VERDICT_ALLOW, TRELLIS_RULE_KIND_DEFAULT, NULL);
+  assert_decision (policy, sam, "game.com", TRELLIS_VERDICT_ALLOW, TRELLIS_RULE_KIND_DEFAULT, NULL);
+  assert_decision (policy, sam, "com", TRELLIS_VERDICT_ALLOW, TRELLIS_RULE_KIND_DEFAULT, NULL);
+  /* An escaped dot inside a label is not a label boundary. */
+  assert_decision (policy, sam, "a\\.example-game.com", TRELLIS_VERDICT_ALLOW, TRELLIS_RULE_KIND_DEFAULT, NULL);
+  assert_decision (policy, sam, "x\\046y.example-game.com", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_DENY, "example-game.com");
+  /* Nonsense is decided by the default. */
+  assert_decision (policy, sam, "", TRELLIS_VERDICT_ALLOW, TRELLIS_RULE_KIND_DEFAULT, NULL);
+  assert_decision (policy, sam, ".", TRELLIS_VERDICT_ALLOW, TRELLIS_RULE_KIND_DEFAULT, NULL);
+  assert_decision (policy, sam, NULL, TRELLIS_VERDICT_ALLOW, TRELLIS_RULE_KIND_DEFAULT, NULL);
+  assert_decision (policy, sam, "scratch.mit.edu", TRELLIS_VERDICT_ALLOW, TRELLIS_RULE_KIND_ALLOW, "scratch.mit.edu");
+  assert_decision (policy, sam, "mit.edu", TRELLIS_VERDICT_ALLOW, TRELLIS_RULE_KIND_DEFAULT, NULL);
+
+  /* The rule knows where it was written. */
+  trellis_policy_decide (policy, sam, "www.example-game.com", &decision);
+  assert_string_equal (decision.rule->child, "sam");
+  assert_string_equal (decision.rule->file, EXAMPLE);
+  assert_int_equal (decision.rule->line, example_line_of ("deny"));
+  assert_ptr_equal (trellis_policy_get_rule (policy, decision.rule->id), decision.rule);
+  expected = g_strdup_printf ("deny example-game.com (example-household.conf:%u)", example_line_of ("deny"));
+  text = trellis_rule_format_short (decision.rule);
+  assert_string_equal (text, expected);
+  g_clear_pointer (&text, g_free);
+
+  text = trellis_rule_explain (decision.rule);
+  assert_non_null (strstr (text, "Your parents have blocked example-game.com."));
+  g_clear_pointer (&text, g_free);
+
+  /* Rule 0 is the default. */
+  assert_int_equal (trellis_policy_get_rule (policy, 0)->kind, TRELLIS_RULE_KIND_DEFAULT);
+  text = trellis_rule_format_short (trellis_policy_get_rule (policy, 0));
+  assert_string_equal (text, "default");
+  assert_null (trellis_policy_get_rule (policy, 100000));
+}
+
+static void
+test_helpline_beats_deny (void **state)
+{
+  g_autoptr(TrellisPolicy) policy = load ("[household]\n"
+                                          "parents = mum\n"
+                                          "[child kid]\n"
+                                          "accounts = kid\n"
+                                          "deny = childline.org.uk; www.kidshelpphone.ca\n"
+                                          "allow = 988lifeline.org\n");
+  const TrellisChild *kid = trellis_policy_find_child_by_account (policy, "kid");
+  TrellisDecision decision = { 0 };
+  g_autofree char *text = NULL;
+
+  assert_non_null (kid);
+  assert_decision (policy, kid, "childline.org.uk", TRELLIS_VERDICT_ALLOW, TRELLIS_RULE_KIND_HELPLINE, "childline.org.uk");
+  assert_decision (policy, kid, "www.childline.org.uk", TRELLIS_VERDICT_ALLOW, TRELLIS_RULE_KIND_HELPLINE, "childline.org.uk");
+  /* Even a deny more specific than the helpline does not win. */
+  assert_decision (policy, kid, "www.kidshelpphone.ca", TRELLIS_VERDICT_ALLOW, TRELLIS_RULE_KIND_HELPLINE, "kidshelpphone.ca");
+  assert_decision (policy, kid, "988lifeline.org", TRELLIS_VERDICT_ALLOW, TRELLIS_RULE_KIND_HELPLINE, "988lifeline.org");
+  assert_decision (policy, kid, "nummergegenkummer.de", TRELLIS_VERDICT_ALLOW, TRELLIS_RULE_KIND_HELPLINE, "nummergegenkummer.de");
+
+  trellis_policy_decide (policy, kid, "childline.org.uk", &decision);
+  assert_null (decision.rule->file);
+  assert_int_equal (decision.rule->line, 0);
+  text = trellis_rule_format_short (decision.rule);
+  assert_string_equal (text, "helpline childline.org.uk");
+  g_clear_pointer (&text, g_free);
+  text = trellis_rule_explain (decision.rule);
+  assert_string_equal (text, "childline.org.uk is a helpline. It is never blocked, and nobody is told that you visited it.");
+}
+
+static void
+test_integrity (void **state)
+{
+  g_autoptr(TrellisPolicy) policy = load ("[household]\n"
+                                          "parents = mum\n"
+                                          "[child kid]\n"
+                                          "accounts = kid\n"
+                                          "allow = icloud.com\n");
+  const TrellisChild *kid = trellis_policy_find_child_by_account (policy, "kid");
+  TrellisDecision decision = { 0 };
+  g_autofree char *text = NULL;
+
+  assert_decision (policy, kid, "use-application-dns.net", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_INTEGRITY, "use-application-dns.net");
+  assert_decision (policy, kid, "USE-APPLICATION-DNS.NET.", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_INTEGRITY, "use-application-dns.net");
+  assert_decision (policy, kid, "mask.icloud.com", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_INTEGRITY, "mask.icloud.com");
+  assert_decision (policy, kid, "mask-h2.icloud.com", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_INTEGRITY, "mask-h2.icloud.com");
+  assert_decision (policy, kid, "_dns.resolver.arpa", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_INTEGRITY, "_dns.resolver.arpa");
+  /* allow = icloud.com does not open Private Relay: the more specific rule wins. */
+  assert_decision (policy, kid, "www.icloud.com", TRELLIS_VERDICT_ALLOW, TRELLIS_RULE_KIND_ALLOW, "icloud.com");
+  assert_decision (policy, kid, "resolver.arpa", TRELLIS_VERDICT_ALLOW, TRELLIS_RULE_KIND_DEFAULT, NULL);
+  /* Integrity rules hold for every child, and without a child. */
+  assert_decision (policy, NULL, "use-application-dns.net", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_INTEGRITY, NULL);
+
+  trellis_policy_decide (policy, kid, "mask.icloud.com", &decision);
+  assert_null (decision.rule->file);
+  assert_int_equal (decision.rule->line, 0);
+  text = trellis_rule_format_short (decision.rule);
+  assert_string_equal (text, "integrity mask.icloud.com");
+  g_clear_pointer (&text, g_free);
+  text = trellis_rule_explain (decision.rule);
+  assert_non_null (strstr (text, "go around the filter"));
+}
+
+static void
+test_household_keys (void **state)
+{
+  g_autoptr(TrellisPolicy) policy = load ("# a comment\n"
+                                          "[household]\n"
+                                          "parents = mum;dad   # the parents\n"
+                                          "timezone = Europe/Paris   # schedules\n"
+                                          "default-profile = guest\n"
+                                          "on-failure = open # while trellisd is down\n"
+                                          "log-retention-days = 7\n"
+                                          "\n"
+                                          "[child alice]\n"
+                                          "age = 9                 # or birth\n"
+                                          "accounts = alice;alice2\n"
+                                          "devices = aa:bb:cc:dd:ee:01; 192.168.1.20; 10.0.0.0/8\n"
+                                          "block = +social\n"
+                                          "allow = scratch.mit.edu\n"
+                                          "deny = Example.COM.; bücher.de\n"
+                                          "quiet-hours = Mon-Fri 20:30-07:00; Sat,Sun 21:30-08:00   # overnight\n"
+                                          "safe-search = strict\n"
+                                          "mode = blocklist\n"
+                                          "[child guest]\n"
+                                          "devices = 10.1.0.0/16\n");
+  const char *const *parents = trellis_policy_get_parents (policy);
+  const TrellisChild *alice = trellis_policy_find_child_by_account (policy, "alice2");
+
+  assert_string_equal (parents[0], "mum");
+  assert_string_equal (parents[1], "dad");
+  assert_null (parents[2]);
+  assert_true (trellis_policy_get_on_failure_open (policy));
+  assert_non_null (alice);
+  assert_string_equal (trellis_child_get_name (alice), "alice");
+  assert_decision (policy, alice, "www.example.com", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_DENY, "example.com");
+  assert_decision (policy, alice, "xn--bcher-kva.de", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_DENY, "xn--bcher-kva.de");
+  assert_decision (policy, alice, "www.bücher.de", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_DENY, "xn--bcher-kva.de");
+  /* Rules are the child's own. */
+  assert_decision (policy, trellis_policy_find_child (policy, "guest"), "example.com",
+                   TRELLIS_VERDICT_ALLOW, TRELLIS_RULE_KIND_DEFAULT, NULL);
+}
+
+static void
+test_domain_normalize (void **state)
+{
+  g_autofree char *long_label = g_strnfill (64, 'a');
+  g_autofree char *ok_label = g_strnfill (63, 'a');
+  g_autofree char *with_long_label = g_strconcat (long_label, ".com", NULL);
+  g_autofree char *with_ok_label = g_strconcat (ok_label, ".com", NULL);
+  g_autofree char *long_name = g_strjoin (".", ok_label, ok_label, ok_label, ok_label, NULL);  /* 255 */
+  struct {
+    const char *in;
+    const char *out;
+  } cases[] = {
+    { "example.com", "example.com" },
+    { "Example.COM.", "example.com" },
+    { "_dns.resolver.arpa", "_dns.resolver.arpa" },
+    { "bücher.de", "xn--bcher-kva.de" },
+    { "BÜCHER.de.", "xn--bcher-kva.de" },
+    { "*.example.com", NULL },
+    { ".example.com", NULL },
+    { "a..b", NULL },
+    { "example.com..", NULL },
+    { "exa mple.com", NULL },
+    { "exa/mple.com", NULL },
+    { "", NULL },
+    { ".", NULL },
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autofree char *out = trellis_domain_normalize (cases[i].in);
+
+      if (g_strcmp0 (out, cases[i].out) != 0)
+        fail_msg ("normalize(\"%s\") = \"%s\", expected \"%s\"", cases[i].in,
+                  out != NULL ? out : "(null)", cases[i].out != NULL ? cases[i].out : "(null)");
+    }
+  assert_null (trellis_domain_normalize (NULL));
+  assert_null (trellis_domain_normalize (with_long_label));
+  {
+    g_autofree char *out = trellis_domain_normalize (with_ok_label);
+
+    assert_string_equal (out, with_ok_label);
+  }
+  assert_null (trellis_domain_normalize (long_name));
+}
+
+/* ------------------------------------------------------------------------ */
+/* Malformed files: every error, with its place. */
+
+typedef struct {
+  const char         *what;
+  const char         *text;
+  TrellisPolicyError  code;
+  const char         *expected[4];  /* each must be a line of the message; nothing else may be */
+} Malformed;
+
+static const Malformed malformed[] = {
+  { "unknown key with a suggestion",
+    "[household]\nparents = mum\nparent = dad\n",
+    TRELLIS_POLICY_ERROR_INVALID,
+    { "household.conf:3:1: unknown key “parent” in [household]; did you mean “parents”?" } },
+  { "unknown key in a child, with a suggestion",
+    "[household]\nparents = mum\n[child sam]\naccounts = sam\n  denny = x.com\n",
+    TRELLIS_POLICY_ERROR_INVALID,
+    { "household.conf:5:3: unknown key “denny” in [child sam]; did you mean “deny”?" } },
+  { "unknown key, nothing close",
+    "[household]\nparents = mum\ncolour = blue\n",
+    TRELLIS_POLICY_ERROR_INVALID,
+    { "household.conf:3:1: unknown key “colour” in [household]" } },
+  { "unknown group",
+    "[household]\nparents = mum\n[settings]\nfoo = bar\n",
+    TRELLIS_POLICY_ERROR_INVALID,
+    { "household.conf:3:1: unknown section [settings]; the sections are [household] and [child NAME]" } },
+  { "misspelt group",
+    "[houshold]\nparents = mum\n",
+    TRELLIS_POLICY_ERROR_INVALID,
+    { "household.conf:1:1: the file has no [household] section; it needs one with parents = the parents' accounts",
+      "household.conf:1:1: unknown section [houshold]; did you mean [household]?" } },
+  { "bad on-failure",
+    "[household]\nparents = mum\non-failure = sometimes   # hmm\n",
+    TRELLIS_POLICY_ERROR_INVALID,
+    { "household.conf:3:14: on-failure must be “closed” or “open”, not “sometimes”" } },
+  { "age 18 refused",
+    "[household]\nparents = mum\n[child big]\nage = 18\naccounts = big\n",
+    TRELLIS_POLICY_ERROR_INVALID,
+    { "household.conf:4:7: age 18: Trellis does not filter adults; remove this section, or give a child's age (0 to 17)" } },
+  { "bad domain",
+    "[household]\nparents = mum\n[child sam]\naccounts = sam\ndeny = ok.com;exa_mple..com\n",
+    TRELLIS_POLICY_ERROR_INVALID,
+    { "household.conf:5:15: “exa_mple..com” is not a domain name: it has two dots in a row or starts with a dot" } },
+  { "wildcard",
+    "[household]\nparents = mum\n[child sam]\naccounts = sam\ndeny = *.example.com\n",
+    TRELLIS_POLICY_ERROR_INVALID,
+    { "household.conf:5:8: “*.example.com”: write example.com: a rule covers every name below it" } },
+  { "duplicate account across children",
+    "[household]\nparents = mum\n[child a]\naccounts = kid\n[child b]\naccounts = other; kid\n",
+    TRELLIS_POLICY_ERROR_INVALID,
+    { "household.conf:6:19: the account “kid” is already listed for [child a] on line 4; an account belongs to one child" } },
+  { "parent as a child's account",
+    "[household]\nparents = mum;dad\n[child sam]\naccounts = sam;dad\n",
+    TRELLIS_POLICY_ERROR_INVALID,
+    { "household.conf:4:16: the account “dad” is a parent (parents = on line 2), so it cannot be a child's account" } },
+  { "missing parents",
+    "[household]\non-failure = closed\n[child sam]\naccounts = sam\n",
+    TRELLIS_POLICY_ERROR_INVALID,
+    { "household.conf:1:1: [household] needs parents = the accounts of the parents (they are never filtered)" } },
+  { "not a key file at all",
+    "<html><body>hello</body></html>\n",
+    TRELLIS_POLICY_ERROR_SYNTAX,
+    { "household.conf:1:1: this line is not a [section], a key = value or a # comment" } },
+  { "child without accounts",
+    "[household]\nparents = mum\n[child sam]\nage = 7\n",
+    TRELLIS_POLICY_ERROR_INVALID,
+    { "household.conf:3:1: [child sam] has no accounts = (nor devices =): list the child's Linux accounts" } },
+  { "two errors in one file",
+    "[household]\nparents = mum\non-failure = ajar\n[child sam]\naccounts = sam\nage = 21\n",
+    TRELLIS_POLICY_ERROR_INVALID,
+    { "household.conf:3:14: on-failure must be “closed” or “open”, not “ajar”",
+      "household.conf:6:7: age 21: Trellis does not filter adults; remove this section, or give a child's age (0 to 17)" } },
+  { "key twice",
+    "[household]\nparents = mum\nparents = dad\n",
+    TRELLIS_POLICY_ERROR_SYNTAX,
+    { "household.conf:3:1: “parents” is set twice in [household] (first on line 2): keep one" } },
+  { "key before any section",
+    "parents = mum\n[household]\nparents = mum\n",
+    TRELLIS_POLICY_ERROR_SYNTAX,
+    { "household.conf:1:1: this key comes before any section: start the file with [household]" } },
+  { "allowed and denied",
+    "[household]\nparents = mum\n[child sam]\naccounts = sam\nallow = a.com\ndeny = b.com;A.com.\n",
+    TRELLIS_POLICY_ERROR_INVALID,
+    { "household.conf:6:14: a.com is in both allow= and deny= (the other on line 5): keep one" } },
+  { "household key in a child",
+    "[household]\nparents = mum\n[child sam]\naccounts = sam\non-failure = open\n",
+    TRELLIS_POLICY_ERROR_INVALID,
+    { "household.conf:5:1: “on-failure” belongs in [household], not in [child sam]" } },
+  { "list separated by commas",
+    "[household]\nparents = mum\n[child sam]\naccounts = sam\ndeny = a.com, b.com\n",
+    TRELLIS_POLICY_ERROR_INVALID,
+    { "household.conf:5:8: “a.com, b.com” is not a domain name: separate domains with “;”" } },
+  { "bad values of keys not enforced yet",
+    "[household]\nparents = mum\nlog-retention-days = forever\n[child sam]\naccounts = sam\nsafe-search = on\n"
+    "mode = whitelist\nquiet-hours = Mon-Fri 20:30-07:00; bedtime\n",
+    TRELLIS_POLICY_ERROR_INVALID,
+    { "household.conf:3:22: log-retention-days must be a number of days from 0 to 365, not “forever”",
+      "household.conf:6:15: safe-search must be “strict”, “moderate” or “off”, not “on”",
+      "household.conf:7:8: mode must be “blocklist” or “allowlist”, not “whitelist”",
+      "household.conf:8:36: “bedtime”: write days and hours like Mon-Fri 20:30-07:00" } },
+};
+
+static void
+test_malformed (void **state)
+{
+  guint i, j;
+
+  for (i = 0; i < G_N_ELEMENTS (malformed); i++)
+    {
+      const Malformed *m = &malformed[i];
+      g_autoptr(GError) error = NULL;
+      g_autoptr(TrellisPolicy) policy = NULL;
+      g_auto(GStrv) lines = NULL;
+      guint n_expected = 0;
+
+      policy = trellis_policy_load_data (m->text, strlen (m->text), "household.conf",
+                                         TRELLIS_SRC_DATADIR, &error);
+      if (policy != NULL)
+        fail_msg ("%s: the file was accepted", m->what);
+      assert_non_null (error);
+      if (!g_error_matches (error, TRELLIS_POLICY_ERROR, m->code))
+        fail_msg ("%s: error code %d, expected %d: %s", m->what, error->code, m->code, error->message);
+
+      lines = g_strsplit (error->message, "\n", -1);
+      for (j = 0; j < G_N_ELEMENTS (m->expected) && m->expected[j] != NULL; j++)
+        {
+          n_expected++;
+          if (!g_strv_contains ((const char *const *) lines, m->expected[j]))
+            fail_msg ("%s: expected the line\n  %s\nin\n%s", m->what, m->expected[j], error->message);
+        }
+      if (g_strv_length (lines) != n_expected)
+        fail_msg ("%s: expected %u errors, got:\n%s", m->what, n_expected, error->message);
+    }
+}
+
+static void
+test_files (void **state)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TrellisPolicy) policy = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("trellis-policy-XXXXXX", NULL);
+  g_autofree char *path = NULL;
+
+  assert_non_null (dir);
+
+  /* A missing file is an I/O error. */
+  path = g_build_filename (dir, "missing.conf", NULL);
+  policy = trellis_policy_load_file (path, TRELLIS_SRC_DATADIR, &error);
+  assert_null (policy);
+  assert_true (g_error_matches (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_IO));
+  assert_non_null (strstr (error->message, path));
+  g_clear_error (&error);
+
+  /* Without the helplines nothing loads: they must never be missing. */
+  policy = trellis_policy_load_file (EXAMPLE, dir, &error);
+  assert_null (policy);
+  assert_true (g_error_matches (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_IO));
+  assert_non_null (strstr (error->message, "cannot read the helplines"));
+  g_clear_error (&error);
+
+  /* A broken helplines file is reported with its own name and line. */
+  g_free (path);
+  path = g_build_filename (dir, "helplines", NULL);
+  assert_true (g_file_set_contents (path, "# test\nchildline.org.uk | GB | Childline | 0800 1111\n*.bad.org | GB | Bad\n", -1, NULL));
+  policy = trellis_policy_load_file (EXAMPLE, dir, &error);
+  assert_null (policy);
+  {
+    g_autofree char *expected = g_strdup_printf ("%s:3:1: “*.bad.org”: write bad.org: a rule covers every name below it", path);
+
+    assert_string_equal (error->message, expected);
+  }
+  g_clear_error (&error);
+
+  assert_int_equal (g_unlink (path), 0);
+  assert_int_equal (g_rmdir (dir), 0);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (test_example_household),
+    cmocka_unit_test (test_decide_names),
+    cmocka_unit_test (test_helpline_beats_deny),
+    cmocka_unit_test (test_integrity),
+    cmocka_unit_test (test_household_keys),
+    cmocka_unit_test (test_domain_normalize),
+    cmocka_unit_test (test_malformed),
+    cmocka_unit_test (test_files),
+  };
+
+  return cmocka_run_group_tests (tests, NULL, NULL);
+}
