@@ -1,2 +1,493 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * dns-packet.c — the DNS wire format as trellisd needs it: a strict reader
+ * for queries and a writer for the short answers the answerer gives.
+ *
+ * Every read goes through a cursor that is checked against the end of the
+ * packet before the bytes are touched (the CHECK_LEN habit of dnsmasq).
+ * The parser fills a local TrellisDnsQuery and copies it to the caller only
+ * when the whole message has been read, so nothing leaks out on error.
+ */
 #include "daemon/dns-packet.h"
+
+#include <errno.h>
+#include <string.h>
+
+/* Header flag bits (host order of the second header word). */
+#define DNS_FLAG_QR      0x8000u
+#define DNS_OPCODE_MASK  0x7800u
+#define DNS_OPCODE_SHIFT 11
+#define DNS_FLAG_AA      0x0400u
+#define DNS_FLAG_TC      0x0200u
+#define DNS_FLAG_RD      0x0100u
+#define DNS_FLAG_RA      0x0080u
+#define DNS_FLAG_AD      0x0020u
+#define DNS_FLAG_CD      0x0010u
+#define DNS_RCODE_MASK   0x000fu
+
+#define DNS_OPCODE_QUERY 0
+
+/* The DO bit, in the low 16 bits of an OPT record's TTL field. */
+#define DNS_EDNS_FLAG_DO 0x8000u
+
+/* The smallest payload every requestor accepts (RFC 1035 §4.2.1). */
+#define DNS_UDP_SIZE_MIN 512
+/* The payload size we advertise (the DNS flag day 2020 value). */
+#define DNS_EDNS_UDP_SIZE_OURS 1232
+
+/* A name never needs more than 127 pointers; a real one needs one or two. */
+#define DNS_COMPRESSION_HOPS_MAX 16
+
+/* Fixed part of a resource record after its owner name. */
+#define DNS_RR_FIXED_SIZE 10
+/* An OPT record with root owner and empty RDATA. */
+#define DNS_OPT_RR_SIZE   (1 + DNS_RR_FIXED_SIZE)
+/* EDE option header (code, length) and its INFO-CODE. */
+#define DNS_EDE_OPTION_FIXED_SIZE 6
+
+typedef struct {
+  const uint8_t *data;
+  size_t         len;
+  size_t         pos;
+} Cursor;
+
+static bool
+cursor_has (const Cursor *c,
+            size_t        n)
+{
+  return c->pos <= c->len && n <= c->len - c->pos;
+}
+
+static int
+cursor_read_u16 (Cursor   *c,
+                 uint16_t *ret)
+{
+  if (!cursor_has (c, 2))
+    return -EBADMSG;
+  *ret = (uint16_t) ((c->data[c->pos] << 8) | c->data[c->pos + 1]);
+  c->pos += 2;
+  return 0;
+}
+
+static int
+cursor_read_u32 (Cursor   *c,
+                 uint32_t *ret)
+{
+  if (!cursor_has (c, 4))
+    return -EBADMSG;
+  *ret = ((uint32_t) c->data[c->pos] << 24) |
+         ((uint32_t) c->data[c->pos + 1] << 16) |
+         ((uint32_t) c->data[c->pos + 2] << 8) |
+         (uint32_t) c->data[c->pos + 3];
+  c->pos += 4;
+  return 0;
+}
+
+static int
+cursor_skip (Cursor *c,
+             size_t  n)
+{
+  if (!cursor_has (c, n))
+    return -EBADMSG;
+  c->pos += n;
+  return 0;
+}
+
+static bool
+octet_is_plain (uint8_t o)
+{
+  return (o >= 'a' && o <= 'z') || (o >= '0' && o <= '9') || o == '-' || o == '_';
+}
+
+/*
+ * Appends one octet of a label in presentation form: lower-cased, and as
+ * "\DDD" unless it is one of [a-z0-9-_].  @text has room for
+ * TRELLIS_DNS_NAME_TEXT_MAX bytes; the caller's 255-octet bound on the
+ * wire name keeps us well inside it (at most 1012 characters + NUL).
+ */
+static void
+text_append_octet (char    *text,
+                   size_t  *text_len,
+                   uint8_t  o)
+{
+  if (o >= 'A' && o <= 'Z')
+    o = (uint8_t) (o - 'A' + 'a');
+
+  if (octet_is_plain (o))
+    {
+      text[(*text_len)++] = (char) o;
+    }
+  else
+    {
+      text[(*text_len)++] = '\\';
+      text[(*text_len)++] = (char) ('0' + o / 100);
+      text[(*text_len)++] = (char) ('0' + (o / 10) % 10);
+      text[(*text_len)++] = (char) ('0' + o % 10);
+    }
+}
+
+/*
+ * Reads a (possibly compressed) domain name at @c's position and leaves
+ * @c just past it (past the first pointer if there is one).
+ *
+ * Rules, after RFC 1035 §4.1.4 and the mistakes listed in RFC 9267:
+ *  - label types 0x40 and 0x80 (extended, reserved) are refused;
+ *  - a pointer must point strictly before the start of the piece of name
+ *    being read (the name's own start, then each earlier target), so every
+ *    hop goes backward and no loop is possible; we cap the hops anyway;
+ *  - a pointer never points into the header (offsets < 12 are no name);
+ *  - labels are at most 63 octets, the wire name at most 255 octets.
+ *
+ * @text: (nullable) where to write the presentation form.
+ */
+static int
+name_read (Cursor *c,
+           char   *text)
+{
+  size_t pos = c->pos;
+  size_t barrier = c->pos;     /* targets must lie strictly before this */
+  size_t end_after_jump = 0;   /* where @c continues once we jumped */
+  bool jumped = false;
+  unsigned hops = 0;
+  size_t wire_len = 0;
+  size_t text_len = 0;
+  bool first_label = true;
+
+  for (;;)
+    {
+      uint8_t b;
+
+      if (pos >= c->len)
+        return -EBADMSG;
+      b = c->data[pos];
+
+      if ((b & 0xC0) == 0xC0)
+        {
+          size_t target;
+
+          if (pos + 1 >= c->len)
+            return -EBADMSG;
+          target = ((size_t) (b & 0x3F) << 8) | c->data[pos + 1];
+          if (target < TRELLIS_DNS_HEADER_SIZE || target >= barrier)
+            return -EBADMSG;
+          if (++hops > DNS_COMPRESSION_HOPS_MAX)
+            return -EBADMSG;
+          if (!jumped)
+            {
+              end_after_jump = pos + 2;
+              jumped = true;
+            }
+          barrier = target;
+          pos = target;
+          continue;
+        }
+
+      if ((b & 0xC0) != 0)
+        return -EBADMSG;  /* 0x40 extended label, 0x80 reserved */
+
+      /* A plain label of b octets (b <= 63 by the mask), or the root. */
+      wire_len += (size_t) b + 1;
+      if (wire_len > TRELLIS_DNS_WIRE_NAME_MAX)
+        return -EBADMSG;
+
+      if (b == 0)
+        {
+          pos += 1;
+          break;
+        }
+
+      if (b > c->len - pos - 1)
+        return -EBADMSG;
+
+      if (text != NULL)
+        {
+          if (!first_label)
+            text[text_len++] = '.';
+          for (size_t i = 0; i < b; i++)
+            text_append_octet (text, &text_len, c->data[pos + 1 + i]);
+        }
+      first_label = false;
+      pos += (size_t) b + 1;
+    }
+
+  if (text != NULL)
+    text[text_len] = '\0';
+
+  c->pos = jumped ? end_after_jump : pos;
+  return 0;
+}
+
+/*
+ * Walks the options in an OPT record's RDATA: each is a code, a length
+ * and that many bytes, and together they fill the RDATA exactly.
+ */
+static int
+edns_options_check (const uint8_t *rdata,
+                    size_t         rdlength)
+{
+  Cursor c = { rdata, rdlength, 0 };
+
+  while (c.pos < c.len)
+    {
+      uint16_t code, optlen;
+      int r;
+
+      if ((r = cursor_read_u16 (&c, &code)) < 0 ||
+          (r = cursor_read_u16 (&c, &optlen)) < 0 ||
+          (r = cursor_skip (&c, optlen)) < 0)
+        return r;
+    }
+  return 0;
+}
+
+/*
+ * Reads one resource record of the additional section.  The only one we
+ * look into is OPT; the others (TSIG, cookies from odd clients) are only
+ * checked for their bounds.
+ */
+static int
+additional_rr_read (Cursor          *c,
+                    TrellisDnsQuery *q)
+{
+  size_t owner_start = c->pos;
+  uint16_t type, klass, rdlength;
+  uint32_t ttl;
+  int r;
+
+  if ((r = name_read (c, NULL)) < 0)
+    return r;
+  if ((r = cursor_read_u16 (c, &type)) < 0 ||
+      (r = cursor_read_u16 (c, &klass)) < 0 ||
+      (r = cursor_read_u32 (c, &ttl)) < 0 ||
+      (r = cursor_read_u16 (c, &rdlength)) < 0)
+    return r;
+  if (!cursor_has (c, rdlength))
+    return -EBADMSG;
+
+  if (type == TRELLIS_DNS_TYPE_OPT)
+    {
+      /* RFC 6891 §6.1.1: one OPT at most, owned by the root. */
+      if (q->has_edns)
+        return -EBADMSG;
+      if (c->pos - DNS_RR_FIXED_SIZE - owner_start != 1 || c->data[owner_start] != 0)
+        return -EBADMSG;
+      if ((r = edns_options_check (c->data + c->pos, rdlength)) < 0)
+        return r;
+
+      q->has_edns = true;
+      q->edns_udp_size = klass < DNS_UDP_SIZE_MIN ? DNS_UDP_SIZE_MIN : klass;
+      q->edns_do = (ttl & DNS_EDNS_FLAG_DO) != 0;
+    }
+
+  c->pos += rdlength;
+  return 0;
+}
+
+/**
+ * trellis_dns_query_parse:
+ *
+ * See dns-packet.h.  Decisions beyond the header's summary:
+ *  - QR=1 is -EBADMSG: a response is not a query, however well-formed.
+ *  - The opcode is checked last: a message that passes every structural
+ *    rule of a query (QDCOUNT=1, ANCOUNT=NSCOUNT=0, a valid question and
+ *    additional section, no trailing bytes) but has an opcode other than
+ *    QUERY gives -EOPNOTSUPP; anything else malformed gives -EBADMSG.
+ *  - The question's name may not use compression: before it there is only
+ *    the header, and a pointer into the header is refused.  So the bytes
+ *    [12, question_end) stand alone and can be copied into a reply.
+ *  - An OPT owned by anything but the root (even a pointer to a root
+ *    label) is -EBADMSG, as are a second OPT and OPT options that do not
+ *    fill the RDATA exactly.  The EDNS version is not checked.
+ */
+int
+trellis_dns_query_parse (const uint8_t   *packet,
+                         size_t           len,
+                         TrellisDnsQuery *ret_query)
+{
+  TrellisDnsQuery q;
+  Cursor c = { packet, len, 0 };
+  uint16_t qdcount, ancount, nscount, arcount;
+  int r;
+
+  if (packet == NULL || ret_query == NULL)
+    return -EINVAL;
+
+  memset (&q, 0, sizeof q);
+  q.edns_udp_size = DNS_UDP_SIZE_MIN;
+
+  if ((r = cursor_read_u16 (&c, &q.id)) < 0 ||
+      (r = cursor_read_u16 (&c, &q.flags)) < 0 ||
+      (r = cursor_read_u16 (&c, &qdcount)) < 0 ||
+      (r = cursor_read_u16 (&c, &ancount)) < 0 ||
+      (r = cursor_read_u16 (&c, &nscount)) < 0 ||
+      (r = cursor_read_u16 (&c, &arcount)) < 0)
+    return r;
+
+  if (q.flags & DNS_FLAG_QR)
+    return -EBADMSG;
+  if (qdcount != 1 || ancount != 0 || nscount != 0)
+    return -EBADMSG;
+
+  if ((r = name_read (&c, q.qname)) < 0)
+    return r;
+  if ((r = cursor_read_u16 (&c, &q.qtype)) < 0 ||
+      (r = cursor_read_u16 (&c, &q.qclass)) < 0)
+    return r;
+  q.question_end = c.pos;
+
+  for (unsigned i = 0; i < arcount; i++)
+    if ((r = additional_rr_read (&c, &q)) < 0)
+      return r;
+
+  if (c.pos != len)
+    return -EBADMSG;
+
+  if (((q.flags & DNS_OPCODE_MASK) >> DNS_OPCODE_SHIFT) != DNS_OPCODE_QUERY)
+    return -EOPNOTSUPP;
+
+  *ret_query = q;
+  return 0;
+}
+
+static void
+put_u16 (uint8_t  *p,
+         uint16_t  v)
+{
+  p[0] = (uint8_t) (v >> 8);
+  p[1] = (uint8_t) v;
+}
+
+static void
+put_u32 (uint8_t  *p,
+         uint32_t  v)
+{
+  p[0] = (uint8_t) (v >> 24);
+  p[1] = (uint8_t) (v >> 16);
+  p[2] = (uint8_t) (v >> 8);
+  p[3] = (uint8_t) v;
+}
+
+/*
+ * The longest prefix of @text, at most @max bytes, that does not end
+ * inside a UTF-8 sequence: we never cut before a continuation byte.
+ */
+static size_t
+utf8_prefix_len (const char *text,
+                 size_t      text_len,
+                 size_t      max)
+{
+  size_t n;
+
+  if (text_len <= max)
+    return text_len;
+  n = max;
+  while (n > 0 && (((const uint8_t *) text)[n] & 0xC0) == 0x80)
+    n--;
+  return n;
+}
+
+/**
+ * trellis_dns_reply_build:
+ *
+ * See dns-packet.h.  Details:
+ *  - @cap is only the size of @buf; any value is accepted.  The reply is
+ *    limited to min(@cap, requestor's size) and -ENOBUFS means not even
+ *    header + question (+ an OPT without options, when the query had
+ *    EDNS) fit.  With @cap >= 512 that cannot happen.
+ *  - When the EDE option (6 bytes before the text) does not fit, it is
+ *    left out and the reply is still sent.
+ *  - -EBADMSG when @query does not fit @packet (question_end out of
+ *    bounds); -EINVAL for a NULL argument, an @rcode outside 0..15 (we
+ *    write no extended rcodes) or an @ede_code outside -1..65535.
+ */
+ssize_t
+trellis_dns_reply_build (const uint8_t         *packet,
+                         size_t                 len,
+                         const TrellisDnsQuery *query,
+                         int                    rcode,
+                         int                    ede_code,
+                         const char            *ede_text,
+                         uint8_t               *buf,
+                         size_t                 cap)
+{
+  size_t question_len, limit, need, text_len = 0;
+  bool with_ede;
+  uint16_t flags;
+  uint8_t *p;
+
+  if (packet == NULL || query == NULL || buf == NULL)
+    return -EINVAL;
+  if (rcode < 0 || rcode > (int) DNS_RCODE_MASK)
+    return -EINVAL;
+  if (ede_code < -1 || ede_code > UINT16_MAX)
+    return -EINVAL;
+  /* The smallest question: the root name, type and class. */
+  if (query->question_end < TRELLIS_DNS_HEADER_SIZE + 5 || query->question_end > len)
+    return -EBADMSG;
+
+  question_len = query->question_end - TRELLIS_DNS_HEADER_SIZE;
+
+  limit = query->has_edns ? query->edns_udp_size : DNS_UDP_SIZE_MIN;
+  if (limit < DNS_UDP_SIZE_MIN)
+    limit = DNS_UDP_SIZE_MIN;
+  if (cap < limit)
+    limit = cap;
+
+  need = TRELLIS_DNS_HEADER_SIZE + question_len;
+  if (query->has_edns)
+    need += DNS_OPT_RR_SIZE;
+  if (need > limit)
+    return -ENOBUFS;
+
+  with_ede = query->has_edns && ede_code >= 0 &&
+             need + DNS_EDE_OPTION_FIXED_SIZE <= limit;
+  if (with_ede)
+    {
+      need += DNS_EDE_OPTION_FIXED_SIZE;
+      if (ede_text != NULL)
+        text_len = utf8_prefix_len (ede_text, strlen (ede_text), limit - need);
+      need += text_len;
+    }
+
+  flags = (uint16_t) (DNS_FLAG_QR | DNS_FLAG_RA |
+                      (query->flags & (DNS_FLAG_RD | DNS_FLAG_CD)) |
+                      (unsigned) rcode);
+
+  p = buf;
+  put_u16 (p, query->id);
+  put_u16 (p + 2, flags);
+  put_u16 (p + 4, 1);                          /* QDCOUNT */
+  put_u16 (p + 6, 0);                          /* ANCOUNT */
+  put_u16 (p + 8, 0);                          /* NSCOUNT */
+  put_u16 (p + 10, query->has_edns ? 1 : 0);   /* ARCOUNT */
+  p += TRELLIS_DNS_HEADER_SIZE;
+
+  memcpy (p, packet + TRELLIS_DNS_HEADER_SIZE, question_len);
+  p += question_len;
+
+  if (query->has_edns)
+    {
+      size_t rdlength = with_ede ? DNS_EDE_OPTION_FIXED_SIZE + text_len : 0;
+
+      *p++ = 0;                                 /* root owner */
+      put_u16 (p, TRELLIS_DNS_TYPE_OPT);
+      put_u16 (p + 2, DNS_EDNS_UDP_SIZE_OURS);
+      /* extended rcode 0, version 0, DO copied, Z 0 */
+      put_u32 (p + 4, query->edns_do ? DNS_EDNS_FLAG_DO : 0);
+      put_u16 (p + 8, (uint16_t) rdlength);
+      p += DNS_RR_FIXED_SIZE;
+
+      if (with_ede)
+        {
+          put_u16 (p, TRELLIS_DNS_EDNS_OPTION_EDE);
+          put_u16 (p + 2, (uint16_t) (2 + text_len));
+          put_u16 (p + 4, (uint16_t) ede_code);
+          p += DNS_EDE_OPTION_FIXED_SIZE;
+          if (text_len > 0)
+            memcpy (p, ede_text, text_len);
+          p += text_len;
+        }
+    }
+
+  return (ssize_t) (p - buf);
+}

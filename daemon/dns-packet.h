@@ -56,12 +56,19 @@ typedef struct {
  *
  * Parses a DNS query message (QR=0, opcode QUERY, exactly one question,
  * no answer or authority records, at most one OPT).  Compression pointers
- * are followed backward only, with a cap on hops; label types 0x40–0xBF are
- * refused; names over 255 octets are refused.
+ * are followed backward only (each hop strictly before the previous
+ * target, never into the header), with a cap of 16 hops; label types
+ * 0x40–0xBF are refused; names over 255 octets are refused.  The question
+ * name itself therefore cannot be compressed, so the bytes
+ * [12, question_end) can be copied into a reply as they are.  Every
+ * additional record is bounds-checked; the OPT must be owned by the root
+ * and its options must fill its RDATA exactly.  Bytes after the last
+ * record make the message malformed.
  *
- * Returns: 0 and fills @ret_query, or -EBADMSG for a malformed packet,
- *   -EOPNOTSUPP for a well-formed message that is not a standard query.
- *   @ret_query is untouched on failure.
+ * Returns: 0 and fills @ret_query, or -EBADMSG for a malformed packet
+ *   (a response, QR=1, is malformed as a query), -EOPNOTSUPP for a message
+ *   that passes every check above but has an opcode other than QUERY,
+ *   -EINVAL for a NULL argument.  @ret_query is untouched on failure.
  */
 int trellis_dns_query_parse (const uint8_t   *packet,
                              size_t           len,
@@ -71,18 +78,24 @@ int trellis_dns_query_parse (const uint8_t   *packet,
  * trellis_dns_reply_build:
  * @packet, @len: the query as received (its question is copied)
  * @query: the result of parsing it
- * @rcode: the response code (NXDOMAIN, REFUSED, NOERROR for NODATA, ...)
- * @ede_code: an RFC 8914 info-code, or -1 for none; only written when the
- *   query had EDNS
+ * @rcode: the response code (NXDOMAIN, REFUSED, NOERROR for NODATA, ...),
+ *   0..15: no extended rcodes
+ * @ede_code: an RFC 8914 info-code (0..65535), or -1 for none; only
+ *   written when the query had EDNS
  * @ede_text: (nullable) the EXTRA-TEXT, UTF-8, truncated to fit
- * @buf, @cap: where to write; @cap >= 512
+ * @buf, @cap: where to write; @cap is only the size of @buf (any value is
+ *   accepted, 512 or more always suffices)
  *
  * Builds a response with QR=1, RA=1, the query's id, RD and CD, the
- * question, no answers, and an OPT record when the query had one.  The
- * response never exceeds the requestor's payload size (512 without EDNS);
- * the extra text is cut, at a UTF-8 boundary, to fit.
+ * question, no answers, and an OPT record (payload size 1232, DO copied)
+ * when the query had one.  The response never exceeds min(@cap, the
+ * requestor's payload size: 512 without EDNS); the extra text is cut, at
+ * a UTF-8 boundary, to fit, and the EDE option is left out when not even
+ * its fixed 6 bytes fit.
  *
- * Returns: the length written, or -EBADMSG / -ENOBUFS.
+ * Returns: the length written, or -EBADMSG (@query does not match
+ *   @packet), -ENOBUFS (not even header, question and bare OPT fit),
+ *   -EINVAL (a NULL argument, @rcode or @ede_code out of range).
  */
 ssize_t trellis_dns_reply_build (const uint8_t         *packet,
                                  size_t                 len,
