@@ -111,7 +111,7 @@ main (int argc, char *argv[])
       "The answerer's local UDP and TCP port (default 5354)", "PORT" },
     { "table", 0, 0, G_OPTION_ARG_STRING, &table,
       "The nftables table (family inet) (default trellis)", "NAME" },
-    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log every decision's details", NULL },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages (the names a child looks up are never logged)", NULL },
     G_OPTION_ENTRY_NULL
   };
   g_autoptr(GOptionContext) options = NULL;

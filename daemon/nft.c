@@ -58,8 +58,8 @@
 #define ELEMS_PER_MSG           ((TRELLIS_NFT_MSG_SIZE_MAX - MSG_OVERHEAD_MAX) / ELEM_WIRE_SIZE)
 /* Each message other than the elements (table, set, chain, rule) is smaller. */
 #define FIXED_MSG_MAX           2048u
-/* BATCH_BEGIN, NEWTABLE, DELTABLE, NEWTABLE, NEWSET, 3 NEWCHAIN, 5 NEWRULE, BATCH_END */
-#define N_FIXED_MSGS            14u
+/* BATCH_BEGIN, NEWTABLE, DELTABLE, NEWTABLE, NEWSET, 3 NEWCHAIN, the rules, BATCH_END */
+#define N_FIXED_MSGS            (9u + G_N_ELEMENTS (rule_specs))
 #define UIDS_MAX                (1u << 20)
 
 #define PROBE_TABLE "trellis-probe"
@@ -135,8 +135,9 @@ static const RuleSpec rule_specs[] = {
   { "dns-queue",    { STEP_SKUID_IN_SET, STEP_UDP_DPORT_53, STEP_QUEUE } },
   { "dns-queue",    { STEP_SKUID_IN_SET, STEP_TCP_DPORT_53, STEP_CT_STATE_NEW, STEP_QUEUE } },
   { "dns-redirect", { STEP_MARK, STEP_UDP_DPORT_53, STEP_REDIRECT } },
-  { "dns-redirect", { STEP_SKUID_IN_SET, STEP_TCP_DPORT_53, STEP_REDIRECT } },
+  { "dns-redirect", { STEP_MARK, STEP_TCP_DPORT_53, STEP_REDIRECT } },
   { "dns-guard",    { STEP_MARK, STEP_UDP_DPORT_53, STEP_DROP } },
+  { "dns-guard",    { STEP_MARK, STEP_TCP_DPORT_53, STEP_DROP } },
 };
 
 /* ---------------------------------------------------------------------- */

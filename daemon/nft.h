@@ -34,12 +34,17 @@ typedef enum {
  *       meta skuid @protected-uids tcp dport 53 ct state new queue num N [bypass]  # SYN: learn the flow
  *     }
  *     chain dns-redirect { type nat hook output priority -100; policy accept;
- *       meta mark MARK udp dport 53 redirect to :PORT
- *       meta skuid @protected-uids tcp dport 53 redirect to :PORT
+ *       meta mark MARK udp dport 53 redirect to :PORT   # a blocked query
+ *       meta mark MARK tcp dport 53 redirect to :PORT   # every connection trellisd saw
  *     }
  *     chain dns-guard { type filter hook postrouting priority 100; policy accept;
  *       meta mark MARK udp dport 53 drop     # marked but not redirected: never leaves
+ *       meta mark MARK tcp dport 53 drop
  *     }
+ *
+ * TCP is redirected by the mark trellisd's verdict sets on the SYN, not by
+ * uid, so that with on-failure=open (bypass) and trellisd gone, a child's TCP
+ * DNS goes to its server unfiltered instead of to a dead answerer.
  *   }
  *
  * The set's key is nft's "uid" datatype (key type 24 in nftables' datatype

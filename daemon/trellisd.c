@@ -184,10 +184,13 @@ queue_handle (const TrellisQueuePacket *packet, gpointer user_data)
 
   if (packet->proto == IPPROTO_TCP)
     {
-      /* A new connection to port 53: the redirect takes it to the answerer,
-       * which needs to know whose it is and where it was going. */
+      /* A new connection to port 53: the mark sends it to the answerer,
+       * which needs to know whose it is and where it was going.  Marking
+       * (rather than redirecting every protected SYN) is what lets
+       * on-failure=open hold for TCP too: with trellisd gone, the bypassed
+       * SYN is unmarked and goes to the server as it is. */
       trellis_flow_table_record (daemon->flows, &key, &flow, g_get_monotonic_time ());
-      return TRELLIS_QUEUE_ACCEPT;
+      return TRELLIS_QUEUE_ACCEPT_MARK;
     }
   if (packet->proto != IPPROTO_UDP)
     return TRELLIS_QUEUE_DROP;

@@ -433,8 +433,9 @@ typedef enum {
   RULE_QUEUE_UDP,
   RULE_QUEUE_TCP,
   RULE_REDIRECT_MARKED_UDP,
-  RULE_REDIRECT_TCP,
-  RULE_GUARD_DROP,
+  RULE_REDIRECT_MARKED_TCP,
+  RULE_GUARD_DROP_UDP,
+  RULE_GUARD_DROP_TCP,
 } RuleKind;
 
 static void
@@ -472,14 +473,19 @@ check_rule (const struct nlmsghdr  *nlh,
       expect_dport_53 (it, IPPROTO_UDP);
       expect_redirect (it, config->answer_port);
       break;
-    case RULE_REDIRECT_TCP:
-      expect_skuid_in_set (it);
+    case RULE_REDIRECT_MARKED_TCP:
+      expect_mark (it, config->mark);
       expect_dport_53 (it, IPPROTO_TCP);
       expect_redirect (it, config->answer_port);
       break;
-    case RULE_GUARD_DROP:
+    case RULE_GUARD_DROP_UDP:
       expect_mark (it, config->mark);
       expect_dport_53 (it, IPPROTO_UDP);
+      expect_drop (it);
+      break;
+    case RULE_GUARD_DROP_TCP:
+      expect_mark (it, config->mark);
+      expect_dport_53 (it, IPPROTO_TCP);
       expect_drop (it);
       break;
     default:
@@ -547,9 +553,11 @@ check_batch (const TrellisNftConfig *config)
   check_header (b.msgs[i], MSG_TYPE (NFT_MSG_NEWRULE), seq++, true);
   check_rule (b.msgs[i++], config, "dns-redirect", RULE_REDIRECT_MARKED_UDP);
   check_header (b.msgs[i], MSG_TYPE (NFT_MSG_NEWRULE), seq++, true);
-  check_rule (b.msgs[i++], config, "dns-redirect", RULE_REDIRECT_TCP);
+  check_rule (b.msgs[i++], config, "dns-redirect", RULE_REDIRECT_MARKED_TCP);
   check_header (b.msgs[i], MSG_TYPE (NFT_MSG_NEWRULE), seq++, true);
-  check_rule (b.msgs[i++], config, "dns-guard", RULE_GUARD_DROP);
+  check_rule (b.msgs[i++], config, "dns-guard", RULE_GUARD_DROP_UDP);
+  check_header (b.msgs[i], MSG_TYPE (NFT_MSG_NEWRULE), seq++, true);
+  check_rule (b.msgs[i++], config, "dns-guard", RULE_GUARD_DROP_TCP);
 
   check_header (b.msgs[i++], NFNL_MSG_BATCH_END, seq++, false);
   assert_int_equal (i, b.n_msgs);
