@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * cmd-why.c — trellis why NAME: is NAME filtered for me, by which rule, and
+ * why, in words fit for the child.
+ */
+#include <string.h>
+#include <unistd.h>
+
+#include <glib/gi18n.h>
+
+#include "cli/cli.h"
+
+int
+trellis_cli_why (TrellisCliOptions *options, int argc, char **argv)
+{
+  g_autoptr(TrellisPolicy) policy = NULL;
+  g_autofree char *caller = trellis_cli_caller_account ();
+  g_autofree char *domain = NULL;
+  g_autofree char *rule = NULL;
+  g_autofree char *explanation = NULL;
+  const char *account;
+  const TrellisChild *child;
+  TrellisDecision decision;
+  const char *name;
+
+  if (argc != 1)
+    {
+      g_printerr (_("trellis: write trellis why NAME, with one NAME\n"));
+      return TRELLIS_CLI_EXIT_USAGE;
+    }
+  name = argv[0];
+
+  if (caller == NULL)
+    {
+      g_printerr (_("trellis: cannot find the name of your account (uid %u)\n"), (guint) getuid ());
+      return TRELLIS_CLI_EXIT_USAGE;
+    }
+
+  domain = trellis_domain_normalize (name);
+  if (domain == NULL)
+    {
+      g_printerr (_("trellis: “%s” is not a domain name\n"), name);
+      return TRELLIS_CLI_EXIT_USAGE;
+    }
+
+  policy = trellis_cli_policy_load (options, trellis_cli_household_path (options));
+  if (policy == NULL)
+    return TRELLIS_CLI_EXIT_USAGE;
+
+  account = caller;
+  if (options->account != NULL && strcmp (options->account, caller) != 0)
+    {
+      const char *const *parents = trellis_policy_get_parents (policy);
+
+      if (getuid () != 0 && (parents == NULL || !g_strv_contains (parents, caller)))
+        {
+          g_printerr (_("trellis: only parents can ask about another account\n"));
+          return TRELLIS_CLI_EXIT_USAGE;
+        }
+      account = options->account;
+    }
+
+  child = trellis_policy_find_child_by_account (policy, account);
+  if (child == NULL)
+    {
+      const char *const *parents = trellis_policy_get_parents (policy);
+
+      if (parents != NULL && g_strv_contains (parents, account))
+        /* Translators: %s is a Linux account name. */
+        g_print (_("The account %s belongs to a parent: Trellis never filters it.\n"), account);
+      else
+        /* Translators: %s is a Linux account name; the household file lists
+         * the children's accounts. */
+        g_print (_("The account %s is not a child's account in the household file: Trellis does not filter it.\n"),
+                 account);
+      return TRELLIS_CLI_EXIT_OK;
+    }
+
+  trellis_policy_decide (policy, child, domain, &decision);
+  rule = trellis_rule_format_short (decision.rule);
+  explanation = trellis_rule_explain (decision.rule);
+
+  if (decision.verdict == TRELLIS_VERDICT_BLOCK)
+    /* Translators: the first %s is a web address, the second a child's
+     * name, the third the child's Linux account. */
+    g_print (_("%s is blocked for %s (account %s).\n"), domain, trellis_child_get_name (child), account);
+  else
+    /* Translators: as for "%s is blocked for %s (account %s)." */
+    g_print (_("%s is not blocked for %s (account %s).\n"), domain, trellis_child_get_name (child), account);
+  /* Translators: %s is the rule in a few untranslated words, e.g.
+   * "deny example-game.com (household.conf:12)". */
+  g_print (_("Rule: %s\n"), rule);
+  g_print ("%s\n", explanation);
+
+  return decision.verdict == TRELLIS_VERDICT_BLOCK ? TRELLIS_CLI_EXIT_BLOCKED : TRELLIS_CLI_EXIT_OK;
+}
