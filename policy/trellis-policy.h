@@ -26,6 +26,8 @@ typedef enum {
 typedef enum {
   TRELLIS_VERDICT_ALLOW = 0,
   TRELLIS_VERDICT_BLOCK,
+  TRELLIS_VERDICT_SAFE_SEARCH,    /* answer with a CNAME to decision.target and
+                                   * the upstream's addresses for it */
 } TrellisVerdict;
 
 /* Which kind of rule decided.  The order is the decision order of DESIGN.md. */
@@ -36,7 +38,21 @@ typedef enum {
   TRELLIS_RULE_KIND_DENY,         /* the child's deny= */
   TRELLIS_RULE_KIND_INTEGRITY,    /* a built-in rule that keeps the filter whole
                                    * (use-application-dns.net and the like) */
+  TRELLIS_RULE_KIND_QUIET_HOURS,  /* the child's quiet-hours= (bedtime) */
+  TRELLIS_RULE_KIND_CATEGORY,     /* a category blocked for the child's age band
+                                   * or added with block=+NAME */
+  TRELLIS_RULE_KIND_ALLOWLIST,    /* mode=allowlist: the name is on no list the
+                                   * child may use (that mode's default) */
+  TRELLIS_RULE_KIND_SAFE_SEARCH,  /* a search engine's name, answered with its
+                                   * provider's safe endpoint */
 } TrellisRuleKind;
+
+/* How strictly search engines are held to their safe mode (safe-search=). */
+typedef enum {
+  TRELLIS_SAFE_SEARCH_OFF = 0,
+  TRELLIS_SAFE_SEARCH_MODERATE,
+  TRELLIS_SAFE_SEARCH_STRICT,
+} TrellisSafeSearchLevel;
 
 typedef struct _TrellisPolicy TrellisPolicy;
 typedef struct _TrellisChild TrellisChild;
@@ -48,6 +64,7 @@ typedef struct {
   const char      *pattern;    /* the normalized domain it matches (and all names
                                 * below it); "" for the default rule */
   const char      *child;      /* (nullable) the child's section it belongs to */
+  const char      *category;   /* (nullable) CATEGORY: the category's id ("gambling") */
   const char      *file;       /* (nullable) the file it was read from */
   guint            line;       /* 1-based, 0 when built in */
 } TrellisRule;
@@ -56,7 +73,30 @@ typedef struct {
 typedef struct {
   TrellisVerdict     verdict;
   const TrellisRule *rule;     /* the rule that matched; never NULL */
+  const char        *target;   /* (nullable) SAFE_SEARCH: the safe endpoint,
+                                * e.g. "forcesafesearch.google.com"; owned by
+                                * the policy */
 } TrellisDecision;
+
+/* A category of harmful material, shipped as data (categories/ID/). */
+typedef struct {
+  const char *id;              /* the folder's name: "gambling" */
+  const char *name;            /* translated display name */
+  const char *description;     /* translated, for parents */
+  guint       bit;             /* its bit in category masks, 0–31 */
+  guint       n_domains;       /* names in its lists */
+} TrellisCategory;
+
+/* An age band: ages, the categories blocked, the safe-search level and the
+ * mode a child of that age gets unless the household says otherwise. */
+typedef struct {
+  const char              *id;            /* "9-12", "under-6", ... */
+  guint                    min_age;
+  guint                    max_age;       /* inclusive */
+  guint32                  categories;    /* mask of TrellisCategory.bit */
+  TrellisSafeSearchLevel   safe_search;
+  gboolean                 allowlist;     /* mode=allowlist by default */
+} TrellisAgeBand;
 
 /**
  * trellis_policy_load_file:
@@ -115,6 +155,64 @@ const char         *trellis_child_get_name     (const TrellisChild *child);
 const char *const  *trellis_child_get_accounts (const TrellisChild *child);
 
 /**
+ * trellis_policy_load_file_full:
+ * @index_path: (nullable): where to write the compiled domain index (written
+ *   to a temporary file and renamed; the policy then maps it); NULL keeps
+ *   the index in memory
+ *
+ * As trellis_policy_load_file(); the daemon uses this form.
+ */
+TrellisPolicy *trellis_policy_load_file_full (const char  *path,
+                                              const char  *data_dir,
+                                              const char  *index_path,
+                                              GError     **error);
+
+/** trellis_policy_get_timezone: (transfer none) the household's zone (timezone=, else the system's). */
+GTimeZone *trellis_policy_get_timezone (TrellisPolicy *policy);
+
+/** trellis_policy_get_categories: (transfer none) every shipped category. */
+const TrellisCategory *const *trellis_policy_get_categories (TrellisPolicy *policy,
+                                                             guint         *ret_n);
+
+/** trellis_policy_get_age_bands: (transfer none) the bands, youngest first. */
+const TrellisAgeBand *const *trellis_policy_get_age_bands (TrellisPolicy *policy,
+                                                           guint         *ret_n);
+
+/**
+ * trellis_child_get_age:
+ * @now: the moment, in any zone (read in the household's zone)
+ * Returns: the child's age in whole years at @now (from age= or birth=).
+ */
+guint trellis_child_get_age (TrellisPolicy      *policy,
+                             const TrellisChild *child,
+                             GDateTime          *now);
+
+/**
+ * trellis_child_get_profile:
+ * What applies to @child at @now: the age band, the blocked categories
+ * (the band's, adjusted by block=), safe search and mode.
+ * Returns: (transfer none) the band, or NULL when the child is 18 or over
+ * at @now (Trellis does not filter adults: every name is then allowed).
+ */
+const TrellisAgeBand *trellis_child_get_profile (TrellisPolicy          *policy,
+                                                 const TrellisChild     *child,
+                                                 GDateTime              *now,
+                                                 guint32                *ret_categories,
+                                                 TrellisSafeSearchLevel *ret_safe_search,
+                                                 gboolean               *ret_allowlist);
+
+/**
+ * trellis_policy_decide_at:
+ * As trellis_policy_decide() at the moment @now (quiet hours and age are
+ * read in the household's zone, whatever zone @now carries).
+ */
+void trellis_policy_decide_at (TrellisPolicy      *policy,
+                               const TrellisChild *child,
+                               const char         *name,
+                               GDateTime          *now,
+                               TrellisDecision    *ret_decision);
+
+/**
  * trellis_policy_decide:
  * @name: a DNS name in presentation form (any case, trailing dot allowed)
  *
@@ -154,6 +252,16 @@ char *trellis_rule_format_short (const TrellisRule *rule);
  * into the current locale.  Returns: (transfer full).
  */
 char *trellis_rule_explain (const TrellisRule *rule);
+
+/**
+ * trellis_rule_explain_for:
+ * As trellis_rule_explain(), in the words of @child's age band at @now
+ * (a category's explanation comes from its category.desktop).
+ */
+char *trellis_rule_explain_for (TrellisPolicy      *policy,
+                                const TrellisRule  *rule,
+                                const TrellisChild *child,
+                                GDateTime          *now);
 
 /**
  * trellis_domain_normalize:
