@@ -235,10 +235,11 @@ random_query (Fixture   *f,
 /* Builds both matchers from @n_entries random entries and compares them on
  * @n_queries queries.  Returns: the number of queries that matched. */
 static guint
-compare (Fixture  *f,
-         guint     n_entries,
-         guint     n_queries,
-         gboolean  through_file)
+compare_names (Fixture   *f,
+               GPtrArray *names,
+               guint      n_entries,
+               guint      n_queries,
+               gboolean   through_file)
 {
   g_autoptr(TrellisDomainIndexBuilder) builder = trellis_domain_index_builder_new ();
   g_autoptr(TrellisDomainIndex) index = NULL;
@@ -258,7 +259,9 @@ compare (Fixture  *f,
       guint32 rule = (guint32) g_rand_int_range (f->rand, 1, 2000);
 
       /* Some names twice, with other values. */
-      if (entries->len > 0 && g_rand_int_range (f->rand, 0, 20) == 0)
+      if (names != NULL)
+        name = g_strdup (names->pdata[i]);
+      else if (entries->len > 0 && g_rand_int_range (f->rand, 0, 20) == 0)
         name = g_strdup (pick (f, entries));
       else
         name = random_name (f);
@@ -346,6 +349,67 @@ compare (Fixture  *f,
   return n_matched;
 }
 
+static guint
+compare (Fixture  *f,
+         guint     n_entries,
+         guint     n_queries,
+         gboolean  through_file)
+{
+  return compare_names (f, NULL, n_entries, n_queries, through_file);
+}
+
+/* Reads one name per line ('#' comments) from @path into @names. */
+static void
+names_read (GPtrArray *names, const char *path)
+{
+  g_autofree char *text = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_file_get_contents (path, &text, NULL, &error))
+    fail_msg ("%s", error->message);
+  lines = g_strsplit (text, "\n", -1);
+  for (guint i = 0; lines[i] != NULL; i++)
+    {
+      char *line = g_strstrip (lines[i]);
+
+      if (*line != '\0' && *line != '#')
+        g_ptr_array_add (names, g_strdup (line));
+    }
+}
+
+/* Real names: the lists shipped in the tree and, when TRELLIS_REAL_NAMES
+ * names a file (the real-list-compile test makes one from published lists),
+ * every name in it. */
+static void
+test_index_matches_naive_real (void **state)
+{
+  Fixture *f = *state;
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *categories = g_build_filename (TRELLIS_TEST_DATADIR, "..", "..", "..",
+                                                  "policy", "categories", NULL);
+  const char *extra = g_getenv ("TRELLIS_REAL_NAMES");
+  g_autoptr(GDir) dir = g_dir_open (categories, 0, NULL);
+  const char *entry;
+  guint matched;
+
+  assert_non_null (dir);
+  while ((entry = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename (categories, entry, "domains", NULL);
+
+      if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        names_read (names, path);
+    }
+  assert_true (names->len >= 50);
+  if (extra != NULL && *extra != '\0')
+    names_read (names, extra);
+
+  matched = compare_names (f, names, names->len, MAX (names->len * 2, 20000), FALSE);
+  print_message ("%u real names; %u queries matched\n", names->len, matched);
+  assert_true (matched > 0);
+}
+
 static void
 test_index_matches_naive_50k (void **state)
 {
@@ -385,6 +449,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_index_matches_naive_small, setup, teardown),
     cmocka_unit_test_setup_teardown (test_index_matches_naive_file, setup, teardown),
     cmocka_unit_test_setup_teardown (test_index_matches_naive_50k, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_index_matches_naive_real, setup, teardown),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);
