@@ -1,14 +1,238 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * cmd-policy-check.c — trellis policy check.
+ * cmd-policy-check.c — trellis policy check [FILE]: checks a household file
+ * and summarises what it does (zone, parents, and for each child: age, band,
+ * categories, safe search, mode, quiet hours, accounts), with its warnings.
+ * Exit 0 when the file is good, 1 when it has errors (every one printed),
+ * 2 when it cannot be read.  --json prints the summary as JSON.
  */
+#include <string.h>
+
 #include <glib/gi18n.h>
 
 #include "cli/cli.h"
+#include "policy/policy-private.h"
+
+static void
+json_string (GString    *out,
+             const char *text)
+{
+  const char *p;
+
+  if (text == NULL)
+    {
+      g_string_append (out, "null");
+      return;
+    }
+  g_string_append_c (out, '"');
+  for (p = text; *p != '\0'; p++)
+    {
+      guchar c = *p;
+
+      if (c == '"' || c == '\\')
+        g_string_append_printf (out, "\\%c", c);
+      else if (c == '\n')
+        g_string_append (out, "\\n");
+      else if (c == '\t')
+        g_string_append (out, "\\t");
+      else if (c < 0x20)
+        g_string_append_printf (out, "\\u%04x", c);
+      else
+        g_string_append_c (out, c);
+    }
+  g_string_append_c (out, '"');
+}
+
+static void
+json_strv (GString           *out,
+           const char *const *strv)
+{
+  guint i;
+
+  g_string_append_c (out, '[');
+  for (i = 0; strv != NULL && strv[i] != NULL; i++)
+    {
+      if (i > 0)
+        g_string_append (out, ", ");
+      json_string (out, strv[i]);
+    }
+  g_string_append_c (out, ']');
+}
+
+/* The zone's name: timezone=, else the system's from /etc/timezone or the
+ * /etc/localtime link. */
+static char *
+zone_name (TrellisPolicy *policy)
+{
+  g_autofree char *contents = NULL;
+  g_autofree char *link = NULL;
+  const char *zoneinfo;
+
+  if (policy->timezone != NULL)
+    return g_strdup (policy->timezone);
+  if (g_file_get_contents ("/etc/timezone", &contents, NULL, NULL))
+    return g_strdup (g_strstrip (contents));
+  link = g_file_read_link ("/etc/localtime", NULL);
+  if (link != NULL && (zoneinfo = strstr (link, "zoneinfo/")) != NULL)
+    return g_strdup (zoneinfo + strlen ("zoneinfo/"));
+  return g_strdup ("UTC");
+}
+
+static void
+summary_text (TrellisPolicy *policy,
+              const char    *path,
+              GDateTime     *now)
+{
+  g_autofree char *zone = zone_name (policy);
+  g_autofree char *parents = g_strjoinv (", ", (char **) trellis_policy_get_parents (policy));
+  const TrellisChild *const *children;
+  guint n_children, n_categories, i, c;
+  const TrellisCategory *const *categories = trellis_policy_get_categories (policy, &n_categories);
+
+  /* Translators: %s is the path of the household file. */
+  g_print (_("%s: no errors.\n"), path);
+  /* Translators: %s is a time zone such as Europe/Paris. */
+  g_print (_("Time zone: %s (schedules are read in it)\n"), zone);
+  g_print (_("Parents (never filtered): %s\n"), parents);
+  if (policy->safe_search == NULL)
+    g_print (_("Safe search: no safe-search data installed, so it is not enforced\n"));
+
+  children = trellis_policy_get_children (policy, &n_children);
+  for (i = 0; i < n_children; i++)
+    {
+      const TrellisChild *child = children[i];
+      guint32 mask = 0;
+      TrellisSafeSearchLevel level = TRELLIS_SAFE_SEARCH_OFF;
+      gboolean allowlist = FALSE;
+      const TrellisAgeBand *band = trellis_child_get_profile (policy, child, now, &mask, &level, &allowlist);
+      g_autofree char *accounts = g_strjoinv (", ", (char **) trellis_child_get_accounts (child));
+
+      g_print ("\n[child %s]\n", child->name);
+      if (child->birth != NULL)
+        /* Translators: %u is an age in years, %s a date as written (2016-05). */
+        g_print (_("  Age: %u (born %s)\n"), trellis_child_get_age (policy, child, now), child->birth);
+      else
+        g_print (_("  Age: %u\n"), trellis_child_get_age (policy, child, now));
+      if (band == NULL)
+        {
+          g_print (_("  18 or over: Trellis does not filter adults\n"));
+          continue;
+        }
+      g_print (_("  Age band: %s\n"), band->id);
+      g_print (_("  Categories blocked:\n"));
+      for (c = 0; c < n_categories; c++)
+        if (mask & (1u << categories[c]->bit))
+          /* Translators: a category's id, its name, and how many names it lists. */
+          g_print (_("    %s (%s): %u names\n"), categories[c]->id, categories[c]->name, categories[c]->n_domains);
+      if (mask == 0)
+        g_print (_("    none\n"));
+      g_print (_("  Safe search: %s\n"), trellis_safe_search_level_to_string (level));
+      g_print (_("  Mode: %s\n"), allowlist ? "allowlist" : "blocklist");
+      g_print (_("  Quiet hours: %s\n"), child->quiet_hours != NULL ? child->quiet_hours : _("none"));
+      g_print (_("  Accounts: %s\n"), *accounts != '\0' ? accounts : _("none"));
+    }
+}
+
+static void
+summary_json (TrellisPolicy *policy,
+              const char    *path,
+              GDateTime     *now)
+{
+  g_autoptr(GString) out = g_string_new ("{\n  \"file\": ");
+  g_autofree char *zone = zone_name (policy);
+  const TrellisChild *const *children;
+  guint n_children, n_categories, i, c;
+  const TrellisCategory *const *categories = trellis_policy_get_categories (policy, &n_categories);
+
+  json_string (out, path);
+  g_string_append (out, ",\n  \"ok\": true,\n  \"timezone\": ");
+  json_string (out, zone);
+  g_string_append (out, ",\n  \"parents\": ");
+  json_strv (out, trellis_policy_get_parents (policy));
+  g_string_append (out, ",\n  \"warnings\": ");
+  json_strv (out, trellis_policy_get_warnings (policy));
+  g_string_append (out, ",\n  \"children\": [");
+  children = trellis_policy_get_children (policy, &n_children);
+  for (i = 0; i < n_children; i++)
+    {
+      const TrellisChild *child = children[i];
+      guint32 mask = 0;
+      TrellisSafeSearchLevel level = TRELLIS_SAFE_SEARCH_OFF;
+      gboolean allowlist = FALSE;
+      const TrellisAgeBand *band = trellis_child_get_profile (policy, child, now, &mask, &level, &allowlist);
+      gboolean first = TRUE;
+
+      g_string_append (out, i > 0 ? ",\n    {" : "\n    {");
+      g_string_append (out, "\"name\": ");
+      json_string (out, child->name);
+      g_string_append_printf (out, ", \"age\": %u, \"birth\": ", trellis_child_get_age (policy, child, now));
+      json_string (out, child->birth);
+      g_string_append (out, ", \"band\": ");
+      json_string (out, band != NULL ? band->id : NULL);
+      g_string_append (out, ", \"categories\": [");
+      for (c = 0; band != NULL && c < n_categories; c++)
+        if (mask & (1u << categories[c]->bit))
+          {
+            g_string_append (out, first ? "{\"id\": " : ", {\"id\": ");
+            json_string (out, categories[c]->id);
+            g_string_append (out, ", \"name\": ");
+            json_string (out, categories[c]->name);
+            g_string_append_printf (out, ", \"names\": %u}", categories[c]->n_domains);
+            first = FALSE;
+          }
+      g_string_append (out, "], \"safe_search\": ");
+      json_string (out, band != NULL ? trellis_safe_search_level_to_string (level) : NULL);
+      g_string_append (out, ", \"mode\": ");
+      json_string (out, band != NULL ? (allowlist ? "allowlist" : "blocklist") : NULL);
+      g_string_append (out, ", \"quiet_hours\": ");
+      json_string (out, child->quiet_hours);
+      g_string_append (out, ", \"accounts\": ");
+      json_strv (out, trellis_child_get_accounts (child));
+      g_string_append_c (out, '}');
+    }
+  g_string_append (out, n_children > 0 ? "\n  ]\n}\n" : "]\n}\n");
+  g_print ("%s", out->str);
+}
 
 int
 trellis_cli_policy_check (TrellisCliOptions *options, int argc, char **argv)
 {
-  g_printerr (_("trellis: policy check is not available yet\n"));
-  return TRELLIS_CLI_EXIT_USAGE;
+  g_autoptr(TrellisPolicy) policy = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  const char *const *warnings;
+  const char *path;
+  guint i;
+
+  if (argc > 1)
+    {
+      g_printerr (_("trellis: write trellis policy check [FILE], with at most one FILE\n"));
+      return TRELLIS_CLI_EXIT_USAGE;
+    }
+  path = argc == 1 ? argv[0] : trellis_cli_household_path (options);
+
+  policy = trellis_policy_load_file (path, options->data_dir, &error);
+  if (policy == NULL)
+    {
+      if (g_error_matches (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_IO)
+          && !g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        {
+          g_printerr ("trellis: %s\n", error->message);
+          return TRELLIS_CLI_EXIT_USAGE;
+        }
+      g_printerr ("%s\n", error->message);
+      /* Translators: printed after the list of a household file's errors. */
+      g_printerr (_("policy check: the file has errors\n"));
+      return TRELLIS_CLI_EXIT_BLOCKED;
+    }
+
+  if (options->json)
+    summary_json (policy, path, now);
+  else
+    summary_text (policy, path, now);
+
+  warnings = trellis_policy_get_warnings (policy);
+  for (i = 0; warnings[i] != NULL; i++)
+    g_printerr ("%s\n", warnings[i]);
+  return TRELLIS_CLI_EXIT_OK;
 }

@@ -21,6 +21,7 @@ trellis_cli_why (TrellisCliOptions *options, int argc, char **argv)
   const char *account;
   const TrellisChild *child;
   TrellisDecision decision;
+  g_autoptr(GDateTime) now = NULL;
   const char *name;
 
   if (argc != 1)
@@ -76,9 +77,10 @@ trellis_cli_why (TrellisCliOptions *options, int argc, char **argv)
       return TRELLIS_CLI_EXIT_OK;
     }
 
-  trellis_policy_decide (policy, child, domain, &decision);
+  now = g_date_time_new_now_utc ();
+  trellis_policy_decide_at (policy, child, domain, now, &decision);
   rule = trellis_rule_format_short (decision.rule);
-  explanation = trellis_rule_explain (decision.rule);
+  explanation = trellis_rule_explain_for (policy, decision.rule, child, now);
 
   if (decision.verdict == TRELLIS_VERDICT_BLOCK)
     /* Translators: the first %s is a web address, the second a child's

@@ -39,6 +39,33 @@ trellis_rule_format_short (const TrellisRule *rule)
     case TRELLIS_RULE_KIND_INTEGRITY:
       g_string_append (out, "integrity ");
       break;
+    case TRELLIS_RULE_KIND_CATEGORY:
+      /* "category gambling (age 9-12)" */
+      g_string_append (out, "category ");
+      append_ascii (out, rule->category != NULL ? rule->category : "?");
+      if (rule->detail != NULL)
+        {
+          g_string_append (out, " (age ");
+          append_ascii (out, rule->detail);
+          g_string_append_c (out, ')');
+        }
+      return g_string_free (g_steal_pointer (&out), FALSE);
+    case TRELLIS_RULE_KIND_QUIET_HOURS:
+      /* "quiet-hours Mon-Fri 20:30-07:00 (household.conf:14)" */
+      g_string_append (out, "quiet-hours ");
+      append_ascii (out, rule->detail != NULL ? rule->detail : "");
+      break;
+    case TRELLIS_RULE_KIND_ALLOWLIST:
+      /* "allowlist (not on sam's list)" */
+      g_string_append (out, "allowlist (not on ");
+      append_ascii (out, rule->child != NULL ? rule->child : "the");
+      g_string_append (out, rule->child != NULL ? "'s list)" : " list)");
+      return g_string_free (g_steal_pointer (&out), FALSE);
+    case TRELLIS_RULE_KIND_SAFE_SEARCH:
+      /* "safe-search strict" */
+      g_string_append (out, "safe-search ");
+      append_ascii (out, rule->detail != NULL ? rule->detail : "on");
+      return g_string_free (g_steal_pointer (&out), FALSE);
     case TRELLIS_RULE_KIND_DEFAULT:
     default:
       return g_strdup ("default");
@@ -70,6 +97,12 @@ trellis_rule_explain (const TrellisRule *rule)
       return g_strdup_printf (_("%s is a helpline. It is never blocked, and nobody is told that you visited it."),
                               rule->pattern);
     case TRELLIS_RULE_KIND_ALLOW:
+      if (rule->child == NULL)
+        /* Translators: shown to a child.  %s is a web address, e.g.
+         * pbskids.org, on Trellis's own list of websites made for
+         * children (used when only listed websites are open). */
+        return g_strdup_printf (_("%s is on the list of websites made for children, so you can use it."),
+                                rule->pattern);
       /* Translators: shown to a child.  %s is a web address, e.g.
        * scratch.mit.edu, that the child's parents chose to allow. */
       return g_strdup_printf (_("Your parents have said yes to %s, so it is not blocked."),
@@ -87,10 +120,70 @@ trellis_rule_explain (const TrellisRule *rule)
        * filter.  Blocking it changes nothing else. */
       return g_strdup_printf (_("%s is a way for a web browser to go around the filter your family chose, so it is blocked. Websites still work as usual."),
                               rule->pattern);
+    case TRELLIS_RULE_KIND_QUIET_HOURS:
+      /* Translators: shown to a child during the quiet hours (bedtime)
+       * their family set.  Helplines keep working: say so plainly. */
+      return g_strdup (_("It is quiet time now, so websites are resting. Helplines still work."));
+    case TRELLIS_RULE_KIND_CATEGORY:
+      /* Translators: shown to a child.  %s is a category's id, e.g.
+       * "gambling"; the category's own explanation is used when known. */
+      return g_strdup_printf (_("This website is in the category “%s”, which is blocked for your age. If you think this is a mistake, you can ask your parents to look at it again."),
+                              rule->category != NULL ? rule->category : "");
+    case TRELLIS_RULE_KIND_ALLOWLIST:
+      /* Translators: shown to a young child whose family uses a list of
+       * chosen websites: only those open.  Keep the invitation to ask. */
+      return g_strdup (_("This website is not on your list of websites yet. You can ask your parents to add it."));
+    case TRELLIS_RULE_KIND_SAFE_SEARCH:
+      /* Translators: shown to a child when a search engine is switched to
+       * its safe mode.  Searching still works. */
+      return g_strdup (_("This search website uses its safe mode for you, so results meant for grown-ups are hidden. Searching still works."));
     case TRELLIS_RULE_KIND_DEFAULT:
     default:
       /* Translators: shown to a child when no rule of the family is about
        * the website they asked about. */
       return g_strdup (_("None of your family's rules is about this website, so it is not blocked."));
     }
+}
+
+char *
+trellis_rule_explain_for (TrellisPolicy      *policy,
+                          const TrellisRule  *rule,
+                          const TrellisChild *child,
+                          GDateTime          *now)
+{
+  g_return_val_if_fail (policy != NULL, NULL);
+  g_return_val_if_fail (rule != NULL, NULL);
+
+  if (rule->kind == TRELLIS_RULE_KIND_CATEGORY)
+    {
+      const TrellisCategoryEntry *category = trellis_policy_find_category (policy, rule->category);
+      const TrellisAgeBand *band = child != NULL
+        ? trellis_child_get_profile (policy, child, now, NULL, NULL, NULL) : NULL;
+      const char *band_id = band != NULL ? band->id : rule->detail;
+
+      if (category != NULL && band_id != NULL)
+        {
+          g_autofree char *key = g_strconcat ("Explanation-", band_id, NULL);
+          char *text = g_key_file_get_locale_string (category->desktop, "Trellis Category", key, NULL, NULL);
+
+          if (text != NULL)
+            return text;
+        }
+    }
+  else if (rule->kind == TRELLIS_RULE_KIND_QUIET_HOURS && rule->detail != NULL)
+    {
+      g_autoptr(GError) local_error = NULL;
+      TrellisQuietWindow window;
+
+      if (trellis_quiet_window_parse (rule->detail, &window, &local_error))
+        {
+          g_autofree char *until = trellis_quiet_window_format_end (&window);
+
+          /* Translators: shown to a child during their quiet hours
+           * (bedtime).  %s is a time of day, e.g. 07:00, in the household's
+           * time zone.  Helplines keep working: say so plainly. */
+          return g_strdup_printf (_("It is quiet time until %s. Helplines still work."), until);
+        }
+    }
+  return trellis_rule_explain (rule);
 }

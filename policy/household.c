@@ -16,15 +16,17 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <glib/gi18n-lib.h>
 
 #include "policy/policy-private.h"
 
 G_DEFINE_QUARK (trellis-policy-error-quark, trellis_policy_error)
 
-#define ADULT_AGE 18
+#define ADULT_AGE TRELLIS_ADULT_AGE
 
 static const char *const household_keys[] = {
   "parents", "on-failure", "timezone", "default-profile", "log-retention-days", NULL
@@ -61,6 +63,7 @@ typedef struct {
 typedef struct {
   const char     *file;             /* the household file's name in messages */
   GArray         *problems;         /* (owned) Problem */
+  GArray         *warnings;         /* (owned) Problem */
   gboolean        io_failed;
   gboolean        syntax_failed;
 
@@ -115,6 +118,44 @@ report_full (Loader     *loader,
 
 #define report(loader, line, col, ...) \
   report_full ((loader), 0, (loader)->file, (line), (col), __VA_ARGS__)
+
+/* A problem of a shipped data file, already "FILE:LINE:COL: message". */
+static void
+report_data (Loader *loader,
+             char   *text)
+{
+  Problem problem = { 0 };
+
+  problem.file_rank = 1;
+  problem.seq = loader->problems->len;
+  problem.text = text;
+  g_array_append_val (loader->problems, problem);
+}
+
+/* Legal, but probably not what the household meant. */
+static void G_GNUC_PRINTF (4, 5)
+warn (Loader     *loader,
+      guint       line,
+      guint       col,
+      const char *format,
+      ...)
+{
+  Problem problem = { 0 };
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  problem.line = line;
+  problem.col = col;
+  problem.seq = loader->warnings->len;
+  /* Translators: a warning about a line of the household file; the first
+   * %s is "FILE:LINE:COL", the second the warning itself. */
+  problem.text = g_strdup_printf (_("%s:%u:%u: warning: %s"), loader->file, line, MAX (col, 1), message);
+  g_array_append_val (loader->warnings, problem);
+}
 
 static int
 problem_compare (gconstpointer a,
@@ -474,7 +515,33 @@ child_free (gpointer data)
   g_free (child->safe_search);
   g_free (child->mode);
   trellis_matcher_free (child->rules);
+  g_clear_pointer (&child->quiet, g_array_unref);
+  g_free (child->category_rules);
   g_free (child);
+}
+
+static guint
+policy_add_rule_full (TrellisPolicy   *policy,
+                      TrellisRuleKind  kind,
+                      const char      *pattern,
+                      const char      *child,
+                      const char      *category,
+                      const char      *detail,
+                      const char      *file,
+                      guint            line)
+{
+  TrellisRule rule = { 0 };
+
+  rule.id = policy->rules->len;
+  rule.kind = kind;
+  rule.pattern = g_string_chunk_insert_const (policy->strings, pattern);
+  rule.child = child != NULL ? g_string_chunk_insert_const (policy->strings, child) : NULL;
+  rule.category = category != NULL ? g_string_chunk_insert_const (policy->strings, category) : NULL;
+  rule.detail = detail != NULL ? g_string_chunk_insert_const (policy->strings, detail) : NULL;
+  rule.file = file != NULL ? g_string_chunk_insert_const (policy->strings, file) : NULL;
+  rule.line = line;
+  g_array_append_val (policy->rules, rule);
+  return rule.id;
 }
 
 static guint
@@ -485,16 +552,17 @@ policy_add_rule (TrellisPolicy   *policy,
                  const char      *file,
                  guint            line)
 {
-  TrellisRule rule = { 0 };
+  return policy_add_rule_full (policy, kind, pattern, child, NULL, NULL, file, line);
+}
 
-  rule.id = policy->rules->len;
-  rule.kind = kind;
-  rule.pattern = g_string_chunk_insert_const (policy->strings, pattern);
-  rule.child = child != NULL ? g_string_chunk_insert_const (policy->strings, child) : NULL;
-  rule.file = file != NULL ? g_string_chunk_insert_const (policy->strings, file) : NULL;
-  rule.line = line;
-  g_array_append_val (policy->rules, rule);
-  return rule.id;
+/* The system's zone from /etc/localtime, not from $TZ: a child who sets TZ
+ * in a session must not move bedtime.  UTC when there is none. */
+static GTimeZone *
+system_zone (void)
+{
+  GTimeZone *tz = g_time_zone_new_identifier ("/etc/localtime");
+
+  return tz != NULL ? tz : g_time_zone_new_utc ();
 }
 
 static TrellisPolicy *
@@ -512,6 +580,12 @@ policy_new (const char *file)
   policy->helplines = g_array_new (FALSE, TRUE, sizeof (TrellisHelpline));
   policy->helpline_matcher = trellis_matcher_new ();
   policy->integrity_matcher = trellis_matcher_new ();
+  policy->allowlist_matcher = trellis_matcher_new ();
+  policy->categories = g_ptr_array_new_with_free_func (trellis_category_entry_free);
+  policy->bands = g_ptr_array_new_with_free_func (g_free);
+  policy->warnings = g_ptr_array_new_with_free_func (g_free);
+  g_ptr_array_add (policy->warnings, NULL);
+  policy->tz = system_zone ();
 
   policy_add_rule (policy, TRELLIS_RULE_KIND_DEFAULT, "", NULL, NULL, 0);
   for (i = 0; integrity_domains[i] != NULL; i++)
@@ -544,6 +618,13 @@ trellis_policy_unref (TrellisPolicy *policy)
   g_array_unref (policy->helplines);
   trellis_matcher_free (policy->helpline_matcher);
   trellis_matcher_free (policy->integrity_matcher);
+  trellis_matcher_free (policy->allowlist_matcher);
+  g_clear_pointer (&policy->tz, g_time_zone_unref);
+  g_ptr_array_unref (policy->categories);
+  g_ptr_array_unref (policy->bands);
+  g_clear_pointer (&policy->index, trellis_domain_index_unref);
+  g_clear_pointer (&policy->safe_search, trellis_safe_search_free);
+  g_ptr_array_unref (policy->warnings);
   g_string_chunk_free (policy->strings);
   g_free (policy);
 }
@@ -812,7 +893,8 @@ parse_household (Loader *loader)
                 timezone);
       else
         {
-          g_time_zone_unref (tz);
+          g_clear_pointer (&policy->tz, g_time_zone_unref);
+          policy->tz = tz;
           policy->timezone = g_steal_pointer (&timezone);
         }
     }
@@ -835,69 +917,6 @@ parse_household (Loader *loader)
 
 /* ------------------------------------------------------------------------ */
 /* [child NAME] */
-
-static int
-weekday_parse (const char *text,
-               gsize       len)
-{
-  static const char *const days[] = { "mon", "tue", "wed", "thu", "fri", "sat", "sun" };
-  guint i;
-
-  if (len != 3)
-    return -1;
-  for (i = 0; i < G_N_ELEMENTS (days); i++)
-    if (g_ascii_strncasecmp (text, days[i], 3) == 0)
-      return i;
-  return -1;
-}
-
-static gboolean
-clock_parse (const char *text,
-             const char **ret_end)
-{
-  if (!g_ascii_isdigit (text[0]) || !g_ascii_isdigit (text[1]) || text[2] != ':'
-      || !g_ascii_isdigit (text[3]) || !g_ascii_isdigit (text[4]))
-    return FALSE;
-  if ((text[0] - '0') * 10 + (text[1] - '0') > 23 || (text[3] - '0') * 10 + (text[4] - '0') > 59)
-    return FALSE;
-  *ret_end = text + 5;
-  return TRUE;
-}
-
-/* "Mon-Fri 20:30-07:00": days (names, ranges, commas), a space, a time range. */
-static gboolean
-quiet_hours_entry_is_valid (const char *entry)
-{
-  const char *p = entry, *space = strpbrk (entry, " \t");
-  const char *end;
-
-  if (space == NULL)
-    return FALSE;
-  while (p < space)
-    {
-      const char *token_end = p;
-
-      while (token_end < space && *token_end != ',')
-        token_end++;
-      {
-        const char *dash = memchr (p, '-', token_end - p);
-
-        if (dash != NULL)
-          {
-            if (weekday_parse (p, dash - p) < 0 || weekday_parse (dash + 1, token_end - dash - 1) < 0)
-              return FALSE;
-          }
-        else if (weekday_parse (p, token_end - p) < 0)
-          return FALSE;
-      }
-      p = token_end < space ? token_end + 1 : token_end;
-    }
-  while (g_ascii_isspace (*p))
-    p++;
-  if (!clock_parse (p, &end) || *end != '-' || !clock_parse (end + 1, &end))
-    return FALSE;
-  return *end == '\0' && strncmp (p, p + 6, 5) != 0;
-}
 
 static gboolean
 device_is_valid (const char *text)
@@ -928,7 +947,7 @@ child_check_birth (Loader       *loader,
                    const char   *birth)
 {
   Entry entry = entry_lookup (loader, group, "birth");
-  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr(GDateTime) now = g_date_time_new_now (loader->policy->tz);
   guint64 year, month, day = 1;
   g_auto(GStrv) parts = g_strsplit (birth, "-", 0);
   guint n = g_strv_length (parts);
@@ -954,11 +973,43 @@ child_check_birth (Loader       *loader,
   if (age < 0)
     report (loader, entry.line, entry.col, _("birth %s is in the future"), birth);
   else if (age >= ADULT_AGE)
+    /* Translators: GC25: a filter for a child is not a filter for an
+     * adult.  %s is a date as written (2005-03), then a name, then an age. */
     report (loader, entry.line, entry.col,
-            _("born %s, %s is %d: Trellis does not filter adults; remove this section"),
+            _("born %s, %s is %d: Trellis does not filter adults: remove this section"),
             birth, child->name, age);
   else
-    child->birth = g_strdup (birth);
+    {
+      child->birth = g_strdup (birth);
+      child->birth_year = year;
+      child->birth_month = month;
+      child->birth_day = day;
+    }
+}
+
+static void
+report_unknown_category (Loader     *loader,
+                         guint       line,
+                         guint       col,
+                         const char *id)
+{
+  TrellisPolicy *policy = loader->policy;
+  g_autoptr(GPtrArray) ids = g_ptr_array_new ();
+  g_autofree char *all = NULL;
+  const char *suggestion;
+  guint i;
+
+  for (i = 0; i < policy->categories->len; i++)
+    g_ptr_array_add (ids, (gpointer) ((TrellisCategoryEntry *) g_ptr_array_index (policy->categories, i))->pub.id);
+  g_ptr_array_add (ids, NULL);
+  suggestion = closest (id, (const char *const *) ids->pdata);
+  if (suggestion != NULL)
+    report (loader, line, col, _("there is no category “%s”; did you mean “%s”?"), id, suggestion);
+  else
+    {
+      all = g_strjoinv (", ", (char **) ids->pdata);
+      report (loader, line, col, _("there is no category “%s”; the categories are: %s"), id, all);
+    }
 }
 
 static void
@@ -997,9 +1048,9 @@ child_read_domains (Loader          *loader,
             report (loader, entry.line, item->col,
                     _("%s is listed twice (also on line %u)"), domain, first->line);
           else
-            report (loader, entry.line, item->col,
-                    _("%s is in both allow= and deny= (the other on line %u): keep one"),
-                    domain, first->line);
+            warn (loader, entry.line, item->col,
+                  _("%s is in both allow= and deny= (the other on line %u): allow= wins; keep one"),
+                  domain, first->line);
           continue;
         }
       policy_add_rule (policy, kind, domain, child->name, loader->file, entry.line);
@@ -1040,6 +1091,7 @@ parse_child (Loader     *loader,
   child->line = header.line;
   child->age = -1;
   child->rules = trellis_matcher_new ();
+  child->quiet = g_array_new (FALSE, TRUE, sizeof (TrellisQuietWindow));
   g_ptr_array_add (policy->children, child);
 
   for (i = 0; keys != NULL && keys[i] != NULL; i++)
@@ -1056,8 +1108,9 @@ parse_child (Loader     *loader,
         report (loader, entry.line, entry.col,
                 _("age must be a whole number of years from 0 to 17, not “%s”"), age);
       else if (years >= ADULT_AGE)
+        /* Translators: GC25: Trellis filters children only. */
         report (loader, entry.line, entry.col,
-                _("age %s: Trellis does not filter adults; remove this section, or give a child's age (0 to 17)"),
+                _("age %s: Trellis does not filter adults: remove this section, or give a child's age (0 to 17)"),
                 age);
       else
         child->age = years;
@@ -1075,6 +1128,10 @@ parse_child (Loader     *loader,
       else
         child_check_birth (loader, child, group, birth);
     }
+  else if (age == NULL)
+    report (loader, header.line, header.col,
+            _("[child %s] needs age = (0 to 17) or birth = (like 2016-05): the age chooses what is filtered"),
+            child->name);
 
   child->accounts = read_accounts (loader, group, "accounts", &account_items);
   for (i = 0; account_items != NULL && i < account_items->len; i++)
@@ -1165,10 +1222,24 @@ parse_child (Loader     *loader,
                     _("“%s”: write +category to block one more category, -category to block one less"),
                     item->text);
           else
-            g_ptr_array_add (list, g_strdup (item->text));
+            {
+              const TrellisCategoryEntry *category = trellis_policy_find_category (policy, item->text + 1);
+
+              if (category == NULL)
+                report_unknown_category (loader, entry.line, item->col + 1, item->text + 1);
+              else if (item->text[0] == '+')
+                child->block_add |= 1u << category->pub.bit;
+              else
+                child->block_remove |= 1u << category->pub.bit;
+              if (category != NULL && (child->block_add & child->block_remove & (1u << category->pub.bit)))
+                report (loader, entry.line, item->col,
+                        _("%s is both added and removed: keep one"), item->text + 1);
+              g_ptr_array_add (list, g_strdup (item->text));
+            }
         }
       g_ptr_array_add (list, NULL);
       child->block = (char **) g_ptr_array_free (g_steal_pointer (&list), FALSE);
+      child->block_line = entry.line;
     }
 
   child_read_domains (loader, child, group, "allow", TRELLIS_RULE_KIND_ALLOW);
@@ -1183,10 +1254,18 @@ parse_child (Loader     *loader,
       for (i = 0; i < items->len; i++)
         {
           Item *item = &g_array_index (items, Item, i);
+          g_autoptr(GError) local_error = NULL;
+          TrellisQuietWindow window;
 
-          if (!quiet_hours_entry_is_valid (item->text))
-            report (loader, entry.line, item->col,
-                    _("“%s”: write days and hours like Mon-Fri 20:30-07:00"), item->text);
+          if (!trellis_quiet_window_parse (item->text, &window, &local_error))
+            {
+              report (loader, entry.line, item->col, "%s", local_error->message);
+              continue;
+            }
+          window.text = g_string_chunk_insert_const (policy->strings, item->text);
+          window.rule_id = policy_add_rule_full (policy, TRELLIS_RULE_KIND_QUIET_HOURS, "", child->name,
+                                                 NULL, item->text, loader->file, entry.line);
+          g_array_append_val (child->quiet, window);
         }
     }
 
@@ -1285,6 +1364,7 @@ static void
 loader_clear (Loader *loader)
 {
   g_clear_pointer (&loader->problems, g_array_unref);
+  g_clear_pointer (&loader->warnings, g_array_unref);
   g_clear_pointer (&loader->key_file, g_key_file_unref);
   g_clear_pointer (&loader->where, g_hash_table_unref);
   g_clear_pointer (&loader->account_owner, g_hash_table_unref);
@@ -1364,26 +1444,219 @@ parse (Loader     *loader,
     }
 }
 
-TrellisPolicy *
-trellis_policy_load_data (const char  *data,
-                          gsize        length,
-                          const char  *name,
-                          const char  *data_dir,
-                          GError     **error)
+/* The curated list of allow-list mode: one domain per line, "#" comments. */
+static void
+load_allowlist (Loader     *loader,
+                const char *path)
+{
+  TrellisPolicy *policy = loader->policy;
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint i;
+
+  if (!g_file_get_contents (path, &contents, NULL, &local_error))
+    {
+      loader->io_failed = TRUE;
+      report_full (loader, 1, path, 0, 0, _("cannot read the allow list: %s"), local_error->message);
+      return;
+    }
+  lines = g_strsplit (contents, "\n", -1);
+  for (i = 0; lines[i] != NULL; i++)
+    {
+      char *line = lines[i], *hash = strchr (line, '#');
+      g_autofree char *domain = NULL;
+      TrellisDomainProblem problem;
+
+      if (hash != NULL)
+        *hash = '\0';
+      g_strstrip (line);
+      if (*line == '\0')
+        continue;
+      problem = trellis_domain_check (line, &domain);
+      if (problem != TRELLIS_DOMAIN_OK)
+        {
+          report_domain (loader, 1, path, i + 1, 1, line, problem);
+          continue;
+        }
+      if (trellis_matcher_insert (policy->allowlist_matcher, domain, policy->rules->len, NULL))
+        policy_add_rule (policy, TRELLIS_RULE_KIND_ALLOW, domain, NULL, path, i + 1);
+    }
+}
+
+/* The shipped data beside the helplines: categories, age bands, the allow
+ * list and the search engines' safe modes. */
+static void
+load_data_dir (Loader                    *loader,
+               const char                *data_dir,
+               TrellisDomainIndexBuilder *builder)
+{
+  TrellisPolicy *policy = loader->policy;
+  g_autoptr(GPtrArray) problems = g_ptr_array_new ();
+  g_autofree char *categories = g_build_filename (data_dir, "categories", NULL);
+  g_autofree char *age_bands = g_build_filename (data_dir, "age-bands", NULL);
+  g_autofree char *allowlist = g_build_filename (data_dir, "allowlist", NULL);
+  g_autofree char *safe_search = g_build_filename (data_dir, "safe-search", NULL);
+  guint i;
+
+  trellis_categories_load (policy, categories, builder, problems);
+  trellis_age_bands_load (policy, age_bands, problems);
+  for (i = 0; i < problems->len; i++)
+    report_data (loader, g_ptr_array_index (problems, i));
+  if (problems->len > 0)
+    loader->io_failed = TRUE;
+
+  load_allowlist (loader, allowlist);
+
+  /* The safe-search table is optional data: without it, safe search is
+   * not enforced (trellis policy check says so). */
+  if (g_file_test (safe_search, G_FILE_TEST_EXISTS))
+    {
+      g_autoptr(GError) local_error = NULL;
+
+      policy->safe_search = trellis_safe_search_load (safe_search, &local_error);
+      if (policy->safe_search == NULL)
+        report_data (loader, g_strdup (local_error->message));
+    }
+}
+
+/* The rules that depend on the age band: one CATEGORY rule per (band,
+ * category) the child may have, the ALLOWLIST rule and the SAFE_SEARCH
+ * rules. */
+static void
+compile_child (Loader       *loader,
+               TrellisChild *child)
+{
+  TrellisPolicy *policy = loader->policy;
+  guint b, c;
+
+  child->category_rules = g_new0 (guint, MAX (policy->bands->len, 1) * TRELLIS_MAX_CATEGORIES);
+  for (b = 0; b < policy->bands->len; b++)
+    {
+      const TrellisAgeBandEntry *band = g_ptr_array_index (policy->bands, b);
+      guint32 mask = (band->pub.categories | child->block_add) & ~child->block_remove;
+
+      if (child->age >= 0 && ((guint) child->age < band->pub.min_age || (guint) child->age > band->pub.max_age))
+        continue;  /* a fixed age= never reaches this band */
+      for (c = 0; c < policy->categories->len; c++)
+        {
+          const TrellisCategoryEntry *category = g_ptr_array_index (policy->categories, c);
+          gboolean added = (child->block_add & (1u << c)) != 0;
+
+          if (!(mask & (1u << c)))
+            continue;
+          child->category_rules[b * TRELLIS_MAX_CATEGORIES + c] =
+            policy_add_rule_full (policy, TRELLIS_RULE_KIND_CATEGORY, "", child->name,
+                                  category->pub.id, band->pub.id,
+                                  added ? loader->file : policy->age_bands_file,
+                                  added ? child->block_line : band->line);
+        }
+    }
+
+  {
+    Entry mode;
+    g_autofree char *group = g_strdup_printf ("child %s", child->name);
+
+    mode = entry_lookup (loader, group, child->mode != NULL ? "mode" : NULL);
+    child->allowlist_rule = policy_add_rule_full (policy, TRELLIS_RULE_KIND_ALLOWLIST, "", child->name,
+                                                  NULL, NULL, loader->file,
+                                                  child->mode != NULL ? mode.line : child->line);
+    for (c = TRELLIS_SAFE_SEARCH_MODERATE; c <= TRELLIS_SAFE_SEARCH_STRICT; c++)
+      {
+        Entry where = entry_lookup (loader, group, child->safe_search != NULL ? "safe-search" : NULL);
+
+        child->safe_search_rule[c] =
+          policy_add_rule_full (policy, TRELLIS_RULE_KIND_SAFE_SEARCH, "", child->name, NULL,
+                                trellis_safe_search_level_to_string (c), loader->file,
+                                child->safe_search != NULL ? where.line : child->line);
+      }
+  }
+}
+
+/* The compiled index: in memory, or written to @index_path (the previous
+ * file kept as @index_path.last-good) and mapped. */
+static gboolean
+compile_index (TrellisPolicy              *policy,
+               TrellisDomainIndexBuilder  *builder,
+               const char                 *index_path,
+               GError                    **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  if (index_path == NULL)
+    {
+      g_autoptr(GBytes) bytes = trellis_domain_index_builder_to_bytes (builder, &local_error);
+
+      if (bytes != NULL)
+        policy->index = trellis_domain_index_new_from_bytes (bytes, &local_error);
+    }
+  else
+    {
+      g_autofree char *last_good = g_strconcat (index_path, ".last-good", NULL);
+      g_autofree char *tmp = g_strconcat (index_path, ".last-good.tmp", NULL);
+
+      /* A hard link, renamed over the last good one: index_path itself is
+       * never missing. */
+      if (g_file_test (index_path, G_FILE_TEST_EXISTS))
+        {
+          (void) g_unlink (tmp);
+          if (link (index_path, tmp) != 0 || g_rename (tmp, last_good) != 0)
+            {
+              int saved_errno = errno;
+
+              (void) g_unlink (tmp);
+              g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_IO,
+                           _("%s: cannot keep the last good index: %s"), last_good, g_strerror (saved_errno));
+              return FALSE;
+            }
+        }
+      if (trellis_domain_index_builder_write (builder, index_path, &local_error))
+        policy->index = trellis_domain_index_open (index_path, &local_error);
+    }
+
+  if (policy->index == NULL)
+    {
+      g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_IO,
+                   _("cannot compile the domain index: %s"), local_error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static int
+warning_compare (gconstpointer a,
+                 gconstpointer b)
+{
+  return problem_compare (a, b);
+}
+
+static TrellisPolicy *
+load_data_full (const char  *data,
+                gsize        length,
+                const char  *name,
+                const char  *data_dir,
+                const char  *index_path,
+                GError     **error)
 {
   g_auto(Loader) loader = { 0 };
+  g_autoptr(TrellisDomainIndexBuilder) builder = trellis_domain_index_builder_new ();
+  guint i;
 
   g_return_val_if_fail (data != NULL || length == 0, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (name == NULL)
     name = "household.conf";
+  if (data_dir == NULL)
+    data_dir = TRELLIS_DATADIR;
   if (length == (gsize) -1)
     length = strlen (data);
 
   loader.file = name;
   loader.problems = g_array_new (FALSE, TRUE, sizeof (Problem));
   g_array_set_clear_func (loader.problems, problem_clear);
+  loader.warnings = g_array_new (FALSE, TRUE, sizeof (Problem));
+  g_array_set_clear_func (loader.warnings, problem_clear);
   loader.key_file = g_key_file_new ();
   loader.where = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   loader.account_owner = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
@@ -1391,6 +1664,7 @@ trellis_policy_load_data (const char  *data,
   loader.policy = policy_new (name);
 
   load_helplines (&loader, data_dir);
+  load_data_dir (&loader, data_dir, builder);
   parse (&loader, data, length);
 
   if (loader.problems->len > 0)
@@ -1398,13 +1672,36 @@ trellis_policy_load_data (const char  *data,
       loader_set_error (&loader, error);
       return NULL;
     }
+
+  for (i = 0; i < loader.policy->children->len; i++)
+    compile_child (&loader, g_ptr_array_index (loader.policy->children, i));
+  if (!compile_index (loader.policy, builder, index_path, error))
+    return NULL;
+
+  g_array_sort (loader.warnings, warning_compare);
+  g_ptr_array_set_size (loader.policy->warnings, 0);
+  for (i = 0; i < loader.warnings->len; i++)
+    g_ptr_array_add (loader.policy->warnings, g_strdup (g_array_index (loader.warnings, Problem, i).text));
+  g_ptr_array_add (loader.policy->warnings, NULL);
+
   return g_steal_pointer (&loader.policy);
 }
 
 TrellisPolicy *
-trellis_policy_load_file (const char  *path,
+trellis_policy_load_data (const char  *data,
+                          gsize        length,
+                          const char  *name,
                           const char  *data_dir,
                           GError     **error)
+{
+  return load_data_full (data, length, name, data_dir, NULL, error);
+}
+
+TrellisPolicy *
+trellis_policy_load_file_full (const char  *path,
+                               const char  *data_dir,
+                               const char  *index_path,
+                               GError     **error)
 {
   g_autofree char *contents = NULL;
   g_autoptr(GError) local_error = NULL;
@@ -1419,7 +1716,15 @@ trellis_policy_load_file (const char  *path,
                    "%s: %s", path, local_error->message);
       return NULL;
     }
-  return trellis_policy_load_data (contents, length, path, data_dir, error);
+  return load_data_full (contents, length, path, data_dir, index_path, error);
+}
+
+TrellisPolicy *
+trellis_policy_load_file (const char  *path,
+                          const char  *data_dir,
+                          GError     **error)
+{
+  return trellis_policy_load_file_full (path, data_dir, NULL, error);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1513,18 +1818,129 @@ trellis_policy_get_rule (TrellisPolicy *policy,
   return &g_array_index (policy->rules, TrellisRule, id);
 }
 
-void
-trellis_policy_decide (TrellisPolicy      *policy,
+const char *const *
+trellis_policy_get_warnings (TrellisPolicy *policy)
+{
+  g_return_val_if_fail (policy != NULL, NULL);
+  return (const char *const *) policy->warnings->pdata;
+}
+
+GTimeZone *
+trellis_policy_get_timezone (TrellisPolicy *policy)
+{
+  g_return_val_if_fail (policy != NULL, NULL);
+  return policy->tz;
+}
+
+guint
+trellis_child_get_age (TrellisPolicy      *policy,
                        const TrellisChild *child,
-                       const char         *name,
-                       TrellisDecision    *ret_decision)
+                       GDateTime          *now)
+{
+  g_autoptr(GDateTime) local = NULL;
+  int age;
+
+  g_return_val_if_fail (policy != NULL, 0);
+  g_return_val_if_fail (child != NULL, 0);
+
+  if (child->age >= 0 || child->birth == NULL)
+    return MAX (child->age, 0);
+
+  /* The birthday is the day written, or the first of the month when only
+   * a month is written, in the household's zone; a child born on 29
+   * February has their birthday on 1 March in other years. */
+  local = now != NULL ? g_date_time_to_timezone (now, policy->tz) : g_date_time_new_now (policy->tz);
+  age = g_date_time_get_year (local) - (int) child->birth_year;
+  if ((guint) g_date_time_get_month (local) < child->birth_month
+      || ((guint) g_date_time_get_month (local) == child->birth_month
+          && (guint) g_date_time_get_day_of_month (local) < child->birth_day))
+    age--;
+  return MAX (age, 0);
+}
+
+/* The band index for @child at @now, or -1 when the child is an adult. */
+static int
+child_band (TrellisPolicy      *policy,
+            const TrellisChild *child,
+            GDateTime          *now)
+{
+  guint age = trellis_child_get_age (policy, child, now);
+
+  if (age >= ADULT_AGE)
+    return -1;
+  return trellis_policy_band_for_age (policy, age);
+}
+
+static void
+child_settings (TrellisPolicy          *policy,
+                const TrellisChild     *child,
+                int                     band_index,
+                guint32                *ret_categories,
+                TrellisSafeSearchLevel *ret_safe_search,
+                gboolean               *ret_allowlist)
+{
+  const TrellisAgeBandEntry *band = g_ptr_array_index (policy->bands, band_index);
+  TrellisSafeSearchLevel level = band->pub.safe_search;
+
+  if (ret_categories != NULL)
+    *ret_categories = (band->pub.categories | child->block_add) & ~child->block_remove;
+  if (child->safe_search != NULL)
+    trellis_safe_search_level_from_string (child->safe_search, &level);
+  if (ret_safe_search != NULL)
+    *ret_safe_search = level;
+  if (ret_allowlist != NULL)
+    *ret_allowlist = child->mode != NULL ? strcmp (child->mode, "allowlist") == 0 : band->pub.allowlist;
+}
+
+const TrellisAgeBand *
+trellis_child_get_profile (TrellisPolicy          *policy,
+                           const TrellisChild     *child,
+                           GDateTime              *now,
+                           guint32                *ret_categories,
+                           TrellisSafeSearchLevel *ret_safe_search,
+                           gboolean               *ret_allowlist)
+{
+  int band;
+
+  g_return_val_if_fail (policy != NULL, NULL);
+  g_return_val_if_fail (child != NULL, NULL);
+
+  band = child_band (policy, child, now);
+  if (band < 0)
+    return NULL;
+  child_settings (policy, child, band, ret_categories, ret_safe_search, ret_allowlist);
+  return &((const TrellisAgeBandEntry *) g_ptr_array_index (policy->bands, band))->pub;
+}
+
+static void
+decision_set (TrellisPolicy   *policy,
+              guint            id,
+              TrellisVerdict   verdict,
+              TrellisDecision *ret_decision)
+{
+  ret_decision->rule = &g_array_index (policy->rules, TrellisRule, id);
+  ret_decision->verdict = verdict;
+  ret_decision->target = NULL;
+}
+
+void
+trellis_policy_decide_at (TrellisPolicy      *policy,
+                          const TrellisChild *child,
+                          const char         *name,
+                          GDateTime          *now,
+                          TrellisDecision    *ret_decision)
 {
   /* Presentation form with \DDD escapes: at most 255 octets × 4. */
   char buffer[1024];
   g_autofree char *idn = NULL;
+  g_autoptr(GDateTime) local = NULL;
   const char *lookup = NULL;
   const TrellisRule *rule;
+  TrellisSafeSearchLevel level = TRELLIS_SAFE_SEARCH_OFF;
+  gboolean allowlist = FALSE;
+  guint32 categories = 0, bits = 0;
   guint id = 0;
+  int band;
 
   g_return_if_fail (policy != NULL);
   g_return_if_fail (ret_decision != NULL);
@@ -1546,14 +1962,100 @@ trellis_policy_decide (TrellisPolicy      *policy,
   else if (name != NULL)
     lookup = idn = trellis_domain_normalize (name);
 
-  if (lookup != NULL)
-    id = trellis_matcher_decide (policy->helpline_matcher,
-                                 child != NULL ? child->rules : NULL,
-                                 policy->integrity_matcher,
-                                 lookup);
+  decision_set (policy, 0, TRELLIS_VERDICT_ALLOW, ret_decision);
+  if (lookup == NULL)
+    return;
 
+  /* Helpline, (a parent's temporary grant: a later milestone), explicit
+   * allow, explicit deny, integrity: the most specific suffix decides. */
+  id = trellis_matcher_decide (policy->helpline_matcher,
+                               child != NULL ? child->rules : NULL,
+                               policy->integrity_matcher,
+                               lookup);
   rule = &g_array_index (policy->rules, TrellisRule, id);
-  ret_decision->rule = rule;
-  ret_decision->verdict = rule->kind == TRELLIS_RULE_KIND_DENY || rule->kind == TRELLIS_RULE_KIND_INTEGRITY
-    ? TRELLIS_VERDICT_BLOCK : TRELLIS_VERDICT_ALLOW;
+  if (rule->kind == TRELLIS_RULE_KIND_HELPLINE)
+    {
+      decision_set (policy, id, TRELLIS_VERDICT_ALLOW, ret_decision);
+      return;
+    }
+  if (child == NULL)
+    {
+      decision_set (policy, id, rule->kind == TRELLIS_RULE_KIND_DENY || rule->kind == TRELLIS_RULE_KIND_INTEGRITY
+                    ? TRELLIS_VERDICT_BLOCK : TRELLIS_VERDICT_ALLOW, ret_decision);
+      return;
+    }
+
+  local = now != NULL ? g_date_time_to_timezone (now, policy->tz) : g_date_time_new_now (policy->tz);
+  band = child_band (policy, child, local);
+  if (band < 0)
+    return;  /* 18 today: Trellis does not filter adults */
+  child_settings (policy, child, band, &categories, &level, &allowlist);
+
+  if (rule->kind == TRELLIS_RULE_KIND_DENY || rule->kind == TRELLIS_RULE_KIND_INTEGRITY)
+    {
+      decision_set (policy, id, TRELLIS_VERDICT_BLOCK, ret_decision);
+      return;
+    }
+
+  if (rule->kind != TRELLIS_RULE_KIND_ALLOW)
+    {
+      int window = trellis_quiet_windows_find ((const TrellisQuietWindow *) child->quiet->data,
+                                               child->quiet->len, local);
+
+      if (window >= 0)
+        {
+          decision_set (policy, g_array_index (child->quiet, TrellisQuietWindow, window).rule_id,
+                        TRELLIS_VERDICT_BLOCK, ret_decision);
+          return;
+        }
+
+      if (categories != 0 && policy->index != NULL
+          && trellis_domain_index_lookup (policy->index, lookup, &bits, NULL, NULL)
+          && (bits & categories) != 0)
+        {
+          guint c = g_bit_nth_lsf (bits & categories, -1);
+          guint category_rule = child->category_rules[band * TRELLIS_MAX_CATEGORIES + c];
+
+          if (category_rule != 0)
+            {
+              decision_set (policy, category_rule, TRELLIS_VERDICT_BLOCK, ret_decision);
+              return;
+            }
+        }
+
+      if (allowlist)
+        {
+          guint listed;
+
+          if (!trellis_matcher_lookup (policy->allowlist_matcher, lookup, &listed))
+            {
+              decision_set (policy, child->allowlist_rule, TRELLIS_VERDICT_BLOCK, ret_decision);
+              return;
+            }
+          id = listed;
+        }
+    }
+
+  decision_set (policy, id, TRELLIS_VERDICT_ALLOW, ret_decision);
+
+  /* Safe search rewrites what would be allowed as it is. */
+  if (level != TRELLIS_SAFE_SEARCH_OFF && policy->safe_search != NULL)
+    {
+      const char *target = trellis_safe_search_lookup (policy->safe_search, lookup, level);
+
+      if (target != NULL)
+        {
+          decision_set (policy, child->safe_search_rule[level], TRELLIS_VERDICT_SAFE_SEARCH, ret_decision);
+          ret_decision->target = target;
+        }
+    }
+}
+
+void
+trellis_policy_decide (TrellisPolicy      *policy,
+                       const TrellisChild *child,
+                       const char         *name,
+                       TrellisDecision    *ret_decision)
+{
+  trellis_policy_decide_at (policy, child, name, NULL, ret_decision);
 }

@@ -7,8 +7,16 @@
 
 #include "policy/trellis-policy.h"
 #include "policy/matcher.h"
+#include "policy/domain-index.h"
+#include "policy/safe-search.h"
 
 G_BEGIN_DECLS
+
+/* The most categories a policy holds: one bit each in a guint32. */
+#define TRELLIS_MAX_CATEGORIES 32
+
+/* The age from which Trellis filters nothing. */
+#define TRELLIS_ADULT_AGE 18
 
 /* One line of the shipped helplines file. */
 typedef struct {
@@ -18,18 +26,50 @@ typedef struct {
   const char *contact;  /* (in policy->strings) (nullable) */
 } TrellisHelpline;
 
+/* One window of quiet-hours= ("Mon-Fri 20:30-07:00"). */
+typedef struct {
+  guint8       days;     /* bit 0 Monday … bit 6 Sunday: the days it starts on */
+  guint16      start;    /* minutes after midnight, inside the window */
+  guint16      end;      /* minutes after midnight, outside; before start: overnight */
+  const char  *text;     /* (in policy->strings) (nullable) as written */
+  guint        rule_id;  /* its QUIET_HOURS rule */
+} TrellisQuietWindow;
+
+/* A category folder (categories/ID/): the public part first. */
+typedef struct {
+  TrellisCategory  pub;
+  GKeyFile        *desktop;   /* (owned) category.desktop, with its translations */
+  char           **cidrs;     /* (owned) NULL-terminated, from the optional cidrs file */
+} TrellisCategoryEntry;
+
+/* An age band of the age-bands file: the public part first. */
+typedef struct {
+  TrellisAgeBand  pub;
+  guint           line;       /* the line of the band's categories= (or its header) */
+} TrellisAgeBandEntry;
+
 struct _TrellisChild {
   const char     *name;         /* (in policy->strings) the NAME of [child NAME] */
   guint           line;         /* the line of the [child NAME] header */
   char          **accounts;     /* (owned) NULL-terminated Linux account names */
   char          **devices;      /* (owned) NULL-terminated MACs, addresses, CIDRs (not enforced yet) */
-  int             age;          /* 0–17, or -1 when not given */
-  char           *birth;        /* (owned) (nullable) "YYYY-MM" or "YYYY-MM-DD" (not used yet) */
-  char          **block;        /* (owned) (nullable) "+category" / "-category" (not used yet) */
-  char           *quiet_hours;  /* (owned) (nullable) as written (not enforced yet) */
-  char           *safe_search;  /* (owned) (nullable) strict | moderate | off (not enforced yet) */
-  char           *mode;         /* (owned) (nullable) blocklist | allowlist (not enforced yet) */
+  int             age;          /* 0–17, or -1 when birth= is given */
+  char           *birth;        /* (owned) (nullable) "YYYY-MM" or "YYYY-MM-DD" as written */
+  guint           birth_year;   /* with birth=: the birthday; day 1 when only a month is written */
+  guint           birth_month;
+  guint           birth_day;
+  char          **block;        /* (owned) (nullable) "+category" / "-category" */
+  guint32         block_add;    /* categories added by block=+ID */
+  guint32         block_remove; /* categories removed by block=-ID */
+  guint           block_line;   /* the line of block= */
+  char           *quiet_hours;  /* (owned) (nullable) as written */
+  GArray         *quiet;        /* (owned) TrellisQuietWindow */
+  char           *safe_search;  /* (owned) (nullable) strict | moderate | off */
+  char           *mode;         /* (owned) (nullable) blocklist | allowlist */
   TrellisMatcher *rules;        /* (owned) the child's allow= and deny= */
+  guint          *category_rules; /* (owned) n_bands × TRELLIS_MAX_CATEGORIES CATEGORY rule ids, 0: none */
+  guint           allowlist_rule;  /* ALLOWLIST */
+  guint           safe_search_rule[3]; /* SAFE_SEARCH, by level (0 for OFF) */
 };
 
 struct _TrellisPolicy {
@@ -39,15 +79,24 @@ struct _TrellisPolicy {
 
   char           **parents;             /* (owned) NULL-terminated */
   gboolean         on_failure_open;
-  char            *timezone;            /* (owned) (nullable) not used yet */
-  char            *default_profile;     /* (owned) (nullable) not used yet */
-  guint            log_retention_days;  /* default 7; not used yet */
+  char            *timezone;            /* (owned) (nullable) as written */
+  GTimeZone       *tz;                  /* (owned) timezone=, else the system's (/etc/localtime) */
+  char            *default_profile;     /* (owned) (nullable) */
+  guint            log_retention_days;  /* default 7 */
 
   GPtrArray       *children;            /* (owned) TrellisChild (owned), file order */
   GArray          *rules;               /* (owned) TrellisRule, index = id; 0 is the default */
   GArray          *helplines;           /* (owned) TrellisHelpline */
   TrellisMatcher  *helpline_matcher;    /* (owned) shared by every child */
   TrellisMatcher  *integrity_matcher;   /* (owned) shared by every child */
+  TrellisMatcher  *allowlist_matcher;   /* (owned) the curated list of allow-list mode */
+
+  GPtrArray       *categories;          /* (owned) TrellisCategoryEntry (owned), by bit */
+  GPtrArray       *bands;               /* (owned) TrellisAgeBandEntry (owned), youngest first */
+  const char      *age_bands_file;      /* (in strings) (nullable) */
+  TrellisDomainIndex *index;            /* (owned) (nullable) every category's names */
+  TrellisSafeSearch  *safe_search;      /* (owned) (nullable) NULL when the data has none */
+  GPtrArray       *warnings;            /* (owned) NULL-terminated "FILE:LINE:COL: warning: ..." */
 };
 
 /* Why a name is not a valid domain, for trellis_domain_check(). */
@@ -70,5 +119,78 @@ typedef enum {
  */
 TrellisDomainProblem trellis_domain_check (const char  *name,
                                            char       **ret_normalized);
+
+/* quiet-hours.c */
+
+/**
+ * trellis_quiet_window_parse:
+ * Parses one window ("Mon-Fri 20:30-07:00"; days may be listed with "," and
+ * ranged with "-", also over the week's end).  @ret_window->text and
+ * ->rule_id are left to the caller.  Returns: FALSE with a translated
+ * message naming the mistake.
+ */
+gboolean trellis_quiet_window_parse (const char          *text,
+                                     TrellisQuietWindow  *ret_window,
+                                     GError             **error);
+
+/**
+ * trellis_quiet_windows_find:
+ * @local: the moment, already in the household's zone
+ * Returns: the index of a window that makes @local quiet, or -1.
+ */
+int trellis_quiet_windows_find (const TrellisQuietWindow *windows,
+                                guint                     n_windows,
+                                GDateTime                *local);
+
+/** trellis_quiet_window_format_end: (transfer full) "07:00". */
+char *trellis_quiet_window_format_end (const TrellisQuietWindow *window);
+
+/* categories.c */
+
+/**
+ * trellis_categories_load:
+ * Reads every folder of @dir (sorted by name) into @policy->categories and
+ * adds each name of its domains and domains.* files to @builder with the
+ * category's bit.  Problems are appended to @problems as full
+ * "FILE:LINE:COL: message" lines.
+ */
+void trellis_categories_load (TrellisPolicy             *policy,
+                              const char                *dir,
+                              TrellisDomainIndexBuilder *builder,
+                              GPtrArray                 *problems);
+
+/** trellis_category_entry_free: frees a TrellisCategoryEntry. */
+void trellis_category_entry_free (gpointer entry);
+
+/** trellis_policy_find_category: (nullable) the category with @id. */
+const TrellisCategoryEntry *trellis_policy_find_category (TrellisPolicy *policy,
+                                                          const char    *id);
+
+/* age-bands.c */
+
+/**
+ * trellis_age_bands_load:
+ * Reads @path into @policy->bands; needs the categories loaded first.  The
+ * bands must cover the ages 0 to 17 once each.
+ */
+void trellis_age_bands_load (TrellisPolicy *policy,
+                             const char    *path,
+                             GPtrArray     *problems);
+
+/** trellis_policy_band_for_age: (nullable) the band index for @age, or -1. */
+int trellis_policy_band_for_age (TrellisPolicy *policy,
+                                 guint          age);
+
+/** trellis_safe_search_level_to_string: "off", "moderate" or "strict". */
+const char *trellis_safe_search_level_to_string (TrellisSafeSearchLevel level);
+
+/** trellis_safe_search_level_from_string: FALSE for anything else. */
+gboolean trellis_safe_search_level_from_string (const char             *text,
+                                                TrellisSafeSearchLevel *ret_level);
+
+/* household.c: a line-number map of a key file's groups and keys. */
+
+/** trellis_key_file_lines: "group" and "group\037key" → line (GUINT_TO_POINTER). */
+GHashTable *trellis_key_file_lines (const char *data);
 
 G_END_DECLS

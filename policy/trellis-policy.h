@@ -67,6 +67,10 @@ typedef struct {
   const char      *category;   /* (nullable) CATEGORY: the category's id ("gambling") */
   const char      *file;       /* (nullable) the file it was read from */
   guint            line;       /* 1-based, 0 when built in */
+  const char      *detail;     /* (nullable) QUIET_HOURS: the window as written
+                                * ("Mon-Fri 20:30-07:00"); CATEGORY: the age
+                                * band's id ("9-12"); SAFE_SEARCH: the level
+                                * ("strict") */
 } TrellisRule;
 
 /* The outcome of trellis_policy_decide(). */
@@ -166,6 +170,14 @@ TrellisPolicy *trellis_policy_load_file_full (const char  *path,
                                               const char  *data_dir,
                                               const char  *index_path,
                                               GError     **error);
+
+/**
+ * trellis_policy_get_warnings:
+ * What is legal but probably not what the household meant (a name in both
+ * allow= and deny=, ...), one per string as "FILE:LINE:COL: warning: ...",
+ * sorted by position.  Returns: (transfer none) NULL-terminated, maybe empty.
+ */
+const char *const *trellis_policy_get_warnings (TrellisPolicy *policy);
 
 /** trellis_policy_get_timezone: (transfer none) the household's zone (timezone=, else the system's). */
 GTimeZone *trellis_policy_get_timezone (TrellisPolicy *policy);

@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * categories.c — the category folders: categories/ID/ holds domains (and
+ * domains.* files imported at build time), an optional cidrs file and
+ * category.desktop (Name, Description, one Explanation-BAND per age band,
+ * translated by msgfmt --desktop).  Every name goes into the domain index
+ * builder with the category's bit.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <gio/gio.h>
+#include <glib/gi18n-lib.h>
+
+#include "policy/policy-private.h"
+
+#define GROUP "Trellis Category"
+
+void
+trellis_category_entry_free (gpointer data)
+{
+  TrellisCategoryEntry *entry = data;
+
+  if (entry == NULL)
+    return;
+  g_clear_pointer (&entry->desktop, g_key_file_unref);
+  g_strfreev (entry->cidrs);
+  g_free (entry);
+}
+
+static gboolean
+category_id_is_valid (const char *id)
+{
+  const char *p;
+
+  if (*id == '\0' || !g_ascii_islower (*id))
+    return FALSE;
+  for (p = id; *p != '\0'; p++)
+    if (!g_ascii_islower (*p) && !g_ascii_isdigit (*p) && *p != '-')
+      return FALSE;
+  return TRUE;
+}
+
+static int
+compare_names (gconstpointer a,
+               gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The sorted names of @dir's entries; NULL with @error when unreadable. */
+static GPtrArray *
+list_dir (const char  *dir,
+          GError     **error)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, error);
+  g_autoptr(GPtrArray) names = NULL;
+  const char *name;
+
+  if (d == NULL)
+    return NULL;
+  names = g_ptr_array_new_with_free_func (g_free);
+  while ((name = g_dir_read_name (d)) != NULL)
+    g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, compare_names);
+  return g_steal_pointer (&names);
+}
+
+static guint
+read_domains (const char                *path,
+              guint32                    bit,
+              TrellisDomainIndexBuilder *builder,
+              GPtrArray                 *problems)
+{
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint i, n = 0;
+
+  if (!g_file_get_contents (path, &contents, NULL, &local_error))
+    {
+      g_ptr_array_add (problems, g_strdup_printf ("%s: %s", path, local_error->message));
+      return 0;
+    }
+  lines = g_strsplit (contents, "\n", -1);
+  for (i = 0; lines[i] != NULL; i++)
+    {
+      char *line = lines[i], *hash = strchr (line, '#');
+      g_autofree char *domain = NULL;
+
+      if (hash != NULL)
+        *hash = '\0';
+      g_strstrip (line);
+      if (*line == '\0')
+        continue;
+      if (trellis_domain_check (line, &domain) != TRELLIS_DOMAIN_OK)
+        {
+          g_ptr_array_add (problems, g_strdup_printf (_("%s:%u:1: “%s” is not a domain name"),
+                                                      path, i + 1, line));
+          continue;
+        }
+      if (!trellis_domain_index_builder_add (builder, domain, 1u << bit, 0, &local_error))
+        {
+          g_ptr_array_add (problems, g_strdup_printf ("%s:%u:1: %s", path, i + 1, local_error->message));
+          g_clear_error (&local_error);
+          continue;
+        }
+      n++;
+    }
+  return n;
+}
+
+static char **
+read_cidrs (const char *path,
+            GPtrArray  *problems)
+{
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) lines = NULL;
+  g_autoptr(GPtrArray) cidrs = g_ptr_array_new_with_free_func (g_free);
+  guint i;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return NULL;  /* optional */
+  lines = g_strsplit (contents, "\n", -1);
+  for (i = 0; lines[i] != NULL; i++)
+    {
+      char *line = lines[i], *hash = strchr (line, '#');
+      g_autoptr(GInetAddressMask) mask = NULL;
+
+      if (hash != NULL)
+        *hash = '\0';
+      g_strstrip (line);
+      if (*line == '\0')
+        continue;
+      mask = g_inet_address_mask_new_from_string (line, NULL);
+      if (mask == NULL)
+        g_ptr_array_add (problems, g_strdup_printf (_("%s:%u:1: “%s” is not an address or a CIDR like 192.0.2.0/24"),
+                                                    path, i + 1, line));
+      else
+        g_ptr_array_add (cidrs, g_strdup (line));
+    }
+  g_ptr_array_add (cidrs, NULL);
+  return (char **) g_ptr_array_free (g_steal_pointer (&cidrs), FALSE);
+}
+
+void
+trellis_categories_load (TrellisPolicy             *policy,
+                         const char                *dir,
+                         TrellisDomainIndexBuilder *builder,
+                         GPtrArray                 *problems)
+{
+  g_autoptr(GError) local_error = NULL;
+  g_autoptr(GPtrArray) ids = list_dir (dir, &local_error);
+  guint i, j;
+
+  if (ids == NULL)
+    {
+      g_ptr_array_add (problems, g_strdup_printf (_("%s: cannot read the categories: %s"),
+                                                  dir, local_error->message));
+      return;
+    }
+
+  for (i = 0; i < ids->len; i++)
+    {
+      const char *id = g_ptr_array_index (ids, i);
+      g_autofree char *folder = g_build_filename (dir, id, NULL);
+      g_autofree char *desktop_path = NULL;
+      g_autofree char *cidrs_path = NULL;
+      g_autoptr(GPtrArray) files = NULL;
+      TrellisCategoryEntry *entry;
+      g_autofree char *name = NULL;
+      g_autofree char *description = NULL;
+
+      if (!g_file_test (folder, G_FILE_TEST_IS_DIR))
+        continue;  /* SOURCES.md and the like */
+      if (!category_id_is_valid (id))
+        {
+          g_ptr_array_add (problems, g_strdup_printf (_("%s: a category's folder is named in lower-case letters, digits and “-”"),
+                                                      folder));
+          continue;
+        }
+      if (policy->categories->len >= TRELLIS_MAX_CATEGORIES)
+        {
+          g_ptr_array_add (problems, g_strdup_printf (_("%s: there are more than %u categories"),
+                                                      folder, TRELLIS_MAX_CATEGORIES));
+          break;
+        }
+
+      entry = g_new0 (TrellisCategoryEntry, 1);
+      entry->pub.id = g_string_chunk_insert_const (policy->strings, id);
+      entry->pub.bit = policy->categories->len;
+      entry->desktop = g_key_file_new ();
+      g_ptr_array_add (policy->categories, entry);
+
+      desktop_path = g_build_filename (folder, "category.desktop", NULL);
+      if (!g_key_file_load_from_file (entry->desktop, desktop_path, G_KEY_FILE_KEEP_TRANSLATIONS,
+                                      &local_error)
+          || !g_key_file_has_key (entry->desktop, GROUP, "Name", NULL))
+        {
+          g_ptr_array_add (problems, g_strdup_printf (_("%s: cannot read the category: %s"), desktop_path,
+                                                      local_error != NULL ? local_error->message
+                                                      : _("it has no [Trellis Category] Name=")));
+          g_clear_error (&local_error);
+          continue;
+        }
+      name = g_key_file_get_locale_string (entry->desktop, GROUP, "Name", NULL, NULL);
+      description = g_key_file_get_locale_string (entry->desktop, GROUP, "Description", NULL, NULL);
+      entry->pub.name = g_string_chunk_insert_const (policy->strings, name);
+      entry->pub.description = g_string_chunk_insert_const (policy->strings,
+                                                            description != NULL ? description : "");
+
+      files = list_dir (folder, NULL);
+      for (j = 0; files != NULL && j < files->len; j++)
+        {
+          const char *file = g_ptr_array_index (files, j);
+
+          if (strcmp (file, "domains") == 0 || g_str_has_prefix (file, "domains."))
+            {
+              g_autofree char *path = g_build_filename (folder, file, NULL);
+
+              entry->pub.n_domains += read_domains (path, entry->pub.bit, builder, problems);
+            }
+        }
+
+      cidrs_path = g_build_filename (folder, "cidrs", NULL);
+      entry->cidrs = read_cidrs (cidrs_path, problems);
+    }
+}
+
+const TrellisCategoryEntry *
+trellis_policy_find_category (TrellisPolicy *policy,
+                              const char    *id)
+{
+  guint i;
+
+  if (id == NULL)
+    return NULL;
+  for (i = 0; i < policy->categories->len; i++)
+    {
+      const TrellisCategoryEntry *entry = g_ptr_array_index (policy->categories, i);
+
+      if (strcmp (entry->pub.id, id) == 0)
+        return entry;
+    }
+  return NULL;
+}
+
+const TrellisCategory *const *
+trellis_policy_get_categories (TrellisPolicy *policy,
+                               guint         *ret_n)
+{
+  g_return_val_if_fail (policy != NULL, NULL);
+  if (ret_n != NULL)
+    *ret_n = policy->categories->len;
+  /* TrellisCategoryEntry starts with its TrellisCategory. */
+  return (const TrellisCategory *const *) policy->categories->pdata;
+}
