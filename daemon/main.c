@@ -17,8 +17,8 @@
 
 #include "daemon/trellisd.h"
 
-#define DEFAULT_QUEUE_NUM   5353
-#define DEFAULT_ANSWER_PORT 5354
+#define DEFAULT_QUEUE_NUM   TRELLIS_NFT_QUEUE_NUM_DEFAULT
+#define DEFAULT_ANSWER_PORT TRELLIS_NFT_ANSWER_PORT_DEFAULT
 
 typedef struct {
   GMainLoop     *loop;

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * nft.c — trellisd's nftables table as one libnftnl batch, sent with libmnl.
+ * nft.c — a kernel plan (policy/nft-plan.h) as one libnftnl batch, sent with
+ * libmnl.
  *
  * Every message is built from typed libnftnl attributes; nothing here knows
- * nft's command language.  The batch only ever names config->table in family
- * inet.  Kernel-facing: returns >= 0 or -errno, never logs.
+ * nft's command language, and nothing here knows which rules trellisd
+ * wants: that is the plan's business.  The batch only ever names
+ * plan->table in family inet.  Kernel-facing: returns >= 0 or -errno, never
+ * logs.
  */
 #include "daemon/nft.h"
 
@@ -41,26 +44,32 @@
 #define SOL_NETLINK 270
 #endif
 
-#define SET_NAME "protected-uids"
-#define SET_ID   1u    /* lets rules find the set created in the same batch */
-
-/* nftables' own numbering (src/datatype.h, enum byteorder), which it keeps
- * in the set's key type and user data: "type uid", host byte order. */
+/* nftables' own numbering (src/datatype.h: enum datatypes, enum byteorder),
+ * which it keeps in the set's key type and user data. */
+#define NFT_DATATYPE_IPADDR     7u
+#define NFT_DATATYPE_IP6ADDR    8u
 #define NFT_DATATYPE_UID        24u
 #define NFT_BYTEORDER_HOST      1u
+#define NFT_BYTEORDER_BIG       2u
 
-/* One element of the set on the wire: NFTA_LIST_ELEM nest (4) holding an
- * NFTA_SET_ELEM_KEY nest (4) holding NFTA_DATA_VALUE (4 + 4). */
-#define ELEM_WIRE_SIZE          16u
-/* Everything in a message but the elements: headers, a table name of at
- * most 255 bytes, the set's name and id, the list nest. */
-#define MSG_OVERHEAD_MAX        512u
-#define ELEMS_PER_MSG           ((TRELLIS_NFT_MSG_SIZE_MAX - MSG_OVERHEAD_MAX) / ELEM_WIRE_SIZE)
+/* ICMP and ICMPv6 "port unreachable" codes, as nft's reject sends them. */
+#define ICMP_CODE_PORT_UNREACH   3u
+#define ICMPV6_CODE_PORT_UNREACH 4u
+
+/* One element on the wire, at most: NFTA_LIST_ELEM nest (4) holding an
+ * NFTA_SET_ELEM_KEY nest (4) holding NFTA_DATA_VALUE (4 + key), and
+ * NFTA_SET_ELEM_FLAGS (8) on an interval's end. */
+#define ELEM_WIRE_SIZE(klen)    (4u + 4u + 4u + NLMSG_ALIGN (klen) + 8u)
+/* Everything in a message but the elements: headers, a table and a set
+ * name of at most 255 bytes each, the set's id, the list nest. */
+#define MSG_OVERHEAD_MAX        1024u
+#define ELEMS_PER_MSG(klen)     ((TRELLIS_NFT_MSG_SIZE_MAX - MSG_OVERHEAD_MAX) / ELEM_WIRE_SIZE (klen))
 /* Each message other than the elements (table, set, chain, rule) is smaller. */
 #define FIXED_MSG_MAX           2048u
-/* BATCH_BEGIN, NEWTABLE, DELTABLE, NEWTABLE, NEWSET, 3 NEWCHAIN, the rules, BATCH_END */
-#define N_FIXED_MSGS            (9u + G_N_ELEMENTS (rule_specs))
-#define UIDS_MAX                (1u << 20)
+/* The longest rule the translator takes, in steps. */
+#define RULE_STEPS_MAX          16u
+/* BATCH_BEGIN, NEWTABLE, DELTABLE, NEWTABLE, BATCH_END */
+#define N_FRAME_MSGS            5u
 
 #define PROBE_TABLE "trellis-probe"
 #define PROBE_CHAIN "probe"
@@ -100,102 +109,181 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NftnlUdataBuf, udata_buf_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MnlSocket, socket_close)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (MnlNlmsgBatch, mnl_nlmsg_batch_stop)
 
-/* The table of nft.h, as data. */
-typedef struct {
-  const char *name;
-  const char *type;
-  uint32_t    hook;
-  int32_t     priority;
-} ChainSpec;
-
-static const ChainSpec chain_specs[] = {
-  { "dns-queue",    "filter", NF_INET_LOCAL_OUT,    -150 },
-  { "dns-redirect", "nat",    NF_INET_LOCAL_OUT,    -100 },
-  { "dns-guard",    "filter", NF_INET_POST_ROUTING,  100 },
-};
-
-typedef enum {
-  STEP_END = 0,
-  STEP_SKUID_IN_SET,   /* meta skuid @protected-uids */
-  STEP_MARK,           /* meta mark MARK */
-  STEP_UDP_DPORT_53,   /* udp dport 53 */
-  STEP_TCP_DPORT_53,   /* tcp dport 53 */
-  STEP_CT_STATE_NEW,   /* ct state new */
-  STEP_QUEUE,          /* queue num N [bypass] */
-  STEP_REDIRECT,       /* redirect to :PORT */
-  STEP_DROP,           /* drop */
-} Step;
-
-typedef struct {
-  const char *chain;
-  Step        steps[6];
-} RuleSpec;
-
-static const RuleSpec rule_specs[] = {
-  { "dns-queue",    { STEP_SKUID_IN_SET, STEP_UDP_DPORT_53, STEP_QUEUE } },
-  { "dns-queue",    { STEP_SKUID_IN_SET, STEP_TCP_DPORT_53, STEP_CT_STATE_NEW, STEP_QUEUE } },
-  { "dns-redirect", { STEP_MARK, STEP_UDP_DPORT_53, STEP_REDIRECT } },
-  { "dns-redirect", { STEP_MARK, STEP_TCP_DPORT_53, STEP_REDIRECT } },
-  { "dns-guard",    { STEP_MARK, STEP_UDP_DPORT_53, STEP_DROP } },
-  { "dns-guard",    { STEP_MARK, STEP_TCP_DPORT_53, STEP_DROP } },
-};
-
 /* ---------------------------------------------------------------------- */
-/* Messages */
+/* Checking the plan */
 
 static bool
-table_name_valid (const char *table)
+name_valid (const char *name)
 {
   size_t len;
 
-  if (table == NULL)
+  if (name == NULL)
     return false;
-  len = strnlen (table, NFT_TABLE_MAXNAMELEN);
+  /* NFT_TABLE_MAXNAMELEN == NFT_CHAIN_MAXNAMELEN == NFT_SET_MAXNAMELEN */
+  len = strnlen (name, NFT_TABLE_MAXNAMELEN);
   return len > 0 && len < NFT_TABLE_MAXNAMELEN;
 }
 
-static int
-config_check (const TrellisNftConfig *config)
+static size_t
+key_len (TrellisNftKeyType key)
 {
-  if (config == NULL || !table_name_valid (config->table))
+  switch (key)
+    {
+    case TRELLIS_NFT_KEY_UID:       return 4;
+    case TRELLIS_NFT_KEY_IPV4_ADDR: return 4;
+    case TRELLIS_NFT_KEY_IPV6_ADDR: return 16;
+    default:                        return 0;
+    }
+}
+
+static bool
+set_valid (const TrellisNftSet *s)
+{
+  if (!name_valid (s->name) || key_len (s->key) == 0)
+    return false;
+  if (s->key == TRELLIS_NFT_KEY_UID)
+    return !s->interval && s->n_cidrs == 0 && (s->n_uids == 0 || s->uids != NULL)
+           && s->n_uids <= TRELLIS_NFT_UIDS_MAX;
+  if (!s->interval || s->n_uids != 0 || (s->n_cidrs > 0 && s->cidrs == NULL)
+      || s->n_cidrs > TRELLIS_NFT_UIDS_MAX)
+    return false;
+  for (size_t i = 0; i < s->n_cidrs; i++)
+    if (s->cidrs[i].prefix_len > key_len (s->key) * 8)
+      return false;
+  return true;
+}
+
+static bool
+step_set_valid (const TrellisNftPlan *plan, const TrellisNftStep *st, TrellisNftKeyType key)
+{
+  return st->set < plan->n_sets && plan->sets[st->set].key == key;
+}
+
+static bool
+step_valid (const TrellisNftPlan *plan, const TrellisNftStep *st)
+{
+  switch (st->kind)
+    {
+    case TRELLIS_NFT_STEP_SKUID_IN_SET:
+      return step_set_valid (plan, st, TRELLIS_NFT_KEY_UID);
+    case TRELLIS_NFT_STEP_IP_DADDR_IN_SET:
+      return step_set_valid (plan, st, TRELLIS_NFT_KEY_IPV4_ADDR);
+    case TRELLIS_NFT_STEP_IP6_DADDR_IN_SET:
+      return step_set_valid (plan, st, TRELLIS_NFT_KEY_IPV6_ADDR);
+    case TRELLIS_NFT_STEP_UDP_DPORT:
+    case TRELLIS_NFT_STEP_TCP_DPORT:
+      return st->value <= UINT16_MAX;
+    case TRELLIS_NFT_STEP_REDIRECT:
+      return st->value > 0 && st->value <= UINT16_MAX;
+    case TRELLIS_NFT_STEP_QUEUE:
+      return st->value <= UINT16_MAX;
+    case TRELLIS_NFT_STEP_MARK:
+    case TRELLIS_NFT_STEP_CT_STATE_NEW:
+    case TRELLIS_NFT_STEP_COUNTER:
+    case TRELLIS_NFT_STEP_DROP:
+    case TRELLIS_NFT_STEP_REJECT:
+      return true;
+    default:
+      return false;
+    }
+}
+
+static int
+plan_check (const TrellisNftPlan *plan)
+{
+  size_t i, j;
+
+  if (plan == NULL || !name_valid (plan->table))
     return -EINVAL;
-  if (config->answer_port == 0 || config->answer_port == 53)
+  if (plan->queue_expr != TRELLIS_QUEUE_EXPR_NATIVE
+      && plan->queue_expr != TRELLIS_QUEUE_EXPR_XT)
     return -EINVAL;
-  /* mark 0 would match every unmarked packet. */
-  if (config->mark == 0)
+  if ((plan->n_sets > 0 && plan->sets == NULL)
+      || (plan->n_chains > 0 && plan->chains == NULL)
+      || (plan->n_rules > 0 && plan->rules == NULL))
     return -EINVAL;
-  if (config->n_uids > 0 && config->uids == NULL)
+  /* set ids are 1-based u32s; keep the counts sane */
+  if (plan->n_sets > 1024 || plan->n_chains > 1024 || plan->n_rules > 65536)
     return -EINVAL;
-  if (config->n_uids > UIDS_MAX)
-    return -EINVAL;
-  if (config->queue_expr != TRELLIS_QUEUE_EXPR_NATIVE
-      && config->queue_expr != TRELLIS_QUEUE_EXPR_XT)
-    return -EINVAL;
+  for (i = 0; i < plan->n_sets; i++)
+    if (!set_valid (&plan->sets[i]))
+      return -EINVAL;
+  for (i = 0; i < plan->n_chains; i++)
+    {
+      const TrellisNftChain *c = &plan->chains[i];
+
+      if (!name_valid (c->name)
+          || (c->type != TRELLIS_NFT_CHAIN_FILTER && c->type != TRELLIS_NFT_CHAIN_NAT))
+        return -EINVAL;
+      if (c->hook != TRELLIS_NFT_HOOK_PREROUTING && c->hook != TRELLIS_NFT_HOOK_FORWARD
+          && c->hook != TRELLIS_NFT_HOOK_OUTPUT && c->hook != TRELLIS_NFT_HOOK_POSTROUTING)
+        return -EINVAL;
+    }
+  for (i = 0; i < plan->n_rules; i++)
+    {
+      const TrellisNftRule *r = &plan->rules[i];
+
+      if (r->chain >= plan->n_chains || r->n_steps == 0 || r->n_steps > RULE_STEPS_MAX
+          || r->steps == NULL)
+        return -EINVAL;
+      for (j = 0; j < r->n_steps; j++)
+        if (!step_valid (plan, &r->steps[j]))
+          return -EINVAL;
+    }
   return 0;
 }
 
+/* Elements on the wire: one per uid; a start and (unless the range runs to
+ * the last address) an end per address range. */
 static size_t
-n_elem_msgs (size_t n_uids)
+set_n_wire_elems (const TrellisNftSet *s)
 {
-  return (n_uids + ELEMS_PER_MSG - 1) / ELEMS_PER_MSG;
+  return s->key == TRELLIS_NFT_KEY_UID ? s->n_uids : 2 * s->n_cidrs;
+}
+
+static size_t
+set_n_elem_msgs (const TrellisNftSet *s)
+{
+  size_t per = ELEMS_PER_MSG (key_len (s->key));
+
+  return (set_n_wire_elems (s) + per - 1) / per;
+}
+
+static size_t
+plan_n_elem_msgs (const TrellisNftPlan *plan)
+{
+  size_t n = 0;
+
+  for (size_t i = 0; i < plan->n_sets; i++)
+    n += set_n_elem_msgs (&plan->sets[i]);
+  return n;
+}
+
+static size_t
+plan_n_fixed_msgs (const TrellisNftPlan *plan)
+{
+  return N_FRAME_MSGS + plan->n_sets + plan->n_chains + plan->n_rules;
 }
 
 size_t
-trellis_nft_batch_count (const TrellisNftConfig *config)
+trellis_nft_batch_count (const TrellisNftPlan *plan)
 {
-  if (config == NULL)
+  if (plan_check (plan) < 0)
     return 0;
-  return N_FIXED_MSGS + n_elem_msgs (config->n_uids);
+  return plan_n_fixed_msgs (plan) + plan_n_elem_msgs (plan);
 }
 
 size_t
-trellis_nft_batch_size (const TrellisNftConfig *config)
+trellis_nft_batch_size (const TrellisNftPlan *plan)
 {
-  if (config == NULL)
+  if (plan_check (plan) < 0)
     return 0;
-  return N_FIXED_MSGS * FIXED_MSG_MAX
-         + n_elem_msgs (config->n_uids) * TRELLIS_NFT_MSG_SIZE_MAX;
+  return plan_n_fixed_msgs (plan) * FIXED_MSG_MAX
+         + plan_n_elem_msgs (plan) * TRELLIS_NFT_MSG_SIZE_MAX;
 }
+
+/* ---------------------------------------------------------------------- */
+/* Messages */
 
 /* The next message goes where the batch's cursor is; the batch has room for
  * TRELLIS_NFT_MSG_SIZE_MAX bytes there even when its limit is reached. */
@@ -252,11 +340,15 @@ put_table (struct mnl_nlmsg_batch *batch,
   return msg_end (batch);
 }
 
-/* A base chain when @spec->type is set, a regular one otherwise. */
+
+/* A base chain when @type is set, a regular one otherwise. */
 static int
 put_chain (struct mnl_nlmsg_batch *batch,
            const char             *table,
-           const ChainSpec        *spec,
+           const char             *name,
+           const char             *type,
+           uint32_t                hook,
+           int32_t                 priority,
            uint32_t               *seq)
 {
   g_autoptr (NftnlChain) c = nftnl_chain_alloc ();
@@ -265,15 +357,15 @@ put_chain (struct mnl_nlmsg_batch *batch,
   if (c == NULL)
     return -ENOMEM;
   if (nftnl_chain_set_str (c, NFTNL_CHAIN_TABLE, table) < 0
-      || nftnl_chain_set_str (c, NFTNL_CHAIN_NAME, spec->name) < 0)
+      || nftnl_chain_set_str (c, NFTNL_CHAIN_NAME, name) < 0)
     return -ENOMEM;
   nftnl_chain_set_u32 (c, NFTNL_CHAIN_FAMILY, NFPROTO_INET);
-  if (spec->type != NULL)
+  if (type != NULL)
     {
-      if (nftnl_chain_set_str (c, NFTNL_CHAIN_TYPE, spec->type) < 0)
+      if (nftnl_chain_set_str (c, NFTNL_CHAIN_TYPE, type) < 0)
         return -ENOMEM;
-      nftnl_chain_set_u32 (c, NFTNL_CHAIN_HOOKNUM, spec->hook);
-      nftnl_chain_set_s32 (c, NFTNL_CHAIN_PRIO, spec->priority);
+      nftnl_chain_set_u32 (c, NFTNL_CHAIN_HOOKNUM, hook);
+      nftnl_chain_set_s32 (c, NFTNL_CHAIN_PRIO, priority);
       nftnl_chain_set_u32 (c, NFTNL_CHAIN_POLICY, NF_ACCEPT);
     }
 
@@ -282,37 +374,76 @@ put_chain (struct mnl_nlmsg_batch *batch,
   return msg_end (batch);
 }
 
+static int
+put_plan_chain (struct mnl_nlmsg_batch *batch,
+                const char             *table,
+                const TrellisNftChain  *chain,
+                uint32_t               *seq)
+{
+  return put_chain (batch, table, chain->name,
+                    chain->type == TRELLIS_NFT_CHAIN_NAT ? "nat" : "filter",
+                    (uint32_t) chain->hook, chain->priority, seq);
+}
+
+/* Set @index of the plan: ids are 1-based so that 0 means none. */
+static uint32_t
+set_id (size_t index)
+{
+  return (uint32_t) index + 1;
+}
+
 static NftnlSet *
-set_new (const char *table)
+set_new (const char *table,
+         const char *name,
+         uint32_t    id)
 {
   g_autoptr (NftnlSet) s = nftnl_set_alloc ();
 
   if (s == NULL)
     return NULL;
   if (nftnl_set_set_str (s, NFTNL_SET_TABLE, table) < 0
-      || nftnl_set_set_str (s, NFTNL_SET_NAME, SET_NAME) < 0)
+      || nftnl_set_set_str (s, NFTNL_SET_NAME, name) < 0)
     return NULL;
   nftnl_set_set_u32 (s, NFTNL_SET_FAMILY, NFPROTO_INET);
-  nftnl_set_set_u32 (s, NFTNL_SET_ID, SET_ID);
+  nftnl_set_set_u32 (s, NFTNL_SET_ID, id);
   return g_steal_pointer (&s);
 }
 
 static int
 put_set (struct mnl_nlmsg_batch *batch,
          const char             *table,
+         const TrellisNftSet    *set,
+         uint32_t                id,
          uint32_t               *seq)
 {
-  g_autoptr (NftnlSet) s = set_new (table);
+  g_autoptr (NftnlSet) s = set_new (table, set->name, id);
   g_autoptr (NftnlUdataBuf) ud = nftnl_udata_buf_alloc (NFT_USERDATA_MAXLEN);
+  uint32_t type, byteorder;
   struct nlmsghdr *nlh;
 
   if (s == NULL || ud == NULL)
     return -ENOMEM;
-  nftnl_set_set_u32 (s, NFTNL_SET_FLAGS, 0);
-  nftnl_set_set_u32 (s, NFTNL_SET_KEY_TYPE, NFT_DATATYPE_UID);
-  nftnl_set_set_u32 (s, NFTNL_SET_KEY_LEN, sizeof (uint32_t));
-  /* nft reads the key's byte order from here to print the uids. */
-  if (!nftnl_udata_put_u32 (ud, NFTNL_UDATA_SET_KEYBYTEORDER, NFT_BYTEORDER_HOST))
+  switch (set->key)
+    {
+    case TRELLIS_NFT_KEY_IPV4_ADDR:
+      type = NFT_DATATYPE_IPADDR;
+      byteorder = NFT_BYTEORDER_BIG;
+      break;
+    case TRELLIS_NFT_KEY_IPV6_ADDR:
+      type = NFT_DATATYPE_IP6ADDR;
+      byteorder = NFT_BYTEORDER_BIG;
+      break;
+    case TRELLIS_NFT_KEY_UID:
+    default:
+      type = NFT_DATATYPE_UID;
+      byteorder = NFT_BYTEORDER_HOST;
+      break;
+    }
+  nftnl_set_set_u32 (s, NFTNL_SET_FLAGS, set->interval ? NFT_SET_INTERVAL : 0);
+  nftnl_set_set_u32 (s, NFTNL_SET_KEY_TYPE, type);
+  nftnl_set_set_u32 (s, NFTNL_SET_KEY_LEN, (uint32_t) key_len (set->key));
+  /* nft reads the key's byte order from here to print the elements. */
+  if (!nftnl_udata_put_u32 (ud, NFTNL_UDATA_SET_KEYBYTEORDER, byteorder))
     return -ENOMEM;
   /* copied by libnftnl */
   if (nftnl_set_set_data (s, NFTNL_SET_USERDATA, nftnl_udata_buf_data (ud),
@@ -324,21 +455,69 @@ put_set (struct mnl_nlmsg_batch *batch,
   return msg_end (batch);
 }
 
-/* At most ELEMS_PER_MSG uids per message, so none passes
+/* The @i-th element on the wire of @set: a uid, or for range i / 2 its
+ * first address (even i) or the address after its last (odd i, an interval
+ * end).  Returns false when there is no such element (the end of a range
+ * that runs to the last address). */
+static bool
+set_wire_elem (const TrellisNftSet *set,
+               size_t               i,
+               uint8_t             *ret_key,
+               bool                *ret_end)
+{
+  const TrellisNftCidr *c;
+  size_t len = key_len (set->key);
+  size_t k;
+  unsigned carry = 1;
+
+  if (set->key == TRELLIS_NFT_KEY_UID)
+    {
+      memcpy (ret_key, &set->uids[i], 4);  /* host byte order */
+      *ret_end = false;
+      return true;
+    }
+  c = &set->cidrs[i / 2];
+  memcpy (ret_key, c->addr, len);
+  *ret_end = (i % 2) == 1;
+  if (!*ret_end)
+    return true;
+  /* last address of the prefix, then + 1 */
+  for (k = 0; k < len; k++)
+    {
+      size_t bit = k * 8;
+
+      if (bit >= c->prefix_len)
+        ret_key[k] = 0xff;
+      else if (bit + 8 > c->prefix_len)
+        ret_key[k] |= (uint8_t) (0xffu >> (c->prefix_len - bit));
+    }
+  for (k = len; k-- > 0 && carry;)
+    {
+      unsigned v = ret_key[k] + carry;
+
+      ret_key[k] = (uint8_t) v;
+      carry = v >> 8;
+    }
+  return carry == 0;
+}
+
+/* At most ELEMS_PER_MSG elements per message, so none passes
  * TRELLIS_NFT_MSG_SIZE_MAX (nor the 64 KiB limit of a netlink attribute). */
 static int
 put_set_elems (struct mnl_nlmsg_batch *batch,
                const char             *table,
-               const uint32_t         *uids,
-               size_t                  n_uids,
+               const TrellisNftSet    *set,
+               uint32_t                id,
                uint32_t               *seq)
 {
+  const size_t total = set_n_wire_elems (set);
+  const size_t per = ELEMS_PER_MSG (key_len (set->key));
   size_t done = 0;
 
-  while (done < n_uids)
+  while (done < total)
     {
-      g_autoptr (NftnlSet) s = set_new (table);
-      size_t n = MIN (n_uids - done, (size_t) ELEMS_PER_MSG);
+      g_autoptr (NftnlSet) s = set_new (table, set->name, id);
+      size_t n = MIN (total - done, per);
       struct nlmsghdr *nlh;
       size_t i;
       int r;
@@ -347,12 +526,18 @@ put_set_elems (struct mnl_nlmsg_batch *batch,
         return -ENOMEM;
       for (i = 0; i < n; i++)
         {
-          struct nftnl_set_elem *e = nftnl_set_elem_alloc ();
-          uint32_t uid = uids[done + i];
+          struct nftnl_set_elem *e;
+          uint8_t key[16];
+          bool end;
 
+          if (!set_wire_elem (set, done + i, key, &end))
+            continue;
+          e = nftnl_set_elem_alloc ();
           if (e == NULL)
             return -ENOMEM;
-          nftnl_set_elem_set (e, NFTNL_SET_ELEM_KEY, &uid, sizeof uid);
+          nftnl_set_elem_set (e, NFTNL_SET_ELEM_KEY, key, (uint32_t) key_len (set->key));
+          if (end)
+            nftnl_set_elem_set_u32 (e, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
           nftnl_set_elem_add (s, e);  /* s owns e */
         }
 
@@ -399,44 +584,79 @@ add_cmp (NftnlRule  *rule,
   return 0;
 }
 
+/* Register 1 in the set @index of @plan. */
 static int
-add_lookup (NftnlRule *rule)
+add_lookup (NftnlRule            *rule,
+            const TrellisNftPlan *plan,
+            size_t                index)
 {
   NftnlExpr *e = nftnl_expr_alloc ("lookup");
 
   if (e == NULL)
     return -ENOMEM;
   nftnl_expr_set_u32 (e, NFTNL_EXPR_LOOKUP_SREG, NFT_REG_1);
-  nftnl_expr_set_str (e, NFTNL_EXPR_LOOKUP_SET, SET_NAME);
-  nftnl_expr_set_u32 (e, NFTNL_EXPR_LOOKUP_SET_ID, SET_ID);
+  nftnl_expr_set_str (e, NFTNL_EXPR_LOOKUP_SET, plan->sets[index].name);
+  nftnl_expr_set_u32 (e, NFTNL_EXPR_LOOKUP_SET_ID, set_id (index));
   nftnl_rule_add_expr (rule, e);
   return 0;
 }
 
 static int
-add_dport_53 (NftnlRule *rule,
-              uint8_t    l4proto)
+add_payload (NftnlRule *rule,
+             uint32_t   base,
+             uint32_t   offset,
+             uint32_t   len)
 {
-  const uint16_t port = htons (53);
-  NftnlExpr *e;
+  NftnlExpr *e = nftnl_expr_alloc ("payload");
+
+  if (e == NULL)
+    return -ENOMEM;
+  nftnl_expr_set_u32 (e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+  nftnl_expr_set_u32 (e, NFTNL_EXPR_PAYLOAD_BASE, base);
+  nftnl_expr_set_u32 (e, NFTNL_EXPR_PAYLOAD_OFFSET, offset);
+  nftnl_expr_set_u32 (e, NFTNL_EXPR_PAYLOAD_LEN, len);
+  nftnl_rule_add_expr (rule, e);
+  return 0;
+}
+
+static int
+add_dport (NftnlRule *rule,
+           uint8_t    l4proto,
+           uint16_t   dport)
+{
+  const uint16_t port = htons (dport);
   int r;
 
   r = add_meta (rule, NFT_META_L4PROTO);
   if (r == 0)
     r = add_cmp (rule, NFT_CMP_EQ, &l4proto, sizeof l4proto);
-  if (r < 0)
-    return r;
+  if (r == 0)  /* UDP and TCP dport */
+    r = add_payload (rule, NFT_PAYLOAD_TRANSPORT_HEADER, 2, sizeof port);
+  if (r == 0)
+    r = add_cmp (rule, NFT_CMP_EQ, &port, sizeof port);
+  return r;
+}
 
-  e = nftnl_expr_alloc ("payload");
-  if (e == NULL)
-    return -ENOMEM;
-  nftnl_expr_set_u32 (e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
-  nftnl_expr_set_u32 (e, NFTNL_EXPR_PAYLOAD_BASE, NFT_PAYLOAD_TRANSPORT_HEADER);
-  nftnl_expr_set_u32 (e, NFTNL_EXPR_PAYLOAD_OFFSET, 2);  /* UDP and TCP dport */
-  nftnl_expr_set_u32 (e, NFTNL_EXPR_PAYLOAD_LEN, sizeof port);
-  nftnl_rule_add_expr (rule, e);
+/* ip daddr / ip6 daddr in a set, with the family check nft adds in an
+ * inet table (and hides when it lists the rule). */
+static int
+add_daddr_in_set (NftnlRule            *rule,
+                  const TrellisNftPlan *plan,
+                  size_t                index,
+                  uint8_t               nfproto)
+{
+  int r;
 
-  return add_cmp (rule, NFT_CMP_EQ, &port, sizeof port);
+  r = add_meta (rule, NFT_META_NFPROTO);
+  if (r == 0)
+    r = add_cmp (rule, NFT_CMP_EQ, &nfproto, sizeof nfproto);
+  if (r == 0)  /* struct iphdr daddr, struct ipv6hdr daddr */
+    r = add_payload (rule, NFT_PAYLOAD_NETWORK_HEADER,
+                     nfproto == NFPROTO_IPV4 ? 16 : 24,
+                     nfproto == NFPROTO_IPV4 ? 4 : 16);
+  if (r == 0)
+    r = add_lookup (rule, plan, index);
+  return r;
 }
 
 static int
@@ -465,7 +685,6 @@ add_ct_state_new (NftnlRule *rule)
 
   return add_cmp (rule, NFT_CMP_NEQ, &zero, sizeof zero);
 }
-
 static int
 add_queue_native (NftnlRule *rule,
                   uint16_t   queue_num,
@@ -547,62 +766,110 @@ add_drop (NftnlRule *rule)
   return 0;
 }
 
+
 static int
-add_step (NftnlRule               *rule,
-          Step                     step,
-          const TrellisNftConfig  *config)
+add_counter (NftnlRule *rule)
+{
+  NftnlExpr *e = nftnl_expr_alloc ("counter");
+
+  if (e == NULL)
+    return -ENOMEM;
+  nftnl_rule_add_expr (rule, e);
+  return 0;
+}
+
+/* @family: 4 or 6 after an ip/ip6 match, 0 otherwise. */
+static int
+add_reject (NftnlRule *rule,
+            int        family)
+{
+  NftnlExpr *e = nftnl_expr_alloc ("reject");
+
+  if (e == NULL)
+    return -ENOMEM;
+  if (family == 4 || family == 6)
+    {
+      nftnl_expr_set_u32 (e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMP_UNREACH);
+      nftnl_expr_set_u8 (e, NFTNL_EXPR_REJECT_CODE,
+                         family == 4 ? ICMP_CODE_PORT_UNREACH : ICMPV6_CODE_PORT_UNREACH);
+    }
+  else
+    {
+      nftnl_expr_set_u32 (e, NFTNL_EXPR_REJECT_TYPE, NFT_REJECT_ICMPX_UNREACH);
+      nftnl_expr_set_u8 (e, NFTNL_EXPR_REJECT_CODE, NFT_REJECT_ICMPX_PORT_UNREACH);
+    }
+  nftnl_rule_add_expr (rule, e);
+  return 0;
+}
+
+static int
+add_step (NftnlRule            *rule,
+          const TrellisNftPlan *plan,
+          const TrellisNftStep *st,
+          int                  *family)
 {
   int r;
 
-  switch (step)
+  switch (st->kind)
     {
-    case STEP_SKUID_IN_SET:
+    case TRELLIS_NFT_STEP_SKUID_IN_SET:
       r = add_meta (rule, NFT_META_SKUID);
-      return r < 0 ? r : add_lookup (rule);
-    case STEP_MARK:
+      return r < 0 ? r : add_lookup (rule, plan, st->set);
+    case TRELLIS_NFT_STEP_MARK:
       r = add_meta (rule, NFT_META_MARK);
-      return r < 0 ? r : add_cmp (rule, NFT_CMP_EQ, &config->mark, sizeof config->mark);
-    case STEP_UDP_DPORT_53:
-      return add_dport_53 (rule, IPPROTO_UDP);
-    case STEP_TCP_DPORT_53:
-      return add_dport_53 (rule, IPPROTO_TCP);
-    case STEP_CT_STATE_NEW:
+      return r < 0 ? r : add_cmp (rule, NFT_CMP_EQ, &st->value, sizeof st->value);
+    case TRELLIS_NFT_STEP_UDP_DPORT:
+      return add_dport (rule, IPPROTO_UDP, (uint16_t) st->value);
+    case TRELLIS_NFT_STEP_TCP_DPORT:
+      return add_dport (rule, IPPROTO_TCP, (uint16_t) st->value);
+    case TRELLIS_NFT_STEP_CT_STATE_NEW:
       return add_ct_state_new (rule);
-    case STEP_QUEUE:
-      if (config->queue_expr == TRELLIS_QUEUE_EXPR_XT)
-        return add_queue_xt (rule, config->queue_num, config->bypass);
-      return add_queue_native (rule, config->queue_num, config->bypass);
-    case STEP_REDIRECT:
-      return add_redirect (rule, config->answer_port);
-    case STEP_DROP:
+    case TRELLIS_NFT_STEP_IP_DADDR_IN_SET:
+      *family = 4;
+      return add_daddr_in_set (rule, plan, st->set, NFPROTO_IPV4);
+    case TRELLIS_NFT_STEP_IP6_DADDR_IN_SET:
+      *family = 6;
+      return add_daddr_in_set (rule, plan, st->set, NFPROTO_IPV6);
+    case TRELLIS_NFT_STEP_COUNTER:
+      return add_counter (rule);
+    case TRELLIS_NFT_STEP_QUEUE:
+      if (plan->queue_expr == TRELLIS_QUEUE_EXPR_XT)
+        return add_queue_xt (rule, (uint16_t) st->value, st->bypass);
+      return add_queue_native (rule, (uint16_t) st->value, st->bypass);
+    case TRELLIS_NFT_STEP_REDIRECT:
+      return add_redirect (rule, (uint16_t) st->value);
+    case TRELLIS_NFT_STEP_DROP:
       return add_drop (rule);
-    case STEP_END:
+    case TRELLIS_NFT_STEP_REJECT:
+      return add_reject (rule, *family);
     default:
       return -EINVAL;
     }
 }
 
 static int
-put_rule (struct mnl_nlmsg_batch  *batch,
-          const char              *table,
-          const RuleSpec          *spec,
-          const TrellisNftConfig  *config,
-          uint32_t                *seq)
+put_rule (struct mnl_nlmsg_batch *batch,
+          const TrellisNftPlan   *plan,
+          const char             *chain,
+          const TrellisNftStep   *steps,
+          size_t                  n_steps,
+          uint32_t               *seq)
 {
   g_autoptr (NftnlRule) rule = nftnl_rule_alloc ();
   struct nlmsghdr *nlh;
+  int family = 0;
   size_t i;
 
   if (rule == NULL)
     return -ENOMEM;
-  if (nftnl_rule_set_str (rule, NFTNL_RULE_TABLE, table) < 0
-      || nftnl_rule_set_str (rule, NFTNL_RULE_CHAIN, spec->chain) < 0)
+  if (nftnl_rule_set_str (rule, NFTNL_RULE_TABLE, plan->table) < 0
+      || nftnl_rule_set_str (rule, NFTNL_RULE_CHAIN, chain) < 0)
     return -ENOMEM;
   nftnl_rule_set_u32 (rule, NFTNL_RULE_FAMILY, NFPROTO_INET);
 
-  for (i = 0; i < G_N_ELEMENTS (spec->steps) && spec->steps[i] != STEP_END; i++)
+  for (i = 0; i < n_steps; i++)
     {
-      int r = add_step (rule, spec->steps[i], config);
+      int r = add_step (rule, plan, &steps[i], &family);
 
       if (r < 0)
         return r;
@@ -615,15 +882,15 @@ put_rule (struct mnl_nlmsg_batch  *batch,
 }
 
 int
-trellis_nft_batch_build (const TrellisNftConfig  *config,
-                         struct mnl_nlmsg_batch  *batch,
-                         uint32_t                *seq)
+trellis_nft_batch_build_plan (const TrellisNftPlan    *plan,
+                              struct mnl_nlmsg_batch  *batch,
+                              uint32_t                *seq)
 {
   uint32_t s;
   size_t i;
   int r;
 
-  r = config_check (config);
+  r = plan_check (plan);
   if (r < 0)
     return r;
   if (batch == NULL || seq == NULL)
@@ -633,19 +900,22 @@ trellis_nft_batch_build (const TrellisNftConfig  *config,
   r = batch_begin (batch, &s);
   /* Create it if missing, so that deleting it cannot fail, then start over. */
   if (r == 0)
-    r = put_table (batch, NFT_MSG_NEWTABLE, NLM_F_CREATE, config->table, &s);
+    r = put_table (batch, NFT_MSG_NEWTABLE, NLM_F_CREATE, plan->table, &s);
   if (r == 0)
-    r = put_table (batch, NFT_MSG_DELTABLE, 0, config->table, &s);
+    r = put_table (batch, NFT_MSG_DELTABLE, 0, plan->table, &s);
   if (r == 0)
-    r = put_table (batch, NFT_MSG_NEWTABLE, NLM_F_CREATE, config->table, &s);
-  if (r == 0)
-    r = put_set (batch, config->table, &s);
-  if (r == 0)
-    r = put_set_elems (batch, config->table, config->uids, config->n_uids, &s);
-  for (i = 0; r == 0 && i < G_N_ELEMENTS (chain_specs); i++)
-    r = put_chain (batch, config->table, &chain_specs[i], &s);
-  for (i = 0; r == 0 && i < G_N_ELEMENTS (rule_specs); i++)
-    r = put_rule (batch, config->table, &rule_specs[i], config, &s);
+    r = put_table (batch, NFT_MSG_NEWTABLE, NLM_F_CREATE, plan->table, &s);
+  for (i = 0; r == 0 && i < plan->n_sets; i++)
+    {
+      r = put_set (batch, plan->table, &plan->sets[i], set_id (i), &s);
+      if (r == 0)
+        r = put_set_elems (batch, plan->table, &plan->sets[i], set_id (i), &s);
+    }
+  for (i = 0; r == 0 && i < plan->n_chains; i++)
+    r = put_plan_chain (batch, plan->table, &plan->chains[i], &s);
+  for (i = 0; r == 0 && i < plan->n_rules; i++)
+    r = put_rule (batch, plan, plan->chains[plan->rules[i].chain].name,
+                  plan->rules[i].steps, plan->rules[i].n_steps, &s);
   if (r == 0)
     r = batch_end (batch, &s);
   if (r < 0)
@@ -829,8 +1099,9 @@ batch_new (size_t                   limit,
   return 0;
 }
 
+
 int
-trellis_nft_apply (const TrellisNftConfig *config)
+trellis_nft_apply_plan (const TrellisNftPlan *plan)
 {
   g_autofree char *buf = NULL;
   g_autoptr (MnlNlmsgBatch) batch = NULL;
@@ -838,13 +1109,55 @@ trellis_nft_apply (const TrellisNftConfig *config)
   uint32_t seq = seq_initial ();
   int r;
 
-  r = config_check (config);
+  r = plan_check (plan);
   if (r < 0)
     return r;
-  r = batch_new (trellis_nft_batch_size (config), &buf, &batch);
+  r = batch_new (trellis_nft_batch_size (plan), &buf, &batch);
   if (r < 0)
     return r;
-  r = trellis_nft_batch_build (config, batch, &seq);
+  r = trellis_nft_batch_build_plan (plan, batch, &seq);
+  if (r < 0)
+    return r;
+  r = batch_talk (batch, &st);
+  if (r < 0)
+    return r;
+  return st.error;
+}
+
+int
+trellis_nft_update_sets (const TrellisNftPlan *plan)
+{
+  g_autofree char *buf = NULL;
+  g_autoptr (MnlNlmsgBatch) batch = NULL;
+  AckState st;
+  uint32_t seq = seq_initial ();
+  size_t i;
+  int r;
+
+  r = plan_check (plan);
+  if (r < 0)
+    return r;
+  r = batch_new (trellis_nft_batch_size (plan), &buf, &batch);
+  if (r < 0)
+    return r;
+  r = batch_begin (batch, &seq);
+  for (i = 0; r == 0 && i < plan->n_sets; i++)
+    {
+      g_autoptr (NftnlSet) flush = set_new (plan->table, plan->sets[i].name, set_id (i));
+      struct nlmsghdr *nlh;
+
+      if (flush == NULL)
+        return -ENOMEM;
+      /* DELSETELEM without elements flushes the set; the new elements
+       * follow in the same transaction. */
+      nlh = msg_start (batch, NFT_MSG_DELSETELEM, NLM_F_ACK, &seq);
+      nftnl_set_elems_nlmsg_build_payload (nlh, flush);
+      r = msg_end (batch);
+      if (r == 0)
+        r = put_set_elems (batch, plan->table, &plan->sets[i], set_id (i), &seq);
+    }
+  if (r == 0)
+    r = batch_end (batch, &seq);
   if (r < 0)
     return r;
   r = batch_talk (batch, &st);
@@ -862,7 +1175,7 @@ trellis_nft_delete_table (const char *table)
   uint32_t seq = seq_initial ();
   int r;
 
-  if (!table_name_valid (table))
+  if (!name_valid (table))
     return -EINVAL;
   r = batch_new (3 * FIXED_MSG_MAX, &buf, &batch);
   if (r < 0)
@@ -880,15 +1193,15 @@ trellis_nft_delete_table (const char *table)
   return st.error == -ENOENT ? 0 : st.error;
 }
 
+
 int
 trellis_nft_probe_queue_expr (TrellisQueueExpr *ret_expr)
 {
-  static const ChainSpec probe_chain = { PROBE_CHAIN, NULL, 0, 0 };
-  static const RuleSpec probe_rule = { PROBE_CHAIN, { STEP_QUEUE } };
-  const TrellisNftConfig probe_config = {
-    .table = PROBE_TABLE,
-    .queue_num = 0,
-    .bypass = true,
+  static const TrellisNftStep probe_steps[] = {
+    { .kind = TRELLIS_NFT_STEP_QUEUE, .value = 0, .bypass = true },
+  };
+  const TrellisNftPlan probe_plan = {
+    .table = (char *) PROBE_TABLE,
     .queue_expr = TRELLIS_QUEUE_EXPR_NATIVE,
   };
   g_autofree char *buf = NULL;
@@ -908,10 +1221,11 @@ trellis_nft_probe_queue_expr (TrellisQueueExpr *ret_expr)
   if (r == 0)
     r = put_table (batch, NFT_MSG_NEWTABLE, NLM_F_CREATE, PROBE_TABLE, &seq);
   if (r == 0)
-    r = put_chain (batch, PROBE_TABLE, &probe_chain, &seq);
+    r = put_chain (batch, PROBE_TABLE, PROBE_CHAIN, NULL, 0, 0, &seq);
   rule_seq = seq;
   if (r == 0)
-    r = put_rule (batch, PROBE_TABLE, &probe_rule, &probe_config, &seq);
+    r = put_rule (batch, &probe_plan, PROBE_CHAIN, probe_steps,
+                  G_N_ELEMENTS (probe_steps), &seq);
   if (r < 0)
     return r;
 

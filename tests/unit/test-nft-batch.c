@@ -2,7 +2,8 @@
 /*
  * test-nft-batch.c — builds trellisd's nftables batch into a buffer, parses
  * every message back with libnftnl and compares it field by field with the
- * table described in daemon/nft.h.  No kernel needed.
+ * table described in policy/nft-plan.h, built by trellis_nft_plan_new().
+ * No kernel needed.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -44,7 +45,39 @@ typedef struct {
   const struct nlmsghdr  *msgs[MAX_MSGS];
   size_t                  n_msgs;
   uint32_t                seq_out;
+  size_t                  n_expected;  /* trellis_nft_batch_count () */
+  size_t                  size_hint;   /* trellis_nft_batch_size () */
 } Built;
+
+/* The parameters the tests vary; every uid goes to one child. */
+typedef struct {
+  const char       *table;
+  uint16_t          queue_num;
+  bool              bypass;
+  uint16_t          answer_port;
+  uint32_t          mark;
+  const uint32_t   *uids;
+  size_t            n_uids;
+  TrellisQueueExpr  queue_expr;
+} TrellisNftConfig;
+
+static TrellisNftPlan *
+plan_from (const TrellisNftConfig *config)
+{
+  const TrellisNftPlanChild kid = { .name = "kid", .uids = config->uids, .n_uids = config->n_uids };
+  const TrellisNftPlanParams params = {
+    .table = config->table,
+    .queue_num = config->queue_num,
+    .answer_port = config->answer_port,
+    .mark = config->mark,
+    .bypass = config->bypass,
+    .queue_expr = config->queue_expr,
+    .children = &kid,
+    .n_children = 1,
+  };
+
+  return trellis_nft_plan_new (&params, NULL);
+}
 
 static TrellisNftConfig
 config_default (void)
@@ -69,17 +102,23 @@ built_init (Built                  *b,
             size_t                  limit)
 {
   const struct nlmsghdr *nlh;
+  TrellisNftPlan *plan;
   int rest;
   int r;
 
   memset (b, 0, sizeof *b);
+  plan = plan_from (config);
+  assert_non_null (plan);
   if (limit == 0)
-    limit = trellis_nft_batch_size (config);
+    limit = trellis_nft_batch_size (plan);
   b->buf = test_malloc (limit + TRELLIS_NFT_MSG_SIZE_MAX);
   b->batch = mnl_nlmsg_batch_start (b->buf, limit);
   assert_non_null (b->batch);
   b->seq_out = SEQ_FIRST;
-  r = trellis_nft_batch_build (config, b->batch, &b->seq_out);
+  b->n_expected = trellis_nft_batch_count (plan);
+  b->size_hint = trellis_nft_batch_size (plan);
+  r = trellis_nft_batch_build_plan (plan, b->batch, &b->seq_out);
+  trellis_nft_plan_free (plan);
   if (r < 0)
     return r;
 
@@ -211,8 +250,9 @@ expect_ct_state_new (struct nftnl_expr_iter *it)
 }
 
 static void
-expect_queue (struct nftnl_expr_iter *it,
-              const TrellisNftConfig *config)
+expect_queue_bypass (struct nftnl_expr_iter *it,
+                     const TrellisNftConfig *config,
+                     bool                    bypass)
 {
   struct nftnl_expr *e;
 
@@ -221,7 +261,7 @@ expect_queue (struct nftnl_expr_iter *it,
       e = next_expr (it, "queue");
       assert_int_equal (nftnl_expr_get_u16 (e, NFTNL_EXPR_QUEUE_NUM), config->queue_num);
       assert_int_equal (nftnl_expr_get_u16 (e, NFTNL_EXPR_QUEUE_TOTAL), 1);
-      if (config->bypass)
+      if (bypass)
         assert_int_equal (nftnl_expr_get_u16 (e, NFTNL_EXPR_QUEUE_FLAGS), NFT_QUEUE_FLAG_BYPASS);
       else
         assert_true (!nftnl_expr_is_set (e, NFTNL_EXPR_QUEUE_FLAGS)
@@ -240,7 +280,7 @@ expect_queue (struct nftnl_expr_iter *it,
       memcpy (want + offsetof (struct xt_NFQ_info_v3, queuenum), &v, 2);
       v = 1;
       memcpy (want + offsetof (struct xt_NFQ_info_v3, queues_total), &v, 2);
-      v = config->bypass ? NFQ_FLAG_BYPASS : 0;
+      v = bypass ? NFQ_FLAG_BYPASS : 0;
       memcpy (want + offsetof (struct xt_NFQ_info_v3, flags), &v, 2);
 
       e = next_expr (it, "target");
@@ -251,6 +291,13 @@ expect_queue (struct nftnl_expr_iter *it,
       assert_int_equal (len, sizeof want);
       assert_memory_equal (info, want, sizeof want);
     }
+}
+
+static void
+expect_queue (struct nftnl_expr_iter *it,
+              const TrellisNftConfig *config)
+{
+  expect_queue_bypass (it, config, config->bypass);
 }
 
 static void
@@ -434,7 +481,7 @@ typedef enum {
   RULE_QUEUE_TCP,
   RULE_REDIRECT_MARKED_UDP,
   RULE_REDIRECT_MARKED_TCP,
-  RULE_GUARD_DROP_UDP,
+  RULE_GUARD_QUEUE_UDP,
   RULE_GUARD_DROP_TCP,
 } RuleKind;
 
@@ -478,10 +525,10 @@ check_rule (const struct nlmsghdr  *nlh,
       expect_dport_53 (it, IPPROTO_TCP);
       expect_redirect (it, config->answer_port);
       break;
-    case RULE_GUARD_DROP_UDP:
+    case RULE_GUARD_QUEUE_UDP:
       expect_mark (it, config->mark);
       expect_dport_53 (it, IPPROTO_UDP);
-      expect_drop (it);
+      expect_queue_bypass (it, config, false);   /* never bypass */
       break;
     case RULE_GUARD_DROP_TCP:
       expect_mark (it, config->mark);
@@ -508,7 +555,7 @@ check_batch (const TrellisNftConfig *config)
   uint32_t seq = SEQ_FIRST;
 
   assert_int_equal (built_init (&b, config, 0), 0);
-  assert_int_equal (b.n_msgs, trellis_nft_batch_count (config));
+  assert_int_equal (b.n_msgs, b.n_expected);
   assert_int_equal (b.seq_out, SEQ_FIRST + b.n_msgs);
 
   check_header (b.msgs[i++], NFNL_MSG_BATCH_BEGIN, seq++, false);
@@ -555,7 +602,7 @@ check_batch (const TrellisNftConfig *config)
   check_header (b.msgs[i], MSG_TYPE (NFT_MSG_NEWRULE), seq++, true);
   check_rule (b.msgs[i++], config, "dns-redirect", RULE_REDIRECT_MARKED_TCP);
   check_header (b.msgs[i], MSG_TYPE (NFT_MSG_NEWRULE), seq++, true);
-  check_rule (b.msgs[i++], config, "dns-guard", RULE_GUARD_DROP_UDP);
+  check_rule (b.msgs[i++], config, "dns-guard", RULE_GUARD_QUEUE_UDP);
   check_header (b.msgs[i], MSG_TYPE (NFT_MSG_NEWRULE), seq++, true);
   check_rule (b.msgs[i++], config, "dns-guard", RULE_GUARD_DROP_TCP);
 
@@ -612,65 +659,84 @@ test_empty_set (void **state)
   check_batch (&c);
 }
 
+/* The builder refuses what the kernel could not take. */
+static void
+expect_plan_refused (const TrellisNftConfig *config)
+{
+  TrellisNftPlan *plan = plan_from (config);
+
+  assert_null (plan);
+}
+
 static void
 test_bad_config (void **state)
 {
   char long_name[NFT_TABLE_MAXNAMELEN + 1];
   TrellisNftConfig c;
+  TrellisNftPlan *plan;
   Built b;
+  char *buf;
+  struct mnl_nlmsg_batch *batch;
+  uint32_t seq = SEQ_FIRST;
+  size_t saved;
 
   memset (long_name, 'a', sizeof long_name - 1);
   long_name[sizeof long_name - 1] = '\0';
 
   c = config_default ();
   c.answer_port = 53;
-  assert_int_equal (built_init (&b, &c, 0), -EINVAL);
-  assert_int_equal (mnl_nlmsg_batch_size (b.batch), 0);
-  assert_int_equal (b.seq_out, SEQ_FIRST);
-  built_clear (&b);
-
+  expect_plan_refused (&c);
   c = config_default ();
   c.answer_port = 0;
-  assert_int_equal (built_init (&b, &c, 0), -EINVAL);
-  built_clear (&b);
-
+  expect_plan_refused (&c);
   c = config_default ();
   c.table = NULL;
-  assert_int_equal (built_init (&b, &c, 0), -EINVAL);
-  built_clear (&b);
-
+  expect_plan_refused (&c);
   c = config_default ();
   c.table = "";
-  assert_int_equal (built_init (&b, &c, 0), -EINVAL);
-  built_clear (&b);
-
+  expect_plan_refused (&c);
   c = config_default ();
   c.table = long_name;  /* 256 bytes: one too many */
-  assert_int_equal (built_init (&b, &c, 0), -EINVAL);
-  built_clear (&b);
-
+  expect_plan_refused (&c);
   c = config_default ();
   c.mark = 0;
-  assert_int_equal (built_init (&b, &c, 0), -EINVAL);
-  built_clear (&b);
-
+  expect_plan_refused (&c);
   c = config_default ();
   c.uids = NULL;
-  assert_int_equal (built_init (&b, &c, 0), -EINVAL);
-  built_clear (&b);
-
+  expect_plan_refused (&c);
   c = config_default ();
   c.queue_expr = (TrellisQueueExpr) 7;
-  assert_int_equal (built_init (&b, &c, 0), -EINVAL);
-  built_clear (&b);
+  expect_plan_refused (&c);
 
-  assert_int_equal (trellis_nft_apply (NULL), -EINVAL);
+  /* A plan that does not hold together is refused by the translator, and
+   * nothing is written. */
   c = config_default ();
-  c.answer_port = 53;
-  assert_int_equal (trellis_nft_apply (&c), -EINVAL);
+  plan = plan_from (&c);
+  assert_non_null (plan);
+  buf = test_malloc (trellis_nft_batch_size (plan) + TRELLIS_NFT_MSG_SIZE_MAX);
+  batch = mnl_nlmsg_batch_start (buf, trellis_nft_batch_size (plan));
+  saved = plan->rules[0].steps[0].set;
+  plan->rules[0].steps[0].set = plan->n_sets;  /* no such set */
+  assert_int_equal (trellis_nft_batch_build_plan (plan, batch, &seq), -EINVAL);
+  assert_int_equal (trellis_nft_apply_plan (plan), -EINVAL);
+  plan->rules[0].steps[0].set = saved;
+  plan->rules[2].chain = plan->n_chains;  /* no such chain */
+  assert_int_equal (trellis_nft_batch_build_plan (plan, batch, &seq), -EINVAL);
+  plan->rules[2].chain = 1;
+  plan->queue_expr = (TrellisQueueExpr) 7;
+  assert_int_equal (trellis_nft_batch_build_plan (plan, batch, &seq), -EINVAL);
+  assert_int_equal (mnl_nlmsg_batch_size (batch), 0);
+  assert_int_equal (seq, SEQ_FIRST);
+  mnl_nlmsg_batch_stop (batch);
+  test_free (buf);
+  trellis_nft_plan_free (plan);
+
+  assert_int_equal (trellis_nft_batch_build_plan (NULL, NULL, &seq), -EINVAL);
+  assert_int_equal (trellis_nft_apply_plan (NULL), -EINVAL);
   assert_int_equal (trellis_nft_delete_table (NULL), -EINVAL);
   assert_int_equal (trellis_nft_delete_table (""), -EINVAL);
   assert_int_equal (trellis_nft_probe_queue_expr (NULL), -EINVAL);
+  (void) b;
 }
 
 static void
@@ -700,7 +766,7 @@ test_many_uids (void **state)
         n_elem_msgs++;
     }
   assert_true (n_elem_msgs > 1);
-  assert_true (mnl_nlmsg_batch_size (b.batch) <= trellis_nft_batch_size (&c));
+  assert_true (mnl_nlmsg_batch_size (b.batch) <= b.size_hint);
   built_clear (&b);
 
   test_free (uids);

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * nft-plan.h — the kernel plan: trellisd's nftables table (sets, chains,
+ * rules) as plain data.  One library builds it from the household; the
+ * daemon turns it into a libnftnl batch (daemon/nft.c) and the CLI renders
+ * it as the text `nft list table inet NAME` prints (trellis policy show
+ * --nft).  Nothing here knows libnftnl: the CLI never links it.
+ *
+ * The table, for the desktop case (principals are uids):
+ *
+ *   table inet trellis {
+ *     set protected-uids { type uid; }                       # every child's uids
+ *     chain dns-queue { type filter hook output priority mangle (-150); policy accept;
+ *       meta skuid @protected-uids udp dport 53 queue num N [bypass]
+ *       meta skuid @protected-uids tcp dport 53 ct state new queue num N [bypass]  # SYN: learn the flow
+ *     }
+ *     chain dns-redirect { type nat hook output priority -100; policy accept;
+ *       meta mark MARK udp dport 53 redirect to :PORT   # a blocked query
+ *       meta mark MARK tcp dport 53 redirect to :PORT   # every connection trellisd saw
+ *     }
+ *     chain dns-guard { type filter hook postrouting priority srcnat (100); policy accept;
+ *       meta mark MARK udp dport 53 queue num N   # marked but not redirected: trellisd
+ *                                                 # answers it and drops it; never bypass
+ *       meta mark MARK tcp dport 53 drop
+ *     }
+ *   }
+ *
+ * TCP is redirected by the mark trellisd's verdict sets on the SYN, not by
+ * uid, so that with on-failure=open (bypass) and trellisd gone, a child's TCP
+ * DNS goes to its server unfiltered instead of to a dead answerer.
+ *
+ * Only when some child has blocked categories with address lists (a
+ * category's `cidrs` file) does the plan grow, per such child NAME, the sets
+ * child-NAME-uids (type uid), child-NAME-v4 (type ipv4_addr, flags interval)
+ * and child-NAME-v6 (type ipv6_addr, flags interval), and a chain
+ *
+ *     chain ip-block { type filter hook output priority filter (0); policy accept;
+ *       meta skuid @child-NAME-uids ip daddr @child-NAME-v4 reject
+ *       meta skuid @child-NAME-uids ip6 daddr @child-NAME-v6 reject
+ *     }
+ *
+ * (a rule only for a family that has addresses).
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <glib.h>
+
+#include "policy/trellis-policy.h"
+
+G_BEGIN_DECLS
+
+/* trellisd's defaults, in one place: the daemon's options and the CLI's
+ * rendering both read them. */
+#define TRELLIS_NFT_TABLE_DEFAULT        "trellis"
+#define TRELLIS_NFT_MARK_DEFAULT         0x54524cu  /* "TRL": a query trellisd answers */
+#define TRELLIS_NFT_QUEUE_NUM_DEFAULT    5353
+#define TRELLIS_NFT_ANSWER_PORT_DEFAULT  5354
+
+/* The names in the table. */
+#define TRELLIS_NFT_SET_PROTECTED_UIDS   "protected-uids"
+#define TRELLIS_NFT_CHAIN_QUEUE          "dns-queue"
+#define TRELLIS_NFT_CHAIN_REDIRECT       "dns-redirect"
+#define TRELLIS_NFT_CHAIN_GUARD          "dns-guard"
+#define TRELLIS_NFT_CHAIN_IP_BLOCK       "ip-block"
+
+/* At most this many uids in one set. */
+#define TRELLIS_NFT_UIDS_MAX             (1u << 20)
+
+/* How rules hand packets to the queue. */
+typedef enum {
+  TRELLIS_QUEUE_EXPR_NATIVE = 0,  /* nft "queue" expression (nft_queue) */
+  TRELLIS_QUEUE_EXPR_XT,          /* xtables NFQUEUE target, revision 3, via "target" */
+} TrellisQueueExpr;
+
+/* A set's key: nft's datatypes "uid", "ipv4_addr", "ipv6_addr". */
+typedef enum {
+  TRELLIS_NFT_KEY_UID = 0,
+  TRELLIS_NFT_KEY_IPV4_ADDR,
+  TRELLIS_NFT_KEY_IPV6_ADDR,
+} TrellisNftKeyType;
+
+/* An address range written as a prefix: @addr in network byte order (4
+ * bytes used for IPv4), host bits zero. */
+typedef struct {
+  uint8_t addr[16];
+  uint8_t prefix_len;
+} TrellisNftCidr;
+
+typedef struct {
+  char              *name;      /* (owned) */
+  TrellisNftKeyType  key;
+  bool               interval;  /* flags interval (address sets) */
+  uint32_t          *uids;      /* (owned) (nullable) KEY_UID: sorted, unique */
+  size_t             n_uids;
+  TrellisNftCidr    *cidrs;     /* (owned) (nullable) address keys: sorted, none inside another */
+  size_t             n_cidrs;
+  char              *child;     /* (owned) (nullable) the child it belongs to; NULL: shared */
+} TrellisNftSet;
+
+typedef enum {
+  TRELLIS_NFT_CHAIN_FILTER = 0,
+  TRELLIS_NFT_CHAIN_NAT,
+} TrellisNftChainType;
+
+/* The hooks, with the kernel's NF_INET_* numbers. */
+typedef enum {
+  TRELLIS_NFT_HOOK_PREROUTING = 0,
+  TRELLIS_NFT_HOOK_FORWARD = 2,
+  TRELLIS_NFT_HOOK_OUTPUT = 3,
+  TRELLIS_NFT_HOOK_POSTROUTING = 4,
+} TrellisNftHook;
+
+/* A base chain; its policy is always accept. */
+typedef struct {
+  char                *name;      /* (owned) */
+  TrellisNftChainType  type;
+  TrellisNftHook       hook;
+  int32_t              priority;
+} TrellisNftChain;
+
+typedef enum {
+  TRELLIS_NFT_STEP_SKUID_IN_SET = 0,  /* meta skuid @SET */
+  TRELLIS_NFT_STEP_MARK,              /* meta mark VALUE */
+  TRELLIS_NFT_STEP_UDP_DPORT,         /* udp dport VALUE (meta l4proto udp + th dport) */
+  TRELLIS_NFT_STEP_TCP_DPORT,         /* tcp dport VALUE */
+  TRELLIS_NFT_STEP_CT_STATE_NEW,      /* ct state new */
+  TRELLIS_NFT_STEP_IP_DADDR_IN_SET,   /* ip daddr @SET (meta nfproto ipv4 implied) */
+  TRELLIS_NFT_STEP_IP6_DADDR_IN_SET,  /* ip6 daddr @SET (meta nfproto ipv6 implied) */
+  TRELLIS_NFT_STEP_COUNTER,           /* counter */
+  TRELLIS_NFT_STEP_QUEUE,             /* queue num VALUE [bypass], plan->queue_expr */
+  TRELLIS_NFT_STEP_REDIRECT,          /* redirect to :VALUE */
+  TRELLIS_NFT_STEP_DROP,              /* drop */
+  TRELLIS_NFT_STEP_REJECT,            /* reject: ICMP/ICMPv6 port unreachable after an
+                                       * ip/ip6 match, ICMPx port unreachable otherwise */
+} TrellisNftStepKind;
+
+typedef struct {
+  TrellisNftStepKind  kind;
+  size_t              set;      /* *_IN_SET: index in plan->sets */
+  uint32_t            value;    /* MARK, *_DPORT, QUEUE, REDIRECT */
+  bool                bypass;   /* QUEUE */
+} TrellisNftStep;
+
+typedef struct {
+  size_t           chain;       /* index in plan->chains */
+  TrellisNftStep  *steps;       /* (owned) in order: matches, then one statement */
+  size_t           n_steps;
+  char            *child;       /* (owned) (nullable) the child it concerns; NULL: shared */
+} TrellisNftRule;
+
+/* The uids of one child, so a view of the plan can keep to that child. */
+typedef struct {
+  char      *name;              /* (owned) */
+  uint32_t  *uids;              /* (owned) (nullable) sorted, unique */
+  size_t     n_uids;
+} TrellisNftChild;
+
+/* The whole table, family inet.  Immutable once built. */
+typedef struct {
+  char              *table;       /* (owned) */
+  TrellisQueueExpr   queue_expr;
+  TrellisNftSet     *sets;        /* (owned) in the order they are created */
+  size_t             n_sets;
+  TrellisNftChain   *chains;      /* (owned) */
+  size_t             n_chains;
+  TrellisNftRule    *rules;       /* (owned) in order; a chain's rules in its order */
+  size_t             n_rules;
+  TrellisNftChild   *children;    /* (owned) */
+  size_t             n_children;
+} TrellisNftPlan;
+
+/* One child's part of the parameters. */
+typedef struct {
+  const char            *name;      /* the NAME of [child NAME]: letters, digits, - and _ */
+  const uint32_t        *uids;      /* (nullable) its accounts' uids, any order */
+  size_t                 n_uids;
+  const TrellisNftCidr  *v4;        /* (nullable) the blocked categories' IPv4 ranges */
+  size_t                 n_v4;
+  const TrellisNftCidr  *v6;        /* (nullable) and IPv6 ranges */
+  size_t                 n_v6;
+} TrellisNftPlanChild;
+
+typedef struct {
+  const char                 *table;        /* 1 to 255 bytes */
+  uint16_t                    queue_num;
+  uint16_t                    answer_port;  /* != 0, != 53 */
+  uint32_t                    mark;         /* != 0 */
+  bool                        bypass;       /* on-failure=open */
+  TrellisQueueExpr            queue_expr;
+  const TrellisNftPlanChild  *children;     /* (nullable) */
+  size_t                      n_children;
+} TrellisNftPlanParams;
+
+/* What the household does not say: where the daemon's table, queue and
+ * answerer are. */
+typedef struct {
+  const char        *table;        /* (nullable) NULL: TRELLIS_NFT_TABLE_DEFAULT */
+  uint16_t           queue_num;
+  uint16_t           answer_port;
+  uint32_t           mark;         /* 0: TRELLIS_NFT_MARK_DEFAULT */
+  TrellisQueueExpr   queue_expr;
+} TrellisNftPlanTuning;
+
+/**
+ * TrellisNftPlanResolve:
+ * Finds the uid of a Linux account.  Returns: TRUE and sets @ret_uid, or
+ * FALSE when the account does not exist (it is then left out: it has no
+ * packets to filter).
+ */
+typedef gboolean (*TrellisNftPlanResolve) (const char *account,
+                                           uint32_t   *ret_uid,
+                                           gpointer    user_data);
+
+/**
+ * trellis_nft_plan_new:
+ * Builds the plan of the table described above from @params (copied).
+ * Returns: (transfer full) the plan, or NULL with @error set
+ * (TRELLIS_POLICY_ERROR_INVALID) for a bad parameter.
+ */
+TrellisNftPlan *trellis_nft_plan_new (const TrellisNftPlanParams  *params,
+                                      GError                     **error);
+
+/**
+ * trellis_nft_plan_new_for_policy:
+ * @resolve: (nullable): account → uid; NULL looks the account up with getpwnam()
+ *
+ * The plan for @policy: every child's accounts, on-failure= for the queue's
+ * bypass flag, @tuning for the rest.  No category ships an address list
+ * yet and trellis-policy.h has no call for one, so the address sets and
+ * the ip-block chain are never made here (trellis_nft_plan_new() takes them).
+ * An account that resolves to uid 0 is refused.
+ * Returns: (transfer full) the plan, or NULL with @error set.
+ */
+TrellisNftPlan *trellis_nft_plan_new_for_policy (TrellisPolicy               *policy,
+                                                 const TrellisNftPlanTuning  *tuning,
+                                                 TrellisNftPlanResolve        resolve,
+                                                 gpointer                     user_data,
+                                                 GError                     **error);
+
+void trellis_nft_plan_free (TrellisNftPlan *plan);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisNftPlan, trellis_nft_plan_free)
+
+/**
+ * trellis_nft_plan_same_shape:
+ * TRUE when @a and @b have the same table, sets (by name and type), chains
+ * and rules, whatever the sets' elements: the one can then become the other
+ * by replacing set elements only, without touching a chain.
+ */
+gboolean trellis_nft_plan_same_shape (const TrellisNftPlan *a,
+                                      const TrellisNftPlan *b);
+
+/** trellis_nft_set_same_elements: TRUE when @a and @b hold the same elements. */
+gboolean trellis_nft_set_same_elements (const TrellisNftSet *a,
+                                        const TrellisNftSet *b);
+
+/** trellis_nft_plan_find_set: (nullable) the set named @name. */
+const TrellisNftSet *trellis_nft_plan_find_set (const TrellisNftPlan *plan,
+                                                const char           *name);
+
+/**
+ * trellis_nft_plan_render:
+ * @child: (nullable): a child's name, for a view of what concerns it
+ *
+ * The plan as nft 1.0.6 prints it (`nft list table inet NAME`, the
+ * xtables NFQUEUE target printed as `queue num N [bypass]`; the native
+ * queue expression as `queue [flags bypass ]to N`), byte for byte.
+ *
+ * With @child: the same layout, but a uid set lists only that child's uids,
+ * another child's sets and rules are left out, and a chain left with no
+ * rules is still shown (so the hooks stay visible).  It is a view, not the
+ * kernel's table.  Returns: (transfer full) the text, or NULL when @child
+ * is not in the plan.
+ */
+char *trellis_nft_plan_render (const TrellisNftPlan *plan,
+                               const char           *child);
+
+G_END_DECLS
