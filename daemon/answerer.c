@@ -44,6 +44,11 @@ typedef struct {
   socklen_t               client_len;
   struct sockaddr_storage server;
   socklen_t               server_len;
+  gboolean                spoof;       /* reply with a raw packet from the server
+                                        * (the flow was not redirected) */
+  gboolean                safe_search; /* answer with a CNAME to target */
+  char                    target[256];
+  TrellisDnsQuery         parsed;      /* safe_search: the query's parse */
   gsize                   len;
   guint8                  query[];     /* len bytes */
 } UdpForward;
@@ -77,8 +82,39 @@ answer_decide (TrellisAnswerer         *answerer,
       return;
     }
   answerer->decide (flow.uid, query, ret_answer, answerer->user_data);
-  if (ret_answer->action == TRELLIS_ANSWER_FORWARD)
+  if (ret_answer->action == TRELLIS_ANSWER_SAFE_SEARCH && ret_answer->target[0] == '\0')
+    ret_answer->action = TRELLIS_ANSWER_FORWARD;   /* nothing to rewrite to */
+  if (ret_answer->action == TRELLIS_ANSWER_FORWARD ||
+      ret_answer->action == TRELLIS_ANSWER_SAFE_SEARCH)
     *ret_server_len = trellis_flow_dst_to_sockaddr (&flow, key->family, ret_server);
+}
+
+/* A random message id for a query of our own. */
+static guint16
+query_id_new (void)
+{
+  return (guint16) g_random_int_range (0, 0x10000);
+}
+
+/*
+ * The reply to a safe-search query from the server's @response (or, with
+ * @response NULL, the SERVFAIL that says we could not get one).  A response
+ * that does not answer our question also gives SERVFAIL.
+ */
+static ssize_t
+safe_search_reply (const guint8 *packet, gsize len, const TrellisDnsQuery *query,
+                   const char *target, const guint8 *response, gssize response_len,
+                   guint16 id, gboolean stream, guint8 *buf, gsize cap)
+{
+  ssize_t r = -EBADMSG;
+
+  if (response != NULL && response_len > 0)
+    r = trellis_dns_safe_search_reply_build (packet, len, query, target, response,
+                                             (size_t) response_len, id, stream, buf, cap);
+  if (r == -EBADMSG)
+    r = trellis_dns_reply_build (packet, len, query, TRELLIS_DNS_RCODE_SERVFAIL,
+                                 -1, NULL, buf, cap);
+  return r;
 }
 
 static ssize_t
@@ -145,14 +181,194 @@ fail:
 
 /* ---- UDP ----------------------------------------------------------------- */
 
+/*
+ * Asks the server @fw->server for the safe-search target over UDP and
+ * answers the child.  Datagrams that are not the response to our id are
+ * skipped until the deadline; no response at all: no reply, as a server
+ * that does not answer would give.
+ */
+/* The one's-complement sum of RFC 1071 over @len bytes, added to @sum. */
+static guint32
+csum_add (guint32 sum, const guint8 *p, gsize len)
+{
+  for (gsize i = 0; i + 1 < len; i += 2)
+    sum += (guint32) (p[i] << 8 | p[i + 1]);
+  if (len & 1)
+    sum += (guint32) p[len - 1] << 8;
+  return sum;
+}
+
+static guint16
+csum_fold (guint32 sum)
+{
+  while (sum >> 16)
+    sum = (sum & 0xffff) + (sum >> 16);
+  return (guint16) ~sum;
+}
+
+/*
+ * Sends @payload as a UDP datagram from @src to @dst, both given in full,
+ * through a raw socket: the source is the server the child asked, which is
+ * not an address of ours.  Used only where NAT could not take a query to the
+ * answerer, so that the reply must be made to look like the server's.
+ */
+static int
+raw_udp_send (const struct sockaddr_storage *src, const struct sockaddr_storage *dst,
+              const guint8 *payload, gsize len)
+{
+  g_autofree guint8 *pkt = NULL;
+  gsize hlen, total;
+  guint32 sum = 0;
+  guint8 *udp;
+  int fd, one = 1;
+  ssize_t n;
+
+  if (len > DNS_MESSAGE_MAX - 48)
+    return -EMSGSIZE;
+  hlen = src->ss_family == AF_INET ? 20 : 40;
+  total = hlen + 8 + len;
+  pkt = g_malloc0 (total);
+  udp = pkt + hlen;
+
+  if (src->ss_family == AF_INET)
+    {
+      const struct sockaddr_in *s4 = (const struct sockaddr_in *) src;
+      const struct sockaddr_in *d4 = (const struct sockaddr_in *) dst;
+
+      pkt[0] = 0x45;
+      pkt[2] = (guint8) (total >> 8);
+      pkt[3] = (guint8) total;
+      pkt[6] = 0x40;                       /* don't fragment */
+      pkt[8] = 64;
+      pkt[9] = IPPROTO_UDP;
+      memcpy (pkt + 12, &s4->sin_addr, 4);
+      memcpy (pkt + 16, &d4->sin_addr, 4);
+      memcpy (udp, &s4->sin_port, 2);
+      memcpy (udp + 2, &d4->sin_port, 2);
+      sum = csum_add (sum, pkt + 12, 8);
+      /* the IP header checksum is the kernel's to fill in */
+    }
+  else
+    {
+      const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *) src;
+      const struct sockaddr_in6 *d6 = (const struct sockaddr_in6 *) dst;
+
+      pkt[0] = 0x60;
+      pkt[4] = (guint8) ((8 + len) >> 8);
+      pkt[5] = (guint8) (8 + len);
+      pkt[6] = IPPROTO_UDP;
+      pkt[7] = 64;
+      memcpy (pkt + 8, &s6->sin6_addr, 16);
+      memcpy (pkt + 24, &d6->sin6_addr, 16);
+      memcpy (udp, &s6->sin6_port, 2);
+      memcpy (udp + 2, &d6->sin6_port, 2);
+      sum = csum_add (sum, pkt + 8, 32);
+    }
+  udp[4] = (guint8) ((8 + len) >> 8);
+  udp[5] = (guint8) (8 + len);
+  memcpy (udp + 8, payload, len);
+  sum += IPPROTO_UDP + (guint32) (8 + len);
+  sum = csum_add (sum, udp, 8 + len);
+  {
+    guint16 c = csum_fold (sum);
+
+    if (c == 0)
+      c = 0xffff;
+    udp[6] = (guint8) (c >> 8);
+    udp[7] = (guint8) c;
+  }
+
+  fd = socket (src->ss_family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+  if (fd < 0)
+    return -errno;
+  if (src->ss_family == AF_INET6)
+    setsockopt (fd, IPPROTO_IPV6, IPV6_HDRINCL, &one, sizeof one);
+  {
+    struct sockaddr_storage to = *dst;
+
+    /* a raw socket takes no port */
+    if (to.ss_family == AF_INET)
+      ((struct sockaddr_in *) &to)->sin_port = 0;
+    else
+      ((struct sockaddr_in6 *) &to)->sin6_port = 0;
+    n = sendto (fd, pkt, total, 0, (struct sockaddr *) &to,
+                to.ss_family == AF_INET ? sizeof (struct sockaddr_in) : sizeof (struct sockaddr_in6));
+  }
+  close (fd);
+  return n == (ssize_t) total ? 0 : -errno;
+}
+
+/* Sends a reply to the child the way the query came: through the answerer's
+ * socket (NAT turns it into the server's), or raw from the server. */
+static void
+udp_reply_send (const UdpForward *fw, const guint8 *reply, gsize len)
+{
+  if (fw->spoof)
+    raw_udp_send (&fw->server, &fw->client, reply, len);
+  else
+    sendto (fw->reply_fd, reply, len, 0, (const struct sockaddr *) &fw->client, fw->client_len);
+}
+
+static void
+udp_safe_search_run (UdpForward *fw)
+{
+  g_autofree guint8 *buf = g_malloc (DNS_MESSAGE_MAX);
+  g_autofree guint8 *reply = g_malloc (DNS_MESSAGE_MAX);
+  guint8 ask[TRELLIS_DNS_HEADER_SIZE + TRELLIS_DNS_WIRE_NAME_MAX + 4 + 11];
+  guint16 id = query_id_new ();
+  gint64 deadline = g_get_monotonic_time () + UDP_FORWARD_TIMEOUT * 1000;
+  ssize_t ask_len, n = -1, r;
+  int fd;
+
+  ask_len = trellis_dns_query_build (id, fw->target, fw->parsed.qtype, TRUE, ask, sizeof ask);
+  if (ask_len < 0)
+    return;
+  fd = socket (fw->server.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    return;
+  if (connect (fd, (struct sockaddr *) &fw->server, fw->server_len) == 0 &&
+      send (fd, ask, (size_t) ask_len, 0) == ask_len)
+    {
+      for (;;)
+        {
+          struct pollfd pfd = { .fd = fd, .events = POLLIN };
+          gint64 left = (deadline - g_get_monotonic_time ()) / 1000;
+
+          if (left <= 0 || poll (&pfd, 1, (int) left) != 1)
+            {
+              n = -1;
+              break;
+            }
+          n = recv (fd, buf, DNS_MESSAGE_MAX, 0);
+          if (n >= TRELLIS_DNS_HEADER_SIZE && buf[0] == (guint8) (id >> 8) &&
+              buf[1] == (guint8) id)
+            break;   /* ours: whatever it says is checked by the builder */
+        }
+    }
+  close (fd);
+  if (n < TRELLIS_DNS_HEADER_SIZE)
+    return;
+  r = safe_search_reply (fw->query, fw->len, &fw->parsed, fw->target, buf, n, id, FALSE,
+                         reply, DNS_MESSAGE_MAX);
+  if (r > 0)
+    udp_reply_send (fw, reply, (gsize) r);
+}
+
 static void
 udp_forward_run (gpointer data, gpointer user_data)
 {
   g_autofree UdpForward *fw = data;
-  g_autofree guint8 *buf = g_malloc (DNS_MESSAGE_MAX);
+  g_autofree guint8 *buf = NULL;
   struct pollfd pfd;
   ssize_t n = -1;
   int fd;
+
+  if (fw->safe_search)
+    {
+      udp_safe_search_run (fw);
+      return;
+    }
+  buf = g_malloc (DNS_MESSAGE_MAX);
 
   fd = socket (fw->server.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0)
@@ -169,7 +385,7 @@ udp_forward_run (gpointer data, gpointer user_data)
   close (fd);
   /* Pass the reply on only when it answers this query (same id). */
   if (n >= TRELLIS_DNS_HEADER_SIZE && buf[0] == fw->query[0] && buf[1] == fw->query[1])
-    sendto (fw->reply_fd, buf, (size_t) n, 0, (struct sockaddr *) &fw->client, fw->client_len);
+    udp_reply_send (fw, buf, (gsize) n);
 }
 
 static gboolean
@@ -201,10 +417,14 @@ udp_readable (gint fd, GIOCondition condition, gpointer user_data)
         continue;
 
       answer_decide (answerer, &key, &query, &answer, &server, &server_len);
-      if (answer.action == TRELLIS_ANSWER_FORWARD)
+      if (answer.action == TRELLIS_ANSWER_FORWARD ||
+          answer.action == TRELLIS_ANSWER_SAFE_SEARCH)
         {
-          UdpForward *fw = g_malloc (sizeof *fw + (gsize) n);
+          UdpForward *fw = g_malloc0 (sizeof *fw + (gsize) n);
 
+          fw->safe_search = answer.action == TRELLIS_ANSWER_SAFE_SEARCH;
+          g_strlcpy (fw->target, answer.target, sizeof fw->target);
+          fw->parsed = query;
           fw->answerer = answerer;
           fw->reply_fd = fd;
           fw->client = client;
@@ -224,6 +444,64 @@ udp_readable (gint fd, GIOCondition condition, gpointer user_data)
         sendto (fd, reply, (size_t) r, 0, (struct sockaddr *) &client, client_len);
     }
   return G_SOURCE_CONTINUE;
+}
+
+void
+trellis_answerer_answer_unredirected (TrellisAnswerer       *answerer,
+                                      const TrellisFlowKey  *client,
+                                      const TrellisFlow     *flow,
+                                      const guint8          *packet,
+                                      gsize                  len,
+                                      const TrellisDnsQuery *query,
+                                      const TrellisAnswer   *answer)
+{
+  struct sockaddr_storage client_sa = { 0 };
+  guint8 reply[DNS_MESSAGE_MAX];
+  UdpForward *fw;
+  ssize_t r;
+
+  if (client->family == AF_INET)
+    {
+      struct sockaddr_in *in = (struct sockaddr_in *) &client_sa;
+
+      in->sin_family = AF_INET;
+      in->sin_port = g_htons (client->port);
+      memcpy (&in->sin_addr, client->addr, 4);
+    }
+  else
+    {
+      struct sockaddr_in6 *in6 = (struct sockaddr_in6 *) &client_sa;
+
+      in6->sin6_family = AF_INET6;
+      in6->sin6_port = g_htons (client->port);
+      memcpy (&in6->sin6_addr, client->addr, 16);
+    }
+
+  fw = g_malloc0 (sizeof *fw + len);
+  fw->answerer = answerer;
+  fw->reply_fd = -1;
+  fw->spoof = TRUE;
+  fw->client = client_sa;
+  fw->client_len = client->family == AF_INET ? sizeof (struct sockaddr_in)
+                                             : sizeof (struct sockaddr_in6);
+  fw->server_len = trellis_flow_dst_to_sockaddr (flow, client->family, &fw->server);
+  fw->parsed = *query;
+  fw->len = len;
+  memcpy (fw->query, packet, len);
+
+  if (answer->action == TRELLIS_ANSWER_SAFE_SEARCH)
+    {
+      fw->safe_search = TRUE;
+      g_strlcpy (fw->target, answer->target, sizeof fw->target);
+      if (g_thread_pool_unprocessed (answerer->forwards) >= 256 ||
+          !g_thread_pool_push (answerer->forwards, fw, NULL))
+        g_free (fw);
+      return;
+    }
+  r = reply_build (packet, len, query, answer, reply, sizeof reply);
+  if (r > 0)
+    udp_reply_send (fw, reply, (gsize) r);
+  g_free (fw);
 }
 
 /* ---- TCP ----------------------------------------------------------------- */
@@ -357,6 +635,37 @@ fail:
   return -err;
 }
 
+/*
+ * Asks the server for the safe-search target on the connection's upstream
+ * connection (opened on first use, as for a forward) and builds the reply.
+ * Returns its length, or -errno when the server cannot be reached or does
+ * not answer (the child's connection is then closed).
+ */
+static ssize_t
+tcp_safe_search (int *upstream, const struct sockaddr_storage *server, socklen_t server_len,
+                 const guint8 *msg, gsize len, const TrellisDnsQuery *query,
+                 const char *target, guint8 *reply, gsize cap)
+{
+  g_autofree guint8 *response = g_malloc (DNS_MESSAGE_MAX);
+  guint8 ask[TRELLIS_DNS_HEADER_SIZE + TRELLIS_DNS_WIRE_NAME_MAX + 4 + 11];
+  guint16 id = query_id_new ();
+  ssize_t ask_len, n;
+
+  ask_len = trellis_dns_query_build (id, target, query->qtype, TRUE, ask, sizeof ask);
+  if (ask_len < 0)
+    return safe_search_reply (msg, len, query, target, NULL, 0, id, TRUE, reply, cap);
+  if (*upstream < 0)
+    *upstream = tcp_upstream_connect (server, server_len);
+  if (*upstream < 0)
+    return *upstream;
+  if (tcp_message_write (*upstream, ask, (gsize) ask_len, TCP_UPSTREAM_TIMEOUT) < 0)
+    return -EIO;
+  n = tcp_message_read (*upstream, response, TCP_UPSTREAM_TIMEOUT);
+  if (n < 0)
+    return n;
+  return safe_search_reply (msg, len, query, target, response, n, id, TRUE, reply, cap);
+}
+
 static gpointer
 tcp_connection_run (gpointer data)
 {
@@ -386,7 +695,14 @@ tcp_connection_run (gpointer data)
         break;
 
       answer_decide (answerer, &key, &query, &answer, &server, &server_len);
-      if (answer.action == TRELLIS_ANSWER_FORWARD)
+      if (answer.action == TRELLIS_ANSWER_SAFE_SEARCH)
+        {
+          r = tcp_safe_search (&upstream, &server, server_len, msg, (gsize) n, &query,
+                               answer.target, reply, DNS_MESSAGE_MAX);
+          if (r < 0)
+            break;
+        }
+      else if (answer.action == TRELLIS_ANSWER_FORWARD)
         {
           if (upstream < 0)
             upstream = tcp_upstream_connect (&server, server_len);

@@ -12,6 +12,18 @@
  *
  * UDP is served on the main loop; each TCP connection gets a thread of its
  * own (TCP DNS is rare and long-lived), up to a cap.
+ *
+ * Safe search: for a SAFE_SEARCH answer the answerer asks the server the
+ * child asked for the target itself (same qtype, class IN, a random id of
+ * its own, EDNS 1232; UDP from the forward thread pool, or on the TCP
+ * connection's upstream connection), checks that the response answers that
+ * question, and replies "QNAME CNAME target" followed by the response's A,
+ * AAAA and CNAME records of the target's chain.  Every qtype goes this way:
+ * an A or AAAA query gets addresses; any other type (HTTPS, MX, TXT, ...)
+ * gets the CNAME and nothing the child could use to reach the unsafe
+ * service.  The child's own name never leaves the machine.  No answer from
+ * the server: no reply (UDP; the child retries) or the connection is closed
+ * (TCP); an answer that is malformed or not ours: SERVFAIL.
  */
 #pragma once
 
@@ -27,6 +39,8 @@ typedef enum {
   TRELLIS_ANSWER_FORWARD = 0,  /* allowed: ask the server the child asked */
   TRELLIS_ANSWER_BLOCK,        /* answer here with rcode + EDE */
   TRELLIS_ANSWER_REFUSE,       /* no principal known for this flow */
+  TRELLIS_ANSWER_SAFE_SEARCH,  /* answer "QNAME CNAME target" + the addresses
+                                * the server the child asked gives for target */
 } TrellisAnswerAction;
 
 typedef struct {
@@ -34,6 +48,8 @@ typedef struct {
   int                 rcode;          /* BLOCK: NXDOMAIN, or NOERROR for NODATA */
   int                 ede_code;       /* BLOCK: RFC 8914 info-code, -1 for none */
   char                ede_text[256];  /* BLOCK: the rule's short form */
+  char                target[256];    /* SAFE_SEARCH: the provider's safe endpoint,
+                                       * e.g. "forcesafesearch.google.com" */
 } TrellisAnswer;
 
 /*
@@ -57,6 +73,24 @@ TrellisAnswerer *trellis_answerer_new  (guint16                 port,
                                         TrellisAnswererDecide   decide,
                                         gpointer                user_data,
                                         GError                **error);
+
+/**
+ * trellis_answerer_answer_unredirected:
+ * @client: the query's source; @flow: whose it is and the server it asked
+ * @answer: a BLOCK or SAFE_SEARCH decision for it
+ *
+ * Answers a UDP query that NAT cannot bring here: its source port was used
+ * again while conntrack still held the earlier, unredirected flow to the
+ * same server.  The reply is sent as the server's, from a raw socket; the
+ * caller drops the query itself, so it never leaves the machine.
+ */
+void trellis_answerer_answer_unredirected (TrellisAnswerer       *answerer,
+                                           const TrellisFlowKey  *client,
+                                           const TrellisFlow     *flow,
+                                           const guint8          *packet,
+                                           gsize                  len,
+                                           const TrellisDnsQuery *query,
+                                           const TrellisAnswer   *answer);
 
 /** trellis_answerer_free: closes the sockets and waits for the TCP threads. */
 void             trellis_answerer_free (TrellisAnswerer *answerer);

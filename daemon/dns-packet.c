@@ -32,6 +32,8 @@
 
 /* The smallest payload every requestor accepts (RFC 1035 §4.2.1). */
 #define DNS_UDP_SIZE_MIN 512
+/* The largest message (a TCP length prefix holds 16 bits). */
+#define DNS_MESSAGE_SIZE_MAX 65535
 /* The payload size we advertise (the DNS flag day 2020 value). */
 #define DNS_EDNS_UDP_SIZE_OURS 1232
 
@@ -139,10 +141,14 @@ text_append_octet (char    *text,
  *  - labels are at most 63 octets, the wire name at most 255 octets.
  *
  * @text: (nullable) where to write the presentation form.
+ * @wire: (nullable) where to write the name uncompressed, as on the wire
+ *   (TRELLIS_DNS_WIRE_NAME_MAX bytes); its length goes to @ret_wire_len.
  */
 static int
-name_read (Cursor *c,
-           char   *text)
+name_read_full (Cursor  *c,
+                char    *text,
+                uint8_t *wire,
+                size_t  *ret_wire_len)
 {
   size_t pos = c->pos;
   size_t barrier = c->pos;     /* targets must lie strictly before this */
@@ -192,12 +198,17 @@ name_read (Cursor *c,
 
       if (b == 0)
         {
+          if (wire != NULL)
+            wire[wire_len - 1] = 0;
           pos += 1;
           break;
         }
 
       if (b > c->len - pos - 1)
         return -EBADMSG;
+
+      if (wire != NULL)
+        memcpy (wire + wire_len - b - 1, c->data + pos, (size_t) b + 1);
 
       if (text != NULL)
         {
@@ -212,9 +223,18 @@ name_read (Cursor *c,
 
   if (text != NULL)
     text[text_len] = '\0';
+  if (ret_wire_len != NULL)
+    *ret_wire_len = wire_len;
 
   c->pos = jumped ? end_after_jump : pos;
   return 0;
+}
+
+static int
+name_read (Cursor *c,
+           char   *text)
+{
+  return name_read_full (c, text, NULL, NULL);
 }
 
 /*
@@ -490,4 +510,526 @@ trellis_dns_reply_build (const uint8_t         *packet,
     }
 
   return (ssize_t) (p - buf);
+}
+
+/* ---- queries of our own, and the safe-search answer ---------------------- */
+
+/* The most names a safe-search chain may hold: the target and the CNAMEs
+ * the upstream followed from it. */
+#define DNS_CHAIN_MAX     8
+/* The most upstream records copied; a real answer has a handful. */
+#define DNS_COPY_RR_MAX   32
+/* Names we remember writing, to point back at. */
+#define DNS_WRITTEN_MAX   (DNS_COPY_RR_MAX * 2 + 2)
+/* The highest offset a compression pointer can hold. */
+#define DNS_POINTER_MAX   0x3FFF
+
+/* A name from presentation form without escapes to wire form.  Returns
+ * the wire length or -EINVAL. */
+static int
+name_from_text (const char *text,
+                uint8_t    *wire)
+{
+  size_t len = strlen (text);
+  size_t out = 0;
+  size_t label_start;
+
+  if (len > 0 && text[len - 1] == '.')
+    len--;
+  if (len == 0)
+    {
+      wire[0] = 0;
+      return 1;
+    }
+  label_start = 0;
+  for (size_t i = 0; i <= len; i++)
+    {
+      if (i < len && text[i] == '\\')
+        return -EINVAL;
+      if (i == len || text[i] == '.')
+        {
+          size_t label_len = i - label_start;
+
+          if (label_len == 0 || label_len > TRELLIS_DNS_LABEL_MAX)
+            return -EINVAL;
+          if (out + 1 + label_len + 1 > TRELLIS_DNS_WIRE_NAME_MAX)
+            return -EINVAL;
+          wire[out++] = (uint8_t) label_len;
+          memcpy (wire + out, text + label_start, label_len);
+          out += label_len;
+          label_start = i + 1;
+        }
+    }
+  wire[out++] = 0;
+  return (int) out;
+}
+
+/* Two uncompressed wire names, equal but for ASCII case. */
+static bool
+wire_name_equal (const uint8_t *a,
+                 size_t         a_len,
+                 const uint8_t *b,
+                 size_t         b_len)
+{
+  if (a_len != b_len)
+    return false;
+  for (size_t i = 0; i < a_len; i++)
+    {
+      uint8_t x = a[i], y = b[i];
+
+      if (x >= 'A' && x <= 'Z')
+        x = (uint8_t) (x - 'A' + 'a');
+      if (y >= 'A' && y <= 'Z')
+        y = (uint8_t) (y - 'A' + 'a');
+      if (x != y)
+        return false;
+    }
+  return true;
+}
+
+ssize_t
+trellis_dns_query_build (uint16_t    id,
+                         const char *name,
+                         uint16_t    qtype,
+                         bool        edns,
+                         uint8_t    *buf,
+                         size_t      cap)
+{
+  uint8_t wire[TRELLIS_DNS_WIRE_NAME_MAX];
+  int wire_len;
+  size_t need;
+  uint8_t *p;
+
+  if (name == NULL || buf == NULL)
+    return -EINVAL;
+  wire_len = name_from_text (name, wire);
+  if (wire_len < 0)
+    return wire_len;
+
+  need = TRELLIS_DNS_HEADER_SIZE + (size_t) wire_len + 4 + (edns ? DNS_OPT_RR_SIZE : 0);
+  if (need > cap)
+    return -ENOBUFS;
+
+  p = buf;
+  put_u16 (p, id);
+  put_u16 (p + 2, DNS_FLAG_RD);
+  put_u16 (p + 4, 1);
+  put_u16 (p + 6, 0);
+  put_u16 (p + 8, 0);
+  put_u16 (p + 10, edns ? 1 : 0);
+  p += TRELLIS_DNS_HEADER_SIZE;
+  memcpy (p, wire, (size_t) wire_len);
+  p += wire_len;
+  put_u16 (p, qtype);
+  put_u16 (p + 2, TRELLIS_DNS_CLASS_IN);
+  p += 4;
+  if (edns)
+    {
+      *p++ = 0;
+      put_u16 (p, TRELLIS_DNS_TYPE_OPT);
+      put_u16 (p + 2, DNS_EDNS_UDP_SIZE_OURS);
+      put_u32 (p + 4, 0);
+      put_u16 (p + 8, 0);
+      p += DNS_RR_FIXED_SIZE;
+    }
+  return (ssize_t) (p - buf);
+}
+
+/* One upstream answer record kept for the reply. */
+typedef struct {
+  uint8_t  owner[TRELLIS_DNS_WIRE_NAME_MAX];
+  size_t   owner_len;
+  uint16_t type;
+  uint32_t ttl;
+  /* A, AAAA: the address; CNAME: the uncompressed target name. */
+  uint8_t  rdata[TRELLIS_DNS_WIRE_NAME_MAX];
+  size_t   rdata_len;
+} KeptRR;
+
+typedef struct {
+  uint8_t  name[TRELLIS_DNS_WIRE_NAME_MAX];
+  size_t   len;
+} ChainName;
+
+typedef struct {
+  uint16_t   rcode;
+  bool       truncated;
+  KeptRR     rrs[DNS_COPY_RR_MAX];
+  size_t     n_rrs;
+} UpstreamAnswer;
+
+static bool
+chain_contains (const ChainName *chain,
+                size_t           n,
+                const uint8_t   *name,
+                size_t           len)
+{
+  for (size_t i = 0; i < n; i++)
+    if (wire_name_equal (chain[i].name, chain[i].len, name, len))
+      return true;
+  return false;
+}
+
+/*
+ * Reads the upstream's response to our query for @target_wire/@qtype and
+ * keeps the answer records of the chain from @target_wire.  Only the header,
+ * the question and the answer section are read; what follows is ignored.
+ */
+static int
+upstream_answer_read (const uint8_t  *msg,
+                      size_t          len,
+                      uint16_t        id,
+                      const uint8_t  *target_wire,
+                      size_t          target_len,
+                      uint16_t        qtype,
+                      UpstreamAnswer *ret)
+{
+  Cursor c = { msg, len, 0 };
+  uint16_t rid, flags, qdcount, ancount, nscount, arcount, t, k;
+  uint8_t qname[TRELLIS_DNS_WIRE_NAME_MAX];
+  size_t qname_len;
+  ChainName chain[DNS_CHAIN_MAX];
+  size_t n_chain = 0;
+  int r;
+
+  if ((r = cursor_read_u16 (&c, &rid)) < 0 ||
+      (r = cursor_read_u16 (&c, &flags)) < 0 ||
+      (r = cursor_read_u16 (&c, &qdcount)) < 0 ||
+      (r = cursor_read_u16 (&c, &ancount)) < 0 ||
+      (r = cursor_read_u16 (&c, &nscount)) < 0 ||
+      (r = cursor_read_u16 (&c, &arcount)) < 0)
+    return r;
+  (void) nscount;
+  (void) arcount;
+
+  if (rid != id || !(flags & DNS_FLAG_QR) ||
+      ((flags & DNS_OPCODE_MASK) >> DNS_OPCODE_SHIFT) != DNS_OPCODE_QUERY ||
+      qdcount != 1)
+    return -EBADMSG;
+
+  if ((r = name_read_full (&c, NULL, qname, &qname_len)) < 0)
+    return r;
+  if ((r = cursor_read_u16 (&c, &t)) < 0 || (r = cursor_read_u16 (&c, &k)) < 0)
+    return r;
+  if (!wire_name_equal (qname, qname_len, target_wire, target_len) ||
+      t != qtype || k != TRELLIS_DNS_CLASS_IN)
+    return -EBADMSG;
+
+  ret->rcode = flags & DNS_RCODE_MASK;
+  ret->truncated = (flags & DNS_FLAG_TC) != 0;
+  ret->n_rrs = 0;
+
+  memcpy (chain[0].name, target_wire, target_len);
+  chain[0].len = target_len;
+  n_chain = 1;
+
+  for (unsigned i = 0; i < ancount; i++)
+    {
+      KeptRR rr;
+      uint16_t klass, rdlength;
+      size_t rdata_start;
+      bool keep;
+
+      if ((r = name_read_full (&c, NULL, rr.owner, &rr.owner_len)) < 0)
+        return r;
+      if ((r = cursor_read_u16 (&c, &rr.type)) < 0 ||
+          (r = cursor_read_u16 (&c, &klass)) < 0 ||
+          (r = cursor_read_u32 (&c, &rr.ttl)) < 0 ||
+          (r = cursor_read_u16 (&c, &rdlength)) < 0)
+        return r;
+      if (!cursor_has (&c, rdlength))
+        return -EBADMSG;
+      rdata_start = c.pos;
+
+      keep = klass == TRELLIS_DNS_CLASS_IN &&
+             chain_contains (chain, n_chain, rr.owner, rr.owner_len);
+      /* RFC 2181 §8: a TTL with the top bit set is read as 0. */
+      if (rr.ttl > INT32_MAX)
+        rr.ttl = 0;
+
+      switch (rr.type)
+        {
+        case TRELLIS_DNS_TYPE_A:
+        case TRELLIS_DNS_TYPE_AAAA:
+          if (rdlength != (rr.type == TRELLIS_DNS_TYPE_A ? 4 : 16))
+            return -EBADMSG;
+          memcpy (rr.rdata, msg + rdata_start, rdlength);
+          rr.rdata_len = rdlength;
+          c.pos += rdlength;
+          break;
+
+        case TRELLIS_DNS_TYPE_CNAME:
+          {
+            /* The target may point anywhere earlier in the message; it
+             * must end exactly at the end of the RDATA. */
+            Cursor rc = { msg, rdata_start + rdlength, rdata_start };
+
+            if ((r = name_read_full (&rc, NULL, rr.rdata, &rr.rdata_len)) < 0)
+              return r;
+            if (rc.pos != rdata_start + rdlength)
+              return -EBADMSG;
+            c.pos += rdlength;
+            if (keep && !chain_contains (chain, n_chain, rr.rdata, rr.rdata_len))
+              {
+                if (n_chain == DNS_CHAIN_MAX)
+                  return -EBADMSG;
+                memcpy (chain[n_chain].name, rr.rdata, rr.rdata_len);
+                chain[n_chain].len = rr.rdata_len;
+                n_chain++;
+              }
+          }
+          break;
+
+        default:
+          keep = false;   /* RRSIGs and the like: not ours to vouch for */
+          c.pos += rdlength;
+          break;
+        }
+
+      if (keep)
+        {
+          if (ret->n_rrs == DNS_COPY_RR_MAX)
+            continue;   /* enough addresses for anyone */
+          ret->rrs[ret->n_rrs++] = rr;
+        }
+    }
+  return 0;
+}
+
+/* Our own message being written, with the names written so far. */
+typedef struct {
+  uint8_t *buf;
+  size_t   limit;
+  size_t   pos;
+  bool     overflow;
+  struct {
+    const uint8_t *name;   /* points into buf */
+    size_t         len;
+    size_t         offset;
+  } written[DNS_WRITTEN_MAX];
+  size_t   n_written;
+} Writer;
+
+static void
+writer_bytes (Writer        *w,
+              const uint8_t *data,
+              size_t         n)
+{
+  if (w->overflow || n > w->limit - w->pos)
+    {
+      w->overflow = true;
+      return;
+    }
+  memcpy (w->buf + w->pos, data, n);
+  w->pos += n;
+}
+
+static void
+writer_u16 (Writer   *w,
+            uint16_t  v)
+{
+  uint8_t b[2];
+
+  put_u16 (b, v);
+  writer_bytes (w, b, 2);
+}
+
+static void
+writer_u32 (Writer   *w,
+            uint32_t  v)
+{
+  uint8_t b[4];
+
+  put_u32 (b, v);
+  writer_bytes (w, b, 4);
+}
+
+/* Writes an uncompressed wire name, as a pointer when the same name was
+ * written whole before (within pointer reach). */
+static void
+writer_name (Writer        *w,
+             const uint8_t *name,
+             size_t         len)
+{
+  size_t start = w->pos;
+
+  for (size_t i = 0; i < w->n_written; i++)
+    if (wire_name_equal (w->written[i].name, w->written[i].len, name, len))
+      {
+        writer_u16 (w, (uint16_t) (0xC000u | w->written[i].offset));
+        return;
+      }
+  writer_bytes (w, name, len);
+  if (!w->overflow && len > 1 && start <= DNS_POINTER_MAX && w->n_written < DNS_WRITTEN_MAX)
+    {
+      w->written[w->n_written].name = w->buf + start;
+      w->written[w->n_written].len = len;
+      w->written[w->n_written].offset = start;
+      w->n_written++;
+    }
+}
+
+/* Writes a record whose RDATA is a name; RDLENGTH is filled in after. */
+static void
+writer_rr_name (Writer        *w,
+                const uint8_t *owner,
+                size_t         owner_len,
+                uint16_t       type,
+                uint32_t       ttl,
+                const uint8_t *rdata_name,
+                size_t         rdata_name_len)
+{
+  size_t rdlength_at, rdata_start;
+
+  writer_name (w, owner, owner_len);
+  writer_u16 (w, type);
+  writer_u16 (w, TRELLIS_DNS_CLASS_IN);
+  writer_u32 (w, ttl);
+  rdlength_at = w->pos;
+  writer_u16 (w, 0);
+  rdata_start = w->pos;
+  writer_name (w, rdata_name, rdata_name_len);
+  if (!w->overflow)
+    put_u16 (w->buf + rdlength_at, (uint16_t) (w->pos - rdata_start));
+}
+
+/* Header, question, answers (when @answers) and OPT.  Returns the length,
+ * or 0 when it does not fit. */
+static size_t
+safe_search_write (Writer                *w,
+                   const uint8_t         *packet,
+                   const TrellisDnsQuery *query,
+                   const uint8_t         *target_wire,
+                   size_t                 target_len,
+                   const UpstreamAnswer  *up,
+                   bool                   answers)
+{
+  size_t qname_len = query->question_end - 4 - TRELLIS_DNS_HEADER_SIZE;
+  uint32_t ttl = TRELLIS_DNS_SAFE_SEARCH_TTL;
+  uint16_t flags;
+  size_t n_answers = answers ? 1 + up->n_rrs : 0;
+
+  flags = (uint16_t) (DNS_FLAG_QR | DNS_FLAG_RA |
+                      (query->flags & (DNS_FLAG_RD | DNS_FLAG_CD)) |
+                      (answers ? 0 : DNS_FLAG_TC) | up->rcode);
+  writer_u16 (w, query->id);
+  writer_u16 (w, flags);
+  writer_u16 (w, 1);
+  writer_u16 (w, (uint16_t) n_answers);
+  writer_u16 (w, 0);
+  writer_u16 (w, query->has_edns ? 1 : 0);
+
+  /* The question as the child sent it (never compressed, see the parser);
+   * its name is there to point back at. */
+  writer_bytes (w, packet + TRELLIS_DNS_HEADER_SIZE, qname_len);
+  if (!w->overflow && qname_len > 1)
+    {
+      w->written[0].name = w->buf + TRELLIS_DNS_HEADER_SIZE;
+      w->written[0].len = qname_len;
+      w->written[0].offset = TRELLIS_DNS_HEADER_SIZE;
+      w->n_written = 1;
+    }
+  writer_bytes (w, packet + TRELLIS_DNS_HEADER_SIZE + qname_len, 4);
+
+  if (answers)
+    {
+      for (size_t i = 0; i < up->n_rrs; i++)
+        if (up->rrs[i].ttl < ttl)
+          ttl = up->rrs[i].ttl;
+      writer_rr_name (w, packet + TRELLIS_DNS_HEADER_SIZE, qname_len,
+                      TRELLIS_DNS_TYPE_CNAME, ttl, target_wire, target_len);
+      for (size_t i = 0; i < up->n_rrs; i++)
+        {
+          const KeptRR *rr = &up->rrs[i];
+
+          if (rr->type == TRELLIS_DNS_TYPE_CNAME)
+            {
+              writer_rr_name (w, rr->owner, rr->owner_len, rr->type, rr->ttl,
+                              rr->rdata, rr->rdata_len);
+              continue;
+            }
+          writer_name (w, rr->owner, rr->owner_len);
+          writer_u16 (w, rr->type);
+          writer_u16 (w, TRELLIS_DNS_CLASS_IN);
+          writer_u32 (w, rr->ttl);
+          writer_u16 (w, (uint16_t) rr->rdata_len);
+          writer_bytes (w, rr->rdata, rr->rdata_len);
+        }
+    }
+
+  if (query->has_edns)
+    {
+      static const uint8_t root = 0;
+
+      writer_bytes (w, &root, 1);
+      writer_u16 (w, TRELLIS_DNS_TYPE_OPT);
+      writer_u16 (w, DNS_EDNS_UDP_SIZE_OURS);
+      writer_u32 (w, query->edns_do ? DNS_EDNS_FLAG_DO : 0);
+      writer_u16 (w, 0);
+    }
+  return w->overflow ? 0 : w->pos;
+}
+
+ssize_t
+trellis_dns_safe_search_reply_build (const uint8_t         *packet,
+                                     size_t                 len,
+                                     const TrellisDnsQuery *query,
+                                     const char            *target,
+                                     const uint8_t         *upstream,
+                                     size_t                 upstream_len,
+                                     uint16_t               upstream_id,
+                                     bool                   stream,
+                                     uint8_t               *buf,
+                                     size_t                 cap)
+{
+  uint8_t target_wire[TRELLIS_DNS_WIRE_NAME_MAX];
+  UpstreamAnswer up;
+  Writer w;
+  size_t limit, n;
+  int target_len, r;
+
+  if (packet == NULL || query == NULL || target == NULL || buf == NULL)
+    return -EINVAL;
+  if (query->question_end < TRELLIS_DNS_HEADER_SIZE + 5 || query->question_end > len)
+    return -EBADMSG;
+  target_len = name_from_text (target, target_wire);
+  if (target_len < 0)
+    return target_len;
+
+  memset (&up, 0, sizeof up);
+  if (upstream != NULL)
+    {
+      r = upstream_answer_read (upstream, upstream_len, upstream_id, target_wire,
+                                (size_t) target_len, query->qtype, &up);
+      if (r < 0)
+        return r;
+    }
+
+  if (stream)
+    limit = cap < DNS_MESSAGE_SIZE_MAX ? cap : DNS_MESSAGE_SIZE_MAX;
+  else
+    {
+      limit = query->has_edns ? query->edns_udp_size : DNS_UDP_SIZE_MIN;
+      if (limit < DNS_UDP_SIZE_MIN)
+        limit = DNS_UDP_SIZE_MIN;
+      if (cap < limit)
+        limit = cap;
+    }
+
+  memset (&w, 0, sizeof w);
+  w.buf = buf;
+  w.limit = limit;
+  n = up.truncated ? 0 : safe_search_write (&w, packet, query, target_wire,
+                                            (size_t) target_len, &up, true);
+  if (n == 0)
+    {
+      /* Too big, or the upstream's answer was cut: TC, no answers. */
+      memset (&w, 0, sizeof w);
+      w.buf = buf;
+      w.limit = limit;
+      n = safe_search_write (&w, packet, query, target_wire, (size_t) target_len, &up, false);
+      if (n == 0)
+        return -ENOBUFS;
+    }
+  return (ssize_t) n;
 }

@@ -29,9 +29,13 @@ enum {
 
 enum {
   TRELLIS_DNS_TYPE_A    = 1,
+  TRELLIS_DNS_TYPE_CNAME = 5,
   TRELLIS_DNS_TYPE_AAAA = 28,
   TRELLIS_DNS_TYPE_OPT  = 41,
 };
+
+#define TRELLIS_DNS_CLASS_IN        1
+#define TRELLIS_DNS_SAFE_SEARCH_TTL 300   /* the CNAME's TTL at most, seconds */
 
 #define TRELLIS_DNS_EDNS_OPTION_EDE  15  /* RFC 8914 */
 #define TRELLIS_DNS_EDE_FILTERED     17
@@ -105,3 +109,70 @@ ssize_t trellis_dns_reply_build (const uint8_t         *packet,
                                  const char            *ede_text,
                                  uint8_t               *buf,
                                  size_t                 cap);
+
+/**
+ * trellis_dns_query_build:
+ * @id: the message id (the caller's random one)
+ * @name: the name to ask for, presentation form without escapes (labels of
+ *   1..63 octets, no backslash), with or without a trailing dot
+ * @qtype: the type to ask for; the class is IN
+ * @edns: add an OPT record (payload size 1232, no options, DO clear)
+ * @buf, @cap: where to write
+ *
+ * Builds a query with RD=1 and one question.
+ *
+ * Returns: the length written, -EINVAL (NULL argument, a name that cannot be
+ *   written: empty label, label over 63 octets, name over 255 octets, a
+ *   backslash), -ENOBUFS (@cap too small).
+ */
+ssize_t trellis_dns_query_build (uint16_t    id,
+                                 const char *name,
+                                 uint16_t    qtype,
+                                 bool        edns,
+                                 uint8_t    *buf,
+                                 size_t      cap);
+
+/**
+ * trellis_dns_safe_search_reply_build:
+ * @packet, @len, @query: the child's query as received and its parse
+ * @target: the safe endpoint, as for trellis_dns_query_build()
+ * @upstream, @upstream_len: (nullable) the upstream's response to the query
+ *   for @target made with trellis_dns_query_build() (id @upstream_id, type
+ *   @query->qtype, class IN); NULL for a reply with the CNAME only, NOERROR
+ * @stream: the reply goes over TCP: limited by @cap only, not by the
+ *   requestor's UDP payload size
+ * @buf, @cap: where to write
+ *
+ * Builds the answer to the child: its id, RD and CD copied, QR=1, RA=1, the
+ * upstream's rcode (NOERROR without @upstream), the child's question, then
+ * "QNAME CNAME TARGET" (TTL: the smallest TTL of the copied records, at most
+ * TRELLIS_DNS_SAFE_SEARCH_TTL) and the upstream's A, AAAA and CNAME answers
+ * that belong to the chain starting at @target (owner @target or the target
+ * of an earlier copied CNAME).  Other records and the upstream's authority
+ * and additional sections are left out.  Names are decompressed from the
+ * upstream message and written again against our own (owners equal to a
+ * name written before become pointers).  An OPT (payload 1232, DO copied) is
+ * added when the query had EDNS.
+ *
+ * The upstream message is untrusted and read as strictly as a query: every
+ * read bounds-checked, compression only backward, at most 16 hops.  It must
+ * be a response (QR=1, opcode QUERY) with id @upstream_id and exactly one
+ * question, @target/@query->qtype/IN (case-insensitive).  When the upstream
+ * set TC, or the reply would not fit min(@cap, the requestor's size: 512
+ * without EDNS, unless @stream), the reply has TC=1 and no answers.
+ *
+ * Returns: the length written; -EBADMSG when @upstream is malformed or does
+ *   not answer our question (or @query does not fit @packet); -EINVAL for a
+ *   NULL argument or a @target that cannot be written; -ENOBUFS when not
+ *   even the header, question and OPT fit.
+ */
+ssize_t trellis_dns_safe_search_reply_build (const uint8_t         *packet,
+                                             size_t                 len,
+                                             const TrellisDnsQuery *query,
+                                             const char            *target,
+                                             const uint8_t         *upstream,
+                                             size_t                 upstream_len,
+                                             uint16_t               upstream_id,
+                                             bool                   stream,
+                                             uint8_t               *buf,
+                                             size_t                 cap);

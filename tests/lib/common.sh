@@ -304,6 +304,8 @@ setup_net ()
 
 # start_upstream: dnsmasq in the upstream namespace answering every name.
 # Set UPSTREAM_LOG_QUERIES=0 to start it without the query log (benchmarks).
+# UPSTREAM_EXTRA_ARGS (an array, default empty) is appended to dnsmasq's
+# arguments, e.g. a more specific --address=/NAME/ADDR for one name.
 start_upstream ()
 {
   local i log_opts=(--log-queries "--log-facility=$UPSTREAM_LOG")
@@ -323,6 +325,7 @@ start_upstream ()
     --cache-size=0 \
     "${log_opts[@]}" \
     --address=/#/"$UPSTREAM_ANSWER_V4" --address=/#/"$UPSTREAM_ANSWER_V6" \
+    ${UPSTREAM_EXTRA_ARGS[@]+"${UPSTREAM_EXTRA_ARGS[@]}"} \
     2>>"$UPSTREAM_LOG" &
   UPSTREAM_PID=$!
   track_pid "$UPSTREAM_PID"

@@ -749,6 +749,496 @@ test_reply_refuses_bad_arguments (void **state)
   blob_free (&blob);
 }
 
+/* ------------------------------------------------------------------------
+ * Our own queries and the safe-search answer
+ *
+ * The upstream-*.hex fixtures are real dnsmasq responses (see each file).
+ */
+
+
+static void
+put_be32_for_test (uint8_t *p, uint32_t v)
+{
+  p[0] = (uint8_t) (v >> 24);
+  p[1] = (uint8_t) (v >> 16);
+  p[2] = (uint8_t) (v >> 8);
+  p[3] = (uint8_t) v;
+}
+
+static const uint8_t forcesafe_wire[] =
+  "\x0f" "forcesafesearch" "\x06" "google" "\x03" "com";   /* + the NUL */
+
+/* Builds the child's query for @name/@qtype (id 0xbeef) and parses it. */
+static size_t
+child_query (const char *name, uint16_t qtype, bool edns, uint8_t *buf, TrellisDnsQuery *ret_q)
+{
+  ssize_t n = trellis_dns_query_build (0xbeef, name, qtype, edns, buf, 512);
+
+  assert_true (n > 0);
+  assert_int_equal (trellis_dns_query_parse (buf, (size_t) n, ret_q), 0);
+  return (size_t) n;
+}
+
+/*
+ * Reads the (possibly compressed) name at *@pos of our own reply into
+ * dotted text, following pointers, and moves *@pos past it.
+ */
+static void
+reply_name (const uint8_t *msg, size_t len, size_t *pos, char *out)
+{
+  size_t p = *pos, o = 0;
+  bool jumped = false;
+  int hops = 0;
+
+  for (;;)
+    {
+      assert_true (p < len);
+      if ((msg[p] & 0xC0) == 0xC0)
+        {
+          assert_true (p + 1 < len);
+          if (!jumped)
+            *pos = p + 2;
+          jumped = true;
+          p = (size_t) (msg[p] & 0x3F) << 8 | msg[p + 1];
+          assert_true (++hops < 16);
+          continue;
+        }
+      if (msg[p] == 0)
+        {
+          p++;
+          break;
+        }
+      assert_true (p + 1 + msg[p] <= len);
+      if (o > 0)
+        out[o++] = '.';
+      memcpy (out + o, msg + p + 1, msg[p]);
+      o += msg[p];
+      p += 1 + (size_t) msg[p];
+    }
+  out[o] = '\0';
+  if (!jumped)
+    *pos = p;
+}
+
+/* Reads one RR of our reply: owner, type, ttl, and rdata (a name for
+ * CNAME as text, else hex-free raw bytes copied to @rdata). */
+static uint16_t
+reply_rr (const uint8_t *msg, size_t len, size_t *pos, char *owner, uint32_t *ttl,
+          char *cname, uint8_t *rdata, uint16_t *rdlength)
+{
+  uint16_t type;
+
+  reply_name (msg, len, pos, owner);
+  assert_true (*pos + 10 <= len);
+  type = get_u16 (msg + *pos);
+  assert_int_equal (get_u16 (msg + *pos + 2), 1);
+  *ttl = get_u32 (msg + *pos + 4);
+  *rdlength = get_u16 (msg + *pos + 8);
+  *pos += 10;
+  assert_true (*pos + *rdlength <= len);
+  if (type == TRELLIS_DNS_TYPE_CNAME)
+    {
+      size_t rp = *pos;
+
+      reply_name (msg, len, &rp, cname);
+      assert_int_equal (rp, *pos + *rdlength);
+    }
+  else
+    memcpy (rdata, msg + *pos, *rdlength);
+  *pos += *rdlength;
+  return type;
+}
+
+static void
+test_query_build (void **state)
+{
+  uint8_t buf[512];
+  TrellisDnsQuery q;
+  ssize_t n;
+  char long_label[80];
+  char long_name[4 * 80 + 4];
+
+  n = trellis_dns_query_build (0x4242, "forcesafesearch.google.com.", TRELLIS_DNS_TYPE_AAAA,
+                               true, buf, sizeof buf);
+  assert_int_equal (n, 12 + 28 + 4 + 11);
+  assert_int_equal (trellis_dns_query_parse (buf, (size_t) n, &q), 0);
+  assert_int_equal (q.id, 0x4242);
+  assert_int_equal (q.flags, 0x0100);            /* RD only */
+  assert_string_equal (q.qname, "forcesafesearch.google.com");
+  assert_int_equal (q.qtype, TRELLIS_DNS_TYPE_AAAA);
+  assert_int_equal (q.qclass, 1);
+  assert_true (q.has_edns);
+  assert_int_equal (q.edns_udp_size, 1232);
+  assert_memory_equal (buf + 12, forcesafe_wire, sizeof forcesafe_wire);
+
+  n = trellis_dns_query_build (1, "restrict.youtube.com", TRELLIS_DNS_TYPE_A, false, buf, sizeof buf);
+  assert_int_equal (n, 12 + 22 + 4);
+  assert_int_equal (trellis_dns_query_parse (buf, (size_t) n, &q), 0);
+  assert_false (q.has_edns);
+
+  /* Exactly enough room, then one byte less. */
+  assert_int_equal (trellis_dns_query_build (1, "a.b", 1, false, buf, 12 + 5 + 4), 12 + 5 + 4);
+  assert_int_equal (trellis_dns_query_build (1, "a.b", 1, false, buf, 12 + 5 + 3), -ENOBUFS);
+
+  assert_int_equal (trellis_dns_query_build (1, "a..b", 1, false, buf, sizeof buf), -EINVAL);
+  assert_int_equal (trellis_dns_query_build (1, ".a", 1, false, buf, sizeof buf), -EINVAL);
+  assert_int_equal (trellis_dns_query_build (1, "a\\046b", 1, false, buf, sizeof buf), -EINVAL);
+  assert_int_equal (trellis_dns_query_build (1, NULL, 1, false, buf, sizeof buf), -EINVAL);
+  memset (long_label, 'x', 64);
+  long_label[64] = '\0';
+  assert_int_equal (trellis_dns_query_build (1, long_label, 1, false, buf, sizeof buf), -EINVAL);
+  long_label[63] = '\0';
+  assert_true (trellis_dns_query_build (1, long_label, 1, false, buf, sizeof buf) > 0);
+  /* 4 labels of 63 are 257 wire octets with the root; cut to 256 (one
+   * too many), then 255. */
+  snprintf (long_name, sizeof long_name, "%s.%s.%s.%s", long_label, long_label, long_label, long_label);
+  assert_int_equal (trellis_dns_query_build (1, long_name, 1, false, buf, sizeof buf), -EINVAL);
+  long_name[strlen (long_name) - 1] = '\0';
+  assert_int_equal (trellis_dns_query_build (1, long_name, 1, false, buf, sizeof buf), -EINVAL);
+  long_name[strlen (long_name) - 1] = '\0';
+  assert_int_equal (trellis_dns_query_build (1, long_name, 1, false, buf, sizeof buf), 12 + 255 + 4);
+}
+
+static void
+test_safe_search_reply_google_a (void **state)
+{
+  Blob up = fixture_load ("upstream-forcesafesearch-a");
+  uint8_t query[512], reply[1500], rdata[64];
+  char owner[300], cname[300];
+  TrellisDnsQuery q;
+  size_t qlen = child_query ("www.google.com", TRELLIS_DNS_TYPE_A, true, query, &q);
+  size_t pos;
+  uint32_t ttl;
+  uint16_t rdlength;
+  ssize_t n;
+
+  n = trellis_dns_safe_search_reply_build (query, qlen, &q, "forcesafesearch.google.com",
+                                           up.data, up.len, 0x1234, false, reply, sizeof reply);
+  assert_true (n > 0);
+  assert_int_equal (get_u16 (reply), 0xbeef);
+  assert_int_equal (get_u16 (reply + 2), 0x8180);   /* QR RD RA, NOERROR; no AA */
+  assert_int_equal (get_u16 (reply + 4), 1);
+  assert_int_equal (get_u16 (reply + 6), 2);
+  assert_int_equal (get_u16 (reply + 8), 0);
+  assert_int_equal (get_u16 (reply + 10), 1);
+  assert_memory_equal (reply + 12, query + 12, q.question_end - 12);
+  pos = q.question_end;
+
+  /* The CNAME's owner is a pointer to the question. */
+  assert_int_equal (get_u16 (reply + pos), 0xc00c);
+  assert_int_equal (reply_rr (reply, (size_t) n, &pos, owner, &ttl, cname, rdata, &rdlength),
+                    TRELLIS_DNS_TYPE_CNAME);
+  assert_string_equal (owner, "www.google.com");
+  assert_string_equal (cname, "forcesafesearch.google.com");
+  assert_int_equal (ttl, 0);          /* the upstream's TTL was 0 */
+  assert_int_equal (rdlength, 28);    /* written whole */
+
+  assert_int_equal (reply_rr (reply, (size_t) n, &pos, owner, &ttl, cname, rdata, &rdlength),
+                    TRELLIS_DNS_TYPE_A);
+  assert_string_equal (owner, "forcesafesearch.google.com");
+  assert_int_equal (rdlength, 4);
+  assert_memory_equal (rdata, "\xd8\xef\x26\x78", 4);   /* 216.239.38.120 */
+
+  /* OPT, then nothing. */
+  assert_int_equal (reply[pos], 0);
+  assert_int_equal (get_u16 (reply + pos + 1), TRELLIS_DNS_TYPE_OPT);
+  assert_int_equal (pos + 11, (size_t) n);
+
+  /* Over TCP the same message. */
+  assert_int_equal (trellis_dns_safe_search_reply_build (query, qlen, &q, "forcesafesearch.google.com",
+                                                         up.data, up.len, 0x1234, true, reply,
+                                                         sizeof reply), n);
+  blob_free (&up);
+}
+
+static void
+test_safe_search_reply_aaaa_and_ttl (void **state)
+{
+  Blob up = fixture_load ("upstream-forcesafesearch-aaaa");
+  uint8_t query[512], reply[1500], rdata[64];
+  char owner[300], cname[300];
+  TrellisDnsQuery q;
+  size_t qlen = child_query ("www.google.fr", TRELLIS_DNS_TYPE_AAAA, false, query, &q);
+  size_t pos;
+  uint32_t ttl;
+  uint16_t rdlength;
+  ssize_t n;
+
+  /* Give the upstream's AAAA a TTL of 3600: the CNAME stays at 300. */
+  put_be32_for_test (up.data + 12 + 32 + 6, 3600);
+  n = trellis_dns_safe_search_reply_build (query, qlen, &q, "forcesafesearch.google.com",
+                                           up.data, up.len, 0x2345, false, reply, sizeof reply);
+  assert_true (n > 0);
+  assert_int_equal (get_u16 (reply + 6), 2);
+  assert_int_equal (get_u16 (reply + 10), 0);       /* no EDNS in the query: no OPT */
+  pos = q.question_end;
+  reply_rr (reply, (size_t) n, &pos, owner, &ttl, cname, rdata, &rdlength);
+  assert_string_equal (owner, "www.google.fr");
+  assert_int_equal (ttl, TRELLIS_DNS_SAFE_SEARCH_TTL);
+  assert_int_equal (reply_rr (reply, (size_t) n, &pos, owner, &ttl, cname, rdata, &rdlength),
+                    TRELLIS_DNS_TYPE_AAAA);
+  assert_int_equal (ttl, 3600);
+  assert_memory_equal (rdata, "\x20\x01\x48\x60\x48\x02\x00\x32\0\0\0\0\0\0\0\x78", 16);
+  assert_int_equal (pos, (size_t) n);
+  blob_free (&up);
+}
+
+static void
+test_safe_search_reply_cname_chain (void **state)
+{
+  Blob up = fixture_load ("upstream-cname-chain");
+  uint8_t query[512], reply[1500], rdata[64];
+  char owner[300], cname[300];
+  TrellisDnsQuery q;
+  size_t qlen = child_query ("www.youtube.com", TRELLIS_DNS_TYPE_A, true, query, &q);
+  size_t pos;
+  uint32_t ttl;
+  uint16_t rdlength;
+  ssize_t n;
+
+  n = trellis_dns_safe_search_reply_build (query, qlen, &q, "restrict.youtube.com",
+                                           up.data, up.len, 0x3456, false, reply, sizeof reply);
+  assert_true (n > 0);
+  assert_int_equal (get_u16 (reply + 6), 3);
+  pos = q.question_end;
+  assert_int_equal (reply_rr (reply, (size_t) n, &pos, owner, &ttl, cname, rdata, &rdlength),
+                    TRELLIS_DNS_TYPE_CNAME);
+  assert_string_equal (owner, "www.youtube.com");
+  assert_string_equal (cname, "restrict.youtube.com");
+  /* The upstream's pointers (into ITS message) were re-encoded: the names
+   * read back right in ours. */
+  assert_int_equal (reply_rr (reply, (size_t) n, &pos, owner, &ttl, cname, rdata, &rdlength),
+                    TRELLIS_DNS_TYPE_CNAME);
+  assert_string_equal (owner, "restrict.youtube.com");
+  assert_string_equal (cname, "safe.example.net");
+  assert_int_equal (reply_rr (reply, (size_t) n, &pos, owner, &ttl, cname, rdata, &rdlength),
+                    TRELLIS_DNS_TYPE_A);
+  assert_string_equal (owner, "safe.example.net");
+  assert_memory_equal (rdata, "\xc0\x00\x02\x4d", 4);
+  blob_free (&up);
+}
+
+/* An upstream response for forcesafesearch.google.com A, id 0x1234, with
+ * the question at 12 and @n_rrs records appended by the caller. */
+static size_t
+upstream_start (uint8_t *buf, uint16_t qtype)
+{
+  ssize_t n = trellis_dns_query_build (0x1234, "forcesafesearch.google.com", qtype, false, buf, 512);
+
+  assert_true (n > 0);
+  buf[2] = 0x81;   /* QR RD */
+  buf[3] = 0x80;   /* RA */
+  return (size_t) n;
+}
+
+static size_t
+upstream_add_a (uint8_t *buf, size_t pos, const uint8_t *owner, size_t owner_len,
+                const uint8_t addr[4])
+{
+  memcpy (buf + pos, owner, owner_len);
+  pos += owner_len;
+  memcpy (buf + pos, "\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04", 10);
+  memcpy (buf + pos + 10, addr, 4);
+  buf[7]++;   /* ANCOUNT (< 256 here) */
+  return pos + 14;
+}
+
+static void
+test_safe_search_reply_skips_foreign_records (void **state)
+{
+  uint8_t up[1024], query[512], reply[1500], rdata[64];
+  char owner[300], cname[300];
+  TrellisDnsQuery q;
+  size_t qlen = child_query ("www.google.com", TRELLIS_DNS_TYPE_A, true, query, &q);
+  size_t ulen = upstream_start (up, TRELLIS_DNS_TYPE_A);
+  size_t pos;
+  uint32_t ttl;
+  uint16_t rdlength;
+  ssize_t n;
+
+  /* A record for someone else, then ours (by pointer), then a TXT of ours. */
+  ulen = upstream_add_a (up, ulen, (const uint8_t *) "\x04" "evil" "\x07" "example" "\x00", 14,
+                         (const uint8_t *) "\x06\x06\x06\x06");
+  ulen = upstream_add_a (up, ulen, (const uint8_t *) "\xc0\x0c", 2, (const uint8_t *) "\x01\x02\x03\x04");
+  memcpy (up + ulen, "\xc0\x0c\x00\x10\x00\x01\x00\x00\x00\x3c\x00\x02\x01x", 14);
+  ulen += 14;
+  up[7]++;
+
+  n = trellis_dns_safe_search_reply_build (query, qlen, &q, "forcesafesearch.google.com",
+                                           up, ulen, 0x1234, false, reply, sizeof reply);
+  assert_true (n > 0);
+  assert_int_equal (get_u16 (reply + 6), 2);
+  pos = q.question_end;
+  reply_rr (reply, (size_t) n, &pos, owner, &ttl, cname, rdata, &rdlength);
+  assert_int_equal (ttl, 60);
+  assert_int_equal (reply_rr (reply, (size_t) n, &pos, owner, &ttl, cname, rdata, &rdlength),
+                    TRELLIS_DNS_TYPE_A);
+  assert_string_equal (owner, "forcesafesearch.google.com");
+  assert_memory_equal (rdata, "\x01\x02\x03\x04", 4);
+
+  /* The upstream's NXDOMAIN is passed on, with the CNAME. */
+  up[3] = 0x83;
+  n = trellis_dns_safe_search_reply_build (query, qlen, &q, "forcesafesearch.google.com",
+                                           up, ulen, 0x1234, false, reply, sizeof reply);
+  assert_true (n > 0);
+  assert_int_equal (get_u16 (reply + 2), 0x8183);
+}
+
+static void
+test_safe_search_reply_cname_only (void **state)
+{
+  uint8_t query[512], reply[1500], rdata[64];
+  char owner[300], cname[300];
+  TrellisDnsQuery q;
+  size_t qlen = child_query ("www.bing.com", 65 /* HTTPS */, true, query, &q);
+  size_t pos;
+  uint32_t ttl;
+  uint16_t rdlength;
+  ssize_t n;
+
+  n = trellis_dns_safe_search_reply_build (query, qlen, &q, "strict.bing.com", NULL, 0, 0,
+                                           false, reply, sizeof reply);
+  assert_true (n > 0);
+  assert_int_equal (get_u16 (reply + 2), 0x8180);
+  assert_int_equal (get_u16 (reply + 6), 1);
+  pos = q.question_end;
+  assert_int_equal (reply_rr (reply, (size_t) n, &pos, owner, &ttl, cname, rdata, &rdlength),
+                    TRELLIS_DNS_TYPE_CNAME);
+  assert_string_equal (cname, "strict.bing.com");
+  assert_int_equal (ttl, TRELLIS_DNS_SAFE_SEARCH_TTL);
+}
+
+static void
+test_safe_search_reply_truncation (void **state)
+{
+  uint8_t up[4096], query[512], reply[4096];
+  TrellisDnsQuery q;
+  size_t qlen = child_query ("www.google.com", TRELLIS_DNS_TYPE_A, false, query, &q);
+  size_t ulen = upstream_start (up, TRELLIS_DNS_TYPE_A);
+  ssize_t n;
+
+  /* 40 addresses: 40 * 16 bytes is over 512, and 32 are kept at most. */
+  for (int i = 0; i < 40; i++)
+    {
+      uint8_t addr[4] = { 10, 0, 0, (uint8_t) i };
+
+      ulen = upstream_add_a (up, ulen, (const uint8_t *) "\xc0\x0c", 2, addr);
+    }
+  n = trellis_dns_safe_search_reply_build (query, qlen, &q, "forcesafesearch.google.com",
+                                           up, ulen, 0x1234, false, reply, sizeof reply);
+  assert_int_equal (n, (ssize_t) qlen);             /* header + question only */
+  assert_int_equal (get_u16 (reply + 2), 0x8380);   /* TC */
+  assert_int_equal (get_u16 (reply + 6), 0);
+
+  /* Over TCP it fits: the CNAME and 32 addresses. */
+  n = trellis_dns_safe_search_reply_build (query, qlen, &q, "forcesafesearch.google.com",
+                                           up, ulen, 0x1234, true, reply, sizeof reply);
+  assert_true (n > 512);
+  assert_int_equal (get_u16 (reply + 2), 0x8180);
+  assert_int_equal (get_u16 (reply + 6), 33);
+  /* ... unless the buffer is small. */
+  n = trellis_dns_safe_search_reply_build (query, qlen, &q, "forcesafesearch.google.com",
+                                           up, ulen, 0x1234, true, reply, 100);
+  assert_int_equal (get_u16 (reply + 2) & 0x0200, 0x0200);
+  assert_int_equal (n, (ssize_t) qlen);
+  assert_int_equal (trellis_dns_safe_search_reply_build (query, qlen, &q, "forcesafesearch.google.com",
+                                                         up, ulen, 0x1234, true, reply, 20),
+                    -ENOBUFS);
+
+  /* The upstream's own TC is passed on, without answers. */
+  up[2] |= 0x02;
+  n = trellis_dns_safe_search_reply_build (query, qlen, &q, "forcesafesearch.google.com",
+                                           up, ulen, 0x1234, true, reply, sizeof reply);
+  assert_int_equal (get_u16 (reply + 2), 0x8380);
+  assert_int_equal (get_u16 (reply + 6), 0);
+}
+
+static void
+test_safe_search_reply_refuses_bad_upstream (void **state)
+{
+  Blob up = fixture_load ("upstream-forcesafesearch-a");
+  Blob chain = fixture_load ("upstream-cname-chain");
+  uint8_t query[512], reply[1500], bad[1024];
+  TrellisDnsQuery q;
+  size_t qlen = child_query ("www.google.com", TRELLIS_DNS_TYPE_A, true, query, &q);
+  size_t ulen;
+  const char *t = "forcesafesearch.google.com";
+
+#define BUILD(data, len, id) \
+  trellis_dns_safe_search_reply_build (query, qlen, &q, t, data, len, id, false, reply, sizeof reply)
+
+  assert_true (BUILD (up.data, up.len, 0x1234) > 0);
+  /* Another id, another question, another type. */
+  assert_int_equal (BUILD (up.data, up.len, 0x1235), -EBADMSG);
+  t = "forcesafesearch.google.co";
+  assert_int_equal (BUILD (up.data, up.len, 0x1234), -EBADMSG);
+  t = "forcesafesearch.google.com";
+  q.qtype = TRELLIS_DNS_TYPE_AAAA;
+  assert_int_equal (BUILD (up.data, up.len, 0x1234), -EBADMSG);
+  q.qtype = TRELLIS_DNS_TYPE_A;
+  /* The name's case does not matter (0x20 randomisation upstream). */
+  memcpy (bad, up.data, up.len);
+  bad[13] = 'F';
+  assert_true (BUILD (bad, up.len, 0x1234) > 0);
+  /* A query (QR=0) is no answer. */
+  bad[2] &= 0x7f;
+  assert_int_equal (BUILD (bad, up.len, 0x1234), -EBADMSG);
+  /* Every truncation of the message before its answers end. */
+  for (size_t l = 0; l < up.len - 11; l++)
+    {
+      memcpy (bad, up.data, l);
+      if (BUILD (bad, l, 0x1234) != -EBADMSG)
+        fail_msg ("upstream cut at %zu bytes was accepted", l);
+    }
+  /* ANCOUNT larger than the records present. */
+  memcpy (bad, up.data, up.len);
+  bad[7] = 2;
+  assert_int_equal (BUILD (bad, up.len - 11, 0x1234), -EBADMSG);
+  /* The answer's owner pointing forward, at itself, into the header. */
+  memcpy (bad, up.data, up.len);
+  bad[44] = 0xc0; bad[45] = 50;
+  assert_int_equal (BUILD (bad, up.len, 0x1234), -EBADMSG);
+  bad[45] = 44;
+  assert_int_equal (BUILD (bad, up.len, 0x1234), -EBADMSG);
+  bad[45] = 2;
+  assert_int_equal (BUILD (bad, up.len, 0x1234), -EBADMSG);
+  /* A reserved label type. */
+  bad[44] = 0x80;
+  assert_int_equal (BUILD (bad, up.len, 0x1234), -EBADMSG);
+  /* An A record of 5 bytes. */
+  memcpy (bad, up.data, up.len);
+  bad[55] = 5;
+  assert_int_equal (BUILD (bad, up.len, 0x1234), -EBADMSG);
+  /* RDLENGTH past the end. */
+  bad[54] = 0x40;
+  assert_int_equal (BUILD (bad, up.len, 0x1234), -EBADMSG);
+
+  /* A CNAME whose name runs past its RDLENGTH, or stops short of it. */
+  t = "restrict.youtube.com";
+  memcpy (bad, chain.data, chain.len);
+  assert_true (BUILD (bad, chain.len, 0x3456) > 0);
+  bad[49] = 0x11;
+  assert_int_equal (BUILD (bad, chain.len, 0x3456), -EBADMSG);
+  bad[49] = 0x13;
+  assert_int_equal (BUILD (bad, chain.len, 0x3456), -EBADMSG);
+
+  /* A second question. */
+  ulen = upstream_start (bad, TRELLIS_DNS_TYPE_A);
+  bad[5] = 2;
+  t = "forcesafesearch.google.com";
+  assert_int_equal (BUILD (bad, ulen, 0x1234), -EBADMSG);
+#undef BUILD
+
+  assert_int_equal (trellis_dns_safe_search_reply_build (query, qlen, &q, "a..b", up.data, up.len,
+                                                         0x1234, false, reply, sizeof reply),
+                    -EINVAL);
+  assert_int_equal (trellis_dns_safe_search_reply_build (query, qlen, &q, NULL, up.data, up.len,
+                                                         0x1234, false, reply, sizeof reply),
+                    -EINVAL);
+  blob_free (&up);
+  blob_free (&chain);
+}
+
 int
 main (void)
 {
@@ -773,6 +1263,14 @@ main (void)
     cmocka_unit_test (test_reply_truncates_utf8),
     cmocka_unit_test (test_reply_small_cap),
     cmocka_unit_test (test_reply_refuses_bad_arguments),
+    cmocka_unit_test (test_query_build),
+    cmocka_unit_test (test_safe_search_reply_google_a),
+    cmocka_unit_test (test_safe_search_reply_aaaa_and_ttl),
+    cmocka_unit_test (test_safe_search_reply_cname_chain),
+    cmocka_unit_test (test_safe_search_reply_skips_foreign_records),
+    cmocka_unit_test (test_safe_search_reply_cname_only),
+    cmocka_unit_test (test_safe_search_reply_truncation),
+    cmocka_unit_test (test_safe_search_reply_refuses_bad_upstream),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);
