@@ -215,6 +215,8 @@ packet_cb (const struct nlmsghdr *nlh, void *data)
           packet.has_uid = TRUE;
           packet.uid = ntohl (mnl_attr_get_u32 (attr[NFQA_UID]));
         }
+      if (attr[NFQA_MARK] != NULL)
+        packet.mark = ntohl (mnl_attr_get_u32 (attr[NFQA_MARK]));
       verdict = queue->handler (&packet, queue->user_data);
     }
 

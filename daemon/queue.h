@@ -31,6 +31,8 @@ typedef struct {
   guint16        src_port;     /* host order */
   guint16        dst_port;
   guint8         tcp_flags;    /* TCP only */
+  guint32        mark;         /* the packet's mark (NFQA_MARK): trellisd's own
+                                * mark means the guard chain sent it back */
   const guint8  *payload;      /* the L4 payload (UDP: the DNS message) */
   gsize          payload_len;
 } TrellisQueuePacket;

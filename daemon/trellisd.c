@@ -34,6 +34,8 @@ struct _TrellisDaemon {
   TrellisQueue        *queue;      /* (owned) (nullable) */
   GSource             *expire;     /* (owned) (nullable) */
   gboolean             table_applied;
+  TrellisNftPlan      *applied;    /* (owned) (nullable) the plan the kernel has */
+  gboolean             using_last_good;
 
   guint64              n_malformed;
 };
@@ -66,13 +68,14 @@ uid_compare (gconstpointer a, gconstpointer b)
 /* Loads the household and resolves its accounts.  An account that does not
  * exist (yet) is reported and left out: it has no packets to filter. */
 static Snapshot *
-snapshot_load (const TrellisDaemonConfig *config, GError **error)
+snapshot_load (const TrellisDaemonConfig *config, const char *path, GError **error)
 {
   g_autoptr(Snapshot) s = g_atomic_rc_box_new0 (Snapshot);
+  g_autofree char *index_path = g_build_filename (config->state_dir, "domains.idx", NULL);
   const TrellisChild *const *children;
   guint n_children;
 
-  s->policy = trellis_policy_load_file (config->household_path, config->data_dir, error);
+  s->policy = trellis_policy_load_file_full (path, config->data_dir, index_path, error);
   if (s->policy == NULL)
     return NULL;
   s->uid_children = g_hash_table_new (NULL, NULL);
@@ -123,46 +126,85 @@ snapshot_acquire (TrellisDaemon *daemon)
   return s;
 }
 
-static void
-nft_config_fill (TrellisDaemon *daemon, const Snapshot *s, TrellisNftConfig *ret_config)
+/* The kernel plan for @s: the same library and the same accounts as
+ * `trellis policy show --nft` renders. */
+static TrellisNftPlan *
+nft_plan_build (TrellisDaemon *daemon, const Snapshot *s, GError **error)
 {
-  TrellisPolicy *policy = s->policy;
-
-  *ret_config = (TrellisNftConfig) {
+  const TrellisNftPlanTuning tuning = {
     .table = daemon->config.table,
     .queue_num = daemon->config.queue_num,
-    .bypass = trellis_policy_get_on_failure_open (policy),
     .answer_port = daemon->config.answer_port,
     .mark = daemon->config.mark,
-    .uids = (const uint32_t *) (gpointer) s->uids->data,
-    .n_uids = s->uids->len,
     .queue_expr = daemon->queue_expr,
   };
+
+  return trellis_nft_plan_new_for_policy (s->policy, &tuning, NULL, NULL, error);
+}
+
+/* The household file that last compiled and was applied, kept so that a
+ * restart with a broken file still filters as the parents last decided. */
+static char *
+last_good_path (const TrellisDaemonConfig *config)
+{
+  return g_build_filename (config->state_dir, "household.conf.last-good", NULL);
+}
+
+static void
+last_good_save (const TrellisDaemonConfig *config)
+{
+  g_autofree char *path = last_good_path (config);
+  g_autofree char *contents = NULL;
+  gsize length;
+  g_autoptr(GError) error = NULL;
+
+  if (!g_file_get_contents (config->household_path, &contents, &length, &error) ||
+      !g_file_set_contents_full (path, contents, (gssize) length,
+                                 G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
+    g_warning ("cannot keep a copy of the household file that works: %s", error->message);
 }
 
 /* ---- decisions ------------------------------------------------------------ */
 
-/* Decides @qname for @uid under @s.  TRUE when it is blocked; then
- * @ret_text holds the rule's short form. */
-static gboolean
-decide (Snapshot *s, uid_t uid, const char *qname, char *ret_text, gsize text_size)
+/* Decides @qname for @uid under @s, in the policy's decision order, and says
+ * how the answerer would answer it (FORWARD: not ours to answer).  Called
+ * from the queue (main thread) and the answerer (any thread): @s is
+ * immutable. */
+static void
+decide (Snapshot *s, uid_t uid, const char *qname, TrellisAnswer *ret_answer)
 {
   const TrellisChild *child;
   TrellisDecision decision;
   g_autofree char *text = NULL;
 
+  memset (ret_answer, 0, sizeof *ret_answer);
+  ret_answer->action = TRELLIS_ANSWER_FORWARD;
+  ret_answer->ede_code = -1;
+
   child = g_hash_table_lookup (s->uid_children, GUINT_TO_POINTER (uid));
   if (child == NULL)
-    return FALSE;   /* no longer a child's account: not ours to filter */
+    return;   /* no longer a child's account: not ours to filter */
   trellis_policy_decide (s->policy, child, qname, &decision);
-  if (decision.verdict != TRELLIS_VERDICT_BLOCK)
-    return FALSE;
-  if (ret_text != NULL)
+  switch (decision.verdict)
     {
+    case TRELLIS_VERDICT_BLOCK:
       text = trellis_rule_format_short (decision.rule);
-      g_strlcpy (ret_text, text, text_size);
+      ret_answer->action = TRELLIS_ANSWER_BLOCK;
+      ret_answer->rcode = TRELLIS_DNS_RCODE_NXDOMAIN;
+      ret_answer->ede_code = TRELLIS_DNS_EDE_FILTERED;
+      g_strlcpy (ret_answer->ede_text, text, sizeof ret_answer->ede_text);
+      break;
+    case TRELLIS_VERDICT_SAFE_SEARCH:
+      if (decision.target != NULL)
+        {
+          ret_answer->action = TRELLIS_ANSWER_SAFE_SEARCH;
+          g_strlcpy (ret_answer->target, decision.target, sizeof ret_answer->target);
+        }
+      break;
+    case TRELLIS_VERDICT_ALLOW:
+    default:
+      break;
     }
-  return TRUE;
 }
 
 static TrellisQueueVerdict
@@ -174,6 +216,7 @@ queue_handle (const TrellisQueuePacket *packet, gpointer user_data)
                          .port = packet->src_port };
   TrellisFlow flow = { .uid = packet->uid, .dst_port = packet->dst_port };
   TrellisDnsQuery query;
+  TrellisAnswer answer;
 
   /* Only sockets of protected accounts are queued; without an owner the
    * packet cannot be placed, and is not passed unread. */
@@ -205,8 +248,23 @@ queue_handle (const TrellisQueuePacket *packet, gpointer user_data)
 
   trellis_flow_table_record (daemon->flows, &key, &flow, g_get_monotonic_time ());
   s = snapshot_acquire (daemon);
-  return decide (s, packet->uid, query.qname, NULL, 0)
-    ? TRELLIS_QUEUE_ACCEPT_MARK : TRELLIS_QUEUE_ACCEPT;
+  decide (s, packet->uid, query.qname, &answer);
+  if (answer.action == TRELLIS_ANSWER_FORWARD)
+    return TRELLIS_QUEUE_ACCEPT;
+  /* Whatever the answerer answers itself (a block, a safe-search rewrite)
+   * is marked, so that NAT takes it there.  But NAT decides once per flow:
+   * when the child's resolver reuses a source port while conntrack still
+   * holds an earlier flow to the same server that was let through, the
+   * marked query is not redirected, and the guard chain hands it back here
+   * still carrying the mark.  Then the answer goes from here, in the
+   * server's name, and the query is dropped. */
+  if (packet->mark == daemon->config.mark)
+    {
+      trellis_answerer_answer_unredirected (daemon->answerer, &key, &flow, packet->payload,
+                                            packet->payload_len, &query, &answer);
+      return TRELLIS_QUEUE_DROP;
+    }
+  return TRELLIS_QUEUE_ACCEPT_MARK;
 }
 
 static void
@@ -216,15 +274,7 @@ answerer_decide (uid_t uid, const TrellisDnsQuery *query, TrellisAnswer *ret_ans
   TrellisDaemon *daemon = user_data;
   g_autoptr(Snapshot) s = snapshot_acquire (daemon);
 
-  memset (ret_answer, 0, sizeof *ret_answer);
-  if (decide (s, uid, query->qname, ret_answer->ede_text, sizeof ret_answer->ede_text))
-    {
-      ret_answer->action = TRELLIS_ANSWER_BLOCK;
-      ret_answer->rcode = TRELLIS_DNS_RCODE_NXDOMAIN;
-      ret_answer->ede_code = TRELLIS_DNS_EDE_FILTERED;
-    }
-  else
-    ret_answer->action = TRELLIS_ANSWER_FORWARD;
+  decide (s, uid, query->qname, ret_answer);
 }
 
 static gboolean
@@ -269,20 +319,37 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
                    "the answer port must be a free local port other than 53");
       return NULL;
     }
-  daemon->snapshot = snapshot_load (&daemon->config, error);
+  if (g_mkdir_with_parents (daemon->config.state_dir, 0700) < 0)
+    {
+      set_errno_error (error, errno, "cannot create the state directory");
+      return NULL;
+    }
+  daemon->snapshot = snapshot_load (&daemon->config, daemon->config.household_path, error);
   if (daemon->snapshot == NULL)
-    return NULL;
+    {
+      g_autofree char *last_good = last_good_path (&daemon->config);
+      g_autoptr(GError) last_error = NULL;
+
+      /* Refused, with its errors; but if the parents' last good file is
+       * there, filter by it rather than not at all. */
+      if (!g_file_test (last_good, G_FILE_TEST_IS_REGULAR))
+        return NULL;
+      daemon->snapshot = snapshot_load (&daemon->config, last_good, &last_error);
+      if (daemon->snapshot == NULL)
+        return NULL;
+      g_warning ("the household file does not compile; filtering with the last one that did "
+                 "(%s) until it is fixed:\n%s", last_good, (*error)->message);
+      g_clear_error (error);
+      daemon->using_last_good = TRUE;
+    }
   return g_steal_pointer (&daemon);
 }
 
 gboolean
 trellis_daemon_start (TrellisDaemon *daemon, GError **error)
 {
-  TrellisNftConfig nft;
+  g_autoptr(TrellisNftPlan) plan = NULL;
   int r;
-
-  if (g_mkdir_with_parents (daemon->config.state_dir, 0700) < 0)
-    return set_errno_error (error, errno, "cannot create the state directory");
 
   /* The answerer first, so that nothing redirected finds no one there. */
   daemon->answerer = trellis_answerer_new (daemon->config.answer_port, daemon->flows,
@@ -302,11 +369,16 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
              ? "the nft queue expression"
              : "the xtables NFQUEUE target (this kernel has no nft queue expression)");
 
-  nft_config_fill (daemon, daemon->snapshot, &nft);
-  r = trellis_nft_apply (&nft);
+  plan = nft_plan_build (daemon, daemon->snapshot, error);
+  if (plan == NULL)
+    return FALSE;
+  r = trellis_nft_apply_plan (plan);
   if (r < 0)
     return set_errno_error (error, -r, "the kernel refused the table");
   daemon->table_applied = TRUE;
+  daemon->applied = g_steal_pointer (&plan);
+  if (!daemon->using_last_good)
+    last_good_save (&daemon->config);
 
   daemon->expire = g_timeout_source_new_seconds (10);
   g_source_set_callback (daemon->expire, flows_expire, daemon, NULL);
@@ -319,29 +391,72 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
   return TRUE;
 }
 
+/* Puts @next in force; returns the snapshot it replaces (transfer full). */
+static Snapshot *
+snapshot_swap (TrellisDaemon *daemon, Snapshot *next)
+{
+  Snapshot *old;
+
+  g_mutex_lock (&daemon->lock);
+  old = daemon->snapshot;
+  daemon->snapshot = next;
+  g_mutex_unlock (&daemon->lock);
+  return old;
+}
+
+/* Brings the kernel to @plan with as little as it takes: nothing when it
+ * is already there; only set elements when the chains stay the same (a
+ * chain replaced would drop the packets waiting in the queue at that
+ * instant); the whole table otherwise.  Each is one transaction. */
+static int
+kernel_update (TrellisDaemon *daemon, const TrellisNftPlan *plan)
+{
+  const TrellisNftPlan *applied = daemon->applied;
+  gboolean same_sets = TRUE;
+
+  if (applied == NULL || !trellis_nft_plan_same_shape (applied, plan))
+    return trellis_nft_apply_plan (plan);
+  for (size_t i = 0; i < plan->n_sets; i++)
+    same_sets = same_sets && trellis_nft_set_same_elements (&applied->sets[i], &plan->sets[i]);
+  return same_sets ? 0 : trellis_nft_update_sets (plan);
+}
+
 gboolean
 trellis_daemon_reload (TrellisDaemon *daemon, GError **error)
 {
   g_autoptr(Snapshot) next = NULL;
+  g_autoptr(TrellisNftPlan) plan = NULL;
   Snapshot *old;
-  TrellisNftConfig nft;
   int r;
 
-  next = snapshot_load (&daemon->config, error);
+  next = snapshot_load (&daemon->config, daemon->config.household_path, error);
   if (next == NULL)
     return FALSE;
   if (daemon->table_applied)
     {
-      nft_config_fill (daemon, next, &nft);
-      r = trellis_nft_apply (&nft);
-      if (r < 0)
-        return set_errno_error (error, -r, "the kernel refused the new table; the old one stays");
+      plan = nft_plan_build (daemon, next, error);
+      if (plan == NULL)
+        return FALSE;
     }
-  g_mutex_lock (&daemon->lock);
-  old = daemon->snapshot;
-  daemon->snapshot = g_steal_pointer (&next);
-  g_mutex_unlock (&daemon->lock);
+
+  /* The new decisions first: a child added now is decided by the new policy
+   * from their first queued packet on; a child removed is no longer queued
+   * once the kernel follows, and until then is let through as not ours. */
+  old = snapshot_swap (daemon, g_steal_pointer (&next));
+  if (plan != NULL)
+    {
+      r = kernel_update (daemon, plan);
+      if (r < 0)
+        {
+          snapshot_release (snapshot_swap (daemon, old));
+          return set_errno_error (error, -r, "the kernel refused the new table; the old policy stays");
+        }
+      g_clear_pointer (&daemon->applied, trellis_nft_plan_free);
+      daemon->applied = g_steal_pointer (&plan);
+    }
   snapshot_release (old);
+  daemon->using_last_good = FALSE;
+  last_good_save (&daemon->config);
   g_message ("household reloaded: protecting %u account(s)", daemon->snapshot->uids->len);
   return TRUE;
 }
@@ -383,6 +498,7 @@ trellis_daemon_free (TrellisDaemon *daemon)
     }
   if (daemon->snapshot != NULL)
     snapshot_release (daemon->snapshot);
+  g_clear_pointer (&daemon->applied, trellis_nft_plan_free);
   trellis_flow_table_free (daemon->flows);
   g_mutex_clear (&daemon->lock);
   g_free (daemon->config.household_path);
