@@ -187,6 +187,47 @@ fail:
  * skipped until the deadline; no response at all: no reply, as a server
  * that does not answer would give.
  */
+/*
+ * A socket for asking a server on a child's behalf, bound to a privileged
+ * source port (FORWARD_PORT_MIN..1023).  The child's own sockets can never
+ * have such a port, so our query can never share a conntrack entry with an
+ * earlier query of the child's to the same server: if it did, and that
+ * query had been redirected, NAT would bring our query back to us.
+ */
+#define FORWARD_PORT_MIN 512
+
+static int
+forward_socket_new (int family, int type)
+{
+  int fd = socket (family, type | SOCK_CLOEXEC, 0);
+
+  if (fd < 0)
+    return -errno;
+  for (int tries = 0; tries < 64; tries++)
+    {
+      struct sockaddr_storage ss = { .ss_family = (sa_family_t) family };
+      guint16 port = (guint16) g_random_int_range (FORWARD_PORT_MIN, 1024);
+      socklen_t len;
+
+      if (family == AF_INET)
+        {
+          ((struct sockaddr_in *) &ss)->sin_port = g_htons (port);
+          len = sizeof (struct sockaddr_in);
+        }
+      else
+        {
+          ((struct sockaddr_in6 *) &ss)->sin6_port = g_htons (port);
+          len = sizeof (struct sockaddr_in6);
+        }
+      if (bind (fd, (struct sockaddr *) &ss, len) == 0)
+        return fd;
+      if (errno != EADDRINUSE)
+        break;
+    }
+  close (fd);
+  return -EADDRINUSE;
+}
+
 /* The one's-complement sum of RFC 1071 over @len bytes, added to @sum. */
 static guint32
 csum_add (guint32 sum, const guint8 *p, gsize len)
@@ -323,7 +364,7 @@ udp_safe_search_run (UdpForward *fw)
   ask_len = trellis_dns_query_build (id, fw->target, fw->parsed.qtype, TRUE, ask, sizeof ask);
   if (ask_len < 0)
     return;
-  fd = socket (fw->server.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  fd = forward_socket_new (fw->server.ss_family, SOCK_DGRAM);
   if (fd < 0)
     return;
   if (connect (fd, (struct sockaddr *) &fw->server, fw->server_len) == 0 &&
@@ -370,7 +411,7 @@ udp_forward_run (gpointer data, gpointer user_data)
     }
   buf = g_malloc (DNS_MESSAGE_MAX);
 
-  fd = socket (fw->server.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  fd = forward_socket_new (fw->server.ss_family, SOCK_DGRAM);
   if (fd < 0)
     return;
   /* A connected socket only accepts the reply from the server asked. */
@@ -610,9 +651,9 @@ tcp_upstream_connect (const struct sockaddr_storage *server, socklen_t server_le
   int fd, err = 0;
   socklen_t errlen = sizeof err;
 
-  fd = socket (server->ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  fd = forward_socket_new (server->ss_family, SOCK_STREAM | SOCK_NONBLOCK);
   if (fd < 0)
-    return -errno;
+    return fd;
   if (connect (fd, (const struct sockaddr *) server, server_len) < 0 && errno != EINPROGRESS)
     goto fail;
   pfd.fd = fd;

@@ -7,11 +7,21 @@ typedef struct {
   TrellisFlowKey key;
   TrellisFlow    flow;
   gint64         expires;
+  guint          slot;     /* its place in the ring */
 } Entry;
 
+/*
+ * The entries are hashed by key, and a ring of TRELLIS_FLOW_TABLE_MAX slots
+ * remembers the order they were last recorded in: when the ring comes round
+ * to a slot still held, that entry (the least recently recorded of all) goes.
+ * So a flood never grows the table and never empties it: the newest flows,
+ * the ones the answerer is about to look up, are always kept.
+ */
 struct _TrellisFlowTable {
   GMutex      lock;
   GHashTable *entries;   /* (owned) Entry* → itself, hashed by key */
+  Entry     **ring;      /* (owned) TRELLIS_FLOW_TABLE_MAX slots, (nullable) each */
+  guint       next;      /* the slot the next record takes */
 };
 
 static guint
@@ -40,6 +50,7 @@ trellis_flow_table_new (void)
   g_mutex_init (&table->lock);
   /* Entry starts with its key, so the entry is its own hash key. */
   table->entries = g_hash_table_new_full (entry_hash, entry_equal, NULL, g_free);
+  table->ring = g_new0 (Entry *, TRELLIS_FLOW_TABLE_MAX);
   return table;
 }
 
@@ -49,6 +60,7 @@ trellis_flow_table_free (TrellisFlowTable *table)
   if (table == NULL)
     return;
   g_hash_table_unref (table->entries);
+  g_free (table->ring);
   g_mutex_clear (&table->lock);
   g_free (table);
 }
@@ -64,6 +76,7 @@ expire_locked (TrellisFlowTable *table, gint64 now_usec)
   while (g_hash_table_iter_next (&iter, (gpointer *) &e, NULL))
     if (e->expires <= now_usec)
       {
+        table->ring[e->slot] = NULL;
         g_hash_table_iter_remove (&iter);
         n++;
       }
@@ -77,22 +90,24 @@ trellis_flow_table_record (TrellisFlowTable     *table,
                            gint64                now_usec)
 {
   Entry *e;
+  Entry *oldest;
 
   g_mutex_lock (&table->lock);
   e = g_hash_table_lookup (table->entries, key);
   if (e == NULL)
     {
-      if (g_hash_table_size (table->entries) >= TRELLIS_FLOW_TABLE_MAX &&
-          expire_locked (table, now_usec) == 0)
-        {
-          /* Full of live flows: forget everything rather than grow.  The
-           * answerer refuses what it cannot place; it never guesses. */
-          g_hash_table_remove_all (table->entries);
-        }
       e = g_new0 (Entry, 1);
       e->key = *key;
       g_hash_table_add (table->entries, e);
     }
+  else
+    table->ring[e->slot] = NULL;
+  oldest = table->ring[table->next];
+  if (oldest != NULL)
+    g_hash_table_remove (table->entries, oldest);   /* frees it */
+  table->ring[table->next] = e;
+  e->slot = table->next;
+  table->next = (table->next + 1) % TRELLIS_FLOW_TABLE_MAX;
   e->flow = *flow;
   e->expires = now_usec + TRELLIS_FLOW_TTL_USEC;
   g_mutex_unlock (&table->lock);

@@ -19,7 +19,10 @@
 
 G_BEGIN_DECLS
 
-#define TRELLIS_FLOW_TTL_USEC     (30 * G_USEC_PER_SEC)
+/* A redirected query reaches the answerer within milliseconds; a TCP
+ * connection is accepted as fast.  A few seconds cover a loaded machine and
+ * keep the table small under a flood (5k queries/s: 25k entries). */
+#define TRELLIS_FLOW_TTL_USEC     (5 * G_USEC_PER_SEC)
 #define TRELLIS_FLOW_TABLE_MAX    65536
 
 /* The source of a query as both the queue and the answerer see it. */

@@ -35,6 +35,8 @@ struct _TrellisDaemon {
   GSource             *expire;     /* (owned) (nullable) */
   gboolean             table_applied;
   TrellisNftPlan      *applied;    /* (owned) (nullable) the plan the kernel has */
+  gboolean             reloading;  /* a reload is being compiled in a thread */
+  gboolean             reload_again;
   gboolean             using_last_good;
 
   guint64              n_malformed;
@@ -351,6 +353,19 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
   g_autoptr(TrellisNftPlan) plan = NULL;
   int r;
 
+  /* The answerer asks servers from privileged source ports, which children's
+   * sockets cannot take; that only holds while unprivileged ports start at
+   * 1024 (see answerer.c). */
+  {
+    g_autofree char *start = NULL;
+
+    if (g_file_get_contents ("/proc/sys/net/ipv4/ip_unprivileged_port_start", &start, NULL, NULL) &&
+        g_ascii_strtoll (start, NULL, 10) < 1024)
+      g_warning ("net.ipv4.ip_unprivileged_port_start is %s: children can bind ports "
+                 "below 1024, and a query trellisd passes on may meet one of theirs",
+                 g_strstrip (start));
+  }
+
   /* The answerer first, so that nothing redirected finds no one there. */
   daemon->answerer = trellis_answerer_new (daemon->config.answer_port, daemon->flows,
                                            answerer_decide, daemon, error);
@@ -421,50 +436,127 @@ kernel_update (TrellisDaemon *daemon, const TrellisNftPlan *plan)
   return same_sets ? 0 : trellis_nft_update_sets (plan);
 }
 
-gboolean
-trellis_daemon_reload (TrellisDaemon *daemon, GError **error)
-{
-  g_autoptr(Snapshot) next = NULL;
-  g_autoptr(TrellisNftPlan) plan = NULL;
-  Snapshot *old;
-  int r;
+/* What a reload computes off the main thread: the new snapshot and plan. */
+typedef struct {
+  Snapshot       *next;   /* (owned) */
+  TrellisNftPlan *plan;   /* (owned) (nullable) */
+} Reload;
 
-  next = snapshot_load (&daemon->config, daemon->config.household_path, error);
-  if (next == NULL)
-    return FALSE;
-  if (daemon->table_applied)
+static void
+reload_free (Reload *r)
+{
+  if (r->next != NULL)
+    snapshot_release (r->next);
+  g_clear_pointer (&r->plan, trellis_nft_plan_free);
+  g_free (r);
+}
+
+/* In a worker thread: compile the household and plan the kernel.  This is
+ * the slow part (reading lists, writing the index, syncing files), and the
+ * main thread keeps answering queries meanwhile. */
+static void
+reload_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  TrellisDaemon *daemon = g_object_get_data (G_OBJECT (task), "daemon");
+  g_autoptr(GError) error = NULL;
+  Reload *r = g_new0 (Reload, 1);
+
+  r->next = snapshot_load (&daemon->config, daemon->config.household_path, &error);
+  if (r->next != NULL && daemon->table_applied)
+    r->plan = nft_plan_build (daemon, r->next, &error);
+  if (r->next == NULL || (daemon->table_applied && r->plan == NULL))
     {
-      plan = nft_plan_build (daemon, next, error);
-      if (plan == NULL)
-        return FALSE;
+      reload_free (r);
+      g_task_return_error (task, g_steal_pointer (&error));
+      return;
     }
+  last_good_save (&daemon->config);
+  g_task_return_pointer (task, r, (GDestroyNotify) reload_free);
+}
+
+/* On the main thread: put the new policy in force in one step. */
+static gboolean
+reload_finish (TrellisDaemon *daemon, Reload *r, GError **error)
+{
+  Snapshot *old;
+  int ret;
 
   /* The new decisions first: a child added now is decided by the new policy
    * from their first queued packet on; a child removed is no longer queued
    * once the kernel follows, and until then is let through as not ours. */
-  old = snapshot_swap (daemon, g_steal_pointer (&next));
-  if (plan != NULL)
+  old = snapshot_swap (daemon, g_steal_pointer (&r->next));
+  if (r->plan != NULL)
     {
-      r = kernel_update (daemon, plan);
-      if (r < 0)
+      ret = kernel_update (daemon, r->plan);
+      if (ret < 0)
         {
           snapshot_release (snapshot_swap (daemon, old));
-          return set_errno_error (error, -r, "the kernel refused the new table; the old policy stays");
+          return set_errno_error (error, -ret,
+                                  "the kernel refused the new table; the old policy stays");
         }
       g_clear_pointer (&daemon->applied, trellis_nft_plan_free);
-      daemon->applied = g_steal_pointer (&plan);
+      daemon->applied = g_steal_pointer (&r->plan);
     }
   snapshot_release (old);
   daemon->using_last_good = FALSE;
-  last_good_save (&daemon->config);
   g_message ("household reloaded: protecting %u account(s)", daemon->snapshot->uids->len);
   return TRUE;
+}
+
+static void reload_start (TrellisDaemon *daemon);
+
+static void
+reload_done (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  TrellisDaemon *daemon = user_data;
+  g_autoptr(GError) error = NULL;
+  Reload *r = g_task_propagate_pointer (G_TASK (result), &error);
+
+  daemon->reloading = FALSE;
+  if (r == NULL || !reload_finish (daemon, r, &error))
+    g_warning ("household not reloaded, the policy in force stays:\n%s", error->message);
+  if (r != NULL)
+    reload_free (r);
+  if (daemon->reload_again)
+    {
+      daemon->reload_again = FALSE;
+      reload_start (daemon);
+    }
+}
+
+static void
+reload_start (TrellisDaemon *daemon)
+{
+  g_autoptr(GTask) task = NULL;
+
+  if (daemon->reloading)
+    {
+      /* The file changed again while we read it: read it once more after. */
+      daemon->reload_again = TRUE;
+      return;
+    }
+  daemon->reloading = TRUE;
+  task = g_task_new (NULL, NULL, reload_done, daemon);
+  g_task_set_source_tag (task, reload_start);
+  /* The daemon is no GObject: it rides on the task. */
+  g_object_set_data (G_OBJECT (task), "daemon", daemon);
+  g_task_run_in_thread (task, reload_thread);
+}
+
+void
+trellis_daemon_reload (TrellisDaemon *daemon)
+{
+  reload_start (daemon);
 }
 
 void
 trellis_daemon_stop (TrellisDaemon *daemon)
 {
   int r;
+
+  /* A reload being compiled reads the daemon's config: let it end. */
+  while (daemon->reloading)
+    g_main_context_iteration (NULL, TRUE);
 
   /* The table first: with it gone nothing is queued, so letting the queue
    * go after cannot drop a child's query. */

@@ -42,11 +42,13 @@ gboolean       trellis_daemon_start  (TrellisDaemon  *daemon,
 
 /**
  * trellis_daemon_reload:
- * Reads the household file again.  A file that does not compile, or a table
- * the kernel refuses, changes nothing: the policy in force stays.
+ * Reads the household file again, compiling it in a worker thread while
+ * the main loop keeps answering, then puts it in force in one step and
+ * logs "household reloaded".  A file that does not compile, or a table the
+ * kernel refuses, changes nothing: the policy in force stays, and the
+ * errors are logged.  A reload asked for during another runs after it.
  */
-gboolean       trellis_daemon_reload (TrellisDaemon  *daemon,
-                                      GError        **error);
+void           trellis_daemon_reload (TrellisDaemon  *daemon);
 
 /** trellis_daemon_stop: removes the kernel table and lets the queue go. */
 void           trellis_daemon_stop   (TrellisDaemon  *daemon);

@@ -7,7 +7,7 @@ query-loop.py SERVER SECONDS NAME...
 Round-robins over the NAMEs (A queries with EDNS, UDP, one at a time, 2 s
 timeout each) for SECONDS, then prints one line per name:
 
-    NAME sent=N noerror=N nxdomain_ede17=N nxdomain_plain=N other=N timeout=N answers=A,B
+    NAME sent=N noerror=N nxdomain_ede17=N nxdomain_plain=N other=N timeout=N answers=A,B other_rcodes=R/N,...
 
 noerror counts only NOERROR answers that hold at least one A record;
 nxdomain_ede17 counts NXDOMAIN with an Extended DNS Error 17 (Filtered).
@@ -69,7 +69,7 @@ def main():
     server, seconds, names = sys.argv[1], float(sys.argv[2]), sys.argv[3:]
     family = socket.AF_INET6 if ":" in server else socket.AF_INET
     stats = {n: dict(sent=0, noerror=0, nxdomain_ede17=0, nxdomain_plain=0,
-                     other=0, timeout=0, answers=set()) for n in names}
+                     other=0, timeout=0, answers=set(), other_rcodes=set()) for n in names}
     end = time.monotonic() + seconds
     i = 0
     while time.monotonic() < end:
@@ -96,15 +96,17 @@ def main():
                 st["nxdomain_plain"] += 1
             else:
                 st["other"] += 1
+                st["other_rcodes"].add("%d/%d" % (rcode, len(addrs)))
         except socket.timeout:
             st["timeout"] += 1
         finally:
             s.close()
     for n in names:
         st = stats[n]
-        print("%s sent=%d noerror=%d nxdomain_ede17=%d nxdomain_plain=%d other=%d timeout=%d answers=%s"
+        print("%s sent=%d noerror=%d nxdomain_ede17=%d nxdomain_plain=%d other=%d timeout=%d answers=%s other_rcodes=%s"
               % (n, st["sent"], st["noerror"], st["nxdomain_ede17"], st["nxdomain_plain"],
-                 st["other"], st["timeout"], ",".join(sorted(st["answers"])) or "-"))
+                 st["other"], st["timeout"], ",".join(sorted(st["answers"])) or "-",
+                 ",".join(sorted(st["other_rcodes"])) or "-"))
 
 
 if __name__ == "__main__":

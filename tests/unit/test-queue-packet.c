@@ -194,7 +194,8 @@ test_flow_table_cap (void **state)
   TrellisFlow found;
   guint n = 0;
 
-  /* A flood of distinct sources never holds more than the cap. */
+  /* A flood of distinct sources never holds more than the cap, and never
+   * loses the newest. */
   for (guint i = 0; i < TRELLIS_FLOW_TABLE_MAX + 10; i++)
     {
       key.port = (guint16) i;
@@ -207,9 +208,29 @@ test_flow_table_cap (void **state)
       key.addr[0] = (guint8) (i >> 16);
       n += trellis_flow_table_lookup (table, &key, 0, &found);
     }
-  assert_true (n <= TRELLIS_FLOW_TABLE_MAX);
-  /* The newest is always kept. */
+  /* Exactly the newest are kept: the ten first recorded went, in order. */
+  assert_int_equal (n, TRELLIS_FLOW_TABLE_MAX);
+  for (guint i = 0; i < TRELLIS_FLOW_TABLE_MAX + 10; i++)
+    {
+      key.port = (guint16) i;
+      key.addr[0] = (guint8) (i >> 16);
+      assert_int_equal (trellis_flow_table_lookup (table, &key, 0, &found), i >= 10);
+    }
+
+  /* Recording a flow again makes it the newest: it outlives older ones. */
+  key.port = 10;
+  key.addr[0] = 0;
+  trellis_flow_table_record (table, &key, &flow, 0);
+  for (guint i = 0; i < TRELLIS_FLOW_TABLE_MAX - 1; i++)
+    {
+      TrellisFlowKey other = { .family = AF_INET, .proto = IPPROTO_TCP, .port = (guint16) i,
+                               .addr = { (guint8) (i >> 16) } };
+
+      trellis_flow_table_record (table, &other, &flow, 0);
+    }
   assert_true (trellis_flow_table_lookup (table, &key, 0, &found));
+  key.port = 11;
+  assert_false (trellis_flow_table_lookup (table, &key, 0, &found));
 }
 
 int
