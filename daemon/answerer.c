@@ -81,7 +81,7 @@ answer_decide (TrellisAnswerer         *answerer,
       ret_answer->action = TRELLIS_ANSWER_REFUSE;
       return;
     }
-  answerer->decide (flow.uid, query, ret_answer, answerer->user_data);
+  answerer->decide (flow.uid, key->proto, query, ret_answer, answerer->user_data);
   if (ret_answer->action == TRELLIS_ANSWER_SAFE_SEARCH && ret_answer->target[0] == '\0')
     ret_answer->action = TRELLIS_ANSWER_FORWARD;   /* nothing to rewrite to */
   if (ret_answer->action == TRELLIS_ANSWER_FORWARD ||

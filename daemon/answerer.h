@@ -53,10 +53,12 @@ typedef struct {
 } TrellisAnswer;
 
 /*
- * Decides a query for the principal @uid.  Called from the main thread and
+ * Decides a query for the principal @uid, which came over @proto
+ * (IPPROTO_UDP or IPPROTO_TCP).  Called from the main thread and
  * from TCP threads at once: it must be thread-safe and must not block.
  */
 typedef void (*TrellisAnswererDecide) (uid_t                  uid,
+                                       guint8                 proto,
                                        const TrellisDnsQuery *query,
                                        TrellisAnswer         *ret_answer,
                                        gpointer               user_data);

@@ -10,6 +10,7 @@
 
 #include "daemon/answerer.h"
 #include "daemon/dns-packet.h"
+#include "daemon/event-log.h"
 #include "daemon/flows.h"
 #include "daemon/queue.h"
 #include "policy/trellis-policy.h"
@@ -30,6 +31,8 @@ struct _TrellisDaemon {
   Snapshot            *snapshot;   /* (owned) an rc box */
 
   TrellisFlowTable    *flows;      /* (owned) */
+  TrellisEventLog     *events;     /* (owned) (nullable) the filter works without it */
+  GSource             *purge;      /* (owned) (nullable) daily retention */
   TrellisAnswerer     *answerer;   /* (owned) (nullable) */
   TrellisQueue        *queue;      /* (owned) (nullable) */
   GSource             *expire;     /* (owned) (nullable) */
@@ -173,7 +176,8 @@ last_good_save (const TrellisDaemonConfig *config)
  * from the queue (main thread) and the answerer (any thread): @s is
  * immutable. */
 static void
-decide (Snapshot *s, uid_t uid, const char *qname, TrellisAnswer *ret_answer)
+decide (TrellisDaemon *daemon, Snapshot *s, uid_t uid, const char *qname, gboolean record,
+        TrellisAnswer *ret_answer)
 {
   const TrellisChild *child;
   TrellisDecision decision;
@@ -195,6 +199,12 @@ decide (Snapshot *s, uid_t uid, const char *qname, TrellisAnswer *ret_answer)
       ret_answer->rcode = TRELLIS_DNS_RCODE_NXDOMAIN;
       ret_answer->ede_code = TRELLIS_DNS_EDE_FILTERED;
       g_strlcpy (ret_answer->ede_text, text, sizeof ret_answer->ede_text);
+      /* Only blocks are kept, and only for the child and the parents to
+       * see; allowed names and helplines are never written anywhere. */
+      if (record && daemon->events != NULL)
+        trellis_event_log_add_blocked (daemon->events, g_get_real_time () / G_USEC_PER_SEC,
+                                       trellis_child_get_name (child), qname, text,
+                                       decision.rule->category);
       break;
     case TRELLIS_VERDICT_SAFE_SEARCH:
       if (decision.target != NULL)
@@ -250,7 +260,9 @@ queue_handle (const TrellisQueuePacket *packet, gpointer user_data)
 
   trellis_flow_table_record (daemon->flows, &key, &flow, g_get_monotonic_time ());
   s = snapshot_acquire (daemon);
-  decide (s, packet->uid, query.qname, &answer);
+  /* The queue sees each UDP query once (a guard-chain return is the same
+   * query again): that is where its event is recorded. */
+  decide (daemon, s, packet->uid, query.qname, packet->mark != daemon->config.mark, &answer);
   if (answer.action == TRELLIS_ANSWER_FORWARD)
     return TRELLIS_QUEUE_ACCEPT;
   /* Whatever the answerer answers itself (a block, a safe-search rewrite)
@@ -270,13 +282,37 @@ queue_handle (const TrellisQueuePacket *packet, gpointer user_data)
 }
 
 static void
-answerer_decide (uid_t uid, const TrellisDnsQuery *query, TrellisAnswer *ret_answer,
-                 gpointer user_data)
+answerer_decide (uid_t uid, guint8 proto, const TrellisDnsQuery *query,
+                 TrellisAnswer *ret_answer, gpointer user_data)
 {
   TrellisDaemon *daemon = user_data;
   g_autoptr(Snapshot) s = snapshot_acquire (daemon);
 
-  decide (s, uid, query->qname, ret_answer);
+  /* A UDP query here was decided (and recorded) in the queue already; a TCP
+   * query is decided only here. */
+  decide (daemon, s, uid, query->qname, proto == IPPROTO_TCP, ret_answer);
+}
+
+/* Drops events older than the household's log-retention-days (§55, §69). */
+static gboolean
+events_purge (gpointer user_data)
+{
+  TrellisDaemon *daemon = user_data;
+  g_autoptr(Snapshot) s = NULL;
+  g_autoptr(GError) error = NULL;
+  guint days, deleted = 0;
+
+  if (daemon->events == NULL)
+    return G_SOURCE_CONTINUE;
+  s = snapshot_acquire (daemon);
+  days = trellis_policy_get_log_retention_days (s->policy);
+  if (!trellis_event_log_purge (daemon->events,
+                                g_get_real_time () / G_USEC_PER_SEC - (gint64) days * 86400,
+                                &deleted, &error))
+    g_warning ("cannot purge old events: %s", error->message);
+  else if (deleted > 0)
+    g_message ("purged %u event(s) older than %u day(s)", deleted, days);
+  return G_SOURCE_CONTINUE;
 }
 
 static gboolean
@@ -321,9 +357,12 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
                    "the answer port must be a free local port other than 53");
       return NULL;
     }
-  if (g_mkdir_with_parents (daemon->config.state_dir, 0700) < 0)
+  /* The state directory is trellisd's alone: what is in it about a child
+   * is for that child and the parents, through trellisd. */
+  if (g_mkdir_with_parents (daemon->config.state_dir, 0700) < 0 ||
+      g_chmod (daemon->config.state_dir, 0700) < 0)
     {
-      set_errno_error (error, errno, "cannot create the state directory");
+      set_errno_error (error, errno, "cannot create the state directory (mode 0700)");
       return NULL;
     }
   daemon->snapshot = snapshot_load (&daemon->config, daemon->config.household_path, error);
@@ -394,6 +433,22 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
   daemon->applied = g_steal_pointer (&plan);
   if (!daemon->using_last_good)
     last_good_save (&daemon->config);
+
+  {
+    g_autofree char *path = g_build_filename (daemon->config.state_dir, "events.db", NULL);
+    g_autoptr(GError) log_error = NULL;
+    gboolean recreated = FALSE;
+
+    daemon->events = trellis_event_log_open_full (path, &recreated, &log_error);
+    if (daemon->events == NULL)
+      g_warning ("no event log (%s); filtering goes on without one", log_error->message);
+    else if (recreated)
+      g_warning ("the event log %s was damaged; it was set aside and a new one started", path);
+    events_purge (daemon);
+    daemon->purge = g_timeout_source_new_seconds (24 * 3600);
+    g_source_set_callback (daemon->purge, events_purge, daemon, NULL);
+    g_source_attach (daemon->purge, g_main_context_get_thread_default ());
+  }
 
   daemon->expire = g_timeout_source_new_seconds (10);
   g_source_set_callback (daemon->expire, flows_expire, daemon, NULL);
@@ -574,6 +629,13 @@ trellis_daemon_stop (TrellisDaemon *daemon)
       g_source_destroy (daemon->expire);
       g_clear_pointer (&daemon->expire, g_source_unref);
     }
+  if (daemon->purge != NULL)
+    {
+      g_source_destroy (daemon->purge);
+      g_clear_pointer (&daemon->purge, g_source_unref);
+    }
+  /* Commits what is queued. */
+  g_clear_pointer (&daemon->events, trellis_event_log_free);
 }
 
 void
@@ -591,6 +653,12 @@ trellis_daemon_free (TrellisDaemon *daemon)
   if (daemon->snapshot != NULL)
     snapshot_release (daemon->snapshot);
   g_clear_pointer (&daemon->applied, trellis_nft_plan_free);
+  if (daemon->purge != NULL)
+    {
+      g_source_destroy (daemon->purge);
+      g_source_unref (daemon->purge);
+    }
+  g_clear_pointer (&daemon->events, trellis_event_log_free);
   trellis_flow_table_free (daemon->flows);
   g_mutex_clear (&daemon->lock);
   g_free (daemon->config.household_path);

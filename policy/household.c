@@ -2059,3 +2059,10 @@ trellis_policy_decide (TrellisPolicy      *policy,
 {
   trellis_policy_decide_at (policy, child, name, NULL, ret_decision);
 }
+
+guint
+trellis_policy_get_log_retention_days (TrellisPolicy *policy)
+{
+  g_return_val_if_fail (policy != NULL, 7);
+  return policy->log_retention_days;
+}

@@ -179,6 +179,9 @@ TrellisPolicy *trellis_policy_load_file_full (const char  *path,
  */
 const char *const *trellis_policy_get_warnings (TrellisPolicy *policy);
 
+/** trellis_policy_get_log_retention_days: how long blocked events are kept (log-retention-days=). */
+guint trellis_policy_get_log_retention_days (TrellisPolicy *policy);
+
 /** trellis_policy_get_timezone: (transfer none) the household's zone (timezone=, else the system's). */
 GTimeZone *trellis_policy_get_timezone (TrellisPolicy *policy);
 

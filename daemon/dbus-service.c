@@ -1,0 +1,945 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * dbus-service.c — org.trellis.Trellis1: who is calling, what they may do,
+ * and unicast signals to the agents that may see them.
+ *
+ * A call goes through three steps on the main loop:
+ *   1. the arguments' shape (lengths, UTF-8, durations, ids): InvalidArgs;
+ *   2. the sender's uid, asked of the bus (GetConnectionUnixUser), then the
+ *      backend's word on who that uid is: PARENT, CHILD(name) or OTHER;
+ *   3. the rule of the interface (a child sees only its own data, approving,
+ *      declining, pausing and applying are for parents, anyone else may only
+ *      read the helplines), then the backend.
+ * GetHelplines skips step 2: helplines must work for anyone, always.
+ */
+#include <string.h>
+
+#include "daemon/dbus-service.h"
+#include "daemon/trellis-dbus-generated.h"
+
+typedef enum {
+  METHOD_GET_STATUS,
+  METHOD_WHY,
+  METHOD_GET_LOG,
+  METHOD_CLEAR_LOG,
+  METHOD_ASK,
+  METHOD_LIST_REQUESTS,
+  METHOD_APPROVE,
+  METHOD_DECLINE,
+  METHOD_PAUSE,
+  METHOD_APPLY_POLICY,
+  METHOD_GET_HELPLINES,
+  METHOD_SUBSCRIBE,
+} Method;
+
+typedef enum {
+  ROLE_OTHER,
+  ROLE_CHILD,
+  ROLE_PARENT,
+} Role;
+
+typedef struct {
+  TrellisDBusService *service;    /* (not owned) */
+  char               *name;       /* (owned) the subscriber's unique name */
+  guint32             uid;
+  guint               watch_id;   /* name watch: gone → forgotten */
+} Subscriber;
+
+struct _TrellisDBusService {
+  GDBusConnection          *connection;    /* (owned) */
+  const TrellisDBusBackend *backend;       /* (not owned) */
+  gpointer                  backend_data;  /* (not owned) */
+  TrellisTrellis1           *skeleton;     /* (owned) */
+  GCancellable             *cancellable;   /* (owned) cancelled by free */
+  GHashTable               *subscribers;   /* (owned) unique name → Subscriber */
+  guint                     own_id;
+  gboolean                  has_name;
+  gboolean                  name_lost_told;
+};
+
+/* One method call waiting for the bus to say who sent it. */
+typedef struct {
+  TrellisDBusService    *service;     /* (not owned) valid unless cancelled */
+  GDBusMethodInvocation *invocation;  /* (owned) */
+  GCancellable          *cancellable; /* (owned) */
+  Method                 method;
+} Call;
+
+/* ------------------------------------------------------------------------ */
+/* Errors */
+
+static const GDBusErrorEntry trellis_dbus_error_entries[] = {
+  { TRELLIS_DBUS_ERROR_NOT_FOUND, "org.trellis.Trellis1.Error.NotFound" },
+  { TRELLIS_DBUS_ERROR_FAILED,    "org.trellis.Trellis1.Error.Failed" },
+};
+
+GQuark
+trellis_dbus_error_quark (void)
+{
+  static gsize quark = 0;
+
+  g_dbus_error_register_error_domain ("trellis-dbus-error-quark", &quark,
+                                      trellis_dbus_error_entries,
+                                      G_N_ELEMENTS (trellis_dbus_error_entries));
+  return (GQuark) quark;
+}
+
+/* Takes @invocation.  Errors the caller should see as they are pass through;
+ * anything else becomes Failed. */
+static void
+invocation_return_error (GDBusMethodInvocation *invocation,
+                         const GError          *error)
+{
+  if (error->domain == TRELLIS_DBUS_ERROR
+      || (error->domain == G_DBUS_ERROR
+          && (error->code == G_DBUS_ERROR_ACCESS_DENIED
+              || error->code == G_DBUS_ERROR_INVALID_ARGS)))
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return;
+    }
+  g_debug ("%s: %s", g_dbus_method_invocation_get_method_name (invocation),
+           error->message);
+  g_dbus_method_invocation_return_error (invocation, TRELLIS_DBUS_ERROR,
+                                         TRELLIS_DBUS_ERROR_FAILED,
+                                         "%s", error->message);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Arguments */
+
+gboolean
+trellis_dbus_check_name (const char *name,
+                         GError    **error)
+{
+  gsize len = strlen (name);
+
+  if (len == 0)
+    {
+      g_set_error_literal (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                           "The name is empty.");
+      return FALSE;
+    }
+  if (len > TRELLIS_DBUS_NAME_MAX)
+    {
+      g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                   "The name is %" G_GSIZE_FORMAT " bytes long; at most %d are allowed.",
+                   len, TRELLIS_DBUS_NAME_MAX);
+      return FALSE;
+    }
+  if (!g_utf8_validate (name, len, NULL))
+    {
+      g_set_error_literal (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                           "The name is not valid UTF-8.");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+trellis_dbus_check_message (const char *message,
+                            GError    **error)
+{
+  gsize len = strlen (message);
+
+  if (len > TRELLIS_DBUS_MESSAGE_MAX)
+    {
+      g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                   "The message is %" G_GSIZE_FORMAT " bytes long; at most %d are allowed.",
+                   len, TRELLIS_DBUS_MESSAGE_MAX);
+      return FALSE;
+    }
+  if (!g_utf8_validate (message, len, NULL))
+    {
+      g_set_error_literal (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                           "The message is not valid UTF-8.");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* A CHILD argument: "" (the caller, or every child for a parent) or a name. */
+static gboolean
+check_child (const char *child,
+             GError    **error)
+{
+  if (child[0] == '\0')
+    return TRUE;
+  return trellis_dbus_check_name (child, error);
+}
+
+static gboolean
+check_locale (const char *locale,
+              GError    **error)
+{
+  gsize len = strlen (locale);
+
+  if (len > TRELLIS_DBUS_LOCALE_MAX)
+    {
+      g_set_error_literal (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                           "The locale is too long.");
+      return FALSE;
+    }
+  for (const char *p = locale; *p != '\0'; p++)
+    if (!g_ascii_isalnum (*p) && strchr ("_.@-", *p) == NULL)
+      {
+        g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                     "\"%s\" is not a locale name.", locale);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+static gboolean
+check_duration (gint64   seconds,
+                GError **error)
+{
+  if (seconds < TRELLIS_DBUS_DURATION_MIN || seconds > TRELLIS_DBUS_DURATION_MAX)
+    {
+      g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                   "A duration must be between %d second and %d days, not %" G_GINT64_FORMAT " s.",
+                   TRELLIS_DBUS_DURATION_MIN, TRELLIS_DBUS_DURATION_MAX / (24 * 3600),
+                   seconds);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+check_id (guint32  id,
+          GError **error)
+{
+  if (id == 0)
+    {
+      g_set_error_literal (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                           "Request ids start at 1.");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Step 1: the shape of the arguments, before anything is asked of anyone. */
+static gboolean
+check_args (Method    method,
+            GVariant *params,
+            GError  **error)
+{
+  const char *child, *name, *locale, *message;
+  guint32 id, limit;
+  gint64 seconds;
+
+  switch (method)
+    {
+    case METHOD_GET_STATUS:
+    case METHOD_CLEAR_LOG:
+    case METHOD_LIST_REQUESTS:
+      g_variant_get (params, "(&s)", &child);
+      return check_child (child, error);
+    case METHOD_WHY:
+      g_variant_get (params, "(&s&s&s)", &child, &name, &locale);
+      return check_child (child, error)
+             && trellis_dbus_check_name (name, error)
+             && check_locale (locale, error);
+    case METHOD_GET_LOG:
+      g_variant_get (params, "(&su)", &child, &limit);
+      return check_child (child, error);
+    case METHOD_ASK:
+      g_variant_get (params, "(&s&s)", &name, &message);
+      return trellis_dbus_check_name (name, error)
+             && trellis_dbus_check_message (message, error);
+    case METHOD_APPROVE:
+      g_variant_get (params, "(ux)", &id, &seconds);
+      return check_id (id, error) && check_duration (seconds, error);
+    case METHOD_DECLINE:
+      g_variant_get (params, "(u&s)", &id, &message);
+      return check_id (id, error) && trellis_dbus_check_message (message, error);
+    case METHOD_PAUSE:
+      g_variant_get (params, "(&sx)", &child, &seconds);
+      return check_child (child, error) && check_duration (seconds, error);
+    case METHOD_APPLY_POLICY:
+    case METHOD_GET_HELPLINES:
+    case METHOD_SUBSCRIBE:
+      return TRUE;
+    }
+  g_assert_not_reached ();
+}
+
+/* ------------------------------------------------------------------------ */
+/* Who may do what */
+
+static gboolean
+service_whois (TrellisDBusService *self,
+               guint32             uid,
+               Role               *ret_role,
+               char              **ret_child,
+               GError            **error)
+{
+  g_autofree char *child = NULL;
+  gboolean parent = FALSE;
+
+  if (!self->backend->whois (self->backend_data, uid, &child, &parent, error))
+    return FALSE;
+  *ret_role = parent ? ROLE_PARENT : child != NULL ? ROLE_CHILD : ROLE_OTHER;
+  *ret_child = parent ? NULL : g_steal_pointer (&child);
+  return TRUE;
+}
+
+/*
+ * Step 3 for a CHILD argument.  A child may pass "" or its own name; a
+ * parent any name, or "" where the method means every child (@all_allowed:
+ * *ret_child is then NULL).  A child naming anyone else is refused the same
+ * way whether that child exists or not: siblings are not to be probed.
+ */
+static gboolean
+resolve_child (Role         role,
+               const char  *own_child,
+               const char  *arg,
+               gboolean     all_allowed,
+               const char **ret_child,
+               GError     **error)
+{
+  switch (role)
+    {
+    case ROLE_OTHER:
+      g_set_error_literal (error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED,
+                           "Only the household's children and parents may ask this.");
+      return FALSE;
+    case ROLE_CHILD:
+      if (arg[0] != '\0' && strcmp (arg, own_child) != 0)
+        {
+          g_set_error_literal (error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED,
+                               "You can only see your own data, not another child's.");
+          return FALSE;
+        }
+      *ret_child = own_child;
+      return TRUE;
+    case ROLE_PARENT:
+      if (arg[0] == '\0' && !all_allowed)
+        {
+          g_set_error_literal (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                               "Name a child.");
+          return FALSE;
+        }
+      *ret_child = arg[0] == '\0' ? NULL : arg;
+      return TRUE;
+    }
+  g_assert_not_reached ();
+}
+
+static gboolean
+require_parent (Role     role,
+                GError **error)
+{
+  if (role != ROLE_PARENT)
+    {
+      g_set_error_literal (error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED,
+                           "Only a parent may do this.");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Takes @value (a new or floating reference). */
+static gboolean
+check_result (GVariant           *value,
+              const GVariantType *type,
+              GVariant          **ret_value,
+              GError            **error)
+{
+  g_autoptr(GVariant) owned = value != NULL ? g_variant_ref_sink (value) : NULL;
+
+  if (owned == NULL || !g_variant_is_of_type (owned, type))
+    {
+      g_set_error (error, TRELLIS_DBUS_ERROR, TRELLIS_DBUS_ERROR_FAILED,
+                   "Internal error: the daemon answered with %s, not %s.",
+                   owned != NULL ? g_variant_get_type_string (owned) : "nothing",
+                   g_variant_type_peek_string (type));
+      return FALSE;
+    }
+  *ret_value = g_steal_pointer (&owned);
+  return TRUE;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Subscribers */
+
+static void
+subscriber_free (Subscriber *sub)
+{
+  if (sub->watch_id != 0)
+    g_bus_unwatch_name (sub->watch_id);
+  g_free (sub->name);
+  g_free (sub);
+}
+
+static void
+subscriber_vanished (GDBusConnection *connection,
+                     const char      *name,
+                     gpointer         user_data)
+{
+  Subscriber *sub = user_data;
+
+  g_debug ("subscriber %s left", name);
+  /* Frees @sub, and with it the watch that called us. */
+  g_hash_table_remove (sub->service->subscribers, name);
+}
+
+static gboolean
+service_subscribe (TrellisDBusService *self,
+                   const char         *sender,
+                   guint32             uid,
+                   GError            **error)
+{
+  Subscriber *sub;
+
+  if (g_hash_table_contains (self->subscribers, sender))
+    return TRUE;
+  if (g_hash_table_size (self->subscribers) >= TRELLIS_DBUS_SUBSCRIBERS_MAX)
+    {
+      g_set_error_literal (error, TRELLIS_DBUS_ERROR, TRELLIS_DBUS_ERROR_FAILED,
+                           "Too many subscribers.");
+      return FALSE;
+    }
+  sub = g_new0 (Subscriber, 1);
+  sub->service = self;
+  sub->name = g_strdup (sender);
+  sub->uid = uid;
+  g_hash_table_insert (self->subscribers, sub->name, sub);
+  /* If the sender is already gone, this calls subscriber_vanished from the
+   * main loop, and the entry goes again. */
+  sub->watch_id = g_bus_watch_name_on_connection (self->connection, sender,
+                                                  G_BUS_NAME_WATCHER_FLAGS_NONE,
+                                                  NULL, subscriber_vanished,
+                                                  sub, NULL);
+  return TRUE;
+}
+
+/* Sends one signal to every subscriber that is @child's or a parent's. */
+static guint
+service_emit (TrellisDBusService *self,
+              const char         *child,
+              const char         *signal_name,
+              GVariant           *params)
+{
+  g_autoptr(GVariant) owned = g_variant_ref_sink (params);
+  GHashTableIter iter;
+  Subscriber *sub;
+  guint sent = 0;
+
+  g_hash_table_iter_init (&iter, self->subscribers);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &sub))
+    {
+      g_autoptr(GError) error = NULL;
+      g_autofree char *sub_child = NULL;
+      Role role;
+
+      if (!service_whois (self, sub->uid, &role, &sub_child, &error))
+        {
+          g_debug ("not signalling %s: %s", sub->name, error->message);
+          continue;
+        }
+      if (!(role == ROLE_PARENT
+            || (role == ROLE_CHILD && g_strcmp0 (sub_child, child) == 0)))
+        continue;
+      /* Unicast: a destination on every signal, never NULL. */
+      g_assert (sub->name != NULL);
+      if (!g_dbus_connection_emit_signal (self->connection, sub->name,
+                                          TRELLIS_DBUS_PATH, TRELLIS_DBUS_INTERFACE,
+                                          signal_name, owned, &error))
+        {
+          g_debug ("signalling %s: %s", sub->name, error->message);
+          continue;
+        }
+      sent++;
+    }
+  return sent;
+}
+
+guint
+trellis_dbus_service_emit_blocked (TrellisDBusService *service,
+                                   const char         *child,
+                                   const char         *name,
+                                   const char         *rule_kind,
+                                   const char         *explanation,
+                                   gint64              until)
+{
+  g_return_val_if_fail (service != NULL && child != NULL && name != NULL, 0);
+  g_return_val_if_fail (rule_kind != NULL && explanation != NULL, 0);
+
+  return service_emit (service, child, "Blocked",
+                       g_variant_new ("(ssssx)", child, name, rule_kind,
+                                      explanation, until));
+}
+
+guint
+trellis_dbus_service_emit_request_changed (TrellisDBusService *service,
+                                           guint32             id,
+                                           const char         *child,
+                                           const char         *name,
+                                           const char         *state,
+                                           const char         *message)
+{
+  g_return_val_if_fail (service != NULL && child != NULL && name != NULL, 0);
+  g_return_val_if_fail (state != NULL && message != NULL, 0);
+
+  return service_emit (service, child, "RequestChanged",
+                       g_variant_new ("(ussss)", id, child, name, state, message));
+}
+
+guint
+trellis_dbus_service_get_n_subscribers (TrellisDBusService *service)
+{
+  return g_hash_table_size (service->subscribers);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Calls */
+
+static void
+call_free (Call *call)
+{
+  g_clear_object (&call->invocation);
+  g_clear_object (&call->cancellable);
+  g_free (call);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Call, call_free)
+
+/* Step 3, for a caller the bus says is @uid.  Returns the reply's body
+ * (floating or NULL for none), or FALSE with @error. */
+static gboolean
+call_dispatch (Call      *call,
+               guint32    uid,
+               GVariant **ret_reply,
+               GError   **error)
+{
+  TrellisDBusService *self = call->service;
+  const TrellisDBusBackend *b = self->backend;
+  gpointer data = self->backend_data;
+  GVariant *params = g_dbus_method_invocation_get_parameters (call->invocation);
+  g_autofree char *own_child = NULL;
+  g_autoptr(GVariant) value = NULL;
+  const char *arg, *child, *name, *locale, *message;
+  Role role;
+  guint32 id, limit, n;
+  gint64 seconds;
+
+  if (!service_whois (self, uid, &role, &own_child, error))
+    return FALSE;
+
+  switch (call->method)
+    {
+    case METHOD_GET_STATUS:
+      g_variant_get (params, "(&s)", &arg);
+      if (!resolve_child (role, own_child, arg, FALSE, &child, error)
+          || !b->get_status (data, child, &value, error)
+          || !check_result (g_steal_pointer (&value), G_VARIANT_TYPE_VARDICT, &value, error))
+        return FALSE;
+      *ret_reply = g_variant_new ("(@a{sv})", value);
+      return TRUE;
+
+    case METHOD_WHY:
+      {
+        g_autofree char *rule = NULL, *explanation = NULL;
+        gboolean blocked = FALSE;
+
+        g_variant_get (params, "(&s&s&s)", &arg, &name, &locale);
+        if (!resolve_child (role, own_child, arg, FALSE, &child, error)
+            || !b->why (data, child, name, locale, &blocked, &rule, &explanation, error))
+          return FALSE;
+        *ret_reply = g_variant_new ("(bss)", blocked, rule != NULL ? rule : "",
+                                    explanation != NULL ? explanation : "");
+        return TRUE;
+      }
+
+    case METHOD_GET_LOG:
+      g_variant_get (params, "(&su)", &arg, &limit);
+      if (!resolve_child (role, own_child, arg, FALSE, &child, error)
+          || !b->get_log (data, child, limit, &value, error)
+          || !check_result (g_steal_pointer (&value), G_VARIANT_TYPE ("a(xsss)"), &value, error))
+        return FALSE;
+      *ret_reply = g_variant_new ("(@a(xsss))", value);
+      return TRUE;
+
+    case METHOD_CLEAR_LOG:
+      g_variant_get (params, "(&s)", &arg);
+      if (!resolve_child (role, own_child, arg, FALSE, &child, error)
+          || !b->clear_log (data, child, &n, error))
+        return FALSE;
+      *ret_reply = g_variant_new ("(u)", n);
+      return TRUE;
+
+    case METHOD_ASK:
+      /* The asker is always the caller: a child, asking for itself. */
+      g_variant_get (params, "(&s&s)", &name, &message);
+      if (role != ROLE_CHILD)
+        {
+          g_set_error_literal (error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED,
+                               "Only a child's account can ask for a review.");
+          return FALSE;
+        }
+      if (!b->ask (data, own_child, name, message, &id, error))
+        return FALSE;
+      *ret_reply = g_variant_new ("(u)", id);
+      return TRUE;
+
+    case METHOD_LIST_REQUESTS:
+      g_variant_get (params, "(&s)", &arg);
+      if (!resolve_child (role, own_child, arg, TRUE, &child, error)
+          || !b->list_requests (data, child, &value, error)
+          || !check_result (g_steal_pointer (&value), G_VARIANT_TYPE ("a(ussssxsx)"), &value, error))
+        return FALSE;
+      *ret_reply = g_variant_new ("(@a(ussssxsx))", value);
+      return TRUE;
+
+    case METHOD_APPROVE:
+      g_variant_get (params, "(ux)", &id, &seconds);
+      if (!require_parent (role, error) || !b->approve (data, id, seconds, error))
+        return FALSE;
+      *ret_reply = NULL;
+      return TRUE;
+
+    case METHOD_DECLINE:
+      g_variant_get (params, "(u&s)", &id, &message);
+      if (!require_parent (role, error) || !b->decline (data, id, message, error))
+        return FALSE;
+      *ret_reply = NULL;
+      return TRUE;
+
+    case METHOD_PAUSE:
+      /* Parents by uid.  TODO: for anyone else, ask polkit (action
+       * org.trellis.Trellis1.pause, auth_admin_keep) before refusing. */
+      g_variant_get (params, "(&sx)", &arg, &seconds);
+      if (!require_parent (role, error)
+          || !resolve_child (role, own_child, arg, FALSE, &child, error)
+          || !b->pause (data, child, seconds, error))
+        return FALSE;
+      *ret_reply = NULL;
+      return TRUE;
+
+    case METHOD_APPLY_POLICY:
+      /* TODO: polkit action org.trellis.Trellis1.apply-policy, as for Pause. */
+      if (!require_parent (role, error) || !b->apply_policy (data, error))
+        return FALSE;
+      *ret_reply = NULL;
+      return TRUE;
+
+    case METHOD_SUBSCRIBE:
+      if (role == ROLE_OTHER)
+        {
+          g_set_error_literal (error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED,
+                               "Only the household's children and parents receive signals.");
+          return FALSE;
+        }
+      if (!service_subscribe (self, g_dbus_method_invocation_get_sender (call->invocation),
+                              uid, error))
+        return FALSE;
+      *ret_reply = NULL;
+      return TRUE;
+
+    case METHOD_GET_HELPLINES:
+      break;
+    }
+  g_assert_not_reached ();
+}
+
+static void
+call_got_uid (GObject      *source,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  g_autoptr(Call) call = user_data;
+  g_autoptr(GVariant) uid_reply = NULL;
+  g_autoptr(GError) error = NULL;
+  GVariant *reply = NULL;
+  guint32 uid;
+
+  uid_reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  if (g_cancellable_is_cancelled (call->cancellable))
+    {
+      /* The service is gone: call->service must not be touched. */
+      g_dbus_method_invocation_return_error (g_steal_pointer (&call->invocation),
+                                             TRELLIS_DBUS_ERROR, TRELLIS_DBUS_ERROR_FAILED,
+                                             "The service is shutting down.");
+      return;
+    }
+  if (uid_reply == NULL)
+    {
+      g_debug ("who is %s: %s", g_dbus_method_invocation_get_sender (call->invocation),
+               error->message);
+      g_dbus_method_invocation_return_error (g_steal_pointer (&call->invocation),
+                                             G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED,
+                                             "The bus could not say who you are.");
+      return;
+    }
+  g_variant_get (uid_reply, "(u)", &uid);
+
+  if (!call_dispatch (call, uid, &reply, &error))
+    {
+      invocation_return_error (g_steal_pointer (&call->invocation), error);
+      return;
+    }
+  g_dbus_method_invocation_return_value (g_steal_pointer (&call->invocation), reply);
+}
+
+/* Takes @invocation. */
+static void
+get_helplines (TrellisDBusService    *self,
+               GDBusMethodInvocation *invocation)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) value = NULL;
+
+  if (!self->backend->get_helplines (self->backend_data, &value, &error)
+      || !check_result (g_steal_pointer (&value), G_VARIANT_TYPE ("a(ssss)"), &value, &error))
+    {
+      invocation_return_error (invocation, error);
+      return;
+    }
+  g_dbus_method_invocation_return_value (invocation,
+                                         g_variant_new ("(@a(ssss))", value));
+}
+
+/* Every handle-* signal comes here.  Returns TRUE: the call is ours, and so
+ * is @invocation (the skeleton hands its reference to the handler that
+ * returns TRUE; each g_dbus_method_invocation_return_*() consumes it). */
+static gboolean
+call_begin (TrellisDBusService    *self,
+            GDBusMethodInvocation *invocation,
+            Method                 method)
+{
+  g_autoptr(GError) error = NULL;
+  const char *sender = g_dbus_method_invocation_get_sender (invocation);
+  Call *call;
+
+  if (!check_args (method, g_dbus_method_invocation_get_parameters (invocation), &error))
+    {
+      g_dbus_method_invocation_return_gerror (invocation, error);
+      return TRUE;
+    }
+  if (method == METHOD_GET_HELPLINES)
+    {
+      get_helplines (self, invocation);
+      return TRUE;
+    }
+  if (sender == NULL)
+    {
+      /* Peer to peer: there is no bus to vouch for the caller. */
+      g_dbus_method_invocation_return_error (invocation,
+                                             G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED,
+                                             "Callers must come through the bus.");
+      return TRUE;
+    }
+
+  call = g_new0 (Call, 1);
+  call->service = self;
+  call->invocation = invocation;  /* the handler owns it: see call_begin */
+  call->cancellable = g_object_ref (self->cancellable);
+  call->method = method;
+  g_dbus_connection_call (self->connection, "org.freedesktop.DBus",
+                          "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                          "GetConnectionUnixUser", g_variant_new ("(s)", sender),
+                          G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE, -1,
+                          call->cancellable, call_got_uid, call);
+  return TRUE;
+}
+
+/* The generated skeleton's handle-* signals, one per method.  The arguments
+ * are read again from the invocation, in one place. */
+
+static gboolean
+handle_get_status (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+                   const char *child, gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_GET_STATUS);
+}
+
+static gboolean
+handle_why (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+            const char *child, const char *name, const char *locale, gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_WHY);
+}
+
+static gboolean
+handle_get_log (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+                const char *child, guint limit, gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_GET_LOG);
+}
+
+static gboolean
+handle_clear_log (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+                  const char *child, gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_CLEAR_LOG);
+}
+
+static gboolean
+handle_ask (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+            const char *name, const char *message, gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_ASK);
+}
+
+static gboolean
+handle_list_requests (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+                      const char *child, gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_LIST_REQUESTS);
+}
+
+static gboolean
+handle_approve (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+                guint id, gint64 seconds, gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_APPROVE);
+}
+
+static gboolean
+handle_decline (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+                guint id, const char *message, gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_DECLINE);
+}
+
+static gboolean
+handle_pause (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+              const char *child, gint64 seconds, gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_PAUSE);
+}
+
+static gboolean
+handle_apply_policy (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+                     gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_APPLY_POLICY);
+}
+
+static gboolean
+handle_get_helplines (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+                      gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_GET_HELPLINES);
+}
+
+static gboolean
+handle_subscribe (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+                  gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_SUBSCRIBE);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The name */
+
+static void
+name_acquired (GDBusConnection *connection,
+               const char      *name,
+               gpointer         user_data)
+{
+  TrellisDBusService *self = user_data;
+
+  self->has_name = TRUE;
+}
+
+static void
+name_lost (GDBusConnection *connection,
+           const char      *name,
+           gpointer         user_data)
+{
+  TrellisDBusService *self = user_data;
+
+  self->has_name = FALSE;
+  if (self->name_lost_told)
+    return;
+  self->name_lost_told = TRUE;
+  g_warning ("Lost or could not own the D-Bus name %s: is another trellisd running?", name);
+  if (self->backend->name_lost != NULL)
+    self->backend->name_lost (self->backend_data);
+}
+
+gboolean
+trellis_dbus_service_has_name (TrellisDBusService *service)
+{
+  return service->has_name;
+}
+
+/* ------------------------------------------------------------------------ */
+
+TrellisDBusService *
+trellis_dbus_service_new (GDBusConnection           *connection,
+                          const TrellisDBusBackend  *backend,
+                          gpointer                   backend_data,
+                          GError                   **error)
+{
+  g_autoptr(TrellisDBusService) self = NULL;
+
+  g_return_val_if_fail (G_IS_DBUS_CONNECTION (connection), NULL);
+  g_return_val_if_fail (backend != NULL && backend->whois != NULL, NULL);
+  g_return_val_if_fail (backend->get_status != NULL && backend->why != NULL, NULL);
+  g_return_val_if_fail (backend->get_log != NULL && backend->clear_log != NULL, NULL);
+  g_return_val_if_fail (backend->ask != NULL && backend->list_requests != NULL, NULL);
+  g_return_val_if_fail (backend->approve != NULL && backend->decline != NULL, NULL);
+  g_return_val_if_fail (backend->pause != NULL && backend->apply_policy != NULL, NULL);
+  g_return_val_if_fail (backend->get_helplines != NULL, NULL);
+
+  /* Register the error names before the first reply can use them. */
+  (void) trellis_dbus_error_quark ();
+
+  self = g_new0 (TrellisDBusService, 1);
+  self->connection = g_object_ref (connection);
+  self->backend = backend;
+  self->backend_data = backend_data;
+  self->cancellable = g_cancellable_new ();
+  self->subscribers = g_hash_table_new_full (g_str_hash, g_str_equal, NULL,
+                                             (GDestroyNotify) subscriber_free);
+  self->skeleton = trellis_trellis1_skeleton_new ();
+
+  g_signal_connect (self->skeleton, "handle-get-status", G_CALLBACK (handle_get_status), self);
+  g_signal_connect (self->skeleton, "handle-why", G_CALLBACK (handle_why), self);
+  g_signal_connect (self->skeleton, "handle-get-log", G_CALLBACK (handle_get_log), self);
+  g_signal_connect (self->skeleton, "handle-clear-log", G_CALLBACK (handle_clear_log), self);
+  g_signal_connect (self->skeleton, "handle-ask", G_CALLBACK (handle_ask), self);
+  g_signal_connect (self->skeleton, "handle-list-requests", G_CALLBACK (handle_list_requests), self);
+  g_signal_connect (self->skeleton, "handle-approve", G_CALLBACK (handle_approve), self);
+  g_signal_connect (self->skeleton, "handle-decline", G_CALLBACK (handle_decline), self);
+  g_signal_connect (self->skeleton, "handle-pause", G_CALLBACK (handle_pause), self);
+  g_signal_connect (self->skeleton, "handle-apply-policy", G_CALLBACK (handle_apply_policy), self);
+  g_signal_connect (self->skeleton, "handle-get-helplines", G_CALLBACK (handle_get_helplines), self);
+  g_signal_connect (self->skeleton, "handle-subscribe", G_CALLBACK (handle_subscribe), self);
+
+  if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton),
+                                         connection, TRELLIS_DBUS_PATH, error))
+    return NULL;
+
+  self->own_id = g_bus_own_name_on_connection (connection, TRELLIS_DBUS_NAME,
+                                               G_BUS_NAME_OWNER_FLAGS_NONE,
+                                               name_acquired, name_lost,
+                                               self, NULL);
+  return g_steal_pointer (&self);
+}
+
+void
+trellis_dbus_service_free (TrellisDBusService *service)
+{
+  if (service == NULL)
+    return;
+
+  if (service->own_id != 0)
+    g_bus_unown_name (service->own_id);
+  if (service->skeleton != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (service->skeleton, service);
+      if (g_dbus_interface_skeleton_has_connection (G_DBUS_INTERFACE_SKELETON (service->skeleton),
+                                                    service->connection))
+        g_dbus_interface_skeleton_unexport (G_DBUS_INTERFACE_SKELETON (service->skeleton));
+      g_object_unref (service->skeleton);
+    }
+  /* Calls waiting for the bus get Failed without touching us. */
+  g_cancellable_cancel (service->cancellable);
+  g_clear_object (&service->cancellable);
+  g_clear_pointer (&service->subscribers, g_hash_table_unref);
+  g_clear_object (&service->connection);
+  g_free (service);
+}

@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * dbus-service.h — org.trellis.Trellis1 on the system bus.
+ *
+ * The service owns the name, asks the bus who every caller is (the sender's
+ * Unix uid, never an argument), decides what that caller may do, checks the
+ * arguments' shape, and hands the rest to a backend through a small vtable.
+ * It holds no policy of its own, so the tests drive it with a fake backend on
+ * a private bus.  Signals go only to subscribed connections of the child they
+ * are about and of parents, one unicast message each: never a broadcast.
+ */
+#pragma once
+
+#include <gio/gio.h>
+
+G_BEGIN_DECLS
+
+#define TRELLIS_DBUS_NAME      "org.trellis.Trellis1"
+#define TRELLIS_DBUS_PATH      "/org/trellis/Trellis1"
+#define TRELLIS_DBUS_INTERFACE "org.trellis.Trellis1"
+
+/* Bounds on what callers may pass. */
+#define TRELLIS_DBUS_NAME_MAX        253              /* bytes, a DNS name */
+#define TRELLIS_DBUS_MESSAGE_MAX     500              /* bytes */
+#define TRELLIS_DBUS_LOCALE_MAX      64               /* bytes */
+#define TRELLIS_DBUS_DURATION_MIN    1                /* seconds */
+#define TRELLIS_DBUS_DURATION_MAX    (30 * 24 * 3600) /* seconds: 30 days */
+#define TRELLIS_DBUS_SUBSCRIBERS_MAX 256              /* connections */
+
+/**
+ * TrellisDBusError:
+ * @TRELLIS_DBUS_ERROR_NOT_FOUND: no such child or request
+ *   (org.trellis.Trellis1.Error.NotFound).
+ * @TRELLIS_DBUS_ERROR_FAILED: anything else that went wrong
+ *   (org.trellis.Trellis1.Error.Failed).
+ *
+ * Errors a backend returns.  Besides these, a backend may return
+ * G_DBUS_ERROR_ACCESS_DENIED or G_DBUS_ERROR_INVALID_ARGS, which reach the
+ * caller as org.freedesktop.DBus.Error.AccessDenied / .InvalidArgs; any
+ * other error reaches the caller as Failed with its message.
+ */
+typedef enum {
+  TRELLIS_DBUS_ERROR_NOT_FOUND,
+  TRELLIS_DBUS_ERROR_FAILED,
+} TrellisDBusError;
+
+#define TRELLIS_DBUS_ERROR (trellis_dbus_error_quark ())
+/** trellis_dbus_error_quark: the domain, registered with GDBus. */
+GQuark trellis_dbus_error_quark (void);
+
+/**
+ * TrellisDBusBackend:
+ *
+ * What the service needs from the daemon.  Every function is called on the
+ * thread that runs the connection's main context (the daemon's main loop),
+ * gets the backend_data given to trellis_dbus_service_new() first, returns
+ * TRUE with its results set, or FALSE with @error set (see TrellisDBusError).
+ * A returned GVariant is a new reference (it may be floating) of exactly the
+ * type named; the service refuses any other type with Failed.
+ *
+ * By the time a function below whois is called, the service has checked who
+ * the caller is and that it may ask: a CHILD argument is a child's name (the
+ * caller's own for a child); an unknown one is the backend's
+ * TRELLIS_DBUS_ERROR_NOT_FOUND.  Names and messages are valid UTF-8 within
+ * the bounds above; durations are within [DURATION_MIN, DURATION_MAX]; ids
+ * are not 0.
+ */
+typedef struct {
+  /* Who is @uid: a parent (root or an account in parents=: @ret_parent
+   * TRUE), a child's account (@ret_child_name set to that child's name) or
+   * anyone else (neither).  Required. */
+  gboolean (*whois)         (gpointer     backend_data,
+                             guint32      uid,
+                             char       **ret_child_name,
+                             gboolean    *ret_parent,
+                             GError     **error);
+  /* a{sv}: see GetStatus in data/org.trellis.Trellis1.xml. */
+  gboolean (*get_status)    (gpointer     backend_data,
+                             const char  *child,
+                             GVariant   **ret_status,
+                             GError     **error);
+  /* Would @name be blocked for @child now; @locale may be "". */
+  gboolean (*why)           (gpointer     backend_data,
+                             const char  *child,
+                             const char  *name,
+                             const char  *locale,
+                             gboolean    *ret_blocked,
+                             char       **ret_rule,
+                             char       **ret_explanation,
+                             GError     **error);
+  /* a(xsss), newest first, at most @limit (0: all). */
+  gboolean (*get_log)       (gpointer     backend_data,
+                             const char  *child,
+                             guint32      limit,
+                             GVariant   **ret_events,
+                             GError     **error);
+  gboolean (*clear_log)     (gpointer     backend_data,
+                             const char  *child,
+                             guint32     *ret_deleted,
+                             GError     **error);
+  /* @child is always the caller's own child. */
+  gboolean (*ask)           (gpointer     backend_data,
+                             const char  *child,
+                             const char  *name,
+                             const char  *message,
+                             guint32     *ret_id,
+                             GError     **error);
+  /* a(ussssxsx); @child NULL: every child's (parents only). */
+  gboolean (*list_requests) (gpointer     backend_data,
+                             const char  *child,
+                             GVariant   **ret_requests,
+                             GError     **error);
+  /* Parents only.  An unknown @id is TRELLIS_DBUS_ERROR_NOT_FOUND. */
+  gboolean (*approve)       (gpointer     backend_data,
+                             guint32      id,
+                             gint64       seconds,
+                             GError     **error);
+  gboolean (*decline)       (gpointer     backend_data,
+                             guint32      id,
+                             const char  *message,
+                             GError     **error);
+  gboolean (*pause)         (gpointer     backend_data,
+                             const char  *child,
+                             gint64       seconds,
+                             GError     **error);
+  gboolean (*apply_policy)  (gpointer     backend_data,
+                             GError     **error);
+  /* a(ssss).  Asked without any check of the caller: helplines always work. */
+  gboolean (*get_helplines) (gpointer     backend_data,
+                             GVariant   **ret_helplines,
+                             GError     **error);
+  /* (nullable) Told once if the bus takes the name away or never gives it. */
+  void     (*name_lost)     (gpointer     backend_data);
+} TrellisDBusBackend;
+
+typedef struct _TrellisDBusService TrellisDBusService;
+
+/**
+ * trellis_dbus_service_new:
+ * @connection: the system bus (or a test bus); must be a message bus
+ *   connection, since callers are identified by asking the bus.
+ * @backend: (not owned) must outlive the service.
+ *
+ * Exports the interface at TRELLIS_DBUS_PATH and asks for TRELLIS_DBUS_NAME,
+ * without replacing an owner.  Fails only if the export fails.
+ */
+TrellisDBusService *trellis_dbus_service_new  (GDBusConnection           *connection,
+                                               const TrellisDBusBackend  *backend,
+                                               gpointer                   backend_data,
+                                               GError                   **error);
+
+/** trellis_dbus_service_has_name: whether the bus has given us the name. */
+gboolean            trellis_dbus_service_has_name (TrellisDBusService *service);
+
+/**
+ * trellis_dbus_service_emit_blocked:
+ * Sends the Blocked signal to each subscriber that is @child's or a
+ * parent's, one unicast message each.  Never call it for a helpline.
+ * Returns how many connections it was sent to.
+ */
+guint               trellis_dbus_service_emit_blocked         (TrellisDBusService *service,
+                                                               const char         *child,
+                                                               const char         *name,
+                                                               const char         *rule_kind,
+                                                               const char         *explanation,
+                                                               gint64              until);
+
+/**
+ * trellis_dbus_service_emit_request_changed:
+ * Sends RequestChanged to @child's and parents' subscribers, as above.
+ */
+guint               trellis_dbus_service_emit_request_changed (TrellisDBusService *service,
+                                                               guint32             id,
+                                                               const char         *child,
+                                                               const char         *name,
+                                                               const char         *state,
+                                                               const char         *message);
+
+/** trellis_dbus_service_get_n_subscribers: connections subscribed now. */
+guint               trellis_dbus_service_get_n_subscribers    (TrellisDBusService *service);
+
+/**
+ * trellis_dbus_service_free:
+ * Unexports, releases the name, drops the subscribers; calls still waiting
+ * for the bus's answer about their sender get Failed.
+ */
+void                trellis_dbus_service_free (TrellisDBusService *service);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisDBusService, trellis_dbus_service_free)
+
+/**
+ * trellis_dbus_check_name:
+ * The service's check of a name argument: non-empty, valid UTF-8, at most
+ * TRELLIS_DBUS_NAME_MAX bytes; G_DBUS_ERROR_INVALID_ARGS otherwise.  (The
+ * bus already refuses invalid UTF-8; this is the service's own guard.)
+ */
+gboolean trellis_dbus_check_name    (const char *name,
+                                     GError    **error);
+
+/** trellis_dbus_check_message: valid UTF-8, at most TRELLIS_DBUS_MESSAGE_MAX bytes. */
+gboolean trellis_dbus_check_message (const char *message,
+                                     GError    **error);
+
+G_END_DECLS
