@@ -1,0 +1,868 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * org.trellis.Trellis1 on a private bus (GTestDBus) with a fake backend.
+ *
+ * Every connection to a private bus has the test's own uid, so the fake
+ * backend's whois answers with the role the test sets (child alice, parent,
+ * or nobody) for whatever uid the bus reports; it also records that uid, so
+ * the test can see it came from the bus.  The household is two children,
+ * alice and bob; request 7 exists.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <string.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+
+#include "daemon/dbus-service.h"
+
+typedef enum {
+  FAKE_OTHER,
+  FAKE_CHILD,
+  FAKE_PARENT,
+} FakeRole;
+
+typedef struct {
+  FakeRole  role;
+  char     *child;          /* the caller's child when FAKE_CHILD */
+  guint32   whois_uid;      /* last uid asked about */
+  guint     n_whois;
+  guint     n_calls;        /* backend calls beyond whois */
+  char     *last_child;     /* CHILD the backend was last given ("(all)" for NULL) */
+  guint32   last_id;
+  gint64    last_seconds;
+  gboolean  wrong_type;     /* get_status answers with the wrong type */
+} Fake;
+
+static gboolean
+known_child (const char *child,
+             GError    **error)
+{
+  if (g_strcmp0 (child, "alice") == 0 || g_strcmp0 (child, "bob") == 0)
+    return TRUE;
+  g_set_error (error, TRELLIS_DBUS_ERROR, TRELLIS_DBUS_ERROR_NOT_FOUND,
+               "No child called %s.", child);
+  return FALSE;
+}
+
+static void
+fake_saw (Fake       *fake,
+          const char *child)
+{
+  fake->n_calls++;
+  g_free (fake->last_child);
+  fake->last_child = g_strdup (child != NULL ? child : "(all)");
+}
+
+static gboolean
+fake_whois (gpointer data, guint32 uid, char **ret_child_name, gboolean *ret_parent,
+            GError **error)
+{
+  Fake *fake = data;
+
+  fake->n_whois++;
+  fake->whois_uid = uid;
+  *ret_parent = fake->role == FAKE_PARENT;
+  *ret_child_name = fake->role == FAKE_CHILD ? g_strdup (fake->child) : NULL;
+  return TRUE;
+}
+
+static gboolean
+fake_get_status (gpointer data, const char *child, GVariant **ret_status, GError **error)
+{
+  Fake *fake = data;
+  g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+
+  fake_saw (fake, child);
+  if (!known_child (child, error))
+    return FALSE;
+  if (fake->wrong_type)
+    {
+      *ret_status = g_variant_new_string ("oops");
+      return TRUE;
+    }
+  g_variant_builder_add (&b, "{sv}", "name", g_variant_new_string (child));
+  g_variant_builder_add (&b, "{sv}", "age", g_variant_new_uint32 (9));
+  *ret_status = g_variant_builder_end (&b);
+  return TRUE;
+}
+
+static gboolean
+fake_why (gpointer data, const char *child, const char *name, const char *locale,
+          gboolean *ret_blocked, char **ret_rule, char **ret_explanation, GError **error)
+{
+  fake_saw (data, child);
+  if (!known_child (child, error))
+    return FALSE;
+  *ret_blocked = g_str_has_suffix (name, "casino.example");
+  *ret_rule = g_strdup (*ret_blocked ? "category:gambling" : "");
+  *ret_explanation = g_strdup_printf ("%s for %s", name, child);
+  return TRUE;
+}
+
+static gboolean
+fake_get_log (gpointer data, const char *child, guint32 limit, GVariant **ret_events,
+              GError **error)
+{
+  g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a(xsss)"));
+  g_autofree char *name = NULL;
+
+  fake_saw (data, child);
+  if (!known_child (child, error))
+    return FALSE;
+  /* One event that names whose log it is. */
+  name = g_strdup_printf ("%s.casino.example", child);
+  g_variant_builder_add (&b, "(xsss)", (gint64) 1700000000, name, "category", "gambling");
+  *ret_events = g_variant_builder_end (&b);
+  return TRUE;
+}
+
+static gboolean
+fake_clear_log (gpointer data, const char *child, guint32 *ret_deleted, GError **error)
+{
+  fake_saw (data, child);
+  if (!known_child (child, error))
+    return FALSE;
+  *ret_deleted = 3;
+  return TRUE;
+}
+
+static gboolean
+fake_ask (gpointer data, const char *child, const char *name, const char *message,
+          guint32 *ret_id, GError **error)
+{
+  fake_saw (data, child);
+  *ret_id = 42;
+  return TRUE;
+}
+
+static gboolean
+fake_list_requests (gpointer data, const char *child, GVariant **ret_requests,
+                    GError **error)
+{
+  fake_saw (data, child);
+  if (child != NULL && !known_child (child, error))
+    return FALSE;
+  *ret_requests = g_variant_new_array (G_VARIANT_TYPE ("(ussssxsx)"), NULL, 0);
+  return TRUE;
+}
+
+static gboolean
+fake_request (Fake *fake, guint32 id, GError **error)
+{
+  fake_saw (fake, NULL);
+  fake->last_id = id;
+  if (id != 7)
+    {
+      g_set_error (error, TRELLIS_DBUS_ERROR, TRELLIS_DBUS_ERROR_NOT_FOUND,
+                   "No request %u.", id);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static gboolean
+fake_approve (gpointer data, guint32 id, gint64 seconds, GError **error)
+{
+  Fake *fake = data;
+
+  fake->last_seconds = seconds;
+  return fake_request (fake, id, error);
+}
+
+static gboolean
+fake_decline (gpointer data, guint32 id, const char *message, GError **error)
+{
+  return fake_request (data, id, error);
+}
+
+static gboolean
+fake_pause (gpointer data, const char *child, gint64 seconds, GError **error)
+{
+  Fake *fake = data;
+
+  fake_saw (fake, child);
+  fake->last_seconds = seconds;
+  return known_child (child, error);
+}
+
+static gboolean
+fake_apply_policy (gpointer data, GError **error)
+{
+  fake_saw (data, NULL);
+  return TRUE;
+}
+
+static gboolean
+fake_get_helplines (gpointer data, GVariant **ret_helplines, GError **error)
+{
+  fake_saw (data, NULL);
+  *ret_helplines = g_variant_new_parsed ("[('Childline', 'GB', 'childline.org.uk', '0800 1111')]");
+  return TRUE;
+}
+
+static const TrellisDBusBackend fake_backend = {
+  .whois = fake_whois,
+  .get_status = fake_get_status,
+  .why = fake_why,
+  .get_log = fake_get_log,
+  .clear_log = fake_clear_log,
+  .ask = fake_ask,
+  .list_requests = fake_list_requests,
+  .approve = fake_approve,
+  .decline = fake_decline,
+  .pause = fake_pause,
+  .apply_policy = fake_apply_policy,
+  .get_helplines = fake_get_helplines,
+};
+
+/* ------------------------------------------------------------------------ */
+/* The bus, the service and two client connections */
+
+typedef struct {
+  guint     n;
+  char     *member;       /* of the last signal */
+  GVariant *params;       /* of the last signal */
+} Received;
+
+typedef struct {
+  GTestDBus          *bus;      /* (not owned) the group's */
+  Fake                fake;
+  GDBusConnection    *service_conn;
+  TrellisDBusService *service;
+  GDBusConnection    *a;        /* subscribes in the signal tests */
+  GDBusConnection    *b;        /* never subscribes */
+  Received            got_a, got_b;
+  guint               sub_a, sub_b;
+} Fixture;
+
+static GDBusConnection *
+connect_bus (GTestDBus *bus)
+{
+  g_autoptr(GError) error = NULL;
+  GDBusConnection *c;
+
+  c = g_dbus_connection_new_for_address_sync (g_test_dbus_get_bus_address (bus),
+                                              G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
+                                              | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                              NULL, NULL, &error);
+  assert_null (error);
+  assert_non_null (c);
+  return c;
+}
+
+static gboolean
+tick (gpointer data)
+{
+  return G_SOURCE_CONTINUE;
+}
+
+/* Runs the main loop until *flag, or @ms pass.  Returns *flag. */
+static gboolean
+wait_until (const gboolean *flag,
+            guint           ms)
+{
+  gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
+  guint t = g_timeout_add (5, tick, NULL);
+
+  while (!*flag && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (t);
+  return *flag;
+}
+
+static void
+spin (guint ms)
+{
+  gboolean never = FALSE;
+
+  wait_until (&never, ms);
+}
+
+typedef struct {
+  gboolean  done;
+  GVariant *reply;
+  GError   *error;
+} Reply;
+
+static void
+call_done (GObject *source, GAsyncResult *res, gpointer data)
+{
+  Reply *r = data;
+
+  r->reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), res, &r->error);
+  r->done = TRUE;
+}
+
+/* Calls METHOD on the service from @c, running the loop until the answer.
+ * Returns the reply, or NULL with @error. */
+static GVariant *
+call (GDBusConnection *c,
+      const char      *method,
+      GVariant        *params,
+      GError         **error)
+{
+  Reply r = { 0 };
+
+  g_dbus_connection_call (c, TRELLIS_DBUS_NAME, TRELLIS_DBUS_PATH, TRELLIS_DBUS_INTERFACE,
+                          method, params, NULL, G_DBUS_CALL_FLAGS_NO_AUTO_START,
+                          5000, NULL, call_done, &r);
+  assert_true (wait_until (&r.done, 10000));
+  if (r.error != NULL)
+    g_propagate_error (error, r.error);
+  return r.reply;
+}
+
+/* The call must fail with the D-Bus error @name (as seen on the wire). */
+static void
+assert_call_fails (GDBusConnection *c,
+                   const char      *method,
+                   GVariant        *params,
+                   const char      *name)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = call (c, method, params, &error);
+  g_autofree char *remote = NULL;
+
+  assert_null (reply);
+  assert_non_null (error);
+  remote = g_dbus_error_get_remote_error (error);
+  if (g_strcmp0 (remote, name) != 0)
+    fail_msg ("%s: expected %s, got %s (%s)", method, name, remote, error->message);
+}
+
+static GVariant *
+call_ok (GDBusConnection *c,
+         const char      *method,
+         GVariant        *params,
+         const char      *reply_type)
+{
+  g_autoptr(GError) error = NULL;
+  GVariant *reply = call (c, method, params, &error);
+
+  if (error != NULL)
+    fail_msg ("%s: %s", method, error->message);
+  assert_non_null (reply);
+  assert_string_equal (g_variant_get_type_string (reply), reply_type);
+  return reply;
+}
+
+static void
+on_signal (GDBusConnection *c, const char *sender, const char *path, const char *iface,
+           const char *member, GVariant *params, gpointer data)
+{
+  Received *got = data;
+
+  got->n++;
+  g_free (got->member);
+  got->member = g_strdup (member);
+  g_clear_pointer (&got->params, g_variant_unref);
+  got->params = g_variant_ref (params);
+}
+
+static void
+set_role (Fixture *f, FakeRole role, const char *child)
+{
+  f->fake.role = role;
+  g_free (f->fake.child);
+  f->fake.child = g_strdup (child);
+}
+
+static int
+group_setup (void **state)
+{
+  GTestDBus *bus = g_test_dbus_new (G_TEST_DBUS_NONE);
+
+  g_test_dbus_up (bus);
+  *state = bus;
+  return 0;
+}
+
+static int
+group_teardown (void **state)
+{
+  GTestDBus *bus = *state;
+
+  g_test_dbus_down (bus);
+  g_object_unref (bus);
+  return 0;
+}
+
+static int
+setup (void **state)
+{
+  Fixture *f = g_new0 (Fixture, 1);
+  g_autoptr(GError) error = NULL;
+  gboolean has_name = FALSE;
+  gint64 end;
+
+  f->bus = *state;
+  f->service_conn = connect_bus (f->bus);
+  f->service = trellis_dbus_service_new (f->service_conn, &fake_backend, &f->fake, &error);
+  assert_null (error);
+  assert_non_null (f->service);
+  end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (!(has_name = trellis_dbus_service_has_name (f->service))
+         && g_get_monotonic_time () < end)
+    spin (5);
+  assert_true (has_name);
+
+  f->a = connect_bus (f->bus);
+  f->b = connect_bus (f->bus);
+  /* Both listen to every signal of the interface from anyone: a match rule,
+   * so a broadcast would reach both. */
+  f->sub_a = g_dbus_connection_signal_subscribe (f->a, NULL, TRELLIS_DBUS_INTERFACE, NULL,
+                                                 NULL, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+                                                 on_signal, &f->got_a, NULL);
+  f->sub_b = g_dbus_connection_signal_subscribe (f->b, NULL, TRELLIS_DBUS_INTERFACE, NULL,
+                                                 NULL, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+                                                 on_signal, &f->got_b, NULL);
+  set_role (f, FAKE_CHILD, "alice");
+  *state = f;
+  return 0;
+}
+
+static void
+close_conn (GDBusConnection **c)
+{
+  g_dbus_connection_close_sync (*c, NULL, NULL);
+  g_clear_object (c);
+}
+
+static int
+teardown (void **state)
+{
+  Fixture *f = *state;
+
+  g_dbus_connection_signal_unsubscribe (f->a, f->sub_a);
+  g_dbus_connection_signal_unsubscribe (f->b, f->sub_b);
+  trellis_dbus_service_free (f->service);
+  close_conn (&f->a);
+  close_conn (&f->b);
+  close_conn (&f->service_conn);
+  spin (200);  /* let pending idles drop their references */
+  *state = f->bus;
+  g_free (f->fake.child);
+  g_free (f->fake.last_child);
+  g_free (f->got_a.member);
+  g_free (f->got_b.member);
+  g_clear_pointer (&f->got_a.params, g_variant_unref);
+  g_clear_pointer (&f->got_b.params, g_variant_unref);
+  g_free (f);
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void
+test_child_reads_own_log (void **state)
+{
+  Fixture *f = *state;
+  g_autoptr(GVariant) reply = NULL, again = NULL;
+  g_autoptr(GVariant) events = NULL;
+  const char *name;
+  gint64 when;
+
+  reply = call_ok (f->a, "GetLog", g_variant_new ("(su)", "", 0), "(a(xsss))");
+  events = g_variant_get_child_value (reply, 0);
+  assert_int_equal (g_variant_n_children (events), 1);
+  g_variant_get_child (events, 0, "(x&sss)", &when, &name, NULL, NULL);
+  assert_string_equal (name, "alice.casino.example");
+  assert_int_equal (when, 1700000000);
+  assert_string_equal (f->fake.last_child, "alice");
+  /* The uid whois was asked about is the bus's word for ours. */
+  assert_int_equal (f->fake.whois_uid, getuid ());
+
+  /* Naming herself is the same as "". */
+  again = call_ok (f->a, "GetLog", g_variant_new ("(su)", "alice", 5), "(a(xsss))");
+  assert_string_equal (f->fake.last_child, "alice");
+}
+
+static void
+test_child_sibling_denied (void **state)
+{
+  Fixture *f = *state;
+
+  assert_call_fails (f->a, "GetLog", g_variant_new ("(su)", "bob", 0),
+                     "org.freedesktop.DBus.Error.AccessDenied");
+  assert_call_fails (f->a, "GetStatus", g_variant_new ("(s)", "bob"),
+                     "org.freedesktop.DBus.Error.AccessDenied");
+  assert_call_fails (f->a, "ClearLog", g_variant_new ("(s)", "bob"),
+                     "org.freedesktop.DBus.Error.AccessDenied");
+  assert_call_fails (f->a, "ListRequests", g_variant_new ("(s)", "bob"),
+                     "org.freedesktop.DBus.Error.AccessDenied");
+  assert_call_fails (f->a, "Why", g_variant_new ("(sss)", "bob", "example.org", ""),
+                     "org.freedesktop.DBus.Error.AccessDenied");
+  /* A child cannot probe which children exist: no NotFound for strangers. */
+  assert_call_fails (f->a, "GetLog", g_variant_new ("(su)", "zed", 0),
+                     "org.freedesktop.DBus.Error.AccessDenied");
+  assert_int_equal (f->fake.n_calls, 0);
+  assert_true (f->fake.n_whois > 0);
+}
+
+static void
+test_other_denied (void **state)
+{
+  Fixture *f = *state;
+  g_autoptr(GVariant) helplines = NULL;
+  const char *name;
+
+  set_role (f, FAKE_OTHER, NULL);
+  assert_call_fails (f->a, "GetLog", g_variant_new ("(su)", "alice", 0),
+                     "org.freedesktop.DBus.Error.AccessDenied");
+  assert_call_fails (f->a, "GetLog", g_variant_new ("(su)", "", 0),
+                     "org.freedesktop.DBus.Error.AccessDenied");
+  assert_call_fails (f->a, "GetStatus", g_variant_new ("(s)", "alice"),
+                     "org.freedesktop.DBus.Error.AccessDenied");
+  assert_call_fails (f->a, "Ask", g_variant_new ("(ss)", "example.org", ""),
+                     "org.freedesktop.DBus.Error.AccessDenied");
+  assert_call_fails (f->a, "ListRequests", g_variant_new ("(s)", ""),
+                     "org.freedesktop.DBus.Error.AccessDenied");
+  assert_call_fails (f->a, "Subscribe", NULL, "org.freedesktop.DBus.Error.AccessDenied");
+  assert_call_fails (f->a, "ApplyPolicy", NULL, "org.freedesktop.DBus.Error.AccessDenied");
+  assert_int_equal (f->fake.n_calls, 0);
+
+  /* Helplines work for anyone. */
+  helplines = call_ok (f->a, "GetHelplines", NULL, "(a(ssss))");
+  {
+    g_autoptr(GVariant) list = g_variant_get_child_value (helplines, 0);
+
+    assert_int_equal (g_variant_n_children (list), 1);
+    g_variant_get_child (list, 0, "(&sss&s)", &name, NULL, NULL, NULL);
+    assert_string_equal (name, "Childline");
+  }
+}
+
+static void
+test_parent_reads_any (void **state)
+{
+  Fixture *f = *state;
+  g_autoptr(GVariant) log = NULL, status = NULL, requests = NULL, why = NULL;
+  g_autoptr(GVariant) events = NULL, dict = NULL;
+  const char *name, *explanation;
+  gboolean blocked;
+
+  set_role (f, FAKE_PARENT, NULL);
+  log = call_ok (f->a, "GetLog", g_variant_new ("(su)", "bob", 0), "(a(xsss))");
+  events = g_variant_get_child_value (log, 0);
+  g_variant_get_child (events, 0, "(x&sss)", NULL, &name, NULL, NULL);
+  assert_string_equal (name, "bob.casino.example");
+
+  status = call_ok (f->a, "GetStatus", g_variant_new ("(s)", "alice"), "(a{sv})");
+  dict = g_variant_get_child_value (status, 0);
+  assert_true (g_variant_lookup (dict, "name", "&s", &name));
+  assert_string_equal (name, "alice");
+
+  why = call_ok (f->a, "Why", g_variant_new ("(sss)", "bob", "big.casino.example", "fr_FR.UTF-8"),
+                 "(bss)");
+  g_variant_get (why, "(b&s&s)", &blocked, NULL, &explanation);
+  assert_true (blocked);
+  assert_string_equal (explanation, "big.casino.example for bob");
+
+  /* "" is every child's requests for a parent ... */
+  requests = call_ok (f->a, "ListRequests", g_variant_new ("(s)", ""), "(a(ussssxsx))");
+  assert_string_equal (f->fake.last_child, "(all)");
+  /* ... but not a child to read a log of. */
+  assert_call_fails (f->a, "GetLog", g_variant_new ("(su)", "", 0),
+                     "org.freedesktop.DBus.Error.InvalidArgs");
+}
+
+static void
+test_parent_only_methods (void **state)
+{
+  Fixture *f = *state;
+  g_autoptr(GVariant) r1 = NULL, r2 = NULL, r3 = NULL, r4 = NULL, asked = NULL;
+  guint32 id;
+
+  /* Alice may ask, and her request is filed as hers whatever she is. */
+  asked = call_ok (f->a, "Ask", g_variant_new ("(ss)", "scratch.mit.edu", "for school"), "(u)");
+  g_variant_get (asked, "(u)", &id);
+  assert_int_equal (id, 42);
+  assert_string_equal (f->fake.last_child, "alice");
+  f->fake.n_calls = 0;
+
+  assert_call_fails (f->a, "Approve", g_variant_new ("(ux)", 7, (gint64) 3600),
+                     "org.freedesktop.DBus.Error.AccessDenied");
+  assert_call_fails (f->a, "Decline", g_variant_new ("(us)", 7, "no"),
+                     "org.freedesktop.DBus.Error.AccessDenied");
+  assert_call_fails (f->a, "Pause", g_variant_new ("(sx)", "alice", (gint64) 3600),
+                     "org.freedesktop.DBus.Error.AccessDenied");
+  assert_call_fails (f->a, "ApplyPolicy", NULL, "org.freedesktop.DBus.Error.AccessDenied");
+  assert_int_equal (f->fake.n_calls, 0);
+
+  set_role (f, FAKE_PARENT, NULL);
+  r1 = call_ok (f->a, "Approve", g_variant_new ("(ux)", 7, (gint64) 3600), "()");
+  assert_int_equal (f->fake.last_id, 7);
+  assert_int_equal (f->fake.last_seconds, 3600);
+  r2 = call_ok (f->a, "Decline", g_variant_new ("(us)", 7, "not now"), "()");
+  r3 = call_ok (f->a, "Pause", g_variant_new ("(sx)", "bob", (gint64) 600), "()");
+  assert_string_equal (f->fake.last_child, "bob");
+  assert_int_equal (f->fake.last_seconds, 600);
+  r4 = call_ok (f->a, "ApplyPolicy", NULL, "()");
+  assert_int_equal (f->fake.n_calls, 4);
+  /* Parents are not filtered: nothing for them to ask. */
+  assert_call_fails (f->a, "Ask", g_variant_new ("(ss)", "example.org", ""),
+                     "org.freedesktop.DBus.Error.AccessDenied");
+}
+
+static void
+test_invalid_args (void **state)
+{
+  Fixture *f = *state;
+  g_autofree char *huge = g_malloc (10 * 1024 + 1);
+  g_autofree char *long_message = g_malloc (TRELLIS_DBUS_MESSAGE_MAX + 2);
+  g_autoptr(GError) error = NULL;
+  char max_name[TRELLIS_DBUS_NAME_MAX + 1];
+
+  memset (huge, 'a', 10 * 1024);
+  huge[10 * 1024] = '\0';
+  memset (long_message, 'm', TRELLIS_DBUS_MESSAGE_MAX + 1);
+  long_message[TRELLIS_DBUS_MESSAGE_MAX + 1] = '\0';
+
+  set_role (f, FAKE_PARENT, NULL);
+  assert_call_fails (f->a, "Why", g_variant_new ("(sss)", "alice", huge, ""),
+                     "org.freedesktop.DBus.Error.InvalidArgs");
+  assert_call_fails (f->a, "GetLog", g_variant_new ("(su)", huge, 0),
+                     "org.freedesktop.DBus.Error.InvalidArgs");
+  assert_call_fails (f->a, "Why", g_variant_new ("(sss)", "alice", "", ""),
+                     "org.freedesktop.DBus.Error.InvalidArgs");
+  assert_call_fails (f->a, "Why", g_variant_new ("(sss)", "alice", "example.org", "fr;rm -rf"),
+                     "org.freedesktop.DBus.Error.InvalidArgs");
+  assert_call_fails (f->a, "Approve", g_variant_new ("(ux)", 7, (gint64) -5),
+                     "org.freedesktop.DBus.Error.InvalidArgs");
+  assert_call_fails (f->a, "Approve", g_variant_new ("(ux)", 7, (gint64) 0),
+                     "org.freedesktop.DBus.Error.InvalidArgs");
+  assert_call_fails (f->a, "Approve", g_variant_new ("(ux)", 7, (gint64) TRELLIS_DBUS_DURATION_MAX + 1),
+                     "org.freedesktop.DBus.Error.InvalidArgs");
+  assert_call_fails (f->a, "Approve", g_variant_new ("(ux)", 0, (gint64) 60),
+                     "org.freedesktop.DBus.Error.InvalidArgs");
+  assert_call_fails (f->a, "Pause", g_variant_new ("(sx)", "bob", G_MININT64),
+                     "org.freedesktop.DBus.Error.InvalidArgs");
+  assert_call_fails (f->a, "Decline", g_variant_new ("(us)", 7, long_message),
+                     "org.freedesktop.DBus.Error.InvalidArgs");
+  set_role (f, FAKE_CHILD, "alice");
+  assert_call_fails (f->a, "Ask", g_variant_new ("(ss)", "example.org", long_message),
+                     "org.freedesktop.DBus.Error.InvalidArgs");
+  assert_call_fails (f->a, "Ask", g_variant_new ("(ss)", huge, ""),
+                     "org.freedesktop.DBus.Error.InvalidArgs");
+  /* Wrong signature: GDBus refuses it before us. */
+  assert_call_fails (f->a, "GetLog", g_variant_new ("(s)", "alice"),
+                     "org.freedesktop.DBus.Error.InvalidArgs");
+  assert_int_equal (f->fake.n_calls, 0);
+
+  /* The bounds themselves are accepted. */
+  {
+    g_autoptr(GVariant) r = NULL, r2 = NULL;
+
+    memset (max_name, 'b', TRELLIS_DBUS_NAME_MAX);
+    max_name[TRELLIS_DBUS_NAME_MAX] = '\0';
+    r = call_ok (f->a, "Why", g_variant_new ("(sss)", "", max_name, "de_DE.UTF-8@euro"), "(bss)");
+    set_role (f, FAKE_PARENT, NULL);
+    r2 = call_ok (f->a, "Pause", g_variant_new ("(sx)", "bob", (gint64) TRELLIS_DBUS_DURATION_MAX), "()");
+  }
+
+  /* Bad UTF-8 cannot cross the bus (GDBus and the bus refuse it), so the
+   * service's own guard is checked directly. */
+  assert_false (trellis_dbus_check_name ("caf\xc3", &error));
+  assert_true (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS));
+  g_clear_error (&error);
+  assert_false (trellis_dbus_check_message ("\xff\xfe", &error));
+  assert_true (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS));
+  g_clear_error (&error);
+  assert_true (trellis_dbus_check_name ("caf\xc3\xa9.example", NULL));
+  assert_true (trellis_dbus_check_message ("", NULL));
+}
+
+static void
+test_not_found (void **state)
+{
+  Fixture *f = *state;
+
+  set_role (f, FAKE_PARENT, NULL);
+  assert_call_fails (f->a, "GetLog", g_variant_new ("(su)", "zed", 0),
+                     "org.trellis.Trellis1.Error.NotFound");
+  assert_call_fails (f->a, "Pause", g_variant_new ("(sx)", "zed", (gint64) 60),
+                     "org.trellis.Trellis1.Error.NotFound");
+  assert_call_fails (f->a, "Approve", g_variant_new ("(ux)", 99, (gint64) 60),
+                     "org.trellis.Trellis1.Error.NotFound");
+  assert_int_equal (f->fake.last_id, 99);
+}
+
+static void
+test_backend_wrong_type_is_failed (void **state)
+{
+  Fixture *f = *state;
+
+  f->fake.wrong_type = TRUE;
+  assert_call_fails (f->a, "GetStatus", g_variant_new ("(s)", ""),
+                     "org.trellis.Trellis1.Error.Failed");
+}
+
+static gboolean
+got_one (const Received *got)
+{
+  return got->n > 0;
+}
+
+/* Makes sure both clients have everything the service sent before now: a
+ * round trip from each to the service comes back after any signal sent
+ * earlier on the same connection. */
+static void
+settle (Fixture *f)
+{
+  g_autoptr(GVariant) ra = call_ok (f->a, "GetHelplines", NULL, "(a(ssss))");
+  g_autoptr(GVariant) rb = call_ok (f->b, "GetHelplines", NULL, "(a(ssss))");
+
+  spin (20);
+}
+
+static void
+test_signals_unicast (void **state)
+{
+  Fixture *f = *state;
+  g_autoptr(GVariant) sub = NULL, sub_again = NULL;
+  const char *child, *name, *kind, *explanation, *st;
+  gint64 until;
+  guint32 id;
+  gboolean gone;
+
+  sub = call_ok (f->a, "Subscribe", NULL, "()");
+  sub_again = call_ok (f->a, "Subscribe", NULL, "()");
+  assert_int_equal (trellis_dbus_service_get_n_subscribers (f->service), 1);
+
+  /* Alice's block reaches alice's subscribed agent, and no one else. */
+  assert_int_equal (trellis_dbus_service_emit_blocked (f->service, "alice", "casino.example",
+                                                       "category", "Gambling sites are blocked.",
+                                                       1700003600), 1);
+  settle (f);
+  assert_true (got_one (&f->got_a));
+  assert_int_equal (f->got_a.n, 1);
+  assert_string_equal (f->got_a.member, "Blocked");
+  g_variant_get (f->got_a.params, "(&s&s&s&sx)", &child, &name, &kind, &explanation, &until);
+  assert_string_equal (child, "alice");
+  assert_string_equal (name, "casino.example");
+  assert_string_equal (kind, "category");
+  assert_string_equal (explanation, "Gambling sites are blocked.");
+  assert_int_equal (until, 1700003600);
+  assert_int_equal (f->got_b.n, 0);
+
+  /* Bob's block does not reach alice. */
+  assert_int_equal (trellis_dbus_service_emit_blocked (f->service, "bob", "casino.example",
+                                                       "category", "x", 0), 0);
+  settle (f);
+  assert_int_equal (f->got_a.n, 1);
+  assert_int_equal (f->got_b.n, 0);
+
+  /* A parent's agent gets every child's. */
+  set_role (f, FAKE_PARENT, NULL);
+  assert_int_equal (trellis_dbus_service_emit_request_changed (f->service, 7, "bob",
+                                                               "scratch.mit.edu", "approved",
+                                                               "ok"), 1);
+  settle (f);
+  assert_int_equal (f->got_a.n, 2);
+  assert_string_equal (f->got_a.member, "RequestChanged");
+  g_variant_get (f->got_a.params, "(u&s&s&s&s)", &id, &child, &name, &st, NULL);
+  assert_int_equal (id, 7);
+  assert_string_equal (child, "bob");
+  assert_string_equal (st, "approved");
+  assert_int_equal (f->got_b.n, 0);
+
+  /* Someone who is nobody's any more gets nothing. */
+  set_role (f, FAKE_OTHER, NULL);
+  assert_int_equal (trellis_dbus_service_emit_blocked (f->service, "alice", "x.example",
+                                                       "deny", "x", 0), 0);
+
+  /* A subscriber that leaves is forgotten. */
+  close_conn (&f->a);
+  f->a = connect_bus (f->bus);
+  {
+    gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+    while (!(gone = trellis_dbus_service_get_n_subscribers (f->service) == 0)
+           && g_get_monotonic_time () < end)
+      spin (5);
+  }
+  assert_true (gone);
+  f->sub_a = g_dbus_connection_signal_subscribe (f->a, NULL, TRELLIS_DBUS_INTERFACE, NULL,
+                                                 NULL, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+                                                 on_signal, &f->got_a, NULL);
+}
+
+/* Runs in GDBus's worker thread: notes when the service asks the bus who
+ * a caller is. */
+static GDBusMessage *
+watch_uid_lookup (GDBusConnection *c, GDBusMessage *message, gboolean incoming,
+                  gpointer data)
+{
+  if (!incoming
+      && g_strcmp0 (g_dbus_message_get_member (message), "GetConnectionUnixUser") == 0)
+    g_atomic_int_set ((gint *) data, 1);
+  return message;
+}
+
+/* The service goes away while a call waits for the bus to say who sent it:
+ * the caller is told, nothing crashes, and nothing touches the freed
+ * service (ASan). */
+static void
+test_free_with_call_pending (void **state)
+{
+  Fixture *f = *state;
+  Reply r = { 0 };
+  gint asked = 0;
+  guint filter;
+  g_autofree char *remote = NULL;
+  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  filter = g_dbus_connection_add_filter (f->service_conn, watch_uid_lookup, &asked, NULL);
+  g_dbus_connection_call (f->a, TRELLIS_DBUS_NAME, TRELLIS_DBUS_PATH, TRELLIS_DBUS_INTERFACE,
+                          "GetLog", g_variant_new ("(su)", "", 0), NULL,
+                          G_DBUS_CALL_FLAGS_NONE, 5000, NULL, call_done, &r);
+  /* One main loop step at a time; after each, give the worker a moment to
+   * send the lookup, and stop before the bus's answer can be dispatched. */
+  while (!g_atomic_int_get (&asked) && g_get_monotonic_time () < end)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      for (guint i = 0; i < 50 && !g_atomic_int_get (&asked); i++)
+        g_usleep (1000);
+    }
+  assert_true (g_atomic_int_get (&asked));
+  assert_int_equal (f->fake.n_whois, 0);
+  trellis_dbus_service_free (f->service);
+  f->service = NULL;
+
+  assert_true (wait_until (&r.done, 10000));
+  g_dbus_connection_remove_filter (f->service_conn, filter);
+  assert_null (r.reply);
+  assert_non_null (r.error);
+  remote = g_dbus_error_get_remote_error (r.error);
+  assert_string_equal (remote, "org.trellis.Trellis1.Error.Failed");
+  assert_int_equal (f->fake.n_whois, 0);
+  g_clear_error (&r.error);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown (test_child_reads_own_log, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_child_sibling_denied, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_other_denied, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_parent_reads_any, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_parent_only_methods, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_invalid_args, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_not_found, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_backend_wrong_type_is_failed, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_signals_unicast, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_free_with_call_pending, setup, teardown),
+  };
+
+  /* TRELLIS_TEST_FILTER=test_not_found runs one test (cmocka's glob). */
+  if (g_getenv ("TRELLIS_TEST_FILTER") != NULL)
+    cmocka_set_test_filter (g_getenv ("TRELLIS_TEST_FILTER"));
+  return cmocka_run_group_tests (tests, group_setup, group_teardown);
+}
