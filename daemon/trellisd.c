@@ -10,40 +10,10 @@
 
 #include "daemon/answerer.h"
 #include "daemon/dns-packet.h"
-#include "daemon/event-log.h"
 #include "daemon/flows.h"
 #include "daemon/queue.h"
+#include "daemon/trellisd-private.h"
 #include "policy/trellis-policy.h"
-
-/* The policy in force and what the daemon derived from it.  Immutable once
- * made; replaced as a whole, so a reader holds one consistent view. */
-typedef struct {
-  TrellisPolicy *policy;        /* (owned) */
-  GHashTable    *uid_children;  /* uid → const TrellisChild* (owned by policy) */
-  GArray        *uids;          /* (owned) uint32: the protected uids, sorted */
-} Snapshot;
-
-struct _TrellisDaemon {
-  TrellisDaemonConfig  config;
-  TrellisQueueExpr     queue_expr;
-
-  GMutex               lock;       /* protects snapshot */
-  Snapshot            *snapshot;   /* (owned) an rc box */
-
-  TrellisFlowTable    *flows;      /* (owned) */
-  TrellisEventLog     *events;     /* (owned) (nullable) the filter works without it */
-  GSource             *purge;      /* (owned) (nullable) daily retention */
-  TrellisAnswerer     *answerer;   /* (owned) (nullable) */
-  TrellisQueue        *queue;      /* (owned) (nullable) */
-  GSource             *expire;     /* (owned) (nullable) */
-  gboolean             table_applied;
-  TrellisNftPlan      *applied;    /* (owned) (nullable) the plan the kernel has */
-  gboolean             reloading;  /* a reload is being compiled in a thread */
-  gboolean             reload_again;
-  gboolean             using_last_good;
-
-  guint64              n_malformed;
-};
 
 static void
 snapshot_clear (gpointer data)
@@ -55,12 +25,11 @@ snapshot_clear (gpointer data)
   g_clear_pointer (&s->policy, trellis_policy_unref);
 }
 
-static void
+void
 snapshot_release (Snapshot *s)
 {
   g_atomic_rc_box_release_full (s, snapshot_clear);
 }
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (Snapshot, snapshot_release)
 
 static int
 uid_compare (gconstpointer a, gconstpointer b)
@@ -120,7 +89,7 @@ snapshot_load (const TrellisDaemonConfig *config, const char *path, GError **err
   return g_steal_pointer (&s);
 }
 
-static Snapshot *
+Snapshot *
 snapshot_acquire (TrellisDaemon *daemon)
 {
   Snapshot *s;
@@ -171,26 +140,110 @@ last_good_save (const TrellisDaemonConfig *config)
 
 /* ---- decisions ------------------------------------------------------------ */
 
-/* Decides @qname for @uid under @s, in the policy's decision order, and says
- * how the answerer would answer it (FORWARD: not ours to answer).  Called
- * from the queue (main thread) and the answerer (any thread): @s is
- * immutable. */
-static void
-decide (TrellisDaemon *daemon, Snapshot *s, uid_t uid, const char *qname, gboolean record,
-        TrellisAnswer *ret_answer)
+/* A rule kind in the words the Blocked signal uses. */
+static const char *
+rule_kind_name (TrellisRuleKind kind)
 {
-  const TrellisChild *child;
+  switch (kind)
+    {
+    case TRELLIS_RULE_KIND_DENY: return "deny";
+    case TRELLIS_RULE_KIND_INTEGRITY: return "integrity";
+    case TRELLIS_RULE_KIND_QUIET_HOURS: return "quiet-hours";
+    case TRELLIS_RULE_KIND_CATEGORY: return "category";
+    case TRELLIS_RULE_KIND_ALLOWLIST: return "allowlist";
+    case TRELLIS_RULE_KIND_SAFE_SEARCH: return "safe-search";
+    case TRELLIS_RULE_KIND_HELPLINE: return "helpline";
+    case TRELLIS_RULE_KIND_ALLOW: return "allow";
+    case TRELLIS_RULE_KIND_DEFAULT:
+    default: return "default";
+    }
+}
+
+/* TRUE when a parent's pause or grant lifts a block of @qname for @child.
+ * Thread-safe. */
+static gboolean
+lifted (TrellisDaemon *daemon, const char *child, const char *qname, gint64 now)
+{
+  GPtrArray *grants;
+  gint64 *pause;
+  gboolean yes = FALSE;
+  gsize qlen = strlen (qname);
+
+  g_mutex_lock (&daemon->grants_lock);
+  pause = g_hash_table_lookup (daemon->pauses, child);
+  if (pause != NULL && *pause > now)
+    yes = TRUE;
+  grants = g_hash_table_lookup (daemon->grants, child);
+  for (guint i = 0; !yes && grants != NULL && i < grants->len; i++)
+    {
+      const Grant *g = grants->pdata[i];
+      gsize dlen = strlen (g->domain);
+
+      if (g->until > now &&
+          (g_ascii_strcasecmp (qname, g->domain) == 0 ||
+           (qlen > dlen && qname[qlen - dlen - 1] == '.' &&
+            g_ascii_strcasecmp (qname + qlen - dlen, g->domain) == 0)))
+        yes = TRUE;
+    }
+  g_mutex_unlock (&daemon->grants_lock);
+  return yes;
+}
+
+typedef struct {
+  TrellisDaemon *daemon;
+  char          *child;
+  char          *name;
+  char          *kind;
+  char          *explanation;
+  gint64         until;
+} BlockedSignal;
+
+static gboolean
+blocked_emit (gpointer data)
+{
+  BlockedSignal *b = data;
+
+  if (b->daemon->dbus != NULL)
+    trellis_dbus_service_emit_blocked (b->daemon->dbus, b->child, b->name, b->kind,
+                                       b->explanation, b->until);
+  g_free (b->child);
+  g_free (b->name);
+  g_free (b->kind);
+  g_free (b->explanation);
+  g_free (b);
+  return G_SOURCE_REMOVE;
+}
+
+void
+trellis_daemon_decide_child (TrellisDaemon      *daemon,
+                             Snapshot           *s,
+                             const TrellisChild *child,
+                             const char         *qname,
+                             gboolean            record,
+                             TrellisDecision    *ret_decision,
+                             TrellisAnswer      *ret_answer)
+{
   TrellisDecision decision;
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
   g_autofree char *text = NULL;
 
   memset (ret_answer, 0, sizeof *ret_answer);
   ret_answer->action = TRELLIS_ANSWER_FORWARD;
   ret_answer->ede_code = -1;
 
-  child = g_hash_table_lookup (s->uid_children, GUINT_TO_POINTER (uid));
-  if (child == NULL)
-    return;   /* no longer a child's account: not ours to filter */
-  trellis_policy_decide (s->policy, child, qname, &decision);
+  trellis_policy_decide_at (s->policy, child, qname, now, &decision);
+  /* A parent's pause or temporary grant lifts a block; never the rules
+   * that keep the filter whole. */
+  if (decision.verdict == TRELLIS_VERDICT_BLOCK &&
+      decision.rule->kind != TRELLIS_RULE_KIND_INTEGRITY &&
+      lifted (daemon, trellis_child_get_name (child), qname, g_date_time_to_unix (now)))
+    {
+      decision.verdict = TRELLIS_VERDICT_ALLOW;
+      decision.rule = trellis_policy_get_rule (s->policy, 0);
+    }
+  if (ret_decision != NULL)
+    *ret_decision = decision;
+
   switch (decision.verdict)
     {
     case TRELLIS_VERDICT_BLOCK:
@@ -199,12 +252,27 @@ decide (TrellisDaemon *daemon, Snapshot *s, uid_t uid, const char *qname, gboole
       ret_answer->rcode = TRELLIS_DNS_RCODE_NXDOMAIN;
       ret_answer->ede_code = TRELLIS_DNS_EDE_FILTERED;
       g_strlcpy (ret_answer->ede_text, text, sizeof ret_answer->ede_text);
+      if (!record)
+        break;
       /* Only blocks are kept, and only for the child and the parents to
        * see; allowed names and helplines are never written anywhere. */
-      if (record && daemon->events != NULL)
-        trellis_event_log_add_blocked (daemon->events, g_get_real_time () / G_USEC_PER_SEC,
+      if (daemon->events != NULL)
+        trellis_event_log_add_blocked (daemon->events, g_date_time_to_unix (now),
                                        trellis_child_get_name (child), qname, text,
                                        decision.rule->category);
+      if (daemon->dbus != NULL)
+        {
+          BlockedSignal *b = g_new0 (BlockedSignal, 1);
+
+          b->daemon = daemon;
+          b->child = g_strdup (trellis_child_get_name (child));
+          b->name = g_strdup (qname);
+          b->kind = g_strdup (rule_kind_name (decision.rule->kind));
+          b->explanation = trellis_rule_explain_for (s->policy, decision.rule, child, now);
+          b->until = 0;
+          /* signals leave from the main loop, whoever decided */
+          g_main_context_invoke (NULL, blocked_emit, b);
+        }
       break;
     case TRELLIS_VERDICT_SAFE_SEARCH:
       if (decision.target != NULL)
@@ -217,6 +285,27 @@ decide (TrellisDaemon *daemon, Snapshot *s, uid_t uid, const char *qname, gboole
     default:
       break;
     }
+}
+
+/* Decides @qname for @uid under @s, in the policy's decision order, and says
+ * how the answerer would answer it (FORWARD: not ours to answer).  Called
+ * from the queue (main thread) and the answerer (any thread): @s is
+ * immutable. */
+static void
+decide (TrellisDaemon *daemon, Snapshot *s, uid_t uid, const char *qname, gboolean record,
+        TrellisAnswer *ret_answer)
+{
+  const TrellisChild *child = g_hash_table_lookup (s->uid_children, GUINT_TO_POINTER (uid));
+
+  if (child == NULL)
+    {
+      /* no longer a child's account: not ours to filter */
+      memset (ret_answer, 0, sizeof *ret_answer);
+      ret_answer->action = TRELLIS_ANSWER_FORWARD;
+      ret_answer->ede_code = -1;
+      return;
+    }
+  trellis_daemon_decide_child (daemon, s, child, qname, record, NULL, ret_answer);
 }
 
 static TrellisQueueVerdict
@@ -349,6 +438,10 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
   daemon->config.answer_port = config->answer_port;
   daemon->config.mark = config->mark != 0 ? config->mark : TRELLIS_NFT_MARK_DEFAULT;
   g_mutex_init (&daemon->lock);
+  g_mutex_init (&daemon->grants_lock);
+  daemon->grants = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                          (GDestroyNotify) g_ptr_array_unref);
+  daemon->pauses = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   daemon->flows = trellis_flow_table_new ();
 
   if (daemon->config.answer_port == 53 || daemon->config.answer_port == 0)
@@ -445,6 +538,7 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
     else if (recreated)
       g_warning ("the event log %s was damaged; it was set aside and a new one started", path);
     events_purge (daemon);
+    trellis_daemon_grants_load (daemon);
     daemon->purge = g_timeout_source_new_seconds (24 * 3600);
     g_source_set_callback (daemon->purge, events_purge, daemon, NULL);
     g_source_attach (daemon->purge, g_main_context_get_thread_default ());
@@ -453,6 +547,36 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
   daemon->expire = g_timeout_source_new_seconds (10);
   g_source_set_callback (daemon->expire, flows_expire, daemon, NULL);
   g_source_attach (daemon->expire, g_main_context_get_thread_default ());
+
+  /* The system bus, for trellis and the session agents.  Filtering does not
+   * depend on it: without a bus, trellisd filters and says so. */
+  {
+    g_autoptr(GError) bus_error = NULL;
+
+    daemon->bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, &bus_error);
+    if (daemon->bus != NULL)
+      daemon->dbus = trellis_dbus_service_new (daemon->bus, &trellis_dbus_backend, daemon,
+                                               &bus_error);
+    if (daemon->dbus == NULL)
+      g_warning ("no D-Bus service (%s): filtering goes on, but trellis cannot ask",
+                 bus_error->message);
+    else
+      {
+        /* Wait (a little) for the name, so that "ready" means reachable. */
+        gint64 deadline = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
+        GSource *tick = g_timeout_source_new (50);   /* wakes the wait below */
+
+        g_source_set_dummy_callback (tick);
+        g_source_attach (tick, NULL);
+        while (!trellis_dbus_service_has_name (daemon->dbus) &&
+               g_get_monotonic_time () < deadline)
+          g_main_context_iteration (NULL, TRUE);
+        g_source_destroy (tick);
+        g_source_unref (tick);
+        if (!trellis_dbus_service_has_name (daemon->dbus))
+          g_warning ("the bus has not given us the name org.trellis.Trellis1 (yet)");
+      }
+  }
 
   g_message ("protecting %u account(s); queue %u, answerer on port %u, on-failure=%s",
              daemon->snapshot->uids->len, daemon->config.queue_num,
@@ -634,6 +758,8 @@ trellis_daemon_stop (TrellisDaemon *daemon)
       g_source_destroy (daemon->purge);
       g_clear_pointer (&daemon->purge, g_source_unref);
     }
+  g_clear_pointer (&daemon->dbus, trellis_dbus_service_free);
+  g_clear_object (&daemon->bus);
   /* Commits what is queued. */
   g_clear_pointer (&daemon->events, trellis_event_log_free);
 }
@@ -658,7 +784,12 @@ trellis_daemon_free (TrellisDaemon *daemon)
       g_source_destroy (daemon->purge);
       g_source_unref (daemon->purge);
     }
+  g_clear_pointer (&daemon->dbus, trellis_dbus_service_free);
+  g_clear_object (&daemon->bus);
   g_clear_pointer (&daemon->events, trellis_event_log_free);
+  g_hash_table_unref (daemon->grants);
+  g_hash_table_unref (daemon->pauses);
+  g_mutex_clear (&daemon->grants_lock);
   trellis_flow_table_free (daemon->flows);
   g_mutex_clear (&daemon->lock);
   g_free (daemon->config.household_path);

@@ -2066,3 +2066,45 @@ trellis_policy_get_log_retention_days (TrellisPolicy *policy)
   g_return_val_if_fail (policy != NULL, 7);
   return policy->log_retention_days;
 }
+
+const char *
+trellis_child_get_quiet_hours (TrellisPolicy      *policy,
+                               const TrellisChild *child,
+                               GDateTime          *now,
+                               gboolean           *ret_quiet_now,
+                               char              **ret_until)
+{
+  g_autoptr(GDateTime) local = NULL;
+  int found = -1;
+
+  g_return_val_if_fail (policy != NULL && child != NULL && now != NULL, NULL);
+  if (child->quiet != NULL && child->quiet->len > 0)
+    {
+      local = g_date_time_to_timezone (now, trellis_policy_get_timezone (policy));
+      found = trellis_quiet_windows_find ((const TrellisQuietWindow *) (gpointer) child->quiet->data,
+                                          child->quiet->len, local);
+    }
+  if (ret_quiet_now != NULL)
+    *ret_quiet_now = found >= 0;
+  if (ret_until != NULL)
+    *ret_until = found >= 0
+      ? trellis_quiet_window_format_end (&g_array_index (child->quiet, TrellisQuietWindow, found))
+      : NULL;
+  return child->quiet_hours;
+}
+
+GArray *
+trellis_policy_get_helplines (TrellisPolicy *policy)
+{
+  GArray *out = g_array_new (FALSE, TRUE, sizeof (TrellisHelplineInfo));
+
+  g_return_val_if_fail (policy != NULL, out);
+  for (guint i = 0; i < policy->helplines->len; i++)
+    {
+      const TrellisHelpline *h = &g_array_index (policy->helplines, TrellisHelpline, i);
+      TrellisHelplineInfo info = { h->domain, h->country, h->name, h->contact };
+
+      g_array_append_val (out, info);
+    }
+  return out;
+}

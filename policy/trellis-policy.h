@@ -182,6 +182,31 @@ const char *const *trellis_policy_get_warnings (TrellisPolicy *policy);
 /** trellis_policy_get_log_retention_days: how long blocked events are kept (log-retention-days=). */
 guint trellis_policy_get_log_retention_days (TrellisPolicy *policy);
 
+/**
+ * trellis_child_get_quiet_hours:
+ * @now: the moment (read in the household's zone)
+ * @ret_quiet_now: (out) (optional): TRUE when @now is in quiet hours
+ * @ret_until: (out) (optional): then, the time they end, "07:00"
+ *   (transfer full), else NULL
+ * Returns: (nullable) quiet-hours= as written, NULL when none.
+ */
+const char *trellis_child_get_quiet_hours (TrellisPolicy      *policy,
+                                           const TrellisChild *child,
+                                           GDateTime          *now,
+                                           gboolean           *ret_quiet_now,
+                                           char              **ret_until);
+
+/* A helpline, as shipped or added by the household. */
+typedef struct {
+  const char *domain;
+  const char *country;   /* ISO 3166 code, or "INT" */
+  const char *name;
+  const char *contact;   /* (nullable) phone, SMS or address to show */
+} TrellisHelplineInfo;
+
+/** trellis_policy_get_helplines: (transfer full) a GArray of TrellisHelplineInfo, owned strings by the policy. */
+GArray *trellis_policy_get_helplines (TrellisPolicy *policy);
+
 /** trellis_policy_get_timezone: (transfer none) the household's zone (timezone=, else the system's). */
 GTimeZone *trellis_policy_get_timezone (TrellisPolicy *policy);
 

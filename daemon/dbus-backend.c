@@ -1,0 +1,413 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * dbus-backend.c — the daemon's answers to the D-Bus service: the policy in
+ * force, the event log, grants and pauses.  The service has already checked
+ * who is asking and that they may; this file only answers.
+ */
+#include <pwd.h>
+#include <string.h>
+
+#include <gio/gio.h>
+#include <glib/gi18n.h>
+
+#include "daemon/trellisd-private.h"
+
+#define REQUEST_SECONDS_DEFAULT 3600
+
+static gint64
+now_unix (void)
+{
+  return g_get_real_time () / G_USEC_PER_SEC;
+}
+
+static const TrellisChild *
+child_find (Snapshot *s, const char *name, GError **error)
+{
+  const TrellisChild *child = trellis_policy_find_child (s->policy, name);
+
+  if (child == NULL)
+    g_set_error (error, TRELLIS_DBUS_ERROR, TRELLIS_DBUS_ERROR_NOT_FOUND,
+                 "There is no child “%s” in the household", name);
+  return child;
+}
+
+static gboolean
+no_log (GError **error)
+{
+  g_set_error (error, TRELLIS_DBUS_ERROR, TRELLIS_DBUS_ERROR_FAILED,
+               "The event log is not available");
+  return FALSE;
+}
+
+void
+trellis_daemon_grants_load (TrellisDaemon *daemon)
+{
+  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+  g_autoptr(GPtrArray) grants = NULL;
+  const TrellisChild *const *children;
+  guint n;
+
+  if (daemon->events == NULL)
+    return;
+  grants = trellis_event_log_grants_active (daemon->events, now_unix (), NULL);
+  g_mutex_lock (&daemon->grants_lock);
+  g_hash_table_remove_all (daemon->grants);
+  g_hash_table_remove_all (daemon->pauses);
+  for (guint i = 0; grants != NULL && i < grants->len; i++)
+    {
+      const TrellisRequest *r = grants->pdata[i];
+      GPtrArray *list = g_hash_table_lookup (daemon->grants, r->child);
+      Grant *g = g_new0 (Grant, 1);
+
+      if (list == NULL)
+        {
+          list = g_ptr_array_new_with_free_func (NULL);
+          g_hash_table_insert (daemon->grants, g_strdup (r->child), list);
+        }
+      g->domain = g_strdup (r->name);
+      g->until = r->grant_until;
+      g_ptr_array_add (list, g);
+    }
+  children = trellis_policy_get_children (s->policy, &n);
+  for (guint i = 0; i < n; i++)
+    {
+      gint64 until = trellis_event_log_pause_get (daemon->events,
+                                                  trellis_child_get_name (children[i]));
+
+      if (until > now_unix ())
+        g_hash_table_insert (daemon->pauses, g_strdup (trellis_child_get_name (children[i])),
+                             g_memdup2 (&until, sizeof until));
+    }
+  g_mutex_unlock (&daemon->grants_lock);
+}
+
+/* ---- the backend ------------------------------------------------------------ */
+
+static gboolean
+backend_whois (gpointer data, guint32 uid, char **ret_child, gboolean *ret_parent, GError **error)
+{
+  TrellisDaemon *daemon = data;
+  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+  const char *const *parents = trellis_policy_get_parents (s->policy);
+  const TrellisChild *child;
+  struct passwd *pw;
+
+  *ret_child = NULL;
+  *ret_parent = FALSE;
+  if (uid == 0)
+    {
+      *ret_parent = TRUE;
+      return TRUE;
+    }
+  pw = getpwuid (uid);
+  if (pw == NULL)
+    return TRUE;   /* nobody we know */
+  if (parents != NULL && g_strv_contains (parents, pw->pw_name))
+    {
+      *ret_parent = TRUE;
+      return TRUE;
+    }
+  child = trellis_policy_find_child_by_account (s->policy, pw->pw_name);
+  if (child != NULL)
+    *ret_child = g_strdup (trellis_child_get_name (child));
+  return TRUE;
+}
+
+static const char *
+safe_search_name (TrellisSafeSearchLevel level)
+{
+  return level == TRELLIS_SAFE_SEARCH_STRICT ? "strict"
+       : level == TRELLIS_SAFE_SEARCH_MODERATE ? "moderate" : "off";
+}
+
+static gboolean
+backend_get_status (gpointer data, const char *name, GVariant **ret_status, GError **error)
+{
+  TrellisDaemon *daemon = data;
+  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  const TrellisChild *child = child_find (s, name, error);
+  const TrellisAgeBand *band;
+  const TrellisCategory *const *cats;
+  guint32 mask = 0;
+  TrellisSafeSearchLevel level = TRELLIS_SAFE_SEARCH_OFF;
+  gboolean allowlist = FALSE, quiet = FALSE;
+  g_autofree char *quiet_until = NULL;
+  const char *quiet_hours;
+  GVariantBuilder b, c, see;
+  gint64 paused = 0;
+  guint n;
+
+  if (child == NULL)
+    return FALSE;
+  band = trellis_child_get_profile (s->policy, child, now, &mask, &level, &allowlist);
+  quiet_hours = trellis_child_get_quiet_hours (s->policy, child, now, &quiet, &quiet_until);
+  g_mutex_lock (&daemon->grants_lock);
+  {
+    gint64 *p = g_hash_table_lookup (daemon->pauses, name);
+
+    if (p != NULL && *p > g_date_time_to_unix (now))
+      paused = *p;
+  }
+  g_mutex_unlock (&daemon->grants_lock);
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("a{sv}"));
+  g_variant_builder_add (&b, "{sv}", "name", g_variant_new_string (name));
+  g_variant_builder_add (&b, "{sv}", "age",
+                         g_variant_new_uint32 (trellis_child_get_age (s->policy, child, now)));
+  g_variant_builder_add (&b, "{sv}", "band", g_variant_new_string (band != NULL ? band->id : ""));
+  g_variant_builder_init (&c, G_VARIANT_TYPE ("a(ss)"));
+  cats = trellis_policy_get_categories (s->policy, &n);
+  for (guint i = 0; i < n; i++)
+    if (mask & (1u << cats[i]->bit))
+      g_variant_builder_add (&c, "(ss)", cats[i]->id, cats[i]->name);
+  g_variant_builder_add (&b, "{sv}", "categories", g_variant_builder_end (&c));
+  g_variant_builder_add (&b, "{sv}", "safe_search", g_variant_new_string (safe_search_name (level)));
+  g_variant_builder_add (&b, "{sv}", "mode", g_variant_new_string (allowlist ? "allowlist" : "blocklist"));
+  g_variant_builder_add (&b, "{sv}", "quiet_hours", g_variant_new_string (quiet_hours != NULL ? quiet_hours : ""));
+  g_variant_builder_add (&b, "{sv}", "quiet_now", g_variant_new_boolean (quiet));
+  g_variant_builder_add (&b, "{sv}", "quiet_until", g_variant_new_string (quiet_until != NULL ? quiet_until : ""));
+  g_variant_builder_add (&b, "{sv}", "paused_until", g_variant_new_int64 (paused));
+  g_variant_builder_add (&b, "{sv}", "log_retention_days",
+                         g_variant_new_uint32 (trellis_policy_get_log_retention_days (s->policy)));
+  /* GC25 §75: exactly what the parents can see, and nothing more is kept. */
+  g_variant_builder_init (&see, G_VARIANT_TYPE ("as"));
+  g_variant_builder_add (&see, "s", "blocked");     /* the names blocked for you, when, by which rule */
+  g_variant_builder_add (&see, "s", "requests");    /* what you asked them to look at, and your message */
+  g_variant_builder_add (&see, "s", "profile");     /* this profile */
+  g_variant_builder_add (&b, "{sv}", "parents_can_see", g_variant_builder_end (&see));
+  *ret_status = g_variant_ref_sink (g_variant_builder_end (&b));
+  return TRUE;
+}
+
+static gboolean
+backend_why (gpointer data, const char *name, const char *qname, const char *locale,
+             gboolean *ret_blocked, char **ret_rule, char **ret_explanation, GError **error)
+{
+  TrellisDaemon *daemon = data;
+  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  const TrellisChild *child = child_find (s, name, error);
+  g_autofree char *domain = NULL;
+  TrellisDecision decision;
+  TrellisAnswer answer;
+
+  if (child == NULL)
+    return FALSE;
+  domain = trellis_domain_normalize (qname);
+  if (domain == NULL)
+    {
+      g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS, "“%s” is not a domain name", qname);
+      return FALSE;
+    }
+  trellis_daemon_decide_child (daemon, s, child, domain, FALSE, &decision, &answer);
+  *ret_blocked = decision.verdict == TRELLIS_VERDICT_BLOCK;
+  *ret_rule = trellis_rule_format_short (decision.rule);
+  /* The locale of the caller's messages would need per-thread catalogs;
+   * the explanation comes in the daemon's (the CLI translates offline). */
+  *ret_explanation = trellis_rule_explain_for (s->policy, decision.rule, child, now);
+  return TRUE;
+}
+
+static gboolean
+backend_get_log (gpointer data, const char *name, guint32 limit, GVariant **ret_events, GError **error)
+{
+  TrellisDaemon *daemon = data;
+  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+  g_autoptr(GPtrArray) events = NULL;
+  GVariantBuilder b;
+
+  if (child_find (s, name, error) == NULL)
+    return FALSE;
+  if (daemon->events == NULL)
+    return no_log (error);
+  /* What was blocked a moment ago is there. */
+  trellis_event_log_flush (daemon->events);
+  events = trellis_event_log_list (daemon->events, name, limit, error);
+  if (events == NULL)
+    return FALSE;
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("a(xsss)"));
+  for (guint i = 0; i < events->len; i++)
+    {
+      const TrellisEvent *e = events->pdata[i];
+
+      g_variant_builder_add (&b, "(xsss)", e->time, e->name, e->rule,
+                             e->category != NULL ? e->category : "");
+    }
+  *ret_events = g_variant_ref_sink (g_variant_builder_end (&b));
+  return TRUE;
+}
+
+static gboolean
+backend_clear_log (gpointer data, const char *name, guint32 *ret_deleted, GError **error)
+{
+  TrellisDaemon *daemon = data;
+  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+  guint deleted = 0;
+
+  if (child_find (s, name, error) == NULL)
+    return FALSE;
+  if (daemon->events == NULL)
+    return no_log (error);
+  if (!trellis_event_log_clear (daemon->events, name, &deleted, error))
+    return FALSE;
+  *ret_deleted = deleted;
+  return TRUE;
+}
+
+static gboolean
+backend_ask (gpointer data, const char *name, const char *qname, const char *message,
+             guint32 *ret_id, GError **error)
+{
+  TrellisDaemon *daemon = data;
+  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+  g_autofree char *domain = trellis_domain_normalize (qname);
+
+  if (child_find (s, name, error) == NULL)
+    return FALSE;
+  if (domain == NULL)
+    {
+      g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS, "“%s” is not a domain name", qname);
+      return FALSE;
+    }
+  if (daemon->events == NULL)
+    return no_log (error);
+  if (!trellis_event_log_request_add (daemon->events, name, domain, message, now_unix (),
+                                      ret_id, error))
+    return FALSE;
+  if (daemon->dbus != NULL)
+    trellis_dbus_service_emit_request_changed (daemon->dbus, *ret_id, name, domain, "pending",
+                                               message);
+  return TRUE;
+}
+
+static gboolean
+backend_list_requests (gpointer data, const char *name, GVariant **ret_requests, GError **error)
+{
+  TrellisDaemon *daemon = data;
+  g_autoptr(GPtrArray) requests = NULL;
+  GVariantBuilder b;
+
+  if (name != NULL)
+    {
+      g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+
+      if (child_find (s, name, error) == NULL)
+        return FALSE;
+    }
+  if (daemon->events == NULL)
+    return no_log (error);
+  requests = trellis_event_log_request_list (daemon->events, name, error);
+  if (requests == NULL)
+    return FALSE;
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("a(ussssxsx)"));
+  for (guint i = 0; i < requests->len; i++)
+    {
+      const TrellisRequest *r = requests->pdata[i];
+
+      g_variant_builder_add (&b, "(ussssxsx)", r->id, r->child, r->name,
+                             r->message != NULL ? r->message : "", r->state, r->created,
+                             r->answer != NULL ? r->answer : "", r->grant_until);
+    }
+  *ret_requests = g_variant_ref_sink (g_variant_builder_end (&b));
+  return TRUE;
+}
+
+static gboolean
+request_answer (TrellisDaemon *daemon, guint32 id, const char *state, const char *message,
+                gint64 grant_until, GError **error)
+{
+  g_autoptr(TrellisRequest) r = NULL;
+  g_autoptr(GError) local_error = NULL;
+
+  if (daemon->events == NULL)
+    return no_log (error);
+  if (!trellis_event_log_request_get (daemon->events, id, &r, &local_error))
+    {
+      if (g_error_matches (local_error, TRELLIS_EVENT_LOG_ERROR, TRELLIS_EVENT_LOG_ERROR_NOT_FOUND))
+        g_set_error (error, TRELLIS_DBUS_ERROR, TRELLIS_DBUS_ERROR_NOT_FOUND,
+                     "There is no request %u", id);
+      else
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  if (!trellis_event_log_request_answer (daemon->events, id, state, message, now_unix (),
+                                         grant_until, error))
+    return FALSE;
+  trellis_daemon_grants_load (daemon);
+  if (daemon->dbus != NULL)
+    trellis_dbus_service_emit_request_changed (daemon->dbus, id, r->child, r->name, state,
+                                               message != NULL ? message : "");
+  return TRUE;
+}
+
+static gboolean
+backend_approve (gpointer data, guint32 id, gint64 seconds, GError **error)
+{
+  return request_answer (data, id, "approved", "",
+                         now_unix () + (seconds > 0 ? seconds : REQUEST_SECONDS_DEFAULT), error);
+}
+
+static gboolean
+backend_decline (gpointer data, guint32 id, const char *message, GError **error)
+{
+  return request_answer (data, id, "declined", message, 0, error);
+}
+
+static gboolean
+backend_pause (gpointer data, const char *name, gint64 seconds, GError **error)
+{
+  TrellisDaemon *daemon = data;
+  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+
+  if (child_find (s, name, error) == NULL)
+    return FALSE;
+  if (daemon->events == NULL)
+    return no_log (error);
+  if (!trellis_event_log_pause_set (daemon->events, name, now_unix () + seconds, error))
+    return FALSE;
+  trellis_daemon_grants_load (daemon);
+  return TRUE;
+}
+
+static gboolean
+backend_apply_policy (gpointer data, GError **error)
+{
+  trellis_daemon_reload (data);
+  return TRUE;
+}
+
+static gboolean
+backend_get_helplines (gpointer data, GVariant **ret_helplines, GError **error)
+{
+  TrellisDaemon *daemon = data;
+  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+  g_autoptr(GArray) helplines = trellis_policy_get_helplines (s->policy);
+  GVariantBuilder b;
+
+  g_variant_builder_init (&b, G_VARIANT_TYPE ("a(ssss)"));
+  for (guint i = 0; i < helplines->len; i++)
+    {
+      const TrellisHelplineInfo *h = &g_array_index (helplines, TrellisHelplineInfo, i);
+
+      g_variant_builder_add (&b, "(ssss)", h->name, h->country, h->domain,
+                             h->contact != NULL ? h->contact : "");
+    }
+  *ret_helplines = g_variant_ref_sink (g_variant_builder_end (&b));
+  return TRUE;
+}
+
+const TrellisDBusBackend trellis_dbus_backend = {
+  .whois = backend_whois,
+  .get_status = backend_get_status,
+  .why = backend_why,
+  .get_log = backend_get_log,
+  .clear_log = backend_clear_log,
+  .ask = backend_ask,
+  .list_requests = backend_list_requests,
+  .approve = backend_approve,
+  .decline = backend_decline,
+  .pause = backend_pause,
+  .apply_policy = backend_apply_policy,
+  .get_helplines = backend_get_helplines,
+};

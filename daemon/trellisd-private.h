@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * trellisd-private.h — the daemon's context, shared by trellisd.c and the
+ * D-Bus backend (dbus-backend.c), and by nothing else.
+ */
+#pragma once
+
+#include <glib.h>
+
+#include "daemon/answerer.h"
+#include "daemon/dbus-service.h"
+#include "daemon/event-log.h"
+#include "daemon/flows.h"
+#include "daemon/queue.h"
+#include "daemon/trellisd.h"
+#include "policy/nft-plan.h"
+#include "policy/trellis-policy.h"
+
+G_BEGIN_DECLS
+
+/* The policy in force and what the daemon derived from it.  Immutable once
+ * made; replaced as a whole, so a reader holds one consistent view. */
+typedef struct {
+  TrellisPolicy *policy;        /* (owned) */
+  GHashTable    *uid_children;  /* uid → const TrellisChild* (owned by policy) */
+  GArray        *uids;          /* (owned) uint32: the protected uids, sorted */
+} Snapshot;
+
+/* A parent's temporary grant: @domain and the names below it, until @until. */
+typedef struct {
+  char   *domain;   /* (owned) normalized */
+  gint64  until;    /* unix seconds */
+} Grant;
+
+struct _TrellisDaemon {
+  TrellisDaemonConfig  config;
+  TrellisQueueExpr     queue_expr;
+
+  GMutex               lock;       /* protects snapshot */
+  Snapshot            *snapshot;   /* (owned) an rc box */
+
+  GMutex               grants_lock;  /* protects grants and pauses */
+  GHashTable          *grants;     /* (owned) child name → GPtrArray of Grant */
+  GHashTable          *pauses;     /* (owned) child name → gint64* until */
+
+  TrellisFlowTable    *flows;      /* (owned) */
+  TrellisEventLog     *events;     /* (owned) (nullable) the filter works without it */
+  GSource             *purge;      /* (owned) (nullable) daily retention */
+  TrellisAnswerer     *answerer;   /* (owned) (nullable) */
+  TrellisQueue        *queue;      /* (owned) (nullable) */
+  GSource             *expire;     /* (owned) (nullable) */
+  GDBusConnection     *bus;        /* (owned) (nullable) the system bus */
+  TrellisDBusService  *dbus;       /* (owned) (nullable) */
+  gboolean             table_applied;
+  TrellisNftPlan      *applied;    /* (owned) (nullable) the plan the kernel has */
+  gboolean             reloading;  /* a reload is being compiled in a thread */
+  gboolean             reload_again;
+  gboolean             using_last_good;
+
+  guint64              n_malformed;
+};
+
+Snapshot *snapshot_acquire (TrellisDaemon *daemon);
+void      snapshot_release (Snapshot *s);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Snapshot, snapshot_release)
+
+/**
+ * trellis_daemon_decide_child:
+ * Decides @qname for @child now, as a query would be: the policy, then a
+ * pause or a grant that lifts a block.  @record: write a block to the
+ * event log and signal it.  Fills @ret_decision (nullable) and @ret_answer.
+ */
+void trellis_daemon_decide_child (TrellisDaemon      *daemon,
+                                  Snapshot           *s,
+                                  const TrellisChild *child,
+                                  const char         *qname,
+                                  gboolean            record,
+                                  TrellisDecision    *ret_decision,
+                                  TrellisAnswer      *ret_answer);
+
+/** trellis_daemon_grants_load: reads active grants and pauses from the event log. */
+void trellis_daemon_grants_load (TrellisDaemon *daemon);
+
+/** trellis_dbus_backend: the daemon's side of the D-Bus service. */
+extern const TrellisDBusBackend trellis_dbus_backend;
+
+G_END_DECLS
