@@ -3,12 +3,53 @@
  * cmd-why.c — trellis why NAME: is NAME filtered for me, by which rule, and
  * why, in words fit for the child.
  */
+#include <locale.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <glib/gi18n.h>
 
 #include "cli/cli.h"
+#include "cli/dbus-client.h"
+
+/* Asks trellisd, which knows the child's grants and pauses.  Returns -1
+ * when trellisd cannot be reached (then the household file is read here),
+ * else the exit status. */
+static int
+why_ask_daemon (TrellisCliOptions *options, const char *name)
+{
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *child = options->child != NULL ? options->child : "";
+  const char *locale = setlocale (LC_MESSAGES, NULL);
+  const char *rule, *explanation;
+  gboolean blocked;
+
+  if (!trellis_cli_dbus_call ("Why", g_variant_new ("(sss)", child, name, locale != NULL ? locale : ""),
+                              "(bss)", &reply, &error))
+    {
+      if (trellis_cli_dbus_error_is_unreachable (error))
+        return -1;
+      return trellis_cli_dbus_error_report (error, options->child != NULL
+                                                   ? _("Only parents can ask about another child.")
+                                                   : _("Trellis does not filter your account."));
+    }
+  g_variant_get (reply, "(b&s&s)", &blocked, &rule, &explanation);
+  if (options->child != NULL)
+    /* Translators: the first %s is a web address, the second a child's name. */
+    g_print (blocked ? _("%s is blocked for %s.\n") : _("%s is not blocked for %s.\n"), name, options->child);
+  else if (blocked)
+    /* Translators: %s is a web address. */
+    g_print (_("%s is blocked for you.\n"), name);
+  else
+    /* Translators: %s is a web address. */
+    g_print (_("%s is not blocked for you.\n"), name);
+  if (*rule != '\0')
+    g_print (_("Rule: %s\n"), rule);
+  if (*explanation != '\0')
+    g_print ("%s\n", explanation);
+  return blocked ? TRELLIS_CLI_EXIT_BLOCKED : TRELLIS_CLI_EXIT_OK;
+}
 
 int
 trellis_cli_why (TrellisCliOptions *options, int argc, char **argv)
@@ -30,6 +71,15 @@ trellis_cli_why (TrellisCliOptions *options, int argc, char **argv)
       return TRELLIS_CLI_EXIT_USAGE;
     }
   name = argv[0];
+
+  /* Without --household (or --account), the daemon's word is the real one. */
+  if (options->household == NULL && options->account == NULL)
+    {
+      int rc = why_ask_daemon (options, name);
+
+      if (rc >= 0)
+        return rc;
+    }
 
   if (caller == NULL)
     {

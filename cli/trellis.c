@@ -4,6 +4,7 @@
  * file reads the options and hands over to the command (cmd-*.c).
  */
 #include <locale.h>
+#include <math.h>
 #include <pwd.h>
 #include <string.h>
 #include <unistd.h>
@@ -43,12 +44,177 @@ trellis_cli_policy_load (const TrellisCliOptions *options, const char *path)
   return policy;
 }
 
+gboolean
+trellis_cli_duration_parse (const char  *text,
+                            gint64      *ret_seconds,
+                            GError     **error)
+{
+  g_autofree char *number = NULL;
+  guint64 value = 0;
+  gint64 unit = 1;
+  gsize len = text != NULL ? strlen (text) : 0;
+
+  if (len > 0)
+    {
+      switch (text[len - 1])
+        {
+        case 's': unit = 1; len--; break;
+        case 'm': unit = 60; len--; break;
+        case 'h': unit = 3600; len--; break;
+        case 'd': unit = 24 * 3600; len--; break;
+        default: break;
+        }
+    }
+  number = g_strndup (text != NULL ? text : "", len);
+  if (len == 0
+      || !g_ascii_string_to_unsigned (number, 10, 1, G_MAXINT64 / (24 * 3600), &value, NULL))
+    {
+      /* Translators: %s is what the user wrote after --for; keep 30m, 2h, 1d as they are. */
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _("“%s” is not a duration: write for example 30m, 2h or 1d"),
+                   text != NULL ? text : "");
+      return FALSE;
+    }
+  *ret_seconds = (gint64) value * unit;
+  return TRUE;
+}
+
+char *
+trellis_cli_time_format (gint64 unix_time)
+{
+  g_autoptr(GDateTime) local = g_date_time_new_from_unix_local (unix_time);
+
+  if (local == NULL)
+    return g_strdup_printf ("@%" G_GINT64_FORMAT, unix_time);
+  return g_date_time_format (local, "%Y-%m-%d %H:%M:%S");
+}
+
+void
+trellis_cli_json_string (GString    *out,
+                         const char *text)
+{
+  const unsigned char *p;
+
+  g_string_append_c (out, '"');
+  for (p = (const unsigned char *) text; *p != '\0'; p++)
+    {
+      switch (*p)
+        {
+        case '"':  g_string_append (out, "\\\""); break;
+        case '\\': g_string_append (out, "\\\\"); break;
+        case '\n': g_string_append (out, "\\n"); break;
+        case '\r': g_string_append (out, "\\r"); break;
+        case '\t': g_string_append (out, "\\t"); break;
+        default:
+          if (*p < 0x20 || *p == 0x7f)
+            g_string_append_printf (out, "\\u%04x", *p);
+          else
+            g_string_append_c (out, (char) *p);
+          break;
+        }
+    }
+  g_string_append_c (out, '"');
+}
+
+void
+trellis_cli_json_variant (GString  *out,
+                          GVariant *value)
+{
+  const GVariantType *type = g_variant_get_type (value);
+  gsize i, n;
+
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
+    g_string_append (out, g_variant_get_boolean (value) ? "true" : "false");
+  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_BYTE))
+    g_string_append_printf (out, "%u", (guint) g_variant_get_byte (value));
+  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_INT16))
+    g_string_append_printf (out, "%d", (int) g_variant_get_int16 (value));
+  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_UINT16))
+    g_string_append_printf (out, "%u", (guint) g_variant_get_uint16 (value));
+  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_INT32))
+    g_string_append_printf (out, "%" G_GINT32_FORMAT, g_variant_get_int32 (value));
+  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_UINT32))
+    g_string_append_printf (out, "%" G_GUINT32_FORMAT, g_variant_get_uint32 (value));
+  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_INT64))
+    g_string_append_printf (out, "%" G_GINT64_FORMAT, g_variant_get_int64 (value));
+  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_UINT64))
+    g_string_append_printf (out, "%" G_GUINT64_FORMAT, g_variant_get_uint64 (value));
+  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_DOUBLE))
+    {
+      char buf[G_ASCII_DTOSTR_BUF_SIZE];
+      double d = g_variant_get_double (value);
+
+      if (isfinite (d))
+        g_string_append (out, g_ascii_dtostr (buf, sizeof buf, d));
+      else
+        g_string_append (out, "null");
+    }
+  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_STRING)
+           || g_variant_is_of_type (value, G_VARIANT_TYPE_OBJECT_PATH)
+           || g_variant_is_of_type (value, G_VARIANT_TYPE_SIGNATURE))
+    trellis_cli_json_string (out, g_variant_get_string (value, NULL));
+  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_VARIANT))
+    {
+      g_autoptr(GVariant) inner = g_variant_get_variant (value);
+
+      trellis_cli_json_variant (out, inner);
+    }
+  else if (g_variant_type_is_maybe (type))
+    {
+      g_autoptr(GVariant) inner = g_variant_get_maybe (value);
+
+      if (inner == NULL)
+        g_string_append (out, "null");
+      else
+        trellis_cli_json_variant (out, inner);
+    }
+  else if (g_variant_type_is_array (type)
+           && g_variant_type_is_dict_entry (g_variant_type_element (type))
+           && g_variant_type_equal (g_variant_type_key (g_variant_type_element (type)),
+                                    G_VARIANT_TYPE_STRING))
+    {
+      n = g_variant_n_children (value);
+      g_string_append_c (out, '{');
+      for (i = 0; i < n; i++)
+        {
+          g_autoptr(GVariant) entry = g_variant_get_child_value (value, i);
+          g_autoptr(GVariant) key = g_variant_get_child_value (entry, 0);
+          g_autoptr(GVariant) item = g_variant_get_child_value (entry, 1);
+
+          if (i > 0)
+            g_string_append (out, ", ");
+          trellis_cli_json_string (out, g_variant_get_string (key, NULL));
+          g_string_append (out, ": ");
+          trellis_cli_json_variant (out, item);
+        }
+      g_string_append_c (out, '}');
+    }
+  else if (g_variant_is_container (value))
+    {
+      n = g_variant_n_children (value);
+      g_string_append_c (out, '[');
+      for (i = 0; i < n; i++)
+        {
+          g_autoptr(GVariant) item = g_variant_get_child_value (value, i);
+
+          if (i > 0)
+            g_string_append (out, ", ");
+          trellis_cli_json_variant (out, item);
+        }
+      g_string_append_c (out, ']');
+    }
+  else
+    g_string_append (out, "null");
+}
+
 static void
 options_clear (TrellisCliOptions *options)
 {
   g_clear_pointer (&options->household, g_free);
   g_clear_pointer (&options->data_dir, g_free);
   g_clear_pointer (&options->account, g_free);
+  g_clear_pointer (&options->child, g_free);
+  g_clear_pointer (&options->duration, g_free);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TrellisCliOptions, options_clear)
 
@@ -61,6 +227,7 @@ main (int   argc,
   g_autoptr(GError) error = NULL;
   g_autofree char *help = NULL;
   g_autofree char *description = NULL;
+  const char *localedir;
   const GOptionEntry entries[] = {
     { "household", 0, 0, G_OPTION_ARG_FILENAME, &options.household,
       N_("Read this household file instead of the system's"), N_("FILE") },
@@ -72,11 +239,19 @@ main (int   argc,
       N_("policy show: print the kernel's rules as nft text"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &options.json,
       N_("Print listings as JSON"), NULL },
+    { "child", 0, 0, G_OPTION_ARG_STRING, &options.child,
+      N_("status, log, requests: about this child (parents only)"), N_("NAME") },
+    { "for", 0, 0, G_OPTION_ARG_STRING, &options.duration,
+      N_("approve, pause: for how long, e.g. 30m, 2h, 1d"), N_("DURATION") },
+    { "clear", 0, 0, G_OPTION_ARG_NONE, &options.clear,
+      N_("log: delete the log"), NULL },
     { NULL }
   };
 
   setlocale (LC_ALL, "");
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  /* TRELLIS_LOCALEDIR: the tests' catalogs, compiled before installation. */
+  localedir = g_getenv ("TRELLIS_LOCALEDIR");
+  bindtextdomain (GETTEXT_PACKAGE, localedir != NULL ? localedir : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
 
@@ -86,18 +261,35 @@ main (int   argc,
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   g_option_context_set_summary (context,
-                                /* Translators: keep the command words (why, policy check,
-                                 * policy show) as they are: they are typed. */
+                                /* Translators: keep the command words (status, log, why,
+                                 * ask, requests, approve, decline, pause, helplines, policy
+                                 * check, policy show, policy apply) and the options as they
+                                 * are: they are typed. */
                                 _("Trellis keeps some websites away from children's accounts and tells them why.\n"
-                                  "Commands:\n"
+                                  "Commands for everyone:\n"
+                                  "  status                your profile, and exactly what your parents can see (the default)\n"
+                                  "  log [--clear]         what was blocked for you, and by which rule; --clear deletes it\n"
                                   "  why NAME              whether NAME is blocked for you, by which rule, and why\n"
+                                  "  ask NAME [MESSAGE]    ask your parents to allow NAME\n"
+                                  "  requests              your requests and your parents' answers\n"
+                                  "  helplines             helplines: always open, never logged\n"
+                                  "Commands for parents:\n"
+                                  "  log --child NAME      a child's log (also status --child NAME)\n"
+                                  "  requests              every child's requests, pending first\n"
+                                  "  approve ID [--for DURATION]  allow a request's site for a while (default 1h)\n"
+                                  "  decline ID [MESSAGE]  decline a request, with a word for the child\n"
+                                  "  pause NAME --for DURATION    no filtering for child NAME for a while\n"
+                                  "  policy apply          read the household file again and put it in force\n"
                                   "  policy check [FILE]   check a household file and summarise it\n"
-                                  "  policy show NAME      a child's profile; with --nft, the kernel's rules"));
+                                  "  policy show NAME      a child's profile; with --nft, the kernel's rules\n"
+                                  "Durations: 90s, 30m, 2h, 1d.  --json prints listings as JSON."));
   /* Translators: %s is the path of the system's household file. */
   description = g_strdup_printf (_("The household file is %s unless --household says otherwise.\n"
                                    "Exit status: 0 done (why: the name is not blocked), "
                                    "1 why: the name is blocked, policy check: the file has errors, "
-                                   "2 a usage error or a household file that cannot be read."),
+                                   "2 a usage error, a household file that cannot be read, "
+                                   "or trellisd refused (not allowed, a bad argument, not found), "
+                                   "3 trellisd is not running."),
                                  TRELLIS_CLI_DEFAULT_HOUSEHOLD);
   g_option_context_set_description (context, description);
 
@@ -109,10 +301,25 @@ main (int   argc,
 
   help = g_option_context_get_help (context, TRUE, NULL);
   if (argc < 2)
-    {
-      g_print ("%s", help);
-      return TRELLIS_CLI_EXIT_USAGE;
-    }
+    return trellis_cli_status (&options, 0, argv + 1);
+  if (strcmp (argv[1], "status") == 0)
+    return trellis_cli_status (&options, argc - 2, argv + 2);
+  if (strcmp (argv[1], "log") == 0)
+    return trellis_cli_log (&options, argc - 2, argv + 2);
+  if (strcmp (argv[1], "ask") == 0)
+    return trellis_cli_ask (&options, argc - 2, argv + 2);
+  if (strcmp (argv[1], "requests") == 0)
+    return trellis_cli_requests (&options, argc - 2, argv + 2);
+  if (strcmp (argv[1], "approve") == 0)
+    return trellis_cli_approve (&options, argc - 2, argv + 2);
+  if (strcmp (argv[1], "decline") == 0)
+    return trellis_cli_decline (&options, argc - 2, argv + 2);
+  if (strcmp (argv[1], "pause") == 0)
+    return trellis_cli_pause (&options, argc - 2, argv + 2);
+  if (strcmp (argv[1], "helplines") == 0)
+    return trellis_cli_helplines (&options, argc - 2, argv + 2);
+  if (strcmp (argv[1], "policy") == 0 && argc >= 3 && strcmp (argv[2], "apply") == 0)
+    return trellis_cli_policy_apply (&options, argc - 3, argv + 3);
   if (strcmp (argv[1], "why") == 0)
     return trellis_cli_why (&options, argc - 2, argv + 2);
   if (strcmp (argv[1], "policy") == 0 && argc >= 3 && strcmp (argv[2], "check") == 0)

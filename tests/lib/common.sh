@@ -694,3 +694,33 @@ copy_helper ()
   chmod 755 "$dst"
   echo "$dst"
 }
+
+# --------------------------------------------------------------------------
+# The system bus (D-Bus tests) and a second child.
+
+# start_system_bus: a private system bus for this test (tests/lib/system-bus.sh);
+# exports DBUS_SYSTEM_BUS_ADDRESS, so call it before start_trellisd.
+start_system_bus ()
+{
+  _make_test_dir
+  . "$TRELLIS_TOP_SRCDIR/tests/lib/system-bus.sh"
+  _system_bus_start
+}
+
+SIBLING_ACCOUNT="trt-${TEST_ID}-s"
+SIBLING_UID=
+SIBLING_GID=
+
+# create_second_child: a second child's account, $SIBLING_ACCOUNT; give it
+# a section with write_household "[child alex]" "age = 12" "accounts = $SIBLING_ACCOUNT".
+create_second_child ()
+{
+  _add_account "$SIBLING_ACCOUNT"
+  SIBLING_UID=$(id -u "$SIBLING_ACCOUNT")
+  SIBLING_GID=$(id -g "$SIBLING_ACCOUNT")
+}
+
+as_sibling ()
+{
+  as_uid "$SIBLING_UID" "$SIBLING_GID" "$@"
+}
