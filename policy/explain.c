@@ -145,20 +145,65 @@ trellis_rule_explain (const TrellisRule *rule)
     }
 }
 
+/* The words for a teenager (13 and over): the reason, and the right to ask. */
+static char *
+explain_teen (const TrellisRule *rule, const char *until)
+{
+  switch (rule->kind)
+    {
+    case TRELLIS_RULE_KIND_DENY:
+      /* Translators: shown to a teenager.  Both %s are the same web address,
+       * e.g. example-game.com.  Keep the right to disagree and the command
+       * ("trellis ask") as they are. */
+      return g_strdup_printf (_("Your parents have blocked %s. You have the right to know why and to disagree: type “trellis ask %s” with your reason, and they will see it."),
+                              rule->pattern, rule->pattern);
+    case TRELLIS_RULE_KIND_QUIET_HOURS:
+      if (until != NULL)
+        /* Translators: shown to a teenager during quiet hours.  %s is a time
+         * of day, e.g. 07:00.  Helplines keep working: say so plainly. */
+        return g_strdup_printf (_("It is quiet time until %s: your family set these hours for rest. Helplines still work. If the hours no longer fit your life, talk to your parents or use “trellis ask”."),
+                                until);
+      /* Translators: shown to a teenager during quiet hours. */
+      return g_strdup (_("It is quiet time now: your family set these hours for rest. Helplines still work."));
+    case TRELLIS_RULE_KIND_ALLOWLIST:
+      /* Translators: shown to a teenager whose family opens only listed
+       * websites.  %s is a web address; keep the command as it is. */
+      return g_strdup_printf (_("Your family chose to open only listed websites, and %s is not on the list. You can ask for it with “trellis ask %s”."),
+                              rule->pattern != NULL && *rule->pattern != '\0' ? rule->pattern : "…",
+                              rule->pattern != NULL && *rule->pattern != '\0' ? rule->pattern : "…");
+    case TRELLIS_RULE_KIND_INTEGRITY:
+      /* Translators: shown to a teenager.  %s is a technical address, e.g.
+       * use-application-dns.net, that browsers use to switch to their own
+       * way of looking up websites, outside the family's filter. */
+      return g_strdup_printf (_("%s would let a browser look up websites outside the filter your family chose, so it is answered as if it did not exist. Websites still work as usual."),
+                              rule->pattern);
+    case TRELLIS_RULE_KIND_SAFE_SEARCH:
+      /* Translators: shown to a teenager when a search engine runs in its
+       * safe mode. */
+      return g_strdup (_("This search engine runs in its safe mode for your profile, which hides explicit results. You can ask your parents to change this setting."));
+    default:
+      return NULL;
+    }
+}
+
 char *
 trellis_rule_explain_for (TrellisPolicy      *policy,
                           const TrellisRule  *rule,
                           const TrellisChild *child,
                           GDateTime          *now)
 {
+  const TrellisAgeBand *band;
+  g_autofree char *until = NULL;
+  char *teen;
+
   g_return_val_if_fail (policy != NULL, NULL);
   g_return_val_if_fail (rule != NULL, NULL);
+
+  band = child != NULL ? trellis_child_get_profile (policy, child, now, NULL, NULL, NULL) : NULL;
 
   if (rule->kind == TRELLIS_RULE_KIND_CATEGORY)
     {
       const TrellisCategoryEntry *category = trellis_policy_find_category (policy, rule->category);
-      const TrellisAgeBand *band = child != NULL
-        ? trellis_child_get_profile (policy, child, now, NULL, NULL, NULL) : NULL;
       const char *band_id = band != NULL ? band->id : rule->detail;
 
       if (category != NULL && band_id != NULL)
@@ -176,14 +221,21 @@ trellis_rule_explain_for (TrellisPolicy      *policy,
       TrellisQuietWindow window;
 
       if (trellis_quiet_window_parse (rule->detail, &window, &local_error))
-        {
-          g_autofree char *until = trellis_quiet_window_format_end (&window);
-
-          /* Translators: shown to a child during their quiet hours
-           * (bedtime).  %s is a time of day, e.g. 07:00, in the household's
-           * time zone.  Helplines keep working: say so plainly. */
-          return g_strdup_printf (_("It is quiet time until %s. Helplines still work."), until);
-        }
+        until = trellis_quiet_window_format_end (&window);
     }
+
+  /* Younger children get short, concrete words; from 13, the reason and
+   * the right to ask (GC25 §59, evolving capacities). */
+  if (band != NULL && band->min_age >= 13)
+    {
+      teen = explain_teen (rule, until);
+      if (teen != NULL)
+        return teen;
+    }
+  if (until != NULL)
+    /* Translators: shown to a child during their quiet hours
+     * (bedtime).  %s is a time of day, e.g. 07:00, in the household's
+     * time zone.  Helplines keep working: say so plainly. */
+    return g_strdup_printf (_("It is quiet time until %s. Helplines still work."), until);
   return trellis_rule_explain (rule);
 }

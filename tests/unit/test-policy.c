@@ -195,6 +195,51 @@ test_helpline_beats_deny (void **state)
   assert_string_equal (text, "childline.org.uk is a helpline. It is never blocked, and nobody is told that you visited it.");
 }
 
+/* Younger children get short, concrete words; teenagers the reason and
+ * the right to ask (GC25 §59). */
+static void
+test_explanations_by_age (void **state)
+{
+  g_autoptr(TrellisPolicy) policy = load ("[household]\n"
+                                          "parents = mum\n"
+                                          "timezone = UTC\n"
+                                          "[child kid]\n"
+                                          "age = 8\n"
+                                          "accounts = kid\n"
+                                          "deny = example-game.com\n"
+                                          "quiet-hours = Mon-Sun 00:00-23:59\n"
+                                          "[child teen]\n"
+                                          "age = 14\n"
+                                          "accounts = teen\n"
+                                          "deny = example-game.com\n"
+                                          "quiet-hours = Mon-Sun 00:00-23:59\n");
+  const TrellisChild *kid = trellis_policy_find_child (policy, "kid");
+  const TrellisChild *teen = trellis_policy_find_child (policy, "teen");
+  g_autoptr(GDateTime) noon = g_date_time_new_utc (2026, 11, 26, 12, 0, 0);
+  TrellisDecision decision = { 0 };
+  g_autofree char *young = NULL;
+  g_autofree char *older = NULL;
+  g_autofree char *quiet_young = NULL;
+  g_autofree char *quiet_older = NULL;
+
+  trellis_policy_decide_at (policy, kid, "example-game.com", noon, &decision);
+  assert_int_equal (decision.rule->kind, TRELLIS_RULE_KIND_DENY);
+  young = trellis_rule_explain_for (policy, decision.rule, kid, noon);
+  trellis_policy_decide_at (policy, teen, "example-game.com", noon, &decision);
+  older = trellis_rule_explain_for (policy, decision.rule, teen, noon);
+  assert_string_equal (young, "Your parents have blocked example-game.com. If you think this is a mistake, you can ask them to look at it again.");
+  assert_non_null (strstr (older, "right to know why"));
+  assert_non_null (strstr (older, "trellis ask example-game.com"));
+
+  trellis_policy_decide_at (policy, kid, "news.example", noon, &decision);
+  assert_int_equal (decision.rule->kind, TRELLIS_RULE_KIND_QUIET_HOURS);
+  quiet_young = trellis_rule_explain_for (policy, decision.rule, kid, noon);
+  trellis_policy_decide_at (policy, teen, "news.example", noon, &decision);
+  quiet_older = trellis_rule_explain_for (policy, decision.rule, teen, noon);
+  assert_string_equal (quiet_young, "It is quiet time until 23:59. Helplines still work.");
+  assert_non_null (strstr (quiet_older, "until 23:59: your family set these hours for rest"));
+}
+
 static void
 test_integrity (void **state)
 {
@@ -500,6 +545,7 @@ main (void)
     cmocka_unit_test (test_decide_names),
     cmocka_unit_test (test_helpline_beats_deny),
     cmocka_unit_test (test_integrity),
+    cmocka_unit_test (test_explanations_by_age),
     cmocka_unit_test (test_household_keys),
     cmocka_unit_test (test_domain_normalize),
     cmocka_unit_test (test_malformed),
