@@ -70,7 +70,9 @@ EOF
 
 setup_net
 start_upstream
+start_system_bus
 start_trellisd
+wait_for_trellisd_on_bus
 
 bad=0
 WIDTH=26
@@ -127,6 +129,18 @@ show child childline.org.uk allowed \
   "a helpline: helplines are never blocked and never logged"
 show child use-application-dns.net "blocked:integrity use-application-dns.net" \
   "tells the browser not to switch to its own DNS-over-HTTPS around the filter"
+gambling=$(grep -v -E '^[[:space:]]*(#|$)' "$TRELLIS_DATA_DIR/categories/gambling/domains" | head -1)
+show child "$gambling" "blocked:category gambling (age 9-12)" \
+  "a betting site: the 9-12 age band blocks gambling (sports news is not blocked)"
+# Safe search: the answer is a CNAME to Google's safe endpoint.
+dig_as child "$UPSTREAM_V4" www.google.com A
+cname=$(printf '%s\n' "$DIG_OUT" | awk '$4 == "CNAME" { print $5; exit }')
+printf '  %-*s %s\n  %-*s %s\n' "$WIDTH" www.google.com "${green}allowed${reset}  as $cname (safe search)" \
+  "$WIDTH" "" "${dim}the 9-12 age band keeps search engines in their strict safe mode${reset}"
+if [ "$cname" != "forcesafesearch.google.com." ]; then
+  printf '  %-*s %s\n' "$WIDTH" "" "${red}!! the demo expected a CNAME to forcesafesearch.google.com${reset}"
+  bad=$((bad + 1))
+fi
 echo
 echo "${bold}The parent looks up the same blocked name (as $DEMO_PARENT):${reset}"
 show parent example-game.com allowed \
@@ -142,6 +156,24 @@ if [ "$why_rc" != 1 ]; then
   bad=$((bad + 1))
 fi
 echo
+
+# demo_cli WHO TITLE ARGS...: run trellis as WHO, show its output indented.
+demo_cli ()
+{
+  local who=$1 title=$2 rc=0 out
+  shift 2
+  echo "${bold}$title${reset} trellis $*"
+  out=$("as_$who" env DBUS_SYSTEM_BUS_ADDRESS="$DBUS_SYSTEM_BUS_ADDRESS" "$TRELLIS_CLI" "$@" 2>&1) || rc=$?
+  printf '%s\n' "$out" | sed 's/^/    /'
+  if [ "$rc" != 0 ]; then
+    printf '  %s\n' "${red}!! trellis $* exited $rc${reset}"
+    bad=$((bad + 1))
+  fi
+  echo
+}
+demo_cli child "sam looks at what was blocked:" log
+demo_cli child "sam asks the parents to look again:" ask example-game.com "It is for a school project"
+demo_cli parent "The parent sees the request:" requests
 
 if [ "$bad" != 0 ]; then
   echo "${red}$bad outcome(s) were not what the demo expected.${reset}" >&2
