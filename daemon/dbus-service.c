@@ -11,6 +11,15 @@
  *      declining, pausing and applying are for parents, anyone else may only
  *      read the helplines), then the backend.
  * GetHelplines skips step 2: helplines must work for anyone, always.
+ *
+ * Pausing and applying the policy may also be authorised by polkit, as
+ * accountsservice and malcontent do, so a desktop can ask for a parent's
+ * password: a caller that is neither a parent nor a child (say, the
+ * computer's administrator, not listed in parents=) is sent to polkit
+ * (actions org.trellis.Trellis1.pause and .apply-policy).  Parents by uid
+ * never are; children never are either, and are refused outright: a parent
+ * who typed their password once in a child's session must not leave that
+ * session free to pause itself for the rest of auth_admin_keep's window.
  */
 #include <string.h>
 
@@ -63,7 +72,18 @@ typedef struct {
   GDBusMethodInvocation *invocation;  /* (owned) */
   GCancellable          *cancellable; /* (owned) */
   Method                 method;
+  guint32                uid;         /* the sender's, once the bus has said */
 } Call;
+
+/* polkit's authority, spoken to over plain GDBus: no libpolkit. */
+#define POLKIT_NAME      "org.freedesktop.PolicyKit1"
+#define POLKIT_PATH      "/org/freedesktop/PolicyKit1/Authority"
+#define POLKIT_INTERFACE "org.freedesktop.PolicyKit1.Authority"
+/* PolkitCheckAuthorizationFlags: ALLOW_USER_INTERACTION. */
+#define POLKIT_CHECK_ALLOW_USER_INTERACTION 1u
+
+#define POLKIT_ACTION_APPLY_POLICY "org.trellis.Trellis1.apply-policy"
+#define POLKIT_ACTION_PAUSE        "org.trellis.Trellis1.pause"
 
 /* ------------------------------------------------------------------------ */
 /* Errors */
@@ -504,27 +524,26 @@ call_free (Call *call)
 }
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Call, call_free)
 
-/* Step 3, for a caller the bus says is @uid.  Returns the reply's body
- * (floating or NULL for none), or FALSE with @error. */
+/* Step 3, for a caller the bus says is @uid and the backend (or, for one
+ * call, polkit) says is @role, with @own_child its child's name if a child.
+ * Returns the reply's body (floating or NULL for none), or FALSE with
+ * @error. */
 static gboolean
-call_dispatch (Call      *call,
-               guint32    uid,
-               GVariant **ret_reply,
-               GError   **error)
+call_dispatch (Call        *call,
+               guint32      uid,
+               Role         role,
+               const char  *own_child,
+               GVariant   **ret_reply,
+               GError     **error)
 {
   TrellisDBusService *self = call->service;
   const TrellisDBusBackend *b = self->backend;
   gpointer data = self->backend_data;
   GVariant *params = g_dbus_method_invocation_get_parameters (call->invocation);
-  g_autofree char *own_child = NULL;
   g_autoptr(GVariant) value = NULL;
   const char *arg, *child, *name, *locale, *message;
-  Role role;
   guint32 id, limit, n;
   gint64 seconds;
-
-  if (!service_whois (self, uid, &role, &own_child, error))
-    return FALSE;
 
   switch (call->method)
     {
@@ -606,8 +625,7 @@ call_dispatch (Call      *call,
       return TRUE;
 
     case METHOD_PAUSE:
-      /* Parents by uid.  TODO: for anyone else, ask polkit (action
-       * org.trellis.Trellis1.pause, auth_admin_keep) before refusing. */
+      /* Parents by uid, or (call_got_authorization) by polkit's word. */
       g_variant_get (params, "(&sx)", &arg, &seconds);
       if (!require_parent (role, error)
           || !resolve_child (role, own_child, arg, FALSE, &child, error)
@@ -617,7 +635,7 @@ call_dispatch (Call      *call,
       return TRUE;
 
     case METHOD_APPLY_POLICY:
-      /* TODO: polkit action org.trellis.Trellis1.apply-policy, as for Pause. */
+      /* As for Pause. */
       if (!require_parent (role, error) || !b->apply_policy (data, error))
         return FALSE;
       *ret_reply = NULL;
@@ -642,6 +660,132 @@ call_dispatch (Call      *call,
   g_assert_not_reached ();
 }
 
+/* Takes @call: step 3, and the answer to the caller. */
+static void
+call_run (Call       *call,
+          Role        role,
+          const char *own_child)
+{
+  g_autoptr(Call) owned = call;
+  g_autoptr(GError) error = NULL;
+  GVariant *reply = NULL;
+
+  if (!call_dispatch (call, call->uid, role, own_child, &reply, &error))
+    {
+      invocation_return_error (g_steal_pointer (&call->invocation), error);
+      return;
+    }
+  g_dbus_method_invocation_return_value (g_steal_pointer (&call->invocation), reply);
+}
+
+/* Takes @call.  The caller is someone else's than a parent's or a child's:
+ * polkit's answer is the service's. */
+static void
+call_got_authorization (GObject      *source,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  g_autoptr(Call) call = user_data;
+  g_autoptr(GVariant) answer = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean authorized = FALSE, challenge = FALSE;
+
+  answer = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
+  if (g_cancellable_is_cancelled (call->cancellable))
+    {
+      /* The service is gone: call->service must not be touched. */
+      g_dbus_method_invocation_return_error (g_steal_pointer (&call->invocation),
+                                             TRELLIS_DBUS_ERROR, TRELLIS_DBUS_ERROR_FAILED,
+                                             "The service is shutting down.");
+      return;
+    }
+  if (answer == NULL)
+    {
+      g_debug ("polkit about %s: %s", g_dbus_method_invocation_get_sender (call->invocation),
+               error->message);
+      /* Fail closed, whatever went wrong. */
+      if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_SERVICE_UNKNOWN)
+          || g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER))
+        g_dbus_method_invocation_return_error_literal (g_steal_pointer (&call->invocation),
+                                                       G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED,
+                                                       "Only a parent can do this, and polkit, "
+                                                       "which could ask for a parent's password, "
+                                                       "is not available.");
+      else
+        g_dbus_method_invocation_return_error_literal (g_steal_pointer (&call->invocation),
+                                                       G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED,
+                                                       "Only a parent can do this, and polkit "
+                                                       "could not check whether you may.");
+      return;
+    }
+  g_variant_get (answer, "((bb@a{ss}))", &authorized, &challenge, NULL);
+  if (!authorized)
+    {
+      g_debug ("polkit: %s is not authorised%s",
+               g_dbus_method_invocation_get_sender (call->invocation),
+               challenge ? " (authentication was needed but not given)" : "");
+      g_dbus_method_invocation_return_error_literal (g_steal_pointer (&call->invocation),
+                                                     G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED,
+                                                     "Only a parent can do this.");
+      return;
+    }
+  /* polkit vouches for this one call, and only Pause and ApplyPolicy come
+   * here: the caller acts as a parent for it. */
+  call_run (g_steal_pointer (&call), ROLE_PARENT, NULL);
+}
+
+/*
+ * Takes @call, an ApplyPolicy or Pause from someone neither a parent nor a
+ * child: asks polkit's CheckAuthorization, with the caller as a
+ * system-bus-name subject (polkit then asks the bus for its uid, pid and
+ * session itself) and user interaction allowed, so the caller's desktop
+ * agent can ask for a parent's password.  This speaks to the authority
+ * with plain GDBus, as libpolkit would, so trellisd does not link libpolkit.
+ * No timeout: the person may take a while to type.
+ */
+static void
+call_check_authorization (Call *call)
+{
+  GVariant *params = g_dbus_method_invocation_get_parameters (call->invocation);
+  const char *sender = g_dbus_method_invocation_get_sender (call->invocation);
+  g_auto(GVariantBuilder) subject = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_auto(GVariantBuilder) details = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a{ss}"));
+  const char *action = POLKIT_ACTION_APPLY_POLICY;
+
+  if (call->method == METHOD_PAUSE)
+    {
+      g_autofree char *seconds_str = NULL;
+      const char *child;
+      gint64 seconds;
+
+      g_variant_get (params, "(&sx)", &child, &seconds);
+      if (child[0] == '\0')
+        {
+          /* As for a parent; before anyone is asked for a password. */
+          g_dbus_method_invocation_return_error_literal (call->invocation,
+                                                         G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                                                         "Name a child.");
+          call->invocation = NULL;
+          call_free (call);
+          return;
+        }
+      seconds_str = g_strdup_printf ("%" G_GINT64_FORMAT, seconds);
+      g_variant_builder_add (&details, "{ss}", "child", child);
+      g_variant_builder_add (&details, "{ss}", "seconds", seconds_str);
+      action = POLKIT_ACTION_PAUSE;
+    }
+  g_variant_builder_add (&subject, "{sv}", "name", g_variant_new_string (sender));
+
+  g_dbus_connection_call (call->service->connection, POLKIT_NAME, POLKIT_PATH,
+                          POLKIT_INTERFACE, "CheckAuthorization",
+                          g_variant_new ("((s@a{sv})s@a{ss}us)", "system-bus-name",
+                                         g_variant_builder_end (&subject), action,
+                                         g_variant_builder_end (&details),
+                                         POLKIT_CHECK_ALLOW_USER_INTERACTION, ""),
+                          G_VARIANT_TYPE ("((bba{ss}))"), G_DBUS_CALL_FLAGS_NONE, G_MAXINT,
+                          call->cancellable, call_got_authorization, call);
+}
+
 static void
 call_got_uid (GObject      *source,
               GAsyncResult *result,
@@ -650,7 +794,8 @@ call_got_uid (GObject      *source,
   g_autoptr(Call) call = user_data;
   g_autoptr(GVariant) uid_reply = NULL;
   g_autoptr(GError) error = NULL;
-  GVariant *reply = NULL;
+  g_autofree char *own_child = NULL;
+  Role role;
   guint32 uid;
 
   uid_reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
@@ -672,13 +817,20 @@ call_got_uid (GObject      *source,
       return;
     }
   g_variant_get (uid_reply, "(u)", &uid);
+  call->uid = uid;
 
-  if (!call_dispatch (call, uid, &reply, &error))
+  if (!service_whois (call->service, uid, &role, &own_child, &error))
     {
       invocation_return_error (g_steal_pointer (&call->invocation), error);
       return;
     }
-  g_dbus_method_invocation_return_value (g_steal_pointer (&call->invocation), reply);
+  if (role == ROLE_OTHER
+      && (call->method == METHOD_APPLY_POLICY || call->method == METHOD_PAUSE))
+    {
+      call_check_authorization (g_steal_pointer (&call));
+      return;
+    }
+  call_run (g_steal_pointer (&call), role, own_child);
 }
 
 /* Takes @invocation. */

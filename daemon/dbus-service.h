@@ -6,7 +6,10 @@
  * Unix uid, never an argument), decides what that caller may do, checks the
  * arguments' shape, and hands the rest to a backend through a small vtable.
  * It holds no policy of its own, so the tests drive it with a fake backend on
- * a private bus.  Signals go only to subscribed connections of the child they
+ * a private bus.  Pause and ApplyPolicy from a caller who is neither a
+ * parent nor a child are put to polkit (org.freedesktop.PolicyKit1, spoken
+ * to with plain GDBus; actions org.trellis.Trellis1.pause and
+ * .apply-policy); children never are.  Signals go only to subscribed connections of the child they
  * are about and of parents, one unicast message each: never a broadcast.
  */
 #pragma once
@@ -110,7 +113,8 @@ typedef struct {
                              const char  *child,
                              GVariant   **ret_requests,
                              GError     **error);
-  /* Parents only.  An unknown @id is TRELLIS_DBUS_ERROR_NOT_FOUND. */
+  /* Parents only (pause and apply_policy: or a caller polkit authorised
+   * for that one call).  An unknown @id is TRELLIS_DBUS_ERROR_NOT_FOUND. */
   gboolean (*approve)       (gpointer     backend_data,
                              guint32      id,
                              gint64       seconds,

@@ -7,6 +7,11 @@
  * or nobody) for whatever uid the bus reports; it also records that uid, so
  * the test can see it came from the bus.  The household is two children,
  * alice and bob; request 7 exists.
+ *
+ * A fake polkit authority, when a test wants one, owns
+ * org.freedesktop.PolicyKit1 on the same bus from its own connection,
+ * answers CheckAuthorization as the test says, and records what it was
+ * asked.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -230,9 +235,126 @@ typedef struct {
   GVariant *params;       /* of the last signal */
 } Received;
 
+/* ------------------------------------------------------------------------ */
+/* The fake polkit authority */
+
+typedef enum {
+  POLKIT_YES,       /* is_authorized */
+  POLKIT_NO,        /* not authorised, not a challenge */
+  POLKIT_ERROR,     /* a polkit error instead of an answer */
+  POLKIT_HOLD,      /* keeps the invocation in FakePolkit.held */
+} PolkitAnswer;
+
+typedef struct {
+  GDBusConnection       *conn;      /* NULL: no polkit on the bus */
+  guint                  reg_id;
+  PolkitAnswer           answer;
+  guint                  n_checks;
+  gboolean               asked;
+  char                  *action;
+  char                  *subject_kind;
+  char                  *subject_name;
+  char                  *detail_child;   /* NULL if not among the details */
+  char                  *detail_seconds;
+  guint                  n_details;
+  guint32                flags;
+  char                  *cancellation_id;
+  GDBusMethodInvocation *held;
+} FakePolkit;
+
+static const char polkit_xml[] =
+  "<node>"
+  "  <interface name='org.freedesktop.PolicyKit1.Authority'>"
+  "    <method name='CheckAuthorization'>"
+  "      <arg type='(sa{sv})' name='subject' direction='in'/>"
+  "      <arg type='s' name='action_id' direction='in'/>"
+  "      <arg type='a{ss}' name='details' direction='in'/>"
+  "      <arg type='u' name='flags' direction='in'/>"
+  "      <arg type='s' name='cancellation_id' direction='in'/>"
+  "      <arg type='(bba{ss})' name='result' direction='out'/>"
+  "    </method>"
+  "  </interface>"
+  "</node>";
+
+static void
+polkit_method_call (GDBusConnection *c, const char *sender, const char *path,
+                    const char *iface, const char *method, GVariant *params,
+                    GDBusMethodInvocation *invocation, gpointer data)
+{
+  FakePolkit *pk = data;
+  g_autoptr(GVariant) subject_details = NULL, details = NULL;
+  const char *kind, *action, *cancellation_id, *value;
+  guint32 flags;
+
+  /* The introspection data made GDBus check the signature already. */
+  g_variant_get (params, "((&s@a{sv})&s@a{ss}u&s)", &kind, &subject_details, &action,
+                 &details, &flags, &cancellation_id);
+  pk->n_checks++;
+  pk->asked = TRUE;
+  g_free (pk->subject_kind);
+  pk->subject_kind = g_strdup (kind);
+  g_clear_pointer (&pk->subject_name, g_free);
+  g_variant_lookup (subject_details, "name", "s", &pk->subject_name);
+  g_free (pk->action);
+  pk->action = g_strdup (action);
+  pk->n_details = g_variant_n_children (details);
+  g_clear_pointer (&pk->detail_child, g_free);
+  g_clear_pointer (&pk->detail_seconds, g_free);
+  if (g_variant_lookup (details, "child", "&s", &value))
+    pk->detail_child = g_strdup (value);
+  if (g_variant_lookup (details, "seconds", "&s", &value))
+    pk->detail_seconds = g_strdup (value);
+  pk->flags = flags;
+  g_free (pk->cancellation_id);
+  pk->cancellation_id = g_strdup (cancellation_id);
+
+  switch (pk->answer)
+    {
+    case POLKIT_YES:
+    case POLKIT_NO:
+      g_dbus_method_invocation_return_value (invocation,
+                                             g_variant_new_parsed ("((%b, false, @a{ss} {}),)",
+                                                                   pk->answer == POLKIT_YES));
+      return;
+    case POLKIT_ERROR:
+      g_dbus_method_invocation_return_dbus_error (invocation,
+                                                  "org.freedesktop.PolicyKit1.Error.Failed",
+                                                  "Action org.trellis.Trellis1.pause is not registered");
+      return;
+    case POLKIT_HOLD:
+      g_assert (pk->held == NULL);
+      pk->held = invocation;
+      return;
+    }
+  g_assert_not_reached ();
+}
+
+static const GDBusInterfaceVTable polkit_vtable = { .method_call = polkit_method_call };
+
+static guint32
+bus_name_request (GDBusConnection *c,
+                  const char      *method,
+                  GVariant        *params)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  guint32 code = 0;
+
+  reply = g_dbus_connection_call_sync (c, "org.freedesktop.DBus", "/org/freedesktop/DBus",
+                                       "org.freedesktop.DBus", method, params,
+                                       G_VARIANT_TYPE ("(u)"), G_DBUS_CALL_FLAGS_NONE,
+                                       5000, NULL, &error);
+  assert_null (error);
+  g_variant_get (reply, "(u)", &code);
+  return code;
+}
+
+/* ------------------------------------------------------------------------ */
+
 typedef struct {
   GTestDBus          *bus;      /* (not owned) the group's */
   Fake                fake;
+  FakePolkit          polkit;
   GDBusConnection    *service_conn;
   TrellisDBusService *service;
   GDBusConnection    *a;        /* subscribes in the signal tests */
@@ -318,12 +440,13 @@ call (GDBusConnection *c,
   return r.reply;
 }
 
-/* The call must fail with the D-Bus error @name (as seen on the wire). */
-static void
-assert_call_fails (GDBusConnection *c,
-                   const char      *method,
-                   GVariant        *params,
-                   const char      *name)
+/* The call must fail with the D-Bus error @name (as seen on the wire).
+ * Returns the error's message, as the service wrote it. */
+static char *
+call_fails (GDBusConnection *c,
+            const char      *method,
+            GVariant        *params,
+            const char      *name)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) reply = call (c, method, params, &error);
@@ -334,6 +457,17 @@ assert_call_fails (GDBusConnection *c,
   remote = g_dbus_error_get_remote_error (error);
   if (g_strcmp0 (remote, name) != 0)
     fail_msg ("%s: expected %s, got %s (%s)", method, name, remote, error->message);
+  g_dbus_error_strip_remote_error (error);
+  return g_strdup (error->message);
+}
+
+static void
+assert_call_fails (GDBusConnection *c,
+                   const char      *method,
+                   GVariant        *params,
+                   const char      *name)
+{
+  g_free (call_fails (c, method, params, name));
 }
 
 static GVariant *
@@ -363,6 +497,54 @@ on_signal (GDBusConnection *c, const char *sender, const char *path, const char 
   got->member = g_strdup (member);
   g_clear_pointer (&got->params, g_variant_unref);
   got->params = g_variant_ref (params);
+}
+
+static void
+close_conn (GDBusConnection **c)
+{
+  g_dbus_connection_close_sync (*c, NULL, NULL);
+  g_clear_object (c);
+}
+
+/* Puts the fake authority on the bus, answering @answer. */
+static void
+polkit_up (Fixture      *f,
+           PolkitAnswer  answer)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDBusNodeInfo) info = g_dbus_node_info_new_for_xml (polkit_xml, &error);
+
+  assert_null (error);
+  f->polkit.answer = answer;
+  f->polkit.conn = connect_bus (f->bus);
+  f->polkit.reg_id = g_dbus_connection_register_object (f->polkit.conn,
+                                                        "/org/freedesktop/PolicyKit1/Authority",
+                                                        info->interfaces[0], &polkit_vtable,
+                                                        &f->polkit, NULL, &error);
+  assert_null (error);
+  assert_true (f->polkit.reg_id > 0);
+  /* DO_NOT_QUEUE; 1: the primary owner. */
+  assert_int_equal (bus_name_request (f->polkit.conn, "RequestName",
+                                      g_variant_new ("(su)", "org.freedesktop.PolicyKit1", 4)),
+                    1);
+}
+
+/* Takes it off the bus again; the name is released before the next test. */
+static void
+polkit_down (Fixture *f)
+{
+  if (f->polkit.conn == NULL)
+    return;
+  if (f->polkit.held != NULL)
+    g_dbus_method_invocation_return_dbus_error (g_steal_pointer (&f->polkit.held),
+                                                "org.freedesktop.PolicyKit1.Error.Cancelled",
+                                                "The test is over.");
+  g_dbus_connection_unregister_object (f->polkit.conn, f->polkit.reg_id);
+  /* 1: released. */
+  assert_int_equal (bus_name_request (f->polkit.conn, "ReleaseName",
+                                      g_variant_new ("(s)", "org.freedesktop.PolicyKit1")),
+                    1);
+  close_conn (&f->polkit.conn);
 }
 
 static void
@@ -427,13 +609,6 @@ setup (void **state)
   return 0;
 }
 
-static void
-close_conn (GDBusConnection **c)
-{
-  g_dbus_connection_close_sync (*c, NULL, NULL);
-  g_clear_object (c);
-}
-
 static int
 teardown (void **state)
 {
@@ -441,6 +616,7 @@ teardown (void **state)
 
   g_dbus_connection_signal_unsubscribe (f->a, f->sub_a);
   g_dbus_connection_signal_unsubscribe (f->b, f->sub_b);
+  polkit_down (f);
   trellis_dbus_service_free (f->service);
   close_conn (&f->a);
   close_conn (&f->b);
@@ -449,6 +625,12 @@ teardown (void **state)
   *state = f->bus;
   g_free (f->fake.child);
   g_free (f->fake.last_child);
+  g_free (f->polkit.action);
+  g_free (f->polkit.subject_kind);
+  g_free (f->polkit.subject_name);
+  g_free (f->polkit.detail_child);
+  g_free (f->polkit.detail_seconds);
+  g_free (f->polkit.cancellation_id);
   g_free (f->got_a.member);
   g_free (f->got_b.member);
   g_clear_pointer (&f->got_a.params, g_variant_unref);
@@ -845,6 +1027,178 @@ test_free_with_call_pending (void **state)
   g_clear_error (&r.error);
 }
 
+/* ------------------------------------------------------------------------ */
+/* polkit, for ApplyPolicy and Pause from someone neither parent nor child */
+
+#define ACCESS_DENIED "org.freedesktop.DBus.Error.AccessDenied"
+
+static void
+test_polkit_other_authorized (void **state)
+{
+  Fixture *f = *state;
+  g_autoptr(GVariant) r1 = NULL, r2 = NULL;
+
+  polkit_up (f, POLKIT_YES);
+  set_role (f, FAKE_OTHER, NULL);
+
+  r1 = call_ok (f->a, "ApplyPolicy", NULL, "()");
+  assert_int_equal (f->fake.n_calls, 1);
+  assert_string_equal (f->fake.last_child, "(all)");
+  assert_int_equal (f->polkit.n_checks, 1);
+  assert_string_equal (f->polkit.action, "org.trellis.Trellis1.apply-policy");
+  assert_string_equal (f->polkit.subject_kind, "system-bus-name");
+  assert_non_null (f->polkit.subject_name);
+  assert_string_equal (f->polkit.subject_name, g_dbus_connection_get_unique_name (f->a));
+  assert_int_equal (f->polkit.flags, 1);   /* AllowUserInteraction */
+  assert_string_equal (f->polkit.cancellation_id, "");
+  assert_int_equal (f->polkit.n_details, 0);
+
+  /* Pause names the child (and how long) to polkit, and the caller is b
+   * this time: the subject is whoever calls. */
+  r2 = call_ok (f->b, "Pause", g_variant_new ("(sx)", "bob", (gint64) 900), "()");
+  assert_int_equal (f->polkit.n_checks, 2);
+  assert_string_equal (f->polkit.action, "org.trellis.Trellis1.pause");
+  assert_string_equal (f->polkit.subject_name, g_dbus_connection_get_unique_name (f->b));
+  assert_non_null (f->polkit.detail_child);
+  assert_string_equal (f->polkit.detail_child, "bob");
+  assert_non_null (f->polkit.detail_seconds);
+  assert_string_equal (f->polkit.detail_seconds, "900");
+  assert_int_equal (f->fake.n_calls, 2);
+  assert_string_equal (f->fake.last_child, "bob");
+  assert_int_equal (f->fake.last_seconds, 900);
+
+  /* An unknown child is the backend's NotFound, after polkit. */
+  assert_call_fails (f->a, "Pause", g_variant_new ("(sx)", "zed", (gint64) 60),
+                     "org.trellis.Trellis1.Error.NotFound");
+  assert_int_equal (f->polkit.n_checks, 3);
+
+  /* No child named: refused before anyone is asked for a password. */
+  assert_call_fails (f->a, "Pause", g_variant_new ("(sx)", "", (gint64) 60),
+                     "org.freedesktop.DBus.Error.InvalidArgs");
+  assert_int_equal (f->polkit.n_checks, 3);
+
+  /* polkit is only for these two: the rest stay parents' by uid. */
+  assert_call_fails (f->a, "Approve", g_variant_new ("(ux)", 7, (gint64) 60), ACCESS_DENIED);
+  assert_call_fails (f->a, "Decline", g_variant_new ("(us)", 7, ""), ACCESS_DENIED);
+  assert_call_fails (f->a, "GetLog", g_variant_new ("(su)", "bob", 0), ACCESS_DENIED);
+  assert_call_fails (f->a, "Subscribe", NULL, ACCESS_DENIED);
+  assert_int_equal (f->polkit.n_checks, 3);
+  assert_int_equal (f->fake.n_calls, 3);
+}
+
+static void
+test_polkit_other_refused (void **state)
+{
+  Fixture *f = *state;
+  g_autofree char *m1 = NULL, *m2 = NULL, *m3 = NULL;
+
+  polkit_up (f, POLKIT_NO);
+  set_role (f, FAKE_OTHER, NULL);
+
+  m1 = call_fails (f->a, "ApplyPolicy", NULL, ACCESS_DENIED);
+  assert_string_equal (m1, "Only a parent can do this.");
+  assert_int_equal (f->polkit.n_checks, 1);
+  assert_string_equal (f->polkit.action, "org.trellis.Trellis1.apply-policy");
+  m2 = call_fails (f->a, "Pause", g_variant_new ("(sx)", "alice", (gint64) 60), ACCESS_DENIED);
+  assert_int_equal (f->polkit.n_checks, 2);
+  assert_string_equal (f->polkit.action, "org.trellis.Trellis1.pause");
+  assert_string_equal (f->polkit.detail_child, "alice");
+  assert_int_equal (f->fake.n_calls, 0);
+
+  /* polkit failing is a refusal too. */
+  f->polkit.answer = POLKIT_ERROR;
+  m3 = call_fails (f->a, "Pause", g_variant_new ("(sx)", "alice", (gint64) 60), ACCESS_DENIED);
+  assert_non_null (strstr (m3, "polkit"));
+  assert_int_equal (f->polkit.n_checks, 3);
+  assert_int_equal (f->fake.n_calls, 0);
+}
+
+static void
+test_polkit_absent (void **state)
+{
+  Fixture *f = *state;
+  g_autofree char *m1 = NULL, *m2 = NULL;
+
+  /* Nobody owns org.freedesktop.PolicyKit1 on this bus. */
+  set_role (f, FAKE_OTHER, NULL);
+  m1 = call_fails (f->a, "ApplyPolicy", NULL, ACCESS_DENIED);
+  assert_non_null (strstr (m1, "polkit"));
+  assert_non_null (strstr (m1, "not available"));
+  m2 = call_fails (f->a, "Pause", g_variant_new ("(sx)", "bob", (gint64) 60), ACCESS_DENIED);
+  assert_non_null (strstr (m2, "not available"));
+  assert_int_equal (f->fake.n_calls, 0);
+}
+
+static void
+test_polkit_child_not_asked (void **state)
+{
+  Fixture *f = *state;
+  g_autofree char *m1 = NULL;
+
+  /* polkit would say yes; a child is refused without asking it. */
+  polkit_up (f, POLKIT_YES);
+  set_role (f, FAKE_CHILD, "alice");
+  m1 = call_fails (f->a, "ApplyPolicy", NULL, ACCESS_DENIED);
+  assert_null (strstr (m1, "polkit"));
+  assert_call_fails (f->a, "Pause", g_variant_new ("(sx)", "alice", (gint64) 60), ACCESS_DENIED);
+  assert_call_fails (f->a, "Pause", g_variant_new ("(sx)", "bob", (gint64) 60), ACCESS_DENIED);
+  spin (20);
+  assert_int_equal (f->polkit.n_checks, 0);
+  assert_int_equal (f->fake.n_calls, 0);
+}
+
+static void
+test_polkit_parent_not_asked (void **state)
+{
+  Fixture *f = *state;
+  g_autoptr(GVariant) r1 = NULL, r2 = NULL;
+
+  /* polkit would say no; a parent by uid does not need it. */
+  polkit_up (f, POLKIT_NO);
+  set_role (f, FAKE_PARENT, NULL);
+  r1 = call_ok (f->a, "ApplyPolicy", NULL, "()");
+  r2 = call_ok (f->a, "Pause", g_variant_new ("(sx)", "alice", (gint64) 60), "()");
+  spin (20);
+  assert_int_equal (f->polkit.n_checks, 0);
+  assert_int_equal (f->fake.n_calls, 2);
+  assert_string_equal (f->fake.last_child, "alice");
+}
+
+/* The service goes away while polkit is still deciding (a parent typing
+ * their password): the caller is told, and polkit's late answer touches
+ * nothing freed (ASan). */
+static void
+test_polkit_free_while_asking (void **state)
+{
+  Fixture *f = *state;
+  Reply r = { 0 };
+  g_autofree char *remote = NULL;
+
+  polkit_up (f, POLKIT_HOLD);
+  set_role (f, FAKE_OTHER, NULL);
+  g_dbus_connection_call (f->a, TRELLIS_DBUS_NAME, TRELLIS_DBUS_PATH, TRELLIS_DBUS_INTERFACE,
+                          "ApplyPolicy", NULL, NULL, G_DBUS_CALL_FLAGS_NONE, 5000, NULL,
+                          call_done, &r);
+  assert_true (wait_until (&f->polkit.asked, 5000));
+  assert_non_null (f->polkit.held);
+  assert_false (r.done);
+
+  trellis_dbus_service_free (f->service);
+  f->service = NULL;
+  assert_true (wait_until (&r.done, 5000));
+  assert_null (r.reply);
+  assert_non_null (r.error);
+  remote = g_dbus_error_get_remote_error (r.error);
+  assert_string_equal (remote, "org.trellis.Trellis1.Error.Failed");
+  g_clear_error (&r.error);
+
+  /* polkit says yes after all, to no one. */
+  g_dbus_method_invocation_return_value (g_steal_pointer (&f->polkit.held),
+                                         g_variant_new_parsed ("((true, false, @a{ss} {}),)"));
+  spin (50);
+  assert_int_equal (f->fake.n_calls, 0);
+}
+
 int
 main (void)
 {
@@ -859,6 +1213,12 @@ main (void)
     cmocka_unit_test_setup_teardown (test_backend_wrong_type_is_failed, setup, teardown),
     cmocka_unit_test_setup_teardown (test_signals_unicast, setup, teardown),
     cmocka_unit_test_setup_teardown (test_free_with_call_pending, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_polkit_other_authorized, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_polkit_other_refused, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_polkit_absent, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_polkit_child_not_asked, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_polkit_parent_not_asked, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_polkit_free_while_asking, setup, teardown),
   };
 
   /* TRELLIS_TEST_FILTER=test_not_found runs one test (cmocka's glob). */
