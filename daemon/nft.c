@@ -1100,8 +1100,14 @@ batch_new (size_t                   limit,
 }
 
 
-int
-trellis_nft_apply_plan (const TrellisNftPlan *plan)
+typedef int (*BatchBuild) (const TrellisNftPlan   *plan,
+                           struct mnl_nlmsg_batch *batch,
+                           uint32_t               *seq);
+
+/* Checks @plan, builds one batch with @build and sends it, draining every
+ * ACK.  Returns: 0, or the first error the kernel gave, as -errno. */
+static int
+plan_batch_run (const TrellisNftPlan *plan, BatchBuild build)
 {
   g_autofree char *buf = NULL;
   g_autoptr (MnlNlmsgBatch) batch = NULL;
@@ -1115,7 +1121,7 @@ trellis_nft_apply_plan (const TrellisNftPlan *plan)
   r = batch_new (trellis_nft_batch_size (plan), &buf, &batch);
   if (r < 0)
     return r;
-  r = trellis_nft_batch_build_plan (plan, batch, &seq);
+  r = build (plan, batch, &seq);
   if (r < 0)
     return r;
   r = batch_talk (batch, &st);
@@ -1125,22 +1131,21 @@ trellis_nft_apply_plan (const TrellisNftPlan *plan)
 }
 
 int
-trellis_nft_update_sets (const TrellisNftPlan *plan)
+trellis_nft_apply_plan (const TrellisNftPlan *plan)
 {
-  g_autofree char *buf = NULL;
-  g_autoptr (MnlNlmsgBatch) batch = NULL;
-  AckState st;
-  uint32_t seq = seq_initial ();
+  return plan_batch_run (plan, trellis_nft_batch_build_plan);
+}
+
+/* Every set of @plan flushed and filled again, nothing else. */
+static int
+sets_update_build (const TrellisNftPlan   *plan,
+                   struct mnl_nlmsg_batch *batch,
+                   uint32_t               *seq)
+{
   size_t i;
   int r;
 
-  r = plan_check (plan);
-  if (r < 0)
-    return r;
-  r = batch_new (trellis_nft_batch_size (plan), &buf, &batch);
-  if (r < 0)
-    return r;
-  r = batch_begin (batch, &seq);
+  r = batch_begin (batch, seq);
   for (i = 0; r == 0 && i < plan->n_sets; i++)
     {
       g_autoptr (NftnlSet) flush = set_new (plan->table, plan->sets[i].name, set_id (i));
@@ -1150,20 +1155,21 @@ trellis_nft_update_sets (const TrellisNftPlan *plan)
         return -ENOMEM;
       /* DELSETELEM without elements flushes the set; the new elements
        * follow in the same transaction. */
-      nlh = msg_start (batch, NFT_MSG_DELSETELEM, NLM_F_ACK, &seq);
+      nlh = msg_start (batch, NFT_MSG_DELSETELEM, NLM_F_ACK, seq);
       nftnl_set_elems_nlmsg_build_payload (nlh, flush);
       r = msg_end (batch);
       if (r == 0)
-        r = put_set_elems (batch, plan->table, &plan->sets[i], set_id (i), &seq);
+        r = put_set_elems (batch, plan->table, &plan->sets[i], set_id (i), seq);
     }
   if (r == 0)
-    r = batch_end (batch, &seq);
-  if (r < 0)
-    return r;
-  r = batch_talk (batch, &st);
-  if (r < 0)
-    return r;
-  return st.error;
+    r = batch_end (batch, seq);
+  return r;
+}
+
+int
+trellis_nft_update_sets (const TrellisNftPlan *plan)
+{
+  return plan_batch_run (plan, sets_update_build);
 }
 
 int
