@@ -88,6 +88,33 @@ problem_clear (gpointer data)
   g_free (problem->text);
 }
 
+/* Adds a problem at @line:@col (line 0: about the file as a whole) to @to. */
+static void
+problem_add (GArray     *to,
+             guint       file_rank,
+             const char *file,
+             guint       line,
+             guint       col,
+             gboolean    warning,
+             const char *message)
+{
+  Problem problem = { 0 };
+
+  problem.file_rank = file_rank;
+  problem.line = line;
+  problem.col = col;
+  problem.seq = to->len;
+  if (line == 0)
+    problem.text = g_strdup_printf ("%s: %s", file, message);
+  else if (warning)
+    /* Translators: a warning about a line of the household file; the first
+     * %s is "FILE:LINE:COL", the second the warning itself. */
+    problem.text = g_strdup_printf (_("%s:%u:%u: warning: %s"), file, line, MAX (col, 1), message);
+  else
+    problem.text = g_strdup_printf ("%s:%u:%u: %s", file, line, MAX (col, 1), message);
+  g_array_append_val (to, problem);
+}
+
 static void G_GNUC_PRINTF (6, 7)
 report_full (Loader     *loader,
              guint       file_rank,
@@ -97,23 +124,13 @@ report_full (Loader     *loader,
              const char *format,
              ...)
 {
-  Problem problem = { 0 };
   g_autofree char *message = NULL;
   va_list args;
 
   va_start (args, format);
   message = g_strdup_vprintf (format, args);
   va_end (args);
-
-  problem.file_rank = file_rank;
-  problem.line = line;
-  problem.col = col;
-  problem.seq = loader->problems->len;
-  if (line == 0)
-    problem.text = g_strdup_printf ("%s: %s", file, message);
-  else
-    problem.text = g_strdup_printf ("%s:%u:%u: %s", file, line, MAX (col, 1), message);
-  g_array_append_val (loader->problems, problem);
+  problem_add (loader->problems, file_rank, file, line, col, FALSE, message);
 }
 
 #define report(loader, line, col, ...) \
@@ -140,21 +157,13 @@ warn (Loader     *loader,
       const char *format,
       ...)
 {
-  Problem problem = { 0 };
   g_autofree char *message = NULL;
   va_list args;
 
   va_start (args, format);
   message = g_strdup_vprintf (format, args);
   va_end (args);
-
-  problem.line = line;
-  problem.col = col;
-  problem.seq = loader->warnings->len;
-  /* Translators: a warning about a line of the household file; the first
-   * %s is "FILE:LINE:COL", the second the warning itself. */
-  problem.text = g_strdup_printf (_("%s:%u:%u: warning: %s"), loader->file, line, MAX (col, 1), message);
-  g_array_append_val (loader->warnings, problem);
+  problem_add (loader->warnings, 0, loader->file, line, col, TRUE, message);
 }
 
 static int
