@@ -4,6 +4,7 @@
  * force, the event log, grants and pauses.  The service has already checked
  * who is asking and that they may; this file only answers.
  */
+#include <locale.h>
 #include <pwd.h>
 #include <string.h>
 
@@ -203,9 +204,21 @@ backend_why (gpointer data, const char *name, const char *qname, const char *loc
   trellis_daemon_decide_child (daemon, s, child, domain, FALSE, &decision, &answer);
   *ret_blocked = decision.verdict == TRELLIS_VERDICT_BLOCK;
   *ret_rule = trellis_rule_format_short (decision.rule);
-  /* The locale of the caller's messages would need per-thread catalogs;
-   * the explanation comes in the daemon's (the CLI translates offline). */
-  *ret_explanation = trellis_rule_explain_for (s->policy, decision.rule, child, now);
+  /* In the child's language (§25): this thread alone switches to the
+   * caller's locale for the explanation.  A locale the system lacks leaves
+   * the daemon's. */
+  {
+    locale_t loc = *locale != '\0' ? newlocale (LC_MESSAGES_MASK, locale, (locale_t) 0) : (locale_t) 0;
+    locale_t old = loc != (locale_t) 0 ? uselocale (loc) : (locale_t) 0;
+
+    *ret_explanation = trellis_rule_explain_for_locale (s->policy, decision.rule, child, now,
+                                                        *locale != '\0' ? locale : NULL);
+    if (loc != (locale_t) 0)
+      {
+        uselocale (old);
+        freelocale (loc);
+      }
+  }
   return TRUE;
 }
 

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <gio/gio.h>
 #include <glib-unix.h>
+#include <libintl.h>
 #include <locale.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -122,6 +123,11 @@ main (int argc, char *argv[])
   Context ctx = { 0 };
 
   setlocale (LC_ALL, "");
+  /* Explanations are translated for the child who asks (Why carries the
+   * caller's locale); TRELLIS_LOCALEDIR: catalogs not yet installed. */
+  bindtextdomain (GETTEXT_PACKAGE, g_getenv ("TRELLIS_LOCALEDIR") != NULL
+                                   ? g_getenv ("TRELLIS_LOCALEDIR") : LOCALEDIR);
+  bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   options = g_option_context_new ("— filter the DNS of children's accounts");
   g_option_context_add_main_entries (options, entries, NULL);
   if (!g_option_context_parse (options, &argc, &argv, &error))

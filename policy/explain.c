@@ -192,6 +192,16 @@ trellis_rule_explain_for (TrellisPolicy      *policy,
                           const TrellisChild *child,
                           GDateTime          *now)
 {
+  return trellis_rule_explain_for_locale (policy, rule, child, now, NULL);
+}
+
+char *
+trellis_rule_explain_for_locale (TrellisPolicy      *policy,
+                                 const TrellisRule  *rule,
+                                 const TrellisChild *child,
+                                 GDateTime          *now,
+                                 const char         *locale)
+{
   const TrellisAgeBand *band;
   g_autofree char *until = NULL;
   char *teen;
@@ -209,7 +219,8 @@ trellis_rule_explain_for (TrellisPolicy      *policy,
       if (category != NULL && band_id != NULL)
         {
           g_autofree char *key = g_strconcat ("Explanation-", band_id, NULL);
-          char *text = g_key_file_get_locale_string (category->desktop, "Trellis Category", key, NULL, NULL);
+          char *text = g_key_file_get_locale_string (category->desktop, "Trellis Category", key,
+                                                     locale, NULL);
 
           if (text != NULL)
             return text;

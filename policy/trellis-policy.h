@@ -304,6 +304,20 @@ char *trellis_rule_explain_for (TrellisPolicy      *policy,
                                 GDateTime          *now);
 
 /**
+ * trellis_rule_explain_for_locale:
+ * @locale: (nullable): a locale name ("fr_FR.UTF-8") for the texts that come
+ *   from data files (a category's explanation); NULL: the process's
+ *
+ * As trellis_rule_explain_for().  The gettext messages follow the calling
+ * thread's locale (uselocale()).
+ */
+char *trellis_rule_explain_for_locale (TrellisPolicy      *policy,
+                                       const TrellisRule  *rule,
+                                       const TrellisChild *child,
+                                       GDateTime          *now,
+                                       const char         *locale);
+
+/**
  * trellis_domain_normalize:
  *
  * Lower-cases @name, drops one trailing dot and converts an IDN to its
