@@ -68,6 +68,22 @@ print_categories (GVariant *status)
     g_print (_("Blocked categories: none\n"));
 }
 
+/* What the daemon's parents_can_see items mean, in plain words. */
+static const char *
+can_see_words (const char *item)
+{
+  if (g_strcmp0 (item, "blocked") == 0)
+    /* Translators: an item of "What your parents can see about you". */
+    return _("the sites blocked for you, when, and by which rule");
+  if (g_strcmp0 (item, "requests") == 0)
+    /* Translators: an item of "What your parents can see about you". */
+    return _("what you asked them to look at again, and your message");
+  if (g_strcmp0 (item, "profile") == 0)
+    /* Translators: an item of "What your parents can see about you". */
+    return _("this profile: your age band, the blocked categories, quiet hours");
+  return item;
+}
+
 int
 trellis_cli_status (TrellisCliOptions *options, int argc, char **argv)
 {
@@ -170,7 +186,7 @@ trellis_cli_status (TrellisCliOptions *options, int argc, char **argv)
 
       g_variant_iter_init (&iter, can_see);
       while (g_variant_iter_next (&iter, "&s", &item))
-        g_print ("  - %s\n", item);
+        g_print ("  - %s\n", can_see_words (item));
     }
   g_print (_("Helplines are always open and never logged: trellis helplines\n"));
   return TRELLIS_CLI_EXIT_OK;
