@@ -39,6 +39,11 @@ struct _TrellisDaemon {
   GMutex               lock;       /* protects snapshot */
   Snapshot            *snapshot;   /* (owned) an rc box */
 
+  GMutex               signal_lock;  /* protects signal_last, signal_window */
+  GHashTable          *signal_last;  /* (owned) "child\nname" → gint64* last signalled (usec) */
+  gint64               signal_window; /* start of the current second (usec) */
+  guint                signal_count;  /* signals sent in it */
+
   GMutex               grants_lock;  /* protects grants and pauses */
   GHashTable          *grants;     /* (owned) child name → GPtrArray of Grant */
   GHashTable          *pauses;     /* (owned) child name → gint64* until */

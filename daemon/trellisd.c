@@ -189,6 +189,42 @@ lifted (TrellisDaemon *daemon, const char *child, const char *qname, gint64 now)
   return yes;
 }
 
+#define SIGNAL_SAME_NAME_USEC (10 * G_USEC_PER_SEC)
+#define SIGNAL_PER_SECOND     20
+
+/* TRUE when a Blocked signal for @child and @qname may go out now: the same
+ * name at most once in 10 s, and at most 20 signals a second in all, so a
+ * flood of blocked queries never turns into a flood on the bus (the agents
+ * limit what they show further). */
+static gboolean
+signal_allowed (TrellisDaemon *daemon, const char *child, const char *qname)
+{
+  g_autofree char *key = g_strconcat (child, "\n", qname, NULL);
+  gint64 now = g_get_monotonic_time ();
+  gint64 *last;
+  gboolean yes = FALSE;
+
+  g_mutex_lock (&daemon->signal_lock);
+  if (now - daemon->signal_window >= G_USEC_PER_SEC)
+    {
+      daemon->signal_window = now;
+      daemon->signal_count = 0;
+    }
+  last = g_hash_table_lookup (daemon->signal_last, key);
+  if ((last == NULL || now - *last >= SIGNAL_SAME_NAME_USEC) &&
+      daemon->signal_count < SIGNAL_PER_SECOND)
+    {
+      if (g_hash_table_size (daemon->signal_last) >= 4096)
+        g_hash_table_remove_all (daemon->signal_last);
+      g_hash_table_insert (daemon->signal_last, g_steal_pointer (&key),
+                           g_memdup2 (&now, sizeof now));
+      daemon->signal_count++;
+      yes = TRUE;
+    }
+  g_mutex_unlock (&daemon->signal_lock);
+  return yes;
+}
+
 typedef struct {
   TrellisDaemon *daemon;
   char          *child;
@@ -260,7 +296,8 @@ trellis_daemon_decide_child (TrellisDaemon      *daemon,
         trellis_event_log_add_blocked (daemon->events, g_date_time_to_unix (now),
                                        trellis_child_get_name (child), qname, text,
                                        decision.rule->category);
-      if (daemon->dbus != NULL)
+      if (daemon->dbus != NULL &&
+          signal_allowed (daemon, trellis_child_get_name (child), qname))
         {
           BlockedSignal *b = g_new0 (BlockedSignal, 1);
 
@@ -439,6 +476,8 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
   daemon->config.mark = config->mark != 0 ? config->mark : TRELLIS_NFT_MARK_DEFAULT;
   g_mutex_init (&daemon->lock);
   g_mutex_init (&daemon->grants_lock);
+  g_mutex_init (&daemon->signal_lock);
+  daemon->signal_last = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   daemon->grants = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                           (GDestroyNotify) g_ptr_array_unref);
   daemon->pauses = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
@@ -790,6 +829,8 @@ trellis_daemon_free (TrellisDaemon *daemon)
   g_hash_table_unref (daemon->grants);
   g_hash_table_unref (daemon->pauses);
   g_mutex_clear (&daemon->grants_lock);
+  g_hash_table_unref (daemon->signal_last);
+  g_mutex_clear (&daemon->signal_lock);
   trellis_flow_table_free (daemon->flows);
   g_mutex_clear (&daemon->lock);
   g_free (daemon->config.household_path);

@@ -111,7 +111,9 @@ for key in sam robin; do
   [ "$n" = 1 ] || { show_all; fail "$key's agent received $n Blocked signals, expected only its own 1"; }
 done
 
-# 3. Rate limit: five tries of one name make one notification.
+# 3. Rate limit: five tries of one name make one notification.  trellisd
+#    signals a name at most once in 10 s, and the agent shows it at most once
+#    a minute: either may be what held the repeats back, never neither.
 for i in 1 2 3 4 5; do
   dig_as_child "$UPSTREAM_V4" casino.example
   assert_blocked "$(deny_rule_text casino.example)"
@@ -120,9 +122,11 @@ notify_wait sam 2 5 || { show_all; fail "no notification for casino.example with
 sleep 3
 expect_count sam 2
 expect_summary sam "casino.example is blocked."
-if [ "$(grep -c 'not shown (casino.example was shown' "$(_notify_dir sam)/agent.log")" -lt 1 ]; then
+signalled=$(grep -c '^trellis-notify: signal Blocked' "$(_notify_dir sam)/agent.log" || true)
+held=$(grep -c 'not shown (casino.example was shown' "$(_notify_dir sam)/agent.log" || true)
+if [ "$signalled" != 2 ] && [ "$held" -lt 1 ]; then
   show_all
-  fail "Sam's agent did not hold back the repeated casino.example"
+  fail "the repeated casino.example was neither coalesced by trellisd ($signalled signals) nor held back by the agent"
 fi
 
 # 4. At most three a minute: a third name shows, a fourth does not.
