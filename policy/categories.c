@@ -66,6 +66,28 @@ list_dir (const char  *dir,
   return g_steal_pointer (&names);
 }
 
+char *
+trellis_data_line_next (char **cursor,
+                        guint *line_no)
+{
+  while (*cursor != NULL)
+    {
+      char *line = *cursor, *next = strchr (line, '\n'), *hash;
+
+      if (next != NULL)
+        *next++ = '\0';
+      *cursor = next;
+      (*line_no)++;
+      hash = strchr (line, '#');
+      if (hash != NULL)
+        *hash = '\0';
+      g_strstrip (line);
+      if (*line != '\0')
+        return line;
+    }
+  return NULL;
+}
+
 static guint
 read_domains (const char                *path,
               guint32                    bit,
@@ -81,31 +103,19 @@ read_domains (const char                *path,
       g_ptr_array_add (problems, g_strdup_printf ("%s: %s", path, local_error->message));
       return 0;
     }
-  /* Line by line in place: a list has 100k lines and more, and splitting
-   * it with g_strsplit() costs a scan of the rest of the file per line. */
-  for (char *line = contents, *next; line != NULL; line = next, i++)
+  for (char *cursor = contents, *line; (line = trellis_data_line_next (&cursor, &i)) != NULL;)
     {
-      char *hash;
       g_autofree char *domain = NULL;
 
-      next = strchr (line, '\n');
-      if (next != NULL)
-        *next++ = '\0';
-      hash = strchr (line, '#');
-      if (hash != NULL)
-        *hash = '\0';
-      g_strstrip (line);
-      if (*line == '\0')
-        continue;
       if (trellis_domain_check (line, &domain) != TRELLIS_DOMAIN_OK)
         {
           g_ptr_array_add (problems, g_strdup_printf (_("%s:%u:1: “%s” is not a domain name"),
-                                                      path, i + 1, line));
+                                                      path, i, line));
           continue;
         }
       if (!trellis_domain_index_builder_add (builder, domain, 1u << bit, 0, &local_error))
         {
-          g_ptr_array_add (problems, g_strdup_printf ("%s:%u:1: %s", path, i + 1, local_error->message));
+          g_ptr_array_add (problems, g_strdup_printf ("%s:%u:1: %s", path, i, local_error->message));
           g_clear_error (&local_error);
           continue;
         }
@@ -119,27 +129,18 @@ read_cidrs (const char *path,
             GPtrArray  *problems)
 {
   g_autofree char *contents = NULL;
-  g_auto(GStrv) lines = NULL;
   g_autoptr(GPtrArray) cidrs = g_ptr_array_new_with_free_func (g_free);
-  guint i;
+  guint i = 0;
 
   if (!g_file_get_contents (path, &contents, NULL, NULL))
     return NULL;  /* optional */
-  lines = g_strsplit (contents, "\n", -1);
-  for (i = 0; lines[i] != NULL; i++)
+  for (char *cursor = contents, *line; (line = trellis_data_line_next (&cursor, &i)) != NULL;)
     {
-      char *line = lines[i], *hash = strchr (line, '#');
-      g_autoptr(GInetAddressMask) mask = NULL;
+      g_autoptr(GInetAddressMask) mask = g_inet_address_mask_new_from_string (line, NULL);
 
-      if (hash != NULL)
-        *hash = '\0';
-      g_strstrip (line);
-      if (*line == '\0')
-        continue;
-      mask = g_inet_address_mask_new_from_string (line, NULL);
       if (mask == NULL)
         g_ptr_array_add (problems, g_strdup_printf (_("%s:%u:1: “%s” is not an address or a CIDR like 192.0.2.0/24"),
-                                                    path, i + 1, line));
+                                                    path, i, line));
       else
         g_ptr_array_add (cidrs, g_strdup (line));
     }

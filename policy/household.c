@@ -1461,8 +1461,7 @@ load_allowlist (Loader     *loader,
   TrellisPolicy *policy = loader->policy;
   g_autofree char *contents = NULL;
   g_autoptr(GError) local_error = NULL;
-  g_auto(GStrv) lines = NULL;
-  guint i;
+  guint i = 0;
 
   if (!g_file_get_contents (path, &contents, NULL, &local_error))
     {
@@ -1470,26 +1469,18 @@ load_allowlist (Loader     *loader,
       report_full (loader, 1, path, 0, 0, _("cannot read the allow list: %s"), local_error->message);
       return;
     }
-  lines = g_strsplit (contents, "\n", -1);
-  for (i = 0; lines[i] != NULL; i++)
+  for (char *cursor = contents, *line; (line = trellis_data_line_next (&cursor, &i)) != NULL;)
     {
-      char *line = lines[i], *hash = strchr (line, '#');
       g_autofree char *domain = NULL;
-      TrellisDomainProblem problem;
+      TrellisDomainProblem problem = trellis_domain_check (line, &domain);
 
-      if (hash != NULL)
-        *hash = '\0';
-      g_strstrip (line);
-      if (*line == '\0')
-        continue;
-      problem = trellis_domain_check (line, &domain);
       if (problem != TRELLIS_DOMAIN_OK)
         {
-          report_domain (loader, 1, path, i + 1, 1, line, problem);
+          report_domain (loader, 1, path, i, 1, line, problem);
           continue;
         }
       if (trellis_matcher_insert (policy->allowlist_matcher, domain, policy->rules->len, NULL))
-        policy_add_rule (policy, TRELLIS_RULE_KIND_ALLOW, domain, NULL, path, i + 1);
+        policy_add_rule (policy, TRELLIS_RULE_KIND_ALLOW, domain, NULL, path, i);
     }
 }
 

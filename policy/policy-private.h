@@ -148,6 +148,19 @@ char *trellis_quiet_window_format_end (const TrellisQuietWindow *window);
 /* categories.c */
 
 /**
+ * trellis_data_line_next:
+ * @cursor: (inout): where reading goes on, in a text it may write to; NULL
+ *   once the text is read
+ * @line_no: (inout): the number of the line last returned (start at 0)
+ *
+ * The next line of a data file that says something: cut at "#", stripped,
+ * never empty.  The text is split in place, in one pass (a list may hold
+ * 100k lines).  Returns: (nullable) the line, or NULL at the end.
+ */
+char *trellis_data_line_next (char **cursor,
+                              guint *line_no);
+
+/**
  * trellis_categories_load:
  * Reads every folder of @dir (sorted by name) into @policy->categories and
  * adds each name of its domains and domains.* files to @builder with the
