@@ -128,54 +128,49 @@ invocation_return_error (GDBusMethodInvocation *invocation,
 /* ------------------------------------------------------------------------ */
 /* Arguments */
 
-gboolean
-trellis_dbus_check_name (const char *name,
-                         GError    **error)
+/* A text argument: at most @max bytes of valid UTF-8, and not empty when
+ * @required; @what names it in the error ("name", "message"). */
+static gboolean
+check_text (const char *text,
+            const char *what,
+            gsize       max,
+            gboolean    required,
+            GError    **error)
 {
-  gsize len = strlen (name);
+  gsize len = strlen (text);
 
-  if (len == 0)
+  if (required && len == 0)
     {
-      g_set_error_literal (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
-                           "The name is empty.");
+      g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS, "The %s is empty.", what);
       return FALSE;
     }
-  if (len > TRELLIS_DBUS_NAME_MAX)
+  if (len > max)
     {
       g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
-                   "The name is %" G_GSIZE_FORMAT " bytes long; at most %d are allowed.",
-                   len, TRELLIS_DBUS_NAME_MAX);
+                   "The %s is %" G_GSIZE_FORMAT " bytes long; at most %" G_GSIZE_FORMAT " are allowed.",
+                   what, len, max);
       return FALSE;
     }
-  if (!g_utf8_validate (name, len, NULL))
+  if (!g_utf8_validate (text, len, NULL))
     {
-      g_set_error_literal (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
-                           "The name is not valid UTF-8.");
+      g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS, "The %s is not valid UTF-8.", what);
       return FALSE;
     }
   return TRUE;
 }
 
 gboolean
+trellis_dbus_check_name (const char *name,
+                         GError    **error)
+{
+  return check_text (name, "name", TRELLIS_DBUS_NAME_MAX, TRUE, error);
+}
+
+gboolean
 trellis_dbus_check_message (const char *message,
                             GError    **error)
 {
-  gsize len = strlen (message);
-
-  if (len > TRELLIS_DBUS_MESSAGE_MAX)
-    {
-      g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
-                   "The message is %" G_GSIZE_FORMAT " bytes long; at most %d are allowed.",
-                   len, TRELLIS_DBUS_MESSAGE_MAX);
-      return FALSE;
-    }
-  if (!g_utf8_validate (message, len, NULL))
-    {
-      g_set_error_literal (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
-                           "The message is not valid UTF-8.");
-      return FALSE;
-    }
-  return TRUE;
+  return check_text (message, "message", TRELLIS_DBUS_MESSAGE_MAX, FALSE, error);
 }
 
 /* A CHILD argument: "" (the caller, or every child for a parent) or a name. */
