@@ -443,7 +443,7 @@ trellis_nft_plan_new (const TrellisNftPlanParams  *params,
       g_autofree TrellisNftCidr *v6 = NULL;
       g_autofree char *name = NULL;
       size_t n_v4 = 0, n_v6 = 0;
-      size_t s_uids, s_v4 = 0, s_v6 = 0;
+      size_t s_uids;
       TrellisNftSet *s;
 
       if (!cidrs_normalize (pc->v4, pc->n_v4, TRELLIS_NFT_KEY_IPV4_ADDR, pc->name,
@@ -466,32 +466,37 @@ trellis_nft_plan_new (const TrellisNftPlanParams  *params,
       s = &g_array_index (b.sets, TrellisNftSet, s_uids);
       s->uids = g_memdup2 (c->uids, c->n_uids * sizeof *c->uids);
       s->n_uids = c->n_uids;
-      if (n_v4 > 0)
-        {
-          g_free (name);
-          name = g_strdup_printf ("child-%s-v4", c->name);
-          s_v4 = add_set (&b, name, TRELLIS_NFT_KEY_IPV4_ADDR, c->name);
-          s = &g_array_index (b.sets, TrellisNftSet, s_v4);
-          s->cidrs = g_steal_pointer (&v4);
-          s->n_cidrs = n_v4;
-          ADD_RULE (&b, chain_ip_block, c->name,
-                    STEP (SKUID_IN_SET, .set = s_uids),
-                    STEP (IP_DADDR_IN_SET, .set = s_v4),
-                    STEP (REJECT));
-        }
-      if (n_v6 > 0)
-        {
-          g_free (name);
-          name = g_strdup_printf ("child-%s-v6", c->name);
-          s_v6 = add_set (&b, name, TRELLIS_NFT_KEY_IPV6_ADDR, c->name);
-          s = &g_array_index (b.sets, TrellisNftSet, s_v6);
-          s->cidrs = g_steal_pointer (&v6);
-          s->n_cidrs = n_v6;
-          ADD_RULE (&b, chain_ip_block, c->name,
-                    STEP (SKUID_IN_SET, .set = s_uids),
-                    STEP (IP6_DADDR_IN_SET, .set = s_v6),
-                    STEP (REJECT));
-        }
+      /* One set and one rule for each family that has addresses. */
+      {
+        const struct {
+          const char        *suffix;
+          TrellisNftKeyType  key;
+          TrellisNftStepKind match;
+          TrellisNftCidr   **cidrs;
+          size_t             n;
+        } fam[] = {
+          { "v4", TRELLIS_NFT_KEY_IPV4_ADDR, TRELLIS_NFT_STEP_IP_DADDR_IN_SET, &v4, n_v4 },
+          { "v6", TRELLIS_NFT_KEY_IPV6_ADDR, TRELLIS_NFT_STEP_IP6_DADDR_IN_SET, &v6, n_v6 },
+        };
+
+        for (size_t f = 0; f < G_N_ELEMENTS (fam); f++)
+          {
+            size_t s_addr;
+
+            if (fam[f].n == 0)
+              continue;
+            g_free (name);
+            name = g_strdup_printf ("child-%s-%s", c->name, fam[f].suffix);
+            s_addr = add_set (&b, name, fam[f].key, c->name);
+            s = &g_array_index (b.sets, TrellisNftSet, s_addr);
+            s->cidrs = g_steal_pointer (fam[f].cidrs);
+            s->n_cidrs = fam[f].n;
+            ADD_RULE (&b, chain_ip_block, c->name,
+                      STEP (SKUID_IN_SET, .set = s_uids),
+                      ((TrellisNftStep) { .kind = fam[f].match, .set = s_addr }),
+                      STEP (REJECT));
+          }
+      }
     }
 
   plan = g_new0 (TrellisNftPlan, 1);
