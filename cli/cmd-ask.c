@@ -5,6 +5,7 @@
  */
 #include <glib/gi18n.h>
 
+#include "cli/cli-text.h"
 #include "cli/cli.h"
 #include "cli/dbus-client.h"
 
@@ -27,6 +28,8 @@ trellis_cli_ask (TrellisCliOptions *options, int argc, char **argv)
       g_printerr (_("trellis: the name and the message must be text (UTF-8)\n"));
       return TRELLIS_CLI_EXIT_USAGE;
     }
+  if (!trellis_cli_message_check (message))
+    return TRELLIS_CLI_EXIT_USAGE;
 
   if (!trellis_cli_dbus_call ("Ask", g_variant_new ("(ss)", argv[0], message), "(u)", &reply, &error))
     return trellis_cli_dbus_error_report (error, _("Only a child's account can ask for a site."));

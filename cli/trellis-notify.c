@@ -24,6 +24,8 @@
 #include <glib/gi18n.h>
 #include <libnotify/notify.h>
 
+#include "cli/cli-text.h"
+
 #define TRELLIS_NOTIFY_BUS_NAME   "org.trellis.Trellis1"
 #define TRELLIS_NOTIFY_PATH       "/org/trellis/Trellis1"
 #define TRELLIS_NOTIFY_INTERFACE  "org.trellis.Trellis1"
@@ -143,13 +145,21 @@ agent_rate_limit_pass (Agent *agent, const char *name)
 /* ------------------------------------------------------------------------ */
 /* Showing */
 
+/* @summary and @body are plain text, composed by the callers below from
+ * what trellisd sent, each part of which was made inert there
+ * (trellis_cli_text_inert(): an escape sequence, a newline or a
+ * bidirectional override in a child's message shows as what it is).  The
+ * summary is plain text to every notification server; the body is markup
+ * to most (the "body-markup" capability), so it is escaped here: a "<b>" a
+ * child wrote stays three characters. */
 static void
 agent_show (Agent *agent, const char *summary, const char *body)
 {
   g_autoptr(GError) error = NULL;
+  g_autofree char *shown_body = g_markup_escape_text (body, -1);
   NotifyNotification *n;
 
-  n = notify_notification_new (summary, body, "dialog-information");
+  n = notify_notification_new (summary, shown_body, "dialog-information");
   notify_notification_set_category (n, "network");
   if (!notify_notification_show (n, &error))
     g_printerr ("trellis-notify: %s: %s\n",
@@ -299,27 +309,39 @@ status_ready (GObject *source, GAsyncResult *result, gpointer user_data)
     /* Not a child: a parent (or trellisd went away meanwhile). */
     agent_log (agent, "GetStatus: %s", error->message);
 
+  /* Every text below is shown as written, never obeyed (see agent_show). */
   if (g_strcmp0 (p->member, "Blocked") == 0)
     {
       const char *child, *name, *rule_kind, *explanation;
+      g_autofree char *shown_name = NULL, *shown_explanation = NULL, *shown_until = NULL;
       gint64 until;
 
       g_variant_get (p->params, "(&s&s&s&sx)", &child, &name, &rule_kind, &explanation, &until);
+      shown_name = trellis_cli_text_inert (name);
+      shown_explanation = trellis_cli_text_inert (explanation);
+      shown_until = trellis_cli_text_inert (quiet_until);
       /* Parents are told of requests, not of every block. */
       if (me == NULL || g_strcmp0 (me, child) != 0)
         {
-          agent_log (agent, "%s blocked for %s: not for this account", name, child);
+          g_autofree char *shown_child = trellis_cli_text_inert (child);
+
+          agent_log (agent, "%s blocked for %s: not for this account", shown_name, shown_child);
           return;
         }
-      agent_show_blocked (agent, name, rule_kind, explanation, until, quiet_now, quiet_until);
+      agent_show_blocked (agent, shown_name, rule_kind, shown_explanation, until, quiet_now,
+                          shown_until);
     }
   else
     {
       const char *child, *name, *state, *message;
+      g_autofree char *shown_child = NULL, *shown_name = NULL, *shown_message = NULL;
       guint32 id;
 
       g_variant_get (p->params, "(u&s&s&s&s)", &id, &child, &name, &state, &message);
-      agent_show_request (agent, me, child, name, state, message);
+      shown_child = trellis_cli_text_inert (child);
+      shown_name = trellis_cli_text_inert (name);
+      shown_message = trellis_cli_text_inert (message);
+      agent_show_request (agent, me, shown_child, shown_name, state, shown_message);
     }
 }
 

@@ -25,6 +25,7 @@
 
 #include "daemon/dbus-service.h"
 #include "daemon/trellis-dbus-generated.h"
+#include "policy/text-safety.h"
 
 typedef enum {
   METHOD_GET_STATUS,
@@ -128,8 +129,10 @@ invocation_return_error (GDBusMethodInvocation *invocation,
 /* ------------------------------------------------------------------------ */
 /* Arguments */
 
-/* A text argument: at most @max bytes of valid UTF-8, and not empty when
- * @required; @what names it in the error ("name", "message"). */
+/* A text argument: at most @max bytes of valid UTF-8, not empty when
+ * @required, and without a character that changes how the text around it
+ * is shown (policy/text-safety.h): what a child writes reaches a parent's
+ * terminal and desktop.  @what names it in the error ("name", "message"). */
 static gboolean
 check_text (const char *text,
             const char *what,
@@ -138,6 +141,8 @@ check_text (const char *text,
             GError    **error)
 {
   gsize len = strlen (text);
+  gunichar c = 0;
+  glong at;
 
   if (required && len == 0)
     {
@@ -154,6 +159,14 @@ check_text (const char *text,
   if (!g_utf8_validate (text, len, NULL))
     {
       g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS, "The %s is not valid UTF-8.", what);
+      return FALSE;
+    }
+  at = trellis_text_find_unsafe (text, &c);
+  if (at >= 0)
+    {
+      g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                   "The %s holds a control character (U+%04X, character %ld): "
+                   "write plain text on one line.", what, (guint) c, at + 1);
       return FALSE;
     }
   return TRUE;

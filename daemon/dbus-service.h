@@ -194,13 +194,19 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisDBusService, trellis_dbus_service_free)
 /**
  * trellis_dbus_check_name:
  * The service's check of a name argument: non-empty, valid UTF-8, at most
- * TRELLIS_DBUS_NAME_MAX bytes; G_DBUS_ERROR_INVALID_ARGS otherwise.  (The
- * bus already refuses invalid UTF-8; this is the service's own guard.)
+ * TRELLIS_DBUS_NAME_MAX bytes, no control character, bidirectional
+ * override or line separator (trellis_text_char_is_unsafe());
+ * G_DBUS_ERROR_INVALID_ARGS otherwise.  (The bus already refuses invalid
+ * UTF-8; this is the service's own guard.)
  */
 gboolean trellis_dbus_check_name    (const char *name,
                                      GError    **error);
 
-/** trellis_dbus_check_message: valid UTF-8, at most TRELLIS_DBUS_MESSAGE_MAX bytes. */
+/**
+ * trellis_dbus_check_message: valid UTF-8, at most TRELLIS_DBUS_MESSAGE_MAX
+ * bytes, and no character trellis_text_char_is_unsafe(): a message is shown
+ * on one line, as written.
+ */
 gboolean trellis_dbus_check_message (const char *message,
                                      GError    **error);
 
