@@ -52,6 +52,7 @@ typedef struct {
   TrellisDBusService *service;    /* (not owned) */
   char               *name;       /* (owned) the subscriber's unique name */
   guint32             uid;
+  gboolean            parent;     /* a parent's when it subscribed: which pool */
   guint               watch_id;   /* name watch: gone → forgotten */
 } Subscriber;
 
@@ -114,7 +115,8 @@ invocation_return_error (GDBusMethodInvocation *invocation,
   if (error->domain == TRELLIS_DBUS_ERROR
       || (error->domain == G_DBUS_ERROR
           && (error->code == G_DBUS_ERROR_ACCESS_DENIED
-              || error->code == G_DBUS_ERROR_INVALID_ARGS)))
+              || error->code == G_DBUS_ERROR_INVALID_ARGS
+              || error->code == G_DBUS_ERROR_LIMITS_EXCEEDED)))
     {
       g_dbus_method_invocation_return_gerror (invocation, error);
       return;
@@ -412,26 +414,68 @@ subscriber_vanished (GDBusConnection *connection,
   g_hash_table_remove (sub->service->subscribers, name);
 }
 
+/*
+ * Whether @uid (a parent's when @parent) may subscribe one more connection:
+ * at most TRELLIS_DBUS_SUBSCRIBERS_PER_UID of its own, and children's
+ * connections in all never take the places kept for parents.  A child
+ * that opens hundreds of connections fills only its own few places; its
+ * siblings' and the parents' agents still subscribe.
+ */
+static gboolean
+service_subscribe_allowed (TrellisDBusService *self,
+                           guint32             uid,
+                           gboolean            parent,
+                           GError            **error)
+{
+  GHashTableIter iter;
+  Subscriber *sub;
+  guint same_uid = 0, not_parents = 0;
+
+  g_hash_table_iter_init (&iter, self->subscribers);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &sub))
+    {
+      same_uid += sub->uid == uid;
+      not_parents += !sub->parent;
+    }
+  if (same_uid >= TRELLIS_DBUS_SUBSCRIBERS_PER_UID)
+    {
+      g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_LIMITS_EXCEEDED,
+                   "This account has %u subscribed connections already, the most it may have; "
+                   "close one of them first.", same_uid);
+      return FALSE;
+    }
+  if (g_hash_table_size (self->subscribers) >= TRELLIS_DBUS_SUBSCRIBERS_MAX
+      || (!parent
+          && not_parents >= TRELLIS_DBUS_SUBSCRIBERS_MAX - TRELLIS_DBUS_SUBSCRIBERS_FOR_PARENTS))
+    {
+      g_set_error_literal (error, G_DBUS_ERROR, G_DBUS_ERROR_LIMITS_EXCEEDED,
+                           "Too many connections are subscribed; try again later.");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 service_subscribe (TrellisDBusService *self,
                    const char         *sender,
                    guint32             uid,
+                   gboolean            parent,
                    GError            **error)
 {
   Subscriber *sub;
 
   if (g_hash_table_contains (self->subscribers, sender))
     return TRUE;
-  if (g_hash_table_size (self->subscribers) >= TRELLIS_DBUS_SUBSCRIBERS_MAX)
+  if (!service_subscribe_allowed (self, uid, parent, error))
     {
-      g_set_error_literal (error, TRELLIS_DBUS_ERROR, TRELLIS_DBUS_ERROR_FAILED,
-                           "Too many subscribers.");
+      g_debug ("subscriber %s (uid %u) refused: %s", sender, (guint) uid, (*error)->message);
       return FALSE;
     }
   sub = g_new0 (Subscriber, 1);
   sub->service = self;
   sub->name = g_strdup (sender);
   sub->uid = uid;
+  sub->parent = parent;
   g_hash_table_insert (self->subscribers, sub->name, sub);
   /* If the sender is already gone, this calls subscriber_vanished from the
    * main loop, and the entry goes again. */
@@ -657,7 +701,7 @@ call_dispatch (Call        *call,
           return FALSE;
         }
       if (!service_subscribe (self, g_dbus_method_invocation_get_sender (call->invocation),
-                              uid, error))
+                              uid, role == ROLE_PARENT, error))
         return FALSE;
       *ret_reply = NULL;
       return TRUE;

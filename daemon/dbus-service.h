@@ -11,6 +11,10 @@
  * to with plain GDBus; actions org.trellis.Trellis1.pause and
  * .apply-policy); children never are.  Signals go only to subscribed connections of the child they
  * are about and of parents, one unicast message each: never a broadcast.
+ * A uid subscribes at most TRELLIS_DBUS_SUBSCRIBERS_PER_UID connections,
+ * and children's connections never take the last
+ * TRELLIS_DBUS_SUBSCRIBERS_FOR_PARENTS places: one child's connections
+ * cannot lock the parents' agents out.
  */
 #pragma once
 
@@ -28,7 +32,9 @@ G_BEGIN_DECLS
 #define TRELLIS_DBUS_LOCALE_MAX      64               /* bytes */
 #define TRELLIS_DBUS_DURATION_MIN    1                /* seconds */
 #define TRELLIS_DBUS_DURATION_MAX    (30 * 24 * 3600) /* seconds: 30 days */
-#define TRELLIS_DBUS_SUBSCRIBERS_MAX 256              /* connections */
+#define TRELLIS_DBUS_SUBSCRIBERS_MAX 256              /* connections, in all */
+#define TRELLIS_DBUS_SUBSCRIBERS_PER_UID 8            /* connections of one uid */
+#define TRELLIS_DBUS_SUBSCRIBERS_FOR_PARENTS 64       /* of the MAX: parents' only */
 
 /**
  * TrellisDBusError:

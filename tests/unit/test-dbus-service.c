@@ -1039,6 +1039,64 @@ test_signals_unicast (void **state)
                                                  on_signal, &f->got_a, NULL);
 }
 
+/* One uid subscribes at most TRELLIS_DBUS_SUBSCRIBERS_PER_UID connections
+ * (every connection to the private bus is the test's uid): the next is
+ * refused with LimitsExceeded, and one that leaves makes room again. */
+static void
+test_subscribers_capped_per_uid (void **state)
+{
+  Fixture *f = *state;
+  GDBusConnection *conns[TRELLIS_DBUS_SUBSCRIBERS_PER_UID + 1];
+  g_autofree char *text = NULL;
+  gboolean gone = FALSE;
+
+  set_role (f, FAKE_CHILD, "alice");
+  for (guint i = 0; i < G_N_ELEMENTS (conns); i++)
+    conns[i] = connect_bus (f->bus);
+  for (guint i = 0; i < TRELLIS_DBUS_SUBSCRIBERS_PER_UID; i++)
+    {
+      g_autoptr(GVariant) r = call_ok (conns[i], "Subscribe", NULL, "()");
+    }
+  assert_int_equal (trellis_dbus_service_get_n_subscribers (f->service),
+                    TRELLIS_DBUS_SUBSCRIBERS_PER_UID);
+  text = call_fails (conns[TRELLIS_DBUS_SUBSCRIBERS_PER_UID], "Subscribe", NULL,
+                     "org.freedesktop.DBus.Error.LimitsExceeded");
+  assert_non_null (strstr (text, "close one of them first"));
+  assert_int_equal (trellis_dbus_service_get_n_subscribers (f->service),
+                    TRELLIS_DBUS_SUBSCRIBERS_PER_UID);
+  /* Subscribing again on a connection that is subscribed is no new place. */
+  {
+    g_autoptr(GVariant) r = call_ok (conns[0], "Subscribe", NULL, "()");
+  }
+
+  /* A parent's connections of the same uid are that uid's too. */
+  set_role (f, FAKE_PARENT, NULL);
+  assert_call_fails (conns[TRELLIS_DBUS_SUBSCRIBERS_PER_UID], "Subscribe", NULL,
+                     "org.freedesktop.DBus.Error.LimitsExceeded");
+
+  close_conn (&conns[0]);
+  {
+    gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+    while (!(gone = trellis_dbus_service_get_n_subscribers (f->service)
+                    < TRELLIS_DBUS_SUBSCRIBERS_PER_UID)
+           && g_get_monotonic_time () < end)
+      spin (5);
+  }
+  assert_true (gone);
+  {
+    g_autoptr(GVariant) r = call_ok (conns[TRELLIS_DBUS_SUBSCRIBERS_PER_UID], "Subscribe",
+                                     NULL, "()");
+  }
+  /* The signal reaches the parent's connection that took the place. */
+  assert_int_equal (trellis_dbus_service_emit_request_changed (f->service, 7, "bob",
+                                                               "scratch.mit.edu", "pending",
+                                                               ""),
+                    TRELLIS_DBUS_SUBSCRIBERS_PER_UID);
+  for (guint i = 1; i < G_N_ELEMENTS (conns); i++)
+    close_conn (&conns[i]);
+}
+
 /* Runs in GDBus's worker thread: notes when the service asks the bus who
  * a caller is. */
 static GDBusMessage *
@@ -1277,6 +1335,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_not_found, setup, teardown),
     cmocka_unit_test_setup_teardown (test_backend_wrong_type_is_failed, setup, teardown),
     cmocka_unit_test_setup_teardown (test_signals_unicast, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_subscribers_capped_per_uid, setup, teardown),
     cmocka_unit_test_setup_teardown (test_free_with_call_pending, setup, teardown),
     cmocka_unit_test_setup_teardown (test_polkit_other_authorized, setup, teardown),
     cmocka_unit_test_setup_teardown (test_polkit_other_refused, setup, teardown),
