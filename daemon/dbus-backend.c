@@ -54,6 +54,15 @@ no_log (GError **error)
   return FALSE;
 }
 
+static void
+grant_free (gpointer data)
+{
+  Grant *g = data;
+
+  g_free (g->domain);
+  g_free (g);
+}
+
 void
 trellis_daemon_grants_load (TrellisDaemon *daemon)
 {
@@ -84,7 +93,7 @@ trellis_daemon_grants_load (TrellisDaemon *daemon)
       g = g_new0 (Grant, 1);
       if (list == NULL)
         {
-          list = g_ptr_array_new_with_free_func (NULL);
+          list = g_ptr_array_new_with_free_func (grant_free);
           g_hash_table_insert (daemon->grants, g_strdup (r->child), list);
         }
       g->domain = g_strdup (r->name);
