@@ -294,6 +294,56 @@ check_args (Method    method,
   g_assert_not_reached ();
 }
 
+static const struct {
+  const char *name;
+  Method      method;
+} method_names[] = {
+  { "GetStatus", METHOD_GET_STATUS },
+  { "Why", METHOD_WHY },
+  { "GetLog", METHOD_GET_LOG },
+  { "ClearLog", METHOD_CLEAR_LOG },
+  { "Ask", METHOD_ASK },
+  { "ListRequests", METHOD_LIST_REQUESTS },
+  { "Approve", METHOD_APPROVE },
+  { "Decline", METHOD_DECLINE },
+  { "Pause", METHOD_PAUSE },
+  { "ApplyPolicy", METHOD_APPLY_POLICY },
+  { "GetHelplines", METHOD_GET_HELPLINES },
+  { "Subscribe", METHOD_SUBSCRIBE },
+};
+
+gboolean
+trellis_dbus_check_args (const char *method_name,
+                         GVariant   *params,
+                         GError    **error)
+{
+  GDBusMethodInfo *info = g_dbus_interface_info_lookup_method (trellis_trellis1_interface_info (),
+                                                               method_name);
+  g_autoptr(GString) signature = g_string_new ("(");
+
+  if (info == NULL)
+    {
+      g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD,
+                   "There is no method %s.", method_name);
+      return FALSE;
+    }
+  for (guint i = 0; info->in_args != NULL && info->in_args[i] != NULL; i++)
+    g_string_append (signature, info->in_args[i]->signature);
+  g_string_append_c (signature, ')');
+  /* What GDBus checks before the service is asked. */
+  if (!g_variant_is_of_type (params, G_VARIANT_TYPE (signature->str)))
+    {
+      g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                   "%s takes %s, not %s.", method_name, signature->str,
+                   g_variant_get_type_string (params));
+      return FALSE;
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (method_names); i++)
+    if (strcmp (method_names[i].name, method_name) == 0)
+      return check_args (method_names[i].method, params, error);
+  g_assert_not_reached ();
+}
+
 /* ------------------------------------------------------------------------ */
 /* Who may do what */
 

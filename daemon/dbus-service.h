@@ -216,4 +216,19 @@ gboolean trellis_dbus_check_name    (const char *name,
 gboolean trellis_dbus_check_message (const char *message,
                                      GError    **error);
 
+/**
+ * trellis_dbus_check_args:
+ * @method_name: a method of org.trellis.Trellis1, e.g. "Ask"
+ * @params: its arguments, a tuple
+ *
+ * The service's first step for a call, on its own (the fuzz target's way
+ * in): G_DBUS_ERROR_UNKNOWN_METHOD for a method the interface lacks,
+ * G_DBUS_ERROR_INVALID_ARGS for arguments of the wrong type (as GDBus
+ * refuses them) or of the wrong shape (as the service does: the checks
+ * above, durations, ids, locales).
+ */
+gboolean trellis_dbus_check_args    (const char *method_name,
+                                     GVariant   *params,
+                                     GError    **error);
+
 G_END_DECLS
