@@ -5,8 +5,10 @@
  */
 #include <glib/gi18n.h>
 
+#include "cli/cli-text.h"
 #include "cli/cli.h"
 #include "cli/dbus-client.h"
+#include "policy/public-suffix.h"
 
 int
 trellis_cli_ask (TrellisCliOptions *options, int argc, char **argv)
@@ -27,6 +29,20 @@ trellis_cli_ask (TrellisCliOptions *options, int argc, char **argv)
       g_printerr (_("trellis: the name and the message must be text (UTF-8)\n"));
       return TRELLIS_CLI_EXIT_USAGE;
     }
+  if (!trellis_cli_message_check (message))
+    return TRELLIS_CLI_EXIT_USAGE;
+  /* trellisd refuses a public suffix too; said here in the child's words. */
+  {
+    g_autofree char *domain = trellis_domain_normalize (argv[0]);
+    g_autoptr(GError) suffix_error = NULL;
+
+    if (domain != NULL
+        && !trellis_public_suffix_check (domain, TRELLIS_SUFFIX_USE_LIFT, &suffix_error))
+      {
+        g_printerr ("trellis: %s\n", suffix_error->message);
+        return TRELLIS_CLI_EXIT_USAGE;
+      }
+  }
 
   if (!trellis_cli_dbus_call ("Ask", g_variant_new ("(ss)", argv[0], message), "(u)", &reply, &error))
     return trellis_cli_dbus_error_report (error, _("Only a child's account can ask for a site."));

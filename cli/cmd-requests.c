@@ -8,6 +8,7 @@
 
 #include <glib/gi18n.h>
 
+#include "cli/cli-text.h"
 #include "cli/cli.h"
 #include "cli/dbus-client.h"
 
@@ -139,17 +140,23 @@ trellis_cli_requests (TrellisCliOptions *options, int argc, char **argv)
     {
       const Request *q = &g_array_index (requests, Request, i);
       g_autofree char *created = trellis_cli_time_format (q->created);
+      /* What the child (or a parent) wrote is shown, never obeyed: an
+       * escape sequence or a newline in it would rewrite this listing. */
+      g_autofree char *who = trellis_cli_text_inert (q->child);
+      g_autofree char *name = trellis_cli_text_inert (q->name);
+      g_autofree char *message = trellis_cli_text_inert (q->message);
+      g_autofree char *answer = trellis_cli_text_inert (q->answer);
 
       /* Translators: a request: its number, the child's name, the web
        * address, its state (e.g. "declined"), when it was asked. */
-      g_print (_("#%u  %s asked for %s: %s (asked %s)\n"), q->id, q->child, q->name,
+      g_print (_("#%u  %s asked for %s: %s (asked %s)\n"), q->id, who, name,
                state_words (q->state), created);
-      if (*q->message != '\0')
+      if (*message != '\0')
         /* Translators: %s is the child's message, as written. */
-        g_print (_("      message: “%s”\n"), q->message);
-      if (*q->answer != '\0')
+        g_print (_("      message: “%s”\n"), message);
+      if (*answer != '\0')
         /* Translators: %s is the parent's answer, as written. */
-        g_print (_("      answer: “%s”\n"), q->answer);
+        g_print (_("      answer: “%s”\n"), answer);
       if (strcmp (q->state, "approved") == 0 && q->expires > 0)
         {
           g_autofree char *until = trellis_cli_time_format (q->expires);
@@ -215,6 +222,8 @@ trellis_cli_decline (TrellisCliOptions *options, int argc, char **argv)
       g_printerr (_("trellis: the message must be text (UTF-8)\n"));
       return TRELLIS_CLI_EXIT_USAGE;
     }
+  if (!trellis_cli_message_check (message))
+    return TRELLIS_CLI_EXIT_USAGE;
   if (!trellis_cli_dbus_call ("Decline", g_variant_new ("(us)", id, message), "()", &reply, &error))
     return trellis_cli_dbus_error_report (error, _("Only parents can decline requests."));
   /* Translators: %u is the request's number. */

@@ -14,6 +14,14 @@
  * GetStatus(""), so a changed household file is followed without restart.
  * When trellisd restarts, we subscribe again.  It links GLib and libnotify
  * only: no policy/ or daemon/ code.
+ *
+ * Any local program may send a signal to any connection on the system bus,
+ * naming any path and interface.  So signals are taken only from the
+ * unique name that owns org.trellis.Trellis1 now (the bus vouches for a
+ * signal's sender): the match rules name that owner, not the well-known
+ * name, which GDBus before 2.78.5 does not check on a unicast signal
+ * (CVE-2024-34397), and every signal's sender is compared with it again.
+ * The owner is followed with a name watch (NameOwnerChanged).
  */
 #include <locale.h>
 #include <signal.h>
@@ -23,6 +31,8 @@
 #include <glib-unix.h>
 #include <glib/gi18n.h>
 #include <libnotify/notify.h>
+
+#include "cli/cli-text.h"
 
 #define TRELLIS_NOTIFY_BUS_NAME   "org.trellis.Trellis1"
 #define TRELLIS_NOTIFY_PATH       "/org/trellis/Trellis1"
@@ -41,8 +51,10 @@ typedef struct {
   gint64           recent[TRELLIS_NOTIFY_MAX_PER_WINDOW]; /* last shown, ring */
   guint            recent_next;
   guint            watch_id;
-  guint            blocked_sub;
+  char            *owner;           /* (owned) (nullable) trellisd's unique name */
+  guint            blocked_sub;     /* match rules on @owner; 0 without one */
   guint            request_sub;
+  GSource         *resubscribe;     /* (owned) (nullable) a Subscribe to try again */
   gboolean         verbose;
   gboolean         quiet_shown;     /* the quiet-hours one went out */
   int              exit_status;
@@ -143,13 +155,21 @@ agent_rate_limit_pass (Agent *agent, const char *name)
 /* ------------------------------------------------------------------------ */
 /* Showing */
 
+/* @summary and @body are plain text, composed by the callers below from
+ * what trellisd sent, each part of which was made inert there
+ * (trellis_cli_text_inert(): an escape sequence, a newline or a
+ * bidirectional override in a child's message shows as what it is).  The
+ * summary is plain text to every notification server; the body is markup
+ * to most (the "body-markup" capability), so it is escaped here: a "<b>" a
+ * child wrote stays three characters. */
 static void
 agent_show (Agent *agent, const char *summary, const char *body)
 {
   g_autoptr(GError) error = NULL;
+  g_autofree char *shown_body = g_markup_escape_text (body, -1);
   NotifyNotification *n;
 
-  n = notify_notification_new (summary, body, "dialog-information");
+  n = notify_notification_new (summary, shown_body, "dialog-information");
   notify_notification_set_category (n, "network");
   if (!notify_notification_show (n, &error))
     g_printerr ("trellis-notify: %s: %s\n",
@@ -299,27 +319,39 @@ status_ready (GObject *source, GAsyncResult *result, gpointer user_data)
     /* Not a child: a parent (or trellisd went away meanwhile). */
     agent_log (agent, "GetStatus: %s", error->message);
 
+  /* Every text below is shown as written, never obeyed (see agent_show). */
   if (g_strcmp0 (p->member, "Blocked") == 0)
     {
       const char *child, *name, *rule_kind, *explanation;
+      g_autofree char *shown_name = NULL, *shown_explanation = NULL, *shown_until = NULL;
       gint64 until;
 
       g_variant_get (p->params, "(&s&s&s&sx)", &child, &name, &rule_kind, &explanation, &until);
+      shown_name = trellis_cli_text_inert (name);
+      shown_explanation = trellis_cli_text_inert (explanation);
+      shown_until = trellis_cli_text_inert (quiet_until);
       /* Parents are told of requests, not of every block. */
       if (me == NULL || g_strcmp0 (me, child) != 0)
         {
-          agent_log (agent, "%s blocked for %s: not for this account", name, child);
+          g_autofree char *shown_child = trellis_cli_text_inert (child);
+
+          agent_log (agent, "%s blocked for %s: not for this account", shown_name, shown_child);
           return;
         }
-      agent_show_blocked (agent, name, rule_kind, explanation, until, quiet_now, quiet_until);
+      agent_show_blocked (agent, shown_name, rule_kind, shown_explanation, until, quiet_now,
+                          shown_until);
     }
   else
     {
       const char *child, *name, *state, *message;
+      g_autofree char *shown_child = NULL, *shown_name = NULL, *shown_message = NULL;
       guint32 id;
 
       g_variant_get (p->params, "(u&s&s&s&s)", &id, &child, &name, &state, &message);
-      agent_show_request (agent, me, child, name, state, message);
+      shown_child = trellis_cli_text_inert (child);
+      shown_name = trellis_cli_text_inert (name);
+      shown_message = trellis_cli_text_inert (message);
+      agent_show_request (agent, me, shown_child, shown_name, state, shown_message);
     }
 }
 
@@ -336,9 +368,17 @@ signal_received (GDBusConnection *connection,
   PendingSignal *p;
   const char *type = g_strcmp0 (member, "Blocked") == 0 ? "(ssssx)" : "(ussss)";
 
-  (void) sender;
   (void) path;
   (void) interface;
+  /* The match rule names the owner already; this holds even where GDBus
+   * would let another sender's unicast signal through. */
+  if (agent->owner == NULL || g_strcmp0 (sender, agent->owner) != 0)
+    {
+      agent_log (agent, "ignoring %s from %s: it is not trellisd (%s)", member,
+                 sender != NULL ? sender : "(none)",
+                 agent->owner != NULL ? agent->owner : "not on the bus");
+      return;
+    }
   if (!g_variant_is_of_type (params, G_VARIANT_TYPE (type)))
     {
       agent_log (agent, "ignoring %s with arguments %s", member, g_variant_get_type_string (params));
@@ -349,7 +389,7 @@ signal_received (GDBusConnection *connection,
   p->agent = agent;
   p->member = g_strdup (member);
   p->params = g_variant_ref (params);
-  g_dbus_connection_call (connection, TRELLIS_NOTIFY_BUS_NAME, TRELLIS_NOTIFY_PATH,
+  g_dbus_connection_call (connection, agent->owner, TRELLIS_NOTIFY_PATH,
                           TRELLIS_NOTIFY_INTERFACE, "GetStatus", g_variant_new ("(s)", ""),
                           G_VARIANT_TYPE ("(a{sv})"), G_DBUS_CALL_FLAGS_NO_AUTO_START,
                           5000, agent->cancellable, status_ready, p);
@@ -357,6 +397,21 @@ signal_received (GDBusConnection *connection,
 
 /* ------------------------------------------------------------------------ */
 /* Subscribing, again whenever trellisd comes back */
+
+#define TRELLIS_NOTIFY_RESUBSCRIBE_SECONDS 30
+
+static void agent_subscribe (Agent *agent);
+
+static gboolean
+resubscribe_due (gpointer user_data)
+{
+  Agent *agent = user_data;
+
+  g_clear_pointer (&agent->resubscribe, g_source_unref);
+  if (agent->owner != NULL)
+    agent_subscribe (agent);
+  return G_SOURCE_REMOVE;
+}
 
 static void
 subscribe_ready (GObject *source, GAsyncResult *result, gpointer user_data)
@@ -368,12 +423,47 @@ subscribe_ready (GObject *source, GAsyncResult *result, gpointer user_data)
   reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
   if (reply == NULL)
     {
-      if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        g_printerr ("trellis-notify: %s: %s\n",
-                    _("cannot subscribe to trellisd"), error->message);
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        return;
+      g_printerr ("trellis-notify: %s: %s\n",
+                  _("cannot subscribe to trellisd"), error->message);
+      /* Say, trellisd had no room (another account's connections): try
+       * again in a while, as long as it is the same trellisd. */
+      if (agent->owner != NULL && agent->resubscribe == NULL)
+        {
+          agent->resubscribe = g_timeout_source_new_seconds (TRELLIS_NOTIFY_RESUBSCRIBE_SECONDS);
+          g_source_set_callback (agent->resubscribe, resubscribe_due, agent, NULL);
+          g_source_attach (agent->resubscribe, NULL);
+        }
       return;
     }
   agent_log (agent, "subscribed");
+}
+
+static void
+agent_subscribe (Agent *agent)
+{
+  g_dbus_connection_call (agent->system, agent->owner, TRELLIS_NOTIFY_PATH,
+                          TRELLIS_NOTIFY_INTERFACE, "Subscribe", NULL,
+                          G_VARIANT_TYPE ("()"), G_DBUS_CALL_FLAGS_NO_AUTO_START,
+                          5000, agent->cancellable, subscribe_ready, agent);
+}
+
+/* Forgets the owner: its match rules go, and a pending retry with them. */
+static void
+agent_forget_owner (Agent *agent)
+{
+  if (agent->blocked_sub != 0)
+    g_dbus_connection_signal_unsubscribe (agent->system, agent->blocked_sub);
+  if (agent->request_sub != 0)
+    g_dbus_connection_signal_unsubscribe (agent->system, agent->request_sub);
+  agent->blocked_sub = agent->request_sub = 0;
+  if (agent->resubscribe != NULL)
+    {
+      g_source_destroy (agent->resubscribe);
+      g_clear_pointer (&agent->resubscribe, g_source_unref);
+    }
+  g_clear_pointer (&agent->owner, g_free);
 }
 
 static void
@@ -385,10 +475,20 @@ trellisd_appeared (GDBusConnection *connection,
   Agent *agent = user_data;
 
   agent_log (agent, "%s is %s: subscribing", name, owner);
-  g_dbus_connection_call (connection, TRELLIS_NOTIFY_BUS_NAME, TRELLIS_NOTIFY_PATH,
-                          TRELLIS_NOTIFY_INTERFACE, "Subscribe", NULL,
-                          G_VARIANT_TYPE ("()"), G_DBUS_CALL_FLAGS_NO_AUTO_START,
-                          5000, agent->cancellable, subscribe_ready, agent);
+  agent_forget_owner (agent);
+  agent->owner = g_strdup (owner);
+  /* The bus delivers a unicast signal only when a match rule asks for it;
+   * signal_subscribe adds the rule, for this sender alone.  Rules first,
+   * so that nothing sent after Subscribe is missed. */
+  agent->blocked_sub =
+    g_dbus_connection_signal_subscribe (connection, owner, TRELLIS_NOTIFY_INTERFACE, "Blocked",
+                                        TRELLIS_NOTIFY_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+                                        signal_received, agent, NULL);
+  agent->request_sub =
+    g_dbus_connection_signal_subscribe (connection, owner, TRELLIS_NOTIFY_INTERFACE,
+                                        "RequestChanged", TRELLIS_NOTIFY_PATH, NULL,
+                                        G_DBUS_SIGNAL_FLAGS_NONE, signal_received, agent, NULL);
+  agent_subscribe (agent);
 }
 
 static void
@@ -399,6 +499,7 @@ trellisd_vanished (GDBusConnection *connection,
   Agent *agent = user_data;
 
   (void) connection;
+  agent_forget_owner (agent);
   agent_log (agent, "%s is not on the bus; waiting for it", name);
 }
 
@@ -479,20 +580,7 @@ main (int argc, char **argv)
   agent.last_by_name = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 
   g_signal_connect (agent.system, "closed", G_CALLBACK (system_bus_closed), &agent);
-  /* The bus delivers a unicast signal only when a match rule asks for it;
-   * signal_subscribe adds the rule. */
-  agent.blocked_sub =
-    g_dbus_connection_signal_subscribe (agent.system, TRELLIS_NOTIFY_BUS_NAME,
-                                        TRELLIS_NOTIFY_INTERFACE, "Blocked",
-                                        TRELLIS_NOTIFY_PATH, NULL,
-                                        G_DBUS_SIGNAL_FLAGS_NONE,
-                                        signal_received, &agent, NULL);
-  agent.request_sub =
-    g_dbus_connection_signal_subscribe (agent.system, TRELLIS_NOTIFY_BUS_NAME,
-                                        TRELLIS_NOTIFY_INTERFACE, "RequestChanged",
-                                        TRELLIS_NOTIFY_PATH, NULL,
-                                        G_DBUS_SIGNAL_FLAGS_NONE,
-                                        signal_received, &agent, NULL);
+  /* Signals are subscribed to once the name's owner is known. */
   agent.watch_id = g_bus_watch_name_on_connection (agent.system, TRELLIS_NOTIFY_BUS_NAME,
                                                    G_BUS_NAME_WATCHER_FLAGS_NONE,
                                                    trellisd_appeared, trellisd_vanished,
@@ -507,8 +595,7 @@ main (int argc, char **argv)
   g_source_remove (sigint_id);
   g_cancellable_cancel (agent.cancellable);
   g_bus_unwatch_name (agent.watch_id);
-  g_dbus_connection_signal_unsubscribe (agent.system, agent.blocked_sub);
-  g_dbus_connection_signal_unsubscribe (agent.system, agent.request_sub);
+  agent_forget_owner (&agent);
   /* Let the cancelled calls finish (they free their data). */
   while (g_main_context_iteration (NULL, FALSE))
     ;

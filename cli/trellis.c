@@ -12,6 +12,7 @@
 #include <glib/gi18n.h>
 
 #include "cli/cli.h"
+#include "policy/text-safety.h"
 
 const char *
 trellis_cli_household_path (const TrellisCliOptions *options)
@@ -93,12 +94,14 @@ void
 trellis_cli_json_string (GString    *out,
                          const char *text)
 {
-  const unsigned char *p;
+  g_autofree char *valid = g_utf8_make_valid (text, -1);
 
   g_string_append_c (out, '"');
-  for (p = (const unsigned char *) text; *p != '\0'; p++)
+  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
     {
-      switch (*p)
+      gunichar c = g_utf8_get_char (p);
+
+      switch (c)
         {
         case '"':  g_string_append (out, "\\\""); break;
         case '\\': g_string_append (out, "\\\\"); break;
@@ -106,10 +109,13 @@ trellis_cli_json_string (GString    *out,
         case '\r': g_string_append (out, "\\r"); break;
         case '\t': g_string_append (out, "\\t"); break;
         default:
-          if (*p < 0x20 || *p == 0x7f)
-            g_string_append_printf (out, "\\u%04x", *p);
+          /* Controls (C1 too), bidirectional overrides and line separators
+           * as \uXXXX: the same string to a JSON reader, and inert on the
+           * terminal that shows the JSON. */
+          if (trellis_text_char_is_unsafe (c))
+            g_string_append_printf (out, "\\u%04x", (guint) c);
           else
-            g_string_append_c (out, (char) *p);
+            g_string_append_len (out, p, g_utf8_next_char (p) - p);
           break;
         }
     }

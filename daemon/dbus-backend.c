@@ -12,6 +12,7 @@
 #include <glib/gi18n.h>
 
 #include "daemon/trellisd-private.h"
+#include "policy/public-suffix.h"
 
 #define REQUEST_SECONDS_DEFAULT 3600
 
@@ -32,12 +33,34 @@ child_find (Snapshot *s, const char *name, GError **error)
   return child;
 }
 
+/* A name a grant may be for: one site, not a public suffix
+ * (policy/public-suffix.h); InvalidArgs with the reason otherwise. */
+static gboolean
+suffix_check (const char *domain, GError **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  if (trellis_public_suffix_check (domain, TRELLIS_SUFFIX_USE_LIFT, &local_error))
+    return TRUE;
+  g_set_error_literal (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS, local_error->message);
+  return FALSE;
+}
+
 static gboolean
 no_log (GError **error)
 {
   g_set_error (error, TRELLIS_DBUS_ERROR, TRELLIS_DBUS_ERROR_FAILED,
                "The event log is not available");
   return FALSE;
+}
+
+static void
+grant_free (gpointer data)
+{
+  Grant *g = data;
+
+  g_free (g->domain);
+  g_free (g);
 }
 
 void
@@ -58,11 +81,19 @@ trellis_daemon_grants_load (TrellisDaemon *daemon)
     {
       const TrellisRequest *r = grants->pdata[i];
       GPtrArray *list = g_hash_table_lookup (daemon->grants, r->child);
-      Grant *g = g_new0 (Grant, 1);
+      Grant *g;
 
+      /* A grant of a public suffix, approved before they were refused,
+       * would lift every block under it: it is not honoured. */
+      if (!trellis_public_suffix_check (r->name, TRELLIS_SUFFIX_USE_LIFT, NULL))
+        {
+          g_warning ("request %u: its grant is not honoured: it is for a public suffix", r->id);
+          continue;
+        }
+      g = g_new0 (Grant, 1);
       if (list == NULL)
         {
-          list = g_ptr_array_new_with_free_func (NULL);
+          list = g_ptr_array_new_with_free_func (grant_free);
           g_hash_table_insert (daemon->grants, g_strdup (r->child), list);
         }
       g->domain = g_strdup (r->name);
@@ -283,6 +314,10 @@ backend_ask (gpointer data, const char *name, const char *qname, const char *mes
       g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS, "“%s” is not a domain name", qname);
       return FALSE;
     }
+  /* A grant of "com" would lift every block under .com: not a request a
+   * parent can approve, so not one to send them. */
+  if (!suffix_check (domain, error))
+    return FALSE;
   if (daemon->events == NULL)
     return no_log (error);
   if (!trellis_event_log_request_add (daemon->events, name, domain, message, now_unix (),
@@ -342,6 +377,13 @@ request_answer (TrellisDaemon *daemon, guint32 id, const char *state, const char
                      "There is no request %u", id);
       else
         g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+  /* A request stored before Ask refused public suffixes: it can still be
+   * declined, never approved. */
+  if (grant_until > 0 && !suffix_check (r->name, error))
+    {
+      g_prefix_error (error, "Request %u cannot be approved, decline it: ", id);
       return FALSE;
     }
   if (!trellis_event_log_request_answer (daemon->events, id, state, message, now_unix (),

@@ -25,6 +25,7 @@
 
 #include "daemon/dbus-service.h"
 #include "daemon/trellis-dbus-generated.h"
+#include "policy/text-safety.h"
 
 typedef enum {
   METHOD_GET_STATUS,
@@ -51,6 +52,7 @@ typedef struct {
   TrellisDBusService *service;    /* (not owned) */
   char               *name;       /* (owned) the subscriber's unique name */
   guint32             uid;
+  gboolean            parent;     /* a parent's when it subscribed: which pool */
   guint               watch_id;   /* name watch: gone → forgotten */
 } Subscriber;
 
@@ -113,7 +115,8 @@ invocation_return_error (GDBusMethodInvocation *invocation,
   if (error->domain == TRELLIS_DBUS_ERROR
       || (error->domain == G_DBUS_ERROR
           && (error->code == G_DBUS_ERROR_ACCESS_DENIED
-              || error->code == G_DBUS_ERROR_INVALID_ARGS)))
+              || error->code == G_DBUS_ERROR_INVALID_ARGS
+              || error->code == G_DBUS_ERROR_LIMITS_EXCEEDED)))
     {
       g_dbus_method_invocation_return_gerror (invocation, error);
       return;
@@ -128,8 +131,10 @@ invocation_return_error (GDBusMethodInvocation *invocation,
 /* ------------------------------------------------------------------------ */
 /* Arguments */
 
-/* A text argument: at most @max bytes of valid UTF-8, and not empty when
- * @required; @what names it in the error ("name", "message"). */
+/* A text argument: at most @max bytes of valid UTF-8, not empty when
+ * @required, and without a character that changes how the text around it
+ * is shown (policy/text-safety.h): what a child writes reaches a parent's
+ * terminal and desktop.  @what names it in the error ("name", "message"). */
 static gboolean
 check_text (const char *text,
             const char *what,
@@ -138,6 +143,8 @@ check_text (const char *text,
             GError    **error)
 {
   gsize len = strlen (text);
+  gunichar c = 0;
+  glong at;
 
   if (required && len == 0)
     {
@@ -154,6 +161,14 @@ check_text (const char *text,
   if (!g_utf8_validate (text, len, NULL))
     {
       g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS, "The %s is not valid UTF-8.", what);
+      return FALSE;
+    }
+  at = trellis_text_find_unsafe (text, &c);
+  if (at >= 0)
+    {
+      g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                   "The %s holds a control character (U+%04X, character %ld): "
+                   "write plain text on one line.", what, (guint) c, at + 1);
       return FALSE;
     }
   return TRUE;
@@ -279,6 +294,56 @@ check_args (Method    method,
   g_assert_not_reached ();
 }
 
+static const struct {
+  const char *name;
+  Method      method;
+} method_names[] = {
+  { "GetStatus", METHOD_GET_STATUS },
+  { "Why", METHOD_WHY },
+  { "GetLog", METHOD_GET_LOG },
+  { "ClearLog", METHOD_CLEAR_LOG },
+  { "Ask", METHOD_ASK },
+  { "ListRequests", METHOD_LIST_REQUESTS },
+  { "Approve", METHOD_APPROVE },
+  { "Decline", METHOD_DECLINE },
+  { "Pause", METHOD_PAUSE },
+  { "ApplyPolicy", METHOD_APPLY_POLICY },
+  { "GetHelplines", METHOD_GET_HELPLINES },
+  { "Subscribe", METHOD_SUBSCRIBE },
+};
+
+gboolean
+trellis_dbus_check_args (const char *method_name,
+                         GVariant   *params,
+                         GError    **error)
+{
+  GDBusMethodInfo *info = g_dbus_interface_info_lookup_method (trellis_trellis1_interface_info (),
+                                                               method_name);
+  g_autoptr(GString) signature = g_string_new ("(");
+
+  if (info == NULL)
+    {
+      g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_UNKNOWN_METHOD,
+                   "There is no method %s.", method_name);
+      return FALSE;
+    }
+  for (guint i = 0; info->in_args != NULL && info->in_args[i] != NULL; i++)
+    g_string_append (signature, info->in_args[i]->signature);
+  g_string_append_c (signature, ')');
+  /* What GDBus checks before the service is asked. */
+  if (!g_variant_is_of_type (params, G_VARIANT_TYPE (signature->str)))
+    {
+      g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                   "%s takes %s, not %s.", method_name, signature->str,
+                   g_variant_get_type_string (params));
+      return FALSE;
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (method_names); i++)
+    if (strcmp (method_names[i].name, method_name) == 0)
+      return check_args (method_names[i].method, params, error);
+  g_assert_not_reached ();
+}
+
 /* ------------------------------------------------------------------------ */
 /* Who may do what */
 
@@ -399,26 +464,68 @@ subscriber_vanished (GDBusConnection *connection,
   g_hash_table_remove (sub->service->subscribers, name);
 }
 
+/*
+ * Whether @uid (a parent's when @parent) may subscribe one more connection:
+ * at most TRELLIS_DBUS_SUBSCRIBERS_PER_UID of its own, and children's
+ * connections in all never take the places kept for parents.  A child
+ * that opens hundreds of connections fills only its own few places; its
+ * siblings' and the parents' agents still subscribe.
+ */
+static gboolean
+service_subscribe_allowed (TrellisDBusService *self,
+                           guint32             uid,
+                           gboolean            parent,
+                           GError            **error)
+{
+  GHashTableIter iter;
+  Subscriber *sub;
+  guint same_uid = 0, not_parents = 0;
+
+  g_hash_table_iter_init (&iter, self->subscribers);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &sub))
+    {
+      same_uid += sub->uid == uid;
+      not_parents += !sub->parent;
+    }
+  if (same_uid >= TRELLIS_DBUS_SUBSCRIBERS_PER_UID)
+    {
+      g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_LIMITS_EXCEEDED,
+                   "This account has %u subscribed connections already, the most it may have; "
+                   "close one of them first.", same_uid);
+      return FALSE;
+    }
+  if (g_hash_table_size (self->subscribers) >= TRELLIS_DBUS_SUBSCRIBERS_MAX
+      || (!parent
+          && not_parents >= TRELLIS_DBUS_SUBSCRIBERS_MAX - TRELLIS_DBUS_SUBSCRIBERS_FOR_PARENTS))
+    {
+      g_set_error_literal (error, G_DBUS_ERROR, G_DBUS_ERROR_LIMITS_EXCEEDED,
+                           "Too many connections are subscribed; try again later.");
+      return FALSE;
+    }
+  return TRUE;
+}
+
 static gboolean
 service_subscribe (TrellisDBusService *self,
                    const char         *sender,
                    guint32             uid,
+                   gboolean            parent,
                    GError            **error)
 {
   Subscriber *sub;
 
   if (g_hash_table_contains (self->subscribers, sender))
     return TRUE;
-  if (g_hash_table_size (self->subscribers) >= TRELLIS_DBUS_SUBSCRIBERS_MAX)
+  if (!service_subscribe_allowed (self, uid, parent, error))
     {
-      g_set_error_literal (error, TRELLIS_DBUS_ERROR, TRELLIS_DBUS_ERROR_FAILED,
-                           "Too many subscribers.");
+      g_debug ("subscriber %s (uid %u) refused: %s", sender, (guint) uid, (*error)->message);
       return FALSE;
     }
   sub = g_new0 (Subscriber, 1);
   sub->service = self;
   sub->name = g_strdup (sender);
   sub->uid = uid;
+  sub->parent = parent;
   g_hash_table_insert (self->subscribers, sub->name, sub);
   /* If the sender is already gone, this calls subscriber_vanished from the
    * main loop, and the entry goes again. */
@@ -644,7 +751,7 @@ call_dispatch (Call        *call,
           return FALSE;
         }
       if (!service_subscribe (self, g_dbus_method_invocation_get_sender (call->invocation),
-                              uid, error))
+                              uid, role == ROLE_PARENT, error))
         return FALSE;
       *ret_reply = NULL;
       return TRUE;

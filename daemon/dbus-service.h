@@ -11,6 +11,10 @@
  * to with plain GDBus; actions org.trellis.Trellis1.pause and
  * .apply-policy); children never are.  Signals go only to subscribed connections of the child they
  * are about and of parents, one unicast message each: never a broadcast.
+ * A uid subscribes at most TRELLIS_DBUS_SUBSCRIBERS_PER_UID connections,
+ * and children's connections never take the last
+ * TRELLIS_DBUS_SUBSCRIBERS_FOR_PARENTS places: one child's connections
+ * cannot lock the parents' agents out.
  */
 #pragma once
 
@@ -28,7 +32,9 @@ G_BEGIN_DECLS
 #define TRELLIS_DBUS_LOCALE_MAX      64               /* bytes */
 #define TRELLIS_DBUS_DURATION_MIN    1                /* seconds */
 #define TRELLIS_DBUS_DURATION_MAX    (30 * 24 * 3600) /* seconds: 30 days */
-#define TRELLIS_DBUS_SUBSCRIBERS_MAX 256              /* connections */
+#define TRELLIS_DBUS_SUBSCRIBERS_MAX 256              /* connections, in all */
+#define TRELLIS_DBUS_SUBSCRIBERS_PER_UID 8            /* connections of one uid */
+#define TRELLIS_DBUS_SUBSCRIBERS_FOR_PARENTS 64       /* of the MAX: parents' only */
 
 /**
  * TrellisDBusError:
@@ -194,14 +200,35 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisDBusService, trellis_dbus_service_free)
 /**
  * trellis_dbus_check_name:
  * The service's check of a name argument: non-empty, valid UTF-8, at most
- * TRELLIS_DBUS_NAME_MAX bytes; G_DBUS_ERROR_INVALID_ARGS otherwise.  (The
- * bus already refuses invalid UTF-8; this is the service's own guard.)
+ * TRELLIS_DBUS_NAME_MAX bytes, no control character, bidirectional
+ * override or line separator (trellis_text_char_is_unsafe());
+ * G_DBUS_ERROR_INVALID_ARGS otherwise.  (The bus already refuses invalid
+ * UTF-8; this is the service's own guard.)
  */
 gboolean trellis_dbus_check_name    (const char *name,
                                      GError    **error);
 
-/** trellis_dbus_check_message: valid UTF-8, at most TRELLIS_DBUS_MESSAGE_MAX bytes. */
+/**
+ * trellis_dbus_check_message: valid UTF-8, at most TRELLIS_DBUS_MESSAGE_MAX
+ * bytes, and no character trellis_text_char_is_unsafe(): a message is shown
+ * on one line, as written.
+ */
 gboolean trellis_dbus_check_message (const char *message,
+                                     GError    **error);
+
+/**
+ * trellis_dbus_check_args:
+ * @method_name: a method of org.trellis.Trellis1, e.g. "Ask"
+ * @params: its arguments, a tuple
+ *
+ * The service's first step for a call, on its own (the fuzz target's way
+ * in): G_DBUS_ERROR_UNKNOWN_METHOD for a method the interface lacks,
+ * G_DBUS_ERROR_INVALID_ARGS for arguments of the wrong type (as GDBus
+ * refuses them) or of the wrong shape (as the service does: the checks
+ * above, durations, ids, locales).
+ */
+gboolean trellis_dbus_check_args    (const char *method_name,
+                                     GVariant   *params,
                                      GError    **error);
 
 G_END_DECLS

@@ -5,7 +5,7 @@
  */
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
 
 #include "daemon/answerer.h"
 #include "daemon/dbus-service.h"
@@ -23,6 +23,7 @@ G_BEGIN_DECLS
 typedef struct {
   TrellisPolicy *policy;        /* (owned) */
   GHashTable    *uid_children;  /* uid → const TrellisChild* (owned by policy) */
+  GHashTable    *account_uids;  /* (owned) account (owned by policy) → uid, those that exist */
   GArray        *uids;          /* (owned) uint32: the protected uids, sorted */
 } Snapshot;
 
@@ -54,8 +55,18 @@ struct _TrellisDaemon {
   TrellisAnswerer     *answerer;   /* (owned) (nullable) */
   TrellisQueue        *queue;      /* (owned) (nullable) */
   GSource             *expire;     /* (owned) (nullable) */
-  GDBusConnection     *bus;        /* (owned) (nullable) the system bus */
-  TrellisDBusService  *dbus;       /* (owned) (nullable) */
+  GDBusConnection     *bus;        /* (owned) (nullable) the system bus, our own connection */
+  TrellisDBusService  *dbus;       /* (owned) (nullable) set and read atomically: other
+                                    * threads only look whether there is one */
+  GCancellable        *bus_cancellable; /* (owned) cancelled when stopping */
+  GSource             *bus_retry;  /* (owned) (nullable) the next try to connect */
+  guint                bus_retry_ms;
+  gboolean             bus_connecting;
+  gboolean             bus_told_missing; /* the bus's absence was logged */
+  GFileMonitor        *passwd_monitor; /* (owned) (nullable) */
+  GSource             *accounts_settle; /* (owned) (nullable) a refresh after passwd changed */
+  GSource             *accounts_timer;  /* (owned) (nullable) the periodic refresh */
+  gboolean             accounts_again;  /* a refresh was asked for during a job */
   gboolean             table_applied;
   TrellisNftPlan      *applied;    /* (owned) (nullable) the plan the kernel has */
   gboolean             reloading;  /* a reload is being compiled in a thread */

@@ -20,6 +20,7 @@ snapshot_clear (gpointer data)
 {
   Snapshot *s = data;
 
+  g_clear_pointer (&s->account_uids, g_hash_table_unref);
   g_clear_pointer (&s->uid_children, g_hash_table_unref);
   g_clear_pointer (&s->uids, g_array_unref);
   g_clear_pointer (&s->policy, trellis_policy_unref);
@@ -39,20 +40,20 @@ uid_compare (gconstpointer a, gconstpointer b)
   return x < y ? -1 : x > y;
 }
 
-/* Loads the household and resolves its accounts.  An account that does not
- * exist (yet) is reported and left out: it has no packets to filter. */
+/* A snapshot of @policy (a new reference is taken) with its accounts
+ * resolved now.  An account that does not exist (yet) is left out: it has
+ * no packets to filter; when the passwd database changes, the accounts
+ * are resolved again (accounts_refresh). */
 static Snapshot *
-snapshot_load (const TrellisDaemonConfig *config, const char *path, GError **error)
+snapshot_resolve (TrellisPolicy *policy, gboolean quiet, GError **error)
 {
   g_autoptr(Snapshot) s = g_atomic_rc_box_new0 (Snapshot);
-  g_autofree char *index_path = g_build_filename (config->state_dir, "domains.idx", NULL);
   const TrellisChild *const *children;
   guint n_children;
 
-  s->policy = trellis_policy_load_file_full (path, config->data_dir, index_path, error);
-  if (s->policy == NULL)
-    return NULL;
+  s->policy = trellis_policy_ref (policy);
   s->uid_children = g_hash_table_new (NULL, NULL);
+  s->account_uids = g_hash_table_new (g_str_hash, g_str_equal);
   s->uids = g_array_new (FALSE, FALSE, sizeof (guint32));
 
   children = trellis_policy_get_children (s->policy, &n_children);
@@ -67,8 +68,9 @@ snapshot_load (const TrellisDaemonConfig *config, const char *path, GError **err
 
           if (pw == NULL)
             {
-              g_message ("child %s: account %s does not exist; nothing to filter for it yet",
-                         trellis_child_get_name (children[i]), accounts[j]);
+              if (!quiet)
+                g_message ("child %s: account %s does not exist; nothing to filter for it yet",
+                           trellis_child_get_name (children[i]), accounts[j]);
               continue;
             }
           if (pw->pw_uid == 0)
@@ -79,6 +81,8 @@ snapshot_load (const TrellisDaemonConfig *config, const char *path, GError **err
               return NULL;
             }
           uid = pw->pw_uid;
+          /* the policy owns the account's name */
+          g_hash_table_insert (s->account_uids, (gpointer) accounts[j], GUINT_TO_POINTER (uid));
           if (g_hash_table_contains (s->uid_children, GUINT_TO_POINTER (uid)))
             continue;
           g_hash_table_insert (s->uid_children, GUINT_TO_POINTER (uid), (gpointer) children[i]);
@@ -87,6 +91,40 @@ snapshot_load (const TrellisDaemonConfig *config, const char *path, GError **err
     }
   g_array_sort (s->uids, uid_compare);
   return g_steal_pointer (&s);
+}
+
+/* Loads the household and resolves its accounts. */
+static Snapshot *
+snapshot_load (const TrellisDaemonConfig *config, const char *path, GError **error)
+{
+  g_autofree char *index_path = g_build_filename (config->state_dir, "domains.idx", NULL);
+  g_autoptr(TrellisPolicy) policy = NULL;
+
+  policy = trellis_policy_load_file_full (path, config->data_dir, index_path, error);
+  if (policy == NULL)
+    return NULL;
+  return snapshot_resolve (policy, FALSE, error);
+}
+
+/* The same children, the same uids for the same accounts. */
+static gboolean
+snapshot_same_accounts (const Snapshot *a, const Snapshot *b)
+{
+  GHashTableIter iter;
+  gpointer account, uid;
+
+  if (a->policy != b->policy || a->uids->len != b->uids->len
+      || g_hash_table_size (a->account_uids) != g_hash_table_size (b->account_uids))
+    return FALSE;
+  g_hash_table_iter_init (&iter, a->account_uids);
+  while (g_hash_table_iter_next (&iter, &account, &uid))
+    {
+      gpointer other;
+
+      if (!g_hash_table_lookup_extended (b->account_uids, account, NULL, &other) || other != uid)
+        return FALSE;
+    }
+  return TRUE;
 }
 
 Snapshot *
@@ -98,6 +136,20 @@ snapshot_acquire (TrellisDaemon *daemon)
   s = g_atomic_rc_box_acquire (daemon->snapshot);
   g_mutex_unlock (&daemon->lock);
   return s;
+}
+
+/* The uids of @s's resolution, so that the plan and the decisions agree
+ * even if the passwd database changes meanwhile. */
+static gboolean
+snapshot_account_uid (const char *account, uint32_t *ret_uid, gpointer user_data)
+{
+  const Snapshot *s = user_data;
+  gpointer uid;
+
+  if (!g_hash_table_lookup_extended (s->account_uids, account, NULL, &uid))
+    return FALSE;
+  *ret_uid = GPOINTER_TO_UINT (uid);
+  return TRUE;
 }
 
 /* The kernel plan for @s: the same library and the same accounts as
@@ -113,7 +165,8 @@ nft_plan_build (TrellisDaemon *daemon, const Snapshot *s, GError **error)
     .queue_expr = daemon->queue_expr,
   };
 
-  return trellis_nft_plan_new_for_policy (s->policy, &tuning, NULL, NULL, error);
+  return trellis_nft_plan_new_for_policy (s->policy, &tuning, snapshot_account_uid,
+                                          (gpointer) s, error);
 }
 
 /* The household file that last compiled and was applied, kept so that a
@@ -296,7 +349,7 @@ trellis_daemon_decide_child (TrellisDaemon      *daemon,
         trellis_event_log_add_blocked (daemon->events, g_date_time_to_unix (now),
                                        trellis_child_get_name (child), qname, text,
                                        decision.rule->category);
-      if (daemon->dbus != NULL &&
+      if (g_atomic_pointer_get (&daemon->dbus) != NULL &&
           signal_allowed (daemon, trellis_child_get_name (child), qname))
         {
           BlockedSignal *b = g_new0 (BlockedSignal, 1);
@@ -450,6 +503,227 @@ flows_expire (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* ---- the system bus --------------------------------------------------------- */
+
+#define BUS_RETRY_FIRST_MS 250
+#define BUS_RETRY_MAX_MS   5000
+
+static void bus_connect (TrellisDaemon *daemon);
+
+static gboolean
+bus_retry_due (gpointer user_data)
+{
+  TrellisDaemon *daemon = user_data;
+
+  g_clear_pointer (&daemon->bus_retry, g_source_unref);
+  bus_connect (daemon);
+  return G_SOURCE_REMOVE;
+}
+
+/* Tries again in a while: from 250 ms, doubling, to every 5 s. */
+static void
+bus_retry_later (TrellisDaemon *daemon)
+{
+  daemon->bus_retry_ms = daemon->bus_retry_ms == 0
+                         ? BUS_RETRY_FIRST_MS
+                         : MIN (daemon->bus_retry_ms * 2, BUS_RETRY_MAX_MS);
+  daemon->bus_retry = g_timeout_source_new (daemon->bus_retry_ms);
+  g_source_set_callback (daemon->bus_retry, bus_retry_due, daemon, NULL);
+  g_source_attach (daemon->bus_retry, NULL);
+}
+
+/* Drops the service and the connection, if there are any. */
+static void
+bus_drop (TrellisDaemon *daemon)
+{
+  TrellisDBusService *service = daemon->dbus;   /* only this thread writes it */
+
+  g_atomic_pointer_set (&daemon->dbus, NULL);
+  g_clear_pointer (&service, trellis_dbus_service_free);
+  if (daemon->bus != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (daemon->bus, daemon);
+      g_clear_object (&daemon->bus);
+    }
+}
+
+static void
+bus_closed (GDBusConnection *connection,
+            gboolean         remote_peer_vanished,
+            GError          *error,
+            gpointer         user_data)
+{
+  TrellisDaemon *daemon = user_data;
+
+  g_warning ("the system bus went away (%s): filtering goes on; connecting again when it is back",
+             error != NULL ? error->message : "closed");
+  bus_drop (daemon);
+  daemon->bus_retry_ms = 0;
+  daemon->bus_told_missing = TRUE;
+  bus_retry_later (daemon);
+}
+
+static void
+bus_connected (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GDBusConnection) bus = g_dbus_connection_new_for_address_finish (result, &error);
+  TrellisDaemon *daemon = user_data;
+  TrellisDBusService *service;
+
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    return;   /* the daemon is stopping: not to be touched */
+  daemon->bus_connecting = FALSE;
+  if (bus == NULL)
+    {
+      if (!daemon->bus_told_missing)
+        g_warning ("no system bus yet (%s): filtering goes on, but trellis cannot ask; "
+                   "connecting when it appears", error->message);
+      else
+        g_debug ("no system bus yet: %s", error->message);
+      daemon->bus_told_missing = TRUE;
+      bus_retry_later (daemon);
+      return;
+    }
+  /* A bus that restarts must not take the filter down with it. */
+  g_dbus_connection_set_exit_on_close (bus, FALSE);
+  service = trellis_dbus_service_new (bus, &trellis_dbus_backend, daemon, &error);
+  if (service == NULL)
+    {
+      g_warning ("no D-Bus service (%s): filtering goes on, but trellis cannot ask; "
+                 "trying again", error->message);
+      g_dbus_connection_close (bus, NULL, NULL, NULL);
+      bus_retry_later (daemon);
+      return;
+    }
+  if (daemon->bus_told_missing)
+    g_message ("connected to the system bus; asking for org.trellis.Trellis1");
+  daemon->bus_told_missing = FALSE;
+  daemon->bus_retry_ms = 0;
+  daemon->bus = g_steal_pointer (&bus);
+  g_signal_connect (daemon->bus, "closed", G_CALLBACK (bus_closed), daemon);
+  g_atomic_pointer_set (&daemon->dbus, service);
+}
+
+/* Connects to the system bus (a connection of our own, not GIO's shared
+ * one, so that a closed bus is simply dropped and made again). */
+static void
+bus_connect (TrellisDaemon *daemon)
+{
+  g_autoptr(GError) error = NULL;
+  g_autofree char *address = g_dbus_address_get_for_bus_sync (G_BUS_TYPE_SYSTEM, NULL, &error);
+
+  if (address == NULL)
+    {
+      g_warning ("no address for the system bus (%s): filtering goes on, but trellis cannot ask",
+                 error->message);
+      return;
+    }
+  daemon->bus_connecting = TRUE;
+  g_dbus_connection_new_for_address (address,
+                                     G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
+                                     | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                     NULL, daemon->bus_cancellable, bus_connected, daemon);
+}
+
+static void
+bus_disconnect (TrellisDaemon *daemon)
+{
+  if (daemon->bus_cancellable != NULL)
+    g_cancellable_cancel (daemon->bus_cancellable);
+  daemon->bus_connecting = FALSE;
+  if (daemon->bus_retry != NULL)
+    {
+      g_source_destroy (daemon->bus_retry);
+      g_clear_pointer (&daemon->bus_retry, g_source_unref);
+    }
+  bus_drop (daemon);
+}
+
+/* ---- accounts ----------------------------------------------------------------- */
+
+#define PASSWD_PATH               "/etc/passwd"
+#define ACCOUNTS_SETTLE_MS        500      /* useradd writes several files */
+#define ACCOUNTS_RECHECK_SECONDS  (5 * 60) /* accounts that come from elsewhere than files */
+
+static gboolean
+accounts_refresh_due (gpointer user_data)
+{
+  TrellisDaemon *daemon = user_data;
+
+  g_clear_pointer (&daemon->accounts_settle, g_source_unref);
+  trellis_daemon_refresh_accounts (daemon);
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
+accounts_recheck (gpointer user_data)
+{
+  trellis_daemon_refresh_accounts (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+/* /etc/passwd changed (it is replaced by a rename; GFileMonitor watches
+ * the folder and reports that too): resolve the accounts again once the
+ * writes settle. */
+static void
+passwd_changed (GFileMonitor      *monitor,
+                GFile             *file,
+                GFile             *other,
+                GFileMonitorEvent  event,
+                gpointer           user_data)
+{
+  TrellisDaemon *daemon = user_data;
+
+  if (event == G_FILE_MONITOR_EVENT_ATTRIBUTE_CHANGED || daemon->accounts_settle != NULL)
+    return;
+  daemon->accounts_settle = g_timeout_source_new (ACCOUNTS_SETTLE_MS);
+  g_source_set_callback (daemon->accounts_settle, accounts_refresh_due, daemon, NULL);
+  g_source_attach (daemon->accounts_settle, NULL);
+}
+
+static void
+accounts_watch_start (TrellisDaemon *daemon)
+{
+  g_autoptr(GFile) passwd = g_file_new_for_path (PASSWD_PATH);
+  g_autoptr(GError) error = NULL;
+
+  daemon->passwd_monitor = g_file_monitor_file (passwd, G_FILE_MONITOR_NONE, NULL, &error);
+  if (daemon->passwd_monitor == NULL)
+    g_warning ("cannot watch %s (%s): accounts added later are found within %d minutes",
+               PASSWD_PATH, error->message, ACCOUNTS_RECHECK_SECONDS / 60);
+  else
+    g_signal_connect (daemon->passwd_monitor, "changed", G_CALLBACK (passwd_changed), daemon);
+  /* NSS may have accounts from elsewhere (LDAP, systemd-homed): look again
+   * now and then; the kernel is only touched when a uid changed. */
+  daemon->accounts_timer = g_timeout_source_new_seconds (ACCOUNTS_RECHECK_SECONDS);
+  g_source_set_callback (daemon->accounts_timer, accounts_recheck, daemon, NULL);
+  g_source_attach (daemon->accounts_timer, NULL);
+}
+
+static void
+accounts_watch_stop (TrellisDaemon *daemon)
+{
+  if (daemon->passwd_monitor != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (daemon->passwd_monitor, daemon);
+      g_file_monitor_cancel (daemon->passwd_monitor);
+      g_clear_object (&daemon->passwd_monitor);
+    }
+  if (daemon->accounts_settle != NULL)
+    {
+      g_source_destroy (daemon->accounts_settle);
+      g_clear_pointer (&daemon->accounts_settle, g_source_unref);
+    }
+  if (daemon->accounts_timer != NULL)
+    {
+      g_source_destroy (daemon->accounts_timer);
+      g_clear_pointer (&daemon->accounts_timer, g_source_unref);
+    }
+}
+
 /* ---- life cycle ------------------------------------------------------------ */
 
 static gboolean
@@ -482,6 +756,7 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
                                           (GDestroyNotify) g_ptr_array_unref);
   daemon->pauses = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   daemon->flows = trellis_flow_table_new ();
+  daemon->bus_cancellable = g_cancellable_new ();
 
   if (daemon->config.answer_port == 53 || daemon->config.answer_port == 0)
     {
@@ -587,34 +862,29 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
   g_source_set_callback (daemon->expire, flows_expire, daemon, NULL);
   g_source_attach (daemon->expire, g_main_context_get_thread_default ());
 
+  /* The passwd database: an account added after start is protected from
+   * the moment it exists, without a restart or an apply. */
+  accounts_watch_start (daemon);
+
   /* The system bus, for trellis and the session agents.  Filtering does not
-   * depend on it: without a bus, trellisd filters and says so. */
+   * depend on it: without a bus (with DefaultDependencies=no it may come
+   * later), trellisd filters, says so, and connects when it appears. */
+  bus_connect (daemon);
   {
-    g_autoptr(GError) bus_error = NULL;
+    /* Wait (a little) for the name, so that "ready" means reachable. */
+    gint64 deadline = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
+    GSource *tick = g_timeout_source_new (50);   /* wakes the wait below */
 
-    daemon->bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, &bus_error);
-    if (daemon->bus != NULL)
-      daemon->dbus = trellis_dbus_service_new (daemon->bus, &trellis_dbus_backend, daemon,
-                                               &bus_error);
-    if (daemon->dbus == NULL)
-      g_warning ("no D-Bus service (%s): filtering goes on, but trellis cannot ask",
-                 bus_error->message);
-    else
-      {
-        /* Wait (a little) for the name, so that "ready" means reachable. */
-        gint64 deadline = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
-        GSource *tick = g_timeout_source_new (50);   /* wakes the wait below */
-
-        g_source_set_dummy_callback (tick);
-        g_source_attach (tick, NULL);
-        while (!trellis_dbus_service_has_name (daemon->dbus) &&
-               g_get_monotonic_time () < deadline)
-          g_main_context_iteration (NULL, TRUE);
-        g_source_destroy (tick);
-        g_source_unref (tick);
-        if (!trellis_dbus_service_has_name (daemon->dbus))
-          g_warning ("the bus has not given us the name org.trellis.Trellis1 (yet)");
-      }
+    g_source_set_dummy_callback (tick);
+    g_source_attach (tick, NULL);
+    while ((daemon->bus_connecting
+            || (daemon->dbus != NULL && !trellis_dbus_service_has_name (daemon->dbus))) &&
+           g_get_monotonic_time () < deadline)
+      g_main_context_iteration (NULL, TRUE);
+    g_source_destroy (tick);
+    g_source_unref (tick);
+    if (daemon->dbus != NULL && !trellis_dbus_service_has_name (daemon->dbus))
+      g_warning ("the bus has not given us the name org.trellis.Trellis1 (yet)");
   }
 
   g_message ("protecting %u account(s); queue %u, answerer on port %u, on-failure=%s",
@@ -654,9 +924,14 @@ kernel_update (TrellisDaemon *daemon, const TrellisNftPlan *plan)
   return same_sets ? 0 : trellis_nft_update_sets (plan);
 }
 
-/* What a reload computes off the main thread: the new snapshot and plan. */
+/* What a reload computes off the main thread: the new snapshot and plan.
+ * A reload reads the household file again; an accounts refresh resolves
+ * the accounts of the policy in force again (the passwd database
+ * changed), and has nothing to do (@next NULL) when every account has the
+ * uid it had. */
 typedef struct {
-  Snapshot       *next;   /* (owned) */
+  gboolean        accounts_only;
+  Snapshot       *next;   /* (owned) (nullable) */
   TrellisNftPlan *plan;   /* (owned) (nullable) */
 } Reload;
 
@@ -669,9 +944,11 @@ reload_free (Reload *r)
   g_free (r);
 }
 
-/* In a worker thread: compile the household and plan the kernel.  This is
- * the slow part (reading lists, writing the index, syncing files), and the
- * main thread keeps answering queries meanwhile. */
+/* In a worker thread: compile the household (or resolve the accounts) and
+ * plan the kernel.  This is the slow part (reading lists, writing the
+ * index, syncing files, asking NSS), and the main thread keeps answering
+ * queries meanwhile.  Jobs run one at a time, so the snapshot in force is
+ * not replaced under an accounts refresh. */
 static void
 reload_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
 {
@@ -679,7 +956,21 @@ reload_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
   g_autoptr(GError) error = NULL;
   Reload *r = g_new0 (Reload, 1);
 
-  r->next = snapshot_load (&daemon->config, daemon->config.household_path, &error);
+  r->accounts_only = GPOINTER_TO_INT (task_data);
+  if (r->accounts_only)
+    {
+      g_autoptr(Snapshot) current = snapshot_acquire (daemon);
+
+      r->next = snapshot_resolve (current->policy, TRUE, &error);
+      if (r->next != NULL && snapshot_same_accounts (current, r->next))
+        {
+          g_clear_pointer (&r->next, snapshot_release);
+          g_task_return_pointer (task, r, (GDestroyNotify) reload_free);
+          return;
+        }
+    }
+  else
+    r->next = snapshot_load (&daemon->config, daemon->config.household_path, &error);
   if (r->next != NULL && daemon->table_applied)
     r->plan = nft_plan_build (daemon, r->next, &error);
   if (r->next == NULL || (daemon->table_applied && r->plan == NULL))
@@ -688,7 +979,8 @@ reload_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
       g_task_return_error (task, g_steal_pointer (&error));
       return;
     }
-  last_good_save (&daemon->config);
+  if (!r->accounts_only)
+    last_good_save (&daemon->config);
   g_task_return_pointer (task, r, (GDestroyNotify) reload_free);
 }
 
@@ -699,6 +991,8 @@ reload_finish (TrellisDaemon *daemon, Reload *r, GError **error)
   Snapshot *old;
   int ret;
 
+  if (r->next == NULL)
+    return TRUE;   /* an accounts refresh that changed nothing */
   /* The new decisions first: a child added now is decided by the new policy
    * from their first queued packet on; a child removed is no longer queued
    * once the kernel follows, and until then is let through as not ours. */
@@ -716,46 +1010,69 @@ reload_finish (TrellisDaemon *daemon, Reload *r, GError **error)
       daemon->applied = g_steal_pointer (&r->plan);
     }
   snapshot_release (old);
+  if (r->accounts_only)
+    {
+      g_message ("the accounts changed: protecting %u account(s)", daemon->snapshot->uids->len);
+      return TRUE;
+    }
   daemon->using_last_good = FALSE;
   g_message ("household reloaded: protecting %u account(s)", daemon->snapshot->uids->len);
   return TRUE;
 }
 
-static void reload_start (TrellisDaemon *daemon);
+static void reload_start (TrellisDaemon *daemon, gboolean accounts_only);
 
 static void
 reload_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   TrellisDaemon *daemon = user_data;
   g_autoptr(GError) error = NULL;
+  gboolean accounts_only = GPOINTER_TO_INT (g_task_get_task_data (G_TASK (result)));
   Reload *r = g_task_propagate_pointer (G_TASK (result), &error);
 
   daemon->reloading = FALSE;
   if (r == NULL || !reload_finish (daemon, r, &error))
-    g_warning ("household not reloaded, the policy in force stays:\n%s", error->message);
+    {
+      if (accounts_only)
+        g_warning ("the accounts were not resolved again, the ones in force stay:\n%s",
+                   error->message);
+      else
+        g_warning ("household not reloaded, the policy in force stays:\n%s", error->message);
+    }
   if (r != NULL)
     reload_free (r);
+  /* A reload resolves the accounts too. */
   if (daemon->reload_again)
     {
-      daemon->reload_again = FALSE;
-      reload_start (daemon);
+      daemon->reload_again = daemon->accounts_again = FALSE;
+      reload_start (daemon, FALSE);
+    }
+  else if (daemon->accounts_again)
+    {
+      daemon->accounts_again = FALSE;
+      reload_start (daemon, TRUE);
     }
 }
 
 static void
-reload_start (TrellisDaemon *daemon)
+reload_start (TrellisDaemon *daemon, gboolean accounts_only)
 {
   g_autoptr(GTask) task = NULL;
 
   if (daemon->reloading)
     {
-      /* The file changed again while we read it: read it once more after. */
-      daemon->reload_again = TRUE;
+      /* The file (or the passwd database) changed again while we read it:
+       * read it once more after. */
+      if (accounts_only)
+        daemon->accounts_again = TRUE;
+      else
+        daemon->reload_again = TRUE;
       return;
     }
   daemon->reloading = TRUE;
   task = g_task_new (NULL, NULL, reload_done, daemon);
   g_task_set_source_tag (task, reload_start);
+  g_task_set_task_data (task, GINT_TO_POINTER (accounts_only), NULL);
   /* The daemon is no GObject: it rides on the task. */
   g_object_set_data (G_OBJECT (task), "daemon", daemon);
   g_task_run_in_thread (task, reload_thread);
@@ -764,7 +1081,13 @@ reload_start (TrellisDaemon *daemon)
 void
 trellis_daemon_reload (TrellisDaemon *daemon)
 {
-  reload_start (daemon);
+  reload_start (daemon, FALSE);
+}
+
+void
+trellis_daemon_refresh_accounts (TrellisDaemon *daemon)
+{
+  reload_start (daemon, TRUE);
 }
 
 void
@@ -797,8 +1120,8 @@ trellis_daemon_stop (TrellisDaemon *daemon)
       g_source_destroy (daemon->purge);
       g_clear_pointer (&daemon->purge, g_source_unref);
     }
-  g_clear_pointer (&daemon->dbus, trellis_dbus_service_free);
-  g_clear_object (&daemon->bus);
+  accounts_watch_stop (daemon);
+  bus_disconnect (daemon);
   /* Commits what is queued. */
   g_clear_pointer (&daemon->events, trellis_event_log_free);
 }
@@ -823,8 +1146,9 @@ trellis_daemon_free (TrellisDaemon *daemon)
       g_source_destroy (daemon->purge);
       g_source_unref (daemon->purge);
     }
-  g_clear_pointer (&daemon->dbus, trellis_dbus_service_free);
-  g_clear_object (&daemon->bus);
+  accounts_watch_stop (daemon);
+  bus_disconnect (daemon);
+  g_clear_object (&daemon->bus_cancellable);
   g_clear_pointer (&daemon->events, trellis_event_log_free);
   g_hash_table_unref (daemon->grants);
   g_hash_table_unref (daemon->pauses);

@@ -50,6 +50,16 @@ gboolean       trellis_daemon_start  (TrellisDaemon  *daemon,
  */
 void           trellis_daemon_reload (TrellisDaemon  *daemon);
 
+/**
+ * trellis_daemon_refresh_accounts:
+ * Resolves the accounts of the policy in force again (the passwd database
+ * changed; trellisd watches it itself), in a worker thread, and puts the
+ * result in force as a reload does: an account that appeared is protected,
+ * one that went is no longer queued.  Nothing changes when every account
+ * has the uid it had.
+ */
+void           trellis_daemon_refresh_accounts (TrellisDaemon *daemon);
+
 /** trellis_daemon_stop: removes the kernel table and lets the queue go. */
 void           trellis_daemon_stop   (TrellisDaemon  *daemon);
 

@@ -23,6 +23,7 @@
 #include <glib/gi18n-lib.h>
 
 #include "policy/policy-private.h"
+#include "policy/public-suffix.h"
 
 G_DEFINE_QUARK (trellis-policy-error-quark, trellis_policy_error)
 
@@ -1042,11 +1043,20 @@ child_read_domains (Loader          *loader,
       Item *item = &g_array_index (items, Item, i);
       g_autofree char *domain = NULL;
       TrellisDomainProblem problem = trellis_domain_check (item->text, &domain);
+      g_autoptr(GError) suffix_error = NULL;
       guint existing;
 
       if (problem != TRELLIS_DOMAIN_OK)
         {
           report_domain (loader, 0, loader->file, entry.line, item->col, item->text, problem);
+          continue;
+        }
+      /* "com" or "co.uk" would cover every site under it (public-suffix.c). */
+      if (!trellis_public_suffix_check (domain, kind == TRELLIS_RULE_KIND_DENY
+                                                ? TRELLIS_SUFFIX_USE_BLOCK : TRELLIS_SUFFIX_USE_LIFT,
+                                        &suffix_error))
+        {
+          report (loader, entry.line, item->col, "%s", suffix_error->message);
           continue;
         }
       if (!trellis_matcher_insert (child->rules, domain, policy->rules->len, &existing))

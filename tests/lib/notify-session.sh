@@ -178,3 +178,22 @@ notify_log ()
   echo "----- $1: trellis-notify log -----" >&2
   cat "$dir/agent.log" >&2
 }
+
+# notify_session_run KEY UID GID CMD...: CMD as UID in KEY's session (its X
+# display and session bus), e.g. dunstctl history.  Its output on stdout.
+notify_session_run ()
+{
+  local key=$1 uid=$2 gid=$3 dir
+  shift 3
+  dir=$(_notify_dir "$key")
+  ( _session_as "$uid" "$gid" ":$(head -n1 "$dir/display")" "unix:path=$dir/bus" "$@" )
+}
+
+# notify_bodies KEY: the first line of the 5th argument (body) of every Notify
+# call, one a line, as dbus-monitor prints it.
+notify_bodies ()
+{
+  awk '/member=Notify/ { n = 0; inside = 1; next }
+       inside && /^   [a-z]/ { n++; if (n == 5) { s = $0; sub(/^   string "/, "", s); sub(/"$/, "", s); print s; inside = 0 } }' \
+    "$(_notify_dir "$1")/monitor.log"
+}

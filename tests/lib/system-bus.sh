@@ -48,6 +48,11 @@ _system_bus_start ()
     <allow send_destination="org.freedesktop.DBus"
            send_interface="org.freedesktop.DBus.Properties"/>
   </policy>
+  <!-- For the tests (as root): the match rules each connection holds. -->
+  <policy user="root">
+    <allow send_destination="org.freedesktop.DBus"
+           send_interface="org.freedesktop.DBus.Debug.Stats"/>
+  </policy>
   <include>$TRELLIS_TOP_SRCDIR/data/org.trellis.Trellis1.conf</include>
 </busconfig>
 EOC

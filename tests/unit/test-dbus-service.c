@@ -860,6 +860,70 @@ test_invalid_args (void **state)
   assert_true (trellis_dbus_check_message ("", NULL));
 }
 
+/* What a child writes reaches a parent's terminal and desktop: control
+ * characters, bidirectional overrides and line separators are refused at
+ * the bus, before any backend call; ordinary text, markup characters and
+ * the plain right-to-left marks are not. */
+static void
+test_control_characters_refused (void **state)
+{
+  Fixture *f = *state;
+  static const char *const bad[] = {
+    "\x1b[2K\x1b[1A#1  sam asked for school.example: approved",  /* ESC: CSI */
+    "line one\nline two",                                           /* a forged line */
+    "tab\there",
+    "bell\a",
+    "del\x7f",
+    "\xc2\x9b" "2K",                                                /* C1 CSI, U+009B */
+    "\xc2\x85" "next line",                                         /* U+0085 NEL */
+    "abc\xe2\x80\xaemoc.elpmaxe",                                  /* U+202E RLO */
+    "\xe2\x81\xa6isolated\xe2\x81\xa9",                             /* U+2066, U+2069 */
+    "one\xe2\x80\xa8two",                                          /* U+2028 */
+  };
+  g_autofree char *text = NULL;
+
+  set_role (f, FAKE_CHILD, "alice");
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      assert_call_fails (f->a, "Ask", g_variant_new ("(ss)", "example.org", bad[i]),
+                         "org.freedesktop.DBus.Error.InvalidArgs");
+      assert_call_fails (f->a, "Ask", g_variant_new ("(ss)", bad[i], ""),
+                         "org.freedesktop.DBus.Error.InvalidArgs");
+      assert_call_fails (f->a, "Why", g_variant_new ("(sss)", "", bad[i], ""),
+                         "org.freedesktop.DBus.Error.InvalidArgs");
+      assert_false (trellis_dbus_check_message (bad[i], &error));
+      assert_true (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS));
+    }
+  set_role (f, FAKE_PARENT, NULL);
+  assert_call_fails (f->a, "Decline", g_variant_new ("(us)", 7, "no\x1b]0;owned\x07"),
+                     "org.freedesktop.DBus.Error.InvalidArgs");
+  assert_call_fails (f->a, "GetLog", g_variant_new ("(su)", "ali\x1b" "ce", 0),
+                     "org.freedesktop.DBus.Error.InvalidArgs");
+  assert_int_equal (f->fake.n_calls, 0);
+
+  /* The error says what and where. */
+  set_role (f, FAKE_CHILD, "alice");
+  text = call_fails (f->a, "Ask", g_variant_new ("(ss)", "example.org", "abcd\x1b[1m"),
+                     "org.freedesktop.DBus.Error.InvalidArgs");
+  assert_non_null (strstr (text, "U+001B"));
+  assert_non_null (strstr (text, "character 5"));
+
+  /* Markup is only text here (each output escapes it); right-to-left
+   * marks and ordinary Arabic are fine. */
+  {
+    g_autoptr(GVariant) r1 = NULL, r2 = NULL;
+
+    r1 = call_ok (f->a, "Ask", g_variant_new ("(ss)", "example.org",
+                                              "<b>for school</b> & <3"), "(u)");
+    r2 = call_ok (f->a, "Ask", g_variant_new ("(ss)", "example.org",
+                                              "\xd9\x84\xd9\x84\xd9\x85\xd8\xaf\xd8\xb1\xd8\xb3\xd8\xa9 "
+                                              "\xe2\x80\x8f" "example.org"), "(u)");
+  }
+  assert_int_equal (f->fake.n_calls, 2);
+}
+
 static void
 test_not_found (void **state)
 {
@@ -973,6 +1037,64 @@ test_signals_unicast (void **state)
   f->sub_a = g_dbus_connection_signal_subscribe (f->a, NULL, TRELLIS_DBUS_INTERFACE, NULL,
                                                  NULL, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
                                                  on_signal, &f->got_a, NULL);
+}
+
+/* One uid subscribes at most TRELLIS_DBUS_SUBSCRIBERS_PER_UID connections
+ * (every connection to the private bus is the test's uid): the next is
+ * refused with LimitsExceeded, and one that leaves makes room again. */
+static void
+test_subscribers_capped_per_uid (void **state)
+{
+  Fixture *f = *state;
+  GDBusConnection *conns[TRELLIS_DBUS_SUBSCRIBERS_PER_UID + 1];
+  g_autofree char *text = NULL;
+  gboolean gone = FALSE;
+
+  set_role (f, FAKE_CHILD, "alice");
+  for (guint i = 0; i < G_N_ELEMENTS (conns); i++)
+    conns[i] = connect_bus (f->bus);
+  for (guint i = 0; i < TRELLIS_DBUS_SUBSCRIBERS_PER_UID; i++)
+    {
+      g_autoptr(GVariant) r = call_ok (conns[i], "Subscribe", NULL, "()");
+    }
+  assert_int_equal (trellis_dbus_service_get_n_subscribers (f->service),
+                    TRELLIS_DBUS_SUBSCRIBERS_PER_UID);
+  text = call_fails (conns[TRELLIS_DBUS_SUBSCRIBERS_PER_UID], "Subscribe", NULL,
+                     "org.freedesktop.DBus.Error.LimitsExceeded");
+  assert_non_null (strstr (text, "close one of them first"));
+  assert_int_equal (trellis_dbus_service_get_n_subscribers (f->service),
+                    TRELLIS_DBUS_SUBSCRIBERS_PER_UID);
+  /* Subscribing again on a connection that is subscribed is no new place. */
+  {
+    g_autoptr(GVariant) r = call_ok (conns[0], "Subscribe", NULL, "()");
+  }
+
+  /* A parent's connections of the same uid are that uid's too. */
+  set_role (f, FAKE_PARENT, NULL);
+  assert_call_fails (conns[TRELLIS_DBUS_SUBSCRIBERS_PER_UID], "Subscribe", NULL,
+                     "org.freedesktop.DBus.Error.LimitsExceeded");
+
+  close_conn (&conns[0]);
+  {
+    gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+    while (!(gone = trellis_dbus_service_get_n_subscribers (f->service)
+                    < TRELLIS_DBUS_SUBSCRIBERS_PER_UID)
+           && g_get_monotonic_time () < end)
+      spin (5);
+  }
+  assert_true (gone);
+  {
+    g_autoptr(GVariant) r = call_ok (conns[TRELLIS_DBUS_SUBSCRIBERS_PER_UID], "Subscribe",
+                                     NULL, "()");
+  }
+  /* The signal reaches the parent's connection that took the place. */
+  assert_int_equal (trellis_dbus_service_emit_request_changed (f->service, 7, "bob",
+                                                               "scratch.mit.edu", "pending",
+                                                               ""),
+                    TRELLIS_DBUS_SUBSCRIBERS_PER_UID);
+  for (guint i = 1; i < G_N_ELEMENTS (conns); i++)
+    close_conn (&conns[i]);
 }
 
 /* Runs in GDBus's worker thread: notes when the service asks the bus who
@@ -1209,9 +1331,11 @@ main (void)
     cmocka_unit_test_setup_teardown (test_parent_reads_any, setup, teardown),
     cmocka_unit_test_setup_teardown (test_parent_only_methods, setup, teardown),
     cmocka_unit_test_setup_teardown (test_invalid_args, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_control_characters_refused, setup, teardown),
     cmocka_unit_test_setup_teardown (test_not_found, setup, teardown),
     cmocka_unit_test_setup_teardown (test_backend_wrong_type_is_failed, setup, teardown),
     cmocka_unit_test_setup_teardown (test_signals_unicast, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_subscribers_capped_per_uid, setup, teardown),
     cmocka_unit_test_setup_teardown (test_free_with_call_pending, setup, teardown),
     cmocka_unit_test_setup_teardown (test_polkit_other_authorized, setup, teardown),
     cmocka_unit_test_setup_teardown (test_polkit_other_refused, setup, teardown),
