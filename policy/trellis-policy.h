@@ -54,6 +54,9 @@ typedef enum {
   TRELLIS_SAFE_SEARCH_STRICT,
 } TrellisSafeSearchLevel;
 
+/** trellis_safe_search_level_to_string: "off", "moderate" or "strict". */
+const char *trellis_safe_search_level_to_string (TrellisSafeSearchLevel level);
+
 typedef struct _TrellisPolicy TrellisPolicy;
 typedef struct _TrellisChild TrellisChild;
 

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <glib.h>
@@ -537,6 +538,72 @@ test_files (void **state)
   assert_int_equal (g_rmdir (dir), 0);
 }
 
+/* A shipped key file is held to the household file's rule: a key written
+ * twice (GKeyFile would quietly keep the last) is an error with its place. */
+static void
+test_data_key_twice (void **state)
+{
+  static const char *const linked[] = { "helplines", "categories", "allowlist", "safe-search", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TrellisPolicy) policy = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("trellis-policy-XXXXXX", NULL);
+  g_autofree char *bands = NULL;
+  g_autofree char *contents = NULL;
+  g_autofree char *twice = NULL;
+  g_autofree char *expected = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint i, n_lines, last_mode = 0;
+
+  assert_non_null (dir);
+  for (i = 0; linked[i] != NULL; i++)
+    {
+      g_autofree char *from = g_build_filename (TRELLIS_SRC_DATADIR, linked[i], NULL);
+      g_autofree char *to = g_build_filename (dir, linked[i], NULL);
+
+      assert_int_equal (symlink (from, to), 0);
+    }
+  bands = g_build_filename (dir, "age-bands", NULL);
+  {
+    g_autofree char *from = g_build_filename (TRELLIS_SRC_DATADIR, "age-bands", NULL);
+
+    assert_true (g_file_get_contents (from, &contents, NULL, NULL));
+  }
+  assert_true (g_str_has_suffix (contents, "\n"));
+  lines = g_strsplit (contents, "\n", -1);
+  n_lines = g_strv_length (lines) - 1;
+  for (i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], "mode"))
+      last_mode = i + 1;
+  assert_true (last_mode > 0);
+
+  /* The last band says its mode again: the later line would win. */
+  twice = g_strconcat (contents, "mode = allowlist\n", NULL);
+  assert_true (g_file_set_contents (bands, twice, -1, NULL));
+  policy = trellis_policy_load_file (EXAMPLE, dir, &error);
+  assert_null (policy);
+  assert_true (g_error_matches (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_IO));
+  expected = g_strdup_printf ("%s:%u:1: “mode” is set twice in [band 16-17] (first on line %u): keep one",
+                              bands, n_lines + 1, last_mode);
+  if (strstr (error->message, expected) == NULL)
+    fail_msg ("expected “%s” in:\n%s", expected, error->message);
+  g_clear_error (&error);
+
+  /* Without the second line it loads. */
+  assert_true (g_file_set_contents (bands, contents, -1, NULL));
+  policy = trellis_policy_load_file (EXAMPLE, dir, &error);
+  if (policy == NULL)
+    fail_msg ("%s", error->message);
+
+  assert_int_equal (g_unlink (bands), 0);
+  for (i = 0; linked[i] != NULL; i++)
+    {
+      g_autofree char *to = g_build_filename (dir, linked[i], NULL);
+
+      assert_int_equal (g_unlink (to), 0);
+    }
+  assert_int_equal (g_rmdir (dir), 0);
+}
+
 int
 main (void)
 {
@@ -550,6 +617,7 @@ main (void)
     cmocka_unit_test (test_domain_normalize),
     cmocka_unit_test (test_malformed),
     cmocka_unit_test (test_files),
+    cmocka_unit_test (test_data_key_twice),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);
