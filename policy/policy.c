@@ -243,6 +243,27 @@ trellis_policy_get_timezone (TrellisPolicy *policy)
   return policy->tz;
 }
 
+const char *
+trellis_policy_get_timezone_name (TrellisPolicy *policy)
+{
+  g_return_val_if_fail (policy != NULL, NULL);
+  return policy->timezone;
+}
+
+gboolean
+trellis_policy_has_safe_search (TrellisPolicy *policy)
+{
+  g_return_val_if_fail (policy != NULL, FALSE);
+  return policy->safe_search != NULL;
+}
+
+const char *
+trellis_child_get_birth (const TrellisChild *child)
+{
+  g_return_val_if_fail (child != NULL, NULL);
+  return child->birth;
+}
+
 guint
 trellis_child_get_age (TrellisPolicy      *policy,
                        const TrellisChild *child,

@@ -161,6 +161,9 @@ const char         *trellis_child_get_name     (const TrellisChild *child);
 /** trellis_child_get_accounts: (transfer none) NULL-terminated Linux account names. */
 const char *const  *trellis_child_get_accounts (const TrellisChild *child);
 
+/** trellis_child_get_birth: (nullable) birth= as written ("2016-05"), NULL when age= is given. */
+const char *trellis_child_get_birth (const TrellisChild *child);
+
 /**
  * trellis_policy_load_file_full:
  * @index_path: (nullable): where to write the compiled domain index (written
@@ -212,6 +215,12 @@ GArray *trellis_policy_get_helplines (TrellisPolicy *policy);
 
 /** trellis_policy_get_timezone: (transfer none) the household's zone (timezone=, else the system's). */
 GTimeZone *trellis_policy_get_timezone (TrellisPolicy *policy);
+
+/** trellis_policy_get_timezone_name: (nullable) timezone= as written, NULL when the system's zone is used. */
+const char *trellis_policy_get_timezone_name (TrellisPolicy *policy);
+
+/** trellis_policy_has_safe_search: TRUE when the safe-search data is installed (else safe search is not enforced). */
+gboolean trellis_policy_has_safe_search (TrellisPolicy *policy);
 
 /** trellis_policy_get_categories: (transfer none) every shipped category. */
 const TrellisCategory *const *trellis_policy_get_categories (TrellisPolicy *policy,

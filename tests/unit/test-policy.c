@@ -109,7 +109,29 @@ test_example_household (void **state)
   accounts = trellis_child_get_accounts (sam);
   assert_string_equal (accounts[0], "trellis-child");
   assert_null (accounts[1]);
+
+  /* What trellis policy check prints, through the public getters. */
+  assert_null (trellis_child_get_birth (sam));                /* age = 10 */
+  assert_null (trellis_policy_get_timezone_name (policy));   /* the system's zone */
+  assert_true (trellis_policy_has_safe_search (policy));
 }
+
+/* The getters of a household that sets what the example leaves out. */
+static void
+test_getters (void **state)
+{
+  g_autoptr(TrellisPolicy) policy = load ("[household]\nparents = mum\ntimezone = Europe/Paris\n"
+                                          "[child ana]\nbirth = 2016-05\naccounts = ana\n");
+  const TrellisChild *ana = trellis_policy_find_child (policy, "ana");
+
+  assert_non_null (ana);
+  assert_string_equal (trellis_child_get_birth (ana), "2016-05");
+  assert_string_equal (trellis_policy_get_timezone_name (policy), "Europe/Paris");
+  assert_string_equal (trellis_safe_search_level_to_string (TRELLIS_SAFE_SEARCH_STRICT), "strict");
+  assert_string_equal (trellis_safe_search_level_to_string (TRELLIS_SAFE_SEARCH_MODERATE), "moderate");
+  assert_string_equal (trellis_safe_search_level_to_string (TRELLIS_SAFE_SEARCH_OFF), "off");
+}
+
 
 static void
 test_decide_names (void **state)
@@ -609,6 +631,7 @@ main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_example_household),
+    cmocka_unit_test (test_getters),
     cmocka_unit_test (test_decide_names),
     cmocka_unit_test (test_helpline_beats_deny),
     cmocka_unit_test (test_integrity),
