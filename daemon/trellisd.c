@@ -140,25 +140,6 @@ last_good_save (const TrellisDaemonConfig *config)
 
 /* ---- decisions ------------------------------------------------------------ */
 
-/* A rule kind in the words the Blocked signal uses. */
-static const char *
-rule_kind_name (TrellisRuleKind kind)
-{
-  switch (kind)
-    {
-    case TRELLIS_RULE_KIND_DENY: return "deny";
-    case TRELLIS_RULE_KIND_INTEGRITY: return "integrity";
-    case TRELLIS_RULE_KIND_QUIET_HOURS: return "quiet-hours";
-    case TRELLIS_RULE_KIND_CATEGORY: return "category";
-    case TRELLIS_RULE_KIND_ALLOWLIST: return "allowlist";
-    case TRELLIS_RULE_KIND_SAFE_SEARCH: return "safe-search";
-    case TRELLIS_RULE_KIND_HELPLINE: return "helpline";
-    case TRELLIS_RULE_KIND_ALLOW: return "allow";
-    case TRELLIS_RULE_KIND_DEFAULT:
-    default: return "default";
-    }
-}
-
 /* TRUE when a parent's pause or grant lifts a block of @qname for @child.
  * Thread-safe. */
 static gboolean
@@ -304,7 +285,7 @@ trellis_daemon_decide_child (TrellisDaemon      *daemon,
           b->daemon = daemon;
           b->child = g_strdup (trellis_child_get_name (child));
           b->name = g_strdup (qname);
-          b->kind = g_strdup (rule_kind_name (decision.rule->kind));
+          b->kind = g_strdup (trellis_rule_kind_to_string (decision.rule->kind));
           b->explanation = trellis_rule_explain_for (s->policy, decision.rule, child, now);
           b->until = 0;
           /* signals leave from the main loop, whoever decided */

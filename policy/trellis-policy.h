@@ -47,6 +47,22 @@ typedef enum {
                                    * provider's safe endpoint */
 } TrellisRuleKind;
 
+/**
+ * trellis_rule_kind_to_string:
+ * The kind's one name, as the Blocked signal, the event log and the short
+ * form of a rule write it: "deny", "quiet-hours", "safe-search", ...
+ * Returns: (transfer none) never NULL ("default" for an unknown kind).
+ */
+const char *trellis_rule_kind_to_string (TrellisRuleKind kind);
+
+/**
+ * trellis_rule_kind_from_string:
+ * @ret_kind: (out): set only on success
+ * Returns: FALSE when @text is no kind's name.
+ */
+gboolean trellis_rule_kind_from_string (const char      *text,
+                                        TrellisRuleKind *ret_kind);
+
 /* How strictly search engines are held to their safe mode (safe-search=). */
 typedef enum {
   TRELLIS_SAFE_SEARCH_OFF = 0,

@@ -132,6 +132,49 @@ test_getters (void **state)
   assert_string_equal (trellis_safe_search_level_to_string (TRELLIS_SAFE_SEARCH_OFF), "off");
 }
 
+/* Each kind has one name, read back as the same kind; anything else is
+ * no kind (the session agent must not take "Quiet-Hours" for quiet hours). */
+static void
+test_rule_kind_names (void **state)
+{
+  static const struct {
+    TrellisRuleKind  kind;
+    const char      *name;
+  } kinds[] = {
+    { TRELLIS_RULE_KIND_DEFAULT, "default" },
+    { TRELLIS_RULE_KIND_HELPLINE, "helpline" },
+    { TRELLIS_RULE_KIND_ALLOW, "allow" },
+    { TRELLIS_RULE_KIND_DENY, "deny" },
+    { TRELLIS_RULE_KIND_INTEGRITY, "integrity" },
+    { TRELLIS_RULE_KIND_QUIET_HOURS, "quiet-hours" },
+    { TRELLIS_RULE_KIND_CATEGORY, "category" },
+    { TRELLIS_RULE_KIND_ALLOWLIST, "allowlist" },
+    { TRELLIS_RULE_KIND_SAFE_SEARCH, "safe-search" },
+  };
+  static const char *const not_kinds[] = {
+    "", "Quiet-Hours", "quiet-hours ", "quiet_hours", "quiet", "deny\n", "defaults", NULL
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (kinds); i++)
+    {
+      TrellisRuleKind kind = (TrellisRuleKind) 99;
+
+      assert_string_equal (trellis_rule_kind_to_string (kinds[i].kind), kinds[i].name);
+      assert_true (trellis_rule_kind_from_string (kinds[i].name, &kind));
+      assert_int_equal (kind, kinds[i].kind);
+    }
+  assert_string_equal (trellis_rule_kind_to_string ((TrellisRuleKind) 99), "default");
+  for (i = 0; not_kinds[i] != NULL; i++)
+    {
+      TrellisRuleKind kind = TRELLIS_RULE_KIND_DENY;
+
+      if (trellis_rule_kind_from_string (not_kinds[i], &kind))
+        fail_msg ("“%s” was read as a rule kind", not_kinds[i]);
+      assert_int_equal (kind, TRELLIS_RULE_KIND_DENY);  /* untouched */
+    }
+  assert_false (trellis_rule_kind_from_string (NULL, NULL));
+}
 
 static void
 test_decide_names (void **state)
@@ -632,6 +675,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_example_household),
     cmocka_unit_test (test_getters),
+    cmocka_unit_test (test_rule_kind_names),
     cmocka_unit_test (test_decide_names),
     cmocka_unit_test (test_helpline_beats_deny),
     cmocka_unit_test (test_integrity),
