@@ -326,6 +326,27 @@ decide (TrellisDaemon *daemon, Snapshot *s, uid_t uid, const char *qname, gboole
   trellis_daemon_decide_child (daemon, s, child, qname, record, NULL, ret_answer);
 }
 
+/* What went wrong in the queue's source, logged here: the queue does not log. */
+static void
+queue_failed (TrellisQueueFailure failure, guint16 queue_num, guint32 packet_id, int error,
+              gpointer user_data)
+{
+  switch (failure)
+    {
+    case TRELLIS_QUEUE_FAILURE_VERDICT:
+      g_warning ("queue %u: cannot send the verdict for packet %u: %s",
+                 queue_num, packet_id, g_strerror (-error));
+      break;
+    case TRELLIS_QUEUE_FAILURE_RECEIVE:
+      g_warning ("queue %u: receive failed: %s", queue_num, g_strerror (-error));
+      break;
+    case TRELLIS_QUEUE_FAILURE_MESSAGE:
+    default:
+      g_debug ("queue %u: a message did not parse: %s", queue_num, g_strerror (-error));
+      break;
+    }
+}
+
 static TrellisQueueVerdict
 queue_handle (const TrellisQueuePacket *packet, gpointer user_data)
 {
@@ -527,6 +548,7 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
                                      queue_handle, daemon, error);
   if (daemon->queue == NULL)
     return FALSE;
+  trellis_queue_set_failure_handler (daemon->queue, queue_failed, NULL);
 
   r = trellis_nft_probe_queue_expr (&daemon->queue_expr);
   if (r < 0)
