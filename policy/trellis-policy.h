@@ -30,7 +30,8 @@ typedef enum {
                                    * the upstream's addresses for it */
 } TrellisVerdict;
 
-/* Which kind of rule decided.  The order is the decision order of DESIGN.md. */
+/* Which kind of rule decided.  The order is the decision order
+ * (docs/household.md, "How a name is decided"). */
 typedef enum {
   TRELLIS_RULE_KIND_DEFAULT = 0,  /* nothing matched: the profile's default */
   TRELLIS_RULE_KIND_HELPLINE,     /* always allowed, never logged */
@@ -286,7 +287,8 @@ void trellis_policy_decide_at (TrellisPolicy      *policy,
  *
  * @child: (nullable): NULL decides with the shared rules only
  *
- * Decides @name for @child in DESIGN.md's decision order.  A name matches a
+ * Decides @name for @child in the decision order of docs/household.md ("How
+ * a name is decided").  A name matches a
  * rule when it equals the rule's pattern or ends with "." + pattern (whole
  * labels only: "notexample.com" does not match "example.com").  A helpline
  * matching any suffix of @name wins over everything.  Otherwise the suffixes
