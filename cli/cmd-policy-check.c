@@ -11,7 +11,7 @@
 #include <glib/gi18n.h>
 
 #include "cli/cli.h"
-#include "policy/policy-private.h"
+#include "policy/trellis-policy.h"
 
 static void
 json_string (GString    *out,
@@ -68,8 +68,8 @@ zone_name (TrellisPolicy *policy)
   g_autofree char *link = NULL;
   const char *zoneinfo;
 
-  if (policy->timezone != NULL)
-    return g_strdup (policy->timezone);
+  if (trellis_policy_get_timezone_name (policy) != NULL)
+    return g_strdup (trellis_policy_get_timezone_name (policy));
   if (g_file_get_contents ("/etc/timezone", &contents, NULL, NULL))
     return g_strdup (g_strstrip (contents));
   link = g_file_read_link ("/etc/localtime", NULL);
@@ -94,7 +94,7 @@ summary_text (TrellisPolicy *policy,
   /* Translators: %s is a time zone such as Europe/Paris. */
   g_print (_("Time zone: %s (schedules are read in it)\n"), zone);
   g_print (_("Parents (never filtered): %s\n"), parents);
-  if (policy->safe_search == NULL)
+  if (!trellis_policy_has_safe_search (policy))
     g_print (_("Safe search: no safe-search data installed, so it is not enforced\n"));
 
   children = trellis_policy_get_children (policy, &n_children);
@@ -106,11 +106,13 @@ summary_text (TrellisPolicy *policy,
       gboolean allowlist = FALSE;
       const TrellisAgeBand *band = trellis_child_get_profile (policy, child, now, &mask, &level, &allowlist);
       g_autofree char *accounts = g_strjoinv (", ", (char **) trellis_child_get_accounts (child));
+      const char *quiet_hours = trellis_child_get_quiet_hours (policy, child, now, NULL, NULL);
 
-      g_print ("\n[child %s]\n", child->name);
-      if (child->birth != NULL)
+      g_print ("\n[child %s]\n", trellis_child_get_name (child));
+      if (trellis_child_get_birth (child) != NULL)
         /* Translators: %u is an age in years, %s a date as written (2016-05). */
-        g_print (_("  Age: %u (born %s)\n"), trellis_child_get_age (policy, child, now), child->birth);
+        g_print (_("  Age: %u (born %s)\n"), trellis_child_get_age (policy, child, now),
+                 trellis_child_get_birth (child));
       else
         g_print (_("  Age: %u\n"), trellis_child_get_age (policy, child, now));
       if (band == NULL)
@@ -128,7 +130,7 @@ summary_text (TrellisPolicy *policy,
         g_print (_("    none\n"));
       g_print (_("  Safe search: %s\n"), trellis_safe_search_level_to_string (level));
       g_print (_("  Mode: %s\n"), allowlist ? "allowlist" : "blocklist");
-      g_print (_("  Quiet hours: %s\n"), child->quiet_hours != NULL ? child->quiet_hours : _("none"));
+      g_print (_("  Quiet hours: %s\n"), quiet_hours != NULL ? quiet_hours : _("none"));
       g_print (_("  Accounts: %s\n"), *accounts != '\0' ? accounts : _("none"));
     }
 }
@@ -164,9 +166,9 @@ summary_json (TrellisPolicy *policy,
 
       g_string_append (out, i > 0 ? ",\n    {" : "\n    {");
       g_string_append (out, "\"name\": ");
-      json_string (out, child->name);
+      json_string (out, trellis_child_get_name (child));
       g_string_append_printf (out, ", \"age\": %u, \"birth\": ", trellis_child_get_age (policy, child, now));
-      json_string (out, child->birth);
+      json_string (out, trellis_child_get_birth (child));
       g_string_append (out, ", \"band\": ");
       json_string (out, band != NULL ? band->id : NULL);
       g_string_append (out, ", \"categories\": [");
@@ -185,7 +187,7 @@ summary_json (TrellisPolicy *policy,
       g_string_append (out, ", \"mode\": ");
       json_string (out, band != NULL ? (allowlist ? "allowlist" : "blocklist") : NULL);
       g_string_append (out, ", \"quiet_hours\": ");
-      json_string (out, child->quiet_hours);
+      json_string (out, trellis_child_get_quiet_hours (policy, child, now, NULL, NULL));
       g_string_append (out, ", \"accounts\": ");
       json_strv (out, trellis_child_get_accounts (child));
       g_string_append_c (out, '}');

@@ -12,8 +12,9 @@
  *
  * Who we are (a child, and which) is asked again for every signal with
  * GetStatus(""), so a changed household file is followed without restart.
- * When trellisd restarts, we subscribe again.  It links GLib and libnotify
- * only: no policy/ or daemon/ code.
+ * When trellisd restarts, we subscribe again.  It links GLib and libnotify,
+ * and of policy/ only the names of the rule kinds (rule-kind.c): no daemon/
+ * code.
  *
  * Any local program may send a signal to any connection on the system bus,
  * naming any path and interface.  So signals are taken only from the
@@ -33,6 +34,7 @@
 #include <libnotify/notify.h>
 
 #include "cli/cli-text.h"
+#include "policy/trellis-policy.h"
 
 #define TRELLIS_NOTIFY_BUS_NAME   "org.trellis.Trellis1"
 #define TRELLIS_NOTIFY_PATH       "/org/trellis/Trellis1"
@@ -200,8 +202,10 @@ agent_show_blocked (Agent      *agent,
   g_autofree char *opens = NULL;
   g_autofree char *hint = why_hint (name);
   g_autofree char *body = NULL;
+  TrellisRuleKind kind = TRELLIS_RULE_KIND_DEFAULT;
 
-  if (quiet_now || g_strcmp0 (rule_kind, "quiet-hours") == 0)
+  if (quiet_now
+      || (trellis_rule_kind_from_string (rule_kind, &kind) && kind == TRELLIS_RULE_KIND_QUIET_HOURS))
     {
       /* Silent during quiet hours, but for the one that explains them. */
       if (agent->quiet_shown)

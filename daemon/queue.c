@@ -25,6 +25,8 @@ struct _TrellisQueue {
   guint32              mark;
   TrellisQueueHandler  handler;
   gpointer             user_data;
+  TrellisQueueFailureHandler failed;  /* (nullable) told what went wrong */
+  gpointer             failed_data;
   GSource             *source;      /* (owned) */
   char                *buf;         /* (owned) QUEUE_BUFFER_SIZE */
 };
@@ -172,6 +174,14 @@ trellis_queue_packet_parse (const guint8       *data,
   return 0;
 }
 
+/* Tells the owner; library code never logs. */
+static void
+report_failure (TrellisQueue *queue, TrellisQueueFailure failure, guint32 id, int error)
+{
+  if (queue->failed != NULL)
+    queue->failed (failure, queue->num, id, error, queue->failed_data);
+}
+
 static void
 verdict_send (TrellisQueue *queue, guint32 id, TrellisQueueVerdict verdict)
 {
@@ -185,8 +195,7 @@ verdict_send (TrellisQueue *queue, guint32 id, TrellisQueueVerdict verdict)
   /* A lost verdict leaves the packet queued until the queue is torn down;
    * the socket does not drop sends short of memory exhaustion. */
   if (mnl_socket_sendto (queue->nl, nlh, nlh->nlmsg_len) < 0)
-    g_warning ("queue %u: cannot send the verdict for packet %u: %s",
-               queue->num, id, g_strerror (errno));
+    report_failure (queue, TRELLIS_QUEUE_FAILURE_VERDICT, id, -errno);
 }
 
 static int
@@ -236,12 +245,12 @@ queue_readable (gint fd, GIOCondition condition, gpointer user_data)
       if (n < 0)
         {
           if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-            g_warning ("queue %u: receive failed: %s", queue->num, g_strerror (errno));
+            report_failure (queue, TRELLIS_QUEUE_FAILURE_RECEIVE, 0, -errno);
           break;
         }
       if (mnl_cb_run (queue->buf, n, 0, queue->portid, packet_cb, queue) < 0 &&
           errno != 0)
-        g_debug ("queue %u: a message did not parse: %s", queue->num, g_strerror (errno));
+        report_failure (queue, TRELLIS_QUEUE_FAILURE_MESSAGE, 0, -errno);
     }
   return G_SOURCE_CONTINUE;
 }
@@ -311,6 +320,16 @@ trellis_queue_new (guint16               queue_num,
   g_source_attach (queue->source, g_main_context_get_thread_default ());
 
   return g_steal_pointer (&queue);
+}
+
+void
+trellis_queue_set_failure_handler (TrellisQueue               *queue,
+                                   TrellisQueueFailureHandler  handler,
+                                   gpointer                    user_data)
+{
+  g_return_if_fail (queue != NULL);
+  queue->failed = handler;
+  queue->failed_data = user_data;
 }
 
 void

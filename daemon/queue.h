@@ -42,6 +42,21 @@ typedef TrellisQueueVerdict (*TrellisQueueHandler) (const TrellisQueuePacket *pa
 
 typedef struct _TrellisQueue TrellisQueue;
 
+/* What went wrong inside the queue's source, for its owner to log: the
+ * queue itself never logs. */
+typedef enum {
+  TRELLIS_QUEUE_FAILURE_RECEIVE = 0,  /* reading the socket failed (@packet_id is 0) */
+  TRELLIS_QUEUE_FAILURE_MESSAGE,      /* a message from the kernel did not parse (@packet_id is 0) */
+  TRELLIS_QUEUE_FAILURE_VERDICT,      /* the verdict for @packet_id was not sent: it stays queued */
+} TrellisQueueFailure;
+
+/* @error: -errno */
+typedef void (*TrellisQueueFailureHandler) (TrellisQueueFailure  failure,
+                                            guint16              queue_num,
+                                            guint32              packet_id,
+                                            int                  error,
+                                            gpointer             user_data);
+
 /**
  * trellis_queue_new:
  * Binds queue @queue_num in the current network namespace and attaches its
@@ -55,6 +70,15 @@ TrellisQueue *trellis_queue_new  (guint16               queue_num,
                                   GError              **error);
 void          trellis_queue_free (TrellisQueue *queue);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisQueue, trellis_queue_free)
+
+/**
+ * trellis_queue_set_failure_handler:
+ * @handler: (nullable): called on the main loop for each failure; NULL
+ *   (the default) drops them
+ */
+void trellis_queue_set_failure_handler (TrellisQueue               *queue,
+                                        TrellisQueueFailureHandler  handler,
+                                        gpointer                    user_data);
 
 /**
  * trellis_queue_packet_parse:

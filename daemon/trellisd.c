@@ -193,25 +193,6 @@ last_good_save (const TrellisDaemonConfig *config)
 
 /* ---- decisions ------------------------------------------------------------ */
 
-/* A rule kind in the words the Blocked signal uses. */
-static const char *
-rule_kind_name (TrellisRuleKind kind)
-{
-  switch (kind)
-    {
-    case TRELLIS_RULE_KIND_DENY: return "deny";
-    case TRELLIS_RULE_KIND_INTEGRITY: return "integrity";
-    case TRELLIS_RULE_KIND_QUIET_HOURS: return "quiet-hours";
-    case TRELLIS_RULE_KIND_CATEGORY: return "category";
-    case TRELLIS_RULE_KIND_ALLOWLIST: return "allowlist";
-    case TRELLIS_RULE_KIND_SAFE_SEARCH: return "safe-search";
-    case TRELLIS_RULE_KIND_HELPLINE: return "helpline";
-    case TRELLIS_RULE_KIND_ALLOW: return "allow";
-    case TRELLIS_RULE_KIND_DEFAULT:
-    default: return "default";
-    }
-}
-
 /* TRUE when a parent's pause or grant lifts a block of @qname for @child.
  * Thread-safe. */
 static gboolean
@@ -357,7 +338,7 @@ trellis_daemon_decide_child (TrellisDaemon      *daemon,
           b->daemon = daemon;
           b->child = g_strdup (trellis_child_get_name (child));
           b->name = g_strdup (qname);
-          b->kind = g_strdup (rule_kind_name (decision.rule->kind));
+          b->kind = g_strdup (trellis_rule_kind_to_string (decision.rule->kind));
           b->explanation = trellis_rule_explain_for (s->policy, decision.rule, child, now);
           b->until = 0;
           /* signals leave from the main loop, whoever decided */
@@ -396,6 +377,27 @@ decide (TrellisDaemon *daemon, Snapshot *s, uid_t uid, const char *qname, gboole
       return;
     }
   trellis_daemon_decide_child (daemon, s, child, qname, record, NULL, ret_answer);
+}
+
+/* What went wrong in the queue's source, logged here: the queue does not log. */
+static void
+queue_failed (TrellisQueueFailure failure, guint16 queue_num, guint32 packet_id, int error,
+              gpointer user_data)
+{
+  switch (failure)
+    {
+    case TRELLIS_QUEUE_FAILURE_VERDICT:
+      g_warning ("queue %u: cannot send the verdict for packet %u: %s",
+                 queue_num, packet_id, g_strerror (-error));
+      break;
+    case TRELLIS_QUEUE_FAILURE_RECEIVE:
+      g_warning ("queue %u: receive failed: %s", queue_num, g_strerror (-error));
+      break;
+    case TRELLIS_QUEUE_FAILURE_MESSAGE:
+    default:
+      g_debug ("queue %u: a message did not parse: %s", queue_num, g_strerror (-error));
+      break;
+    }
 }
 
 static TrellisQueueVerdict
@@ -821,6 +823,7 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
                                      queue_handle, daemon, error);
   if (daemon->queue == NULL)
     return FALSE;
+  trellis_queue_set_failure_handler (daemon->queue, queue_failed, NULL);
 
   r = trellis_nft_probe_queue_expr (&daemon->queue_expr);
   if (r < 0)

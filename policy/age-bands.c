@@ -9,7 +9,9 @@
  *   mode = blocklist
  *
  * The bands cover the ages 0 to 17, each once.  Their categories stay
- * narrow (GC25 §56): harm, never information.
+ * narrow (GC25 §56): harm, never information.  Lines and columns come from
+ * the key-file scan (lines.c), problems go to the household's list
+ * (problems.c).
  */
 #include <string.h>
 
@@ -19,74 +21,15 @@
 
 static const char *const band_keys[] = { "ages", "categories", "safe-search", "mode", NULL };
 
-const char *
-trellis_safe_search_level_to_string (TrellisSafeSearchLevel level)
-{
-  switch (level)
-    {
-    case TRELLIS_SAFE_SEARCH_STRICT:
-      return "strict";
-    case TRELLIS_SAFE_SEARCH_MODERATE:
-      return "moderate";
-    case TRELLIS_SAFE_SEARCH_OFF:
-    default:
-      return "off";
-    }
-}
-
-gboolean
-trellis_safe_search_level_from_string (const char             *text,
-                                       TrellisSafeSearchLevel *ret_level)
-{
-  if (g_strcmp0 (text, "strict") == 0)
-    *ret_level = TRELLIS_SAFE_SEARCH_STRICT;
-  else if (g_strcmp0 (text, "moderate") == 0)
-    *ret_level = TRELLIS_SAFE_SEARCH_MODERATE;
-  else if (g_strcmp0 (text, "off") == 0)
-    *ret_level = TRELLIS_SAFE_SEARCH_OFF;
-  else
-    return FALSE;
-  return TRUE;
-}
-
-GHashTable *
-trellis_key_file_lines (const char *data)
-{
-  GHashTable *lines = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_auto(GStrv) text = g_strsplit (data, "\n", -1);
-  g_autofree char *group = NULL;
-  guint i;
-
-  for (i = 0; text[i] != NULL; i++)
-    {
-      char *line = g_strstrip (text[i]);
-      char *eq;
-
-      if (*line == '[' && line[strlen (line) - 1] == ']')
-        {
-          g_free (group);
-          group = g_strndup (line + 1, strlen (line) - 2);
-          g_hash_table_insert (lines, g_strdup (group), GUINT_TO_POINTER (i + 1));
-        }
-      else if (group != NULL && *line != '#' && (eq = strchr (line, '=')) != NULL)
-        {
-          *eq = '\0';
-          g_strchomp (line);
-          g_hash_table_insert (lines, g_strconcat (group, "\037", line, NULL), GUINT_TO_POINTER (i + 1));
-        }
-    }
-  return lines;
-}
-
+/* The line of @key in [@group] (of [@group] when @key is NULL), else 1. */
 static guint
-line_of (GHashTable *lines,
-         const char *group,
-         const char *key)
+line_of (TrellisKeyFileLines *lines,
+         const char          *group,
+         const char          *key)
 {
-  g_autofree char *k = key != NULL ? g_strconcat (group, "\037", key, NULL) : g_strdup (group);
-  guint line = GPOINTER_TO_UINT (g_hash_table_lookup (lines, k));
+  TrellisKeyFilePosition where;
 
-  return line != 0 ? line : 1;
+  return trellis_key_file_lines_find (lines, group, key, &where) ? where.line : 1;
 }
 
 static int
@@ -99,49 +42,39 @@ compare_bands (gconstpointer a,
   return ba->pub.min_age < bb->pub.min_age ? -1 : ba->pub.min_age > bb->pub.min_age;
 }
 
-static void G_GNUC_PRINTF (4, 5)
-add_problem (GPtrArray  *problems,
-             const char *path,
-             guint       line,
-             const char *format,
-             ...)
-{
-  g_autofree char *message = NULL;
-  va_list args;
-
-  va_start (args, format);
-  message = g_strdup_vprintf (format, args);
-  va_end (args);
-  g_ptr_array_add (problems, g_strdup_printf ("%s:%u:1: %s", path, line, message));
-}
+#define add_problem(problems, path, line, ...) \
+  trellis_problems_add ((problems), TRELLIS_PROBLEM_DATA, (path), (line), 1, __VA_ARGS__)
 
 void
-trellis_age_bands_load (TrellisPolicy *policy,
-                        const char    *path,
-                        GPtrArray     *problems)
+trellis_age_bands_load (TrellisPolicy   *policy,
+                        const char      *path,
+                        TrellisProblems *problems)
 {
   g_autofree char *contents = NULL;
+  gsize length;
   g_autoptr(GError) local_error = NULL;
   g_autoptr(GKeyFile) key_file = g_key_file_new ();
-  g_autoptr(GHashTable) lines = NULL;
+  g_autoptr(TrellisKeyFileLines) lines = NULL;
   g_auto(GStrv) groups = NULL;
   guint covered[TRELLIS_ADULT_AGE] = { 0 };
   guint i, age;
 
-  if (!g_file_get_contents (path, &contents, NULL, &local_error))
+  if (!g_file_get_contents (path, &contents, &length, &local_error))
     {
-      g_ptr_array_add (problems, g_strdup_printf (_("%s: cannot read the age bands: %s"),
-                                                  path, local_error->message));
+      trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
+                            _("%s: cannot read the age bands: %s"), path, local_error->message);
       return;
     }
   if (!g_key_file_load_from_data (key_file, contents, -1, G_KEY_FILE_NONE, &local_error))
     {
-      g_ptr_array_add (problems, g_strdup_printf (_("%s: not an age-bands file: %s"),
-                                                  path, local_error->message));
+      trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
+                            _("%s: not an age-bands file: %s"), path, local_error->message);
       return;
     }
   policy->age_bands_file = g_string_chunk_insert_const (policy->strings, path);
-  lines = trellis_key_file_lines (contents);
+  lines = trellis_key_file_scan (contents, length, path, TRELLIS_PROBLEM_DATA, problems);
+  if (lines == NULL)
+    return;  /* the scan said why: a key written twice, say */
 
   groups = g_key_file_get_groups (key_file, NULL);
   for (i = 0; groups[i] != NULL; i++)
@@ -231,8 +164,8 @@ trellis_age_bands_load (TrellisPolicy *policy,
   for (age = 0; age < TRELLIS_ADULT_AGE; age++)
     if (covered[age] == 0)
       {
-        g_ptr_array_add (problems, g_strdup_printf (_("%s: no band holds age %u: the bands cover 0 to 17"),
-                                                    path, age));
+        trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
+                              _("%s: no band holds age %u: the bands cover 0 to 17"), path, age);
         break;
       }
   g_ptr_array_sort (policy->bands, compare_bands);

@@ -4,7 +4,9 @@
  * domains.* files imported at build time), an optional cidrs file and
  * category.desktop (Name, Description, one Explanation-BAND per age band,
  * translated by msgfmt --desktop).  Every name goes into the domain index
- * builder with the category's bit.
+ * builder with the category's bit.  Problems go to the household's list
+ * (problems.c), with the place written by the message itself where a
+ * translation punctuates it.
  */
 #include <errno.h>
 #include <string.h>
@@ -66,33 +68,11 @@ list_dir (const char  *dir,
   return g_steal_pointer (&names);
 }
 
-char *
-trellis_data_line_next (char **cursor,
-                        guint *line_no)
-{
-  while (*cursor != NULL)
-    {
-      char *line = *cursor, *next = strchr (line, '\n'), *hash;
-
-      if (next != NULL)
-        *next++ = '\0';
-      *cursor = next;
-      (*line_no)++;
-      hash = strchr (line, '#');
-      if (hash != NULL)
-        *hash = '\0';
-      g_strstrip (line);
-      if (*line != '\0')
-        return line;
-    }
-  return NULL;
-}
-
 static guint
 read_domains (const char                *path,
               guint32                    bit,
               TrellisDomainIndexBuilder *builder,
-              GPtrArray                 *problems)
+              TrellisProblems           *problems)
 {
   g_autofree char *contents = NULL;
   g_autoptr(GError) local_error = NULL;
@@ -100,7 +80,7 @@ read_domains (const char                *path,
 
   if (!g_file_get_contents (path, &contents, NULL, &local_error))
     {
-      g_ptr_array_add (problems, g_strdup_printf ("%s: %s", path, local_error->message));
+      trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, 0, 0, "%s", local_error->message);
       return 0;
     }
   for (char *cursor = contents, *line; (line = trellis_data_line_next (&cursor, &i)) != NULL;)
@@ -109,13 +89,13 @@ read_domains (const char                *path,
 
       if (trellis_domain_check (line, &domain) != TRELLIS_DOMAIN_OK)
         {
-          g_ptr_array_add (problems, g_strdup_printf (_("%s:%u:1: “%s” is not a domain name"),
-                                                      path, i, line));
+          trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
+                                _("%s:%u:1: “%s” is not a domain name"), path, i, line);
           continue;
         }
       if (!trellis_domain_index_builder_add (builder, domain, 1u << bit, 0, &local_error))
         {
-          g_ptr_array_add (problems, g_strdup_printf ("%s:%u:1: %s", path, i, local_error->message));
+          trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, i, 1, "%s", local_error->message);
           g_clear_error (&local_error);
           continue;
         }
@@ -125,8 +105,8 @@ read_domains (const char                *path,
 }
 
 static char **
-read_cidrs (const char *path,
-            GPtrArray  *problems)
+read_cidrs (const char      *path,
+            TrellisProblems *problems)
 {
   g_autofree char *contents = NULL;
   g_autoptr(GPtrArray) cidrs = g_ptr_array_new_with_free_func (g_free);
@@ -139,8 +119,8 @@ read_cidrs (const char *path,
       g_autoptr(GInetAddressMask) mask = g_inet_address_mask_new_from_string (line, NULL);
 
       if (mask == NULL)
-        g_ptr_array_add (problems, g_strdup_printf (_("%s:%u:1: “%s” is not an address or a CIDR like 192.0.2.0/24"),
-                                                    path, i, line));
+        trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
+                              _("%s:%u:1: “%s” is not an address or a CIDR like 192.0.2.0/24"), path, i, line);
       else
         g_ptr_array_add (cidrs, g_strdup (line));
     }
@@ -152,7 +132,7 @@ void
 trellis_categories_load (TrellisPolicy             *policy,
                          const char                *dir,
                          TrellisDomainIndexBuilder *builder,
-                         GPtrArray                 *problems)
+                         TrellisProblems           *problems)
 {
   g_autoptr(GError) local_error = NULL;
   g_autoptr(GPtrArray) ids = list_dir (dir, &local_error);
@@ -160,8 +140,8 @@ trellis_categories_load (TrellisPolicy             *policy,
 
   if (ids == NULL)
     {
-      g_ptr_array_add (problems, g_strdup_printf (_("%s: cannot read the categories: %s"),
-                                                  dir, local_error->message));
+      trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
+                            _("%s: cannot read the categories: %s"), dir, local_error->message);
       return;
     }
 
@@ -180,14 +160,15 @@ trellis_categories_load (TrellisPolicy             *policy,
         continue;  /* SOURCES.md and the like */
       if (!category_id_is_valid (id))
         {
-          g_ptr_array_add (problems, g_strdup_printf (_("%s: a category's folder is named in lower-case letters, digits and “-”"),
-                                                      folder));
+          trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
+                                _("%s: a category's folder is named in lower-case letters, digits and “-”"),
+                                folder);
           continue;
         }
       if (policy->categories->len >= TRELLIS_MAX_CATEGORIES)
         {
-          g_ptr_array_add (problems, g_strdup_printf (_("%s: there are more than %u categories"),
-                                                      folder, TRELLIS_MAX_CATEGORIES));
+          trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
+                                _("%s: there are more than %u categories"), folder, TRELLIS_MAX_CATEGORIES);
           break;
         }
 
@@ -202,9 +183,10 @@ trellis_categories_load (TrellisPolicy             *policy,
                                       &local_error)
           || !g_key_file_has_key (entry->desktop, GROUP, "Name", NULL))
         {
-          g_ptr_array_add (problems, g_strdup_printf (_("%s: cannot read the category: %s"), desktop_path,
-                                                      local_error != NULL ? local_error->message
-                                                      : _("it has no [Trellis Category] Name=")));
+          trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
+                                _("%s: cannot read the category: %s"), desktop_path,
+                                local_error != NULL ? local_error->message
+                                : _("it has no [Trellis Category] Name="));
           g_clear_error (&local_error);
           continue;
         }

@@ -25,23 +25,20 @@ trellis_rule_format_short (const TrellisRule *rule)
 
   g_return_val_if_fail (rule != NULL, NULL);
 
+  /* The kind's name first (rule-kind.c), then what it is about. */
+  g_string_append (out, trellis_rule_kind_to_string (rule->kind));
   switch (rule->kind)
     {
     case TRELLIS_RULE_KIND_HELPLINE:
-      g_string_append (out, "helpline ");
-      break;
     case TRELLIS_RULE_KIND_ALLOW:
-      g_string_append (out, "allow ");
-      break;
     case TRELLIS_RULE_KIND_DENY:
-      g_string_append (out, "deny ");
-      break;
     case TRELLIS_RULE_KIND_INTEGRITY:
-      g_string_append (out, "integrity ");
+      /* "deny example-game.com (household.conf:12)" */
+      g_string_append_c (out, ' ');
       break;
     case TRELLIS_RULE_KIND_CATEGORY:
       /* "category gambling (age 9-12)" */
-      g_string_append (out, "category ");
+      g_string_append_c (out, ' ');
       append_ascii (out, rule->category != NULL ? rule->category : "?");
       if (rule->detail != NULL)
         {
@@ -52,23 +49,24 @@ trellis_rule_format_short (const TrellisRule *rule)
       return g_string_free (g_steal_pointer (&out), FALSE);
     case TRELLIS_RULE_KIND_QUIET_HOURS:
       /* "quiet-hours Mon-Fri 20:30-07:00 (household.conf:14)" */
-      g_string_append (out, "quiet-hours ");
+      g_string_append_c (out, ' ');
       append_ascii (out, rule->detail != NULL ? rule->detail : "");
       break;
     case TRELLIS_RULE_KIND_ALLOWLIST:
       /* "allowlist (not on sam's list)" */
-      g_string_append (out, "allowlist (not on ");
+      g_string_append (out, " (not on ");
       append_ascii (out, rule->child != NULL ? rule->child : "the");
       g_string_append (out, rule->child != NULL ? "'s list)" : " list)");
       return g_string_free (g_steal_pointer (&out), FALSE);
     case TRELLIS_RULE_KIND_SAFE_SEARCH:
       /* "safe-search strict" */
-      g_string_append (out, "safe-search ");
+      g_string_append_c (out, ' ');
       append_ascii (out, rule->detail != NULL ? rule->detail : "on");
       return g_string_free (g_steal_pointer (&out), FALSE);
     case TRELLIS_RULE_KIND_DEFAULT:
     default:
-      return g_strdup ("default");
+      /* "default" */
+      return g_string_free (g_steal_pointer (&out), FALSE);
     }
   append_ascii (out, rule->pattern);
 

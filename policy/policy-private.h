@@ -6,8 +6,11 @@
 #pragma once
 
 #include "policy/trellis-policy.h"
-#include "policy/matcher.h"
+#include "policy/domain.h"
 #include "policy/domain-index.h"
+#include "policy/lines.h"
+#include "policy/matcher.h"
+#include "policy/problems.h"
 #include "policy/safe-search.h"
 
 G_BEGIN_DECLS
@@ -65,7 +68,9 @@ struct _TrellisChild {
   char           *quiet_hours;  /* (owned) (nullable) as written */
   GArray         *quiet;        /* (owned) TrellisQuietWindow */
   char           *safe_search;  /* (owned) (nullable) strict | moderate | off */
+  guint           safe_search_line; /* the line of safe-search=, else of the header */
   char           *mode;         /* (owned) (nullable) blocklist | allowlist */
+  guint           mode_line;    /* the line of mode=, else of the header */
   TrellisMatcher *rules;        /* (owned) the child's allow= and deny= */
   guint          *category_rules; /* (owned) n_bands × TRELLIS_MAX_CATEGORIES CATEGORY rule ids, 0: none */
   guint           allowlist_rule;  /* ALLOWLIST */
@@ -99,27 +104,6 @@ struct _TrellisPolicy {
   GPtrArray       *warnings;            /* (owned) NULL-terminated "FILE:LINE:COL: warning: ..." */
 };
 
-/* Why a name is not a valid domain, for trellis_domain_check(). */
-typedef enum {
-  TRELLIS_DOMAIN_OK = 0,
-  TRELLIS_DOMAIN_EMPTY,
-  TRELLIS_DOMAIN_WILDCARD,
-  TRELLIS_DOMAIN_BAD_CHAR,
-  TRELLIS_DOMAIN_EMPTY_LABEL,
-  TRELLIS_DOMAIN_LABEL_TOO_LONG,
-  TRELLIS_DOMAIN_TOO_LONG,
-  TRELLIS_DOMAIN_BAD_IDN,
-} TrellisDomainProblem;
-
-/**
- * trellis_domain_check:
- *
- * trellis_domain_normalize(), telling why a name is refused.  Returns: the
- * problem; @ret_normalized (transfer full) is set only on TRELLIS_DOMAIN_OK.
- */
-TrellisDomainProblem trellis_domain_check (const char  *name,
-                                           char       **ret_normalized);
-
 /* quiet-hours.c */
 
 /**
@@ -148,29 +132,15 @@ char *trellis_quiet_window_format_end (const TrellisQuietWindow *window);
 /* categories.c */
 
 /**
- * trellis_data_line_next:
- * @cursor: (inout): where reading goes on, in a text it may write to; NULL
- *   once the text is read
- * @line_no: (inout): the number of the line last returned (start at 0)
- *
- * The next line of a data file that says something: cut at "#", stripped,
- * never empty.  The text is split in place, in one pass (a list may hold
- * 100k lines).  Returns: (nullable) the line, or NULL at the end.
- */
-char *trellis_data_line_next (char **cursor,
-                              guint *line_no);
-
-/**
  * trellis_categories_load:
  * Reads every folder of @dir (sorted by name) into @policy->categories and
  * adds each name of its domains and domains.* files to @builder with the
- * category's bit.  Problems are appended to @problems as full
- * "FILE:LINE:COL: message" lines.
+ * category's bit.  Problems go to @problems (TRELLIS_PROBLEM_DATA).
  */
 void trellis_categories_load (TrellisPolicy             *policy,
                               const char                *dir,
                               TrellisDomainIndexBuilder *builder,
-                              GPtrArray                 *problems);
+                              TrellisProblems           *problems);
 
 /** trellis_category_entry_free: frees a TrellisCategoryEntry. */
 void trellis_category_entry_free (gpointer entry);
@@ -186,24 +156,68 @@ const TrellisCategoryEntry *trellis_policy_find_category (TrellisPolicy *policy,
  * Reads @path into @policy->bands; needs the categories loaded first.  The
  * bands must cover the ages 0 to 17 once each.
  */
-void trellis_age_bands_load (TrellisPolicy *policy,
-                             const char    *path,
-                             GPtrArray     *problems);
+void trellis_age_bands_load (TrellisPolicy   *policy,
+                             const char      *path,
+                             TrellisProblems *problems);
 
 /** trellis_policy_band_for_age: (nullable) the band index for @age, or -1. */
 int trellis_policy_band_for_age (TrellisPolicy *policy,
                                  guint          age);
 
-/** trellis_safe_search_level_to_string: "off", "moderate" or "strict". */
-const char *trellis_safe_search_level_to_string (TrellisSafeSearchLevel level);
+/* policy.c */
 
-/** trellis_safe_search_level_from_string: FALSE for anything else. */
-gboolean trellis_safe_search_level_from_string (const char             *text,
-                                                TrellisSafeSearchLevel *ret_level);
+/**
+ * trellis_policy_new:
+ * @file: the household file's name in messages and rules
+ * Returns: (transfer full) a policy with no children and the built-in
+ *   rules only: the default (rule 0) and the integrity rules.
+ */
+TrellisPolicy *trellis_policy_new (const char *file);
 
-/* household.c: a line-number map of a key file's groups and keys. */
+/**
+ * trellis_policy_add_rule:
+ * Adds a rule (every string copied into @policy; each may be NULL but
+ * @pattern, "" for a rule that matches no name).  Returns: its id.
+ */
+guint trellis_policy_add_rule (TrellisPolicy   *policy,
+                               TrellisRuleKind  kind,
+                               const char      *pattern,
+                               const char      *child,
+                               const char      *category,
+                               const char      *detail,
+                               const char      *file,
+                               guint            line);
 
-/** trellis_key_file_lines: "group" and "group\037key" → line (GUINT_TO_POINTER). */
-GHashTable *trellis_key_file_lines (const char *data);
+/* shipped-data.c */
+
+/**
+ * trellis_shipped_data_load:
+ * @builder: gets every category's names
+ *
+ * Reads the data shipped in @data_dir into @policy: the helplines, the
+ * categories, the age bands, the allow list and the safe-search table.
+ * Problems go to @problems (TRELLIS_PROBLEM_DATA).  Returns: FALSE when a
+ * file could not be read, or the categories or age bands are wrong: the
+ * household's error is then TRELLIS_POLICY_ERROR_IO.
+ */
+gboolean trellis_shipped_data_load (TrellisPolicy             *policy,
+                                    const char                *data_dir,
+                                    TrellisDomainIndexBuilder *builder,
+                                    TrellisProblems           *problems);
+
+/* household.c */
+
+/**
+ * trellis_household_parse:
+ * Reads the household file @data (@length bytes) into @policy: [household]
+ * and every [child NAME].  Problems go to @problems
+ * (TRELLIS_PROBLEM_HOUSEHOLD); when it already holds some (the shipped
+ * data's), only the text is checked.  Returns: FALSE when the text itself
+ * is malformed (TRELLIS_POLICY_ERROR_SYNTAX).
+ */
+gboolean trellis_household_parse (TrellisPolicy   *policy,
+                                  const char      *data,
+                                  gsize            length,
+                                  TrellisProblems *problems);
 
 G_END_DECLS

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * safe-search.c — the safe-search data file and the exact-name lookup.
+ * safe-search.c — the safe-search data file, the exact-name lookup, and
+ * the names of the levels (strict, moderate, off).
  *
  * The file is a GKeyFile with one [provider ID] group per search engine:
  *   name     = a display name (optional)
@@ -8,14 +9,17 @@
  *   moderate = the endpoint at safe-search=moderate
  *   domains  = exact host names, answered as they are listed
  *   with-www = names answered both as listed and with "www." in front
- * GKeyFile does not tell lines, so the loader scans the text once for the
- * line of each group and key, to put FILE:LINE in front of its messages.
+ * GKeyFile does not tell lines, so the loader scans the text once
+ * (trellis_key_file_scan(), which also refuses a group or a key written
+ * twice) for the line of each group and key, to put FILE:LINE in front of
+ * its messages.
  */
 #include "policy/safe-search.h"
 
 #include <string.h>
 
-#include "policy/policy-private.h"
+#include "policy/domain.h"
+#include "policy/lines.h"
 
 #define PROVIDER_PREFIX "provider "
 
@@ -53,101 +57,65 @@ trellis_safe_search_free (TrellisSafeSearch *ss)
   g_free (ss);
 }
 
+/* ---- the levels ---------------------------------------------------------- */
+
+const char *
+trellis_safe_search_level_to_string (TrellisSafeSearchLevel level)
+{
+  switch (level)
+    {
+    case TRELLIS_SAFE_SEARCH_STRICT:
+      return "strict";
+    case TRELLIS_SAFE_SEARCH_MODERATE:
+      return "moderate";
+    case TRELLIS_SAFE_SEARCH_OFF:
+    default:
+      return "off";
+    }
+}
+
+gboolean
+trellis_safe_search_level_from_string (const char             *text,
+                                       TrellisSafeSearchLevel *ret_level)
+{
+  if (g_strcmp0 (text, "strict") == 0)
+    *ret_level = TRELLIS_SAFE_SEARCH_STRICT;
+  else if (g_strcmp0 (text, "moderate") == 0)
+    *ret_level = TRELLIS_SAFE_SEARCH_MODERATE;
+  else if (g_strcmp0 (text, "off") == 0)
+    *ret_level = TRELLIS_SAFE_SEARCH_OFF;
+  else
+    return FALSE;
+  return TRUE;
+}
+
 /* ---- where things are in the file ---------------------------------------- */
 
-/* The 1-based line of [@group] (when @key is NULL) or of "@key =" inside
- * it; 0 when not found. */
-static guint
-line_of (char *const *lines,
-         const char  *group,
-         const char  *key)
-{
-  gboolean in_group = FALSE;
-  guint group_line = 0;
-
-  for (guint i = 0; lines[i] != NULL; i++)
-    {
-      const char *l = lines[i];
-      size_t klen;
-
-      while (*l == ' ' || *l == '\t')
-        l++;
-      if (*l == '[')
-        {
-          const char *end = strchr (l, ']');
-
-          in_group = end != NULL && (size_t) (end - l - 1) == strlen (group) &&
-                     strncmp (l + 1, group, strlen (group)) == 0;
-          if (in_group)
-            group_line = i + 1;
-          if (in_group && key == NULL)
-            return group_line;
-          continue;
-        }
-      if (!in_group || key == NULL)
-        continue;
-      klen = strlen (key);
-      if (strncmp (l, key, klen) == 0)
-        {
-          const char *r = l + klen;
-
-          while (*r == ' ' || *r == '\t')
-            r++;
-          if (*r == '=')
-            return i + 1;
-        }
-    }
-  return key != NULL ? group_line : 0;
-}
-
-static gboolean G_GNUC_PRINTF (6, 7)
-fail_at (GError     **error,
-         int          code,
-         const char  *path,
-         char *const *lines,
-         const char  *group,
-         const char  *fmt,
-         ...)
+/* Fails with "FILE:LINE: message", LINE that of @key in [@group], else of
+ * [@group]; "FILE: message" when neither is in the file. */
+static gboolean G_GNUC_PRINTF (7, 8)
+fail (GError              **error,
+      int                   code,
+      const char           *path,
+      TrellisKeyFileLines  *lines,
+      const char           *group,
+      const char           *key,
+      const char           *fmt,
+      ...)
 {
   g_autofree char *msg = NULL;
+  TrellisKeyFilePosition where = { 0 };
   va_list ap;
-  guint line = 0;
 
   va_start (ap, fmt);
   msg = g_strdup_vprintf (fmt, ap);
   va_end (ap);
-  if (lines != NULL && group != NULL)
-    line = line_of (lines, group, NULL);
-  if (line > 0)
-    g_set_error (error, TRELLIS_POLICY_ERROR, code, "%s:%u: %s", path, line, msg);
+  if (group != NULL && !trellis_key_file_lines_find (lines, group, key, &where) && key != NULL)
+    trellis_key_file_lines_find (lines, group, NULL, &where);
+  if (where.line > 0)
+    g_set_error (error, TRELLIS_POLICY_ERROR, code, "%s:%u: %s", path, where.line, msg);
   else
     g_set_error (error, TRELLIS_POLICY_ERROR, code, "%s: %s", path, msg);
-  return FALSE;
-}
-
-static gboolean G_GNUC_PRINTF (6, 7)
-fail_key (GError     **error,
-          const char  *path,
-          char *const *lines,
-          const char  *group,
-          const char  *key,
-          const char  *fmt,
-          ...)
-{
-  g_autofree char *msg = NULL;
-  va_list ap;
-  guint line;
-
-  va_start (ap, fmt);
-  msg = g_strdup_vprintf (fmt, ap);
-  va_end (ap);
-  line = line_of (lines, group, key);
-  if (line > 0)
-    g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
-                 "%s:%u: %s", path, line, msg);
-  else
-    g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
-                 "%s: %s", path, msg);
   return FALSE;
 }
 
@@ -165,57 +133,57 @@ host_valid (const char *name)
 }
 
 static gboolean
-target_read (GKeyFile    *kf,
-             const char  *path,
-             char *const *lines,
-             const char  *group,
-             const char  *key,
-             char       **ret_target,
-             GError     **error)
+target_read (GKeyFile             *kf,
+             const char           *path,
+             TrellisKeyFileLines  *lines,
+             const char           *group,
+             const char           *key,
+             char                **ret_target,
+             GError              **error)
 {
   g_autofree char *value = g_key_file_get_string (kf, group, key, NULL);
 
   if (value == NULL || *g_strstrip (value) == '\0')
-    return fail_at (error, TRELLIS_POLICY_ERROR_INVALID, path, lines, group,
-                    "[%s] has no %s= endpoint", group, key);
+    return fail (error, TRELLIS_POLICY_ERROR_INVALID, path, lines, group, NULL,
+                 "[%s] has no %s= endpoint", group, key);
   if (!host_valid (value))
-    return fail_key (error, path, lines, group, key,
-                     "[%s] %s: “%s” is not a lower-case host name", group, key, value);
+    return fail (error, TRELLIS_POLICY_ERROR_INVALID, path, lines, group, key,
+                 "[%s] %s: “%s” is not a lower-case host name", group, key, value);
   *ret_target = g_steal_pointer (&value);
   return TRUE;
 }
 
 static gboolean
-host_add (TrellisSafeSearch *ss,
-          Provider          *p,
-          const char        *host,
-          const char        *path,
-          char *const       *lines,
-          const char        *group,
-          const char        *key,
-          GError           **error)
+host_add (TrellisSafeSearch    *ss,
+          Provider             *p,
+          const char           *host,
+          const char           *path,
+          TrellisKeyFileLines  *lines,
+          const char           *group,
+          const char           *key,
+          GError              **error)
 {
   Provider *other;
 
   if (!host_valid (host))
-    return fail_key (error, path, lines, group, key,
-                     "[%s] %s: “%s” is not a lower-case host name", group, key, host);
+    return fail (error, TRELLIS_POLICY_ERROR_INVALID, path, lines, group, key,
+                 "[%s] %s: “%s” is not a lower-case host name", group, key, host);
   other = g_hash_table_lookup (ss->hosts, host);
   if (other != NULL)
-    return fail_key (error, path, lines, group, key,
-                     "[%s] %s: %s is listed twice (also by provider %s)",
-                     group, key, host, other->id);
+    return fail (error, TRELLIS_POLICY_ERROR_INVALID, path, lines, group, key,
+                 "[%s] %s: %s is listed twice (also by provider %s)",
+                 group, key, host, other->id);
   g_hash_table_insert (ss->hosts, g_strdup (host), p);
   return TRUE;
 }
 
 static gboolean
-provider_load (TrellisSafeSearch *ss,
-               GKeyFile          *kf,
-               const char        *path,
-               char *const       *lines,
-               const char        *group,
-               GError           **error)
+provider_load (TrellisSafeSearch    *ss,
+               GKeyFile             *kf,
+               const char           *path,
+               TrellisKeyFileLines  *lines,
+               const char           *group,
+               GError              **error)
 {
   Provider *p;
   g_auto(GStrv) keys = NULL;
@@ -225,16 +193,16 @@ provider_load (TrellisSafeSearch *ss,
   const char *id = group + strlen (PROVIDER_PREFIX);
 
   if (*id == '\0' || strchr (id, ' ') != NULL)
-    return fail_at (error, TRELLIS_POLICY_ERROR_INVALID, path, lines, group,
-                    "[%s]: a provider's id is one word, as in [provider google]", group);
+    return fail (error, TRELLIS_POLICY_ERROR_INVALID, path, lines, group, NULL,
+                 "[%s]: a provider's id is one word, as in [provider google]", group);
 
   keys = g_key_file_get_keys (kf, group, NULL, NULL);
   for (guint i = 0; keys != NULL && keys[i] != NULL; i++)
     if (!g_strv_contains ((const char *const[]) { "name", "strict", "moderate", "domains",
                                                   "with-www", NULL }, keys[i]))
-      return fail_key (error, path, lines, group, keys[i],
-                       "[%s]: unknown key “%s” (known: name, strict, moderate, domains, with-www)",
-                       group, keys[i]);
+      return fail (error, TRELLIS_POLICY_ERROR_INVALID, path, lines, group, keys[i],
+                   "[%s]: unknown key “%s” (known: name, strict, moderate, domains, with-www)",
+                   group, keys[i]);
 
   p = g_new0 (Provider, 1);
   p->id = g_strdup (id);
@@ -270,8 +238,8 @@ provider_load (TrellisSafeSearch *ss,
       n_hosts += 2;
     }
   if (n_hosts == 0)
-    return fail_at (error, TRELLIS_POLICY_ERROR_INVALID, path, lines, group,
-                    "[%s] lists no host names (domains= or with-www=)", group);
+    return fail (error, TRELLIS_POLICY_ERROR_INVALID, path, lines, group, NULL,
+                 "[%s] lists no host names (domains= or with-www=)", group);
 
   g_hash_table_add (ss->targets, g_strdup (p->strict));
   g_hash_table_add (ss->targets, g_strdup (p->moderate));
@@ -286,7 +254,8 @@ trellis_safe_search_load (const char  *path,
   g_autoptr(GKeyFile) kf = g_key_file_new ();
   g_autoptr(GError) local_error = NULL;
   g_autofree char *contents = NULL;
-  g_auto(GStrv) lines = NULL;
+  g_autoptr(TrellisKeyFileLines) lines = NULL;
+  g_autoptr(TrellisProblems) problems = trellis_problems_new ();
   g_auto(GStrv) groups = NULL;
   GHashTableIter iter;
   gpointer host;
@@ -306,7 +275,12 @@ trellis_safe_search_load (const char  *path,
                    "%s: not a key file: %s", path, local_error->message);
       return NULL;
     }
-  lines = g_strsplit (contents, "\n", -1);
+  lines = trellis_key_file_scan (contents, length, path, TRELLIS_PROBLEM_DATA, problems);
+  if (lines == NULL)
+    {
+      trellis_problems_set_error (problems, TRELLIS_POLICY_ERROR_SYNTAX, error);
+      return NULL;
+    }
 
   ss = g_new0 (TrellisSafeSearch, 1);
   ss->providers = g_ptr_array_new_with_free_func (provider_free);
@@ -318,8 +292,8 @@ trellis_safe_search_load (const char  *path,
     {
       if (!g_str_has_prefix (groups[i], PROVIDER_PREFIX))
         {
-          fail_at (error, TRELLIS_POLICY_ERROR_INVALID, path, lines, groups[i],
-                   "unknown group [%s]: every group is [provider ID]", groups[i]);
+          fail (error, TRELLIS_POLICY_ERROR_INVALID, path, lines, groups[i], NULL,
+                "unknown group [%s]: every group is [provider ID]", groups[i]);
           return NULL;
         }
       if (!provider_load (ss, kf, path, lines, groups[i], error))
@@ -340,9 +314,9 @@ trellis_safe_search_load (const char  *path,
         Provider *p = g_hash_table_lookup (ss->hosts, host);
         g_autofree char *group = g_strconcat (PROVIDER_PREFIX, p->id, NULL);
 
-        fail_at (error, TRELLIS_POLICY_ERROR_INVALID, path, lines, group,
-                 "%s is both a provider's endpoint and a name rewritten by [%s]",
-                 (const char *) host, group);
+        fail (error, TRELLIS_POLICY_ERROR_INVALID, path, lines, group, NULL,
+              "%s is both a provider's endpoint and a name rewritten by [%s]",
+              (const char *) host, group);
         return NULL;
       }
 

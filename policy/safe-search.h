@@ -18,6 +18,14 @@ G_BEGIN_DECLS
 typedef struct _TrellisSafeSearch TrellisSafeSearch;
 
 /**
+ * trellis_safe_search_level_from_string:
+ * @ret_level: (out): set only on success
+ * Returns: FALSE for anything but "strict", "moderate" and "off".
+ */
+gboolean trellis_safe_search_level_from_string (const char             *text,
+                                                TrellisSafeSearchLevel *ret_level);
+
+/**
  * trellis_safe_search_load:
  * @path: the data file (GKeyFile, see policy/data/safe-search for the format)
  * @error: a TRELLIS_POLICY_ERROR, "FILE:LINE: message" where the line is known

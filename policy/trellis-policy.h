@@ -30,7 +30,8 @@ typedef enum {
                                    * the upstream's addresses for it */
 } TrellisVerdict;
 
-/* Which kind of rule decided.  The order is the decision order of DESIGN.md. */
+/* Which kind of rule decided.  The order is the decision order
+ * (docs/household.md, "How a name is decided"). */
 typedef enum {
   TRELLIS_RULE_KIND_DEFAULT = 0,  /* nothing matched: the profile's default */
   TRELLIS_RULE_KIND_HELPLINE,     /* always allowed, never logged */
@@ -47,12 +48,31 @@ typedef enum {
                                    * provider's safe endpoint */
 } TrellisRuleKind;
 
+/**
+ * trellis_rule_kind_to_string:
+ * The kind's one name, as the Blocked signal, the event log and the short
+ * form of a rule write it: "deny", "quiet-hours", "safe-search", ...
+ * Returns: (transfer none) never NULL ("default" for an unknown kind).
+ */
+const char *trellis_rule_kind_to_string (TrellisRuleKind kind);
+
+/**
+ * trellis_rule_kind_from_string:
+ * @ret_kind: (out): set only on success
+ * Returns: FALSE when @text is no kind's name.
+ */
+gboolean trellis_rule_kind_from_string (const char      *text,
+                                        TrellisRuleKind *ret_kind);
+
 /* How strictly search engines are held to their safe mode (safe-search=). */
 typedef enum {
   TRELLIS_SAFE_SEARCH_OFF = 0,
   TRELLIS_SAFE_SEARCH_MODERATE,
   TRELLIS_SAFE_SEARCH_STRICT,
 } TrellisSafeSearchLevel;
+
+/** trellis_safe_search_level_to_string: "off", "moderate" or "strict". */
+const char *trellis_safe_search_level_to_string (TrellisSafeSearchLevel level);
 
 typedef struct _TrellisPolicy TrellisPolicy;
 typedef struct _TrellisChild TrellisChild;
@@ -158,6 +178,9 @@ const char         *trellis_child_get_name     (const TrellisChild *child);
 /** trellis_child_get_accounts: (transfer none) NULL-terminated Linux account names. */
 const char *const  *trellis_child_get_accounts (const TrellisChild *child);
 
+/** trellis_child_get_birth: (nullable) birth= as written ("2016-05"), NULL when age= is given. */
+const char *trellis_child_get_birth (const TrellisChild *child);
+
 /**
  * trellis_policy_load_file_full:
  * @index_path: (nullable): where to write the compiled domain index (written
@@ -210,6 +233,12 @@ GArray *trellis_policy_get_helplines (TrellisPolicy *policy);
 /** trellis_policy_get_timezone: (transfer none) the household's zone (timezone=, else the system's). */
 GTimeZone *trellis_policy_get_timezone (TrellisPolicy *policy);
 
+/** trellis_policy_get_timezone_name: (nullable) timezone= as written, NULL when the system's zone is used. */
+const char *trellis_policy_get_timezone_name (TrellisPolicy *policy);
+
+/** trellis_policy_has_safe_search: TRUE when the safe-search data is installed (else safe search is not enforced). */
+gboolean trellis_policy_has_safe_search (TrellisPolicy *policy);
+
 /** trellis_policy_get_categories: (transfer none) every shipped category. */
 const TrellisCategory *const *trellis_policy_get_categories (TrellisPolicy *policy,
                                                              guint         *ret_n);
@@ -258,7 +287,8 @@ void trellis_policy_decide_at (TrellisPolicy      *policy,
  *
  * @child: (nullable): NULL decides with the shared rules only
  *
- * Decides @name for @child in DESIGN.md's decision order.  A name matches a
+ * Decides @name for @child in the decision order of docs/household.md ("How
+ * a name is decided").  A name matches a
  * rule when it equals the rule's pattern or ends with "." + pattern (whole
  * labels only: "notexample.com" does not match "example.com").  A helpline
  * matching any suffix of @name wins over everything.  Otherwise the suffixes

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <glib.h>
@@ -108,6 +109,71 @@ test_example_household (void **state)
   accounts = trellis_child_get_accounts (sam);
   assert_string_equal (accounts[0], "trellis-child");
   assert_null (accounts[1]);
+
+  /* What trellis policy check prints, through the public getters. */
+  assert_null (trellis_child_get_birth (sam));                /* age = 10 */
+  assert_null (trellis_policy_get_timezone_name (policy));   /* the system's zone */
+  assert_true (trellis_policy_has_safe_search (policy));
+}
+
+/* The getters of a household that sets what the example leaves out. */
+static void
+test_getters (void **state)
+{
+  g_autoptr(TrellisPolicy) policy = load ("[household]\nparents = mum\ntimezone = Europe/Paris\n"
+                                          "[child ana]\nbirth = 2016-05\naccounts = ana\n");
+  const TrellisChild *ana = trellis_policy_find_child (policy, "ana");
+
+  assert_non_null (ana);
+  assert_string_equal (trellis_child_get_birth (ana), "2016-05");
+  assert_string_equal (trellis_policy_get_timezone_name (policy), "Europe/Paris");
+  assert_string_equal (trellis_safe_search_level_to_string (TRELLIS_SAFE_SEARCH_STRICT), "strict");
+  assert_string_equal (trellis_safe_search_level_to_string (TRELLIS_SAFE_SEARCH_MODERATE), "moderate");
+  assert_string_equal (trellis_safe_search_level_to_string (TRELLIS_SAFE_SEARCH_OFF), "off");
+}
+
+/* Each kind has one name, read back as the same kind; anything else is
+ * no kind (the session agent must not take "Quiet-Hours" for quiet hours). */
+static void
+test_rule_kind_names (void **state)
+{
+  static const struct {
+    TrellisRuleKind  kind;
+    const char      *name;
+  } kinds[] = {
+    { TRELLIS_RULE_KIND_DEFAULT, "default" },
+    { TRELLIS_RULE_KIND_HELPLINE, "helpline" },
+    { TRELLIS_RULE_KIND_ALLOW, "allow" },
+    { TRELLIS_RULE_KIND_DENY, "deny" },
+    { TRELLIS_RULE_KIND_INTEGRITY, "integrity" },
+    { TRELLIS_RULE_KIND_QUIET_HOURS, "quiet-hours" },
+    { TRELLIS_RULE_KIND_CATEGORY, "category" },
+    { TRELLIS_RULE_KIND_ALLOWLIST, "allowlist" },
+    { TRELLIS_RULE_KIND_SAFE_SEARCH, "safe-search" },
+  };
+  static const char *const not_kinds[] = {
+    "", "Quiet-Hours", "quiet-hours ", "quiet_hours", "quiet", "deny\n", "defaults", NULL
+  };
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (kinds); i++)
+    {
+      TrellisRuleKind kind = (TrellisRuleKind) 99;
+
+      assert_string_equal (trellis_rule_kind_to_string (kinds[i].kind), kinds[i].name);
+      assert_true (trellis_rule_kind_from_string (kinds[i].name, &kind));
+      assert_int_equal (kind, kinds[i].kind);
+    }
+  assert_string_equal (trellis_rule_kind_to_string ((TrellisRuleKind) 99), "default");
+  for (i = 0; not_kinds[i] != NULL; i++)
+    {
+      TrellisRuleKind kind = TRELLIS_RULE_KIND_DENY;
+
+      if (trellis_rule_kind_from_string (not_kinds[i], &kind))
+        fail_msg ("“%s” was read as a rule kind", not_kinds[i]);
+      assert_int_equal (kind, TRELLIS_RULE_KIND_DENY);  /* untouched */
+    }
+  assert_false (trellis_rule_kind_from_string (NULL, NULL));
 }
 
 static void
@@ -537,11 +603,79 @@ test_files (void **state)
   assert_int_equal (g_rmdir (dir), 0);
 }
 
+/* A shipped key file is held to the household file's rule: a key written
+ * twice (GKeyFile would quietly keep the last) is an error with its place. */
+static void
+test_data_key_twice (void **state)
+{
+  static const char *const linked[] = { "helplines", "categories", "allowlist", "safe-search", NULL };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TrellisPolicy) policy = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("trellis-policy-XXXXXX", NULL);
+  g_autofree char *bands = NULL;
+  g_autofree char *contents = NULL;
+  g_autofree char *twice = NULL;
+  g_autofree char *expected = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint i, n_lines, last_mode = 0;
+
+  assert_non_null (dir);
+  for (i = 0; linked[i] != NULL; i++)
+    {
+      g_autofree char *from = g_build_filename (TRELLIS_SRC_DATADIR, linked[i], NULL);
+      g_autofree char *to = g_build_filename (dir, linked[i], NULL);
+
+      assert_int_equal (symlink (from, to), 0);
+    }
+  bands = g_build_filename (dir, "age-bands", NULL);
+  {
+    g_autofree char *from = g_build_filename (TRELLIS_SRC_DATADIR, "age-bands", NULL);
+
+    assert_true (g_file_get_contents (from, &contents, NULL, NULL));
+  }
+  assert_true (g_str_has_suffix (contents, "\n"));
+  lines = g_strsplit (contents, "\n", -1);
+  n_lines = g_strv_length (lines) - 1;
+  for (i = 0; lines[i] != NULL; i++)
+    if (g_str_has_prefix (lines[i], "mode"))
+      last_mode = i + 1;
+  assert_true (last_mode > 0);
+
+  /* The last band says its mode again: the later line would win. */
+  twice = g_strconcat (contents, "mode = allowlist\n", NULL);
+  assert_true (g_file_set_contents (bands, twice, -1, NULL));
+  policy = trellis_policy_load_file (EXAMPLE, dir, &error);
+  assert_null (policy);
+  assert_true (g_error_matches (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_IO));
+  expected = g_strdup_printf ("%s:%u:1: “mode” is set twice in [band 16-17] (first on line %u): keep one",
+                              bands, n_lines + 1, last_mode);
+  if (strstr (error->message, expected) == NULL)
+    fail_msg ("expected “%s” in:\n%s", expected, error->message);
+  g_clear_error (&error);
+
+  /* Without the second line it loads. */
+  assert_true (g_file_set_contents (bands, contents, -1, NULL));
+  policy = trellis_policy_load_file (EXAMPLE, dir, &error);
+  if (policy == NULL)
+    fail_msg ("%s", error->message);
+
+  assert_int_equal (g_unlink (bands), 0);
+  for (i = 0; linked[i] != NULL; i++)
+    {
+      g_autofree char *to = g_build_filename (dir, linked[i], NULL);
+
+      assert_int_equal (g_unlink (to), 0);
+    }
+  assert_int_equal (g_rmdir (dir), 0);
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test (test_example_household),
+    cmocka_unit_test (test_getters),
+    cmocka_unit_test (test_rule_kind_names),
     cmocka_unit_test (test_decide_names),
     cmocka_unit_test (test_helpline_beats_deny),
     cmocka_unit_test (test_integrity),
@@ -550,6 +684,7 @@ main (void)
     cmocka_unit_test (test_domain_normalize),
     cmocka_unit_test (test_malformed),
     cmocka_unit_test (test_files),
+    cmocka_unit_test (test_data_key_twice),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);

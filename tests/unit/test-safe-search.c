@@ -232,6 +232,13 @@ test_malformed (void **state)
   }
   assert_load_fails ("[provider ]\nstrict = a.b\nmoderate = a.b\ndomains = c.d\n",
                      TRELLIS_POLICY_ERROR_INVALID, 1, "one word");
+  /* GKeyFile would keep the later of two lines quietly: refused, with its place. */
+  assert_load_fails ("[provider x]\nstrict = a.b\nmoderate = a.b\nstrict = c.d\ndomains = c.e\n",
+                     TRELLIS_POLICY_ERROR_SYNTAX, 0,
+                     ":4:1: “strict” is set twice in [provider x] (first on line 2): keep one");
+  assert_load_fails ("[provider x]\nstrict = a.b\nmoderate = a.b\ndomains = c.e\n[provider x]\n",
+                     TRELLIS_POLICY_ERROR_SYNTAX, 0,
+                     ":5:1: the section [provider x] appears twice (first on line 1): merge them");
 }
 
 int

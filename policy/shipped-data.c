@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * shipped-data.c — the data that ships with Trellis, read from the data
+ * folder before the household file: the helplines ("DOMAIN | COUNTRY |
+ * NAME | CONTACT" lines), the categories (categories.c), the age bands
+ * (age-bands.c), the curated allow list of allow-list mode (one domain a
+ * line) and the search engines' safe modes (safe-search.c).
+ *
+ * Its problems come after the household file's, as they were found.  A
+ * missing helplines file is an error: helplines must never be missing.
+ */
+#include <string.h>
+
+#include <glib/gi18n-lib.h>
+
+#include "policy/policy-private.h"
+
+/* Returns: FALSE when the file cannot be read. */
+static gboolean
+load_helplines (TrellisPolicy   *policy,
+                const char      *data_dir,
+                TrellisProblems *problems)
+{
+  g_autofree char *path = g_build_filename (data_dir, "helplines", NULL);
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) local_error = NULL;
+  g_auto(GStrv) lines = NULL;
+  guint i;
+
+  if (!g_file_get_contents (path, &contents, NULL, &local_error))
+    {
+      trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, 0, 0,
+                            _("cannot read the helplines: %s"), local_error->message);
+      return FALSE;
+    }
+
+  lines = g_strsplit (contents, "\n", -1);
+  for (i = 0; lines[i] != NULL; i++)
+    {
+      char *line = g_strstrip (lines[i]);
+      g_auto(GStrv) fields = NULL;
+      g_autofree char *domain = NULL;
+      TrellisDomainProblem problem;
+      TrellisHelpline helpline = { 0 };
+      guint n, f, existing;
+
+      if (*line == '\0' || *line == '#')
+        continue;
+      fields = g_strsplit (line, "|", -1);
+      n = g_strv_length (fields);
+      for (f = 0; f < n; f++)
+        g_strstrip (fields[f]);
+      if (n < 3 || n > 4 || *fields[2] == '\0'
+          || !((strlen (fields[1]) == 2 && g_ascii_isupper (fields[1][0]) && g_ascii_isupper (fields[1][1]))
+               || strcmp (fields[1], "INT") == 0))
+        {
+          trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, i + 1, 1,
+                                _("write DOMAIN | COUNTRY | NAME | CONTACT, with a two-letter COUNTRY or INT"));
+          continue;
+        }
+      problem = trellis_domain_check (fields[0], &domain);
+      if (problem != TRELLIS_DOMAIN_OK)
+        {
+          g_autofree char *why = trellis_domain_problem_describe (fields[0], problem);
+
+          trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, i + 1, 1, "%s", why);
+          continue;
+        }
+      if (!trellis_matcher_insert (policy->helpline_matcher, domain, policy->rules->len, &existing))
+        {
+          trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, i + 1, 1,
+                                _("%s is listed twice"), domain);
+          continue;
+        }
+      trellis_policy_add_rule (policy, TRELLIS_RULE_KIND_HELPLINE, domain, NULL, NULL, NULL, NULL, 0);
+      helpline.domain = g_string_chunk_insert_const (policy->strings, domain);
+      helpline.country = g_string_chunk_insert_const (policy->strings, fields[1]);
+      helpline.name = g_string_chunk_insert_const (policy->strings, fields[2]);
+      helpline.contact = n == 4 && *fields[3] != '\0'
+        ? g_string_chunk_insert_const (policy->strings, fields[3]) : NULL;
+      g_array_append_val (policy->helplines, helpline);
+    }
+  return TRUE;
+}
+
+/* The curated list of allow-list mode: one domain per line, "#" comments.
+ * Returns: FALSE when the file cannot be read. */
+static gboolean
+load_allowlist (TrellisPolicy   *policy,
+                const char      *path,
+                TrellisProblems *problems)
+{
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) local_error = NULL;
+  guint i = 0;
+
+  if (!g_file_get_contents (path, &contents, NULL, &local_error))
+    {
+      trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, 0, 0,
+                            _("cannot read the allow list: %s"), local_error->message);
+      return FALSE;
+    }
+  for (char *cursor = contents, *line; (line = trellis_data_line_next (&cursor, &i)) != NULL;)
+    {
+      g_autofree char *domain = NULL;
+      TrellisDomainProblem problem = trellis_domain_check (line, &domain);
+
+      if (problem != TRELLIS_DOMAIN_OK)
+        {
+          g_autofree char *why = trellis_domain_problem_describe (line, problem);
+
+          trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, i, 1, "%s", why);
+          continue;
+        }
+      if (trellis_matcher_insert (policy->allowlist_matcher, domain, policy->rules->len, NULL))
+        trellis_policy_add_rule (policy, TRELLIS_RULE_KIND_ALLOW, domain, NULL, NULL, NULL, path, i);
+    }
+  return TRUE;
+}
+
+gboolean
+trellis_shipped_data_load (TrellisPolicy             *policy,
+                           const char                *data_dir,
+                           TrellisDomainIndexBuilder *builder,
+                           TrellisProblems           *problems)
+{
+  g_autofree char *categories = g_build_filename (data_dir, "categories", NULL);
+  g_autofree char *age_bands = g_build_filename (data_dir, "age-bands", NULL);
+  g_autofree char *allowlist = g_build_filename (data_dir, "allowlist", NULL);
+  g_autofree char *safe_search = g_build_filename (data_dir, "safe-search", NULL);
+  gboolean ok = TRUE;
+  guint n_errors;
+
+  if (!load_helplines (policy, data_dir, problems))
+    ok = FALSE;
+
+  /* Any problem of the categories or the age bands makes the data unusable. */
+  n_errors = trellis_problems_get_n_errors (problems);
+  trellis_categories_load (policy, categories, builder, problems);
+  trellis_age_bands_load (policy, age_bands, problems);
+  if (trellis_problems_get_n_errors (problems) > n_errors)
+    ok = FALSE;
+
+  if (!load_allowlist (policy, allowlist, problems))
+    ok = FALSE;
+
+  /* The safe-search table is optional data: without it, safe search is
+   * not enforced (trellis policy check says so). */
+  if (g_file_test (safe_search, G_FILE_TEST_EXISTS))
+    {
+      g_autoptr(GError) local_error = NULL;
+
+      policy->safe_search = trellis_safe_search_load (safe_search, &local_error);
+      if (policy->safe_search == NULL)
+        trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0, "%s", local_error->message);
+    }
+  return ok;
+}
