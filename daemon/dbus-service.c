@@ -271,7 +271,7 @@ check_args (Method    method,
              && trellis_dbus_check_name (name, error)
              && check_locale (locale, error);
     case METHOD_GET_LOG:
-      g_variant_get (params, "(&su)", &child, &limit);
+      g_variant_get (params, "(&stu)", &child, NULL, &limit);
       return check_child (child, error);
     case METHOD_ASK:
       g_variant_get (params, "(&s&s)", &name, &message);
@@ -644,7 +644,7 @@ call_dispatch (Call        *call,
   GVariant *params = g_dbus_method_invocation_get_parameters (call->invocation);
   g_autoptr(GVariant) value = NULL;
   const char *arg, *child, *name, *locale, *message;
-  guint32 id, limit, n;
+  guint32 id;
   gint64 seconds;
 
   switch (call->method)
@@ -671,23 +671,6 @@ call_dispatch (Call        *call,
                                     explanation != NULL ? explanation : "");
         return TRUE;
       }
-
-    case METHOD_GET_LOG:
-      g_variant_get (params, "(&su)", &arg, &limit);
-      if (!resolve_child (role, own_child, arg, FALSE, &child, error)
-          || !b->get_log (data, child, limit, &value, error)
-          || !check_result (g_steal_pointer (&value), G_VARIANT_TYPE ("a(xsss)"), &value, error))
-        return FALSE;
-      *ret_reply = g_variant_new ("(@a(xsss))", value);
-      return TRUE;
-
-    case METHOD_CLEAR_LOG:
-      g_variant_get (params, "(&s)", &arg);
-      if (!resolve_child (role, own_child, arg, FALSE, &child, error)
-          || !b->clear_log (data, child, &n, error))
-        return FALSE;
-      *ret_reply = g_variant_new ("(u)", n);
-      return TRUE;
 
     case METHOD_ASK:
       /* The asker is always the caller: a child, asking for itself. */
@@ -756,10 +739,75 @@ call_dispatch (Call        *call,
       *ret_reply = NULL;
       return TRUE;
 
+    case METHOD_GET_LOG:       /* call_start_log */
+    case METHOD_CLEAR_LOG:
     case METHOD_GET_HELPLINES:
       break;
     }
   g_assert_not_reached ();
+}
+
+/* Takes @call: the backend's answer to GetLog or ClearLog, from whichever
+ * thread gave it.  Touches nothing but the call: the service may be gone. */
+static void
+call_log_done (GVariant *reply,
+               GError   *error,
+               gpointer  user_data)
+{
+  g_autoptr(Call) call = user_data;
+  g_autoptr(GVariant) value = reply;
+  g_autoptr(GError) local_error = error;
+  const GVariantType *type = call->method == METHOD_GET_LOG
+                             ? G_VARIANT_TYPE ("(a(xxsssu)ta{sv})") : G_VARIANT_TYPE ("(u)");
+
+  if (g_cancellable_is_cancelled (call->cancellable))
+    {
+      g_dbus_method_invocation_return_error (g_steal_pointer (&call->invocation),
+                                             TRELLIS_DBUS_ERROR, TRELLIS_DBUS_ERROR_FAILED,
+                                             "The service is shutting down.");
+      return;
+    }
+  if (local_error == NULL)
+    check_result (g_steal_pointer (&value), type, &value, &local_error);
+  if (local_error != NULL)
+    {
+      invocation_return_error (g_steal_pointer (&call->invocation), local_error);
+      return;
+    }
+  /* Not floating: the invocation takes a reference of its own. */
+  g_dbus_method_invocation_return_value (g_steal_pointer (&call->invocation), value);
+}
+
+/* Takes @call: step 3 for GetLog and ClearLog, whose answers come later,
+ * so that no read or delete of the log holds up the main loop. */
+static void
+call_start_log (Call       *call,
+                Role        role,
+                const char *own_child)
+{
+  TrellisDBusService *self = call->service;
+  GVariant *params = g_dbus_method_invocation_get_parameters (call->invocation);
+  g_autoptr(GError) error = NULL;
+  const char *arg, *child;
+  guint64 before = 0;
+  guint32 limit = 0;
+
+  if (call->method == METHOD_GET_LOG)
+    g_variant_get (params, "(&stu)", &arg, &before, &limit);
+  else
+    g_variant_get (params, "(&s)", &arg);
+  if (!resolve_child (role, own_child, arg, FALSE, &child, &error))
+    {
+      invocation_return_error (g_steal_pointer (&call->invocation), error);
+      call_free (call);
+      return;
+    }
+  /* From here the call is call_log_done's, which may run in another thread
+   * (and before these calls return). */
+  if (call->method == METHOD_GET_LOG)
+    self->backend->get_log (self->backend_data, child, before, limit, call_log_done, call);
+  else
+    self->backend->clear_log (self->backend_data, child, call_log_done, call);
 }
 
 /* Takes @call: step 3, and the answer to the caller. */
@@ -768,10 +816,16 @@ call_run (Call       *call,
           Role        role,
           const char *own_child)
 {
-  g_autoptr(Call) owned = call;
+  g_autoptr(Call) owned = NULL;
   g_autoptr(GError) error = NULL;
   GVariant *reply = NULL;
 
+  if (call->method == METHOD_GET_LOG || call->method == METHOD_CLEAR_LOG)
+    {
+      call_start_log (call, role, own_child);
+      return;
+    }
+  owned = call;
   if (!call_dispatch (call, call->uid, role, own_child, &reply, &error))
     {
       invocation_return_error (g_steal_pointer (&call->invocation), error);
@@ -1016,7 +1070,7 @@ handle_why (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
 
 static gboolean
 handle_get_log (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
-                const char *child, guint limit, gpointer user_data)
+                const char *child, guint64 before, guint limit, gpointer user_data)
 {
   return call_begin (user_data, invocation, METHOD_GET_LOG);
 }

@@ -58,12 +58,25 @@ typedef enum {
 GQuark trellis_dbus_error_quark (void);
 
 /**
+ * TrellisDBusReplyFunc:
+ * @reply: (transfer full) (nullable): the method's whole reply, or NULL with @error
+ * @error: (transfer full) (nullable): why there is no reply
+ * @reply_data: what the service gave the backend with this function
+ *
+ * How a backend answers GetLog and ClearLog: once, from any thread.
+ */
+typedef void (*TrellisDBusReplyFunc) (GVariant *reply,
+                                      GError   *error,
+                                      gpointer  reply_data);
+
+/**
  * TrellisDBusBackend:
  *
  * What the service needs from the daemon.  Every function is called on the
  * thread that runs the connection's main context (the daemon's main loop),
  * gets the backend_data given to trellis_dbus_service_new() first, returns
- * TRUE with its results set, or FALSE with @error set (see TrellisDBusError).
+ * TRUE with its results set, or FALSE with @error set (see TrellisDBusError);
+ * get_log and clear_log answer through a TrellisDBusReplyFunc instead.
  * A returned GVariant is a new reference (it may be floating) of exactly the
  * type named; the service refuses any other type with Failed.
  *
@@ -97,16 +110,20 @@ typedef struct {
                              char       **ret_rule,
                              char       **ret_explanation,
                              GError     **error);
-  /* a(xsss), newest first, at most @limit (0: all). */
-  gboolean (*get_log)       (gpointer     backend_data,
-                             const char  *child,
-                             guint32      limit,
-                             GVariant   **ret_events,
-                             GError     **error);
-  gboolean (*clear_log)     (gpointer     backend_data,
-                             const char  *child,
-                             guint32     *ret_deleted,
-                             GError     **error);
+  /* GetLog and ClearLog answer later, and may answer from any thread: the
+   * backend reads and deletes beside the main loop, and calls @reply once
+   * with the method's whole reply ("(a(xxsssu)ta{sv})", "(u)") or an
+   * error. */
+  void     (*get_log)       (gpointer               backend_data,
+                             const char            *child,
+                             guint64                before,
+                             guint32                limit,
+                             TrellisDBusReplyFunc   reply,
+                             gpointer               reply_data);
+  void     (*clear_log)     (gpointer               backend_data,
+                             const char            *child,
+                             TrellisDBusReplyFunc   reply,
+                             gpointer               reply_data);
   /* @child is always the caller's own child. */
   gboolean (*ask)           (gpointer     backend_data,
                              const char  *child,

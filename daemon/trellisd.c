@@ -474,25 +474,50 @@ answerer_decide (uid_t uid, guint8 proto, const TrellisDnsQuery *query,
   decide (daemon, s, uid, query->qname, proto == IPPROTO_TCP, ret_answer);
 }
 
-/* Drops events older than the household's log-retention-days (§55, §69). */
+/* The days of a purge under way, for its message. */
+typedef struct {
+  guint days;
+} PurgeDays;
+
+/* In the event log's worker thread (g_message is thread-safe). */
+static void
+events_purged (guint deleted, char **removed, GError *error, gpointer user_data)
+{
+  g_autofree PurgeDays *purge = user_data;
+  g_auto(GStrv) files = removed;
+  g_autoptr(GError) owned = error;
+
+  if (owned != NULL)
+    {
+      if (!g_error_matches (owned, TRELLIS_EVENT_LOG_ERROR, TRELLIS_EVENT_LOG_ERROR_CLOSED))
+        g_warning ("cannot purge old events: %s", owned->message);
+      return;
+    }
+  if (deleted > 0)
+    g_message ("purged %u event(s) older than %u day(s)", deleted, purge->days);
+  for (guint i = 0; files != NULL && files[i] != NULL; i++)
+    g_message ("removed %s: a damaged event log set aside more than %u day(s) ago",
+               files[i], purge->days);
+}
+
+/* Drops events older than the household's log-retention-days (§55, §69),
+ * and damaged logs set aside before then, in the event log's worker: the
+ * main loop gives verdicts meanwhile. */
 static gboolean
 events_purge (gpointer user_data)
 {
   TrellisDaemon *daemon = user_data;
   g_autoptr(Snapshot) s = NULL;
-  g_autoptr(GError) error = NULL;
-  guint days, deleted = 0;
+  PurgeDays *purge;
 
   if (daemon->events == NULL)
     return G_SOURCE_CONTINUE;
   s = snapshot_acquire (daemon);
-  days = trellis_policy_get_log_retention_days (s->policy);
-  if (!trellis_event_log_purge (daemon->events,
-                                g_get_real_time () / G_USEC_PER_SEC - (gint64) days * 86400,
-                                &deleted, &error))
-    g_warning ("cannot purge old events: %s", error->message);
-  else if (deleted > 0)
-    g_message ("purged %u event(s) older than %u day(s)", deleted, days);
+  purge = g_new0 (PurgeDays, 1);
+  purge->days = trellis_policy_get_log_retention_days (s->policy);
+  trellis_event_log_purge_async (daemon->events,
+                                 g_get_real_time () / G_USEC_PER_SEC - (gint64) purge->days * 86400,
+                                 events_purged, purge);
   return G_SOURCE_CONTINUE;
 }
 
@@ -853,7 +878,8 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
     if (daemon->events == NULL)
       g_warning ("no event log (%s); filtering goes on without one", log_error->message);
     else if (recreated)
-      g_warning ("the event log %s was damaged; it was set aside and a new one started", path);
+      g_warning ("the event log %s was damaged; it was set aside as %s.corrupt-<time> and a new "
+                 "one started (the damaged copy is removed after log-retention-days)", path, path);
     events_purge (daemon);
     trellis_daemon_grants_load (daemon);
     daemon->purge = g_timeout_source_new_seconds (24 * 3600);

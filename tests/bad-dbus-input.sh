@@ -55,7 +55,7 @@ gdbus_as child Ask example-game.com "$big"
 expect_gdbus_error org.freedesktop.DBus.Error.InvalidArgs
 gdbus_as child Why "" "$big" ""
 expect_gdbus_error org.freedesktop.DBus.Error.InvalidArgs
-gdbus_as parent GetLog "$big" 0
+gdbus_as parent GetLog "$big" 0 0
 expect_gdbus_error .Error.
 gdbus_as child ListRequests ""
 expect_gdbus_ok
@@ -66,7 +66,7 @@ gdbus_as child Ask "" "x"
 expect_gdbus_error org.freedesktop.DBus.Error.InvalidArgs
 
 # a child that does not exist
-gdbus_as parent GetLog nobody 0
+gdbus_as parent GetLog nobody 0 0
 expect_gdbus_error org.trellis.Trellis1.Error.NotFound
 gdbus_as parent Pause nobody 60
 expect_gdbus_error org.trellis.Trellis1.Error.NotFound

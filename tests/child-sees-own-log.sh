@@ -43,10 +43,11 @@ expect_no_cli_output 'wikipedia'
 
 trellis_as child log --json
 expect_cli_rc 0
-json_check 'isinstance(j, list) and len(j) == 1'
-json_check 'j[0]["name"] == "example-game.com"'
-json_check "j[0][\"rule\"] == \"$rule\""
-json_check 'isinstance(j[0]["time"], int) and abs(j[0]["time"] - __import__("time").time()) < 120'
+json_check 'isinstance(j["events"], list) and len(j["events"]) == 1'
+json_check 'j["events"][0]["name"] == "example-game.com"'
+json_check "j[\"events\"][0][\"rule\"] == \"$rule\""
+json_check 'isinstance(j["events"][0]["time"], int) and abs(j["events"][0]["time"] - __import__("time").time()) < 120'
+json_check 'j["events"][0]["count"] == 1 and j["blocked"] == 1 and j["dropped_entries"] == 0'
 
 # status: the profile and what the parents can see
 trellis_as child status

@@ -42,7 +42,7 @@ done
 trellis_as child status --json
 json_check 'isinstance(j, dict) and "parents_can_see" in j and "categories" in j'
 trellis_as child log --json
-json_check 'all(set(e) >= {"time", "name", "rule", "category"} for e in j) and len(j) >= 1'
+json_check 'all(set(e) >= {"time", "last_time", "count", "name", "rule", "category"} for e in j["events"]) and len(j["events"]) >= 1'
 trellis_as child helplines --json
 json_check 'isinstance(j, list) and all(set(h) >= {"name", "country", "domain", "how"} for h in j)'
 trellis_as parent requests --json

@@ -34,7 +34,7 @@ expect_no_cli_output 'example-game'
 
 trellis_as parent log --child sam --json
 expect_cli_rc 0
-json_check 'len(j) == 1 and j[0]["name"] == "casino.example"'
+json_check 'len(j["events"]) == 1 and j["events"][0]["name"] == "casino.example"'
 
 trellis_as parent status --child sam --json
 expect_cli_rc 0

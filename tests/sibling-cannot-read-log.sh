@@ -34,7 +34,7 @@ trellis_as sibling log --child sam --json
 expect_cli_rc 2
 expect_no_cli_output 'example-game'
 
-gdbus_as sibling GetLog sam 0
+gdbus_as sibling GetLog sam 0 0
 expect_gdbus_error org.freedesktop.DBus.Error.AccessDenied
 case "$GDBUS_OUT" in *example-game*) fail "the refused GetLog leaked a name: $GDBUS_OUT";; esac
 
@@ -48,10 +48,10 @@ expect_gdbus_error org.freedesktop.DBus.Error.AccessDenied
 # Sam's log is untouched, and Alex's own (empty) log is his to read
 trellis_as child log --json
 expect_cli_rc 0
-json_check 'len(j) == 1 and j[0]["name"] == "example-game.com"'
+json_check 'len(j["events"]) == 1 and j["events"][0]["name"] == "example-game.com"'
 trellis_as sibling log --json
 expect_cli_rc 0
-json_check 'j == []'
+json_check 'j["events"] == []'
 
 trellisd_running || fail "trellisd is no longer running"
 log "PASS: a sibling cannot read another child's log, through the CLI or D-Bus"
