@@ -6,6 +6,7 @@
 #include <glib/gi18n.h>
 
 #include "cli/cli.h"
+#include "cli/cli-text.h"
 #include "cli/dbus-client.h"
 
 static const char *
@@ -123,13 +124,18 @@ text_entry (gint64      first,
             guint32     count)
 {
   g_autofree char *local = trellis_cli_time_format (first);
+  /* What the daemon stored is shown inert: a name or a rule's text never
+   * reaches the terminal as a control sequence (cli-text.c). */
+  g_autofree char *safe_name = trellis_cli_text_inert (name);
+  g_autofree char *safe_rule = trellis_cli_text_inert (rule);
+  g_autofree char *safe_category = trellis_cli_text_inert (category);
 
   if (*category != '\0')
     /* Translators: a log line: local time, web address, the rule, the category. */
-    g_print (_("%s  %s  %s [%s]\n"), local, name, rule, category);
+    g_print (_("%s  %s  %s [%s]\n"), local, safe_name, safe_rule, safe_category);
   else
     /* Translators: a log line: local time, web address, the rule. */
-    g_print (_("%s  %s  %s\n"), local, name, rule);
+    g_print (_("%s  %s  %s\n"), local, safe_name, safe_rule);
   if (count > 1)
     {
       g_autofree char *until = clock_format (last);
