@@ -17,8 +17,7 @@ ANSWER_PORT=5354
 
 require_root_and_netns
 [ -x "$TRELLIS_CLI" ] || fail "$TRELLIS_CLI is not built"
-setup_net
-create_accounts
+setup_stack --no-upstream --no-household
 
 # compare CASE: the CLI's text against the kernel's, then the JSON view.
 compare ()
