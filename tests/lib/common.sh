@@ -413,6 +413,8 @@ upstream_query_count ()
 _add_account ()
 {
   local name=$1
+  # /run/lock is made at boot by systemd-tmpfiles; a container may lack it.
+  mkdir -p "$(dirname "$ACCOUNTS_LOCK")"
   flock "$ACCOUNTS_LOCK" useradd --system --no-create-home --home-dir /nonexistent \
     --shell /usr/sbin/nologin --user-group "$name" >/dev/null \
     || fail "useradd $name failed"
