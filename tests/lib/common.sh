@@ -504,13 +504,17 @@ deny_rule_text ()
 
 # start_trellisd [EXTRA-ARGS...]: start it in the client namespace, wait up
 # to 10 s for "trellisd ready"; fail with its log if it dies or stays silent.
+# It gets --data-dir "$TRELLIS_DATA_DIR" unless TRELLIS_DATA_DIR is empty.
 start_trellisd ()
 {
   [ -x "$TRELLISD" ] || fail "$TRELLISD is not built"
   mkdir -p "$TEST_DIR/state"
   TRELLISD_ARGS=(--household "$HOUSEHOLD" --state-dir "$TEST_DIR/state"
-                 --queue-num "$QUEUE_NUM" --answer-port "$ANSWER_PORT"
-                 --data-dir "$TRELLIS_DATA_DIR" --verbose "$@")
+                 --queue-num "$QUEUE_NUM" --answer-port "$ANSWER_PORT")
+  if [ -n "$TRELLIS_DATA_DIR" ]; then
+    TRELLISD_ARGS+=(--data-dir "$TRELLIS_DATA_DIR")
+  fi
+  TRELLISD_ARGS+=(--verbose "$@")
   _ready_before=$(grep -c 'trellisd ready' "$TRELLISD_LOG" 2>/dev/null || true)
   echo "=== $(date +%T) starting: trellisd ${TRELLISD_ARGS[*]}" >> "$TRELLISD_LOG"
   # Directly, not through in_client: $! must be trellisd itself.
