@@ -12,6 +12,7 @@
 #include <glib/gi18n.h>
 
 #include "cli/cli.h"
+#include "policy/data-dir.h"
 #include "policy/text-safety.h"
 
 const char *
@@ -41,8 +42,22 @@ trellis_cli_policy_load (const TrellisCliOptions *options, const char *path)
         g_printerr ("trellis: %s\n", error->message);
       else
         g_printerr (_("trellis: the household file has errors:\n%s\n"), error->message);
+      trellis_cli_data_dir_hint (options, error);
     }
   return policy;
+}
+
+void
+trellis_cli_data_dir_hint (const TrellisCliOptions *options,
+                           const GError            *error)
+{
+  if (options->data_dir_given || error == NULL
+      || !g_error_matches (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_IO)
+      || strstr (error->message, options->data_dir) == NULL)
+    return;
+  /* Translators: %s is a folder. */
+  g_printerr (_("trellis: the shipped data was looked for in %s; give another folder with --data-dir DIR\n"),
+              options->data_dir);
 }
 
 gboolean
@@ -304,6 +319,9 @@ main (int   argc,
       g_printerr ("trellis: %s\n", error->message);
       return TRELLIS_CLI_EXIT_USAGE;
     }
+  options.data_dir_given = options.data_dir != NULL;
+  if (!options.data_dir_given)
+    options.data_dir = trellis_data_dir_default (NULL);
 
   help = g_option_context_get_help (context, TRUE, NULL);
   if (argc < 2)

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "daemon/trellisd.h"
+#include "policy/data-dir.h"
 
 #define DEFAULT_QUEUE_NUM   TRELLIS_NFT_QUEUE_NUM_DEFAULT
 #define DEFAULT_ANSWER_PORT TRELLIS_NFT_ANSWER_PORT_DEFAULT
@@ -105,7 +106,7 @@ main (int argc, char *argv[])
     { "state-dir", 0, 0, G_OPTION_ARG_FILENAME, &state_dir,
       "Where state is kept (default " TRELLIS_STATEDIR ")", "DIR" },
     { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir,
-      "Shipped data: helplines (default " TRELLIS_DATADIR ")", "DIR" },
+      "Shipped data: helplines, categories (default " TRELLIS_DATADIR ", or the source tree's when run from a build tree)", "DIR" },
     { "queue-num", 0, 0, G_OPTION_ARG_INT, &queue_num,
       "The NFQUEUE number (default 5353)", "N" },
     { "answer-port", 0, 0, G_OPTION_ARG_INT, &answer_port,
@@ -154,6 +155,14 @@ main (int argc, char *argv[])
 
   config.household_path = household != NULL ? household : (char *) TRELLIS_SYSCONFDIR "/household.conf";
   config.state_dir = state_dir != NULL ? state_dir : (char *) TRELLIS_STATEDIR;
+  if (data_dir == NULL)
+    {
+      gboolean uninstalled = FALSE;
+
+      data_dir = trellis_data_dir_default (&uninstalled);
+      if (uninstalled)
+        g_message ("run from a build tree: the shipped data is %s", data_dir);
+    }
   config.data_dir = data_dir;
   config.table = table;
 
@@ -161,6 +170,9 @@ main (int argc, char *argv[])
   if (daemon == NULL)
     {
       g_printerr ("trellisd: the household file does not compile:\n%s\n", error->message);
+      if (strstr (error->message, data_dir) != NULL)
+        g_printerr ("trellisd: the shipped data was looked for in %s; give another folder with --data-dir DIR\n",
+                    data_dir);
       return 1;
     }
 

@@ -14,13 +14,7 @@ set -eu
 require_root_and_netns
 [ -x "$TRELLIS_CLI" ] || fail "$TRELLIS_CLI is not built"
 command -v dbus-send >/dev/null 2>&1 || skip "needs 'dbus-send'"
-setup_net
-start_upstream
-create_accounts
-write_household
-start_system_bus
-start_trellisd
-wait_for_trellisd_on_bus
+setup_stack --bus
 
 # send_as WHO METHOD TYPED-ARGS...: dbus-send with explicit types (so the
 # types can be wrong, which gdbus would not send).  Sets GDBUS_OUT, GDBUS_RC.

@@ -13,17 +13,11 @@ set -eu
 
 require_root_and_netns
 [ -x "$TRELLIS_CLI" ] || fail "$TRELLIS_CLI is not built"
-setup_net
-start_upstream
-create_accounts
-write_household
-start_system_bus
-start_trellisd
-wait_for_trellisd_on_bus
+setup_stack --bus
 
 dig_as_child "$UPSTREAM_V4" example-game.com A
 assert_blocked "$(deny_rule_text example-game.com)"
-sleep 0.5
+wait_for_logged example-game.com
 
 tricky=$(printf 'he said "please" \\ <b>&amp;</b> \\u0041 é ✓')
 export TRICKY="$tricky"

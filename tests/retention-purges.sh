@@ -9,11 +9,7 @@
 set -eu
 . "${TRELLIS_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib/common.sh"
 
-require_root_and_netns
-setup_net
-start_upstream
-create_accounts
-write_household
+setup_stack --no-trellisd
 sed -i "s/^\[household\]$/[household]\nlog-retention-days = 2/" "$HOUSEHOLD"
 
 # A first run makes the database; then two events are put in by hand, one

@@ -12,18 +12,12 @@ set -eu
 
 require_root_and_netns
 [ -x "$TRELLIS_CLI" ] || fail "$TRELLIS_CLI is not built"
-setup_net
-start_upstream
-create_accounts
-create_second_child
-write_household "[child alex]" "age = 12" "accounts = $SIBLING_ACCOUNT"
-start_system_bus
-start_trellisd
-wait_for_trellisd_on_bus
+setup_stack --bus --second-child \
+  --line "[child alex]" --line "age = 12" --line "accounts = $SIBLING_ACCOUNT"
 
 dig_as_child "$UPSTREAM_V4" example-game.com A
 assert_blocked "$(deny_rule_text example-game.com)"
-sleep 0.5
+wait_for_logged example-game.com
 
 trellis_as sibling log --child sam
 expect_cli_rc 2

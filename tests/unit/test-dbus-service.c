@@ -13,13 +13,8 @@
  * answers CheckAuthorization as the test says, and records what it was
  * asked.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "tests/unit/test-common.h"
 
-#include <string.h>
 #include <unistd.h>
 
 #include <gio/gio.h>

@@ -7,15 +7,11 @@
  * python3 UDP listener on 127.0.0.1:5353 inside a throwaway network
  * namespace and the received datagrams were written out as hex.
  */
+#include "tests/unit/test-common.h"
+
 #include <errno.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <cmocka.h>
 
 #include "daemon/dns-packet.h"
 

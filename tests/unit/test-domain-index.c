@@ -3,15 +3,7 @@
  * test-domain-index.c — the compiled domain index: building, lookups, the
  * file round trip, and corrupt images refused with a GError.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
-
-#include <cmocka.h>
-#include <glib.h>
-#include <glib/gstdio.h>
+#include "tests/unit/test-common.h"
 
 #include "policy/domain-index.h"
 

@@ -7,22 +7,15 @@
  * aside, and the worker's jobs.  Each test works in a fresh
  * g_dir_make_tmp directory.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "tests/unit/test-common.h"
 
 #include <errno.h>
 #include <signal.h>
-#include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <glib.h>
-#include <glib/gstdio.h>
 #include <sqlite3.h>
 
 #include "daemon/event-log.h"
@@ -45,33 +38,12 @@ setup (void **state)
   return 0;
 }
 
-static void
-remove_tree (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir == NULL)
-    {
-      g_unlink (path);
-      return;
-    }
-  while ((name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      remove_tree (child);
-    }
-  g_dir_close (dir);
-  g_rmdir (path);
-}
-
 static int
 teardown (void **state)
 {
   Fixture *fx = *state;
 
-  remove_tree (fx->dir);
+  trellis_test_remove_tree (fx->dir);
   g_free (fx->dir);
   g_free (fx->path);
   g_free (fx);
@@ -528,7 +500,7 @@ test_corrupt_moved_aside (void **state)
       assert_false (recreated);
       assert_int_equal (count_events (log, "bob"), 1);
       g_clear_pointer (&log, trellis_event_log_free);
-      remove_tree (fx->path);
+      trellis_test_remove_tree (fx->path);
       {
         g_autofree char *wal = g_strconcat (fx->path, "-wal", NULL);
         g_autofree char *shm = g_strconcat (fx->path, "-shm", NULL);

@@ -2,32 +2,11 @@
 /*
  * test-policy.c — the household file, its errors, and the decisions.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
+#include "tests/unit/test-common.h"
+
 #include <unistd.h>
 
-#include <cmocka.h>
-#include <glib.h>
-#include <glib/gstdio.h>
-
-#include "policy/trellis-policy.h"
-
 #define EXAMPLE TRELLIS_SRC_DATADIR "/example-household.conf"
-
-static TrellisPolicy *
-load (const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  TrellisPolicy *policy = trellis_policy_load_data (text, strlen (text), "household.conf",
-                                                    TRELLIS_SRC_DATADIR, &error);
-
-  if (policy == NULL)
-    fail_msg ("unexpected errors:\n%s", error->message);
-  return policy;
-}
 
 static TrellisPolicy *
 load_example (void)
@@ -120,7 +99,7 @@ test_example_household (void **state)
 static void
 test_getters (void **state)
 {
-  g_autoptr(TrellisPolicy) policy = load ("[household]\nparents = mum\ntimezone = Europe/Paris\n"
+  g_autoptr(TrellisPolicy) policy = trellis_test_load_policy ("[household]\nparents = mum\ntimezone = Europe/Paris\n"
                                           "[child ana]\nbirth = 2016-05\naccounts = ana\n");
   const TrellisChild *ana = trellis_policy_find_child (policy, "ana");
 
@@ -232,7 +211,7 @@ test_decide_names (void **state)
 static void
 test_helpline_beats_deny (void **state)
 {
-  g_autoptr(TrellisPolicy) policy = load ("[household]\n"
+  g_autoptr(TrellisPolicy) policy = trellis_test_load_policy ("[household]\n"
                                           "parents = mum\n"
                                           "[child kid]\n"
                                           "age = 9\n"
@@ -266,7 +245,7 @@ test_helpline_beats_deny (void **state)
 static void
 test_explanations_by_age (void **state)
 {
-  g_autoptr(TrellisPolicy) policy = load ("[household]\n"
+  g_autoptr(TrellisPolicy) policy = trellis_test_load_policy ("[household]\n"
                                           "parents = mum\n"
                                           "timezone = UTC\n"
                                           "[child kid]\n"
@@ -309,7 +288,7 @@ test_explanations_by_age (void **state)
 static void
 test_integrity (void **state)
 {
-  g_autoptr(TrellisPolicy) policy = load ("[household]\n"
+  g_autoptr(TrellisPolicy) policy = trellis_test_load_policy ("[household]\n"
                                           "parents = mum\n"
                                           "[child kid]\n"
                                           "age = 9\n"
@@ -343,7 +322,7 @@ test_integrity (void **state)
 static void
 test_household_keys (void **state)
 {
-  g_autoptr(TrellisPolicy) policy = load ("# a comment\n"
+  g_autoptr(TrellisPolicy) policy = trellis_test_load_policy ("# a comment\n"
                                           "[household]\n"
                                           "parents = mum;dad   # the parents\n"
                                           "timezone = Europe/Paris   # schedules\n"

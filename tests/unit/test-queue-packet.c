@@ -3,15 +3,10 @@
  * The queue's header reader and the flow table: what trellisd learns of a
  * packet before it reads the DNS inside it.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "tests/unit/test-common.h"
 
 #include <errno.h>
 #include <netinet/in.h>
-#include <string.h>
 #include <sys/socket.h>
 
 #include "daemon/flows.h"
