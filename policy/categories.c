@@ -88,19 +88,75 @@ trellis_data_line_next (char **cursor,
   return NULL;
 }
 
+/* A NUL byte in a list would end it there, silently: the names after it
+ * would be lost.  Returns: the line it is on, or 0 when there is none. */
 static guint
-read_domains (const char                *path,
-              guint32                    bit,
-              TrellisDomainIndexBuilder *builder,
-              GPtrArray                 *problems)
+nul_line (const char *contents,
+          gsize       length)
 {
-  g_autofree char *contents = NULL;
-  g_autoptr(GError) local_error = NULL;
-  guint i = 0, n = 0;
+  const char *nul = memchr (contents, '\0', length);
+  guint line = 1;
 
-  if (!g_file_get_contents (path, &contents, NULL, &local_error))
+  if (nul == NULL)
+    return 0;
+  for (const char *p = contents; p < nul; p++)
+    line += *p == '\n';
+  return line;
+}
+
+/* @line as a message may quote it: valid UTF-8, and no control character
+ * (a list comes from a publisher, and its problems reach a terminal). */
+static char *
+line_shown (const char *line)
+{
+  g_autofree char *valid = g_utf8_make_valid (line, -1);
+  GString *shown = g_string_sized_new (strlen (valid));
+
+  for (const char *p = valid; *p != '\0'; p++)
     {
-      g_ptr_array_add (problems, g_strdup_printf ("%s: %s", path, local_error->message));
+      if ((guchar) *p < 0x20 || *p == 0x7f)
+        g_string_append (shown, "\xef\xbf\xbd");   /* U+FFFD */
+      else
+        g_string_append_c (shown, *p);
+    }
+  return g_string_free (shown, FALSE);
+}
+
+/* An address or a CIDR, as GInetAddressMask reads it; a prefix length
+ * over 128 is refused here, before GLib would warn about it. */
+static gboolean
+cidr_is_valid (const char *text)
+{
+  const char *slash = strchr (text, '/');
+  g_autoptr(GInetAddressMask) mask = NULL;
+
+  if (slash != NULL)
+    {
+      const char *p = slash + 1;
+      guint64 length;
+
+      if (*p == '\0' || strlen (p) > 3 || !g_ascii_string_to_unsigned (p, 10, 0, 128, &length, NULL))
+        return FALSE;
+    }
+  mask = g_inet_address_mask_new_from_string (text, NULL);
+  return mask != NULL;
+}
+
+guint
+trellis_domain_list_read (char                      *contents,
+                          gsize                      length,
+                          const char                *path,
+                          guint32                    bit,
+                          TrellisDomainIndexBuilder *builder,
+                          GPtrArray                 *problems)
+{
+  g_autoptr(GError) local_error = NULL;
+  guint i = 0, n = 0, nul = nul_line (contents, length);
+
+  if (nul != 0)
+    {
+      g_ptr_array_add (problems, g_strdup_printf (_("%s:%u:1: a NUL byte: this is not a text file"),
+                                                  path, nul));
       return 0;
     }
   for (char *cursor = contents, *line; (line = trellis_data_line_next (&cursor, &i)) != NULL;)
@@ -109,8 +165,10 @@ read_domains (const char                *path,
 
       if (trellis_domain_check (line, &domain) != TRELLIS_DOMAIN_OK)
         {
+          g_autofree char *shown = line_shown (line);
+
           g_ptr_array_add (problems, g_strdup_printf (_("%s:%u:1: “%s” is not a domain name"),
-                                                      path, i, line));
+                                                      path, i, shown));
           continue;
         }
       if (!trellis_domain_index_builder_add (builder, domain, 1u << bit, 0, &local_error))
@@ -124,28 +182,63 @@ read_domains (const char                *path,
   return n;
 }
 
-static char **
-read_cidrs (const char *path,
-            GPtrArray  *problems)
+static guint
+read_domains (const char                *path,
+              guint32                    bit,
+              TrellisDomainIndexBuilder *builder,
+              GPtrArray                 *problems)
 {
   g_autofree char *contents = NULL;
-  g_autoptr(GPtrArray) cidrs = g_ptr_array_new_with_free_func (g_free);
-  guint i = 0;
+  g_autoptr(GError) local_error = NULL;
+  gsize length;
 
-  if (!g_file_get_contents (path, &contents, NULL, NULL))
-    return NULL;  /* optional */
-  for (char *cursor = contents, *line; (line = trellis_data_line_next (&cursor, &i)) != NULL;)
+  if (!g_file_get_contents (path, &contents, &length, &local_error))
     {
-      g_autoptr(GInetAddressMask) mask = g_inet_address_mask_new_from_string (line, NULL);
+      g_ptr_array_add (problems, g_strdup_printf ("%s: %s", path, local_error->message));
+      return 0;
+    }
+  return trellis_domain_list_read (contents, length, path, bit, builder, problems);
+}
 
-      if (mask == NULL)
-        g_ptr_array_add (problems, g_strdup_printf (_("%s:%u:1: “%s” is not an address or a CIDR like 192.0.2.0/24"),
-                                                    path, i, line));
+char **
+trellis_cidr_list_read (char       *contents,
+                        gsize       length,
+                        const char *path,
+                        GPtrArray  *problems)
+{
+  g_autoptr(GPtrArray) cidrs = g_ptr_array_new_with_free_func (g_free);
+  guint i = 0, nul = nul_line (contents, length);
+
+  if (nul != 0)
+    g_ptr_array_add (problems, g_strdup_printf (_("%s:%u:1: a NUL byte: this is not a text file"),
+                                                path, nul));
+  for (char *cursor = nul != 0 ? NULL : contents, *line;
+       (line = trellis_data_line_next (&cursor, &i)) != NULL;)
+    {
+      if (!cidr_is_valid (line))
+        {
+          g_autofree char *shown = line_shown (line);
+
+          g_ptr_array_add (problems, g_strdup_printf (_("%s:%u:1: “%s” is not an address or a CIDR like 192.0.2.0/24"),
+                                                      path, i, shown));
+        }
       else
         g_ptr_array_add (cidrs, g_strdup (line));
     }
   g_ptr_array_add (cidrs, NULL);
   return (char **) g_ptr_array_free (g_steal_pointer (&cidrs), FALSE);
+}
+
+static char **
+read_cidrs (const char *path,
+            GPtrArray  *problems)
+{
+  g_autofree char *contents = NULL;
+  gsize length;
+
+  if (!g_file_get_contents (path, &contents, &length, NULL))
+    return NULL;  /* optional */
+  return trellis_cidr_list_read (contents, length, path, problems);
 }
 
 void

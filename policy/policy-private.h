@@ -161,6 +161,35 @@ char *trellis_data_line_next (char **cursor,
                               guint *line_no);
 
 /**
+ * trellis_domain_list_read:
+ * @contents: (inout): a category's domain list, @length bytes and a NUL
+ *   after them (as g_file_get_contents() gives it); split in place
+ * @path: the file's name in messages
+ *
+ * Adds every name of the list to @builder with the bit @bit; each line that
+ * is not a domain name, and a NUL byte anywhere (then nothing is added), is
+ * appended to @problems as "FILE:LINE:COL: message".  Returns: how many
+ * names were added.
+ */
+guint trellis_domain_list_read (char                      *contents,
+                                gsize                      length,
+                                const char                *path,
+                                guint32                    bit,
+                                TrellisDomainIndexBuilder *builder,
+                                GPtrArray                 *problems);
+
+/**
+ * trellis_cidr_list_read:
+ * As trellis_domain_list_read() for a category's address list (addresses
+ * and CIDRs).  Returns: (transfer full): NULL-terminated, the entries that
+ * parse, as written.
+ */
+char **trellis_cidr_list_read (char       *contents,
+                               gsize       length,
+                               const char *path,
+                               GPtrArray  *problems);
+
+/**
  * trellis_categories_load:
  * Reads every folder of @dir (sorted by name) into @policy->categories and
  * adds each name of its domains and domains.* files to @builder with the
