@@ -10,16 +10,20 @@
  * of its accounts; every decision names a rule that can be shown.
  * abort() on any inconsistency.
  *
- * The loader reads the whole data folder on every load; for long runs,
- * tests/fuzz/lite-data.sh makes a copy with its lists cut short:
- *   sh tests/fuzz/lite-data.sh policy/data /tmp/lite
- *   TRELLIS_FUZZ_DATA_DIR=/tmp/lite tests/fuzz/fuzz-household CORPUS-DIR...
+ * Every input is first loaded against a skeleton of the data folder,
+ * made once in a temporary folder: the same categories (their names, no
+ * lists) and age bands, one helpline.  What a household file can say
+ * wrong does not depend on the lists or the helplines, so the skeleton
+ * refuses what the data folder refuses, at a fifth of the cost under
+ * ASan.  A file the skeleton takes is loaded again with the data folder
+ * itself, which must take it too, and questioned.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <glib.h>
+#include <glib/gstdio.h>
 
 #include "policy/nft-plan.h"
 #include "policy/trellis-policy.h"
@@ -151,6 +155,96 @@ check_policy (TrellisPolicy *policy)
     }
 }
 
+static char *skeleton;
+
+static void
+skeleton_remove (void)
+{
+  g_autoptr(GDir) dir = NULL;
+  g_autofree char *categories = NULL;
+  const char *name;
+
+  if (skeleton == NULL)
+    return;
+  categories = g_build_filename (skeleton, "categories", NULL);
+  dir = g_dir_open (categories, 0, NULL);
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *folder = g_build_filename (categories, name, NULL);
+      g_autofree char *desktop = g_build_filename (folder, "category.desktop", NULL);
+
+      g_unlink (desktop);
+      g_rmdir (folder);
+    }
+  g_rmdir (categories);
+  for (guint i = 0; i < 3; i++)
+    {
+      static const char *const files[] = { "age-bands", "helplines", "allowlist" };
+      g_autofree char *path = g_build_filename (skeleton, files[i], NULL);
+
+      g_unlink (path);
+    }
+  g_rmdir (skeleton);
+  g_clear_pointer (&skeleton, g_free);
+}
+
+/* The skeleton of @data_dir (see the top of the file). */
+static void
+skeleton_make (const char *data_dir)
+{
+  g_autofree char *bands = NULL;
+  g_autofree char *helplines = NULL;
+  g_autofree char *categories = g_build_filename (data_dir, "categories", NULL);
+  g_autofree char *path = NULL;
+  g_autoptr(GDir) dir = NULL;
+  g_auto(GStrv) lines = NULL;
+  const char *name;
+
+  skeleton = g_dir_make_tmp ("trellis-fuzz-household-XXXXXX", NULL);
+  check (skeleton != NULL);
+  atexit (skeleton_remove);
+
+  path = g_build_filename (data_dir, "age-bands", NULL);
+  check (g_file_get_contents (path, &bands, NULL, NULL));
+  g_free (path);
+  path = g_build_filename (skeleton, "age-bands", NULL);
+  check (g_file_set_contents (path, bands, -1, NULL));
+  g_free (path);
+
+  path = g_build_filename (data_dir, "helplines", NULL);
+  check (g_file_get_contents (path, &helplines, NULL, NULL));
+  lines = g_strsplit (helplines, "\n", -1);
+  g_free (path);
+  path = g_build_filename (skeleton, "helplines", NULL);
+  for (guint i = 0; lines[i] != NULL; i++)
+    if (lines[i][0] != '#' && lines[i][0] != '\0')
+      {
+        check (g_file_set_contents (path, lines[i], -1, NULL));
+        break;
+      }
+  g_free (path);
+  path = g_build_filename (skeleton, "allowlist", NULL);
+  check (g_file_set_contents (path, "", 0, NULL));
+  g_free (path);
+
+  path = g_build_filename (skeleton, "categories", NULL);
+  check (g_mkdir (path, 0700) == 0);
+  dir = g_dir_open (categories, 0, NULL);
+  check (dir != NULL);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *src = g_build_filename (categories, name, NULL);
+      g_autofree char *folder = g_build_filename (path, name, NULL);
+      g_autofree char *desktop = g_build_filename (folder, "category.desktop", NULL);
+      g_autofree char *text = g_strdup_printf ("[Trellis Category]\nName=%s\n", name);
+
+      if (!g_file_test (src, G_FILE_TEST_IS_DIR))
+        continue;
+      check (g_mkdir (folder, 0700) == 0);
+      check (g_file_set_contents (desktop, text, -1, NULL));
+    }
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -160,22 +254,25 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
   /* A warning of GLib's is a bug of ours: the input reached it unchecked. */
   g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_LEVEL_WARNING);
-
   if (data_dir == NULL)
     {
       data_dir = g_getenv ("TRELLIS_FUZZ_DATA_DIR");
       if (data_dir == NULL)
         data_dir = TRELLIS_SRC_DATADIR;
+      skeleton_make (data_dir);
     }
 
-  policy = trellis_policy_load_data ((const char *) data, size, "household.conf", data_dir, &error);
+  policy = trellis_policy_load_data ((const char *) data, size, "household.conf", skeleton, &error);
   if (policy == NULL)
     {
       check (error != NULL && error->message[0] != '\0');
       check_text (error->message);
       return 0;
     }
-  check (error == NULL);
+  g_clear_pointer (&policy, trellis_policy_unref);
+
+  policy = trellis_policy_load_data ((const char *) data, size, "household.conf", data_dir, &error);
+  check (policy != NULL && error == NULL);
   check_policy (policy);
   return 0;
 }
