@@ -105,7 +105,8 @@ for server in "$UPSTREAM_V4" "$UPSTREAM_V6"; do
   assert_upstream_never_saw "pair-$tag.example-game.com"
 done
 
-# ---- TCP: 2000 queries in one write (one GSO packet of about 60 KB), three
+# ---- TCP: 2000 queries in one write (about 60 KB, far more than a segment:
+# the kernel sends it as GSO packets), three
 # blocked for each allowed one
 started=$(date +%s%N)
 send child tcp-batch --timeout 20 "$UPSTREAM_V4" 2000 \
