@@ -122,10 +122,8 @@ line_shown (const char *line)
   return g_string_free (shown, FALSE);
 }
 
-/* An address or a CIDR, as GInetAddressMask reads it; a prefix length
- * over 128 is refused here, before GLib would warn about it. */
-static gboolean
-cidr_is_valid (const char *text)
+gboolean
+trellis_cidr_is_valid (const char *text)
 {
   const char *slash = strchr (text, '/');
   g_autoptr(GInetAddressMask) mask = NULL;
@@ -215,7 +213,7 @@ trellis_cidr_list_read (char       *contents,
   for (char *cursor = nul != 0 ? NULL : contents, *line;
        (line = trellis_data_line_next (&cursor, &i)) != NULL;)
     {
-      if (!cidr_is_valid (line))
+      if (!trellis_cidr_is_valid (line))
         {
           g_autofree char *shown = line_shown (line);
 

@@ -179,6 +179,14 @@ guint trellis_domain_list_read (char                      *contents,
                                 GPtrArray                 *problems);
 
 /**
+ * trellis_cidr_is_valid:
+ * TRUE when @text is an address or a CIDR ("192.0.2.0/24") as
+ * GInetAddressMask reads it.  A prefix length over 128 is refused here,
+ * before GLib sees it: GLib would warn about it.
+ */
+gboolean trellis_cidr_is_valid (const char *text);
+
+/**
  * trellis_cidr_list_read:
  * As trellis_domain_list_read() for a category's address list (addresses
  * and CIDRs).  Returns: (transfer full): NULL-terminated, the entries that
