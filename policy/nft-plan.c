@@ -747,7 +747,8 @@ render_cidr (GString *out, const TrellisNftCidr *c, TrellisNftKeyType key)
 static gboolean
 uid_in (const uint32_t *uids, size_t n, uint32_t uid)
 {
-  return bsearch (&uid, uids, n, sizeof uid, uid_cmp) != NULL;
+  /* a child with devices only has no uids, and bsearch() takes no NULL */
+  return n > 0 && bsearch (&uid, uids, n, sizeof uid, uid_cmp) != NULL;
 }
 
 /* nft puts 5 numbers (uids) or 2 addresses on a line, then breaks. */

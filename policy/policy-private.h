@@ -132,6 +132,43 @@ char *trellis_quiet_window_format_end (const TrellisQuietWindow *window);
 /* categories.c */
 
 /**
+ * trellis_domain_list_read:
+ * @contents: (inout): a category's domain list, @length bytes and a NUL
+ *   after them (as g_file_get_contents() gives it); split in place
+ * @path: the file's name in messages
+ *
+ * Adds every name of the list to @builder with the bit @bit; each line that
+ * is not a domain name, and a NUL byte anywhere (then nothing is added), is
+ * added to @problems (TRELLIS_PROBLEM_DATA) as "FILE:LINE:COL: message".
+ * Returns: how many names were added.
+ */
+guint trellis_domain_list_read (char                      *contents,
+                                gsize                      length,
+                                const char                *path,
+                                guint32                    bit,
+                                TrellisDomainIndexBuilder *builder,
+                                TrellisProblems           *problems);
+
+/**
+ * trellis_cidr_is_valid:
+ * TRUE when @text is an address or a CIDR ("192.0.2.0/24") as
+ * GInetAddressMask reads it.  A prefix length over 128 is refused here,
+ * before GLib sees it: GLib would warn about it.
+ */
+gboolean trellis_cidr_is_valid (const char *text);
+
+/**
+ * trellis_cidr_list_read:
+ * As trellis_domain_list_read() for a category's address list (addresses
+ * and CIDRs).  Returns: (transfer full): NULL-terminated, the entries that
+ * parse, as written.
+ */
+char **trellis_cidr_list_read (char            *contents,
+                               gsize            length,
+                               const char      *path,
+                               TrellisProblems *problems);
+
+/**
  * trellis_categories_load:
  * Reads every folder of @dir (sorted by name) into @policy->categories and
  * adds each name of its domains and domains.* files to @builder with the
