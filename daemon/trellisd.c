@@ -1,4 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * trellisd.c — the daemon: the policy in force (a snapshot, replaced as a
+ * whole), the queue's and the answerer's decisions, the kernel table, the
+ * event log's upkeep, the system bus, the accounts, reloads.  Its context
+ * is private to this file; the D-Bus backend gets only what
+ * TrellisDBusBackendContext names.
+ */
 #include "daemon/trellisd.h"
 
 #include <errno.h>
@@ -9,11 +16,66 @@
 #include <string.h>
 
 #include "daemon/answerer.h"
+#include "daemon/dbus-backend.h"
+#include "daemon/dbus-service.h"
 #include "daemon/dns-packet.h"
+#include "daemon/event-log.h"
 #include "daemon/flows.h"
+#include "daemon/grants.h"
 #include "daemon/queue.h"
-#include "daemon/trellisd-private.h"
+#include "policy/nft-plan.h"
 #include "policy/trellis-policy.h"
+
+/* The policy in force and what the daemon derived from it.  Immutable once
+ * made; replaced as a whole, so a reader holds one consistent view. */
+typedef struct {
+  TrellisPolicy *policy;        /* (owned) */
+  GHashTable    *uid_children;  /* uid → const TrellisChild* (owned by policy) */
+  GHashTable    *account_uids;  /* (owned) account (owned by policy) → uid, those that exist */
+  GArray        *uids;          /* (owned) uint32: the protected uids, sorted */
+} Snapshot;
+
+struct _TrellisDaemon {
+  TrellisDaemonConfig  config;
+  TrellisQueueExpr     queue_expr;
+
+  GMutex               lock;       /* protects snapshot */
+  Snapshot            *snapshot;   /* (owned) an rc box */
+
+  GMutex               signal_lock;  /* protects signal_last, signal_window */
+  GHashTable          *signal_last;  /* (owned) "child\nname" → gint64* last signalled (usec) */
+  gint64               signal_window; /* start of the current second (usec) */
+  guint                signal_count;  /* signals sent in it */
+
+  TrellisGrants       *grants;     /* (owned) the parents' grants and pauses */
+
+  TrellisFlowTable    *flows;      /* (owned) */
+  TrellisEventLog     *events;     /* (owned) (nullable) the filter works without it */
+  GSource             *purge;      /* (owned) (nullable) daily retention */
+  TrellisAnswerer     *answerer;   /* (owned) (nullable) */
+  TrellisQueue        *queue;      /* (owned) (nullable) */
+  GSource             *expire;     /* (owned) (nullable) */
+  GDBusConnection     *bus;        /* (owned) (nullable) the system bus, our own connection */
+  TrellisDBusService  *dbus;       /* (owned) (nullable) set and read atomically: other
+                                    * threads only look whether there is one */
+  TrellisDBusBackendContext backend; /* what the service's backend is given of us */
+  GCancellable        *bus_cancellable; /* (owned) cancelled when stopping */
+  GSource             *bus_retry;  /* (owned) (nullable) the next try to connect */
+  guint                bus_retry_ms;
+  gboolean             bus_connecting;
+  gboolean             bus_told_missing; /* the bus's absence was logged */
+  GFileMonitor        *passwd_monitor; /* (owned) (nullable) */
+  GSource             *accounts_settle; /* (owned) (nullable) a refresh after passwd changed */
+  GSource             *accounts_timer;  /* (owned) (nullable) the periodic refresh */
+  gboolean             accounts_again;  /* a refresh was asked for during a job */
+  gboolean             table_applied;
+  TrellisNftPlan      *applied;    /* (owned) (nullable) the plan the kernel has */
+  gboolean             reloading;  /* a reload is being compiled in a thread */
+  gboolean             reload_again;
+  gboolean             using_last_good;
+
+  guint64              n_malformed;
+};
 
 static void
 snapshot_clear (gpointer data)
@@ -26,11 +88,12 @@ snapshot_clear (gpointer data)
   g_clear_pointer (&s->policy, trellis_policy_unref);
 }
 
-void
+static void
 snapshot_release (Snapshot *s)
 {
   g_atomic_rc_box_release_full (s, snapshot_clear);
 }
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Snapshot, snapshot_release)
 
 static int
 uid_compare (gconstpointer a, gconstpointer b)
@@ -127,7 +190,7 @@ snapshot_same_accounts (const Snapshot *a, const Snapshot *b)
   return TRUE;
 }
 
-Snapshot *
+static Snapshot *
 snapshot_acquire (TrellisDaemon *daemon)
 {
   Snapshot *s;
@@ -193,36 +256,6 @@ last_good_save (const TrellisDaemonConfig *config)
 
 /* ---- decisions ------------------------------------------------------------ */
 
-/* TRUE when a parent's pause or grant lifts a block of @qname for @child.
- * Thread-safe. */
-static gboolean
-lifted (TrellisDaemon *daemon, const char *child, const char *qname, gint64 now)
-{
-  GPtrArray *grants;
-  gint64 *pause;
-  gboolean yes = FALSE;
-  gsize qlen = strlen (qname);
-
-  g_mutex_lock (&daemon->grants_lock);
-  pause = g_hash_table_lookup (daemon->pauses, child);
-  if (pause != NULL && *pause > now)
-    yes = TRUE;
-  grants = g_hash_table_lookup (daemon->grants, child);
-  for (guint i = 0; !yes && grants != NULL && i < grants->len; i++)
-    {
-      const Grant *g = grants->pdata[i];
-      gsize dlen = strlen (g->domain);
-
-      if (g->until > now &&
-          (g_ascii_strcasecmp (qname, g->domain) == 0 ||
-           (qlen > dlen && qname[qlen - dlen - 1] == '.' &&
-            g_ascii_strcasecmp (qname + qlen - dlen, g->domain) == 0)))
-        yes = TRUE;
-    }
-  g_mutex_unlock (&daemon->grants_lock);
-  return yes;
-}
-
 #define SIGNAL_SAME_NAME_USEC (10 * G_USEC_PER_SEC)
 #define SIGNAL_PER_SECOND     20
 
@@ -284,14 +317,16 @@ blocked_emit (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-void
-trellis_daemon_decide_child (TrellisDaemon      *daemon,
-                             Snapshot           *s,
-                             const TrellisChild *child,
-                             const char         *qname,
-                             gboolean            record,
-                             TrellisDecision    *ret_decision,
-                             TrellisAnswer      *ret_answer)
+/* Decides @qname for @child now, as a query would be: the policy, then a
+ * pause or a grant that lifts a block.  @record: write a block to the
+ * event log and signal it.  Fills @ret_answer. */
+static void
+decide_child (TrellisDaemon      *daemon,
+              Snapshot           *s,
+              const TrellisChild *child,
+              const char         *qname,
+              gboolean            record,
+              TrellisAnswer      *ret_answer)
 {
   TrellisDecision decision;
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
@@ -304,15 +339,8 @@ trellis_daemon_decide_child (TrellisDaemon      *daemon,
   trellis_policy_decide_at (s->policy, child, qname, now, &decision);
   /* A parent's pause or temporary grant lifts a block; never the rules
    * that keep the filter whole. */
-  if (decision.verdict == TRELLIS_VERDICT_BLOCK &&
-      decision.rule->kind != TRELLIS_RULE_KIND_INTEGRITY &&
-      lifted (daemon, trellis_child_get_name (child), qname, g_date_time_to_unix (now)))
-    {
-      decision.verdict = TRELLIS_VERDICT_ALLOW;
-      decision.rule = trellis_policy_get_rule (s->policy, 0);
-    }
-  if (ret_decision != NULL)
-    *ret_decision = decision;
+  trellis_grants_lift (daemon->grants, s->policy, trellis_child_get_name (child), qname,
+                       g_date_time_to_unix (now), &decision);
 
   switch (decision.verdict)
     {
@@ -376,7 +404,7 @@ decide (TrellisDaemon *daemon, Snapshot *s, uid_t uid, const char *qname, gboole
       ret_answer->ede_code = -1;
       return;
     }
-  trellis_daemon_decide_child (daemon, s, child, qname, record, NULL, ret_answer);
+  decide_child (daemon, s, child, qname, record, ret_answer);
 }
 
 /* What went wrong in the queue's source, logged here: the queue does not log. */
@@ -566,6 +594,7 @@ bus_drop (TrellisDaemon *daemon)
   TrellisDBusService *service = daemon->dbus;   /* only this thread writes it */
 
   g_atomic_pointer_set (&daemon->dbus, NULL);
+  daemon->backend.service = NULL;
   g_clear_pointer (&service, trellis_dbus_service_free);
   if (daemon->bus != NULL)
     {
@@ -588,6 +617,21 @@ bus_closed (GDBusConnection *connection,
   daemon->bus_retry_ms = 0;
   daemon->bus_told_missing = TRUE;
   bus_retry_later (daemon);
+}
+
+/* The D-Bus backend's way to the policy in force: a reference of its own. */
+static TrellisPolicy *
+backend_policy_get (gpointer data)
+{
+  g_autoptr(Snapshot) s = snapshot_acquire (data);
+
+  return trellis_policy_ref (s->policy);
+}
+
+static void
+backend_reload (gpointer data)
+{
+  trellis_daemon_reload (data);
 }
 
 static void
@@ -616,7 +660,14 @@ bus_connected (GObject      *source,
     }
   /* A bus that restarts must not take the filter down with it. */
   g_dbus_connection_set_exit_on_close (bus, FALSE);
-  service = trellis_dbus_service_new (bus, &trellis_dbus_backend, daemon, &error);
+  daemon->backend = (TrellisDBusBackendContext) {
+    .policy_get = backend_policy_get,
+    .reload = backend_reload,
+    .daemon = daemon,
+    .grants = daemon->grants,
+    .events = daemon->events,
+  };
+  service = trellis_dbus_service_new (bus, &trellis_dbus_backend, &daemon->backend, &error);
   if (service == NULL)
     {
       g_warning ("no D-Bus service (%s): filtering goes on, but trellis cannot ask; "
@@ -631,6 +682,7 @@ bus_connected (GObject      *source,
   daemon->bus_retry_ms = 0;
   daemon->bus = g_steal_pointer (&bus);
   g_signal_connect (daemon->bus, "closed", G_CALLBACK (bus_closed), daemon);
+  daemon->backend.service = service;
   g_atomic_pointer_set (&daemon->dbus, service);
 }
 
@@ -776,12 +828,9 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
   daemon->config.answer_port = config->answer_port;
   daemon->config.mark = config->mark != 0 ? config->mark : TRELLIS_NFT_MARK_DEFAULT;
   g_mutex_init (&daemon->lock);
-  g_mutex_init (&daemon->grants_lock);
   g_mutex_init (&daemon->signal_lock);
   daemon->signal_last = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  daemon->grants = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                          (GDestroyNotify) g_ptr_array_unref);
-  daemon->pauses = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  daemon->grants = trellis_grants_new ();
   daemon->flows = trellis_flow_table_new ();
   daemon->bus_cancellable = g_cancellable_new ();
 
@@ -881,7 +930,7 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
       g_warning ("the event log %s was damaged; it was set aside as %s.corrupt-<time> and a new "
                  "one started (the damaged copy is removed after log-retention-days)", path, path);
     events_purge (daemon);
-    trellis_daemon_grants_load (daemon);
+    trellis_grants_load (daemon->grants, daemon->events, daemon->snapshot->policy);
     daemon->purge = g_timeout_source_new_seconds (24 * 3600);
     g_source_set_callback (daemon->purge, events_purge, daemon, NULL);
     g_source_attach (daemon->purge, g_main_context_get_thread_default ());
@@ -1179,9 +1228,7 @@ trellis_daemon_free (TrellisDaemon *daemon)
   bus_disconnect (daemon);
   g_clear_object (&daemon->bus_cancellable);
   g_clear_pointer (&daemon->events, trellis_event_log_free);
-  g_hash_table_unref (daemon->grants);
-  g_hash_table_unref (daemon->pauses);
-  g_mutex_clear (&daemon->grants_lock);
+  trellis_grants_free (daemon->grants);
   g_hash_table_unref (daemon->signal_last);
   g_mutex_clear (&daemon->signal_lock);
   trellis_flow_table_free (daemon->flows);
