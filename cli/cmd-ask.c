@@ -13,10 +13,10 @@
 int
 trellis_cli_ask (TrellisCliOptions *options, int argc, char **argv)
 {
-  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(TrellisTrellis1) proxy = NULL;
   g_autoptr(GError) error = NULL;
   const char *message;
-  guint32 id;
+  guint id;
 
   if (argc < 1 || argc > 2 || *argv[0] == '\0')
     {
@@ -44,13 +44,13 @@ trellis_cli_ask (TrellisCliOptions *options, int argc, char **argv)
       }
   }
 
-  if (!trellis_cli_dbus_call ("Ask", g_variant_new ("(ss)", argv[0], message), "(u)", &reply, &error))
+  proxy = trellis_cli_dbus_proxy (&error);
+  if (proxy == NULL || !trellis_trellis1_call_ask_sync (proxy, argv[0], message, &id, NULL, &error))
     return trellis_cli_dbus_error_report (error, _("Only a child's account can ask for a site."));
-  g_variant_get (reply, "(u)", &id);
 
   if (options->json)
     {
-      g_print ("{\"id\": %" G_GUINT32_FORMAT "}\n", id);
+      g_print ("{\"id\": %u}\n", id);
       return TRELLIS_CLI_EXIT_OK;
     }
   /* Translators: %u is the request's number, %s a web address. */

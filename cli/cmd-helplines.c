@@ -11,7 +11,7 @@
 int
 trellis_cli_helplines (TrellisCliOptions *options, int argc, char **argv)
 {
-  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(TrellisTrellis1) proxy = NULL;
   g_autoptr(GVariant) helplines = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GString) out = NULL;
@@ -25,9 +25,9 @@ trellis_cli_helplines (TrellisCliOptions *options, int argc, char **argv)
       g_printerr (_("trellis: write trellis helplines, with nothing after it\n"));
       return TRELLIS_CLI_EXIT_USAGE;
     }
-  if (!trellis_cli_dbus_call ("GetHelplines", NULL, "(a(ssss))", &reply, &error))
+  proxy = trellis_cli_dbus_proxy (&error);
+  if (proxy == NULL || !trellis_trellis1_call_get_helplines_sync (proxy, &helplines, NULL, &error))
     return trellis_cli_dbus_error_report (error, NULL);
-  helplines = g_variant_get_child_value (reply, 0);
 
   if (options->json)
     {

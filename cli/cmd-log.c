@@ -20,17 +20,17 @@ denied_words (const TrellisCliOptions *options)
 static int
 log_clear (TrellisCliOptions *options, const char *child)
 {
-  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(TrellisTrellis1) proxy = NULL;
   g_autoptr(GError) error = NULL;
-  guint32 deleted;
+  guint deleted;
 
-  if (!trellis_cli_dbus_call ("ClearLog", g_variant_new ("(s)", child), "(u)", &reply, &error))
+  proxy = trellis_cli_dbus_proxy (&error);
+  if (proxy == NULL || !trellis_trellis1_call_clear_log_sync (proxy, child, &deleted, NULL, &error))
     return trellis_cli_dbus_error_report (error, options->child == NULL
                                                  ? denied_words (options)
                                                  : _("You can only clear your own log."));
-  g_variant_get (reply, "(u)", &deleted);
   if (options->json)
-    g_print ("{\"deleted\": %" G_GUINT32_FORMAT "}\n", deleted);
+    g_print ("{\"deleted\": %u}\n", deleted);
   else
     g_print (g_dngettext (GETTEXT_PACKAGE,
                           /* Translators: %u is how many log entries were deleted. */
@@ -197,6 +197,7 @@ trellis_cli_log (TrellisCliOptions *options, int argc, char **argv)
 {
   const char *child = options->child != NULL ? options->child : "";
   g_autoptr(GString) out = g_string_new (NULL);
+  g_autoptr(TrellisTrellis1) proxy = NULL;
   LogSummary summary = { 0 };
   guint64 before = 0;
   gboolean first_page = TRUE, any = FALSE, folded = FALSE;
@@ -214,7 +215,6 @@ trellis_cli_log (TrellisCliOptions *options, int argc, char **argv)
    * memory, here or in trellisd. */
   do
     {
-      g_autoptr(GVariant) reply = NULL;
       g_autoptr(GVariant) events = NULL;
       g_autoptr(GVariant) dict = NULL;
       g_autoptr(GError) error = NULL;
@@ -224,11 +224,12 @@ trellis_cli_log (TrellisCliOptions *options, int argc, char **argv)
       guint32 count;
       guint64 next;
 
-      if (!trellis_cli_dbus_call ("GetLog",
-                                  g_variant_new ("(stu)", child, before, (guint32) LOG_PAGE),
-                                  "(a(xxsssu)ta{sv})", &reply, &error))
+      if (proxy == NULL)
+        proxy = trellis_cli_dbus_proxy (&error);
+      if (proxy == NULL
+          || !trellis_trellis1_call_get_log_sync (proxy, child, before, LOG_PAGE, &events, &next,
+                                                  &dict, NULL, &error))
         return trellis_cli_dbus_error_report (error, denied_words (options));
-      g_variant_get (reply, "(@a(xxsssu)t@a{sv})", &events, &next, &dict);
       if (first_page)
         {
           summary_read (dict, &summary);

@@ -98,7 +98,7 @@ print_json (GArray *requests)
 int
 trellis_cli_requests (TrellisCliOptions *options, int argc, char **argv)
 {
-  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(TrellisTrellis1) proxy = NULL;
   g_autoptr(GVariant) list = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GArray) requests = g_array_new (FALSE, TRUE, sizeof (Request));
@@ -114,12 +114,11 @@ trellis_cli_requests (TrellisCliOptions *options, int argc, char **argv)
       g_printerr (_("trellis: write trellis requests, with at most --child NAME\n"));
       return TRELLIS_CLI_EXIT_USAGE;
     }
-  if (!trellis_cli_dbus_call ("ListRequests", g_variant_new ("(s)", child), "(a(ussssxsx))",
-                              &reply, &error))
+  proxy = trellis_cli_dbus_proxy (&error);
+  if (proxy == NULL || !trellis_trellis1_call_list_requests_sync (proxy, child, &list, NULL, &error))
     return trellis_cli_dbus_error_report (error, options->child != NULL
                                                  ? _("You can only see your own requests.")
                                                  : _("Only children and parents have requests."));
-  list = g_variant_get_child_value (reply, 0);
   g_variant_iter_init (&iter, list);
   while (g_variant_iter_next (&iter, "(u&s&s&s&sx&sx)", &r.id, &r.child, &r.name, &r.message,
                               &r.state, &r.created, &r.answer, &r.expires))
@@ -175,7 +174,7 @@ trellis_cli_requests (TrellisCliOptions *options, int argc, char **argv)
 int
 trellis_cli_approve (TrellisCliOptions *options, int argc, char **argv)
 {
-  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(TrellisTrellis1) proxy = NULL;
   g_autoptr(GError) error = NULL;
   gint64 seconds = TRELLIS_CLI_DEFAULT_GRANT_SECONDS;
   guint32 id;
@@ -192,7 +191,8 @@ trellis_cli_approve (TrellisCliOptions *options, int argc, char **argv)
       g_printerr ("trellis: %s\n", error->message);
       return TRELLIS_CLI_EXIT_USAGE;
     }
-  if (!trellis_cli_dbus_call ("Approve", g_variant_new ("(ux)", id, seconds), "()", &reply, &error))
+  proxy = trellis_cli_dbus_proxy (&error);
+  if (proxy == NULL || !trellis_trellis1_call_approve_sync (proxy, id, seconds, NULL, &error))
     return trellis_cli_dbus_error_report (error, _("Only parents can approve requests."));
   /* Translators: %u is the request's number, %s a duration as typed, e.g. "2h". */
   g_print (_("Request %u approved for %s: the site works for the child now.\n"), id,
@@ -203,7 +203,7 @@ trellis_cli_approve (TrellisCliOptions *options, int argc, char **argv)
 int
 trellis_cli_decline (TrellisCliOptions *options, int argc, char **argv)
 {
-  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(TrellisTrellis1) proxy = NULL;
   g_autoptr(GError) error = NULL;
   const char *message;
   guint32 id;
@@ -224,7 +224,8 @@ trellis_cli_decline (TrellisCliOptions *options, int argc, char **argv)
     }
   if (!trellis_cli_message_check (message))
     return TRELLIS_CLI_EXIT_USAGE;
-  if (!trellis_cli_dbus_call ("Decline", g_variant_new ("(us)", id, message), "()", &reply, &error))
+  proxy = trellis_cli_dbus_proxy (&error);
+  if (proxy == NULL || !trellis_trellis1_call_decline_sync (proxy, id, message, NULL, &error))
     return trellis_cli_dbus_error_report (error, _("Only parents can decline requests."));
   /* Translators: %u is the request's number. */
   g_print (_("Request %u declined; the child will see your answer.\n"), id);
@@ -234,7 +235,7 @@ trellis_cli_decline (TrellisCliOptions *options, int argc, char **argv)
 int
 trellis_cli_pause (TrellisCliOptions *options, int argc, char **argv)
 {
-  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(TrellisTrellis1) proxy = NULL;
   g_autoptr(GError) error = NULL;
   gint64 seconds;
 
@@ -248,7 +249,8 @@ trellis_cli_pause (TrellisCliOptions *options, int argc, char **argv)
       g_printerr ("trellis: %s\n", error->message);
       return TRELLIS_CLI_EXIT_USAGE;
     }
-  if (!trellis_cli_dbus_call ("Pause", g_variant_new ("(sx)", argv[0], seconds), "()", &reply, &error))
+  proxy = trellis_cli_dbus_proxy (&error);
+  if (proxy == NULL || !trellis_trellis1_call_pause_sync (proxy, argv[0], seconds, NULL, &error))
     return trellis_cli_dbus_error_report (error, _("Only parents can pause filtering."));
   /* Translators: %s is a child's name, then a duration as typed, e.g. "30m". */
   g_print (_("Filtering is paused for %s for %s (helplines stay open).\n"), argv[0], options->duration);
@@ -258,7 +260,7 @@ trellis_cli_pause (TrellisCliOptions *options, int argc, char **argv)
 int
 trellis_cli_policy_apply (TrellisCliOptions *options, int argc, char **argv)
 {
-  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(TrellisTrellis1) proxy = NULL;
   g_autoptr(GError) error = NULL;
 
   (void) options;
@@ -268,7 +270,8 @@ trellis_cli_policy_apply (TrellisCliOptions *options, int argc, char **argv)
       g_printerr (_("trellis: write trellis policy apply, with nothing after it\n"));
       return TRELLIS_CLI_EXIT_USAGE;
     }
-  if (!trellis_cli_dbus_call ("ApplyPolicy", NULL, "()", &reply, &error))
+  proxy = trellis_cli_dbus_proxy (&error);
+  if (proxy == NULL || !trellis_trellis1_call_apply_policy_sync (proxy, NULL, &error))
     return trellis_cli_dbus_error_report (error, _("Only parents can apply the household file."));
   g_print (_("The household file is in force.\n"));
   return TRELLIS_CLI_EXIT_OK;

@@ -18,15 +18,17 @@
 static int
 why_ask_daemon (TrellisCliOptions *options, const char *name)
 {
-  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(TrellisTrellis1) proxy = NULL;
   g_autoptr(GError) error = NULL;
   const char *child = options->child != NULL ? options->child : "";
   const char *locale = setlocale (LC_MESSAGES, NULL);
-  const char *rule, *explanation;
+  g_autofree char *rule = NULL, *explanation = NULL;
   gboolean blocked;
 
-  if (!trellis_cli_dbus_call ("Why", g_variant_new ("(sss)", child, name, locale != NULL ? locale : ""),
-                              "(bss)", &reply, &error))
+  proxy = trellis_cli_dbus_proxy (&error);
+  if (proxy == NULL
+      || !trellis_trellis1_call_why_sync (proxy, child, name, locale != NULL ? locale : "",
+                                          &blocked, &rule, &explanation, NULL, &error))
     {
       if (trellis_cli_dbus_error_is_unreachable (error))
         return -1;
@@ -34,7 +36,6 @@ why_ask_daemon (TrellisCliOptions *options, const char *name)
                                                    ? _("Only parents can ask about another child.")
                                                    : _("Trellis does not filter your account."));
     }
-  g_variant_get (reply, "(b&s&s)", &blocked, &rule, &explanation);
   if (options->child != NULL)
     /* Translators: the first %s is a web address, the second a child's name. */
     g_print (blocked ? _("%s is blocked for %s.\n") : _("%s is not blocked for %s.\n"), name, options->child);

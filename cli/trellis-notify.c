@@ -22,7 +22,10 @@
  * signal's sender): the match rules name that owner, not the well-known
  * name, which GDBus before 2.78.5 does not check on a unicast signal
  * (CVE-2024-34397), and every signal's sender is compared with it again.
- * The owner is followed with a name watch (NameOwnerChanged).
+ * The owner is followed with a name watch (NameOwnerChanged).  Calls go
+ * to it through the proxy generated from the interface's XML
+ * (bus/trellis-bus.h), made for the owner's unique name, without its
+ * signals; a signal's arguments are checked against the XML's types.
  */
 #include <locale.h>
 #include <signal.h>
@@ -33,12 +36,12 @@
 #include <glib/gi18n.h>
 #include <libnotify/notify.h>
 
+#include "bus/trellis-bus.h"
 #include "cli/cli-text.h"
 #include "policy/trellis-policy.h"
 
-#define TRELLIS_NOTIFY_BUS_NAME   "org.trellis.Trellis1"
-#define TRELLIS_NOTIFY_PATH       "/org/trellis/Trellis1"
-#define TRELLIS_NOTIFY_INTERFACE  "org.trellis.Trellis1"
+/* How long a call to trellisd may take. */
+#define TRELLIS_NOTIFY_CALL_TIMEOUT_MS 5000
 
 /* Rate limits: one notification per name per minute, three per minute. */
 #define TRELLIS_NOTIFY_WINDOW_USEC     (60 * G_USEC_PER_SEC)
@@ -54,6 +57,7 @@ typedef struct {
   guint            recent_next;
   guint            watch_id;
   char            *owner;           /* (owned) (nullable) trellisd's unique name */
+  TrellisTrellis1 *trellisd;        /* (owned) (nullable) calls to @owner */
   guint            blocked_sub;     /* match rules on @owner; 0 without one */
   guint            request_sub;
   GSource         *resubscribe;     /* (owned) (nullable) a Subscribe to try again */
@@ -302,19 +306,17 @@ status_ready (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr(PendingSignal) p = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) status = NULL;
   g_autofree char *me = NULL;
   g_autofree char *quiet_until = NULL;
   gboolean quiet_now = FALSE;
   Agent *agent = p->agent;
 
-  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
-  if (reply == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (!trellis_trellis1_call_get_status_finish (TRELLIS_TRELLIS1 (source), &status, result, &error)
+      && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
-  if (reply != NULL)
+  if (status != NULL)
     {
-      status = g_variant_get_child_value (reply, 0);
       g_variant_lookup (status, "name", "s", &me);
       g_variant_lookup (status, "quiet_now", "b", &quiet_now);
       g_variant_lookup (status, "quiet_until", "s", &quiet_until);
@@ -359,6 +361,24 @@ status_ready (GObject *source, GAsyncResult *result, gpointer user_data)
     }
 }
 
+/* The type of @member's arguments as the interface has them; NULL for a
+ * signal it does not have. */
+static GVariantType *
+signal_type (const char *member)
+{
+  GDBusSignalInfo *info = g_dbus_interface_info_lookup_signal (trellis_trellis1_interface_info (),
+                                                               member);
+  g_autoptr(GString) type = NULL;
+
+  if (info == NULL)
+    return NULL;
+  type = g_string_new ("(");
+  for (guint i = 0; info->args != NULL && info->args[i] != NULL; i++)
+    g_string_append (type, info->args[i]->signature);
+  g_string_append_c (type, ')');
+  return g_variant_type_new (type->str);
+}
+
 static void
 signal_received (GDBusConnection *connection,
                  const char      *sender,
@@ -370,7 +390,7 @@ signal_received (GDBusConnection *connection,
 {
   Agent *agent = user_data;
   PendingSignal *p;
-  const char *type = g_strcmp0 (member, "Blocked") == 0 ? "(ssssx)" : "(ussss)";
+  g_autoptr(GVariantType) type = signal_type (member);
 
   (void) path;
   (void) interface;
@@ -383,7 +403,7 @@ signal_received (GDBusConnection *connection,
                  agent->owner != NULL ? agent->owner : "not on the bus");
       return;
     }
-  if (!g_variant_is_of_type (params, G_VARIANT_TYPE (type)))
+  if (type == NULL || !g_variant_is_of_type (params, type))
     {
       agent_log (agent, "ignoring %s with arguments %s", member, g_variant_get_type_string (params));
       return;
@@ -393,10 +413,7 @@ signal_received (GDBusConnection *connection,
   p->agent = agent;
   p->member = g_strdup (member);
   p->params = g_variant_ref (params);
-  g_dbus_connection_call (connection, agent->owner, TRELLIS_NOTIFY_PATH,
-                          TRELLIS_NOTIFY_INTERFACE, "GetStatus", g_variant_new ("(s)", ""),
-                          G_VARIANT_TYPE ("(a{sv})"), G_DBUS_CALL_FLAGS_NO_AUTO_START,
-                          5000, agent->cancellable, status_ready, p);
+  trellis_trellis1_call_get_status (agent->trellisd, "", agent->cancellable, status_ready, p);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -422,10 +439,8 @@ subscribe_ready (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Agent *agent = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
 
-  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
-  if (reply == NULL)
+  if (!trellis_trellis1_call_subscribe_finish (TRELLIS_TRELLIS1 (source), result, &error))
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         return;
@@ -447,10 +462,7 @@ subscribe_ready (GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 agent_subscribe (Agent *agent)
 {
-  g_dbus_connection_call (agent->system, agent->owner, TRELLIS_NOTIFY_PATH,
-                          TRELLIS_NOTIFY_INTERFACE, "Subscribe", NULL,
-                          G_VARIANT_TYPE ("()"), G_DBUS_CALL_FLAGS_NO_AUTO_START,
-                          5000, agent->cancellable, subscribe_ready, agent);
+  trellis_trellis1_call_subscribe (agent->trellisd, agent->cancellable, subscribe_ready, agent);
 }
 
 /* Forgets the owner: its match rules go, and a pending retry with them. */
@@ -467,6 +479,7 @@ agent_forget_owner (Agent *agent)
       g_source_destroy (agent->resubscribe);
       g_clear_pointer (&agent->resubscribe, g_source_unref);
     }
+  g_clear_object (&agent->trellisd);
   g_clear_pointer (&agent->owner, g_free);
 }
 
@@ -477,20 +490,34 @@ trellisd_appeared (GDBusConnection *connection,
                    gpointer         user_data)
 {
   Agent *agent = user_data;
+  g_autoptr(GError) error = NULL;
 
   agent_log (agent, "%s is %s: subscribing", name, owner);
   agent_forget_owner (agent);
+  /* For a unique name, with neither properties nor signals, the proxy is
+   * made without a word on the bus. */
+  agent->trellisd = trellis_trellis1_proxy_new_sync (connection,
+                                                     G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES
+                                                     | G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS
+                                                     | G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                                     owner, TRELLIS_DBUS_PATH, NULL, &error);
+  if (agent->trellisd == NULL)
+    {
+      g_printerr ("trellis-notify: %s: %s\n", _("cannot subscribe to trellisd"), error->message);
+      return;
+    }
+  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (agent->trellisd), TRELLIS_NOTIFY_CALL_TIMEOUT_MS);
   agent->owner = g_strdup (owner);
   /* The bus delivers a unicast signal only when a match rule asks for it;
    * signal_subscribe adds the rule, for this sender alone.  Rules first,
    * so that nothing sent after Subscribe is missed. */
   agent->blocked_sub =
-    g_dbus_connection_signal_subscribe (connection, owner, TRELLIS_NOTIFY_INTERFACE, "Blocked",
-                                        TRELLIS_NOTIFY_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+    g_dbus_connection_signal_subscribe (connection, owner, TRELLIS_DBUS_INTERFACE, "Blocked",
+                                        TRELLIS_DBUS_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
                                         signal_received, agent, NULL);
   agent->request_sub =
-    g_dbus_connection_signal_subscribe (connection, owner, TRELLIS_NOTIFY_INTERFACE,
-                                        "RequestChanged", TRELLIS_NOTIFY_PATH, NULL,
+    g_dbus_connection_signal_subscribe (connection, owner, TRELLIS_DBUS_INTERFACE,
+                                        "RequestChanged", TRELLIS_DBUS_PATH, NULL,
                                         G_DBUS_SIGNAL_FLAGS_NONE, signal_received, agent, NULL);
   agent_subscribe (agent);
 }
@@ -585,7 +612,7 @@ main (int argc, char **argv)
 
   g_signal_connect (agent.system, "closed", G_CALLBACK (system_bus_closed), &agent);
   /* Signals are subscribed to once the name's owner is known. */
-  agent.watch_id = g_bus_watch_name_on_connection (agent.system, TRELLIS_NOTIFY_BUS_NAME,
+  agent.watch_id = g_bus_watch_name_on_connection (agent.system, TRELLIS_DBUS_NAME,
                                                    G_BUS_NAME_WATCHER_FLAGS_NONE,
                                                    trellisd_appeared, trellisd_vanished,
                                                    &agent, NULL);

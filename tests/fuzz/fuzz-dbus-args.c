@@ -25,7 +25,6 @@
 
 #include "cli/cli-text.h"
 #include "daemon/dbus-service.h"
-#include "daemon/trellis-dbus-generated.h"
 #include "policy/public-suffix.h"
 #include "policy/trellis-policy.h"
 
