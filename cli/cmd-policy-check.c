@@ -14,36 +14,6 @@
 #include "policy/trellis-policy.h"
 
 static void
-json_string (GString    *out,
-             const char *text)
-{
-  const char *p;
-
-  if (text == NULL)
-    {
-      g_string_append (out, "null");
-      return;
-    }
-  g_string_append_c (out, '"');
-  for (p = text; *p != '\0'; p++)
-    {
-      guchar c = *p;
-
-      if (c == '"' || c == '\\')
-        g_string_append_printf (out, "\\%c", c);
-      else if (c == '\n')
-        g_string_append (out, "\\n");
-      else if (c == '\t')
-        g_string_append (out, "\\t");
-      else if (c < 0x20)
-        g_string_append_printf (out, "\\u%04x", c);
-      else
-        g_string_append_c (out, c);
-    }
-  g_string_append_c (out, '"');
-}
-
-static void
 json_strv (GString           *out,
            const char *const *strv)
 {
@@ -54,7 +24,7 @@ json_strv (GString           *out,
     {
       if (i > 0)
         g_string_append (out, ", ");
-      json_string (out, strv[i]);
+      trellis_cli_json_string (out, strv[i]);
     }
   g_string_append_c (out, ']');
 }
@@ -146,9 +116,9 @@ summary_json (TrellisPolicy *policy,
   guint n_children, n_categories, i, c;
   const TrellisCategory *const *categories = trellis_policy_get_categories (policy, &n_categories);
 
-  json_string (out, path);
+  trellis_cli_json_string (out, path);
   g_string_append (out, ",\n  \"ok\": true,\n  \"timezone\": ");
-  json_string (out, zone);
+  trellis_cli_json_string (out, zone);
   g_string_append (out, ",\n  \"parents\": ");
   json_strv (out, trellis_policy_get_parents (policy));
   g_string_append (out, ",\n  \"warnings\": ");
@@ -166,28 +136,28 @@ summary_json (TrellisPolicy *policy,
 
       g_string_append (out, i > 0 ? ",\n    {" : "\n    {");
       g_string_append (out, "\"name\": ");
-      json_string (out, trellis_child_get_name (child));
+      trellis_cli_json_string (out, trellis_child_get_name (child));
       g_string_append_printf (out, ", \"age\": %u, \"birth\": ", trellis_child_get_age (policy, child, now));
-      json_string (out, trellis_child_get_birth (child));
+      trellis_cli_json_string (out, trellis_child_get_birth (child));
       g_string_append (out, ", \"band\": ");
-      json_string (out, band != NULL ? band->id : NULL);
+      trellis_cli_json_string (out, band != NULL ? band->id : NULL);
       g_string_append (out, ", \"categories\": [");
       for (c = 0; band != NULL && c < n_categories; c++)
         if (mask & (1u << categories[c]->bit))
           {
             g_string_append (out, first ? "{\"id\": " : ", {\"id\": ");
-            json_string (out, categories[c]->id);
+            trellis_cli_json_string (out, categories[c]->id);
             g_string_append (out, ", \"name\": ");
-            json_string (out, categories[c]->name);
+            trellis_cli_json_string (out, categories[c]->name);
             g_string_append_printf (out, ", \"names\": %u}", categories[c]->n_domains);
             first = FALSE;
           }
       g_string_append (out, "], \"safe_search\": ");
-      json_string (out, band != NULL ? trellis_safe_search_level_to_string (level) : NULL);
+      trellis_cli_json_string (out, band != NULL ? trellis_safe_search_level_to_string (level) : NULL);
       g_string_append (out, ", \"mode\": ");
-      json_string (out, band != NULL ? (allowlist ? "allowlist" : "blocklist") : NULL);
+      trellis_cli_json_string (out, band != NULL ? (allowlist ? "allowlist" : "blocklist") : NULL);
       g_string_append (out, ", \"quiet_hours\": ");
-      json_string (out, trellis_child_get_quiet_hours (policy, child, now, NULL, NULL));
+      trellis_cli_json_string (out, trellis_child_get_quiet_hours (policy, child, now, NULL, NULL));
       g_string_append (out, ", \"accounts\": ");
       json_strv (out, trellis_child_get_accounts (child));
       g_string_append_c (out, '}');
