@@ -22,13 +22,7 @@ require_root_and_netns
 require_notify_session
 [ -x "$TRELLIS_CLI" ] || fail "$TRELLIS_CLI is not built"
 command -v sqlite3 >/dev/null 2>&1 || skip "needs sqlite3 (Debian package: sqlite3)"
-setup_net
-start_upstream
-create_accounts
-write_household
-start_system_bus
-start_trellisd
-wait_for_trellisd_on_bus
+setup_stack --bus
 start_notify_session parent "$PARENT_UID" "$PARENT_GID"
 
 ESC=$'\033'
@@ -57,12 +51,10 @@ done
 # in the name too
 gdbus_as child Ask "$(printf 'example\033[1m.com')" ""
 expect_gdbus_error org.freedesktop.DBus.Error.InvalidArgs
-# nothing was stored, no one was told
+# nothing was stored (and no one was told: see 2)
 trellis_as parent requests --json
 expect_cli_rc 0
 json_check 'j == []'
-sleep 1
-[ "$(notify_count parent)" = 0 ] || { show_parent; fail "a refused request reached the parent's desktop"; }
 trellisd_running || fail "trellisd is no longer running"
 
 # 2. A parent's answer is checked the same way (the child sees it).
@@ -77,6 +69,12 @@ expect_cli_error 'control character \(U\+001B, character 3\)'
 gdbus_as parent Decline "$first" "$(printf 'no\033[8m')"
 expect_gdbus_error org.freedesktop.DBus.Error.InvalidArgs
 notify_wait parent 1 5 || { show_parent; fail "no notification of Sam's request within 5 s"; }
+# Signals reach the agent in the order trellisd sent them: had a refused
+# request told the parents, its notification would have come first.
+case "$(notify_bodies parent | head -n1)" in
+  *casino.example*) ;;
+  *) show_parent; fail "a refused request reached the parent's desktop" ;;
+esac
 
 # 3. Markup is text: allowed, and shown as written everywhere.
 markup='<b>urgent</b> & <a href="http://evil.example/">open me</a> <3'
