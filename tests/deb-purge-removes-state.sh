@@ -25,6 +25,7 @@ grep -q "$BLOCKED_NAME" <<<"$log_before" || fail "the block is not in the child'
 remove ()
 {
   show apt-get remove -y -o Dpkg::Use-Pty=0 trellis-notify trellis || fail "apt-get remove failed"
+  show sh -c 'echo "nft tables: $(nft list tables | wc -l)"; pidof trellisd || echo "no trellisd"; ls /var/lib/trellis'
   cx pidof trellisd >/dev/null && fail "trellisd still runs after the remove"
   cx nft list table inet trellis >/dev/null 2>&1 && fail "the table is still there after the remove"
   cx test -f /var/lib/trellis/events.db || fail "the remove took the event log"
@@ -45,8 +46,9 @@ grep -qF -- "$(grep "$BLOCKED_NAME" <<<"$log_before" | head -n1)" <<<"$(as_child
   fail "installed again, the child's log lost its block"
 
 log "trellisd killed and stopped: its table stays, and the child's DNS waits"
-show systemctl kill --signal=SIGKILL trellisd.service
+show systemctl kill --kill-who=main --signal=SIGKILL trellisd.service
 show systemctl stop trellisd.service
+show nft list tables
 cx nft list table inet trellis >/dev/null 2>&1 || fail "the killed trellisd's table is gone already"
 out=$(ct_dig "$CHILD" "$BLOCKED_NAME" +timeout=1)
 grep -q "status: NOERROR" <<<"$out" && fail "the child's lookup went through with trellisd down"
@@ -56,7 +58,7 @@ remove
 
 log "purge"
 show apt-get purge -y -o Dpkg::Use-Pty=0 trellis || fail "apt-get purge failed"
-show sh -c 'nft list tables; ls -ld /var/lib/trellis /etc/trellis; dpkg-query -W -f "\${db:Status-Abbrev} \${Package}\n" trellis' || true
+show sh -c 'echo "nft tables: $(nft list tables | wc -l)"; ls -ld /var/lib/trellis /etc/trellis; dpkg-query -W -f "\${db:Status-Abbrev} \${Package}\n" trellis' || true
 cx nft list table inet trellis >/dev/null 2>&1 && fail "the table is still there after the purge"
 cx test -e /var/lib/trellis && fail "/var/lib/trellis is still there after the purge"
 cx test -e /etc/trellis && fail "/etc/trellis is still there after the purge"

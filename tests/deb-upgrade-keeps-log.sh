@@ -64,9 +64,10 @@ cx journalctl -q -u trellisd -g 'exiting for the next trellisd; the table stays'
 log "what was kept"
 show sh -c 'ls -l /var/lib/trellis; sha256sum /etc/trellis/household.conf; stat -c "%A %U:%G %n" /etc/trellis/household.conf'
 [ "$(cx sha256sum /etc/trellis/household.conf)" = "$conf_before" ] || fail "the upgrade changed the parent's household file"
-printf 'container$ trellis log   (as %s)\n' "$CHILD"
+printf 'container$ trellis log   (as %s; the lookups made during the upgrade counted, not shown)\n' "$CHILD"
 log_after=$(as_child trellis log) || fail "trellis log failed after the upgrade"
-printf '%s\n' "$log_after"
+grep -v casino.example <<<"$log_after"
+echo "... and $(grep -c casino.example <<<"$log_after") blocks of casino.example"
 # Everything logged before is still there (the lookups during the upgrade
 # are new blocks on top).
 while IFS= read -r line; do

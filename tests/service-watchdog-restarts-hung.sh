@@ -22,7 +22,7 @@ upstream_forget
 pid=$(cx systemctl show -p MainPID --value trellisd)
 
 t0=$(now_ms)
-show systemctl kill --signal=SIGSTOP trellisd.service
+show systemctl kill --kill-who=main --signal=SIGSTOP trellisd.service
 probe_run "$BLOCKED_NAME" 10 "$t0"
 
 echo "the child's lookups of $BLOCKED_NAME after SIGSTOP (time since it):"

@@ -5,7 +5,7 @@
 #
 # The root, /var/cache/trellis-ci/nspawn-root, is a debootstrap'd bookworm
 # with what the .debs depend on and what the tests use (dig, dnsmasq,
-# nftables), made once (with the network, under a lock) and brought up to
+# nft, ps), made once (with the network, under a lock) and brought up to
 # date when the .debs' dependencies change.  Each test boots its own
 # container over it with --volatile=overlay (everything it does is gone
 # when it ends) and --private-network (nothing touches this machine's
@@ -40,7 +40,7 @@ TRELLIS_CI_MIRROR=${TRELLIS_CI_MIRROR:-http://deb.debian.org/debian}
 CT_ROOT=$TRELLIS_CI_CACHE/nspawn-root
 CT_ROOT_LOCK=$TRELLIS_CI_CACHE/nspawn-root.lock
 # What the tests run inside, besides what the .debs depend on.
-CT_TOOLS="systemd-sysv, dbus, iproute2, nftables, dnsmasq-base, bind9-dnsutils, procps, sqlite3"
+CT_TOOLS="systemd-sysv, dbus, iproute2, nftables, dnsmasq-base, bind9-dnsutils, procps"
 
 CT_NAME=
 CT_PID=
@@ -71,15 +71,16 @@ fail ()
   exit 1
 }
 
-# ct_require: what booting a container needs.  Without it the test cannot
-# run here (77); everything else missing is a failure.
+# ct_require: what booting a container needs.  Without root the test
+# cannot run here (77); a missing program is a failure (./bootstrap deps
+# installs them all).
 ct_require ()
 {
   local t
   [ "$(id -u)" -eq 0 ] || skip "needs root (systemd-nspawn, debootstrap)"
   for t in systemd-nspawn debootstrap nsenter flock; do
     command -v "$t" >/dev/null 2>&1 ||
-      skip "needs '$t' (./bootstrap deps installs it: systemd-container, debootstrap, util-linux)"
+      fail "needs '$t' (./bootstrap deps installs it: systemd-container, debootstrap, util-linux)"
   done
   trap ct_cleanup EXIT
   trap 'exit 130' INT
