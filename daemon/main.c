@@ -12,10 +12,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include "daemon/service-notify.h"
 #include "daemon/trellisd.h"
 #include "policy/data-dir.h"
 
@@ -25,32 +24,21 @@
 typedef struct {
   GMainLoop     *loop;
   TrellisDaemon *daemon;
+  GSource       *watchdog;   /* (owned) (nullable) */
+  gboolean       handover;   /* SIGUSR2: leave the table to the next trellisd */
   int            status;
 } Context;
 
-/* Tells systemd (Type=notify) that we are up; nothing when not under it. */
+/* The table and the queue are in place: tell systemd, and keep its
+ * watchdog in the thread that gives the verdicts. */
 static void
-notify_systemd (const char *state)
+on_ready (GMainContext *verdicts, gpointer user_data)
 {
-  const char *path = g_getenv ("NOTIFY_SOCKET");
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  size_t len;
-  int fd;
+  Context *ctx = user_data;
 
-  if (path == NULL || (path[0] != '/' && path[0] != '@'))
-    return;
-  len = strlen (path);
-  if (len >= sizeof sa.sun_path)
-    return;
-  memcpy (sa.sun_path, path, len);
-  if (sa.sun_path[0] == '@')
-    sa.sun_path[0] = '\0';
-  fd = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return;
-  sendto (fd, state, strlen (state), MSG_NOSIGNAL, (struct sockaddr *) &sa,
-          (socklen_t) (offsetof (struct sockaddr_un, sun_path) + len));
-  close (fd);
+  if (ctx->watchdog == NULL)
+    ctx->watchdog = trellis_watchdog_attach (verdicts);
+  trellis_service_notify ("READY=1\nSTATUS=filtering: the table and the queue are in place");
 }
 
 static gboolean
@@ -59,7 +47,22 @@ on_terminate (gpointer user_data)
   Context *ctx = user_data;
 
   g_message ("stopping");
-  notify_systemd ("STOPPING=1");
+  trellis_service_notify ("STOPPING=1");
+  g_main_loop_quit (ctx->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+/* SIGUSR2, from the package's postinst on an upgrade: exit keeping the
+ * table; systemd (Restart=always) starts the new trellisd, which takes the
+ * queue back.  A stop (SIGTERM) would remove the table, and the children
+ * would be unfiltered until the new one put it back. */
+static gboolean
+on_handover (gpointer user_data)
+{
+  Context *ctx = user_data;
+
+  g_message ("exiting for the next trellisd; the table stays");
+  ctx->handover = TRUE;
   g_main_loop_quit (ctx->loop);
   return G_SOURCE_CONTINUE;
 }
@@ -71,9 +74,9 @@ on_reload (gpointer user_data)
 
   /* The daemon logs how the reload ends; READY=1 here only tells systemd
    * that the signal was taken. */
-  notify_systemd ("RELOADING=1");
+  trellis_service_notify ("RELOADING=1");
   trellis_daemon_reload (ctx->daemon);
-  notify_systemd ("READY=1");
+  trellis_service_notify ("READY=1");
   return G_SOURCE_CONTINUE;
 }
 
@@ -100,6 +103,8 @@ main (int argc, char *argv[])
   gint queue_num = DEFAULT_QUEUE_NUM;
   gint answer_port = DEFAULT_ANSWER_PORT;
   gboolean verbose = FALSE;
+  gboolean version = FALSE;
+  gboolean remove_table = FALSE;
   GOptionEntry entries[] = {
     { "household", 0, 0, G_OPTION_ARG_FILENAME, &household,
       "The household file (default " TRELLIS_SYSCONFDIR "/household.conf)", "FILE" },
@@ -114,6 +119,9 @@ main (int argc, char *argv[])
     { "table", 0, 0, G_OPTION_ARG_STRING, &table,
       "The nftables table (family inet) (default trellis)", "NAME" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages (the names a child looks up are never logged)", NULL },
+    { "remove-table", 0, 0, G_OPTION_ARG_NONE, &remove_table,
+      "Remove the nftables table a stopped trellisd left (children are then unfiltered) and exit", NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     G_OPTION_ENTRY_NULL
   };
   g_autoptr(GOptionContext) options = NULL;
@@ -147,6 +155,26 @@ main (int argc, char *argv[])
       g_printerr ("trellisd: %s\n", error->message);
       return 2;
     }
+  if (version)
+    {
+      g_print ("trellisd %s\n", PACKAGE_VERSION);
+      return 0;
+    }
+  if (remove_table)
+    {
+      /* What removing the package does when trellisd is not running to do
+       * it on its way out: a table left behind with on-failure=closed
+       * would hold children's DNS for good. */
+      int r = trellis_nft_delete_table (table != NULL ? table : TRELLIS_NFT_TABLE_DEFAULT);
+
+      if (r < 0)
+        {
+          g_printerr ("trellisd: cannot remove table inet %s: %s\n",
+                      table != NULL ? table : TRELLIS_NFT_TABLE_DEFAULT, g_strerror (-r));
+          return 1;
+        }
+      return 0;
+    }
   if (verbose)
     g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
 
@@ -165,6 +193,8 @@ main (int argc, char *argv[])
     }
   config.data_dir = data_dir;
   config.table = table;
+  config.ready = on_ready;
+  config.ready_data = &ctx;
 
   daemon = trellis_daemon_new (&config, &error);
   if (daemon == NULL)
@@ -182,6 +212,7 @@ main (int argc, char *argv[])
   g_unix_signal_add (SIGTERM, on_terminate, &ctx);
   g_unix_signal_add (SIGINT, on_terminate, &ctx);
   g_unix_signal_add (SIGHUP, on_reload, &ctx);
+  g_unix_signal_add (SIGUSR2, on_handover, &ctx);
 
   if (!trellis_daemon_start (daemon, &error))
     {
@@ -190,10 +221,17 @@ main (int argc, char *argv[])
       return 1;
     }
   g_message ("trellisd ready");
-  notify_systemd ("READY=1");
 
   g_main_loop_run (loop);
 
-  trellis_daemon_stop (daemon);
+  if (ctx.handover)
+    trellis_daemon_stop_for_restart (daemon);
+  else
+    trellis_daemon_stop (daemon);
+  if (ctx.watchdog != NULL)
+    {
+      g_source_destroy (ctx.watchdog);
+      g_source_unref (ctx.watchdog);
+    }
   return ctx.status;
 }

@@ -827,6 +827,8 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
   daemon->config.queue_num = config->queue_num;
   daemon->config.answer_port = config->answer_port;
   daemon->config.mark = config->mark != 0 ? config->mark : TRELLIS_NFT_MARK_DEFAULT;
+  daemon->config.ready = config->ready;
+  daemon->config.ready_data = config->ready_data;
   g_mutex_init (&daemon->lock);
   g_mutex_init (&daemon->signal_lock);
   daemon->signal_last = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
@@ -917,6 +919,9 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
   daemon->applied = g_steal_pointer (&plan);
   if (!daemon->using_last_good)
     last_good_save (&daemon->config);
+  /* Filtering is in force from here on; the log and the bus come after. */
+  if (daemon->config.ready != NULL)
+    daemon->config.ready (g_main_context_get_thread_default (), daemon->config.ready_data);
 
   {
     g_autofree char *path = g_build_filename (daemon->config.state_dir, "events.db", NULL);
@@ -1202,6 +1207,14 @@ trellis_daemon_stop (TrellisDaemon *daemon)
   bus_disconnect (daemon);
   /* Commits what is queued. */
   g_clear_pointer (&daemon->events, trellis_event_log_free);
+}
+
+void
+trellis_daemon_stop_for_restart (TrellisDaemon *daemon)
+{
+  /* Not ours to remove any more: the next trellisd's. */
+  daemon->table_applied = FALSE;
+  trellis_daemon_stop (daemon);
 }
 
 void

@@ -19,6 +19,12 @@ typedef struct {
   guint16   queue_num;
   guint16   answer_port;
   guint32   mark;
+  /* (nullable) Called once, when the table and the queue are in place:
+   * filtering is in force.  @verdicts is the context of the thread that
+   * gives the queue's verdicts (main.c tells systemd READY=1 and keeps its
+   * watchdog there). */
+  void    (*ready) (GMainContext *verdicts, gpointer user_data);
+  gpointer  ready_data;
 } TrellisDaemonConfig;
 
 typedef struct _TrellisDaemon TrellisDaemon;
@@ -62,6 +68,15 @@ void           trellis_daemon_refresh_accounts (TrellisDaemon *daemon);
 
 /** trellis_daemon_stop: removes the kernel table and lets the queue go. */
 void           trellis_daemon_stop   (TrellisDaemon  *daemon);
+
+/**
+ * trellis_daemon_stop_for_restart:
+ * Lets the queue go but leaves the kernel table, for the trellisd that
+ * follows (an upgrade): it takes the queue back and replaces the table in
+ * one transaction, so the table is never gone; meanwhile the children's
+ * lookups do what on-failure= says, as after a crash.
+ */
+void           trellis_daemon_stop_for_restart (TrellisDaemon *daemon);
 
 void           trellis_daemon_free   (TrellisDaemon  *daemon);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisDaemon, trellis_daemon_free)
