@@ -21,7 +21,7 @@ G_BEGIN_DECLS
 
 #define TRELLIS_DBUS_NAME      "org.trellis.Trellis1"
 #define TRELLIS_DBUS_PATH      "/org/trellis/Trellis1"
-#define TRELLIS_DBUS_INTERFACE "org.trellis.Trellis1"   /* the XML's <interface name> */
+#define TRELLIS_DBUS_INTERFACE "org.trellis.Trellis1" /* the XML's <interface name> */
 
 /* The daemon's errors on the wire (TrellisDBusError in daemon/dbus-service.h). */
 #define TRELLIS_DBUS_ERROR_NAME_NOT_FOUND "org.trellis.Trellis1.Error.NotFound"

@@ -11,7 +11,7 @@
 #include "policy/text-safety.h"
 
 void
-trellis_cli_json_string (GString    *out,
+trellis_cli_json_string (GString *out,
                          const char *text)
 {
   g_autofree char *valid = NULL;
@@ -29,7 +29,7 @@ trellis_cli_json_string (GString    *out,
 
       switch (c)
         {
-        case '"':  g_string_append (out, "\\\""); break;
+        case '"': g_string_append (out, "\\\""); break;
         case '\\': g_string_append (out, "\\\\"); break;
         case '\n': g_string_append (out, "\\n"); break;
         case '\r': g_string_append (out, "\\r"); break;
@@ -49,7 +49,7 @@ trellis_cli_json_string (GString    *out,
 }
 
 void
-trellis_cli_json_variant (GString  *out,
+trellis_cli_json_variant (GString *out,
                           GVariant *value)
 {
   const GVariantType *type = g_variant_get_type (value);

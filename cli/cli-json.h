@@ -21,8 +21,8 @@ G_BEGIN_DECLS
  * `\uXXXX`: the same string to a JSON reader, and inert on a terminal.
  * Everything else, non-ASCII text included, is written as it is.
  */
-void trellis_cli_json_string  (GString    *out,
-                               const char *text);
+void trellis_cli_json_string (GString *out,
+                              const char *text);
 
 /**
  * trellis_cli_json_variant:
@@ -30,7 +30,7 @@ void trellis_cli_json_string  (GString    *out,
  * other arrays and tuples are arrays, a variant is its content, a maybe is
  * its content or `null`, a double that is not finite is `null`.
  */
-void trellis_cli_json_variant (GString  *out,
+void trellis_cli_json_variant (GString *out,
                                GVariant *value);
 
 G_END_DECLS

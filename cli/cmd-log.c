@@ -13,8 +13,8 @@ static const char *
 denied_words (const TrellisCliOptions *options)
 {
   if (options->child == NULL)
-    return _("Trellis does not filter your account, so it keeps no log for you.");
-  return _("You can only see your own log.");
+    return _ ("Trellis does not filter your account, so it keeps no log for you.");
+  return _ ("You can only see your own log.");
 }
 
 static int
@@ -27,8 +27,8 @@ log_clear (TrellisCliOptions *options, const char *child)
   proxy = trellis_cli_dbus_proxy (&error);
   if (proxy == NULL || !trellis_trellis1_call_clear_log_sync (proxy, child, &deleted, NULL, &error))
     return trellis_cli_dbus_error_report (error, options->child == NULL
-                                                 ? denied_words (options)
-                                                 : _("You can only clear your own log."));
+                                                   ? denied_words (options)
+                                                   : _ ("You can only clear your own log."));
   if (options->json)
     g_print ("{\"deleted\": %u}\n", deleted);
   else
@@ -50,13 +50,13 @@ typedef struct {
   guint64 dropped_entries;
   guint64 dropped_blocked;
   guint64 missed;
-  gint64  losses_until;
+  gint64 losses_until;
   guint32 fold_seconds;
   guint32 max_entries;
 } LogSummary;
 
 static void
-summary_read (GVariant   *dict,
+summary_read (GVariant *dict,
               LogSummary *ret_summary)
 {
   LogSummary s = { 0 };
@@ -90,13 +90,13 @@ clock_format (gint64 unix_time)
 }
 
 static void
-json_entry (GString    *out,
-            gint64      first,
-            gint64      last,
+json_entry (GString *out,
+            gint64 first,
+            gint64 last,
             const char *name,
             const char *rule,
             const char *category,
-            guint32     count)
+            guint32 count)
 {
   g_autofree char *local = trellis_cli_time_format (first);
   g_autofree char *local_last = trellis_cli_time_format (last);
@@ -116,12 +116,12 @@ json_entry (GString    *out,
 }
 
 static void
-text_entry (gint64      first,
-            gint64      last,
+text_entry (gint64 first,
+            gint64 last,
             const char *name,
             const char *rule,
             const char *category,
-            guint32     count)
+            guint32 count)
 {
   g_autofree char *local = trellis_cli_time_format (first);
   /* What the daemon stored is shown inert: a name or a rule's text never
@@ -132,10 +132,10 @@ text_entry (gint64      first,
 
   if (*category != '\0')
     /* Translators: a log line: local time, web address, the rule, the category. */
-    g_print (_("%s  %s  %s [%s]\n"), local, safe_name, safe_rule, safe_category);
+    g_print (_ ("%s  %s  %s [%s]\n"), local, safe_name, safe_rule, safe_category);
   else
     /* Translators: a log line: local time, web address, the rule. */
-    g_print (_("%s  %s  %s\n"), local, safe_name, safe_rule);
+    g_print (_ ("%s  %s  %s\n"), local, safe_name, safe_rule);
   if (count > 1)
     {
       g_autofree char *until = clock_format (last);
@@ -153,7 +153,7 @@ text_entry (gint64      first,
 /* After the entries: what the log folded, dropped or missed, in words. */
 static void
 text_notes (const LogSummary *s,
-            gboolean          folded)
+            gboolean folded)
 {
   if (folded && s->fold_seconds >= 60)
     {
@@ -164,7 +164,8 @@ text_notes (const LogSummary *s,
                             "The same address blocked again within %u minute is one line, "
                             "with how many times.\n",
                             "The same address blocked again within %u minutes is one line, "
-                            "with how many times.\n", minutes),
+                            "with how many times.\n",
+                            minutes),
                minutes);
     }
   if (s->dropped_entries > 0)
@@ -205,7 +206,7 @@ trellis_cli_log (TrellisCliOptions *options, int argc, char **argv)
   (void) argv;
   if (argc != 0)
     {
-      g_printerr (_("trellis: write trellis log, with at most --clear or --child NAME\n"));
+      g_printerr (_ ("trellis: write trellis log, with at most --clear or --child NAME\n"));
       return TRELLIS_CLI_EXIT_USAGE;
     }
   if (options->clear)
@@ -244,7 +245,7 @@ trellis_cli_log (TrellisCliOptions *options, int argc, char **argv)
                      summary.dropped_blocked, summary.missed, summary.losses_until,
                      summary.fold_seconds, summary.max_entries);
           else if (g_variant_n_children (events) > 0)
-            g_print (_("Blocked, newest first (allowed sites and helplines are never stored):\n"));
+            g_print (_ ("Blocked, newest first (allowed sites and helplines are never stored):\n"));
           first_page = FALSE;
         }
 
@@ -277,9 +278,9 @@ trellis_cli_log (TrellisCliOptions *options, int argc, char **argv)
       return TRELLIS_CLI_EXIT_OK;
     }
   if (!any)
-    g_print (_("Nothing in the log: nothing was blocked, or the log was cleared.\n"));
+    g_print (_ ("Nothing in the log: nothing was blocked, or the log was cleared.\n"));
   text_notes (&summary, folded);
   if (any && options->child == NULL)
-    g_print (_("You can delete this log with: trellis log --clear\n"));
+    g_print (_ ("You can delete this log with: trellis log --clear\n"));
   return TRELLIS_CLI_EXIT_OK;
 }

@@ -14,7 +14,7 @@
 #include "policy/trellis-policy.h"
 
 static void
-json_strv (GString           *out,
+json_strv (GString *out,
            const char *const *strv)
 {
   guint i;
@@ -50,8 +50,8 @@ zone_name (TrellisPolicy *policy)
 
 static void
 summary_text (TrellisPolicy *policy,
-              const char    *path,
-              GDateTime     *now)
+              const char *path,
+              GDateTime *now)
 {
   g_autofree char *zone = zone_name (policy);
   g_autofree char *parents = g_strjoinv (", ", (char **) trellis_policy_get_parents (policy));
@@ -60,12 +60,12 @@ summary_text (TrellisPolicy *policy,
   const TrellisCategory *const *categories = trellis_policy_get_categories (policy, &n_categories);
 
   /* Translators: %s is the path of the household file. */
-  g_print (_("%s: no errors.\n"), path);
+  g_print (_ ("%s: no errors.\n"), path);
   /* Translators: %s is a time zone such as Europe/Paris. */
-  g_print (_("Time zone: %s (schedules are read in it)\n"), zone);
-  g_print (_("Parents (never filtered): %s\n"), parents);
+  g_print (_ ("Time zone: %s (schedules are read in it)\n"), zone);
+  g_print (_ ("Parents (never filtered): %s\n"), parents);
   if (!trellis_policy_has_safe_search (policy))
-    g_print (_("Safe search: no safe-search data installed, so it is not enforced\n"));
+    g_print (_ ("Safe search: no safe-search data installed, so it is not enforced\n"));
 
   children = trellis_policy_get_children (policy, &n_children);
   for (i = 0; i < n_children; i++)
@@ -81,34 +81,34 @@ summary_text (TrellisPolicy *policy,
       g_print ("\n[child %s]\n", trellis_child_get_name (child));
       if (trellis_child_get_birth (child) != NULL)
         /* Translators: %u is an age in years, %s a date as written (2016-05). */
-        g_print (_("  Age: %u (born %s)\n"), trellis_child_get_age (policy, child, now),
+        g_print (_ ("  Age: %u (born %s)\n"), trellis_child_get_age (policy, child, now),
                  trellis_child_get_birth (child));
       else
-        g_print (_("  Age: %u\n"), trellis_child_get_age (policy, child, now));
+        g_print (_ ("  Age: %u\n"), trellis_child_get_age (policy, child, now));
       if (band == NULL)
         {
-          g_print (_("  18 or over: Trellis does not filter adults\n"));
+          g_print (_ ("  18 or over: Trellis does not filter adults\n"));
           continue;
         }
-      g_print (_("  Age band: %s\n"), band->id);
-      g_print (_("  Categories blocked:\n"));
+      g_print (_ ("  Age band: %s\n"), band->id);
+      g_print (_ ("  Categories blocked:\n"));
       for (c = 0; c < n_categories; c++)
         if (mask & (1u << categories[c]->bit))
           /* Translators: a category's id, its name, and how many names it lists. */
-          g_print (_("    %s (%s): %u names\n"), categories[c]->id, categories[c]->name, categories[c]->n_domains);
+          g_print (_ ("    %s (%s): %u names\n"), categories[c]->id, categories[c]->name, categories[c]->n_domains);
       if (mask == 0)
-        g_print (_("    none\n"));
-      g_print (_("  Safe search: %s\n"), trellis_safe_search_level_to_string (level));
-      g_print (_("  Mode: %s\n"), allowlist ? "allowlist" : "blocklist");
-      g_print (_("  Quiet hours: %s\n"), quiet_hours != NULL ? quiet_hours : _("none"));
-      g_print (_("  Accounts: %s\n"), *accounts != '\0' ? accounts : _("none"));
+        g_print (_ ("    none\n"));
+      g_print (_ ("  Safe search: %s\n"), trellis_safe_search_level_to_string (level));
+      g_print (_ ("  Mode: %s\n"), allowlist ? "allowlist" : "blocklist");
+      g_print (_ ("  Quiet hours: %s\n"), quiet_hours != NULL ? quiet_hours : _ ("none"));
+      g_print (_ ("  Accounts: %s\n"), *accounts != '\0' ? accounts : _ ("none"));
     }
 }
 
 static void
 summary_json (TrellisPolicy *policy,
-              const char    *path,
-              GDateTime     *now)
+              const char *path,
+              GDateTime *now)
 {
   g_autoptr(GString) out = g_string_new ("{\n  \"file\": ");
   g_autofree char *zone = zone_name (policy);
@@ -178,7 +178,7 @@ trellis_cli_policy_check (TrellisCliOptions *options, int argc, char **argv)
 
   if (argc > 1)
     {
-      g_printerr (_("trellis: write trellis policy check [FILE], with at most one FILE\n"));
+      g_printerr (_ ("trellis: write trellis policy check [FILE], with at most one FILE\n"));
       return TRELLIS_CLI_EXIT_USAGE;
     }
   path = argc == 1 ? argv[0] : trellis_cli_household_path (options);
@@ -195,7 +195,7 @@ trellis_cli_policy_check (TrellisCliOptions *options, int argc, char **argv)
       g_printerr ("%s\n", error->message);
       trellis_cli_data_dir_hint (options, error);
       /* Translators: printed after the list of a household file's errors. */
-      g_printerr (_("policy check: the file has errors\n"));
+      g_printerr (_ ("policy check: the file has errors\n"));
       return TRELLIS_CLI_EXIT_BLOCKED;
     }
 

@@ -31,8 +31,8 @@ trellis_cli_dbus_proxy (GError **error)
    * trellis-notify's, which takes them from the owner alone). */
   proxy = trellis_trellis1_proxy_new_sync (bus,
                                            G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES
-                                           | G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS
-                                           | G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                             | G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS
+                                             | G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
                                            TRELLIS_DBUS_NAME, TRELLIS_DBUS_PATH, NULL, error);
   if (proxy == NULL)
     return NULL;
@@ -65,7 +65,7 @@ trellis_cli_dbus_error_is_unreachable (const GError *error)
 
 int
 trellis_cli_dbus_error_report (const GError *error,
-                               const char   *denied)
+                               const char *denied)
 {
   g_autofree char *remote = g_dbus_error_get_remote_error (error);
   g_autoptr(GError) plain = g_error_copy (error);
@@ -75,7 +75,7 @@ trellis_cli_dbus_error_report (const GError *error,
   if (trellis_cli_dbus_error_is_unreachable (error))
     {
       /* Translators: trellisd is the name of the program; keep it. */
-      g_printerr (_("trellis: trellisd is not running, or cannot be reached (%s)\n"), plain->message);
+      g_printerr (_ ("trellis: trellisd is not running, or cannot be reached (%s)\n"), plain->message);
       return TRELLIS_CLI_EXIT_UNREACHABLE;
     }
   if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED))
@@ -83,22 +83,22 @@ trellis_cli_dbus_error_report (const GError *error,
       if (denied != NULL)
         g_printerr ("trellis: %s\n", denied);
       else
-        g_printerr (_("trellis: you are not allowed to do that; parents can.\n"));
+        g_printerr (_ ("trellis: you are not allowed to do that; parents can.\n"));
       return TRELLIS_CLI_EXIT_USAGE;
     }
   if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS))
     {
       /* Translators: %s is trellisd's own explanation, in English. */
-      g_printerr (_("trellis: trellisd refused the request: %s\n"), plain->message);
+      g_printerr (_ ("trellis: trellisd refused the request: %s\n"), plain->message);
       return TRELLIS_CLI_EXIT_USAGE;
     }
   if (remote != NULL && strcmp (remote, TRELLIS_DBUS_ERROR_NAME_NOT_FOUND) == 0)
     {
       /* Translators: %s is trellisd's own explanation, e.g. "no child named bob". */
-      g_printerr (_("trellis: not found: %s\n"), plain->message);
+      g_printerr (_ ("trellis: not found: %s\n"), plain->message);
       return TRELLIS_CLI_EXIT_USAGE;
     }
   /* Translators: %s says what went wrong. */
-  g_printerr (_("trellis: trellisd could not do it: %s\n"), plain->message);
+  g_printerr (_ ("trellis: trellisd could not do it: %s\n"), plain->message);
   return TRELLIS_CLI_EXIT_USAGE;
 }

@@ -38,7 +38,7 @@ gboolean trellis_cli_dbus_error_is_unreachable (const GError *error);
  * Prints @error for people and returns the exit status: 3 when trellisd
  * cannot be reached, 2 otherwise.
  */
-int      trellis_cli_dbus_error_report (const GError *error,
-                                        const char   *denied);
+int trellis_cli_dbus_error_report (const GError *error,
+                                   const char *denied);
 
 G_END_DECLS

@@ -44,33 +44,33 @@
 #define TRELLIS_NOTIFY_CALL_TIMEOUT_MS 5000
 
 /* Rate limits: one notification per name per minute, three per minute. */
-#define TRELLIS_NOTIFY_WINDOW_USEC     (60 * G_USEC_PER_SEC)
-#define TRELLIS_NOTIFY_MAX_PER_WINDOW  3
-#define TRELLIS_NOTIFY_NAMES_MAX       1024
+#define TRELLIS_NOTIFY_WINDOW_USEC    (60 * G_USEC_PER_SEC)
+#define TRELLIS_NOTIFY_MAX_PER_WINDOW 3
+#define TRELLIS_NOTIFY_NAMES_MAX      1024
 
 typedef struct {
-  GMainLoop       *loop;            /* (owned) */
-  GDBusConnection *system;          /* (owned) */
-  GCancellable    *cancellable;     /* (owned) */
-  GHashTable      *last_by_name;    /* (owned) name → gint64 * (monotonic µs) */
-  gint64           recent[TRELLIS_NOTIFY_MAX_PER_WINDOW]; /* last shown, ring */
-  guint            recent_next;
-  guint            watch_id;
-  char            *owner;           /* (owned) (nullable) trellisd's unique name */
-  TrellisTrellis1 *trellisd;        /* (owned) (nullable) calls to @owner */
-  guint            blocked_sub;     /* match rules on @owner; 0 without one */
-  guint            request_sub;
-  GSource         *resubscribe;     /* (owned) (nullable) a Subscribe to try again */
-  gboolean         verbose;
-  gboolean         quiet_shown;     /* the quiet-hours one went out */
-  int              exit_status;
+  GMainLoop *loop;                              /* (owned) */
+  GDBusConnection *system;                      /* (owned) */
+  GCancellable *cancellable;                    /* (owned) */
+  GHashTable *last_by_name;                     /* (owned) name → gint64 * (monotonic µs) */
+  gint64 recent[TRELLIS_NOTIFY_MAX_PER_WINDOW]; /* last shown, ring */
+  guint recent_next;
+  guint watch_id;
+  char *owner;               /* (owned) (nullable) trellisd's unique name */
+  TrellisTrellis1 *trellisd; /* (owned) (nullable) calls to @owner */
+  guint blocked_sub;         /* match rules on @owner; 0 without one */
+  guint request_sub;
+  GSource *resubscribe; /* (owned) (nullable) a Subscribe to try again */
+  gboolean verbose;
+  gboolean quiet_shown; /* the quiet-hours one went out */
+  int exit_status;
 } Agent;
 
 /* One signal waiting for the GetStatus("") that tells who we are. */
 typedef struct {
-  Agent    *agent;
-  char     *member;   /* (owned) "Blocked" or "RequestChanged" */
-  GVariant *params;   /* (owned) */
+  Agent *agent;
+  char *member;     /* (owned) "Blocked" or "RequestChanged" */
+  GVariant *params; /* (owned) */
 } PendingSignal;
 
 static void
@@ -179,7 +179,7 @@ agent_show (Agent *agent, const char *summary, const char *body)
   notify_notification_set_category (n, "network");
   if (!notify_notification_show (n, &error))
     g_printerr ("trellis-notify: %s: %s\n",
-                _("cannot show a notification"), error->message);
+                _ ("cannot show a notification"), error->message);
   else
     agent_log (agent, "shown: %s", summary);
   g_object_unref (n);
@@ -190,16 +190,16 @@ why_hint (const char *name)
 {
   /* Translators: the last line of a notification about a blocked site; %s
    * is the site's name, and “trellis why %s” a command to type as is. */
-  return g_strdup_printf (_("Type “trellis why %s” to see why."), name);
+  return g_strdup_printf (_ ("Type “trellis why %s” to see why."), name);
 }
 
 static void
-agent_show_blocked (Agent      *agent,
+agent_show_blocked (Agent *agent,
                     const char *name,
                     const char *rule_kind,
                     const char *explanation,
-                    gint64      until,
-                    gboolean    quiet_now,
+                    gint64 until,
+                    gboolean quiet_now,
                     const char *quiet_until)
 {
   g_autofree char *summary = NULL;
@@ -230,11 +230,11 @@ agent_show_blocked (Agent      *agent,
         opens = g_strdup (quiet_until);
       /* Translators: the title of a notification shown to a child at the
        * start of quiet hours (bedtime); %s is a site, e.g. youtube.com. */
-      summary = g_strdup_printf (_("%s is off during quiet hours."), name);
+      summary = g_strdup_printf (_ ("%s is off during quiet hours."), name);
       if (opens != NULL)
         {
           /* Translators: %s is a time of day, e.g. 07:00. */
-          g_autofree char *when = g_strdup_printf (_("It opens again at %s."), opens);
+          g_autofree char *when = g_strdup_printf (_ ("It opens again at %s."), opens);
 
           body = g_strdup_printf ("%s\n%s", when, hint);
         }
@@ -249,14 +249,14 @@ agent_show_blocked (Agent      *agent,
     return;
   /* Translators: the title of a notification shown to a child when a site
    * does not open; %s is its name, e.g. example-game.com. */
-  summary = g_strdup_printf (_("%s is blocked."), name);
+  summary = g_strdup_printf (_ ("%s is blocked."), name);
   body = explanation[0] != '\0' ? g_strdup_printf ("%s\n%s", explanation, hint)
                                 : g_strdup (hint);
   agent_show (agent, summary, body);
 }
 
 static void
-agent_show_request (Agent      *agent,
+agent_show_request (Agent *agent,
                     const char *me,
                     const char *child,
                     const char *name,
@@ -271,23 +271,23 @@ agent_show_request (Agent      *agent,
     {
       /* Translators: the title of a notification shown to a parent; %s is
        * the child's name. */
-      summary = g_strdup_printf (_("A request from %s"), child);
+      summary = g_strdup_printf (_ ("A request from %s"), child);
       /* Translators: shown to a parent: the child (first %s) asks to open
        * a site (second %s); the third %s is the child's message.
        * “trellis requests” is a command to type as is. */
-      body = g_strdup_printf (_("%s asks to open %s: “%s”. Type “trellis requests” to answer."),
+      body = g_strdup_printf (_ ("%s asks to open %s: “%s”. Type “trellis requests” to answer."),
                               child, name, message);
     }
   else if (g_strcmp0 (state, "approved") == 0 && mine)
     {
       /* Translators: shown to a child; %s is the site it asked for. */
-      summary = g_strdup_printf (_("Your request for %s was approved."), name);
+      summary = g_strdup_printf (_ ("Your request for %s was approved."), name);
       body = g_strdup (message);
     }
   else if (g_strcmp0 (state, "declined") == 0 && mine)
     {
       /* Translators: shown to a child; %s is the site it asked for. */
-      summary = g_strdup_printf (_("Your request for %s was declined."), name);
+      summary = g_strdup_printf (_ ("Your request for %s was declined."), name);
       body = g_strdup (message);
     }
   else
@@ -381,12 +381,12 @@ signal_type (const char *member)
 
 static void
 signal_received (GDBusConnection *connection,
-                 const char      *sender,
-                 const char      *path,
-                 const char      *interface,
-                 const char      *member,
-                 GVariant        *params,
-                 gpointer         user_data)
+                 const char *sender,
+                 const char *path,
+                 const char *interface,
+                 const char *member,
+                 GVariant *params,
+                 gpointer user_data)
 {
   Agent *agent = user_data;
   PendingSignal *p;
@@ -445,7 +445,7 @@ subscribe_ready (GObject *source, GAsyncResult *result, gpointer user_data)
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         return;
       g_printerr ("trellis-notify: %s: %s\n",
-                  _("cannot subscribe to trellisd"), error->message);
+                  _ ("cannot subscribe to trellisd"), error->message);
       /* Say, trellisd had no room (another account's connections): try
        * again in a while, as long as it is the same trellisd. */
       if (agent->owner != NULL && agent->resubscribe == NULL)
@@ -485,9 +485,9 @@ agent_forget_owner (Agent *agent)
 
 static void
 trellisd_appeared (GDBusConnection *connection,
-                   const char      *name,
-                   const char      *owner,
-                   gpointer         user_data)
+                   const char *name,
+                   const char *owner,
+                   gpointer user_data)
 {
   Agent *agent = user_data;
   g_autoptr(GError) error = NULL;
@@ -498,12 +498,12 @@ trellisd_appeared (GDBusConnection *connection,
    * made without a word on the bus. */
   agent->trellisd = trellis_trellis1_proxy_new_sync (connection,
                                                      G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES
-                                                     | G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS
-                                                     | G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                                       | G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS
+                                                       | G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
                                                      owner, TRELLIS_DBUS_PATH, NULL, &error);
   if (agent->trellisd == NULL)
     {
-      g_printerr ("trellis-notify: %s: %s\n", _("cannot subscribe to trellisd"), error->message);
+      g_printerr ("trellis-notify: %s: %s\n", _ ("cannot subscribe to trellisd"), error->message);
       return;
     }
   g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (agent->trellisd), TRELLIS_NOTIFY_CALL_TIMEOUT_MS);
@@ -524,8 +524,8 @@ trellisd_appeared (GDBusConnection *connection,
 
 static void
 trellisd_vanished (GDBusConnection *connection,
-                   const char      *name,
-                   gpointer         user_data)
+                   const char *name,
+                   gpointer user_data)
 {
   Agent *agent = user_data;
 
@@ -536,15 +536,15 @@ trellisd_vanished (GDBusConnection *connection,
 
 static void
 system_bus_closed (GDBusConnection *connection,
-                   gboolean         remote_peer_vanished,
-                   GError          *error,
-                   gpointer         user_data)
+                   gboolean remote_peer_vanished,
+                   GError *error,
+                   gpointer user_data)
 {
   Agent *agent = user_data;
 
   (void) connection;
   (void) remote_peer_vanished;
-  g_printerr ("trellis-notify: %s%s%s\n", _("the system bus went away"),
+  g_printerr ("trellis-notify: %s%s%s\n", _ ("the system bus went away"),
               error != NULL ? ": " : "", error != NULL ? error->message : "");
   agent->exit_status = 1;
   g_main_loop_quit (agent->loop);
@@ -571,9 +571,9 @@ main (int argc, char **argv)
   guint sigterm_id, sigint_id;
   const GOptionEntry entries[] = {
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,
-      N_("Say what arrives and what is shown"), NULL },
+      N_ ("Say what arrives and what is shown"), NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version,
-      N_("Print the version and exit"), NULL },
+      N_ ("Print the version and exit"), NULL },
     { NULL, 0, 0, 0, NULL, NULL, NULL }
   };
 
@@ -584,7 +584,7 @@ main (int argc, char **argv)
 
   /* Translators: what trellis-notify --help says it is. */
   context = g_option_context_new (NULL);
-  g_option_context_set_summary (context, _("Shows Trellis’s notifications on the desktop."));
+  g_option_context_set_summary (context, _ ("Shows Trellis’s notifications on the desktop."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
@@ -602,13 +602,13 @@ main (int argc, char **argv)
 
   if (!notify_init ("Trellis"))
     {
-      g_printerr ("trellis-notify: %s\n", _("cannot talk to the notification service"));
+      g_printerr ("trellis-notify: %s\n", _ ("cannot talk to the notification service"));
       return 1;
     }
   agent.system = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, &error);
   if (agent.system == NULL)
     {
-      g_printerr ("trellis-notify: %s: %s\n", _("cannot reach the system bus"), error->message);
+      g_printerr ("trellis-notify: %s: %s\n", _ ("cannot reach the system bus"), error->message);
       notify_uninit ();
       return 1;
     }

@@ -25,14 +25,14 @@ G_BEGIN_DECLS
  */
 typedef struct {
   /* Returns: (transfer full) the policy in force now. */
-  TrellisPolicy      *(*policy_get) (gpointer daemon);
+  TrellisPolicy *(*policy_get) (gpointer daemon);
   /* Reads the household file again and puts it in force (ApplyPolicy);
    * it ends later, and says how in the daemon's log. */
-  void                (*reload)     (gpointer daemon);
-  gpointer              daemon;     /* (unowned) given to the functions above */
-  TrellisGrants        *grants;     /* (unowned) loaded again after each change */
-  TrellisEventLog      *events;     /* (unowned) (nullable) the filter works without it */
-  TrellisDBusService   *service;    /* (unowned) (nullable) RequestChanged goes out here */
+  void (*reload) (gpointer daemon);
+  gpointer daemon;             /* (unowned) given to the functions above */
+  TrellisGrants *grants;       /* (unowned) loaded again after each change */
+  TrellisEventLog *events;     /* (unowned) (nullable) the filter works without it */
+  TrellisDBusService *service; /* (unowned) (nullable) RequestChanged goes out here */
 } TrellisDBusBackendContext;
 
 /** trellis_dbus_backend: the daemon's side of the D-Bus service; its data is a TrellisDBusBackendContext. */

@@ -11,14 +11,14 @@
 
 /* A parent's temporary grant: @domain and the names below it, until @until. */
 typedef struct {
-  char   *domain;   /* (owned) normalized */
-  gint64  until;    /* unix seconds */
+  char *domain; /* (owned) normalized */
+  gint64 until; /* unix seconds */
 } Grant;
 
 struct _TrellisGrants {
-  GMutex      lock;    /* protects grants and pauses */
-  GHashTable *grants;  /* (owned) child name → GPtrArray of Grant */
-  GHashTable *pauses;  /* (owned) child name → gint64* until */
+  GMutex lock;        /* protects grants and pauses */
+  GHashTable *grants; /* (owned) child name → GPtrArray of Grant */
+  GHashTable *pauses; /* (owned) child name → gint64* until */
 };
 
 static void
@@ -121,10 +121,10 @@ lifted (TrellisGrants *grants, const char *child, const char *qname, gint64 now)
       const Grant *g = list->pdata[i];
       gsize dlen = strlen (g->domain);
 
-      if (g->until > now &&
-          (g_ascii_strcasecmp (qname, g->domain) == 0 ||
-           (qlen > dlen && qname[qlen - dlen - 1] == '.' &&
-            g_ascii_strcasecmp (qname + qlen - dlen, g->domain) == 0)))
+      if (g->until > now
+          && (g_ascii_strcasecmp (qname, g->domain) == 0
+              || (qlen > dlen && qname[qlen - dlen - 1] == '.'
+                  && g_ascii_strcasecmp (qname + qlen - dlen, g->domain) == 0)))
         yes = TRUE;
     }
   g_mutex_unlock (&grants->lock);
@@ -132,16 +132,16 @@ lifted (TrellisGrants *grants, const char *child, const char *qname, gint64 now)
 }
 
 gboolean
-trellis_grants_lift (TrellisGrants   *grants,
-                     TrellisPolicy   *policy,
-                     const char      *child,
-                     const char      *qname,
-                     gint64           now,
+trellis_grants_lift (TrellisGrants *grants,
+                     TrellisPolicy *policy,
+                     const char *child,
+                     const char *qname,
+                     gint64 now,
                      TrellisDecision *decision)
 {
-  if (decision->verdict != TRELLIS_VERDICT_BLOCK ||
-      decision->rule->kind == TRELLIS_RULE_KIND_INTEGRITY ||
-      !lifted (grants, child, qname, now))
+  if (decision->verdict != TRELLIS_VERDICT_BLOCK
+      || decision->rule->kind == TRELLIS_RULE_KIND_INTEGRITY
+      || !lifted (grants, child, qname, now))
     return FALSE;
   decision->verdict = TRELLIS_VERDICT_ALLOW;
   decision->rule = trellis_policy_get_rule (policy, 0);

@@ -18,9 +18,9 @@ G_BEGIN_DECLS
 typedef struct _TrellisGrants TrellisGrants;
 
 /** trellis_grants_new: no grant and no pause. */
-TrellisGrants *trellis_grants_new  (void);
+TrellisGrants *trellis_grants_new (void);
 
-void           trellis_grants_free (TrellisGrants *grants);
+void trellis_grants_free (TrellisGrants *grants);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisGrants, trellis_grants_free)
 
 /**
@@ -32,9 +32,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisGrants, trellis_grants_free)
  * @events.  A grant of a public suffix (approved before they were refused)
  * would lift every block under it: it is left out, and logged.
  */
-void           trellis_grants_load (TrellisGrants   *grants,
-                                    TrellisEventLog *events,
-                                    TrellisPolicy   *policy);
+void trellis_grants_load (TrellisGrants *grants,
+                          TrellisEventLog *events,
+                          TrellisPolicy *policy);
 
 /**
  * trellis_grants_lift:
@@ -46,16 +46,16 @@ void           trellis_grants_load (TrellisGrants   *grants,
  * above it, @decision becomes an allow by the policy's default rule.
  * Returns whether it did.
  */
-gboolean       trellis_grants_lift (TrellisGrants   *grants,
-                                    TrellisPolicy   *policy,
-                                    const char      *child,
-                                    const char      *qname,
-                                    gint64           now,
-                                    TrellisDecision *decision);
+gboolean trellis_grants_lift (TrellisGrants *grants,
+                              TrellisPolicy *policy,
+                              const char *child,
+                              const char *qname,
+                              gint64 now,
+                              TrellisDecision *decision);
 
 /** trellis_grants_get_paused_until: when @child's pause ends, 0 when not paused at @now. */
-gint64         trellis_grants_get_paused_until (TrellisGrants *grants,
-                                                const char    *child,
-                                                gint64         now);
+gint64 trellis_grants_get_paused_until (TrellisGrants *grants,
+                                        const char *child,
+                                        gint64 now);
 
 G_END_DECLS

@@ -63,9 +63,9 @@ size_t trellis_nft_batch_size (const TrellisNftPlan *plan);
  * Returns: 0 or -errno (-EINVAL for an inconsistent plan, -ENOBUFS when the
  * batch limit is too small; the batch is then incomplete).
  */
-int trellis_nft_batch_build_plan (const TrellisNftPlan    *plan,
-                                  struct mnl_nlmsg_batch  *batch,
-                                  uint32_t                *seq);
+int trellis_nft_batch_build_plan (const TrellisNftPlan *plan,
+                                  struct mnl_nlmsg_batch *batch,
+                                  uint32_t *seq);
 
 /**
  * trellis_nft_apply_plan:

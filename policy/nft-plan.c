@@ -16,10 +16,10 @@
 #define TABLE_NAME_MAX 256u
 
 /* Standard chain priorities (nft's names for them). */
-#define PRIO_MANGLE   (-150)
-#define PRIO_DSTNAT   (-100)
-#define PRIO_FILTER   0
-#define PRIO_SRCNAT   100
+#define PRIO_MANGLE (-150)
+#define PRIO_DSTNAT (-100)
+#define PRIO_FILTER 0
+#define PRIO_SRCNAT 100
 
 static gboolean
 child_name_valid (const char *name)
@@ -112,13 +112,13 @@ cidr_contains (const TrellisNftCidr *outer, const TrellisNftCidr *inner, size_t 
 
 /* Checked, masked, sorted copy of @cidrs with every range inside another left out. */
 static gboolean
-cidrs_normalize (const TrellisNftCidr  *cidrs,
-                 size_t                 n,
-                 TrellisNftKeyType      key,
-                 const char            *child,
-                 TrellisNftCidr       **ret_cidrs,
-                 size_t                *ret_n,
-                 GError               **error)
+cidrs_normalize (const TrellisNftCidr *cidrs,
+                 size_t n,
+                 TrellisNftKeyType key,
+                 const char *child,
+                 TrellisNftCidr **ret_cidrs,
+                 size_t *ret_n,
+                 GError **error)
 {
   g_autofree TrellisNftCidr *out = NULL;
   size_t len = addr_len (key);
@@ -164,10 +164,10 @@ cidrs_normalize (const TrellisNftCidr  *cidrs,
 /* Building */
 
 typedef struct {
-  GArray *sets;      /* TrellisNftSet */
-  GArray *chains;    /* TrellisNftChain */
-  GArray *rules;     /* TrellisNftRule */
-  GArray *children;  /* TrellisNftChild */
+  GArray *sets;     /* TrellisNftSet */
+  GArray *chains;   /* TrellisNftChain */
+  GArray *rules;    /* TrellisNftRule */
+  GArray *children; /* TrellisNftChild */
 } Builder;
 
 static size_t
@@ -206,12 +206,14 @@ add_rule (Builder *b, size_t chain, const char *child, const TrellisNftStep *ste
   g_array_append_val (b->rules, r);
 }
 
-#define STEP(k, ...) ((TrellisNftStep) { .kind = TRELLIS_NFT_STEP_ ## k, __VA_ARGS__ })
+#define STEP(k, ...) ((TrellisNftStep) { .kind = TRELLIS_NFT_STEP_##k, __VA_ARGS__ })
 #define ADD_RULE(b, chain, child, ...) \
-  do { \
-    const TrellisNftStep steps_[] = { __VA_ARGS__ }; \
-    add_rule ((b), (chain), (child), steps_, G_N_ELEMENTS (steps_)); \
-  } while (0)
+  do \
+    { \
+      const TrellisNftStep steps_[] = { __VA_ARGS__ }; \
+      add_rule ((b), (chain), (child), steps_, G_N_ELEMENTS (steps_)); \
+    } \
+  while (0)
 
 static gboolean
 params_check (const TrellisNftPlanParams *p, GError **error)
@@ -338,8 +340,8 @@ child_clear (gpointer data)
 }
 
 TrellisNftPlan *
-trellis_nft_plan_new (const TrellisNftPlanParams  *params,
-                      GError                     **error)
+trellis_nft_plan_new (const TrellisNftPlanParams *params,
+                      GError **error)
 {
   g_auto (Builder) b = { 0 };
   g_autofree uint32_t *all = NULL;
@@ -469,11 +471,11 @@ trellis_nft_plan_new (const TrellisNftPlanParams  *params,
       /* One set and one rule for each family that has addresses. */
       {
         const struct {
-          const char        *suffix;
-          TrellisNftKeyType  key;
+          const char *suffix;
+          TrellisNftKeyType key;
           TrellisNftStepKind match;
-          TrellisNftCidr   **cidrs;
-          size_t             n;
+          TrellisNftCidr **cidrs;
+          size_t n;
         } fam[] = {
           { "v4", TRELLIS_NFT_KEY_IPV4_ADDR, TRELLIS_NFT_STEP_IP_DADDR_IN_SET, &v4, n_v4 },
           { "v6", TRELLIS_NFT_KEY_IPV6_ADDR, TRELLIS_NFT_STEP_IP6_DADDR_IN_SET, &v6, n_v6 },
@@ -543,7 +545,7 @@ trellis_nft_plan_free (TrellisNftPlan *plan)
 
 const TrellisNftSet *
 trellis_nft_plan_find_set (const TrellisNftPlan *plan,
-                           const char           *name)
+                           const char *name)
 {
   size_t i;
 
@@ -563,8 +565,8 @@ steps_equal (const TrellisNftRule *a, const TrellisNftRule *b)
     {
       const TrellisNftStep *x = &a->steps[i], *y = &b->steps[i];
 
-      if (x->kind != y->kind || x->set != y->set || x->value != y->value ||
-          x->bypass != y->bypass)
+      if (x->kind != y->kind || x->set != y->set || x->value != y->value
+          || x->bypass != y->bypass)
         return FALSE;
     }
   return TRUE;
@@ -576,17 +578,17 @@ trellis_nft_plan_same_shape (const TrellisNftPlan *a,
 {
   g_return_val_if_fail (a != NULL && b != NULL, FALSE);
 
-  if (strcmp (a->table, b->table) != 0 || a->queue_expr != b->queue_expr ||
-      a->n_sets != b->n_sets || a->n_chains != b->n_chains || a->n_rules != b->n_rules)
+  if (strcmp (a->table, b->table) != 0 || a->queue_expr != b->queue_expr
+      || a->n_sets != b->n_sets || a->n_chains != b->n_chains || a->n_rules != b->n_rules)
     return FALSE;
   for (size_t i = 0; i < a->n_sets; i++)
-    if (strcmp (a->sets[i].name, b->sets[i].name) != 0 || a->sets[i].key != b->sets[i].key ||
-        a->sets[i].interval != b->sets[i].interval)
+    if (strcmp (a->sets[i].name, b->sets[i].name) != 0 || a->sets[i].key != b->sets[i].key
+        || a->sets[i].interval != b->sets[i].interval)
       return FALSE;
   for (size_t i = 0; i < a->n_chains; i++)
-    if (strcmp (a->chains[i].name, b->chains[i].name) != 0 ||
-        a->chains[i].type != b->chains[i].type || a->chains[i].hook != b->chains[i].hook ||
-        a->chains[i].priority != b->chains[i].priority)
+    if (strcmp (a->chains[i].name, b->chains[i].name) != 0
+        || a->chains[i].type != b->chains[i].type || a->chains[i].hook != b->chains[i].hook
+        || a->chains[i].priority != b->chains[i].priority)
       return FALSE;
   for (size_t i = 0; i < a->n_rules; i++)
     if (!steps_equal (&a->rules[i], &b->rules[i]))
@@ -600,9 +602,9 @@ trellis_nft_set_same_elements (const TrellisNftSet *a,
 {
   g_return_val_if_fail (a != NULL && b != NULL, FALSE);
 
-  return a->n_uids == b->n_uids && a->n_cidrs == b->n_cidrs &&
-         (a->n_uids == 0 || memcmp (a->uids, b->uids, a->n_uids * sizeof *a->uids) == 0) &&
-         (a->n_cidrs == 0 || memcmp (a->cidrs, b->cidrs, a->n_cidrs * sizeof *a->cidrs) == 0);
+  return a->n_uids == b->n_uids && a->n_cidrs == b->n_cidrs
+         && (a->n_uids == 0 || memcmp (a->uids, b->uids, a->n_uids * sizeof *a->uids) == 0)
+         && (a->n_cidrs == 0 || memcmp (a->cidrs, b->cidrs, a->n_cidrs * sizeof *a->cidrs) == 0);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -620,15 +622,15 @@ resolve_getpwnam (const char *account, uint32_t *ret_uid, gpointer user_data)
 }
 
 typedef struct {
-  GArray *uids;  /* uint32_t */
+  GArray *uids; /* uint32_t */
 } ChildUids;
 
 TrellisNftPlan *
-trellis_nft_plan_new_for_policy (TrellisPolicy               *policy,
-                                 const TrellisNftPlanTuning  *tuning,
-                                 TrellisNftPlanResolve        resolve,
-                                 gpointer                     user_data,
-                                 GError                     **error)
+trellis_nft_plan_new_for_policy (TrellisPolicy *policy,
+                                 const TrellisNftPlanTuning *tuning,
+                                 TrellisNftPlanResolve resolve,
+                                 gpointer user_data,
+                                 GError **error)
 {
   const TrellisNftPlanTuning defaults = {
     .table = TRELLIS_NFT_TABLE_DEFAULT,
@@ -667,7 +669,7 @@ trellis_nft_plan_new_for_policy (TrellisPolicy               *policy,
           uint32_t uid;
 
           if (!resolve (accounts[j], &uid, user_data))
-            continue;  /* no such account (yet): nothing of it to filter */
+            continue; /* no such account (yet): nothing of it to filter */
           if (uid == 0)
             {
               g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
@@ -703,11 +705,11 @@ hook_name (TrellisNftHook hook)
 {
   switch (hook)
     {
-    case TRELLIS_NFT_HOOK_PREROUTING:  return "prerouting";
-    case TRELLIS_NFT_HOOK_FORWARD:     return "forward";
-    case TRELLIS_NFT_HOOK_OUTPUT:      return "output";
+    case TRELLIS_NFT_HOOK_PREROUTING: return "prerouting";
+    case TRELLIS_NFT_HOOK_FORWARD: return "forward";
+    case TRELLIS_NFT_HOOK_OUTPUT: return "output";
     case TRELLIS_NFT_HOOK_POSTROUTING: return "postrouting";
-    default:                           return "?";
+    default: return "?";
     }
 }
 
@@ -796,7 +798,7 @@ render_set (GString *out, const TrellisNftSet *s, const TrellisNftChild *child)
 static void
 render_rule (GString *out, const TrellisNftPlan *plan, const TrellisNftRule *r)
 {
-  int family = 0;  /* 4 or 6 after an ip/ip6 match */
+  int family = 0; /* 4 or 6 after an ip/ip6 match */
   size_t i;
 
   g_string_append (out, "\t\t");
@@ -873,7 +875,7 @@ concerns (const char *owner, const TrellisNftChild *child)
 
 char *
 trellis_nft_plan_render (const TrellisNftPlan *plan,
-                         const char           *child_name)
+                         const char *child_name)
 {
   g_autoptr (GString) out = g_string_new (NULL);
   const TrellisNftChild *child = NULL;

@@ -41,14 +41,14 @@ child_free (gpointer data)
 }
 
 guint
-trellis_policy_add_rule (TrellisPolicy   *policy,
-                         TrellisRuleKind  kind,
-                         const char      *pattern,
-                         const char      *child,
-                         const char      *category,
-                         const char      *detail,
-                         const char      *file,
-                         guint            line)
+trellis_policy_add_rule (TrellisPolicy *policy,
+                         TrellisRuleKind kind,
+                         const char *pattern,
+                         const char *child,
+                         const char *category,
+                         const char *detail,
+                         const char *file,
+                         guint line)
 {
   TrellisRule rule = { 0 };
 
@@ -157,7 +157,7 @@ trellis_policy_get_on_failure_open (TrellisPolicy *policy)
 
 const TrellisChild *const *
 trellis_policy_get_children (TrellisPolicy *policy,
-                             guint         *ret_n_children)
+                             guint *ret_n_children)
 {
   g_return_val_if_fail (policy != NULL, NULL);
   if (ret_n_children != NULL)
@@ -167,7 +167,7 @@ trellis_policy_get_children (TrellisPolicy *policy,
 
 const TrellisChild *
 trellis_policy_find_child_by_account (TrellisPolicy *policy,
-                                      const char    *account)
+                                      const char *account)
 {
   guint i;
 
@@ -186,7 +186,7 @@ trellis_policy_find_child_by_account (TrellisPolicy *policy,
 
 const TrellisChild *
 trellis_policy_find_child (TrellisPolicy *policy,
-                           const char    *name)
+                           const char *name)
 {
   guint i;
 
@@ -221,7 +221,7 @@ trellis_child_get_accounts (const TrellisChild *child)
 
 const TrellisRule *
 trellis_policy_get_rule (TrellisPolicy *policy,
-                         guint          id)
+                         guint id)
 {
   g_return_val_if_fail (policy != NULL, NULL);
   if (id >= policy->rules->len)
@@ -265,9 +265,9 @@ trellis_child_get_birth (const TrellisChild *child)
 }
 
 guint
-trellis_child_get_age (TrellisPolicy      *policy,
+trellis_child_get_age (TrellisPolicy *policy,
                        const TrellisChild *child,
-                       GDateTime          *now)
+                       GDateTime *now)
 {
   g_autoptr(GDateTime) local = NULL;
   int age;
@@ -298,11 +298,11 @@ trellis_policy_get_log_retention_days (TrellisPolicy *policy)
 }
 
 const char *
-trellis_child_get_quiet_hours (TrellisPolicy      *policy,
+trellis_child_get_quiet_hours (TrellisPolicy *policy,
                                const TrellisChild *child,
-                               GDateTime          *now,
-                               gboolean           *ret_quiet_now,
-                               char              **ret_until)
+                               GDateTime *now,
+                               gboolean *ret_quiet_now,
+                               char **ret_until)
 {
   g_autoptr(GDateTime) local = NULL;
   int found = -1;
@@ -318,8 +318,8 @@ trellis_child_get_quiet_hours (TrellisPolicy      *policy,
     *ret_quiet_now = found >= 0;
   if (ret_until != NULL)
     *ret_until = found >= 0
-      ? trellis_quiet_window_format_end (&g_array_index (child->quiet, TrellisQuietWindow, found))
-      : NULL;
+                   ? trellis_quiet_window_format_end (&g_array_index (child->quiet, TrellisQuietWindow, found))
+                   : NULL;
   return child->quiet_hours;
 }
 

@@ -17,8 +17,8 @@
 
 /* Returns: FALSE when the file cannot be read. */
 static gboolean
-load_helplines (TrellisPolicy   *policy,
-                const char      *data_dir,
+load_helplines (TrellisPolicy *policy,
+                const char *data_dir,
                 TrellisProblems *problems)
 {
   g_autofree char *path = g_build_filename (data_dir, "helplines", NULL);
@@ -30,7 +30,7 @@ load_helplines (TrellisPolicy   *policy,
   if (!g_file_get_contents (path, &contents, NULL, &local_error))
     {
       trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, 0, 0,
-                            _("cannot read the helplines: %s"), local_error->message);
+                            _ ("cannot read the helplines: %s"), local_error->message);
       return FALSE;
     }
 
@@ -55,7 +55,7 @@ load_helplines (TrellisPolicy   *policy,
                || strcmp (fields[1], "INT") == 0))
         {
           trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, i + 1, 1,
-                                _("write DOMAIN | COUNTRY | NAME | CONTACT, with a two-letter COUNTRY or INT"));
+                                _ ("write DOMAIN | COUNTRY | NAME | CONTACT, with a two-letter COUNTRY or INT"));
           continue;
         }
       problem = trellis_domain_check (fields[0], &domain);
@@ -69,7 +69,7 @@ load_helplines (TrellisPolicy   *policy,
       if (!trellis_matcher_insert (policy->helpline_matcher, domain, policy->rules->len, &existing))
         {
           trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, i + 1, 1,
-                                _("%s is listed twice"), domain);
+                                _ ("%s is listed twice"), domain);
           continue;
         }
       trellis_policy_add_rule (policy, TRELLIS_RULE_KIND_HELPLINE, domain, NULL, NULL, NULL, NULL, 0);
@@ -77,7 +77,8 @@ load_helplines (TrellisPolicy   *policy,
       helpline.country = g_string_chunk_insert_const (policy->strings, fields[1]);
       helpline.name = g_string_chunk_insert_const (policy->strings, fields[2]);
       helpline.contact = n == 4 && *fields[3] != '\0'
-        ? g_string_chunk_insert_const (policy->strings, fields[3]) : NULL;
+                           ? g_string_chunk_insert_const (policy->strings, fields[3])
+                           : NULL;
       g_array_append_val (policy->helplines, helpline);
     }
   return TRUE;
@@ -86,8 +87,8 @@ load_helplines (TrellisPolicy   *policy,
 /* The curated list of allow-list mode: one domain per line, "#" comments.
  * Returns: FALSE when the file cannot be read. */
 static gboolean
-load_allowlist (TrellisPolicy   *policy,
-                const char      *path,
+load_allowlist (TrellisPolicy *policy,
+                const char *path,
                 TrellisProblems *problems)
 {
   g_autofree char *contents = NULL;
@@ -97,7 +98,7 @@ load_allowlist (TrellisPolicy   *policy,
   if (!g_file_get_contents (path, &contents, NULL, &local_error))
     {
       trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, 0, 0,
-                            _("cannot read the allow list: %s"), local_error->message);
+                            _ ("cannot read the allow list: %s"), local_error->message);
       return FALSE;
     }
   for (char *cursor = contents, *line; (line = trellis_data_line_next (&cursor, &i)) != NULL;)
@@ -119,10 +120,10 @@ load_allowlist (TrellisPolicy   *policy,
 }
 
 gboolean
-trellis_shipped_data_load (TrellisPolicy             *policy,
-                           const char                *data_dir,
+trellis_shipped_data_load (TrellisPolicy *policy,
+                           const char *data_dir,
                            TrellisDomainIndexBuilder *builder,
-                           TrellisProblems           *problems)
+                           TrellisProblems *problems)
 {
   g_autofree char *categories = g_build_filename (data_dir, "categories", NULL);
   g_autofree char *age_bands = g_build_filename (data_dir, "age-bands", NULL);

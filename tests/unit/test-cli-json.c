@@ -50,7 +50,7 @@ json_decode (const char *s)
   while (*p != '"')
     {
       if ((guchar) *p < 0x20)
-        return NULL;   /* a raw control: not JSON */
+        return NULL; /* a raw control: not JSON */
       if (*p != '\\')
         {
           g_string_append_c (out, *p++);
@@ -59,14 +59,14 @@ json_decode (const char *s)
       p++;
       switch (*p++)
         {
-        case '"':  g_string_append_c (out, '"'); break;
+        case '"': g_string_append_c (out, '"'); break;
         case '\\': g_string_append_c (out, '\\'); break;
-        case '/':  g_string_append_c (out, '/'); break;
-        case 'n':  g_string_append_c (out, '\n'); break;
-        case 'r':  g_string_append_c (out, '\r'); break;
-        case 't':  g_string_append_c (out, '\t'); break;
-        case 'b':  g_string_append_c (out, '\b'); break;
-        case 'f':  g_string_append_c (out, '\f'); break;
+        case '/': g_string_append_c (out, '/'); break;
+        case 'n': g_string_append_c (out, '\n'); break;
+        case 'r': g_string_append_c (out, '\r'); break;
+        case 't': g_string_append_c (out, '\t'); break;
+        case 'b': g_string_append_c (out, '\b'); break;
+        case 'f': g_string_append_c (out, '\f'); break;
         case 'u':
           {
             char hex[5] = { 0 };
@@ -97,12 +97,17 @@ test_disputed_characters (void **state)
   assert_json (NULL, "null");
   assert_json ("", "\"\"");
   assert_json ("a\rb", "\"a\\rb\"");
-  assert_json ("a\x7f" "b", "\"a\\u007fb\"");
+  assert_json ("a\x7f"
+               "b",
+               "\"a\\u007fb\"");
   /* A C string ends at NUL: nothing after it is read. */
   assert_json ("a\0b", "\"a\"");
   /* An overlong NUL (modified UTF-8) is not UTF-8: U+FFFD each byte,
    * never a NUL or a raw byte. */
-  assert_json ("a\xc0\x80" "b", "\"a\xef\xbf\xbd\xef\xbf\xbd" "b\"");
+  assert_json ("a\xc0\x80"
+               "b",
+               "\"a\xef\xbf\xbd\xef\xbf\xbd"
+               "b\"");
 }
 
 static void
@@ -114,12 +119,18 @@ test_escapes (void **state)
   assert_json ("\x01\x1b[2J\x1f", "\"\\u0001\\u001b[2J\\u001f\"");
   /* C1 controls, a bidirectional override, a line separator. */
   assert_json ("\xc2\x85\xc2\x9b", "\"\\u0085\\u009b\"");
-  assert_json ("moc.\xe2\x80\xae" "elpmaxe", "\"moc.\\u202eelpmaxe\"");
-  assert_json ("a\xe2\x80\xa8" "b", "\"a\\u2028b\"");
+  assert_json ("moc.\xe2\x80\xae"
+               "elpmaxe",
+               "\"moc.\\u202eelpmaxe\"");
+  assert_json ("a\xe2\x80\xa8"
+               "b",
+               "\"a\\u2028b\"");
   /* Text as it is: non-ASCII, markup, the marks that mixed scripts need. */
   assert_json ("é ✓ <b>&amp;</b> \xe2\x80\x8f", "\"é ✓ <b>&amp;</b> \xe2\x80\x8f\"");
   /* Invalid bytes. */
-  assert_json ("\xff" "x", "\"\xef\xbf\xbdx\"");
+  assert_json ("\xff"
+               "x",
+               "\"\xef\xbf\xbdx\"");
 }
 
 /* Random bytes: each output is one JSON string whose value is the input
