@@ -73,6 +73,14 @@ gboolean trellis_cli_duration_parse (const char *text,
 /** trellis_cli_time_format: (transfer full) @unix_time in local time, "YYYY-MM-DD HH:MM:SS". */
 char *trellis_cli_time_format (gint64 unix_time);
 
+/**
+ * trellis_cli_time_format_as:
+ * (transfer full) @unix_time in local time, as g_date_time_format()
+ * writes @format; "@SECONDS" for a time GLib cannot place.
+ */
+char *trellis_cli_time_format_as (gint64 unix_time,
+                                  const char *format);
+
 /* The commands: @argc/@argv are the words after the command's own name. */
 int trellis_cli_why (TrellisCliOptions *options, int argc, char **argv);
 int trellis_cli_policy_check (TrellisCliOptions *options, int argc, char **argv);

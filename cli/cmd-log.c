@@ -79,16 +79,6 @@ count_for_words (guint64 n)
   return (guint) MIN (n, G_MAXUINT);
 }
 
-static char *
-clock_format (gint64 unix_time)
-{
-  g_autoptr(GDateTime) local = g_date_time_new_from_unix_local (unix_time);
-
-  if (local == NULL)
-    return g_strdup_printf ("@%" G_GINT64_FORMAT, unix_time);
-  return g_date_time_format (local, "%H:%M:%S");
-}
-
 static void
 json_entry (GString *out,
             gint64 first,
@@ -138,7 +128,7 @@ text_entry (gint64 first,
     g_print (_ ("%s  %s  %s\n"), local, safe_name, safe_rule);
   if (count > 1)
     {
-      g_autofree char *until = clock_format (last);
+      g_autofree char *until = trellis_cli_time_format_as (last, "%H:%M:%S");
 
       g_print (g_dngettext (GETTEXT_PACKAGE,
                             /* Translators: under a log line, when the same address was

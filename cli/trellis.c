@@ -106,13 +106,20 @@ trellis_cli_duration_parse (const char *text,
 }
 
 char *
-trellis_cli_time_format (gint64 unix_time)
+trellis_cli_time_format_as (gint64 unix_time,
+                            const char *format)
 {
   g_autoptr(GDateTime) local = g_date_time_new_from_unix_local (unix_time);
 
   if (local == NULL)
     return g_strdup_printf ("@%" G_GINT64_FORMAT, unix_time);
-  return g_date_time_format (local, "%Y-%m-%d %H:%M:%S");
+  return g_date_time_format (local, format);
+}
+
+char *
+trellis_cli_time_format (gint64 unix_time)
+{
+  return trellis_cli_time_format_as (unix_time, "%Y-%m-%d %H:%M:%S");
 }
 
 static void
