@@ -679,6 +679,9 @@ trellis_nft_plan_new (const TrellisNftPlanParams  *params,
   /* What quiet hours and allow-list mode leave alone: the machine's own
    * sockets, DNS (the queue decides it, and explains), a pause. */
   ADD_RULE (&b, chain_net, NULL, STEP (OIF_LO), STEP (ACCEPT));
+  /* A query NAT sent to the answerer still has the output device it was
+   * routed to first: it is known by trellisd's mark. */
+  ADD_RULE (&b, chain_net, NULL, STEP (MARK, .value = params->mark), STEP (ACCEPT));
   ADD_RULE (&b, chain_net, NULL, STEP (UDP_DPORT, .value = 53), STEP (ACCEPT));
   ADD_RULE (&b, chain_net, NULL, STEP (TCP_DPORT, .value = 53), STEP (ACCEPT));
   ADD_RULE (&b, chain_net, NULL, STEP (SKUID_IN_SET, .set = set_paused), STEP (ACCEPT));

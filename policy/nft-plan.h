@@ -66,6 +66,7 @@
  *       meta skuid @protected-uids ip daddr @doh-v4 tcp dport 443 reject
  *       ... udp 443, doh-learned-v4, and the same for ip6
  *       oif "lo" accept                                              # local IPC
+ *       meta mark MARK accept                                        # sent to the answerer
  *       udp dport 53 accept                                          # the queue's job
  *       tcp dport 53 accept
  *       meta skuid @paused-uids accept                               # a parent's pause

@@ -59,7 +59,7 @@ want_chains = {"dns-queue": ("filter", "output", -150), "dns-redirect": ("nat", 
                "dns-learn": ("filter", "output", -140), "dns-answers": ("filter", "input", -150),
                "net-policy": ("filter", "output", 0)}
 want_rules = {"dns-queue": 2, "dns-redirect": 2, "dns-guard": 2, "dns-learn": 1, "dns-answers": 1,
-              "net-policy": 16}
+              "net-policy": 17}
 for name, (typ, hook, prio) in want_chains.items():
     c = chains.get(name)
     if c is None or (c["type"], c["hook"], c["prio"], c["policy"]) != (typ, hook, prio, "accept"):
