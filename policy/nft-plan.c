@@ -1105,7 +1105,7 @@ uid_in (const uint32_t *uids, size_t n, uint32_t uid)
 static void
 render_elements (GString *out, const TrellisNftSet *s, const TrellisNftChild *child)
 {
-  const size_t per_line = s->key == TRELLIS_NFT_KEY_UID ? 5 : s->key == TRELLIS_NFT_KEY_TIME ? 1 : 2;
+  const size_t per_line = s->key == TRELLIS_NFT_KEY_UID ? 5 : s->key == TRELLIS_NFT_KEY_IPV4_ADDR ? 2 : 1;
   size_t count = 0;
   size_t i, n;
 

@@ -45,5 +45,10 @@ expired ()
   [ "$CONNECT_OUT" = refused ]
 }
 wait_until 10 expired || fail "the learned address still works 10 s after a 4 s TTL"
-expect_connect child no tcp 2001:db8::80 80
+expired6 ()
+{
+  connect_as child tcp 2001:db8::80 80
+  [ "$CONNECT_OUT" = refused ]
+}
+wait_until 10 expired6 || fail "the learned IPv6 address still works 10 s after a 4 s TTL"
 log "PASS: allow-list mode: only addresses learned from allowed answers, until their TTL"
