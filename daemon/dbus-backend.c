@@ -176,9 +176,7 @@ backend_why (gpointer data, const char *name, const char *qname, const char *loc
       g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS, "“%s” is not a domain name", qname);
       return FALSE;
     }
-  trellis_policy_decide_at (policy, child, domain, now, &decision);
-  trellis_grants_lift (ctx->grants, policy, trellis_child_get_name (child), domain,
-                       g_date_time_to_unix (now), &decision);
+  ctx->decide (ctx->daemon, policy, child, domain, &decision);
   *ret_blocked = decision.verdict == TRELLIS_VERDICT_BLOCK;
   *ret_rule = trellis_rule_format_short (decision.rule);
   /* In the child's language (§25): this thread alone switches to the
@@ -449,6 +447,7 @@ backend_pause (gpointer data, const char *name, gint64 seconds, GError **error)
   if (!trellis_event_log_pause_set (ctx->events, name, now_unix () + seconds, error))
     return FALSE;
   grants_reload (ctx);
+  ctx->pause_changed (ctx->daemon, name, now_unix () + seconds);
   return TRUE;
 }
 

@@ -29,6 +29,17 @@ typedef struct {
   /* Reads the household file again and puts it in force (ApplyPolicy);
    * it ends later, and says how in the daemon's log. */
   void (*reload) (gpointer daemon);
+  /* The decision a query for @qname would get now, by the daemon's clock:
+   * the policy, then a pause or a grant that lifts a block (Why). */
+  void (*decide) (gpointer daemon,
+                  TrellisPolicy *policy,
+                  const TrellisChild *child,
+                  const char *qname,
+                  TrellisDecision *ret_decision);
+  /* A parent paused @child until @until (unix seconds): the kernel follows. */
+  void (*pause_changed) (gpointer daemon,
+                         const char *child,
+                         gint64 until);
   gpointer daemon;             /* (unowned) given to the functions above */
   TrellisGrants *grants;       /* (unowned) loaded again after each change */
   TrellisEventLog *events;     /* (unowned) (nullable) the filter works without it */

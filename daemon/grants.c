@@ -161,3 +161,18 @@ trellis_grants_get_paused_until (TrellisGrants *grants, const char *child, gint6
   g_mutex_unlock (&grants->lock);
   return until;
 }
+
+GHashTable *
+trellis_grants_dup_pauses (TrellisGrants *grants)
+{
+  GHashTable *copy = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  GHashTableIter iter;
+  gpointer child, until;
+
+  g_mutex_lock (&grants->lock);
+  g_hash_table_iter_init (&iter, grants->pauses);
+  while (g_hash_table_iter_next (&iter, &child, &until))
+    g_hash_table_insert (copy, g_strdup (child), g_memdup2 (until, sizeof (gint64)));
+  g_mutex_unlock (&grants->lock);
+  return copy;
+}

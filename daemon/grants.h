@@ -53,6 +53,13 @@ gboolean trellis_grants_lift (TrellisGrants *grants,
                               gint64 now,
                               TrellisDecision *decision);
 
+/**
+ * trellis_grants_dup_pauses:
+ * Returns: (transfer full) a copy of the pauses held now: child name →
+ * gint64* until (unix seconds), each owned by the table.
+ */
+GHashTable *trellis_grants_dup_pauses (TrellisGrants *grants);
+
 /** trellis_grants_get_paused_until: when @child's pause ends, 0 when not paused at @now. */
 gint64 trellis_grants_get_paused_until (TrellisGrants *grants,
                                         const char *child,

@@ -105,6 +105,10 @@ main (int argc, char *argv[])
   gboolean verbose = FALSE;
   gboolean version = FALSE;
   gboolean remove_table = FALSE;
+  gint answers_queue = 0;
+  g_autofree char *fake_time = NULL;
+  gint ttl_min = 0, ttl_max = 0;
+  g_auto(GStrv) resolvers = NULL;
   GOptionEntry entries[] = {
     { "household", 0, 0, G_OPTION_ARG_FILENAME, &household,
       "The household file (default " TRELLIS_SYSCONFDIR "/household.conf)", "FILE" },
@@ -118,6 +122,16 @@ main (int argc, char *argv[])
       "The answerer's local UDP and TCP port (default 5354)", "PORT" },
     { "table", 0, 0, G_OPTION_ARG_STRING, &table,
       "The nftables table (family inet) (default trellis)", "NAME" },
+    { "answers-queue-num", 0, 0, G_OPTION_ARG_INT, &answers_queue,
+      "The NFQUEUE of the DNS answers trellisd learns from (default: --queue-num + 1)", "N" },
+    { "resolver", 0, 0, G_OPTION_ARG_STRING_ARRAY, &resolvers,
+      "A DNS server trellisd asks for the DNS-over-HTTPS endpoints' addresses (repeatable; default: /etc/resolv.conf's)", "ADDRESS" },
+    { "learn-ttl-min", 0, 0, G_OPTION_ARG_INT, &ttl_min,
+      "Seconds an address learned from an answer is kept at least (default 120)", "S" },
+    { "learn-ttl-max", 0, 0, G_OPTION_ARG_INT, &ttl_max,
+      "Seconds an address learned from an answer is kept at most (default 21600)", "S" },
+    { "fake-time", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &fake_time,
+      "Tests: start the daemon's clock at this moment (ISO 8601 with a zone) instead of now", "TIME" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages (the names a child looks up are never logged)", NULL },
     { "remove-table", 0, 0, G_OPTION_ARG_NONE, &remove_table,
       "Remove the nftables table a stopped trellisd left (children are then unfiltered) and exit", NULL },
@@ -175,6 +189,30 @@ main (int argc, char *argv[])
           return 1;
         }
       return 0;
+    }
+  if (!parse_port ("--answers-queue-num", answers_queue, &config.answers_queue_num, &error))
+    {
+      g_printerr ("trellisd: %s\n", error->message);
+      return 2;
+    }
+  if (ttl_min < 0 || ttl_max < 0 || (ttl_max > 0 && ttl_max < ttl_min))
+    {
+      g_printerr ("trellisd: --learn-ttl-min and --learn-ttl-max must be seconds, the minimum not above the maximum\n");
+      return 2;
+    }
+  config.learn_ttl_min = (guint) ttl_min;
+  config.learn_ttl_max = (guint) ttl_max;
+  config.resolvers = resolvers;
+  if (fake_time != NULL)
+    {
+      g_autoptr(GDateTime) t = g_date_time_new_from_iso8601 (fake_time, NULL);
+
+      if (t == NULL)
+        {
+          g_printerr ("trellisd: --fake-time: “%s” is not an ISO 8601 time with a zone\n", fake_time);
+          return 2;
+        }
+      config.fake_time = g_date_time_to_unix (t);
     }
   if (verbose)
     g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);

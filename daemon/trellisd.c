@@ -22,6 +22,7 @@
 #include "daemon/event-log.h"
 #include "daemon/flows.h"
 #include "daemon/grants.h"
+#include "daemon/net-policy.h"
 #include "daemon/queue.h"
 #include "policy/nft-plan.h"
 #include "policy/trellis-policy.h"
@@ -75,7 +76,15 @@ struct _TrellisDaemon {
   gboolean using_last_good;
 
   guint64 n_malformed;
+
+  gint64 clock_offset_us;          /* the daemon's clock less the real one (tests) */
+  TrellisNetPolicy *net;           /* (owned) (nullable) */
+  GSource *quiet_timer;            /* (owned) (nullable) the next local midnight or change of offset */
+  GFileMonitor *localtime_monitor; /* (owned) (nullable) */
+  guint n_repairs;
 };
+
+static gint64 daemon_now_us (TrellisDaemon *daemon);
 
 static void
 snapshot_clear (gpointer data)
@@ -226,6 +235,8 @@ nft_plan_build (TrellisDaemon *daemon, const Snapshot *s, GError **error)
     .answer_port = daemon->config.answer_port,
     .mark = daemon->config.mark,
     .queue_expr = daemon->queue_expr,
+    .now_us = daemon_now_us (daemon),
+    .kernel_offset_us = daemon->clock_offset_us,
   };
 
   return trellis_nft_plan_new_for_policy (s->policy, &tuning, snapshot_account_uid,
@@ -317,30 +328,48 @@ blocked_emit (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-/* Decides @qname for @child now, as a query would be: the policy, then a
- * pause or a grant that lifts a block.  @record: write a block to the
- * event log and signal it.  Fills @ret_answer. */
+/* The policy's decision for @qname and @child at @now, then a parent's
+ * pause or temporary grant, which lifts a block; never the rules that keep
+ * the filter whole. */
+static void
+decide_at (TrellisDaemon *daemon,
+           TrellisPolicy *policy,
+           const TrellisChild *child,
+           const char *qname,
+           GDateTime *now,
+           TrellisDecision *ret_decision)
+{
+  TrellisDecision decision;
+
+  trellis_policy_decide_at (policy, child, qname, now, &decision);
+  trellis_grants_lift (daemon->grants, policy, trellis_child_get_name (child), qname,
+                       g_date_time_to_unix (now), &decision);
+  *ret_decision = decision;
+}
+
+/* Decides @qname for @child now, as a query would be.  @record: write a
+ * block to the event log and signal it.  Fills @ret_decision (nullable)
+ * and @ret_answer. */
 static void
 decide_child (TrellisDaemon *daemon,
               Snapshot *s,
               const TrellisChild *child,
               const char *qname,
               gboolean record,
+              TrellisDecision *ret_decision,
               TrellisAnswer *ret_answer)
 {
   TrellisDecision decision;
-  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr(GDateTime) now = g_date_time_new_from_unix_utc (daemon_now_us (daemon) / G_USEC_PER_SEC);
   g_autofree char *text = NULL;
 
   memset (ret_answer, 0, sizeof *ret_answer);
   ret_answer->action = TRELLIS_ANSWER_FORWARD;
   ret_answer->ede_code = -1;
 
-  trellis_policy_decide_at (s->policy, child, qname, now, &decision);
-  /* A parent's pause or temporary grant lifts a block; never the rules
-   * that keep the filter whole. */
-  trellis_grants_lift (daemon->grants, s->policy, trellis_child_get_name (child), qname,
-                       g_date_time_to_unix (now), &decision);
+  decide_at (daemon, s->policy, child, qname, now, &decision);
+  if (ret_decision != NULL)
+    *ret_decision = decision;
 
   switch (decision.verdict)
     {
@@ -404,7 +433,7 @@ decide (TrellisDaemon *daemon, Snapshot *s, uid_t uid, const char *qname, gboole
       ret_answer->ede_code = -1;
       return;
     }
-  decide_child (daemon, s, child, qname, record, ret_answer);
+  decide_child (daemon, s, child, qname, record, NULL, ret_answer);
 }
 
 /* What went wrong in the queue's source, logged here: the queue does not log. */
@@ -557,6 +586,272 @@ flows_expire (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+
+/* ---- the network policy at run time --------------------------------------- */
+
+/* The daemon's clock (real time, or a test's fake one), unix µs. */
+static gint64
+daemon_now_us (TrellisDaemon *daemon)
+{
+  return g_get_real_time () + daemon->clock_offset_us;
+}
+
+/* The uids of @child under @s, sorted. */
+static GArray *
+child_uids (Snapshot *s, const char *child)
+{
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (guint32));
+  GHashTableIter iter;
+  gpointer uid, c;
+
+  g_hash_table_iter_init (&iter, s->uid_children);
+  while (g_hash_table_iter_next (&iter, &uid, &c))
+    if (strcmp (trellis_child_get_name (c), child) == 0)
+      {
+        guint32 u = GPOINTER_TO_UINT (uid);
+
+        g_array_append_val (out, u);
+      }
+  g_array_sort (out, uid_compare);
+  return out;
+}
+
+/* A parent paused @child until @until (unix seconds; past: resumed): the
+ * kernel's network policy follows. */
+static void
+pause_changed (TrellisDaemon *daemon,
+               const char *child,
+               gint64 until)
+{
+  g_autoptr(Snapshot) s = NULL;
+  g_autoptr(GArray) uids = NULL;
+  int r;
+
+  if (daemon->net == NULL)
+    return;
+  s = snapshot_acquire (daemon);
+  uids = child_uids (s, child);
+  r = trellis_net_policy_pause (daemon->net, (const guint32 *) (gpointer) uids->data, uids->len, until);
+  if (r < 0)
+    g_warning ("child %s: the kernel did not take the pause: %s", child, g_strerror (-r));
+}
+
+/* What an answer teaches (net-policy.c asks, on the main thread). */
+static TrellisLearn
+net_classify (uid_t uid, const char *qname, char **ret_child, gpointer user_data)
+{
+  TrellisDaemon *daemon = user_data;
+  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+  const TrellisChild *child = g_hash_table_lookup (s->uid_children, GUINT_TO_POINTER (uid));
+  g_autoptr(GDateTime) now = NULL;
+  TrellisDecision decision;
+  TrellisAnswer answer;
+  gboolean allowlist = FALSE;
+
+  if (child == NULL)
+    return TRELLIS_LEARN_NONE;
+  decide_child (daemon, s, child, qname, FALSE, &decision, &answer);
+  if (decision.rule->kind == TRELLIS_RULE_KIND_HELPLINE)
+    return TRELLIS_LEARN_HELPLINE;
+  if (decision.verdict == TRELLIS_VERDICT_BLOCK)
+    return TRELLIS_LEARN_NONE;
+  now = g_date_time_new_from_unix_utc (daemon_now_us (daemon) / G_USEC_PER_SEC);
+  if (trellis_child_get_profile (s->policy, child, now, NULL, NULL, &allowlist) == NULL || !allowlist)
+    return TRELLIS_LEARN_NONE;
+  *ret_child = g_strdup (trellis_child_get_name (child));
+  return TRELLIS_LEARN_CHILD;
+}
+
+/* Another process changed our table: put it back as it was, at once. */
+static void
+net_repair (guint32 pid, gpointer user_data)
+{
+  TrellisDaemon *daemon = user_data;
+  gint64 start = g_get_monotonic_time ();
+  int r;
+
+  if (!daemon->table_applied || daemon->applied == NULL)
+    return;
+  r = trellis_nft_apply_plan (daemon->applied);
+  if (r < 0)
+    {
+      g_warning ("table inet %s was changed by another process (pid %u) and could not be put back: %s",
+                 daemon->config.table, pid, g_strerror (-r));
+      return;
+    }
+  if (daemon->net != NULL)
+    trellis_net_policy_table_replaced (daemon->net);
+  daemon->n_repairs++;
+  g_warning ("table inet %s was changed by another process (pid %u): put back in %.1f ms (%u so far)",
+             daemon->config.table, pid, (g_get_monotonic_time () - start) / 1000.0, daemon->n_repairs);
+}
+
+static void quiet_timer_arm (TrellisDaemon *daemon);
+static int kernel_update (TrellisDaemon *daemon, const TrellisNftPlan *plan);
+
+static gint32
+zone_offset_at (GTimeZone *tz, gint64 unix_s)
+{
+  g_autoptr(GDateTime) t = g_date_time_new_from_unix_utc (unix_s);
+  g_autoptr(GDateTime) local = t != NULL ? g_date_time_to_timezone (t, tz) : NULL;
+
+  return local != NULL ? (gint32) (g_date_time_get_utc_offset (local) / G_USEC_PER_SEC) : 0;
+}
+
+/* Plans the kernel again for now (the quiet times move on with the days)
+ * and arms the timer for the next time. */
+static gboolean
+quiet_timer_due (gpointer user_data)
+{
+  TrellisDaemon *daemon = user_data;
+  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+  g_autoptr(TrellisNftPlan) plan = NULL;
+  g_autoptr(GError) error = NULL;
+  GTimeZone *tz = trellis_policy_get_timezone (s->policy);
+  gint32 offset = zone_offset_at (tz, daemon_now_us (daemon) / G_USEC_PER_SEC);
+  int r;
+
+  g_clear_pointer (&daemon->quiet_timer, g_source_unref);
+  plan = nft_plan_build (daemon, s, &error);
+  if (plan == NULL)
+    g_warning ("quiet hours not planned again: %s", error->message);
+  else if ((r = kernel_update (daemon, plan)) < 0)
+    g_warning ("quiet hours not planned again: the kernel refused: %s", g_strerror (-r));
+  else
+    {
+      if (r == 1 && daemon->net != NULL)
+        trellis_net_policy_table_replaced (daemon->net);
+      g_clear_pointer (&daemon->applied, trellis_nft_plan_free);
+      daemon->applied = g_steal_pointer (&plan);
+      g_message ("quiet hours planned again in %s (UTC%+03d:%02d)",
+                 trellis_policy_get_timezone_name (s->policy) != NULL
+                   ? trellis_policy_get_timezone_name (s->policy)
+                   : "the system's zone",
+                 offset / 3600, (ABS (offset) / 60) % 60);
+    }
+  quiet_timer_arm (daemon);
+  return G_SOURCE_REMOVE;
+}
+
+/* The next time the plan's quiet times need a new look: the household's
+ * next local midnight (the plan's horizon moves a day), or the next change
+ * of the zone's offset (summer time) before it, whichever comes first. */
+static void
+quiet_timer_arm (TrellisDaemon *daemon)
+{
+  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+  GTimeZone *tz = trellis_policy_get_timezone (s->policy);
+  gint64 now_s = daemon_now_us (daemon) / G_USEC_PER_SEC;
+  gint64 from_us, to_us, next;
+  gint32 offset_now;
+
+  if (daemon->quiet_timer != NULL)
+    {
+      g_source_destroy (daemon->quiet_timer);
+      g_clear_pointer (&daemon->quiet_timer, g_source_unref);
+    }
+  trellis_nft_quiet_horizon (s->policy, now_s * G_USEC_PER_SEC, &from_us, &to_us);
+  /* the midnight after today's: from + 2 days */
+  next = from_us / G_USEC_PER_SEC + 2 * 86400;
+  {
+    g_autoptr(GDateTime) t = g_date_time_new_from_unix_utc (from_us / G_USEC_PER_SEC);
+    g_autoptr(GDateTime) l = g_date_time_to_timezone (t, tz);
+    g_autoptr(GDateTime) m = g_date_time_add_days (l, 2);
+
+    next = g_date_time_to_unix (m);
+  }
+  offset_now = zone_offset_at (tz, now_s);
+  if (zone_offset_at (tz, next) != offset_now)
+    {
+      /* the second the offset changes, by halves */
+      gint64 lo = now_s, hi = next;
+
+      while (hi - lo > 1)
+        {
+          gint64 mid = lo + (hi - lo) / 2;
+
+          if (zone_offset_at (tz, mid) == offset_now)
+            lo = mid;
+          else
+            hi = mid;
+        }
+      next = hi;
+    }
+  if (next <= now_s)
+    next = now_s + 1;
+  daemon->quiet_timer = g_timeout_source_new ((guint) MIN ((next - now_s) * 1000 + 50, 86400 * 1000));
+  g_source_set_callback (daemon->quiet_timer, quiet_timer_due, daemon, NULL);
+  g_source_attach (daemon->quiet_timer, g_main_context_get_thread_default ());
+}
+
+static void
+localtime_changed (GFileMonitor *monitor, GFile *file, GFile *other, GFileMonitorEvent event,
+                   gpointer user_data)
+{
+  TrellisDaemon *daemon = user_data;
+
+  if (event != G_FILE_MONITOR_EVENT_CHANGES_DONE_HINT && event != G_FILE_MONITOR_EVENT_CREATED
+      && event != G_FILE_MONITOR_EVENT_DELETED && event != G_FILE_MONITOR_EVENT_RENAMED
+      && event != G_FILE_MONITOR_EVENT_MOVED_IN)
+    return;
+  g_message ("the system's time zone changed: reading the household again");
+  trellis_daemon_reload (daemon);
+}
+
+static gboolean
+net_start (TrellisDaemon *daemon, GError **error)
+{
+  const TrellisNetPolicyHooks hooks = { net_classify, net_repair };
+  TrellisNetPolicyConfig config = {
+    .table = daemon->config.table,
+    .answers_queue_num = daemon->config.answers_queue_num != 0
+                           ? daemon->config.answers_queue_num
+                           : (guint16) (daemon->config.queue_num + 1),
+    .mark = daemon->config.mark,
+    .ttl_min = daemon->config.learn_ttl_min != 0 ? daemon->config.learn_ttl_min : 120,
+    .ttl_max = daemon->config.learn_ttl_max != 0 ? daemon->config.learn_ttl_max : 21600,
+    .resolvers = (const char *const *) daemon->config.resolvers,
+  };
+  g_autoptr(GHashTable) pauses = NULL;
+  GHashTableIter iter;
+  gpointer name, until;
+
+  daemon->net = trellis_net_policy_new (&config, daemon->flows, &hooks, daemon, error);
+  if (daemon->net == NULL)
+    return FALSE;
+  trellis_net_policy_set_doh_names (daemon->net, trellis_policy_get_doh_names (daemon->snapshot->policy));
+  /* A copy: the kernel is told without the grants' lock held. */
+  pauses = trellis_grants_dup_pauses (daemon->grants);
+  g_hash_table_iter_init (&iter, pauses);
+  while (g_hash_table_iter_next (&iter, &name, &until))
+    pause_changed (daemon, name, *(gint64 *) until);
+  quiet_timer_arm (daemon);
+  {
+    g_autoptr(GFile) lt = g_file_new_for_path ("/etc/localtime");
+
+    daemon->localtime_monitor = g_file_monitor_file (lt, G_FILE_MONITOR_WATCH_MOVES, NULL, NULL);
+    if (daemon->localtime_monitor != NULL)
+      g_signal_connect (daemon->localtime_monitor, "changed", G_CALLBACK (localtime_changed), daemon);
+  }
+  return TRUE;
+}
+
+static void
+net_stop (TrellisDaemon *daemon)
+{
+  if (daemon->quiet_timer != NULL)
+    {
+      g_source_destroy (daemon->quiet_timer);
+      g_clear_pointer (&daemon->quiet_timer, g_source_unref);
+    }
+  if (daemon->localtime_monitor != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (daemon->localtime_monitor, daemon);
+      g_clear_object (&daemon->localtime_monitor);
+    }
+  g_clear_pointer (&daemon->net, trellis_net_policy_free);
+}
+
 /* ---- the system bus --------------------------------------------------------- */
 
 #define BUS_RETRY_FIRST_MS 250
@@ -633,6 +928,26 @@ backend_reload (gpointer data)
   trellis_daemon_reload (data);
 }
 
+/* Why's decision: the one a query would get now, by the daemon's clock. */
+static void
+backend_decide (gpointer data,
+                TrellisPolicy *policy,
+                const TrellisChild *child,
+                const char *qname,
+                TrellisDecision *ret_decision)
+{
+  TrellisDaemon *daemon = data;
+  g_autoptr(GDateTime) now = g_date_time_new_from_unix_utc (daemon_now_us (daemon) / G_USEC_PER_SEC);
+
+  decide_at (daemon, policy, child, qname, now, ret_decision);
+}
+
+static void
+backend_pause_changed (gpointer data, const char *child, gint64 until)
+{
+  pause_changed (data, child, until);
+}
+
 static void
 bus_connected (GObject *source,
                GAsyncResult *result,
@@ -663,6 +978,8 @@ bus_connected (GObject *source,
   daemon->backend = (TrellisDBusBackendContext) {
     .policy_get = backend_policy_get,
     .reload = backend_reload,
+    .decide = backend_decide,
+    .pause_changed = backend_pause_changed,
     .daemon = daemon,
     .grants = daemon->grants,
     .events = daemon->events,
@@ -830,6 +1147,13 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
   daemon->config.mark = config->mark != 0 ? config->mark : TRELLIS_NFT_MARK_DEFAULT;
   daemon->config.ready = config->ready;
   daemon->config.ready_data = config->ready_data;
+  daemon->config.answers_queue_num = config->answers_queue_num;
+  daemon->config.fake_time = config->fake_time;
+  daemon->config.learn_ttl_min = config->learn_ttl_min;
+  daemon->config.learn_ttl_max = config->learn_ttl_max;
+  daemon->config.resolvers = g_strdupv (config->resolvers);
+  if (config->fake_time != 0)
+    daemon->clock_offset_us = config->fake_time * G_USEC_PER_SEC - g_get_real_time ();
   g_mutex_init (&daemon->lock);
   g_mutex_init (&daemon->signal_lock);
   daemon->signal_last = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
@@ -944,6 +1268,9 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
     g_source_attach (daemon->purge, g_main_context_get_thread_default ());
   }
 
+  if (!net_start (daemon, error))
+    return FALSE;
+
   daemon->expire = g_timeout_source_new_seconds (10);
   g_source_set_callback (daemon->expire, flows_expire, daemon, NULL);
   g_source_attach (daemon->expire, g_main_context_get_thread_default ());
@@ -996,7 +1323,8 @@ snapshot_swap (TrellisDaemon *daemon, Snapshot *next)
 /* Brings the kernel to @plan with as little as it takes: nothing when it
  * is already there; only set elements when the chains stay the same (a
  * chain replaced would drop the packets waiting in the queue at that
- * instant); the whole table otherwise.  Each is one transaction. */
+ * instant); the whole table otherwise.  Each is one transaction.
+ * Returns: 1 when the whole table was replaced, 0, or -errno. */
 static int
 kernel_update (TrellisDaemon *daemon, const TrellisNftPlan *plan)
 {
@@ -1004,7 +1332,11 @@ kernel_update (TrellisDaemon *daemon, const TrellisNftPlan *plan)
   gboolean same_sets = TRUE;
 
   if (applied == NULL || !trellis_nft_plan_same_shape (applied, plan))
-    return trellis_nft_apply_plan (plan);
+    {
+      int r = trellis_nft_apply_plan (plan);
+
+      return r < 0 ? r : 1;
+    }
   for (size_t i = 0; i < plan->n_sets; i++)
     same_sets = same_sets && trellis_nft_set_same_elements (&applied->sets[i], &plan->sets[i]);
   return same_sets ? 0 : trellis_nft_update_sets (plan);
@@ -1092,10 +1424,17 @@ reload_finish (TrellisDaemon *daemon, Reload *r, GError **error)
           return set_errno_error (error, -ret,
                                   "the kernel refused the new table; the old policy stays");
         }
+      if (ret == 1 && daemon->net != NULL)
+        trellis_net_policy_table_replaced (daemon->net);
       g_clear_pointer (&daemon->applied, trellis_nft_plan_free);
       daemon->applied = g_steal_pointer (&r->plan);
     }
   snapshot_release (old);
+  if (daemon->net != NULL)
+    {
+      trellis_net_policy_set_doh_names (daemon->net, trellis_policy_get_doh_names (daemon->snapshot->policy));
+      quiet_timer_arm (daemon);
+    }
   if (r->accounts_only)
     {
       g_message ("the accounts changed: protecting %u account(s)", daemon->snapshot->uids->len);
@@ -1185,6 +1524,8 @@ trellis_daemon_stop (TrellisDaemon *daemon)
   while (daemon->reloading)
     g_main_context_iteration (NULL, TRUE);
 
+  /* The table's guard first: removing the table ourselves is no damage. */
+  net_stop (daemon);
   /* The table first: with it gone nothing is queued, so letting the queue
    * go after cannot drop a child's query. */
   if (daemon->table_applied)
@@ -1225,6 +1566,7 @@ trellis_daemon_free (TrellisDaemon *daemon)
 {
   if (daemon == NULL)
     return;
+  net_stop (daemon);
   g_clear_pointer (&daemon->queue, trellis_queue_free);
   g_clear_pointer (&daemon->answerer, trellis_answerer_free);
   if (daemon->expire != NULL)
@@ -1253,5 +1595,6 @@ trellis_daemon_free (TrellisDaemon *daemon)
   g_free (daemon->config.state_dir);
   g_free (daemon->config.data_dir);
   g_free (daemon->config.table);
+  g_strfreev (daemon->config.resolvers);
   g_free (daemon);
 }

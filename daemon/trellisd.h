@@ -25,6 +25,11 @@ typedef struct {
    * watchdog there). */
   void (*ready) (GMainContext *verdicts, gpointer user_data);
   gpointer ready_data;
+  guint16 answers_queue_num; /* 0: queue_num + 1 */
+  gint64 fake_time;          /* tests: unix seconds the daemon's clock starts at; 0: the real clock */
+  guint learn_ttl_min;       /* seconds; 0: 120 */
+  guint learn_ttl_max;       /* seconds; 0: 21600 */
+  char **resolvers;          /* (owned) (nullable) servers for the DoH endpoints; NULL: resolv.conf */
 } TrellisDaemonConfig;
 
 typedef struct _TrellisDaemon TrellisDaemon;
