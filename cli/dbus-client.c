@@ -18,6 +18,7 @@ trellis_cli_dbus_proxy (GError **error)
   g_autoptr(GDBusConnection) bus = NULL;
   g_autoptr(TrellisTrellis1) proxy = NULL;
   g_autoptr(GError) local_error = NULL;
+  g_autofree char *owner = NULL;
 
   /* g_bus_get_sync() honours DBUS_SYSTEM_BUS_ADDRESS itself. */
   bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, &local_error);
@@ -36,7 +37,8 @@ trellis_cli_dbus_proxy (GError **error)
                                            TRELLIS_DBUS_NAME, TRELLIS_DBUS_PATH, NULL, error);
   if (proxy == NULL)
     return NULL;
-  if (g_dbus_proxy_get_name_owner (G_DBUS_PROXY (proxy)) == NULL)
+  owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (proxy));
+  if (owner == NULL)
     {
       g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER,
                    "nobody owns the name %s on the system bus", TRELLIS_DBUS_NAME);

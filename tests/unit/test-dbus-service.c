@@ -1059,6 +1059,7 @@ test_generated_proxy_reaches_service (void **state)
   Fixture *f = *state;
   g_autoptr(GError) error = NULL;
   g_autoptr(TrellisTrellis1) proxy = NULL;
+  g_autofree char *owner = NULL;
   Reply r = { 0 };
 
   assert_string_equal (trellis_trellis1_interface_info ()->name, TRELLIS_DBUS_INTERFACE);
@@ -1069,7 +1070,8 @@ test_generated_proxy_reaches_service (void **state)
                                              | G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
                                            TRELLIS_DBUS_NAME, TRELLIS_DBUS_PATH, NULL, &error);
   assert_null (error);
-  assert_non_null (g_dbus_proxy_get_name_owner (G_DBUS_PROXY (proxy)));
+  owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (proxy));
+  assert_non_null (owner);
   set_role (f, FAKE_CHILD, "alice");
   trellis_trellis1_call_ask (proxy, "example.org", "for homework", NULL, proxy_call_done, &r);
   assert_true (wait_until (&r.done, 10000));
