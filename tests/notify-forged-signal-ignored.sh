@@ -30,12 +30,6 @@ setup_stack --bus --second-child
 start_notify_session sam "$CHILD_UID" "$CHILD_GID"
 start_notify_session parent "$PARENT_UID" "$PARENT_GID"
 
-show_all ()
-{
-  notify_log sam
-  notify_log parent
-}
-
 # bus_name_of PID: the unique name of PID's connection to the system bus.
 bus_name_of ()
 {
@@ -76,7 +70,7 @@ for agent in sys.argv[2:]:
     for r in mine:
         if "sender=%r" % owner not in r:
             sys.exit("%s: the rule %r does not name the owner %s" % (agent, r, owner))
-' "$owner" "$sam_agent" "$parent_agent" || { show_all; fail "an agent listens to trellisd's signals by well-known name"; }
+' "$owner" "$sam_agent" "$parent_agent" || { notify_log_all; fail "an agent listens to trellisd's signals by well-known name"; }
 }
 expect_rules_on_owner
 
@@ -95,20 +89,10 @@ forge ()
     || fail "gdbus emit Blocked as $who failed: $out"
 }
 
-expect_count ()
-{
-  local got
-  got=$(notify_count "$1")
-  if [ "$got" != "$2" ]; then
-    show_all
-    fail "$1's desktop: expected $2 notification(s), saw $got"
-  fi
-}
-
 expect_no_forgery_shown ()
 {
   if grep -q 'forged by' "$(_notify_dir parent)/monitor.log" "$(_notify_dir sam)/monitor.log"; then
-    show_all
+    notify_log_all
     fail "a forged signal reached a notification"
   fi
 }
@@ -121,14 +105,14 @@ forge sibling
 forge child
 dig_as_child "$UPSTREAM_V4" example-game.com
 assert_blocked "$(deny_rule_text example-game.com)"
-notify_wait sam 1 5 || { show_all; fail "no notification of Sam's block within 5 s"; }
+notify_wait sam 1 5 || { notify_log_all; fail "no notification of Sam's block within 5 s"; }
 [ "$(notify_summaries sam)" = "example-game.com is blocked." ] \
-  || { show_all; fail "Sam's notification is not the block of example-game.com"; }
+  || { notify_log_all; fail "Sam's notification is not the block of example-game.com"; }
 gdbus_as child Ask example-game.com "for school"
 expect_gdbus_ok
-notify_wait parent 1 5 || { show_all; fail "no notification of Sam's request within 5 s"; }
+notify_wait parent 1 5 || { notify_log_all; fail "no notification of Sam's request within 5 s"; }
 [ "$(notify_summaries parent)" = "A request from sam" ] \
-  || { show_all; fail "the parent's notification is not Sam's request"; }
+  || { notify_log_all; fail "the parent's notification is not Sam's request"; }
 expect_no_forgery_shown
 
 # 2. While trellisd is away, and after it comes back under a new unique
@@ -139,23 +123,21 @@ start_trellisd
 wait_for_trellisd_on_bus
 for key in sam parent; do
   wait_until 10 log_has_more "$(_notify_dir "$key")/agent.log" '^trellis-notify: subscribed' 1 \
-    || { show_all; fail "$key's agent did not subscribe again after trellisd restarted"; }
+    || { notify_log_all; fail "$key's agent did not subscribe again after trellisd restarted"; }
 done
 expect_rules_on_owner
 forge sibling
 gdbus_as child Ask casino.example "and this one"
 expect_gdbus_ok
-notify_wait parent 2 5 || { show_all; fail "no notification from the restarted trellisd within 5 s"; }
-expect_count parent 2
-[ "$(notify_summaries parent | tail -n1)" = "A request from sam" ] \
-  || { show_all; fail "the parent's second notification is not Sam's request"; }
+notify_wait parent 2 5 || { notify_log_all; fail "no notification from the restarted trellisd within 5 s"; }
+notify_expect_count parent 2
+notify_expect_summary parent "A request from sam"
 # Another name: Sam's agent shows one notification per name per minute.
 dig_as_child "$UPSTREAM_V4" casino.example
 assert_blocked "$(deny_rule_text casino.example)"
-notify_wait sam 2 5 || { show_all; fail "no notification of Sam's block from the restarted trellisd within 5 s"; }
-expect_count sam 2
-[ "$(notify_summaries sam | tail -n1)" = "casino.example is blocked." ] \
-  || { show_all; fail "Sam's second notification is not the block of casino.example"; }
+notify_wait sam 2 5 || { notify_log_all; fail "no notification of Sam's block from the restarted trellisd within 5 s"; }
+notify_expect_count sam 2
+notify_expect_summary sam "casino.example is blocked."
 expect_no_forgery_shown
 
 log "PASS: look-alike signals from other connections are ignored; trellisd's are shown"

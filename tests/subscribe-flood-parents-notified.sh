@@ -49,28 +49,23 @@ start_notify_session robin "$SIBLING_UID" "$SIBLING_GID"
 [ "$subscribed" -le 8 ] || fail "one account holds $subscribed subscriptions: $result"
 printf '%s\n' "$result" | grep -q 'org.freedesktop.DBus.Error.LimitsExceeded/' \
   || fail "the flood's extra subscriptions were not refused with LimitsExceeded: $result"
-show_all ()
-{
-  notify_log parent
-  notify_log robin
-}
 
 # Sam's block reaches the parent's agent (which does not show blocks) ...
 dig_as_child "$UPSTREAM_V4" example-game.com
 assert_blocked "$(deny_rule_text example-game.com)"
 wait_until 5 grep -q '^trellis-notify: signal Blocked' "$(_notify_dir parent)/agent.log" \
-  || { show_all; fail "the parent's agent did not receive Sam's Blocked signal"; }
+  || { notify_log_all; fail "the parent's agent did not receive Sam's Blocked signal"; }
 # ... Robin's own block reaches Robin's desktop ...
 dig_as sibling "$UPSTREAM_V4" example-game.com
 [ "$(dig_status)" = NXDOMAIN ] || { _dig_context; fail "example-game.com is not blocked for Robin"; }
-notify_wait robin 1 5 || { show_all; fail "no notification on Robin's desktop within 5 s"; }
+notify_wait robin 1 5 || { notify_log_all; fail "no notification on Robin's desktop within 5 s"; }
 # ... and Robin's request reaches the parent's desktop.  (Sam's account has
 # no connection to the bus left to ask with: the bus's own limit.)
 gdbus_as sibling Ask example-game.com "for school"
 expect_gdbus_ok
-notify_wait parent 1 5 || { show_all; fail "no notification on the parent's desktop within 5 s"; }
+notify_wait parent 1 5 || { notify_log_all; fail "no notification on the parent's desktop within 5 s"; }
 [ "$(notify_summaries parent | tail -n1)" = "A request from robin" ] \
-  || { show_all; fail "the parent's notification is not Robin's request"; }
+  || { notify_log_all; fail "the parent's notification is not Robin's request"; }
 
 # The flood goes; Sam can ask again, and the parent is told.
 kill_pid "$flood_pid" TERM || true
@@ -83,8 +78,8 @@ child_asks ()
 }
 wait_until 5 child_asks || true
 expect_gdbus_ok
-notify_wait parent 2 5 || { show_all; fail "no notification of Sam's request within 5 s"; }
+notify_wait parent 2 5 || { notify_log_all; fail "no notification of Sam's request within 5 s"; }
 [ "$(notify_summaries parent | tail -n1)" = "A request from sam" ] \
-  || { show_all; fail "the parent's notification is not Sam's request"; }
+  || { notify_log_all; fail "the parent's notification is not Sam's request"; }
 trellisd_running || fail "trellisd is no longer running"
 log "PASS: one account's connections cannot lock the parents' agents out"
