@@ -1,4 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * trellisd.c — the daemon: the policy in force (a snapshot, replaced as a
+ * whole), the queue's and the answerer's decisions, the kernel table, the
+ * event log's upkeep, the system bus, the accounts, reloads.  Its context
+ * is private to this file; the D-Bus backend gets only what
+ * TrellisDBusBackendContext names.
+ */
 #include "daemon/trellisd.h"
 
 #include <errno.h>
@@ -9,11 +16,75 @@
 #include <string.h>
 
 #include "daemon/answerer.h"
+#include "daemon/dbus-backend.h"
+#include "daemon/dbus-service.h"
 #include "daemon/dns-packet.h"
+#include "daemon/event-log.h"
 #include "daemon/flows.h"
+#include "daemon/grants.h"
+#include "daemon/net-policy.h"
 #include "daemon/queue.h"
-#include "daemon/trellisd-private.h"
+#include "policy/nft-plan.h"
 #include "policy/trellis-policy.h"
+
+/* The policy in force and what the daemon derived from it.  Immutable once
+ * made; replaced as a whole, so a reader holds one consistent view. */
+typedef struct {
+  TrellisPolicy *policy;    /* (owned) */
+  GHashTable *uid_children; /* uid → const TrellisChild* (owned by policy) */
+  GHashTable *account_uids; /* (owned) account (owned by policy) → uid, those that exist */
+  GArray *uids;             /* (owned) uint32: the protected uids, sorted */
+} Snapshot;
+
+struct _TrellisDaemon {
+  TrellisDaemonConfig config;
+  TrellisQueueExpr queue_expr;
+
+  GMutex lock;        /* protects snapshot */
+  Snapshot *snapshot; /* (owned) an rc box */
+
+  GMutex signal_lock;      /* protects signal_last, signal_window */
+  GHashTable *signal_last; /* (owned) "child\nname" → gint64* last signalled (usec) */
+  gint64 signal_window;    /* start of the current second (usec) */
+  guint signal_count;      /* signals sent in it */
+
+  TrellisGrants *grants; /* (owned) the parents' grants and pauses */
+
+  TrellisFlowTable *flows;           /* (owned) */
+  TrellisEventLog *events;           /* (owned) (nullable) the filter works without it */
+  GSource *purge;                    /* (owned) (nullable) daily retention */
+  TrellisAnswerer *answerer;         /* (owned) (nullable) */
+  TrellisQueue *queue;               /* (owned) (nullable) */
+  GSource *expire;                   /* (owned) (nullable) */
+  GDBusConnection *bus;              /* (owned) (nullable) the system bus, our own connection */
+  TrellisDBusService *dbus;          /* (owned) (nullable) set and read atomically: other
+                                    * threads only look whether there is one */
+  TrellisDBusBackendContext backend; /* what the service's backend is given of us */
+  GCancellable *bus_cancellable;     /* (owned) cancelled when stopping */
+  GSource *bus_retry;                /* (owned) (nullable) the next try to connect */
+  guint bus_retry_ms;
+  gboolean bus_connecting;
+  gboolean bus_told_missing;    /* the bus's absence was logged */
+  GFileMonitor *passwd_monitor; /* (owned) (nullable) */
+  GSource *accounts_settle;     /* (owned) (nullable) a refresh after passwd changed */
+  GSource *accounts_timer;      /* (owned) (nullable) the periodic refresh */
+  gboolean accounts_again;      /* a refresh was asked for during a job */
+  gboolean table_applied;
+  TrellisNftPlan *applied; /* (owned) (nullable) the plan the kernel has */
+  gboolean reloading;      /* a reload is being compiled in a thread */
+  gboolean reload_again;
+  gboolean using_last_good;
+
+  guint64 n_malformed;
+
+  gint64 clock_offset_us;          /* the daemon's clock less the real one (tests) */
+  TrellisNetPolicy *net;           /* (owned) (nullable) */
+  GSource *quiet_timer;            /* (owned) (nullable) the next local midnight or change of offset */
+  GFileMonitor *localtime_monitor; /* (owned) (nullable) */
+  guint n_repairs;
+};
+
+static gint64 daemon_now_us (TrellisDaemon *daemon);
 
 static void
 snapshot_clear (gpointer data)
@@ -26,11 +97,12 @@ snapshot_clear (gpointer data)
   g_clear_pointer (&s->policy, trellis_policy_unref);
 }
 
-void
+static void
 snapshot_release (Snapshot *s)
 {
   g_atomic_rc_box_release_full (s, snapshot_clear);
 }
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Snapshot, snapshot_release)
 
 static int
 uid_compare (gconstpointer a, gconstpointer b)
@@ -127,7 +199,7 @@ snapshot_same_accounts (const Snapshot *a, const Snapshot *b)
   return TRUE;
 }
 
-Snapshot *
+static Snapshot *
 snapshot_acquire (TrellisDaemon *daemon)
 {
   Snapshot *s;
@@ -163,7 +235,7 @@ nft_plan_build (TrellisDaemon *daemon, const Snapshot *s, GError **error)
     .answer_port = daemon->config.answer_port,
     .mark = daemon->config.mark,
     .queue_expr = daemon->queue_expr,
-    .now_us = trellis_daemon_now_us (daemon),
+    .now_us = daemon_now_us (daemon),
     .kernel_offset_us = daemon->clock_offset_us,
   };
 
@@ -187,43 +259,13 @@ last_good_save (const TrellisDaemonConfig *config)
   gsize length;
   g_autoptr(GError) error = NULL;
 
-  if (!g_file_get_contents (config->household_path, &contents, &length, &error) ||
-      !g_file_set_contents_full (path, contents, (gssize) length,
-                                 G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
+  if (!g_file_get_contents (config->household_path, &contents, &length, &error)
+      || !g_file_set_contents_full (path, contents, (gssize) length,
+                                    G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
     g_warning ("cannot keep a copy of the household file that works: %s", error->message);
 }
 
 /* ---- decisions ------------------------------------------------------------ */
-
-/* TRUE when a parent's pause or grant lifts a block of @qname for @child.
- * Thread-safe. */
-static gboolean
-lifted (TrellisDaemon *daemon, const char *child, const char *qname, gint64 now)
-{
-  GPtrArray *grants;
-  gint64 *pause;
-  gboolean yes = FALSE;
-  gsize qlen = strlen (qname);
-
-  g_mutex_lock (&daemon->grants_lock);
-  pause = g_hash_table_lookup (daemon->pauses, child);
-  if (pause != NULL && *pause > now)
-    yes = TRUE;
-  grants = g_hash_table_lookup (daemon->grants, child);
-  for (guint i = 0; !yes && grants != NULL && i < grants->len; i++)
-    {
-      const Grant *g = grants->pdata[i];
-      gsize dlen = strlen (g->domain);
-
-      if (g->until > now &&
-          (g_ascii_strcasecmp (qname, g->domain) == 0 ||
-           (qlen > dlen && qname[qlen - dlen - 1] == '.' &&
-            g_ascii_strcasecmp (qname + qlen - dlen, g->domain) == 0)))
-        yes = TRUE;
-    }
-  g_mutex_unlock (&daemon->grants_lock);
-  return yes;
-}
 
 #define SIGNAL_SAME_NAME_USEC (10 * G_USEC_PER_SEC)
 #define SIGNAL_PER_SECOND     20
@@ -247,8 +289,8 @@ signal_allowed (TrellisDaemon *daemon, const char *child, const char *qname)
       daemon->signal_count = 0;
     }
   last = g_hash_table_lookup (daemon->signal_last, key);
-  if ((last == NULL || now - *last >= SIGNAL_SAME_NAME_USEC) &&
-      daemon->signal_count < SIGNAL_PER_SECOND)
+  if ((last == NULL || now - *last >= SIGNAL_SAME_NAME_USEC)
+      && daemon->signal_count < SIGNAL_PER_SECOND)
     {
       if (g_hash_table_size (daemon->signal_last) >= 4096)
         g_hash_table_remove_all (daemon->signal_last);
@@ -263,11 +305,11 @@ signal_allowed (TrellisDaemon *daemon, const char *child, const char *qname)
 
 typedef struct {
   TrellisDaemon *daemon;
-  char          *child;
-  char          *name;
-  char          *kind;
-  char          *explanation;
-  gint64         until;
+  char *child;
+  char *name;
+  char *kind;
+  char *explanation;
+  gint64 until;
 } BlockedSignal;
 
 static gboolean
@@ -286,33 +328,46 @@ blocked_emit (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-void
-trellis_daemon_decide_child (TrellisDaemon      *daemon,
-                             Snapshot           *s,
-                             const TrellisChild *child,
-                             const char         *qname,
-                             gboolean            record,
-                             TrellisDecision    *ret_decision,
-                             TrellisAnswer      *ret_answer)
+/* The policy's decision for @qname and @child at @now, then a parent's
+ * pause or temporary grant, which lifts a block; never the rules that keep
+ * the filter whole. */
+static void
+decide_at (TrellisDaemon *daemon,
+           TrellisPolicy *policy,
+           const TrellisChild *child,
+           const char *qname,
+           GDateTime *now,
+           TrellisDecision *ret_decision)
 {
   TrellisDecision decision;
-  g_autoptr(GDateTime) now = g_date_time_new_from_unix_utc (trellis_daemon_now_us (daemon) / G_USEC_PER_SEC);
+
+  trellis_policy_decide_at (policy, child, qname, now, &decision);
+  trellis_grants_lift (daemon->grants, policy, trellis_child_get_name (child), qname,
+                       g_date_time_to_unix (now), &decision);
+  *ret_decision = decision;
+}
+
+/* Decides @qname for @child now, as a query would be.  @record: write a
+ * block to the event log and signal it.  Fills @ret_decision (nullable)
+ * and @ret_answer. */
+static void
+decide_child (TrellisDaemon *daemon,
+              Snapshot *s,
+              const TrellisChild *child,
+              const char *qname,
+              gboolean record,
+              TrellisDecision *ret_decision,
+              TrellisAnswer *ret_answer)
+{
+  TrellisDecision decision;
+  g_autoptr(GDateTime) now = g_date_time_new_from_unix_utc (daemon_now_us (daemon) / G_USEC_PER_SEC);
   g_autofree char *text = NULL;
 
   memset (ret_answer, 0, sizeof *ret_answer);
   ret_answer->action = TRELLIS_ANSWER_FORWARD;
   ret_answer->ede_code = -1;
 
-  trellis_policy_decide_at (s->policy, child, qname, now, &decision);
-  /* A parent's pause or temporary grant lifts a block; never the rules
-   * that keep the filter whole. */
-  if (decision.verdict == TRELLIS_VERDICT_BLOCK &&
-      decision.rule->kind != TRELLIS_RULE_KIND_INTEGRITY &&
-      lifted (daemon, trellis_child_get_name (child), qname, g_date_time_to_unix (now)))
-    {
-      decision.verdict = TRELLIS_VERDICT_ALLOW;
-      decision.rule = trellis_policy_get_rule (s->policy, 0);
-    }
+  decide_at (daemon, s->policy, child, qname, now, &decision);
   if (ret_decision != NULL)
     *ret_decision = decision;
 
@@ -332,8 +387,8 @@ trellis_daemon_decide_child (TrellisDaemon      *daemon,
         trellis_event_log_add_blocked (daemon->events, g_date_time_to_unix (now),
                                        trellis_child_get_name (child), qname, text,
                                        decision.rule->category);
-      if (g_atomic_pointer_get (&daemon->dbus) != NULL &&
-          signal_allowed (daemon, trellis_child_get_name (child), qname))
+      if (g_atomic_pointer_get (&daemon->dbus) != NULL
+          && signal_allowed (daemon, trellis_child_get_name (child), qname))
         {
           BlockedSignal *b = g_new0 (BlockedSignal, 1);
 
@@ -378,7 +433,7 @@ decide (TrellisDaemon *daemon, Snapshot *s, uid_t uid, const char *qname, gboole
       ret_answer->ede_code = -1;
       return;
     }
-  trellis_daemon_decide_child (daemon, s, child, qname, record, NULL, ret_answer);
+  decide_child (daemon, s, child, qname, record, NULL, ret_answer);
 }
 
 /* What went wrong in the queue's source, logged here: the queue does not log. */
@@ -407,8 +462,7 @@ queue_handle (const TrellisQueuePacket *packet, gpointer user_data)
 {
   TrellisDaemon *daemon = user_data;
   g_autoptr(Snapshot) s = NULL;
-  TrellisFlowKey key = { .family = packet->family, .proto = packet->proto,
-                         .port = packet->src_port };
+  TrellisFlowKey key = { .family = packet->family, .proto = packet->proto, .port = packet->src_port };
   TrellisFlow flow = { .uid = packet->uid, .dst_port = packet->dst_port };
   TrellisDnsQuery query;
   TrellisAnswer answer;
@@ -535,8 +589,9 @@ flows_expire (gpointer user_data)
 
 /* ---- the network policy at run time --------------------------------------- */
 
-gint64
-trellis_daemon_now_us (TrellisDaemon *daemon)
+/* The daemon's clock (real time, or a test's fake one), unix µs. */
+static gint64
+daemon_now_us (TrellisDaemon *daemon)
 {
   return g_get_real_time () + daemon->clock_offset_us;
 }
@@ -561,10 +616,12 @@ child_uids (Snapshot *s, const char *child)
   return out;
 }
 
-void
-trellis_daemon_pause_changed (TrellisDaemon *daemon,
-                              const char    *child,
-                              gint64         until)
+/* A parent paused @child until @until (unix seconds; past: resumed): the
+ * kernel's network policy follows. */
+static void
+pause_changed (TrellisDaemon *daemon,
+               const char *child,
+               gint64 until)
 {
   g_autoptr(Snapshot) s = NULL;
   g_autoptr(GArray) uids = NULL;
@@ -593,12 +650,12 @@ net_classify (uid_t uid, const char *qname, char **ret_child, gpointer user_data
 
   if (child == NULL)
     return TRELLIS_LEARN_NONE;
-  trellis_daemon_decide_child (daemon, s, child, qname, FALSE, &decision, &answer);
+  decide_child (daemon, s, child, qname, FALSE, &decision, &answer);
   if (decision.rule->kind == TRELLIS_RULE_KIND_HELPLINE)
     return TRELLIS_LEARN_HELPLINE;
   if (decision.verdict == TRELLIS_VERDICT_BLOCK)
     return TRELLIS_LEARN_NONE;
-  now = g_date_time_new_from_unix_utc (trellis_daemon_now_us (daemon) / G_USEC_PER_SEC);
+  now = g_date_time_new_from_unix_utc (daemon_now_us (daemon) / G_USEC_PER_SEC);
   if (trellis_child_get_profile (s->policy, child, now, NULL, NULL, &allowlist) == NULL || !allowlist)
     return TRELLIS_LEARN_NONE;
   *ret_child = g_strdup (trellis_child_get_name (child));
@@ -651,7 +708,7 @@ quiet_timer_due (gpointer user_data)
   g_autoptr(TrellisNftPlan) plan = NULL;
   g_autoptr(GError) error = NULL;
   GTimeZone *tz = trellis_policy_get_timezone (s->policy);
-  gint32 offset = zone_offset_at (tz, trellis_daemon_now_us (daemon) / G_USEC_PER_SEC);
+  gint32 offset = zone_offset_at (tz, daemon_now_us (daemon) / G_USEC_PER_SEC);
   int r;
 
   g_clear_pointer (&daemon->quiet_timer, g_source_unref);
@@ -668,7 +725,8 @@ quiet_timer_due (gpointer user_data)
       daemon->applied = g_steal_pointer (&plan);
       g_message ("quiet hours planned again in %s (UTC%+03d:%02d)",
                  trellis_policy_get_timezone_name (s->policy) != NULL
-                 ? trellis_policy_get_timezone_name (s->policy) : "the system's zone",
+                   ? trellis_policy_get_timezone_name (s->policy)
+                   : "the system's zone",
                  offset / 3600, (ABS (offset) / 60) % 60);
     }
   quiet_timer_arm (daemon);
@@ -683,7 +741,7 @@ quiet_timer_arm (TrellisDaemon *daemon)
 {
   g_autoptr(Snapshot) s = snapshot_acquire (daemon);
   GTimeZone *tz = trellis_policy_get_timezone (s->policy);
-  gint64 now_s = trellis_daemon_now_us (daemon) / G_USEC_PER_SEC;
+  gint64 now_s = daemon_now_us (daemon) / G_USEC_PER_SEC;
   gint64 from_us, to_us, next;
   gint32 offset_now;
 
@@ -747,13 +805,14 @@ net_start (TrellisDaemon *daemon, GError **error)
   TrellisNetPolicyConfig config = {
     .table = daemon->config.table,
     .answers_queue_num = daemon->config.answers_queue_num != 0
-                         ? daemon->config.answers_queue_num
-                         : (guint16) (daemon->config.queue_num + 1),
+                           ? daemon->config.answers_queue_num
+                           : (guint16) (daemon->config.queue_num + 1),
     .mark = daemon->config.mark,
     .ttl_min = daemon->config.learn_ttl_min != 0 ? daemon->config.learn_ttl_min : 120,
     .ttl_max = daemon->config.learn_ttl_max != 0 ? daemon->config.learn_ttl_max : 21600,
     .resolvers = (const char *const *) daemon->config.resolvers,
   };
+  g_autoptr(GHashTable) pauses = NULL;
   GHashTableIter iter;
   gpointer name, until;
 
@@ -761,21 +820,11 @@ net_start (TrellisDaemon *daemon, GError **error)
   if (daemon->net == NULL)
     return FALSE;
   trellis_net_policy_set_doh_names (daemon->net, trellis_policy_get_doh_names (daemon->snapshot->policy));
-  g_mutex_lock (&daemon->grants_lock);
-  g_hash_table_iter_init (&iter, daemon->pauses);
+  /* A copy: the kernel is told without the grants' lock held. */
+  pauses = trellis_grants_dup_pauses (daemon->grants);
+  g_hash_table_iter_init (&iter, pauses);
   while (g_hash_table_iter_next (&iter, &name, &until))
-    {
-      g_autofree char *child = g_strdup (name);
-      gint64 when = *(gint64 *) until;
-
-      g_mutex_unlock (&daemon->grants_lock);
-      trellis_daemon_pause_changed (daemon, child, when);
-      g_mutex_lock (&daemon->grants_lock);
-      g_hash_table_iter_init (&iter, daemon->pauses);  /* the table may have moved */
-      while (g_hash_table_iter_next (&iter, &name, &until) && strcmp (name, child) != 0)
-        ;
-    }
-  g_mutex_unlock (&daemon->grants_lock);
+    pause_changed (daemon, name, *(gint64 *) until);
   quiet_timer_arm (daemon);
   {
     g_autoptr(GFile) lt = g_file_new_for_path ("/etc/localtime");
@@ -825,8 +874,8 @@ static void
 bus_retry_later (TrellisDaemon *daemon)
 {
   daemon->bus_retry_ms = daemon->bus_retry_ms == 0
-                         ? BUS_RETRY_FIRST_MS
-                         : MIN (daemon->bus_retry_ms * 2, BUS_RETRY_MAX_MS);
+                           ? BUS_RETRY_FIRST_MS
+                           : MIN (daemon->bus_retry_ms * 2, BUS_RETRY_MAX_MS);
   daemon->bus_retry = g_timeout_source_new (daemon->bus_retry_ms);
   g_source_set_callback (daemon->bus_retry, bus_retry_due, daemon, NULL);
   g_source_attach (daemon->bus_retry, NULL);
@@ -836,9 +885,10 @@ bus_retry_later (TrellisDaemon *daemon)
 static void
 bus_drop (TrellisDaemon *daemon)
 {
-  TrellisDBusService *service = daemon->dbus;   /* only this thread writes it */
+  TrellisDBusService *service = daemon->dbus; /* only this thread writes it */
 
   g_atomic_pointer_set (&daemon->dbus, NULL);
+  daemon->backend.service = NULL;
   g_clear_pointer (&service, trellis_dbus_service_free);
   if (daemon->bus != NULL)
     {
@@ -849,9 +899,9 @@ bus_drop (TrellisDaemon *daemon)
 
 static void
 bus_closed (GDBusConnection *connection,
-            gboolean         remote_peer_vanished,
-            GError          *error,
-            gpointer         user_data)
+            gboolean remote_peer_vanished,
+            GError *error,
+            gpointer user_data)
 {
   TrellisDaemon *daemon = user_data;
 
@@ -863,10 +913,45 @@ bus_closed (GDBusConnection *connection,
   bus_retry_later (daemon);
 }
 
+/* The D-Bus backend's way to the policy in force: a reference of its own. */
+static TrellisPolicy *
+backend_policy_get (gpointer data)
+{
+  g_autoptr(Snapshot) s = snapshot_acquire (data);
+
+  return trellis_policy_ref (s->policy);
+}
+
 static void
-bus_connected (GObject      *source,
+backend_reload (gpointer data)
+{
+  trellis_daemon_reload (data);
+}
+
+/* Why's decision: the one a query would get now, by the daemon's clock. */
+static void
+backend_decide (gpointer data,
+                TrellisPolicy *policy,
+                const TrellisChild *child,
+                const char *qname,
+                TrellisDecision *ret_decision)
+{
+  TrellisDaemon *daemon = data;
+  g_autoptr(GDateTime) now = g_date_time_new_from_unix_utc (daemon_now_us (daemon) / G_USEC_PER_SEC);
+
+  decide_at (daemon, policy, child, qname, now, ret_decision);
+}
+
+static void
+backend_pause_changed (gpointer data, const char *child, gint64 until)
+{
+  pause_changed (data, child, until);
+}
+
+static void
+bus_connected (GObject *source,
                GAsyncResult *result,
-               gpointer      user_data)
+               gpointer user_data)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GDBusConnection) bus = g_dbus_connection_new_for_address_finish (result, &error);
@@ -874,13 +959,14 @@ bus_connected (GObject      *source,
   TrellisDBusService *service;
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;   /* the daemon is stopping: not to be touched */
+    return; /* the daemon is stopping: not to be touched */
   daemon->bus_connecting = FALSE;
   if (bus == NULL)
     {
       if (!daemon->bus_told_missing)
         g_warning ("no system bus yet (%s): filtering goes on, but trellis cannot ask; "
-                   "connecting when it appears", error->message);
+                   "connecting when it appears",
+                   error->message);
       else
         g_debug ("no system bus yet: %s", error->message);
       daemon->bus_told_missing = TRUE;
@@ -889,11 +975,21 @@ bus_connected (GObject      *source,
     }
   /* A bus that restarts must not take the filter down with it. */
   g_dbus_connection_set_exit_on_close (bus, FALSE);
-  service = trellis_dbus_service_new (bus, &trellis_dbus_backend, daemon, &error);
+  daemon->backend = (TrellisDBusBackendContext) {
+    .policy_get = backend_policy_get,
+    .reload = backend_reload,
+    .decide = backend_decide,
+    .pause_changed = backend_pause_changed,
+    .daemon = daemon,
+    .grants = daemon->grants,
+    .events = daemon->events,
+  };
+  service = trellis_dbus_service_new (bus, &trellis_dbus_backend, &daemon->backend, &error);
   if (service == NULL)
     {
       g_warning ("no D-Bus service (%s): filtering goes on, but trellis cannot ask; "
-                 "trying again", error->message);
+                 "trying again",
+                 error->message);
       g_dbus_connection_close (bus, NULL, NULL, NULL);
       bus_retry_later (daemon);
       return;
@@ -904,6 +1000,7 @@ bus_connected (GObject      *source,
   daemon->bus_retry_ms = 0;
   daemon->bus = g_steal_pointer (&bus);
   g_signal_connect (daemon->bus, "closed", G_CALLBACK (bus_closed), daemon);
+  daemon->backend.service = service;
   g_atomic_pointer_set (&daemon->dbus, service);
 }
 
@@ -924,7 +1021,7 @@ bus_connect (TrellisDaemon *daemon)
   daemon->bus_connecting = TRUE;
   g_dbus_connection_new_for_address (address,
                                      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
-                                     | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                       | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
                                      NULL, daemon->bus_cancellable, bus_connected, daemon);
 }
 
@@ -944,9 +1041,9 @@ bus_disconnect (TrellisDaemon *daemon)
 
 /* ---- accounts ----------------------------------------------------------------- */
 
-#define PASSWD_PATH               "/etc/passwd"
-#define ACCOUNTS_SETTLE_MS        500      /* useradd writes several files */
-#define ACCOUNTS_RECHECK_SECONDS  (5 * 60) /* accounts that come from elsewhere than files */
+#define PASSWD_PATH              "/etc/passwd"
+#define ACCOUNTS_SETTLE_MS       500      /* useradd writes several files */
+#define ACCOUNTS_RECHECK_SECONDS (5 * 60) /* accounts that come from elsewhere than files */
 
 static gboolean
 accounts_refresh_due (gpointer user_data)
@@ -969,11 +1066,11 @@ accounts_recheck (gpointer user_data)
  * the folder and reports that too): resolve the accounts again once the
  * writes settle. */
 static void
-passwd_changed (GFileMonitor      *monitor,
-                GFile             *file,
-                GFile             *other,
-                GFileMonitorEvent  event,
-                gpointer           user_data)
+passwd_changed (GFileMonitor *monitor,
+                GFile *file,
+                GFile *other,
+                GFileMonitorEvent event,
+                gpointer user_data)
 {
   TrellisDaemon *daemon = user_data;
 
@@ -1044,7 +1141,7 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
   daemon->config.state_dir = g_strdup (config->state_dir);
   daemon->config.data_dir = g_strdup (config->data_dir);
   daemon->config.table = g_strdup (config->table != NULL ? config->table
-                                                          : TRELLIS_NFT_TABLE_DEFAULT);
+                                                         : TRELLIS_NFT_TABLE_DEFAULT);
   daemon->config.queue_num = config->queue_num;
   daemon->config.answer_port = config->answer_port;
   daemon->config.mark = config->mark != 0 ? config->mark : TRELLIS_NFT_MARK_DEFAULT;
@@ -1058,12 +1155,9 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
   if (config->fake_time != 0)
     daemon->clock_offset_us = config->fake_time * G_USEC_PER_SEC - g_get_real_time ();
   g_mutex_init (&daemon->lock);
-  g_mutex_init (&daemon->grants_lock);
   g_mutex_init (&daemon->signal_lock);
   daemon->signal_last = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  daemon->grants = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                          (GDestroyNotify) g_ptr_array_unref);
-  daemon->pauses = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  daemon->grants = trellis_grants_new ();
   daemon->flows = trellis_flow_table_new ();
   daemon->bus_cancellable = g_cancellable_new ();
 
@@ -1075,8 +1169,8 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
     }
   /* The state directory is trellisd's alone: what is in it about a child
    * is for that child and the parents, through trellisd. */
-  if (g_mkdir_with_parents (daemon->config.state_dir, 0700) < 0 ||
-      g_chmod (daemon->config.state_dir, 0700) < 0)
+  if (g_mkdir_with_parents (daemon->config.state_dir, 0700) < 0
+      || g_chmod (daemon->config.state_dir, 0700) < 0)
     {
       set_errno_error (error, errno, "cannot create the state directory (mode 0700)");
       return NULL;
@@ -1095,7 +1189,8 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
       if (daemon->snapshot == NULL)
         return NULL;
       g_warning ("the household file does not compile; filtering with the last one that did "
-                 "(%s) until it is fixed:\n%s", last_good, (*error)->message);
+                 "(%s) until it is fixed:\n%s",
+                 last_good, (*error)->message);
       g_clear_error (error);
       daemon->using_last_good = TRUE;
     }
@@ -1114,8 +1209,8 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
   {
     g_autofree char *start = NULL;
 
-    if (g_file_get_contents ("/proc/sys/net/ipv4/ip_unprivileged_port_start", &start, NULL, NULL) &&
-        g_ascii_strtoll (start, NULL, 10) < 1024)
+    if (g_file_get_contents ("/proc/sys/net/ipv4/ip_unprivileged_port_start", &start, NULL, NULL)
+        && g_ascii_strtoll (start, NULL, 10) < 1024)
       g_warning ("net.ipv4.ip_unprivileged_port_start is %s: children can bind ports "
                  "below 1024, and a query trellisd passes on may meet one of theirs",
                  g_strstrip (start));
@@ -1137,8 +1232,8 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
     return set_errno_error (error, -r, "cannot ask the kernel which queue expression it has");
   g_message ("queueing with %s",
              daemon->queue_expr == TRELLIS_QUEUE_EXPR_NATIVE
-             ? "the nft queue expression"
-             : "the xtables NFQUEUE target (this kernel has no nft queue expression)");
+               ? "the nft queue expression"
+               : "the xtables NFQUEUE target (this kernel has no nft queue expression)");
 
   plan = nft_plan_build (daemon, daemon->snapshot, error);
   if (plan == NULL)
@@ -1164,9 +1259,10 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
       g_warning ("no event log (%s); filtering goes on without one", log_error->message);
     else if (recreated)
       g_warning ("the event log %s was damaged; it was set aside as %s.corrupt-<time> and a new "
-                 "one started (the damaged copy is removed after log-retention-days)", path, path);
+                 "one started (the damaged copy is removed after log-retention-days)",
+                 path, path);
     events_purge (daemon);
-    trellis_daemon_grants_load (daemon);
+    trellis_grants_load (daemon->grants, daemon->events, daemon->snapshot->policy);
     daemon->purge = g_timeout_source_new_seconds (24 * 3600);
     g_source_set_callback (daemon->purge, events_purge, daemon, NULL);
     g_source_attach (daemon->purge, g_main_context_get_thread_default ());
@@ -1190,13 +1286,13 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
   {
     /* Wait (a little) for the name, so that "ready" means reachable. */
     gint64 deadline = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
-    GSource *tick = g_timeout_source_new (50);   /* wakes the wait below */
+    GSource *tick = g_timeout_source_new (50); /* wakes the wait below */
 
     g_source_set_dummy_callback (tick);
     g_source_attach (tick, NULL);
     while ((daemon->bus_connecting
-            || (daemon->dbus != NULL && !trellis_dbus_service_has_name (daemon->dbus))) &&
-           g_get_monotonic_time () < deadline)
+            || (daemon->dbus != NULL && !trellis_dbus_service_has_name (daemon->dbus)))
+           && g_get_monotonic_time () < deadline)
       g_main_context_iteration (NULL, TRUE);
     g_source_destroy (tick);
     g_source_unref (tick);
@@ -1252,9 +1348,9 @@ kernel_update (TrellisDaemon *daemon, const TrellisNftPlan *plan)
  * changed), and has nothing to do (@next NULL) when every account has the
  * uid it had. */
 typedef struct {
-  gboolean        accounts_only;
-  Snapshot       *next;   /* (owned) (nullable) */
-  TrellisNftPlan *plan;   /* (owned) (nullable) */
+  gboolean accounts_only;
+  Snapshot *next;       /* (owned) (nullable) */
+  TrellisNftPlan *plan; /* (owned) (nullable) */
 } Reload;
 
 static void
@@ -1314,7 +1410,7 @@ reload_finish (TrellisDaemon *daemon, Reload *r, GError **error)
   int ret;
 
   if (r->next == NULL)
-    return TRUE;   /* an accounts refresh that changed nothing */
+    return TRUE; /* an accounts refresh that changed nothing */
   /* The new decisions first: a child added now is decided by the new policy
    * from their first queued packet on; a child removed is no longer queued
    * once the kernel follows, and until then is let through as not ours. */
@@ -1490,9 +1586,7 @@ trellis_daemon_free (TrellisDaemon *daemon)
   bus_disconnect (daemon);
   g_clear_object (&daemon->bus_cancellable);
   g_clear_pointer (&daemon->events, trellis_event_log_free);
-  g_hash_table_unref (daemon->grants);
-  g_hash_table_unref (daemon->pauses);
-  g_mutex_clear (&daemon->grants_lock);
+  trellis_grants_free (daemon->grants);
   g_hash_table_unref (daemon->signal_last);
   g_mutex_clear (&daemon->signal_lock);
   trellis_flow_table_free (daemon->flows);
