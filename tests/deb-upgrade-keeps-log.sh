@@ -41,11 +41,13 @@ upstream_forget
 
 log "upgrading to $DEB_VERSION+t1 while the child asks for casino.example"
 t0=$(now_ms)
-probe_run casino.example 5 "$t0" &
+rm -f "$CT_DIR/upgraded"
+probe_run casino.example 3 "$t0" "$CT_DIR/upgraded" &
 probes=$!
 sleep 0.5
 show bash -o pipefail -c "apt-get install -y -o Dpkg::Use-Pty=0 /debs-next/trellis_*.deb /debs-next/trellis-notify_*.deb 2>&1 | grep -v '^\(Reading\|Building\|Note, selecting\)'" ||
-  fail "the upgrade failed"
+  { touch "$CT_DIR/upgraded"; fail "the upgrade failed"; }
+touch "$CT_DIR/upgraded"
 wait "$probes"
 echo "the child's lookups of casino.example during the upgrade (ms since it began):"
 probe_summary
