@@ -3,7 +3,8 @@
  * categories.c — the category folders: categories/ID/ holds domains (and
  * domains.* files imported at build time), an optional cidrs file and
  * category.desktop (Name, Description, one Explanation-BAND per age band,
- * translated by msgfmt --desktop).  Every name goes into the domain index
+ * translated by msgfmt --desktop) and an optional sources file (the
+ * published lists the updater fetches for it, list-sources.c).  Every name goes into the domain index
  * builder with the category's bit.  Problems go to the household's list
  * (problems.c), with the place written by the message itself where a
  * translation punctuates it.
@@ -211,6 +212,12 @@ trellis_categories_load (TrellisPolicy             *policy,
 
       cidrs_path = g_build_filename (folder, "cidrs", NULL);
       entry->cidrs = read_cidrs (cidrs_path, problems);
+
+      {
+        g_autofree char *sources_path = g_build_filename (folder, "sources", NULL);
+
+        trellis_list_sources_load_shipped (policy, sources_path, entry->pub.id, problems);
+      }
     }
 }
 

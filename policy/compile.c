@@ -106,6 +106,25 @@ compile_index (TrellisPolicy              *policy,
   return TRUE;
 }
 
+guint
+trellis_policy_count_information_below (TrellisPolicy *policy)
+{
+  guint n = 0;
+
+  /* The information list's names that a category entry above them covers
+   * (the names at or below them were counted while compiling). */
+  for (guint i = 0; policy->index != NULL && i < policy->information->len; i++)
+    {
+      const char *name = g_ptr_array_index (policy->information, i);
+      const char *suffix = NULL;
+
+      if (name != NULL && trellis_domain_index_lookup (policy->index, name, NULL, NULL, &suffix)
+          && suffix != name)
+        n++;
+    }
+  return n;
+}
+
 static TrellisPolicy *
 load_data_full (const char  *data,
                 gsize        length,
@@ -146,8 +165,11 @@ load_data_full (const char  *data,
 
   for (i = 0; i < policy->children->len; i++)
     compile_child (policy, g_ptr_array_index (policy->children, i));
+  trellis_domain_index_builder_set_watch (builder, (const char *const *) policy->information->pdata);
   if (!compile_index (policy, builder, index_path, error))
     return NULL;
+  policy->n_information_overridden = trellis_domain_index_builder_get_n_watched (builder)
+                                     + trellis_policy_count_information_below (policy);
 
   g_ptr_array_unref (policy->warnings);
   policy->warnings = trellis_problems_get_warnings (problems);

@@ -40,6 +40,9 @@ typedef enum {
   TRELLIS_RULE_KIND_INTEGRITY,    /* a built-in rule that keeps the filter whole
                                    * (use-application-dns.net and the like) */
   TRELLIS_RULE_KIND_QUIET_HOURS,  /* the child's quiet-hours= (bedtime) */
+  TRELLIS_RULE_KIND_INFORMATION,  /* a name of the information list that a
+                                   * category blocked for the child lists:
+                                   * category lists cannot block it (GC25 §56) */
   TRELLIS_RULE_KIND_CATEGORY,     /* a category blocked for the child's age band
                                    * or added with block=+NAME */
   TRELLIS_RULE_KIND_ALLOWLIST,    /* mode=allowlist: the name is on no list the
@@ -242,6 +245,65 @@ gboolean trellis_policy_has_safe_search (TrellisPolicy *policy);
 /** trellis_policy_get_categories: (transfer none) every shipped category. */
 const TrellisCategory *const *trellis_policy_get_categories (TrellisPolicy *policy,
                                                              guint         *ret_n);
+
+/* How a published list is written (the updater reads each). */
+typedef enum {
+  TRELLIS_LIST_FORMAT_PLAIN = 0,  /* one name a line, "#" comments */
+  TRELLIS_LIST_FORMAT_HOSTS,      /* "0.0.0.0 name [name...]", as /etc/hosts */
+  TRELLIS_LIST_FORMAT_ADBLOCK,    /* "||name^" rules; the others are left out */
+  TRELLIS_LIST_FORMAT_UT1,        /* a UT1 archive, NAME.tar.gz holding NAME/domains */
+} TrellisListFormat;
+
+/** trellis_list_format_to_string: "plain", "hosts", "adblock" or "ut1". */
+const char *trellis_list_format_to_string (TrellisListFormat format);
+
+/** trellis_list_format_from_string: @ret_format is set only on success. */
+gboolean trellis_list_format_from_string (const char        *text,
+                                          TrellisListFormat *ret_format);
+
+/* A published list that feeds a category: shipped in
+ * categories/CATEGORY/sources, or added by the household file.  Owned by
+ * the policy. */
+typedef struct {
+  const char        *id;             /* "ut1-adult" */
+  const char        *category;       /* the category it feeds: "adult" */
+  const char        *url;            /* https:// */
+  TrellisListFormat  format;
+  const char        *licence;        /* (nullable) the publisher's licence, e.g. CC-BY-SA-4.0 */
+  const char        *attribution;    /* (nullable) whom the licence asks to name */
+  const char        *homepage;       /* (nullable) */
+  const char        *checksum_url;   /* (nullable) the publisher's file of checksums */
+  const char        *checksum_type;  /* (nullable) md5, sha256 or sha512, with checksum_url */
+  const char        *member;         /* (nullable) UT1: the file inside the archive */
+  gboolean           household;      /* written in the household file (else shipped) */
+  gboolean           removed;        /* shipped, and the household's remove-sources= names it */
+  const char        *file;           /* where it is written */
+  guint              line;           /* the line of its [source ID] */
+} TrellisListSource;
+
+/**
+ * trellis_policy_get_list_sources:
+ * Every source: the shipped ones (those the household removed too, with
+ * removed set), then the household's, in file order.
+ * Returns: (transfer none).
+ */
+const TrellisListSource *const *trellis_policy_get_list_sources (TrellisPolicy *policy,
+                                                                 guint         *ret_n);
+
+/**
+ * trellis_policy_get_information:
+ * @ret_n_names: (out) (optional): the names on the information list (the
+ *   shipped information/ folder)
+ * @ret_n_overridden: (out) (optional): the category entries it overrides:
+ *   the names of the category lists that are on it or below one of its
+ *   names, and its names that lie below a category list's name
+ *
+ * A name on the information list is decided as if no category listed it
+ * (GC25 §56).  Returns: TRUE when the list is installed.
+ */
+gboolean trellis_policy_get_information (TrellisPolicy *policy,
+                                         guint         *ret_n_names,
+                                         guint         *ret_n_overridden);
 
 /** trellis_policy_get_age_bands: (transfer none) the bands, youngest first. */
 const TrellisAgeBand *const *trellis_policy_get_age_bands (TrellisPolicy *policy,
