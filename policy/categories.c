@@ -69,11 +69,13 @@ list_dir (const char  *dir,
   return g_steal_pointer (&names);
 }
 
+/* Each name of @path to @func; problems to @problems.  Returns: how many. */
 static guint
-read_domains (const char                *path,
-              guint32                    bit,
-              TrellisDomainIndexBuilder *builder,
-              TrellisProblems           *problems)
+read_domains (const char             *path,
+              guint                   bit,
+              TrellisShippedNameFunc  func,
+              gpointer                user_data,
+              TrellisProblems        *problems)
 {
   g_autofree char *contents = NULL;
   g_autoptr(GError) local_error = NULL;
@@ -94,7 +96,7 @@ read_domains (const char                *path,
                                 _("%s:%u:1: “%s” is not a domain name"), path, i, line);
           continue;
         }
-      if (!trellis_domain_index_builder_add (builder, domain, 1u << bit, 0, &local_error))
+      if (!func (bit, domain, user_data, &local_error))
         {
           trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, i, 1, "%s", local_error->message);
           g_clear_error (&local_error);
@@ -129,15 +131,59 @@ read_cidrs (const char      *path,
   return (char **) g_ptr_array_free (g_steal_pointer (&cidrs), FALSE);
 }
 
+static gboolean
+add_to_builder (guint        bit,
+                const char  *name,
+                gpointer     user_data,
+                GError     **error)
+{
+  return trellis_domain_index_builder_add (user_data, name, 1u << bit, 0, error);
+}
+
+void
+trellis_categories_load_domains (TrellisPolicy             *policy,
+                                 const char                *dir,
+                                 TrellisDomainIndexBuilder *builder,
+                                 TrellisProblems           *problems)
+{
+  trellis_categories_foreach_domain (policy, dir, add_to_builder, builder, problems);
+}
+
+void
+trellis_categories_foreach_domain (TrellisPolicy          *policy,
+                                   const char             *dir,
+                                   TrellisShippedNameFunc  func,
+                                   gpointer                user_data,
+                                   TrellisProblems        *problems)
+{
+  for (guint i = 0; i < policy->categories->len; i++)
+    {
+      TrellisCategoryEntry *entry = g_ptr_array_index (policy->categories, i);
+      g_autofree char *folder = g_build_filename (dir, entry->pub.id, NULL);
+      g_autoptr(GPtrArray) files = list_dir (folder, NULL);
+
+      for (guint j = 0; files != NULL && j < files->len; j++)
+        {
+          const char *file = g_ptr_array_index (files, j);
+
+          if (strcmp (file, "domains") == 0 || g_str_has_prefix (file, "domains."))
+            {
+              g_autofree char *path = g_build_filename (folder, file, NULL);
+
+              entry->pub.n_domains += read_domains (path, entry->pub.bit, func, user_data, problems);
+            }
+        }
+    }
+}
+
 void
 trellis_categories_load (TrellisPolicy             *policy,
                          const char                *dir,
-                         TrellisDomainIndexBuilder *builder,
                          TrellisProblems           *problems)
 {
   g_autoptr(GError) local_error = NULL;
   g_autoptr(GPtrArray) ids = list_dir (dir, &local_error);
-  guint i, j;
+  guint i;
 
   if (ids == NULL)
     {
@@ -152,7 +198,6 @@ trellis_categories_load (TrellisPolicy             *policy,
       g_autofree char *folder = g_build_filename (dir, id, NULL);
       g_autofree char *desktop_path = NULL;
       g_autofree char *cidrs_path = NULL;
-      g_autoptr(GPtrArray) files = NULL;
       TrellisCategoryEntry *entry;
       g_autofree char *name = NULL;
       g_autofree char *description = NULL;
@@ -197,19 +242,6 @@ trellis_categories_load (TrellisPolicy             *policy,
       entry->pub.description = g_string_chunk_insert_const (policy->strings,
                                                             description != NULL ? description : "");
 
-      files = list_dir (folder, NULL);
-      for (j = 0; files != NULL && j < files->len; j++)
-        {
-          const char *file = g_ptr_array_index (files, j);
-
-          if (strcmp (file, "domains") == 0 || g_str_has_prefix (file, "domains."))
-            {
-              g_autofree char *path = g_build_filename (folder, file, NULL);
-
-              entry->pub.n_domains += read_domains (path, entry->pub.bit, builder, problems);
-            }
-        }
-
       cidrs_path = g_build_filename (folder, "cidrs", NULL);
       entry->cidrs = read_cidrs (cidrs_path, problems);
 
@@ -248,4 +280,28 @@ trellis_policy_get_categories (TrellisPolicy *policy,
     *ret_n = policy->categories->len;
   /* TrellisCategoryEntry starts with its TrellisCategory. */
   return (const TrellisCategory *const *) policy->categories->pdata;
+}
+
+gboolean
+trellis_policy_foreach_shipped_name (TrellisPolicy          *policy,
+                                     const char             *data_dir,
+                                     TrellisShippedNameFunc  func,
+                                     gpointer                user_data,
+                                     GError                **error)
+{
+  g_autoptr(TrellisProblems) problems = trellis_problems_new ();
+  g_autofree char *dir = g_build_filename (data_dir != NULL ? data_dir : TRELLIS_DATADIR,
+                                           "categories", NULL);
+
+  g_return_val_if_fail (policy != NULL && func != NULL, FALSE);
+
+  for (guint i = 0; i < policy->categories->len; i++)
+    ((TrellisCategoryEntry *) g_ptr_array_index (policy->categories, i))->pub.n_domains = 0;
+  trellis_categories_foreach_domain (policy, dir, func, user_data, problems);
+  if (trellis_problems_get_n_errors (problems) > 0)
+    {
+      trellis_problems_set_error (problems, TRELLIS_POLICY_ERROR_IO, error);
+      return FALSE;
+    }
+  return TRUE;
 }

@@ -95,6 +95,7 @@ struct _TrellisDomainIndexBuilder
   guint64     seed_used; /* the seed of the last image made */
   GPtrArray  *watch;     /* (owned) (nullable) normalized names whose subtrees are counted */
   guint32     n_watched; /* of the last image made */
+  guint32     bit_counts[32]; /* of the last image made: distinct names with each bit */
 };
 
 struct _TrellisDomainIndex
@@ -107,6 +108,7 @@ struct _TrellisDomainIndex
   guint32         n_entries;
   guint32         n_values;
   guint64         seed;
+  guint64         checksum;
   HashKeys        keys;
 };
 
@@ -860,6 +862,7 @@ trellis_domain_index_builder_to_bytes (TrellisDomainIndexBuilder *builder,
   /* Slots: entry index → value index (repeats were merged into the entry
    * seen first). */
   value_table_init (&values);
+  memset (builder->bit_counts, 0, sizeof builder->bit_counts);
   for (b = 0; b < n_buckets; b++)
     {
       Bucket *bucket = &table.buckets[b];
@@ -869,8 +872,14 @@ trellis_domain_index_builder_to_bytes (TrellisDomainIndexBuilder *builder,
         if (bucket->fp[s] != 0)
           {
             const BuilderEntry *entry = &entries[bucket->val[s]];
+            guint32 bits = entry->category_bits;
 
             bucket->val[s] = value_table_get (&values, entry->category_bits, entry->rule_id);
+            while (bits != 0)
+              {
+                builder->bit_counts[g_bit_nth_lsf (bits, -1)]++;
+                bits &= bits - 1;
+              }
           }
     }
   table_set_overflow (table.buckets, n_buckets);
@@ -899,6 +908,14 @@ trellis_domain_index_builder_set_watch (TrellisDomainIndexBuilder *builder,
       if (name_is_normalized (names[i], &len))
         g_ptr_array_add (builder->watch, g_strdup (names[i]));
     }
+}
+
+void
+trellis_domain_index_builder_get_bit_counts (const TrellisDomainIndexBuilder *builder,
+                                             guint32                          ret_counts[32])
+{
+  g_return_if_fail (builder != NULL);
+  memcpy (ret_counts, builder->bit_counts, sizeof builder->bit_counts);
 }
 
 guint
@@ -1006,6 +1023,7 @@ index_validate (TrellisDomainIndex *index,
   index->buckets = (const Bucket *) (gconstpointer) (image + HEADER_SIZE);
   index->values = (const guint32 *) (gconstpointer) (image + buckets_end);
   index->seed = GUINT64_FROM_LE (header.seed);
+  index->checksum = GUINT64_FROM_LE (header.checksum);
   hash_keys_init (&index->keys, index->seed);
 
   /* Every slot a lookup can reach must point inside the value table. */
@@ -1350,6 +1368,13 @@ trellis_domain_index_get_seed (const TrellisDomainIndex *index)
 {
   g_return_val_if_fail (index != NULL, 0);
   return index->seed;
+}
+
+guint64
+trellis_domain_index_get_checksum (const TrellisDomainIndex *index)
+{
+  g_return_val_if_fail (index != NULL, 0);
+  return index->checksum;
 }
 
 /* The slot of @h in @buckets (little-endian when @le) as bucket * SLOTS +

@@ -83,6 +83,14 @@ void trellis_domain_index_builder_set_watch (TrellisDomainIndexBuilder *builder,
 guint trellis_domain_index_builder_get_n_watched (const TrellisDomainIndexBuilder *builder);
 
 /**
+ * trellis_domain_index_builder_get_bit_counts:
+ * @ret_counts: (out caller-allocates): for each of the 32 category bits,
+ *   the distinct names of the last image made that carry it
+ */
+void trellis_domain_index_builder_get_bit_counts (const TrellisDomainIndexBuilder *builder,
+                                                  guint32                          ret_counts[32]);
+
+/**
  * trellis_domain_index_builder_set_seed:
  * The seed the builder tries first (0: the default).  It changes the seed
  * by itself when two names of the list have the same hash.
@@ -177,6 +185,9 @@ gboolean trellis_domain_index_lookup_exact (const TrellisDomainIndex *index,
 
 /** trellis_domain_index_get_seed: the seed that keys the index's name hash. */
 guint64 trellis_domain_index_get_seed (const TrellisDomainIndex *index);
+
+/** trellis_domain_index_get_checksum: the checksum of the image, as its header holds it. */
+guint64 trellis_domain_index_get_checksum (const TrellisDomainIndex *index);
 
 /**
  * TrellisDomainIndexPatch:

@@ -8,6 +8,7 @@
 #include "policy/trellis-policy.h"
 #include "policy/domain.h"
 #include "policy/domain-index.h"
+#include "policy/lists-index.h"
 #include "policy/lines.h"
 #include "policy/matcher.h"
 #include "policy/problems.h"
@@ -106,6 +107,7 @@ struct _TrellisPolicy {
   GPtrArray       *bands;               /* (owned) TrellisAgeBandEntry (owned), youngest first */
   const char      *age_bands_file;      /* (in strings) (nullable) */
   TrellisDomainIndex *index;            /* (owned) (nullable) every category's names */
+  TrellisListsIndex  *lists;            /* (owned) (nullable) the updater's lists, when index is theirs */
   TrellisSafeSearch  *safe_search;      /* (owned) (nullable) NULL when the data has none */
   GPtrArray       *warnings;            /* (owned) NULL-terminated "FILE:LINE:COL: warning: ..." */
 };
@@ -139,14 +141,30 @@ char *trellis_quiet_window_format_end (const TrellisQuietWindow *window);
 
 /**
  * trellis_categories_load:
- * Reads every folder of @dir (sorted by name) into @policy->categories and
- * adds each name of its domains and domains.* files to @builder with the
- * category's bit.  Problems go to @problems (TRELLIS_PROBLEM_DATA).
+ * Reads every folder of @dir (sorted by name) into @policy->categories:
+ * its category.desktop, cidrs and sources, not its lists of names.
+ * Problems go to @problems (TRELLIS_PROBLEM_DATA).
  */
-void trellis_categories_load (TrellisPolicy             *policy,
-                              const char                *dir,
-                              TrellisDomainIndexBuilder *builder,
-                              TrellisProblems           *problems);
+void trellis_categories_load (TrellisPolicy   *policy,
+                              const char      *dir,
+                              TrellisProblems *problems);
+
+/**
+ * trellis_categories_load_domains:
+ * Adds each name of every category's domains and domains.* files to
+ * @builder with the category's bit, and counts them.
+ */
+void trellis_categories_load_domains (TrellisPolicy             *policy,
+                                      const char                *dir,
+                                      TrellisDomainIndexBuilder *builder,
+                                      TrellisProblems           *problems);
+
+/** trellis_categories_foreach_domain: as _load_domains(), each name to @func. */
+void trellis_categories_foreach_domain (TrellisPolicy          *policy,
+                                        const char             *dir,
+                                        TrellisShippedNameFunc  func,
+                                        gpointer                user_data,
+                                        TrellisProblems        *problems);
 
 /** trellis_category_entry_free: frees a TrellisCategoryEntry. */
 void trellis_category_entry_free (gpointer entry);
@@ -230,6 +248,17 @@ void trellis_list_sources_load_shipped (TrellisPolicy   *policy,
                                         const char      *category,
                                         TrellisProblems *problems);
 
+/* lists-index.c */
+
+/** trellis_lists_index_fits: @lists was compiled for @policy's categories, in bit order. */
+gboolean trellis_lists_index_fits (TrellisListsIndex *lists,
+                                   TrellisPolicy     *policy,
+                                   GError           **error);
+
+/** trellis_lists_index_apply_counts: each category's names, from the manifest. */
+void trellis_lists_index_apply_counts (TrellisListsIndex *lists,
+                                       TrellisPolicy     *policy);
+
 /* age-bands.c */
 
 /**
@@ -273,18 +302,18 @@ guint trellis_policy_add_rule (TrellisPolicy   *policy,
 
 /**
  * trellis_shipped_data_load:
- * @builder: gets every category's names
  *
  * Reads the data shipped in @data_dir into @policy: the helplines, the
- * categories, the age bands, the allow list and the safe-search table.
+ * categories (not their lists of names: trellis_categories_load_domains()),
+ * the age bands, the allow list, the information list and the safe-search
+ * table.
  * Problems go to @problems (TRELLIS_PROBLEM_DATA).  Returns: FALSE when a
  * file could not be read, or the categories or age bands are wrong: the
  * household's error is then TRELLIS_POLICY_ERROR_IO.
  */
-gboolean trellis_shipped_data_load (TrellisPolicy             *policy,
-                                    const char                *data_dir,
-                                    TrellisDomainIndexBuilder *builder,
-                                    TrellisProblems           *problems);
+gboolean trellis_shipped_data_load (TrellisPolicy   *policy,
+                                    const char      *data_dir,
+                                    TrellisProblems *problems);
 
 /* compile.c */
 

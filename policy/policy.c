@@ -139,6 +139,7 @@ trellis_policy_unref (TrellisPolicy *policy)
   g_ptr_array_unref (policy->list_sources);
   g_ptr_array_unref (policy->bands);
   g_clear_pointer (&policy->index, trellis_domain_index_unref);
+  g_clear_pointer (&policy->lists, trellis_lists_index_unref);
   g_clear_pointer (&policy->safe_search, trellis_safe_search_free);
   g_ptr_array_unref (policy->warnings);
   g_string_chunk_free (policy->strings);
@@ -270,6 +271,31 @@ trellis_policy_get_information (TrellisPolicy *policy,
   if (ret_n_overridden != NULL)
     *ret_n_overridden = policy->n_information_overridden;
   return TRUE;
+}
+
+const char *const *
+trellis_policy_get_information_names (TrellisPolicy *policy)
+{
+  g_return_val_if_fail (policy != NULL, NULL);
+  return (const char *const *) policy->information->pdata;
+}
+
+TrellisListsIndex *
+trellis_policy_get_lists (TrellisPolicy *policy)
+{
+  g_return_val_if_fail (policy != NULL, NULL);
+  return policy->lists;
+}
+
+gboolean
+trellis_policy_information_covers (TrellisPolicy *policy,
+                                   const char    *normalized_name)
+{
+  guint rule;
+
+  g_return_val_if_fail (policy != NULL, FALSE);
+  return normalized_name != NULL
+         && trellis_matcher_lookup (policy->information_matcher, normalized_name, &rule);
 }
 
 gboolean

@@ -188,10 +188,9 @@ load_information (TrellisPolicy   *policy,
 }
 
 gboolean
-trellis_shipped_data_load (TrellisPolicy             *policy,
-                           const char                *data_dir,
-                           TrellisDomainIndexBuilder *builder,
-                           TrellisProblems           *problems)
+trellis_shipped_data_load (TrellisPolicy   *policy,
+                           const char      *data_dir,
+                           TrellisProblems *problems)
 {
   g_autofree char *categories = g_build_filename (data_dir, "categories", NULL);
   g_autofree char *age_bands = g_build_filename (data_dir, "age-bands", NULL);
@@ -206,7 +205,7 @@ trellis_shipped_data_load (TrellisPolicy             *policy,
 
   /* Any problem of the categories or the age bands makes the data unusable. */
   n_errors = trellis_problems_get_n_errors (problems);
-  trellis_categories_load (policy, categories, builder, problems);
+  trellis_categories_load (policy, categories, problems);
   trellis_age_bands_load (policy, age_bands, problems);
   if (trellis_problems_get_n_errors (problems) > n_errors)
     ok = FALSE;

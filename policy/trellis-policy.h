@@ -290,6 +290,123 @@ typedef struct {
 const TrellisListSource *const *trellis_policy_get_list_sources (TrellisPolicy *policy,
                                                                  guint         *ret_n);
 
+/* ------------------------------------------------------------------------ */
+/* The category lists as the list updater compiled them */
+
+#define TRELLIS_LISTS_ERROR (trellis_lists_error_quark ())
+GQuark trellis_lists_error_quark (void);
+
+typedef enum {
+  TRELLIS_LISTS_ERROR_IO,       /* a file could not be read or written */
+  TRELLIS_LISTS_ERROR_CORRUPT,  /* a manifest or an index that does not check */
+  TRELLIS_LISTS_ERROR_STALE,    /* compiled for other categories */
+} TrellisListsError;
+
+/* The manifest format this code writes and reads. */
+#define TRELLIS_LISTS_FORMAT 1
+
+/* The largest index the updater may hand over: 1 GiB (UT1's 4.6 million
+ * adult names take 64 MB). */
+#define TRELLIS_LISTS_INDEX_MAX (G_GUINT64_CONSTANT (1) << 30)
+
+typedef struct _TrellisListsIndex TrellisListsIndex;
+
+/**
+ * trellis_lists_index_open:
+ * @manifest_path: the manifest the updater wrote
+ * @index_path: (nullable): the index to map; NULL: the file the manifest
+ *   names, beside it
+ *
+ * Reads the manifest and maps its index, checking both as input from
+ * another process: the manifest's keys, a plain file (never a link) of the
+ * size it says, every slot of the index, and that the index is the one the
+ * manifest describes (checksum, seed, entries).  Returns: (transfer full),
+ * or NULL with @error (TRELLIS_LISTS_ERROR).
+ */
+TrellisListsIndex *trellis_lists_index_open (const char  *manifest_path,
+                                             const char  *index_path,
+                                             GError     **error);
+
+TrellisListsIndex *trellis_lists_index_ref   (TrellisListsIndex *lists);
+void               trellis_lists_index_unref (TrellisListsIndex *lists);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisListsIndex, trellis_lists_index_unref)
+
+/** trellis_lists_index_file_is_valid: @name is "index/lists-N.idx", the only names an index may have. */
+gboolean trellis_lists_index_file_is_valid (const char *name);
+
+/** trellis_lists_index_get_generation: the updater's count of compiles, 1 for the first. */
+guint64 trellis_lists_index_get_generation (TrellisListsIndex *lists);
+
+/** trellis_lists_index_get_compiled: when it was compiled, unix seconds. */
+gint64 trellis_lists_index_get_compiled (TrellisListsIndex *lists);
+
+/** trellis_lists_index_get_index_file: the index's name, as the manifest writes it ("index/lists-7.idx"). */
+const char *trellis_lists_index_get_index_file (TrellisListsIndex *lists);
+
+/** trellis_lists_index_get_index_checksum: the index's checksum, which binds it to its manifest. */
+guint64 trellis_lists_index_get_index_checksum (TrellisListsIndex *lists);
+
+/** trellis_lists_index_get_categories: (transfer none) the category ids, in bit order. */
+const char *const *trellis_lists_index_get_categories (TrellisListsIndex *lists);
+
+/**
+ * trellis_lists_index_get_source:
+ * @ret_names: (out) (optional): the names of that source's list in the index
+ * @ret_fetched: (out) (optional): when that list was fetched, unix seconds
+ * @ret_version: (out) (optional) (transfer full) (nullable): its version as
+ *   the publisher gave it (the Last-Modified date, or its ETag)
+ * Returns: TRUE when source @id was compiled into @lists.
+ */
+gboolean trellis_lists_index_get_source (TrellisListsIndex *lists,
+                                         const char        *id,
+                                         guint             *ret_names,
+                                         gint64            *ret_fetched,
+                                         char             **ret_version);
+
+/** trellis_lists_index_get_information_overridden: category names on or below the information list, as compiled. */
+guint trellis_lists_index_get_information_overridden (TrellisListsIndex *lists);
+
+/* How a household file is loaded. */
+typedef struct {
+  const char        *data_dir;    /* (nullable) the shipped data; NULL: the built-in place */
+  const char        *index_path;  /* (nullable) where to write the shipped lists' index
+                                   * when it is compiled; NULL: in memory */
+  TrellisListsIndex *lists;       /* (nullable) the updater's lists: used instead of
+                                   * compiling the shipped ones when they fit the
+                                   * categories (trellis_policy_get_lists() says) */
+  gboolean           no_index;    /* compile no category list at all (the updater,
+                                   * which compiles them itself) */
+} TrellisPolicyLoadOptions;
+
+/** trellis_policy_load_with_options: trellis_policy_load_file() with @options (nullable). */
+TrellisPolicy *trellis_policy_load_with_options (const char                     *path,
+                                                 const TrellisPolicyLoadOptions *options,
+                                                 GError                        **error);
+
+/** trellis_policy_load_data_with_options: trellis_policy_load_data() with @options (nullable). */
+TrellisPolicy *trellis_policy_load_data_with_options (const char                     *data,
+                                                      gssize                          length,
+                                                      const char                     *name,
+                                                      const TrellisPolicyLoadOptions *options,
+                                                      GError                        **error);
+
+/**
+ * trellis_policy_get_lists:
+ * Returns: (transfer none) (nullable): the updater's lists @policy decides
+ *   with, or NULL when it compiled the shipped lists (none given, or
+ *   compiled for other categories).
+ */
+TrellisListsIndex *trellis_policy_get_lists (TrellisPolicy *policy);
+
+/**
+ * trellis_policy_information_covers:
+ * @normalized_name: a name as trellis_domain_normalize() writes it
+ * Returns: TRUE when @normalized_name is on the information list or below
+ *   one of its names.
+ */
+gboolean trellis_policy_information_covers (TrellisPolicy *policy,
+                                            const char    *normalized_name);
+
 /**
  * trellis_policy_get_information:
  * @ret_n_names: (out) (optional): the names on the information list (the
