@@ -19,6 +19,17 @@ trellis_cli_dbus_call (const char  *method,
                        GVariant   **ret_reply,
                        GError     **error)
 {
+  return trellis_cli_dbus_call_full (method, parameters, reply_type, CALL_TIMEOUT_MS, ret_reply, error);
+}
+
+gboolean
+trellis_cli_dbus_call_full (const char  *method,
+                            GVariant    *parameters,
+                            const char  *reply_type,
+                            int          timeout_ms,
+                            GVariant   **ret_reply,
+                            GError     **error)
+{
   g_autoptr(GDBusConnection) bus = NULL;
   g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) owned_parameters = NULL;
@@ -40,7 +51,7 @@ trellis_cli_dbus_call (const char  *method,
                                        TRELLIS_CLI_DBUS_INTERFACE, method, owned_parameters,
                                        G_VARIANT_TYPE (reply_type),
                                        G_DBUS_CALL_FLAGS_NO_AUTO_START,
-                                       CALL_TIMEOUT_MS, NULL, error);
+                                       timeout_ms, NULL, error);
   if (reply == NULL)
     return FALSE;
 

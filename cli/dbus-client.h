@@ -31,6 +31,19 @@ gboolean trellis_cli_dbus_call (const char  *method,
                                 GVariant   **ret_reply,
                                 GError     **error);
 
+/**
+ * trellis_cli_dbus_call_full:
+ * @timeout_ms: how long to wait for the answer (G_MAXINT: as long as it takes)
+ *
+ * As trellis_cli_dbus_call().
+ */
+gboolean trellis_cli_dbus_call_full (const char  *method,
+                                     GVariant    *parameters,
+                                     const char  *reply_type,
+                                     int          timeout_ms,
+                                     GVariant   **ret_reply,
+                                     GError     **error);
+
 /** trellis_cli_dbus_error_is_unreachable: no bus, or nobody owns the name. */
 gboolean trellis_cli_dbus_error_is_unreachable (const GError *error);
 

@@ -452,6 +452,44 @@ backend_get_helplines (gpointer data, GVariant **ret_helplines, GError **error)
   return TRUE;
 }
 
+static gboolean
+backend_get_lists (gpointer data, GVariant **ret_lists, GError **error)
+{
+  TrellisDaemon *daemon = data;
+  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+  g_autofree char *problem = trellis_daemon_lists_problem (daemon);
+
+  *ret_lists = g_variant_ref_sink (trellis_list_updates_describe (s->policy,
+                                                                  trellis_daemon_lists_dir (daemon),
+                                                                  problem,
+                                                                  trellis_daemon_lists_updating (daemon)));
+  return TRUE;
+}
+
+typedef struct {
+  TrellisDBusDone done;
+  gpointer        done_data;
+} UpdateCall;
+
+static void
+update_done (int status, const char *output, gpointer user_data)
+{
+  UpdateCall *call = user_data;
+
+  call->done (call->done_data, g_variant_new ("(is)", status, output), NULL);
+  g_free (call);
+}
+
+static void
+backend_update_lists (gpointer data, TrellisDBusDone done, gpointer done_data)
+{
+  UpdateCall *call = g_new0 (UpdateCall, 1);
+
+  call->done = done;
+  call->done_data = done_data;
+  trellis_daemon_update_lists (data, update_done, call);
+}
+
 const TrellisDBusBackend trellis_dbus_backend = {
   .whois = backend_whois,
   .get_status = backend_get_status,
@@ -465,4 +503,6 @@ const TrellisDBusBackend trellis_dbus_backend = {
   .pause = backend_pause,
   .apply_policy = backend_apply_policy,
   .get_helplines = backend_get_helplines,
+  .get_lists = backend_get_lists,
+  .update_lists = backend_update_lists,
 };

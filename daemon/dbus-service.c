@@ -10,7 +10,9 @@
  *   3. the rule of the interface (a child sees only its own data, approving,
  *      declining, pausing and applying are for parents, anyone else may only
  *      read the helplines), then the backend.
- * GetHelplines skips step 2: helplines must work for anyone, always.
+ * GetHelplines skips step 2: helplines must work for anyone, always; so
+ * does GetLists: where the lists come from is no secret.  UpdateLists is
+ * answered by the backend once the update is done.
  *
  * Pausing and applying the policy may also be authorised by polkit, as
  * accountsservice and malcontent do, so a desktop can ask for a parent's
@@ -40,6 +42,8 @@ typedef enum {
   METHOD_APPLY_POLICY,
   METHOD_GET_HELPLINES,
   METHOD_SUBSCRIBE,
+  METHOD_GET_LISTS,
+  METHOD_UPDATE_LISTS,
 } Method;
 
 typedef enum {
@@ -86,6 +90,7 @@ typedef struct {
 
 #define POLKIT_ACTION_APPLY_POLICY "org.trellis.Trellis1.apply-policy"
 #define POLKIT_ACTION_PAUSE        "org.trellis.Trellis1.pause"
+#define POLKIT_ACTION_UPDATE_LISTS "org.trellis.Trellis1.update-lists"
 
 /* ------------------------------------------------------------------------ */
 /* Errors */
@@ -289,6 +294,8 @@ check_args (Method    method,
     case METHOD_APPLY_POLICY:
     case METHOD_GET_HELPLINES:
     case METHOD_SUBSCRIBE:
+    case METHOD_GET_LISTS:
+    case METHOD_UPDATE_LISTS:
       return TRUE;
     }
   g_assert_not_reached ();
@@ -310,6 +317,8 @@ static const struct {
   { "ApplyPolicy", METHOD_APPLY_POLICY },
   { "GetHelplines", METHOD_GET_HELPLINES },
   { "Subscribe", METHOD_SUBSCRIBE },
+  { "GetLists", METHOD_GET_LISTS },
+  { "UpdateLists", METHOD_UPDATE_LISTS },
 };
 
 gboolean
@@ -636,6 +645,7 @@ call_dispatch (Call        *call,
                Role         role,
                const char  *own_child,
                GVariant   **ret_reply,
+               gboolean    *ret_later,
                GError     **error)
 {
   TrellisDBusService *self = call->service;
@@ -756,10 +766,34 @@ call_dispatch (Call        *call,
       *ret_reply = NULL;
       return TRUE;
 
+    case METHOD_UPDATE_LISTS:
+      /* As for Pause; the backend answers when the update is done. */
+      if (!require_parent (role, error))
+        return FALSE;
+      *ret_reply = NULL;
+      *ret_later = TRUE;
+      return TRUE;
+
     case METHOD_GET_HELPLINES:
+    case METHOD_GET_LISTS:
       break;
     }
   g_assert_not_reached ();
+}
+
+/* The backend's answer to a call it answers later: @done_data is the
+ * invocation, which outlives the service if it must. */
+static void
+call_done_later (gpointer      done_data,
+                 GVariant     *reply,
+                 const GError *error)
+{
+  GDBusMethodInvocation *invocation = done_data;
+
+  if (error != NULL)
+    invocation_return_error (invocation, error);
+  else
+    g_dbus_method_invocation_return_value (invocation, reply);
 }
 
 /* Takes @call: step 3, and the answer to the caller. */
@@ -771,10 +805,17 @@ call_run (Call       *call,
   g_autoptr(Call) owned = call;
   g_autoptr(GError) error = NULL;
   GVariant *reply = NULL;
+  gboolean later = FALSE;
 
-  if (!call_dispatch (call, call->uid, role, own_child, &reply, &error))
+  if (!call_dispatch (call, call->uid, role, own_child, &reply, &later, &error))
     {
       invocation_return_error (g_steal_pointer (&call->invocation), error);
+      return;
+    }
+  if (later)
+    {
+      call->service->backend->update_lists (call->service->backend_data, call_done_later,
+                                            g_steal_pointer (&call->invocation));
       return;
     }
   g_dbus_method_invocation_return_value (g_steal_pointer (&call->invocation), reply);
@@ -831,8 +872,8 @@ call_got_authorization (GObject      *source,
                                                      "Only a parent can do this.");
       return;
     }
-  /* polkit vouches for this one call, and only Pause and ApplyPolicy come
-   * here: the caller acts as a parent for it. */
+  /* polkit vouches for this one call, and only Pause, ApplyPolicy and
+   * UpdateLists come here: the caller acts as a parent for it. */
   call_run (g_steal_pointer (&call), ROLE_PARENT, NULL);
 }
 
@@ -852,7 +893,8 @@ call_check_authorization (Call *call)
   const char *sender = g_dbus_method_invocation_get_sender (call->invocation);
   g_auto(GVariantBuilder) subject = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
   g_auto(GVariantBuilder) details = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a{ss}"));
-  const char *action = POLKIT_ACTION_APPLY_POLICY;
+  const char *action = call->method == METHOD_UPDATE_LISTS ? POLKIT_ACTION_UPDATE_LISTS
+                       : POLKIT_ACTION_APPLY_POLICY;
 
   if (call->method == METHOD_PAUSE)
     {
@@ -927,7 +969,8 @@ call_got_uid (GObject      *source,
       return;
     }
   if (role == ROLE_OTHER
-      && (call->method == METHOD_APPLY_POLICY || call->method == METHOD_PAUSE))
+      && (call->method == METHOD_APPLY_POLICY || call->method == METHOD_PAUSE
+          || call->method == METHOD_UPDATE_LISTS))
     {
       call_check_authorization (g_steal_pointer (&call));
       return;
@@ -953,6 +996,23 @@ get_helplines (TrellisDBusService    *self,
                                          g_variant_new ("(@a(ssss))", value));
 }
 
+/* Takes @invocation. */
+static void
+get_lists (TrellisDBusService    *self,
+           GDBusMethodInvocation *invocation)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) value = NULL;
+
+  if (!self->backend->get_lists (self->backend_data, &value, &error)
+      || !check_result (g_steal_pointer (&value), G_VARIANT_TYPE ("(a{sv}aa{sv})"), &value, &error))
+    {
+      invocation_return_error (invocation, error);
+      return;
+    }
+  g_dbus_method_invocation_return_value (invocation, g_steal_pointer (&value));
+}
+
 /* Every handle-* signal comes here.  Returns TRUE: the call is ours, and so
  * is @invocation (the skeleton hands its reference to the handler that
  * returns TRUE; each g_dbus_method_invocation_return_*() consumes it). */
@@ -973,6 +1033,11 @@ call_begin (TrellisDBusService    *self,
   if (method == METHOD_GET_HELPLINES)
     {
       get_helplines (self, invocation);
+      return TRUE;
+    }
+  if (method == METHOD_GET_LISTS)
+    {
+      get_lists (self, invocation);
       return TRUE;
     }
   if (sender == NULL)
@@ -1084,6 +1149,20 @@ handle_subscribe (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
   return call_begin (user_data, invocation, METHOD_SUBSCRIBE);
 }
 
+static gboolean
+handle_get_lists (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+                  gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_GET_LISTS);
+}
+
+static gboolean
+handle_update_lists (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+                     gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_UPDATE_LISTS);
+}
+
 /* ------------------------------------------------------------------------ */
 /* The name */
 
@@ -1137,6 +1216,7 @@ trellis_dbus_service_new (GDBusConnection           *connection,
   g_return_val_if_fail (backend->approve != NULL && backend->decline != NULL, NULL);
   g_return_val_if_fail (backend->pause != NULL && backend->apply_policy != NULL, NULL);
   g_return_val_if_fail (backend->get_helplines != NULL, NULL);
+  g_return_val_if_fail (backend->get_lists != NULL && backend->update_lists != NULL, NULL);
 
   /* Register the error names before the first reply can use them. */
   (void) trellis_dbus_error_quark ();
@@ -1162,6 +1242,8 @@ trellis_dbus_service_new (GDBusConnection           *connection,
   g_signal_connect (self->skeleton, "handle-apply-policy", G_CALLBACK (handle_apply_policy), self);
   g_signal_connect (self->skeleton, "handle-get-helplines", G_CALLBACK (handle_get_helplines), self);
   g_signal_connect (self->skeleton, "handle-subscribe", G_CALLBACK (handle_subscribe), self);
+  g_signal_connect (self->skeleton, "handle-get-lists", G_CALLBACK (handle_get_lists), self);
+  g_signal_connect (self->skeleton, "handle-update-lists", G_CALLBACK (handle_update_lists), self);
 
   if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton),
                                          connection, TRELLIS_DBUS_PATH, error))

@@ -8,8 +8,8 @@
  * It holds no policy of its own, so the tests drive it with a fake backend on
  * a private bus.  Pause and ApplyPolicy from a caller who is neither a
  * parent nor a child are put to polkit (org.freedesktop.PolicyKit1, spoken
- * to with plain GDBus; actions org.trellis.Trellis1.pause and
- * .apply-policy); children never are.  Signals go only to subscribed connections of the child they
+ * to with plain GDBus; actions org.trellis.Trellis1.pause, .apply-policy
+ * and, for UpdateLists, .update-lists); children never are.  Signals go only to subscribed connections of the child they
  * are about and of parents, one unicast message each: never a broadcast.
  * A uid subscribes at most TRELLIS_DBUS_SUBSCRIBERS_PER_UID connections,
  * and children's connections never take the last
@@ -74,6 +74,15 @@ GQuark trellis_dbus_error_quark (void);
  * the bounds above; durations are within [DURATION_MIN, DURATION_MAX]; ids
  * are not 0.
  */
+/**
+ * TrellisDBusDone:
+ * How a call the backend answers later ends: @reply (floating or NULL for
+ * none) or @error.  Called once, on the main context.
+ */
+typedef void (*TrellisDBusDone) (gpointer      done_data,
+                                 GVariant     *reply,
+                                 const GError *error);
+
 typedef struct {
   /* Who is @uid: a parent (root or an account in parents=: @ret_parent
    * TRUE), a child's account (@ret_child_name set to that child's name) or
@@ -139,6 +148,16 @@ typedef struct {
   gboolean (*get_helplines) (gpointer     backend_data,
                              GVariant   **ret_helplines,
                              GError     **error);
+  /* (a{sv}aa{sv}): see GetLists.  Asked without any check of the caller:
+   * anyone may see where the lists come from and how their updates went. */
+  gboolean (*get_lists)     (gpointer     backend_data,
+                             GVariant   **ret_lists,
+                             GError     **error);
+  /* Parents only (or a caller polkit authorised for that call).  Runs an
+   * update and calls @done later with (is). */
+  void     (*update_lists)  (gpointer         backend_data,
+                             TrellisDBusDone  done,
+                             gpointer         done_data);
   /* (nullable) Told once if the bus takes the name away or never gives it. */
   void     (*name_lost)     (gpointer     backend_data);
 } TrellisDBusBackend;

@@ -96,6 +96,9 @@ main (int argc, char *argv[])
   g_autofree char *state_dir = NULL;
   g_autofree char *data_dir = NULL;
   g_autofree char *table = NULL;
+  g_autofree char *lists_dir = NULL;
+  g_autofree char *updater = NULL;
+  g_autofree char *updater_config = NULL;
   gint queue_num = DEFAULT_QUEUE_NUM;
   gint answer_port = DEFAULT_ANSWER_PORT;
   gboolean verbose = FALSE;
@@ -112,6 +115,13 @@ main (int argc, char *argv[])
       "The answerer's local UDP and TCP port (default 5354)", "PORT" },
     { "table", 0, 0, G_OPTION_ARG_STRING, &table,
       "The nftables table (family inet) (default trellis)", "NAME" },
+    { "lists-dir", 0, 0, G_OPTION_ARG_FILENAME, &lists_dir,
+      "The list updater's folder (default " TRELLIS_LISTSDIR ")", "DIR" },
+    { "updater", 0, 0, G_OPTION_ARG_FILENAME, &updater,
+      "Run this list updater itself, as the owner of the lists folder (default: the installed one, "
+      "through systemd when it runs)", "PATH" },
+    { "updater-config", 0, 0, G_OPTION_ARG_FILENAME, &updater_config,
+      "The list updater's configuration file", "FILE" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages (the names a child looks up are never logged)", NULL },
     G_OPTION_ENTRY_NULL
   };
@@ -156,6 +166,9 @@ main (int argc, char *argv[])
   config.state_dir = state_dir != NULL ? state_dir : (char *) TRELLIS_STATEDIR;
   config.data_dir = data_dir;
   config.table = table;
+  config.lists_dir = lists_dir;
+  config.updater = updater;
+  config.updater_config = updater_config;
 
   daemon = trellis_daemon_new (&config, &error);
   if (daemon == NULL)

@@ -11,6 +11,7 @@
 #include "daemon/dbus-service.h"
 #include "daemon/event-log.h"
 #include "daemon/flows.h"
+#include "daemon/list-updates.h"
 #include "daemon/queue.h"
 #include "daemon/trellisd.h"
 #include "policy/nft-plan.h"
@@ -74,6 +75,19 @@ struct _TrellisDaemon {
   gboolean             using_last_good;
 
   guint64              n_malformed;
+
+  /* The published lists (list-updates.c). */
+  char                *lists_problem;   /* (owned) (nullable) why the updater's newest lists are not in force */
+  TrellisListUpdater  *updater;         /* (owned) (nullable) the run going on */
+  GPtrArray           *update_waiters;  /* (owned) UpdateWaiter: calls waiting for a run and the reload after it */
+  guint64              reload_seq;      /* reloads started */
+  guint64              answer_after;    /* the waiters are answered once reload answer_after is done (0: not yet) */
+  int                  update_status;   /* of the last run */
+  char                *update_output;   /* (owned) (nullable) of the last run */
+  GFileMonitor        *lists_monitor;   /* (owned) (nullable) the lists folder */
+  GSource             *lists_settle;    /* (owned) (nullable) a reload after the manifest changed */
+  GSource             *lists_timer;     /* (owned) (nullable) looks at the manifest now and then */
+  char                *lists_seen;      /* (owned) (nullable) the manifest's identity last looked at */
 };
 
 Snapshot *snapshot_acquire (TrellisDaemon *daemon);
@@ -96,6 +110,15 @@ void trellis_daemon_decide_child (TrellisDaemon      *daemon,
 
 /** trellis_daemon_grants_load: reads active grants and pauses from the event log. */
 void trellis_daemon_grants_load (TrellisDaemon *daemon);
+
+/** trellis_daemon_lists_problem: (transfer full) (nullable) why the updater's lists are not in force. */
+char *trellis_daemon_lists_problem (TrellisDaemon *daemon);
+
+/** trellis_daemon_lists_updating: an updater run is going on. */
+gboolean trellis_daemon_lists_updating (TrellisDaemon *daemon);
+
+/** trellis_daemon_lists_dir: the list updater's folder. */
+const char *trellis_daemon_lists_dir (TrellisDaemon *daemon);
 
 /** trellis_dbus_backend: the daemon's side of the D-Bus service. */
 extern const TrellisDBusBackend trellis_dbus_backend;
