@@ -280,9 +280,16 @@ lists_update (TrellisCliOptions *options)
   g_variant_get (reply, "(i&s)", &status, &output);
   if (!options->json)
     {
-      g_autofree char *inert = trellis_cli_text_inert (output);
+      g_auto(GStrv) lines = g_strsplit (output, "\n", -1);
 
-      g_print ("%s\n", g_strstrip (inert));
+      /* The updater's words, each line inert. */
+      for (guint i = 0; lines[i] != NULL; i++)
+        {
+          g_autofree char *inert = trellis_cli_text_inert (g_strstrip (lines[i]));
+
+          if (*inert != '\0')
+            g_print ("%s\n", inert);
+        }
     }
   shown = lists_show (options);
   if (shown != TRELLIS_CLI_EXIT_OK)

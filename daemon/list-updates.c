@@ -518,13 +518,23 @@ trellis_list_updates_describe (TrellisPolicy *policy,
       gboolean have_status = g_strcmp0 (status_url, source->url) == 0;
       g_autofree char *version = NULL;
       g_autofree char *last_error = have_status ? status_text (status, group, "last-error") : g_strdup ("");
-      g_autofree char *refused = have_status ? status_text (status, group, "refused") : g_strdup ("");
+      g_autofree char *refused = NULL;
+      guint64 lines = 0;
       guint names = 0;
       gint64 fetched = 0;
       gboolean in_force = lists != NULL && !source->removed
                           && trellis_lists_index_get_source (lists, source->id, &names, &fetched, &version);
       GVariantBuilder b;
 
+      if (in_force)
+        trellis_lists_index_get_source_lines (lists, source->id, &lines, &refused);
+      if (refused != NULL)
+        {
+          /* "reason=N;..." of the updater's: only those characters pass. */
+          for (char *p = refused; *p != '\0'; p++)
+            if (!g_ascii_isalnum (*p) && strchr ("=;-", *p) == NULL)
+              *p = '?';
+        }
       g_variant_builder_init (&b, G_VARIANT_TYPE_VARDICT);
       g_variant_builder_add (&b, "{sv}", "id", g_variant_new_string (source->id));
       g_variant_builder_add (&b, "{sv}", "category", g_variant_new_string (source->category));
@@ -557,9 +567,8 @@ trellis_list_updates_describe (TrellisPolicy *policy,
       g_variant_builder_add (&b, "{sv}", "last_success",
                              g_variant_new_int64 (have_status ? status_int (status, group, "last-success") : 0));
       g_variant_builder_add (&b, "{sv}", "last_error", g_variant_new_string (last_error));
-      g_variant_builder_add (&b, "{sv}", "lines",
-                             g_variant_new_uint64 (have_status ? (guint64) status_int (status, group, "lines") : 0));
-      g_variant_builder_add (&b, "{sv}", "refused", g_variant_new_string (refused));
+      g_variant_builder_add (&b, "{sv}", "lines", g_variant_new_uint64 (lines));
+      g_variant_builder_add (&b, "{sv}", "refused", g_variant_new_string (text_or_empty (refused)));
       g_variant_builder_add (&b, "{sv}", "file", g_variant_new_string (text_or_empty (source->file)));
       g_variant_builder_add (&b, "{sv}", "line", g_variant_new_uint32 (source->line));
       g_variant_builder_add_value (&all, g_variant_builder_end (&b));

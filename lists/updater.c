@@ -179,6 +179,8 @@ typedef struct {
   char                    *version;     /* (owned) (nullable) */
   char                    *sha256;      /* (owned) (nullable) */
   gint64                   fetched;
+  guint64                  lines;       /* of the list in force */
+  char                    *refused;     /* (owned) (nullable) of the list in force: "address=14" */
   /* This run. */
   char                    *new_file;    /* (owned) (nullable) NULL: the old one stays */
   guint                    new_names;
@@ -200,6 +202,7 @@ source_run_free (gpointer data)
   g_free (run->last_modified);
   g_free (run->version);
   g_free (run->sha256);
+  g_free (run->refused);
   g_free (run->new_file);
   g_free (run->error);
   g_free (run);
@@ -377,6 +380,36 @@ add_name (const char *name,
   trellis_name_set_add (user_data, name, len);
 }
 
+/* "address=14;invalid=2": the lines refused, by reason. */
+static char *
+refused_text (const TrellisListCounts *counts)
+{
+  GString *refused = g_string_new (NULL);
+
+  for (guint r = 0; r < TRELLIS_LIST_REFUSED_N; r++)
+    if (counts->refused[r] > 0)
+      g_string_append_printf (refused, "%s%s=%" G_GUINT64_FORMAT, refused->len > 0 ? ";" : "",
+                              trellis_list_refused_to_string (r), counts->refused[r]);
+  return g_string_free (refused, FALSE);
+}
+
+/* The download starts like a web page: "<" after spaces (and a byte order mark). */
+static gboolean
+download_is_html (int fd)
+{
+  char head[512];
+  ssize_t n;
+  ssize_t i = 0;
+
+  if (lseek (fd, 0, SEEK_SET) < 0 || (n = read (fd, head, sizeof head)) <= 0)
+    return FALSE;
+  if (n >= 3 && memcmp (head, "\xef\xbb\xbf", 3) == 0)
+    i = 3;
+  while (i < n && g_ascii_isspace (head[i]))
+    i++;
+  return i < n && head[i] == '<';
+}
+
 static int
 open_tmp (const Run  *run,
           const char *id,
@@ -522,6 +555,15 @@ source_update (Run       *run,
         }
     }
 
+  /* An error page served with 200 (a login portal, a "not found" page) is
+   * said to be one, rather than "not a tar archive". */
+  if (download_is_html (fd) || (result.content_type != NULL && g_str_has_prefix (result.content_type, "text/html")))
+    {
+      close (fd);
+      source_fail (src, "the server sent a web page (HTML), not a list: kept the last good list");
+      return;
+    }
+
   names = trellis_name_set_new ();
   parser = trellis_list_parser_new (source->format, add_name, names);
   if (!trellis_list_archive_read (fd, source->format == TRELLIS_LIST_FORMAT_UT1 ? source->member : NULL,
@@ -587,6 +629,9 @@ source_update (Run       *run,
   g_free (src->sha256);
   src->sha256 = g_steal_pointer (&digest);
   src->fetched = g_get_real_time () / G_USEC_PER_SEC;
+  src->lines = src->counts.lines;
+  g_free (src->refused);
+  src->refused = refused_text (&src->counts);
   src->succeeded = TRUE;
 }
 
@@ -1008,6 +1053,9 @@ manifest_add_sources (Run      *run,
         g_key_file_set_string (manifest, group, "last-modified", src->last_modified);
       if (src->sha256 != NULL)
         g_key_file_set_string (manifest, group, "sha256", src->sha256);
+      g_key_file_set_uint64 (manifest, group, "lines", src->lines);
+      if (src->refused != NULL)
+        g_key_file_set_string (manifest, group, "refused", src->refused);
     }
 }
 
@@ -1124,25 +1172,10 @@ status_write (Run    *run,
         g_key_file_set_string (status, group, "last-error", last_error);
       if (src->have_counts)
         {
-          g_autoptr(GString) refused = g_string_new (NULL);
+          g_autofree char *refused = refused_text (&src->counts);
 
-          g_key_file_set_uint64 (status, group, "lines", src->counts.lines);
-          for (guint r = 0; r < TRELLIS_LIST_REFUSED_N; r++)
-            if (src->counts.refused[r] > 0)
-              g_string_append_printf (refused, "%s%s=%" G_GUINT64_FORMAT, refused->len > 0 ? ";" : "",
-                                      trellis_list_refused_to_string (r), src->counts.refused[r]);
-          g_key_file_set_string (status, group, "refused", refused->str);
-        }
-      else if (same)
-        {
-          g_autofree char *refused = g_key_file_get_string (previous, group, "refused", NULL);
-          guint64 lines = g_key_file_get_uint64 (previous, group, "lines", NULL);
-
-          if (refused != NULL)
-            {
-              g_key_file_set_uint64 (status, group, "lines", lines);
-              g_key_file_set_string (status, group, "refused", refused);
-            }
+          g_key_file_set_uint64 (status, group, "attempt-lines", src->counts.lines);
+          g_key_file_set_string (status, group, "attempt-refused", refused);
         }
     }
   data = g_key_file_to_data (status, NULL, NULL);
@@ -1328,6 +1361,8 @@ trellis_updater_run (const TrellisUpdaterConfig *config,
       src->version = g_key_file_get_string (manifest, group, "version", NULL);
       src->sha256 = g_key_file_get_string (manifest, group, "sha256", NULL);
       src->fetched = g_key_file_get_int64 (manifest, group, "fetched", NULL);
+      src->lines = g_key_file_get_uint64 (manifest, group, "lines", NULL);
+      src->refused = g_key_file_get_string (manifest, group, "refused", NULL);
     }
   summary.n_sources = run.runs->len;
 

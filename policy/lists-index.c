@@ -289,6 +289,27 @@ trellis_lists_index_get_categories (TrellisListsIndex *lists)
 }
 
 gboolean
+trellis_lists_index_get_source_lines (TrellisListsIndex *lists,
+                                      const char        *id,
+                                      guint64           *ret_lines,
+                                      char             **ret_refused)
+{
+  g_autofree char *group = NULL;
+  guint64 lines = 0;
+
+  g_return_val_if_fail (lists != NULL && id != NULL, FALSE);
+  group = g_strconcat ("source ", id, NULL);
+  if (!g_key_file_has_group (lists->manifest, group))
+    return FALSE;
+  get_uint (lists->manifest, group, "lines", G_MAXUINT64, &lines);
+  if (ret_lines != NULL)
+    *ret_lines = lines;
+  if (ret_refused != NULL)
+    *ret_refused = g_key_file_get_value (lists->manifest, group, "refused", NULL);
+  return TRUE;
+}
+
+gboolean
 trellis_lists_index_get_source (TrellisListsIndex *lists,
                                 const char        *id,
                                 guint             *ret_names,

@@ -363,6 +363,18 @@ gboolean trellis_lists_index_get_source (TrellisListsIndex *lists,
                                          gint64            *ret_fetched,
                                          char             **ret_version);
 
+/**
+ * trellis_lists_index_get_source_lines:
+ * @ret_lines: (out) (optional): the lines of that source's list in force
+ * @ret_refused: (out) (optional) (transfer full) (nullable): the lines it
+ *   refused, by reason: "address=14;invalid=2"
+ * Returns: TRUE when source @id was compiled into @lists.
+ */
+gboolean trellis_lists_index_get_source_lines (TrellisListsIndex *lists,
+                                               const char        *id,
+                                               guint64           *ret_lines,
+                                               char             **ret_refused);
+
 /** trellis_lists_index_get_information_overridden: category names on or below the information list, as compiled. */
 guint trellis_lists_index_get_information_overridden (TrellisListsIndex *lists);
 

@@ -3,19 +3,26 @@
 #
 # list-server.py — a publisher of block lists for the tests, over HTTPS.
 #
-#   list-server.py --root DIR --cert CERT --key KEY --address ADDR --port PORT --log FILE
+#   list-server.py --root DIR --cert CERT [--other-cert CERT] --key KEY
+#                  --address ADDR --port PORT --log FILE
 #
-# Serves the files of DIR with an ETag (the file's SHA-256) and a
+# Serves the files of DIR with an ETag (of the file's content) and a
 # Last-Modified date, and answers a matching If-None-Match with 304.  A
-# file may be switched while the server runs: the next request sees the
+# file may be replaced while the server runs: the next request sees the
 # new one.  Some paths are made up rather than stored:
 #
 #   /status/CODE        an empty answer with that status (500, 404, ...)
-#   /stream/BYTES       BYTES of list-like lines, generated as they are sent
+#   /stream/BYTES       BYTES of list-like lines, made as they are sent
 #                       (a "1 GB list" costs no disk), Content-Length given
 #   /slow/SECONDS       a list that sends one line every SECONDS
 #
-# Each request is logged to FILE, one line: "METHOD PATH if-none-match=..."
+# A stored file's answer can be changed without changing its URL: beside
+# FILE, FILE.status holds a status to answer with instead (500), and
+# FILE.stream a number of bytes to stream instead.  SIGUSR1 switches
+# between --cert and --other-cert (an expired one, say) for the
+# connections that come after.
+#
+# Each request is logged to FILE, one line: "METHOD PATH if-none-match=...".
 # "ready" is printed on stdout once it listens.  It stops on SIGTERM.
 import argparse
 import hashlib
@@ -50,6 +57,33 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def stream(self, total):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(total))
+        self.end_headers()
+        block = b"".join(b"stream-%08d.example\n" % i for i in range(4096))
+        sent = 0
+        try:
+            while sent < total:
+                chunk = block[: total - sent]
+                self.wfile.write(chunk)
+                sent += len(chunk)
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
+            pass
+
+    def slow(self, seconds):
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.end_headers()
+        try:
+            for i in range(100000):
+                self.wfile.write(b"slow-%d.example\n" % i)
+                self.wfile.flush()
+                time.sleep(seconds)
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError, OSError):
+            pass
+
     def do_HEAD(self):
         self.do_GET()
 
@@ -57,43 +91,28 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.log_request_line()
         path = self.path.split("?", 1)[0]
         if path.startswith("/status/"):
-            code = int(path[len("/status/"):])
-            self.send_body(code, b"")
+            self.send_body(int(path[len("/status/"):]), b"")
             return
         if path.startswith("/stream/"):
-            total = int(path[len("/stream/"):])
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain")
-            self.send_header("Content-Length", str(total))
-            self.end_headers()
-            line = b"stream-%08d.example\n"
-            sent, n = 0, 0
-            block = b"".join(line % i for i in range(4096))
-            try:
-                while sent < total:
-                    chunk = block[: total - sent]
-                    self.wfile.write(chunk)
-                    sent += len(chunk)
-                    n += 1
-            except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
-                pass
+            self.stream(int(path[len("/stream/"):]))
             return
         if path.startswith("/slow/"):
-            seconds = float(path[len("/slow/"):])
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain")
-            self.end_headers()
-            try:
-                for i in range(100000):
-                    self.wfile.write(b"slow-%d.example\n" % i)
-                    self.wfile.flush()
-                    time.sleep(seconds)
-            except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
-                pass
+            self.slow(float(path[len("/slow/"):]))
             return
         name = os.path.normpath(path).lstrip("/")
+        if name.startswith(".."):
+            self.send_body(404, b"not here\n")
+            return
         file_path = os.path.join(self.server.root, name)
-        if name.startswith("..") or not os.path.isfile(file_path):
+        if os.path.isfile(file_path + ".status"):
+            with open(file_path + ".status") as f:
+                self.send_body(int(f.read().strip()), b"")
+            return
+        if os.path.isfile(file_path + ".stream"):
+            with open(file_path + ".stream") as f:
+                self.stream(int(f.read().strip()))
+            return
+        if not os.path.isfile(file_path):
             self.send_body(404, b"not here\n")
             return
         with open(file_path, "rb") as f:
@@ -119,6 +138,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--root", required=True)
     parser.add_argument("--cert", required=True)
+    parser.add_argument("--other-cert")
     parser.add_argument("--key", required=True)
     parser.add_argument("--address", required=True)
     parser.add_argument("--port", type=int, required=True)
@@ -130,8 +150,15 @@ def main():
     server.log_path = args.log
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(args.cert, args.key)
+    certs = [args.cert, args.other_cert or args.cert]
+
+    def switch(*_):
+        certs.reverse()
+        context.load_cert_chain(certs[0], args.key)
+
     server.socket = context.wrap_socket(server.socket, server_side=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGUSR1, switch)
     print("ready", flush=True)
     server.serve_forever()
 

@@ -14,9 +14,8 @@
 # store changes.
 
 LIST_SERVER_PORT=8443
-LIST_SERVER_EXPIRED_PORT=8444
 LIST_URL="https://$UPSTREAM_V4:$LIST_SERVER_PORT"
-LIST_URL_EXPIRED="https://$UPSTREAM_V4:$LIST_SERVER_EXPIRED_PORT"
+LIST_SERVER_PID=
 LIST_ROOT=
 LIST_SERVER_LOG=
 LISTS_DIR=
@@ -72,33 +71,35 @@ EOF
   chmod 644 "$CA_DIR"/*.pem
 }
 
-# start_list_server: the publisher, serving $LIST_ROOT on 8443 (a good
-# certificate) and 8444 (an expired one), in the upstream namespace.
+# start_list_server: the publisher, serving $LIST_ROOT on 10.53.0.2:8443 in
+# the upstream namespace; switch_certificate toggles its certificate with
+# the expired one.
 start_list_server ()
 {
-  local i port cert
+  local i
   LIST_ROOT="$TEST_DIR/publisher"
   LIST_SERVER_LOG="$TEST_DIR/publisher.log"
   mkdir -p "$LIST_ROOT"
   : > "$LIST_SERVER_LOG"
-  for port in "$LIST_SERVER_PORT" "$LIST_SERVER_EXPIRED_PORT"; do
-    cert=$CA_DIR/server.pem
-    [ "$port" = "$LIST_SERVER_PORT" ] || cert=$CA_DIR/expired.pem
-    ip netns exec "$NS_UPSTREAM" "$PYTHON3" "$TRELLIS_TOP_SRCDIR/tests/lib/list-server.py" \
-      --root "$LIST_ROOT" --cert "$cert" --key "$CA_DIR/server.key" \
-      --address "$UPSTREAM_V4" --port "$port" --log "$LIST_SERVER_LOG" \
-      > "$TEST_DIR/publisher-$port.out" 2>&1 &
-    track_pid $!
-  done
+  ip netns exec "$NS_UPSTREAM" "$PYTHON3" "$TRELLIS_TOP_SRCDIR/tests/lib/list-server.py" \
+    --root "$LIST_ROOT" --cert "$CA_DIR/server.pem" --other-cert "$CA_DIR/expired.pem" \
+    --key "$CA_DIR/server.key" --address "$UPSTREAM_V4" --port "$LIST_SERVER_PORT" \
+    --log "$LIST_SERVER_LOG" > "$TEST_DIR/publisher.out" 2>&1 &
+  LIST_SERVER_PID=$!
+  track_pid "$LIST_SERVER_PID"
   for i in $(seq 1 100); do
-    if grep -q ready "$TEST_DIR/publisher-$LIST_SERVER_PORT.out" 2>/dev/null \
-       && grep -q ready "$TEST_DIR/publisher-$LIST_SERVER_EXPIRED_PORT.out" 2>/dev/null; then
-      return 0
-    fi
+    grep -q ready "$TEST_DIR/publisher.out" 2>/dev/null && return 0
+    kill -0 "$LIST_SERVER_PID" 2>/dev/null || break
     sleep 0.1
   done
-  cat "$TEST_DIR"/publisher-*.out >&2
+  cat "$TEST_DIR/publisher.out" >&2
   fail "the list server did not start"
+}
+
+switch_certificate ()
+{
+  kill -USR1 "$LIST_SERVER_PID"
+  sleep 0.2
 }
 
 # publish_ut1 NAME FILE: $LIST_ROOT/NAME.tar.gz holding NAME/domains (FILE),
