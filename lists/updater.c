@@ -645,7 +645,7 @@ collect_shipped (guint        bit,
                  GError     **error)
 {
   Run *run = user_data;
-  char *entry = g_strdup_printf ("%c%s", (char) ('A' + bit), name);
+  char *entry = g_strdup_printf ("%c%s", (char) ('A' + bit), name);   /* name: normalized, NUL-terminated */
 
   if (g_hash_table_contains (run->shipped_set, entry))
     {
@@ -687,13 +687,16 @@ read_shipped (Run     *run,
   return TRUE;
 }
 
+/* @name: NUL-terminated, at most 253 bytes. */
 static gboolean
 shipped_has (Run        *run,
              guint       bit,
              const char *name)
 {
-  g_autofree char *entry = g_strdup_printf ("%c%s", (char) ('A' + bit), name);
+  char entry[256];
 
+  entry[0] = (char) ('A' + bit);
+  g_strlcpy (entry + 1, name, sizeof entry - 1);
   return g_hash_table_contains (run->shipped_set, entry);
 }
 
@@ -796,7 +799,8 @@ compile_full (Run       *run,
 }
 
 /* Whether a list that goes into the next compile, other than @except's,
- * of category @bit (or any category, for G_MAXUINT), holds @name. */
+ * of category @bit (or any category, for G_MAXUINT), holds @name
+ * (NUL-terminated, @len bytes). */
 static gboolean
 others_have (Run        *run,
              GArray     *inputs,
@@ -805,6 +809,8 @@ others_have (Run        *run,
              const char *name,
              gsize       len)
 {
+  if (run->shipped_set != NULL && g_hash_table_size (run->shipped_set) == 0 && inputs->len <= 1)
+    return FALSE;
   for (guint i = 0; i < inputs->len; i++)
     {
       const Input *input = &g_array_index (inputs, Input, i);
@@ -835,6 +841,7 @@ patch_source (Run                     *run,
               TrellisNamesFile        *old_file,
               TrellisDomainIndexPatch *patch,
               Compiled                *counts,
+              guint64                 *budget,
               GError                 **error)
 {
   guint32 bit = 1u << input->src->bit;
@@ -863,6 +870,9 @@ patch_source (Run                     *run,
           have_new = trellis_names_cursor_next (&b, &new_name, &new_len);
           continue;
         }
+      if (*budget == 0)
+        return PATCH_NOT_WORTH;
+      (*budget)--;
       if (len > 253)
         goto skip;
       memcpy (buf, name, len);
@@ -872,7 +882,7 @@ patch_source (Run                     *run,
         {
           /* Gone from this list: its category keeps it if another of its
            * lists (or the shipped one) still holds it. */
-          if (found && (bits & bit) && !others_have (run, inputs, input, input->src->bit, name, len))
+          if (found && (bits & bit) && !others_have (run, inputs, input, input->src->bit, buf, len))
             {
               if (!trellis_domain_index_patch_set (patch, buf, bits & ~bit, 0, error))
                 return PATCH_NOT_WORTH;
@@ -889,7 +899,7 @@ patch_source (Run                     *run,
           if (trellis_policy_information_covers (run->policy, buf))
             counts->watched++;
         }
-      else if (!others_have (run, inputs, input, G_MAXUINT, name, len))
+      else if (!others_have (run, inputs, input, G_MAXUINT, buf, len))
         /* The index has this name's hash, and no other list has the name:
          * two names with one hash.  Only a full compile, with another
          * seed, can tell them apart. */
@@ -923,7 +933,7 @@ compile_patch (Run       *run,
   g_autofree char *shipped = NULL;
   g_autofree char *information = NULL;
   g_auto(GStrv) groups = NULL;
-  guint64 changed = 0;
+  guint64 budget;
   guint n_entries;
 
   if (old == NULL || run->config->full)
@@ -952,16 +962,10 @@ compile_patch (Run       *run,
           return PATCH_NOT_WORTH;   /* a source the household dropped: compile in full */
       }
 
+  /* A patch is worth it for a few changes: past a fifth of the names,
+   * compiling them all is as fast and gives a table sized for them. */
   n_entries = trellis_domain_index_get_n_entries (trellis_lists_index_get_index (old));
-  for (guint i = 0; i < inputs->len; i++)
-    {
-      Input *input = &g_array_index (inputs, Input, i);
-
-      if (g_strcmp0 (input->src->old_file, run_file (input->src)) != 0)
-        changed += input->src->old_names + (input->src->new_file != NULL ? input->src->new_names : 0);
-    }
-  if ((double) changed > PATCH_MAX_SHARE * (double) MAX (n_entries, 1))
-    return PATCH_NOT_WORTH;
+  budget = (guint64) (PATCH_MAX_SHARE * (double) MAX (n_entries, 1000));
 
   for (guint b = 0; run->categories[b] != NULL; b++)
     {
@@ -989,7 +993,7 @@ compile_patch (Run       *run,
           if (old_file == NULL)
             return PATCH_NOT_WORTH;
         }
-      result = patch_source (run, inputs, input, old_file, patch, ret, error);
+      result = patch_source (run, inputs, input, old_file, patch, ret, &budget, error);
       if (result != PATCH_OK)
         {
           g_clear_error (error);
