@@ -11,6 +11,7 @@
 #include <glib/gi18n.h>
 
 #include "cli/cli.h"
+#include "cli/dbus-client.h"
 #include "policy/trellis-policy.h"
 
 static void
@@ -149,6 +150,23 @@ summary_text (TrellisPolicy *policy,
                n_information, n_overridden);
     else
       g_print (_("Information list: none installed, so category lists may block sexual education and health sites\n"));
+    /* The file is checked with the shipped lists; the published lists in
+     * force are trellisd's, who says what the list overrides in them. */
+    {
+      g_autoptr(GVariant) reply = NULL;
+      g_autoptr(GVariant) lists = NULL;
+      const char *in_force = NULL;
+      guint32 overridden = 0;
+
+      if (trellis_cli_dbus_call ("GetLists", NULL, "(a{sv}aa{sv})", &reply, NULL)
+          && (lists = g_variant_get_child_value (reply, 0)) != NULL
+          && g_variant_lookup (lists, "in_force", "&s", &in_force) && strcmp (in_force, "published") == 0
+          && g_variant_lookup (lists, "information_overridden", "u", &overridden))
+        /* Translators: %u is how many entries of the published category
+         * lists in force the information list overrides. */
+        g_print (_("  with the published lists in force (trellisd): it overrides %u category entries\n"),
+                 overridden);
+    }
   }
 
   sources_text (policy);
