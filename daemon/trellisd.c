@@ -1196,7 +1196,7 @@ trellis_daemon_refresh_accounts (TrellisDaemon *daemon)
 
 /* ---- the published lists ----------------------------------------------------- */
 
-#define LISTS_SETTLE_MS       300    /* the updater writes the manifest last, in one rename */
+#define LISTS_SETTLE_MS       50     /* the updater writes the manifest last, in one rename */
 #define LISTS_RECHECK_SECONDS 60     /* a folder that appears later, a missed event */
 #define SYSTEMD_RUNNING       "/run/systemd/system"
 
