@@ -34,14 +34,11 @@ static const char *const refused_names[] = {
   [TRELLIS_LIST_REFUSED_BINARY] = "binary",
 };
 
-static const char *const local_names[] = {
-  "localhost", "localhost.localdomain", "local", "localdomain", "broadcasthost",
-  "ip6-localhost", "ip6-loopback", "ip6-localnet", "ip6-mcastprefix", "ip6-allnodes",
-  "ip6-allrouters", "ip6-allhosts", NULL
-};
-
-static const char *const reserved_suffixes[] = {
-  ".localhost", ".local", ".localdomain", ".arpa", ".invalid", ".test", NULL
+/* Last labels that are never a site on the Internet: localhost.localdomain,
+ * printer.local, 1.0.0.127.in-addr.arpa, x.invalid, x.test.  (localhost,
+ * broadcasthost and the ip6-* names of hosts files are single labels.) */
+static const char *const reserved_last_labels[] = {
+  "localhost", "local", "localdomain", "arpa", "invalid", "test", NULL
 };
 
 static const char *const whole_host_options[] = {
@@ -72,6 +69,11 @@ struct _TrellisListParser {
   gboolean             overlong;    /* the line being read is too long: skipped to its end */
   gboolean             seen_text;   /* something other than space came already */
   TrellisListCounts    counts;
+  gboolean             have_known;
+  TrellisNamesCursor   known;       /* the earlier version's names, walked once */
+  const char          *known_name;  /* its current name (not NUL-terminated) */
+  gsize                known_len;
+  gboolean             known_left;
 };
 
 TrellisListParser *
@@ -86,6 +88,37 @@ trellis_list_parser_new (TrellisListFormat   format,
   parser->user_data = user_data;
   parser->line = g_string_sized_new (256);
   return parser;
+}
+
+void
+trellis_list_parser_set_known (TrellisListParser      *parser,
+                               const TrellisNamesFile *known)
+{
+  parser->have_known = known != NULL;
+  trellis_names_cursor_init (&parser->known, known);
+  parser->known_left = known != NULL
+                       && trellis_names_cursor_next (&parser->known, &parser->known_name, &parser->known_len);
+}
+
+/* Whether @raw is, byte for byte, a name the earlier version gave.  The
+ * walk only goes forward: a list out of order finds less, never wrong. */
+static gboolean
+known_has (TrellisListParser *parser,
+           const char        *raw,
+           gsize              len)
+{
+  while (parser->known_left)
+    {
+      int c = trellis_names_compare (parser->known_name, parser->known_len, raw, len);
+
+      if (c == 0)
+        return TRUE;
+      if (c > 0)
+        return FALSE;
+      parser->known_left = trellis_names_cursor_next (&parser->known, &parser->known_name,
+                                                      &parser->known_len);
+    }
+  return FALSE;
 }
 
 void
@@ -206,17 +239,11 @@ trellis_list_name_normalize (const char         *raw,
         return FALSE;
       }
   }
-  if (strchr (out, '.') == NULL || g_strv_contains (local_names, out) || g_str_has_prefix (out, "ip6-"))
+  if (last_label == out || g_strv_contains (reserved_last_labels, last_label))
     {
       *ret_reason = TRELLIS_LIST_REFUSED_LOCAL;
       return FALSE;
     }
-  for (i = 0; reserved_suffixes[i] != NULL; i++)
-    if (g_str_has_suffix (out, reserved_suffixes[i]))
-      {
-        *ret_reason = TRELLIS_LIST_REFUSED_LOCAL;
-        return FALSE;
-      }
   /* "co.uk" or "github.io" on someone's list would block every site under
    * it: a list may name sites, never a public suffix. */
   if (!trellis_public_suffix_check (out, TRELLIS_SUFFIX_USE_LIFT, NULL))
@@ -239,6 +266,14 @@ take (TrellisListParser *parser,
   char name[254];
   TrellisListRefused reason;
 
+  if (parser->have_known && len <= 253 && known_has (parser, raw, len))
+    {
+      memcpy (name, raw, len);
+      name[len] = '\0';
+      parser->counts.names++;
+      parser->func (name, len, parser->user_data);
+      return;
+    }
   if (!trellis_list_name_normalize (raw, len, name, &reason))
     {
       parser->counts.refused[reason]++;

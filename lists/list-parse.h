@@ -11,6 +11,7 @@
 
 #include <glib.h>
 
+#include "lists/name-set.h"
 #include "policy/trellis-policy.h"
 
 G_BEGIN_DECLS
@@ -60,6 +61,20 @@ TrellisListParser *trellis_list_parser_new (TrellisListFormat   format,
 /** trellis_list_parser_free: frees @parser (NULL is allowed). */
 void trellis_list_parser_free (TrellisListParser *parser);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisListParser, trellis_list_parser_free)
+
+/**
+ * trellis_list_parser_set_known:
+ * @known: (nullable) (not owned, must outlive the parse): the names an
+ *   earlier version of the same list gave, sorted (a names file)
+ *
+ * A name written exactly as it is in @known is taken without being read
+ * again: it was normalized and checked then, and normalizing is
+ * idempotent.  Lists mostly come sorted and change little, so most names
+ * are found as the file is walked once.  Only for @known made with the
+ * same public suffix list and IDN library (the caller knows).
+ */
+void trellis_list_parser_set_known (TrellisListParser      *parser,
+                                    const TrellisNamesFile *known);
 
 /** trellis_list_parser_feed: the next @len bytes of the list (any cut, NUL bytes too). */
 void trellis_list_parser_feed (TrellisListParser *parser,

@@ -199,8 +199,10 @@ main (int   argc,
       return EXIT_NOTHING_DONE;
     }
   {
-    g_autofree char *took = summary.compiled ? g_strdup_printf (" (%.2f s)", summary.compile_seconds)
-                                             : g_strdup ("");
+    g_autofree char *took = summary.compiled
+                            ? g_strdup_printf (" (%.2f s, %.2f s of CPU)", summary.compile_seconds,
+                                               summary.compile_cpu_seconds)
+                            : g_strdup ("");
 
     g_print ("%u source(s): %u fetched, %u not modified, %u failed; %s generation %" G_GUINT64_FORMAT
              " in force, %u names%s\n",

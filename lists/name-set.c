@@ -265,3 +265,62 @@ trellis_names_cursor_next (TrellisNamesCursor  *cursor,
     }
   return FALSE;
 }
+
+#define SKIP_BLOCK 4096
+
+gsize
+trellis_names_cursors_skip_same (TrellisNamesCursor *a,
+                                 TrellisNamesCursor *b)
+{
+  gsize skipped = 0;
+
+  if (a->at == NULL || b->at == NULL)
+    return 0;
+  for (;;)
+    {
+      gsize left_a = a->end - a->at, left_b = b->end - b->at;
+      gsize n = MIN (MIN (left_a, left_b), SKIP_BLOCK);
+      const char *last_nl;
+
+      if (n == 0)
+        break;
+      if (memcmp (a->at, b->at, n) != 0)
+        {
+          /* Not the whole block: the lines before the first difference. */
+          gsize same = 0;
+
+          while (same < n && a->at[same] == b->at[same])
+            same++;
+          last_nl = same > 0 ? memrchr (a->at, '\n', same) : NULL;
+          if (last_nl != NULL)
+            {
+              gsize len = last_nl + 1 - a->at;
+
+              a->at += len;
+              b->at += len;
+              skipped += len;
+            }
+          break;
+        }
+      /* The same block: its whole lines are the same lines.  A block that
+       * ends both files ends on a line of both. */
+      if (n == left_a && n == left_b)
+        {
+          a->at += n;
+          b->at += n;
+          skipped += n;
+          break;
+        }
+      last_nl = memrchr (a->at, '\n', n);
+      if (last_nl == NULL)
+        break;   /* a line longer than a block: compared line by line */
+      {
+        gsize len = last_nl + 1 - a->at;
+
+        a->at += len;
+        b->at += len;
+        skipped += len;
+      }
+    }
+  return skipped;
+}

@@ -78,6 +78,16 @@ gboolean trellis_names_cursor_next (TrellisNamesCursor  *cursor,
                                     const char         **ret_name,
                                     gsize               *ret_len);
 
+/**
+ * trellis_names_cursors_skip_same:
+ * Moves @a and @b, both at the start of a line, past the longest run of
+ * lines that are byte for byte the same in both (compared a block at a
+ * time: two versions of a list are mostly the same).  Returns: the bytes
+ * skipped.
+ */
+gsize trellis_names_cursors_skip_same (TrellisNamesCursor *a,
+                                       TrellisNamesCursor *b);
+
 /** trellis_names_compare: the names files' order: by byte, a prefix first. */
 int trellis_names_compare (const char *a,
                            gsize       a_len,

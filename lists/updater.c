@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,6 +30,9 @@
 #include "lists/name-set.h"
 #include "lists/updater.h"
 #include "policy/lists-index.h"
+#include "policy/public-suffix.h"
+
+#include <idn2.h>
 
 #define CHECKSUMS_MAX (1024 * 1024)   /* a publisher's checksum file */
 #define PATCH_MAX_SHARE 0.2           /* past this share of changed names, compile in full */
@@ -222,6 +226,10 @@ typedef struct {
   TrellisListsIndex          *old;           /* (owned) (nullable) the manifest in force */
   guint64                     generation;    /* of this run's compile */
   char                      **categories;    /* (owned) ids in bit order */
+  char                       *readers;       /* (owned) the public suffix list and IDN library
+                                              * a names file was read with */
+  gboolean                    readers_same;  /* ... the same as the manifest's: its names
+                                              * files may be trusted for names as written */
   char                       *shipped_digest;      /* (owned) */
   char                       *information_digest;  /* (owned) */
   GPtrArray                  *shipped_names;  /* (owned) "B name": bit as a byte, then the name */
@@ -442,6 +450,7 @@ source_update (Run       *run,
   const TrellisListSource *source = src->source;
   g_auto(TrellisListFetchResult) result = { 0 };
   g_autoptr(GError) local_error = NULL;
+  g_autoptr(TrellisNamesFile) known = NULL;   /* before parser: outlives it */
   g_autoptr(TrellisListParser) parser = NULL;
   g_autoptr(TrellisNameSet) names = NULL;
   g_autofree char *digest = NULL;
@@ -566,6 +575,12 @@ source_update (Run       *run,
 
   names = trellis_name_set_new ();
   parser = trellis_list_parser_new (source->format, add_name, names);
+  /* The names the list in force gave need not be read again. */
+  if (have_old && run->readers_same)
+    {
+      known = trellis_names_file_open (have_path, NULL);
+      trellis_list_parser_set_known (parser, known);
+    }
   if (!trellis_list_archive_read (fd, source->format == TRELLIS_LIST_FORMAT_UT1 ? source->member : NULL,
                                   config->max_unpacked, feed_parser, parser, &unpacked, &local_error))
     {
@@ -853,6 +868,7 @@ patch_source (Run                     *run,
 
   trellis_names_cursor_init (&a, old_file);
   trellis_names_cursor_init (&b, input->file);
+  trellis_names_cursors_skip_same (&a, &b);
   have_old = trellis_names_cursor_next (&a, &old_name, &old_len);
   have_new = trellis_names_cursor_next (&b, &new_name, &new_len);
   while (have_old || have_new)
@@ -866,6 +882,8 @@ patch_source (Run                     *run,
 
       if (c == 0)
         {
+          /* In step again: skip what is the same, a block at a time. */
+          trellis_names_cursors_skip_same (&a, &b);
           have_old = trellis_names_cursor_next (&a, &old_name, &old_len);
           have_new = trellis_names_cursor_next (&b, &new_name, &new_len);
           continue;
@@ -1063,13 +1081,23 @@ manifest_add_sources (Run      *run,
     }
 }
 
+static double
+cpu_seconds (void)
+{
+  struct rusage usage;
+
+  if (getrusage (RUSAGE_SELF, &usage) != 0)
+    return 0;
+  return usage.ru_utime.tv_sec + usage.ru_stime.tv_sec
+         + (usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
 static gboolean
 compile (Run                   *run,
          TrellisUpdaterSummary *summary,
          GError               **error)
 {
   g_autoptr(Inputs) inputs = NULL;
-  g_autoptr(TrellisDomainIndex) index = NULL;
   g_autoptr(GKeyFile) manifest = NULL;
   g_autofree char *index_file = NULL;
   g_autofree char *index_path = NULL;
@@ -1077,6 +1105,7 @@ compile (Run                   *run,
   Compiled compiled = { 0 };
   PatchResult patched;
   gint64 start = g_get_monotonic_time ();
+  double cpu_start = cpu_seconds ();
   gsize size;
   const void *data;
 
@@ -1092,12 +1121,8 @@ compile (Run                   *run,
     }
   summary->patched = patched == PATCH_OK;
 
-  index = trellis_domain_index_new_from_bytes (compiled.image, error);
-  if (index == NULL)
-    {
-      g_bytes_unref (compiled.image);
-      return FALSE;
-    }
+  /* Not validated again here: trellisd validates what it takes, slot by
+   * slot, and this process made it. */
   index_file = g_strdup_printf ("index/lists-%" G_GUINT64_FORMAT ".idx", run->generation);
   index_path = lists_path (run, index_file);
   data = g_bytes_get_data (compiled.image, &size);
@@ -1114,22 +1139,30 @@ compile (Run                   *run,
       }
   }
   manifest = trellis_lists_manifest_new (run->generation, g_get_real_time () / G_USEC_PER_SEC,
-                                         index_file, index, (const char *const *) run->categories,
+                                         index_file, compiled.image, (const char *const *) run->categories,
                                          run->shipped_digest, run->information_digest,
                                          compiled.watched);
+  if (manifest == NULL)
+    {
+      g_bytes_unref (compiled.image);
+      g_set_error_literal (error, TRELLIS_UPDATER_ERROR, TRELLIS_UPDATER_ERROR_COMPILE,
+                           "the compile made no index");
+      return FALSE;
+    }
   for (guint b = 0; run->categories[b] != NULL; b++)
     {
       g_autofree char *group = g_strconcat ("category ", run->categories[b], NULL);
 
       g_key_file_set_uint64 (manifest, group, "names", compiled.bit_counts[b]);
     }
+  g_key_file_set_string (manifest, "lists", "readers", run->readers);
   manifest_add_sources (run, manifest);
-  g_clear_pointer (&index, trellis_domain_index_unref);
   g_bytes_unref (compiled.image);
   if (!trellis_lists_manifest_write (manifest, manifest_path, error))
     return FALSE;
   summary->compiled = TRUE;
   summary->compile_seconds = (g_get_monotonic_time () - start) / 1e6;
+  summary->compile_cpu_seconds = cpu_seconds () - cpu_start;
   return TRUE;
 }
 
@@ -1262,6 +1295,7 @@ run_clear (Run *run)
   g_clear_pointer (&run->runs, g_ptr_array_unref);
   g_clear_pointer (&run->old, trellis_lists_index_unref);
   g_clear_pointer (&run->categories, g_strfreev);
+  g_clear_pointer (&run->readers, g_free);
   g_clear_pointer (&run->shipped_digest, g_free);
   g_clear_pointer (&run->information_digest, g_free);
   g_clear_pointer (&run->shipped_set, g_hash_table_unref);
@@ -1325,6 +1359,18 @@ trellis_updater_run (const TrellisUpdaterConfig *config,
                    local_error->message);
     }
   run.generation = (run.old != NULL ? trellis_lists_index_get_generation (run.old) : 0) + 1;
+  {
+    g_autofree char *psl = trellis_public_suffix_list_version ();
+
+    run.readers = g_strdup_printf ("%s; libidn2 %s", psl, idn2_check_version (NULL));
+    if (run.old != NULL)
+      {
+        g_autofree char *was = g_key_file_get_string (trellis_lists_index_get_manifest (run.old),
+                                                      "lists", "readers", NULL);
+
+        run.readers_same = g_strcmp0 (was, run.readers) == 0;
+      }
+  }
 
   sources = trellis_policy_get_list_sources (policy, &n_sources);
   for (guint i = 0; i < n_sources; i++)

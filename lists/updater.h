@@ -87,7 +87,8 @@ typedef struct {
   gboolean patched;       /* ... by patching the previous one */
   guint64  generation;    /* the one in force after the run */
   guint    n_entries;     /* names in its index */
-  double   compile_seconds;
+  double   compile_seconds;      /* wall clock */
+  double   compile_cpu_seconds;  /* user and system time of this process */
 } TrellisUpdaterSummary;
 
 /**

@@ -411,10 +411,27 @@ trellis_domain_index_builder_add (TrellisDomainIndexBuilder *builder,
 
 typedef struct
 {
-  Bucket  *buckets;
-  guint32  n_buckets;
-  guint64  rng;
+  Bucket   *buckets;
+  guint32   n_buckets;
+  guint64   rng;
+  gboolean  keep_flags;   /* set overflow flags as names are placed (a patch);
+                           * otherwise they are set once at the end */
 } Table;
+
+/* @h was put in bucket @b: flag its first bucket if @b is its second. */
+static inline void
+table_placed (Table   *table,
+              guint32  b,
+              guint64  h)
+{
+  guint32 first;
+
+  if (!table->keep_flags)
+    return;
+  first = bucket_first (h, table->n_buckets);
+  if (first != b)
+    table->buckets[first].flags |= BUCKET_OVERFLOW;
+}
 
 static inline guint64
 table_rng (Table *table)
@@ -478,7 +495,10 @@ table_insert (Table   *table,
   if (table->n_buckets == 1)
     return FALSE;
   if (bucket_place (&table->buckets[b2], h, val))
-    return TRUE;
+    {
+      table_placed (table, b2, h);
+      return TRUE;
+    }
 
   b = (table_rng (table) & 1) ? b1 : b2;
   for (kick = 0; kick < MAX_KICKS; kick++)
@@ -490,12 +510,16 @@ table_insert (Table   *table,
 
       table->buckets[b].fp[slot] = h;
       table->buckets[b].val[slot] = val;
+      table_placed (table, b, h);
       h = evicted_h;
       val = evicted_val;
       e1 = bucket_first (h, table->n_buckets);
       b = (b == e1) ? bucket_second (h, table->n_buckets, e1) : e1;
       if (bucket_place (&table->buckets[b], h, val))
-        return TRUE;
+        {
+          table_placed (table, b, h);
+          return TRUE;
+        }
     }
   return FALSE;
 }
@@ -848,6 +872,7 @@ trellis_domain_index_builder_to_bytes (TrellisDomainIndexBuilder *builder,
       table.buckets = (Bucket *) (gpointer) (image + HEADER_SIZE);
       table.n_buckets = n_buckets;
       table.rng = seed | 1;
+      table.keep_flags = FALSE;
       hash_keys_init (&keys, seed);
 
       result = table_fill (&table, builder, &keys, &n_unique, &n_watched);
@@ -1370,6 +1395,31 @@ trellis_domain_index_get_seed (const TrellisDomainIndex *index)
   return index->seed;
 }
 
+gboolean
+trellis_domain_index_image_peek (GBytes  *image,
+                                 guint64 *ret_seed,
+                                 guint32 *ret_n_entries,
+                                 guint64 *ret_checksum)
+{
+  Header header;
+  gsize size;
+  const guint8 *data = g_bytes_get_data (image, &size);
+
+  if (data == NULL || size < HEADER_SIZE)
+    return FALSE;
+  memcpy (&header, data, sizeof header);
+  if (memcmp (header.magic, MAGIC, sizeof header.magic) != 0
+      || GUINT32_FROM_LE (header.version) != TRELLIS_DOMAIN_INDEX_FORMAT_VERSION)
+    return FALSE;
+  if (ret_seed != NULL)
+    *ret_seed = GUINT64_FROM_LE (header.seed);
+  if (ret_n_entries != NULL)
+    *ret_n_entries = GUINT32_FROM_LE (header.n_entries);
+  if (ret_checksum != NULL)
+    *ret_checksum = GUINT64_FROM_LE (header.checksum);
+  return TRUE;
+}
+
 guint64
 trellis_domain_index_get_checksum (const TrellisDomainIndex *index)
 {
@@ -1460,6 +1510,10 @@ trellis_domain_index_patch_new (const TrellisDomainIndex *base)
   patch->table.buckets = (Bucket *) (gpointer) (patch->image + HEADER_SIZE);
   patch->table.n_buckets = base->n_buckets;
   patch->table.rng = base->seed | 1;
+  /* The base's flags are right for its names; a name placed now flags its
+   * first bucket as it goes, and one removed leaves a flag that only costs
+   * a read: no pass over the table at the end. */
+  patch->table.keep_flags = TRUE;
 #if G_BYTE_ORDER != G_LITTLE_ENDIAN
   for (guint32 b = 0; b < base->n_buckets; b++)
     {
@@ -1595,8 +1649,7 @@ trellis_domain_index_patch_to_bytes (TrellisDomainIndexPatch *patch)
   g_return_val_if_fail (!patch->broken, NULL);
 
   /* The image is made in place, without a second copy of the table: the
-   * patch is spent. */
-  table_set_overflow (patch->table.buckets, patch->table.n_buckets);
+   * patch is spent.  The overflow flags were kept as names were placed. */
   bytes = image_finish (g_steal_pointer (&patch->image), patch->table.n_buckets, patch->seed,
                         patch->n_entries, patch->values.pairs);
   patch->table.buckets = NULL;

@@ -186,6 +186,20 @@ gboolean trellis_domain_index_lookup_exact (const TrellisDomainIndex *index,
 /** trellis_domain_index_get_seed: the seed that keys the index's name hash. */
 guint64 trellis_domain_index_get_seed (const TrellisDomainIndex *index);
 
+/**
+ * trellis_domain_index_image_peek:
+ * @image: an image the builder or a patch made
+ *
+ * Its header's seed, names and checksum, read without validating the
+ * image (its maker knows it is whole; a reader validates with
+ * trellis_domain_index_new_from_bytes()).  Returns: FALSE when @image does
+ * not even start like one.
+ */
+gboolean trellis_domain_index_image_peek (GBytes  *image,
+                                          guint64 *ret_seed,
+                                          guint32 *ret_n_entries,
+                                          guint64 *ret_checksum);
+
 /** trellis_domain_index_get_checksum: the checksum of the image, as its header holds it. */
 guint64 trellis_domain_index_get_checksum (const TrellisDomainIndex *index);
 

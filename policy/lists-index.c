@@ -391,27 +391,33 @@ trellis_lists_index_get_information_overridden (TrellisListsIndex *lists)
 /* Writing (the updater) */
 
 GKeyFile *
-trellis_lists_manifest_new (guint64                   generation,
-                            gint64                    compiled,
-                            const char               *index_file,
-                            const TrellisDomainIndex *index,
-                            const char *const        *categories,
-                            const char               *shipped_digest,
-                            const char               *information_digest,
-                            guint                     information_overridden)
+trellis_lists_manifest_new (guint64            generation,
+                            gint64             compiled,
+                            const char        *index_file,
+                            GBytes            *image,
+                            const char *const *categories,
+                            const char        *shipped_digest,
+                            const char        *information_digest,
+                            guint              information_overridden)
 {
-  GKeyFile *manifest = g_key_file_new ();
-  g_autofree char *checksum = g_strdup_printf ("%016" G_GINT64_MODIFIER "x",
-                                               trellis_domain_index_get_checksum (index));
+  GKeyFile *manifest;
+  g_autofree char *checksum = NULL;
+  guint64 seed = 0, sum = 0;
+  guint32 entries = 0;
+
+  if (!trellis_domain_index_image_peek (image, &seed, &entries, &sum))
+    return NULL;
+  manifest = g_key_file_new ();
+  checksum = g_strdup_printf ("%016" G_GINT64_MODIFIER "x", sum);
 
   g_key_file_set_uint64 (manifest, GROUP, "format", TRELLIS_LISTS_FORMAT);
   g_key_file_set_uint64 (manifest, GROUP, "generation", generation);
   g_key_file_set_int64 (manifest, GROUP, "compiled", compiled);
   g_key_file_set_string (manifest, GROUP, "index", index_file);
   g_key_file_set_string (manifest, GROUP, "index-checksum", checksum);
-  g_key_file_set_uint64 (manifest, GROUP, "index-size", trellis_domain_index_get_size (index));
-  g_key_file_set_uint64 (manifest, GROUP, "seed", trellis_domain_index_get_seed (index));
-  g_key_file_set_uint64 (manifest, GROUP, "n-entries", trellis_domain_index_get_n_entries (index));
+  g_key_file_set_uint64 (manifest, GROUP, "index-size", g_bytes_get_size (image));
+  g_key_file_set_uint64 (manifest, GROUP, "seed", seed);
+  g_key_file_set_uint64 (manifest, GROUP, "n-entries", entries);
   g_key_file_set_string_list (manifest, GROUP, "categories", categories, g_strv_length ((char **) categories));
   g_key_file_set_string (manifest, GROUP, "shipped", shipped_digest);
   g_key_file_set_string (manifest, GROUP, "information", information_digest);

@@ -43,19 +43,20 @@ GKeyFile *trellis_lists_index_get_manifest (TrellisListsIndex *lists);
 
 /**
  * trellis_lists_manifest_new:
- * The [lists] group of a manifest for @index (written as @index_file,
- * relative to the manifest).  Add [category ID] and [source ID] groups
- * with GKeyFile, then trellis_lists_manifest_write().
- * Returns: (transfer full).
+ * The [lists] group of a manifest for @image, the index's file image
+ * (written as @index_file, relative to the manifest).  Add [category ID]
+ * and [source ID] groups with GKeyFile, then
+ * trellis_lists_manifest_write().  Returns: (transfer full) (nullable):
+ * NULL when @image is not an index.
  */
-GKeyFile *trellis_lists_manifest_new (guint64                   generation,
-                                      gint64                    compiled,
-                                      const char               *index_file,
-                                      const TrellisDomainIndex *index,
-                                      const char *const        *categories,
-                                      const char               *shipped_digest,
-                                      const char               *information_digest,
-                                      guint                     information_overridden);
+GKeyFile *trellis_lists_manifest_new (guint64            generation,
+                                      gint64             compiled,
+                                      const char        *index_file,
+                                      GBytes            *image,
+                                      const char *const *categories,
+                                      const char        *shipped_digest,
+                                      const char        *information_digest,
+                                      guint              information_overridden);
 
 /** trellis_lists_manifest_write: writes @manifest to @path, replacing it in one rename (mode 0644). */
 gboolean trellis_lists_manifest_write (GKeyFile    *manifest,

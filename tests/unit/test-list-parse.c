@@ -294,6 +294,106 @@ test_name_set (void **state)
   assert_int_equal (g_rmdir (dir), 0);
 }
 
+/* A list read again with the names its earlier version gave reads the
+ * same (the names found there are taken as they are), whatever its order;
+ * and two versions of a names file are walked past what they share. */
+static void
+test_known_names (void **state)
+{
+  g_autofree char *dir = g_dir_make_tmp ("trellis-known-XXXXXX", NULL);
+  g_autofree char *old_path = g_build_filename (dir, "old.names", NULL);
+  g_autofree char *new_path = g_build_filename (dir, "new.names", NULL);
+  g_autoptr(GString) text = g_string_new (NULL);
+  g_autoptr(GString) shuffled = g_string_new (NULL);
+  g_autoptr(TrellisNameSet) set = trellis_name_set_new ();
+  g_autoptr(TrellisNamesFile) known = NULL;
+  g_autoptr(GPtrArray) plain = NULL;
+  g_autoptr(GError) error = NULL;
+  TrellisListCounts counts_plain, counts_known;
+  guint i;
+
+  for (i = 0; i < 5000; i++)
+    g_string_append_printf (text, "%s%05u-site.example\n", i % 7 == 0 ? "WWW." : "", i);
+  g_string_append (text, "co.uk\n192.0.2.1\nb\xc3\xbc" "cher.example\n");
+  plain = parse (TRELLIS_LIST_FORMAT_PLAIN, text->str, text->len, 0, &counts_plain);
+  for (i = 0; g_ptr_array_index (plain, i) != NULL; i++)
+    trellis_name_set_add (set, g_ptr_array_index (plain, i), strlen (g_ptr_array_index (plain, i)));
+  trellis_name_set_finish (set);
+  assert_true (trellis_name_set_write (set, old_path, &error));
+  known = trellis_names_file_open (old_path, &error);
+  assert_non_null (known);
+
+  /* In order, and out of order (the walk only finds less). */
+  for (guint pass = 0; pass < 2; pass++)
+    {
+      Collect c = { g_ptr_array_new_with_free_func (g_free) };
+      g_autoptr(GPtrArray) names = c.names;
+      g_autoptr(TrellisListParser) parser = trellis_list_parser_new (TRELLIS_LIST_FORMAT_PLAIN, collect, &c);
+      const GString *input = text;
+
+      if (pass == 1)
+        {
+          g_auto(GStrv) lines = g_strsplit (text->str, "\n", -1);
+
+          for (gint j = (gint) g_strv_length (lines) - 1; j >= 0; j--)
+            g_string_append_printf (shuffled, "%s\n", lines[j]);
+          input = shuffled;
+        }
+      trellis_list_parser_set_known (parser, known);
+      trellis_list_parser_feed (parser, input->str, input->len);
+      trellis_list_parser_finish (parser, &counts_known);
+      assert_int_equal (counts_known.names, counts_plain.names);
+      assert_int_equal (counts_known.refused[TRELLIS_LIST_REFUSED_SUFFIX], 1);
+      assert_int_equal (counts_known.refused[TRELLIS_LIST_REFUSED_ADDRESS], 1);
+      assert_int_equal (names->len, plain->len - 1);
+    }
+
+  /* Skipping what two names files share. */
+  {
+    g_autoptr(TrellisNameSet) next = trellis_name_set_new ();
+    g_autoptr(TrellisNamesFile) new_file = NULL;
+    TrellisNamesCursor a, b;
+    const char *name;
+    gsize len, skipped;
+
+    for (i = 0; g_ptr_array_index (plain, i) != NULL; i++)
+      if (i != 3000)
+        trellis_name_set_add (next, g_ptr_array_index (plain, i), strlen (g_ptr_array_index (plain, i)));
+    trellis_name_set_finish (next);
+    assert_true (trellis_name_set_write (next, new_path, &error));
+    new_file = trellis_names_file_open (new_path, &error);
+    trellis_names_cursor_init (&a, known);
+    trellis_names_cursor_init (&b, new_file);
+    skipped = trellis_names_cursors_skip_same (&a, &b);
+    assert_true (skipped > 0);
+    /* Both stop at the start of the first line that differs. */
+    assert_true (trellis_names_cursor_next (&a, &name, &len));
+    {
+      const char *other;
+      gsize other_len;
+
+      assert_true (trellis_names_cursor_next (&b, &other, &other_len));
+      assert_true (trellis_names_compare (name, len, other, other_len) != 0);
+      assert_true (a.at[-1] == '\n' && b.at[-1] == '\n');
+    }
+    /* Identical files: all of it. */
+    trellis_names_cursor_init (&a, known);
+    trellis_names_cursor_init (&b, known);
+    {
+      gsize whole = (gsize) (a.end - a.at);
+
+      assert_int_equal (trellis_names_cursors_skip_same (&a, &b), whole);
+      assert_false (trellis_names_cursor_next (&a, &name, &len));
+    }
+    g_clear_pointer (&new_file, trellis_names_file_free);
+    assert_int_equal (g_unlink (new_path), 0);
+  }
+
+  g_clear_pointer (&known, trellis_names_file_free);
+  assert_int_equal (g_unlink (old_path), 0);
+  assert_int_equal (g_rmdir (dir), 0);
+}
+
 static void
 feed_string (const char *data,
              gsize       len,
@@ -391,6 +491,7 @@ main (void)
     cmocka_unit_test (test_hostile_lines),
     cmocka_unit_test (test_chunks_read_the_same),
     cmocka_unit_test (test_name_set),
+    cmocka_unit_test (test_known_names),
     cmocka_unit_test (test_archives),
   };
 
