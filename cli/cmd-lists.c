@@ -166,9 +166,10 @@ print_source (GVariant *source)
     print_field (_("in force"), _("nothing yet: no update of it has succeeded"));
   if (refused != NULL)
     {
-      /* Translators: how many lines of the list were left out, of how many. */
-      g_autofree char *text = g_strdup_printf (_("%s of %" G_GUINT64_FORMAT " lines"), refused,
-                                               dict_uint64 (source, "lines"));
+      g_autofree char *lines = g_strdup_printf ("%" G_GUINT64_FORMAT, dict_uint64 (source, "lines"));
+      /* Translators: how many lines of the list were left out (by reason,
+       * e.g. "14 (address 14)"), of how many lines. */
+      g_autofree char *text = g_strdup_printf (_("%s of %s lines"), refused, lines);
 
       print_field (_("refused"), text);
     }
@@ -196,10 +197,11 @@ print_lists (GVariant *reply)
   if (strcmp (dict_string (summary, "in_force"), "published") == 0)
     {
       g_autofree char *compiled = when (dict_int64 (summary, "compiled"));
+      g_autofree char *generation = g_strdup_printf ("%" G_GUINT64_FORMAT, dict_uint64 (summary, "generation"));
 
-      /* Translators: %s is a date and time; generation counts the updater's compiles. */
-      g_print (_("In force: the published lists, generation %" G_GUINT64_FORMAT ", compiled %s.\n"),
-               dict_uint64 (summary, "generation"), compiled);
+      /* Translators: the first %s counts the updater's compiles (a number),
+       * the second is a date and time. */
+      g_print (_("In force: the published lists, generation %s, compiled %s.\n"), generation, compiled);
     }
   else
     g_print (_("In force: the lists shipped with Trellis (no update has been compiled yet).\n"));
