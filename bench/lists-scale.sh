@@ -104,6 +104,8 @@ timed_updater ()
                                     | awk '{ printf "%s %.2f %.1f\n", $1, $2 + $3, $4 / 1024 }')
   COMPILE_S=$(sed -n 's/.*(\([0-9.]*\) s, [0-9.]* s of CPU)$/\1/p' <<<"$out")
   COMPILE_CPU=$(sed -n 's/.*(\([0-9.]*\) s, \([0-9.]*\) s of CPU)$/\2/p' <<<"$out")
+  RUN_ANON=$(sed -n 's/^memory: at most \([0-9]*\) MiB anonymous and \([0-9]*\) MiB.*/\1/p' <<<"$out")
+  RUN_FILE=$(sed -n 's/^memory: at most \([0-9]*\) MiB anonymous and \([0-9]*\) MiB.*/\2/p' <<<"$out")
   printf '%s\n' "$out" | sed 's/^/    updater: /' >&2
 }
 
@@ -114,6 +116,7 @@ min () { printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g | head -n1; }
 log "1. the updater: fetch, check, compile"
 timed_updater
 FULL_RUN_S=$RUN_S FULL_RUN_CPU=$RUN_CPU FULL_RUN_RSS=$RUN_RSS FULL_COMPILE_S=$COMPILE_S FULL_COMPILE_CPU=$COMPILE_CPU
+FULL_ANON=$RUN_ANON FULL_FILE=$RUN_FILE
 INDEX_FILE=$(sed -n 's/^index=//p' "$LISTS_DIR/manifest")
 INDEX_BYTES=$(stat -c %s "$LISTS_DIR/$INDEX_FILE")
 ENTRIES=$(sed -n 's/^n-entries=//p' "$LISTS_DIR/manifest")
@@ -167,10 +170,12 @@ one_update ()
   timed_updater $full
   wait_for_generation $((before + 1))
   if [ -n "$full" ]; then
+    FULLUPD_ANON=$RUN_ANON FULLUPD_FILE=$RUN_FILE
     F_COMPILE+=("$COMPILE_S") F_CPU+=("$COMPILE_CPU") F_RUN+=("$RUN_S") F_RUNCPU+=("$RUN_CPU")
     F_RSS+=("$RUN_RSS") F_APPLY+=("$(since "$start")")
   else
     grep -q "patched into" <<<"$RUN_OUT" || log "   (not a patch: $RUN_OUT)"
+    PATCH_ANON=$RUN_ANON PATCH_FILE=$RUN_FILE
     P_COMPILE+=("$COMPILE_S") P_CPU+=("$COMPILE_CPU") P_RUN+=("$RUN_S") P_RUNCPU+=("$RUN_CPU")
     P_RSS+=("$RUN_RSS") P_APPLY+=("$(since "$start")")
   fi
@@ -195,8 +200,15 @@ FULLUPD_RUN_S=$(min "${F_RUN[@]}") FULLUPD_RUN_CPU=$(min "${F_RUNCPU[@]}") FULLU
 FULLUPD_RUN_RSS=$(printf '%s\n' "${F_RSS[@]}" | sort -g | tail -n1)
 
 # ---------------------------------------------------------------- 4. the peers
+# cpu_of PID: its user + system seconds so far.
+cpu_of ()
+{
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^[^)]*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$1/stat"
+}
+
 # time_server NAME CMD...: in the upstream namespace on 127.0.0.1:5399;
-# sets SERVER_S (until it answers NXDOMAIN for $PROBE) and SERVER_RSS (MiB).
+# sets SERVER_S (until it answers NXDOMAIN for $PROBE), SERVER_CPU (its
+# CPU seconds by then) and SERVER_RSS (MiB).
 time_server ()
 {
   local name=$1 pid start status
@@ -205,12 +217,13 @@ time_server ()
   ip netns exec "$NS_UPSTREAM" "$@" > "$TEST_DIR/$name.log" 2>&1 &
   pid=$!
   track_pid "$pid"
-  SERVER_S=timeout SERVER_RSS=-
+  SERVER_S=timeout SERVER_RSS=- SERVER_CPU=-
   while kill -0 "$pid" 2>/dev/null; do
     status=$(in_upstream dig @127.0.0.1 -p 5399 +tries=1 +timeout=1 +noall +comments "$PROBE" A 2>/dev/null \
              | sed -n 's/.*status: \([A-Z]*\).*/\1/p') || true
     if [ "$status" = NXDOMAIN ]; then
       SERVER_S=$(since "$start")
+      SERVER_CPU=$(cpu_of "$pid")
       SERVER_RSS=$(rss_of "$pid" | cut -d' ' -f1)
       break
     fi
@@ -232,7 +245,7 @@ log "4. unbound and dnsmasq load the same names"
   printf 'remote-control:\n\tcontrol-enable: no\n'
 } > "$TEST_DIR/unbound.conf"
 time_server unbound unbound -d -c "$TEST_DIR/unbound.conf"
-UNBOUND_S=$SERVER_S UNBOUND_RSS=$SERVER_RSS
+UNBOUND_S=$SERVER_S UNBOUND_CPU=$SERVER_CPU UNBOUND_RSS=$SERVER_RSS
 rm -f "$TEST_DIR/unbound.conf"
 {
   printf 'no-resolv\nno-hosts\nlisten-address=127.0.0.1\nbind-interfaces\n'
@@ -240,7 +253,7 @@ rm -f "$TEST_DIR/unbound.conf"
 } > "$TEST_DIR/dnsmasq.conf"
 time_server dnsmasq dnsmasq -k --conf-file="$TEST_DIR/dnsmasq.conf" --port 5399 --user=root \
   --group=root --pid-file= --log-facility=/dev/null
-DNSMASQ_S=$SERVER_S DNSMASQ_RSS=$SERVER_RSS
+DNSMASQ_S=$SERVER_S DNSMASQ_CPU=$SERVER_CPU DNSMASQ_RSS=$SERVER_RSS
 
 # ---------------------------------------------------------------- the report
 ratio () { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 > 0 && a != "" && b != "") printf "%.3f", a / b; else print "-" }'; }
@@ -253,8 +266,8 @@ printf '%-58s %9s %9s %9s\n' "  of which the compile" "$FULL_COMPILE_S" "$FULL_C
 printf '%-58s %9s %9s %9s\n' "updater --offline --full: compile only (whole run)" "$ONLY_RUN_S" "$ONLY_RUN_CPU" "$ONLY_RUN_RSS"
 printf '%-58s %9s %9s %9s\n' "  of which the compile" "$ONLY_COMPILE_S" "$ONLY_COMPILE_CPU" ""
 printf '%-58s %9s %9s %9s\n' "trellisd start until it answers NXDOMAIN for a listed name" "$TRELLIS_LOAD_S" "" "$HWM_IDLE"
-printf '%-58s %9s %9s %9s\n' "unbound local-zone until it answers NXDOMAIN" "$UNBOUND_S" "" "$UNBOUND_RSS"
-printf '%-58s %9s %9s %9s\n' "dnsmasq address=/ until it answers NXDOMAIN" "$DNSMASQ_S" "" "$DNSMASQ_RSS"
+printf '%-58s %9s %9s %9s\n' "unbound local-zone until it answers NXDOMAIN" "$UNBOUND_S" "$UNBOUND_CPU" "$UNBOUND_RSS"
+printf '%-58s %9s %9s %9s\n' "dnsmasq address=/ until it answers NXDOMAIN" "$DNSMASQ_S" "$DNSMASQ_CPU" "$DNSMASQ_RSS"
 printf '%-58s %9s %9s %9s\n' "1% update, patched (best of 6): updater run" "$PATCH_RUN_S" "$PATCH_RUN_CPU" "$PATCH_RUN_RSS"
 printf '%-58s %9s %9s %9s\n' "  of which the compile (patch)" "$PATCH_COMPILE_S" "$PATCH_COMPILE_CPU" ""
 printf '%-58s %9s %9s %9s\n' "  from the updater's start until trellisd has it" "$PATCH_APPLY_S" "" "$HWM_UPDATE"
@@ -270,8 +283,10 @@ echo "  after 10 s of dnsperf:   VmRSS $RSS_ANSWERED (anon $ANON_ANSWERED, file 
 echo "  after the 1% update:     VmRSS $RSS_UPDATED (anon $ANON_UPDATED, file $FILE_UPDATED); peak during it $HWM_UPDATE"
 echo
 echo "targets:"
-echo "  compile <= 0.1 x unbound's load:           $(ratio "$ONLY_COMPILE_S" "$UNBOUND_S") (compile only), $(ratio "$FULL_RUN_S" "$UNBOUND_S") (whole updater run)"
+echo "  compile <= 0.1 x unbound's load:           $(ratio "$ONLY_COMPILE_S" "$UNBOUND_S") (compile only, wall), $(ratio "$ONLY_COMPILE_CPU" "$UNBOUND_CPU") (CPU); whole updater run: $(ratio "$FULL_RUN_S" "$UNBOUND_S") (wall), $(ratio "$FULL_RUN_CPU" "$UNBOUND_CPU") (CPU)"
 echo "  index <= 16 bytes/name:                    $(awk -v a="$INDEX_BYTES" -v b="$ENTRIES" 'BEGIN { printf "%.2f", a / b }')"
 echo "  trellisd RSS <= 0.25 x dnsmasq's:          $(ratio "$RSS_ANSWERED" "$DNSMASQ_RSS") (after dnsperf; idle $(ratio "$RSS_IDLE" "$DNSMASQ_RSS"))"
 echo "  1% update <= 0.2 x a full compile:         $(ratio "$PATCH_COMPILE_S" "$FULLUPD_COMPILE_S") (compile step, wall), $(ratio "$PATCH_COMPILE_CPU" "$FULLUPD_COMPILE_CPU") (CPU); $(ratio "$PATCH_RUN_CPU" "$FULLUPD_RUN_CPU") (whole run, CPU); $(ratio "$PATCH_APPLY_S" "$FULLUPD_APPLY_S") (start to in force, wall)"
-echo "  peak during an update: updater $PATCH_RUN_RSS MiB (patch) / $FULLUPD_RUN_RSS MiB (full), trellisd $HWM_UPDATE MiB"
+echo "  peak during an update: updater $PATCH_RUN_RSS MiB (patch) / $FULLUPD_RUN_RSS MiB (full), trellisd $HWM_UPDATE MiB (VmHWM: mapped files included)"
+echo "    updater, anonymous / mapped files at its high points: patch $PATCH_ANON / $PATCH_FILE MiB,"
+echo "    full compile of an update $FULLUPD_ANON / $FULLUPD_FILE MiB, first full run $FULL_ANON / $FULL_FILE MiB"

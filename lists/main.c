@@ -204,6 +204,10 @@ main (int   argc,
                                                summary.compile_cpu_seconds)
                             : g_strdup ("");
 
+    g_print ("memory: at most %" G_GUINT64_FORMAT " MiB anonymous and %" G_GUINT64_FORMAT
+             " MiB of mapped files (page cache)\n",
+             summary.peak_anon_kib / 1024, summary.peak_file_kib / 1024);
+    /* The last line: trellisd logs it. */
     g_print ("%u source(s): %u fetched, %u not modified, %u failed; %s generation %" G_GUINT64_FORMAT
              " in force, %u names%s\n",
              summary.n_sources, summary.n_fetched, summary.n_current, summary.n_failed,

@@ -169,6 +169,25 @@ trellis_updater_config_load (TrellisUpdaterConfig  *config,
   return TRUE;
 }
 
+/* The process's anonymous and mapped-file memory now, kept at their most:
+ * what a machine beside a desktop must have free (the mapped files are
+ * page cache, which the kernel can drop). */
+static guint64 peak_anon_kib, peak_file_kib;
+
+static void
+note_memory (void)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+    return;
+  if ((line = strstr (status, "RssAnon:")) != NULL)
+    peak_anon_kib = MAX (peak_anon_kib, g_ascii_strtoull (line + strlen ("RssAnon:"), NULL, 10));
+  if ((line = strstr (status, "RssFile:")) != NULL)
+    peak_file_kib = MAX (peak_file_kib, g_ascii_strtoull (line + strlen ("RssFile:"), NULL, 10));
+}
+
 /* ------------------------------------------------------------------------ */
 /* One source */
 
@@ -612,6 +631,7 @@ source_update (Run       *run,
       return;
     }
   n = trellis_name_set_finish (names);
+  note_memory ();
   if (n > config->max_names)
     {
       source_fail (src, "the list holds %u names, more than the %" G_GUINT64_FORMAT " allowed: kept the last good list",
@@ -806,6 +826,7 @@ compile_full (Run       *run,
     }
   trellis_domain_index_builder_set_watch (builder, trellis_policy_get_information_names (run->policy));
   ret->image = trellis_domain_index_builder_to_bytes (builder, error);
+  note_memory ();   /* the builder's names and table, and the image */
   if (ret->image == NULL)
     return FALSE;
   trellis_domain_index_builder_get_bit_counts (builder, ret->bit_counts);
@@ -1018,6 +1039,7 @@ compile_patch (Run       *run,
           return result;
         }
     }
+  note_memory ();   /* the patched table, and both versions of the lists mapped */
   ret->image = trellis_domain_index_patch_to_bytes (patch);
   return PATCH_OK;
 }
@@ -1120,6 +1142,7 @@ compile (Run                   *run,
         return FALSE;
     }
   summary->patched = patched == PATCH_OK;
+  note_memory ();
 
   /* Not validated again here: trellisd validates what it takes, slot by
    * slot, and this process made it. */
@@ -1471,6 +1494,8 @@ out:
   }
   run_clear (&run);
   close (lock_fd);
+  summary.peak_anon_kib = peak_anon_kib;
+  summary.peak_file_kib = peak_file_kib;
   if (ok && ret_summary != NULL)
     *ret_summary = summary;
   return ok;

@@ -89,6 +89,8 @@ typedef struct {
   guint    n_entries;     /* names in its index */
   double   compile_seconds;      /* wall clock */
   double   compile_cpu_seconds;  /* user and system time of this process */
+  guint64  peak_anon_kib;        /* the most anonymous memory seen (RssAnon), at the run's high points */
+  guint64  peak_file_kib;        /* the most mapped file memory seen then (RssFile: page cache) */
 } TrellisUpdaterSummary;
 
 /**
