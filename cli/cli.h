@@ -27,7 +27,8 @@ enum {
 
 typedef struct {
   char     *household;  /* (owned) (nullable) --household */
-  char     *data_dir;   /* (owned) (nullable) --data-dir */
+  char     *data_dir;   /* (owned) --data-dir, or trellis_data_dir_default() */
+  gboolean  data_dir_given; /* --data-dir was on the command line */
   char     *account;    /* (owned) (nullable) --account */
   gboolean  nft;        /* --nft */
   gboolean  json;       /* --json */
@@ -49,6 +50,15 @@ char *trellis_cli_caller_account (void);
  */
 TrellisPolicy *trellis_cli_policy_load (const TrellisCliOptions *options,
                                         const char              *path);
+
+/**
+ * trellis_cli_data_dir_hint:
+ * After a household failed to load with @error: when it was the shipped
+ * data that could not be read from a folder nobody asked for, says in one
+ * line where it was looked for and how to give another.
+ */
+void trellis_cli_data_dir_hint (const TrellisCliOptions *options,
+                                const GError            *error);
 
 /**
  * trellis_cli_duration_parse:

@@ -329,6 +329,7 @@ trellis_cli_policy_check (TrellisCliOptions *options, int argc, char **argv)
           return TRELLIS_CLI_EXIT_USAGE;
         }
       g_printerr ("%s\n", error->message);
+      trellis_cli_data_dir_hint (options, error);
       /* Translators: printed after the list of a household file's errors. */
       g_printerr (_("policy check: the file has errors\n"));
       return TRELLIS_CLI_EXIT_BLOCKED;

@@ -12,6 +12,7 @@
 #include <glib/gi18n.h>
 
 #include "cli/cli.h"
+#include "policy/data-dir.h"
 #include "policy/text-safety.h"
 
 const char *
@@ -41,8 +42,22 @@ trellis_cli_policy_load (const TrellisCliOptions *options, const char *path)
         g_printerr ("trellis: %s\n", error->message);
       else
         g_printerr (_("trellis: the household file has errors:\n%s\n"), error->message);
+      trellis_cli_data_dir_hint (options, error);
     }
   return policy;
+}
+
+void
+trellis_cli_data_dir_hint (const TrellisCliOptions *options,
+                           const GError            *error)
+{
+  if (options->data_dir_given || error == NULL
+      || !g_error_matches (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_IO)
+      || strstr (error->message, options->data_dir) == NULL)
+    return;
+  /* Translators: %s is a folder. */
+  g_printerr (_("trellis: the shipped data was looked for in %s; give another folder with --data-dir DIR\n"),
+              options->data_dir);
 }
 
 gboolean
@@ -234,6 +249,7 @@ main (int   argc,
   g_autofree char *help = NULL;
   g_autofree char *description = NULL;
   const char *localedir;
+  gboolean version = FALSE;
   const GOptionEntry entries[] = {
     { "household", 0, 0, G_OPTION_ARG_FILENAME, &options.household,
       N_("Read this household file instead of the system's"), N_("FILE") },
@@ -251,6 +267,8 @@ main (int   argc,
       N_("approve, pause: for how long, e.g. 30m, 2h, 1d"), N_("DURATION") },
     { "clear", 0, 0, G_OPTION_ARG_NONE, &options.clear,
       N_("log: delete the log"), NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version,
+      N_("Print the version and exit"), NULL },
     { NULL }
   };
 
@@ -307,7 +325,15 @@ main (int   argc,
       g_printerr ("trellis: %s\n", error->message);
       return TRELLIS_CLI_EXIT_USAGE;
     }
+  options.data_dir_given = options.data_dir != NULL;
+  if (!options.data_dir_given)
+    options.data_dir = trellis_data_dir_default (NULL);
 
+  if (version)
+    {
+      g_print ("trellis %s\n", PACKAGE_VERSION);
+      return 0;
+    }
   help = g_option_context_get_help (context, TRUE, NULL);
   if (argc < 2)
     return trellis_cli_status (&options, 0, argv + 1);

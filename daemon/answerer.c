@@ -4,18 +4,41 @@
 #include <errno.h>
 #include <gio/gio.h>
 #include <glib-unix.h>
+#include <linux/netfilter_ipv4.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+/* linux/netfilter_ipv6/ip6_tables.h, which does not mix with netinet/in.h:
+ * conntrack's original destination of an IPv6 socket. */
+#ifndef IP6T_SO_ORIGINAL_DST
+#define IP6T_SO_ORIGINAL_DST 80
+#endif
+
 #define DNS_MESSAGE_MAX      65535
 #define UDP_FORWARD_TIMEOUT  4000   /* ms: then the child's resolver retries */
-#define TCP_IDLE_TIMEOUT     10000  /* ms without a query: close (RFC 7766 §6.2.3) */
-#define TCP_UPSTREAM_TIMEOUT 5000   /* ms */
-#define TCP_MAX_CONNECTIONS  64
 #define UDP_MAX_FORWARDS     16
+
+/*
+ * TCP, against a peer that dribbles bytes to hold connections open: every
+ * wait has a deadline that no byte moves.  A connection has
+ * TCP_IDLE_TIMEOUT to begin each message (RFC 7766 §6.2.3), and from its
+ * first byte TCP_MESSAGE_TIMEOUT for the whole of it; a reply has
+ * TCP_WRITE_TIMEOUT to be taken.  Only redirected connections of protected
+ * principals are kept (checked at accept), at most TCP_MAX_PER_PRINCIPAL
+ * for any one of them, so that one child, however hostile, leaves the rest
+ * of the TCP_MAX_CONNECTIONS slots to everyone else.
+ */
+#define TCP_IDLE_TIMEOUT      10000  /* ms to the first byte of a message */
+#define TCP_MESSAGE_TIMEOUT   5000   /* ms from the first byte to the last, in all */
+#define TCP_WRITE_TIMEOUT     5000   /* ms for a reply to be taken, in all */
+#define TCP_UPSTREAM_TIMEOUT  5000   /* ms for the server: connect, and each exchange */
+#define TCP_MAX_CONNECTIONS   64
+#define TCP_MAX_PER_PRINCIPAL 8
+#define TCP_BACKLOG           256
 
 typedef struct {
   int      fd;
@@ -31,10 +54,14 @@ struct _TrellisAnswerer {
   guint                  n_families;
   GThreadPool           *forwards;     /* (owned) UDP queries to pass on */
 
-  GMutex                 lock;         /* protects the two fields below */
+  GMutex                 lock;         /* protects the fields below */
   GHashTable            *connections;  /* fd → GThread* of live TCP connections */
+  GHashTable            *per_uid;      /* uid → number of its live TCP connections */
   GPtrArray             *finished;     /* (owned) GThread* that have ended, to join */
   gboolean               closing;
+  guint64                n_unplaced;   /* TCP connections closed at accept: no flow */
+  guint64                n_over_cap;   /* ...and over a cap */
+  gint                   raw_failed;   /* atomic: a raw reply failed (logged once) */
 };
 
 typedef struct {
@@ -56,24 +83,29 @@ typedef struct {
 typedef struct {
   TrellisAnswerer        *answerer;
   int                     fd;
-  struct sockaddr_storage peer;
+  TrellisFlow             flow;        /* whose it is and the server it asked,
+                                        * looked up once, at accept: the
+                                        * connection keeps them however long
+                                        * it is used */
+  guint8                  family;
 } TcpConnection;
 
 /* ---- shared ------------------------------------------------------------ */
 
-/* Decides @query for the flow @key; fills @ret_answer and, for a forward,
- * the server the child asked. */
+/* Decides @query for @flow (NULL: nobody we know, REFUSE), which came over
+ * @proto and @family; fills @ret_answer and, for a forward, the server the
+ * child asked. */
 static void
 answer_decide (TrellisAnswerer         *answerer,
-               const TrellisFlowKey    *key,
+               const TrellisFlow       *flow,
+               guint8                   family,
+               guint8                   proto,
                const TrellisDnsQuery   *query,
                TrellisAnswer           *ret_answer,
                struct sockaddr_storage *ret_server,
                socklen_t               *ret_server_len)
 {
-  TrellisFlow flow;
-
-  if (!trellis_flow_table_lookup (answerer->flows, key, g_get_monotonic_time (), &flow))
+  if (flow == NULL)
     {
       /* Nobody we know sent this: a process that found our port.  Never
        * forward for an unknown principal. */
@@ -81,12 +113,12 @@ answer_decide (TrellisAnswerer         *answerer,
       ret_answer->action = TRELLIS_ANSWER_REFUSE;
       return;
     }
-  answerer->decide (flow.uid, key->proto, query, ret_answer, answerer->user_data);
+  answerer->decide (flow->uid, proto, query, ret_answer, answerer->user_data);
   if (ret_answer->action == TRELLIS_ANSWER_SAFE_SEARCH && ret_answer->target[0] == '\0')
     ret_answer->action = TRELLIS_ANSWER_FORWARD;   /* nothing to rewrite to */
   if (ret_answer->action == TRELLIS_ANSWER_FORWARD ||
       ret_answer->action == TRELLIS_ANSWER_SAFE_SEARCH)
-    *ret_server_len = trellis_flow_dst_to_sockaddr (&flow, key->family, ret_server);
+    *ret_server_len = trellis_flow_dst_to_sockaddr (flow, family, ret_server);
 }
 
 /* A random message id for a query of our own. */
@@ -161,7 +193,7 @@ socket_bind (int family, int type, guint16 port, GError **error)
     }
   if (bind (fd, (struct sockaddr *) &ss, sslen) < 0)
     goto fail;
-  if (type == SOCK_STREAM && listen (fd, 64) < 0)
+  if (type == SOCK_STREAM && listen (fd, TCP_BACKLOG) < 0)
     goto fail;
   return fd;
 
@@ -335,8 +367,12 @@ raw_udp_send (const struct sockaddr_storage *src, const struct sockaddr_storage 
     n = sendto (fd, pkt, total, 0, (struct sockaddr *) &to,
                 to.ss_family == AF_INET ? sizeof (struct sockaddr_in) : sizeof (struct sockaddr_in6));
   }
-  close (fd);
-  return n == (ssize_t) total ? 0 : -errno;
+  {
+    int err = n == (ssize_t) total ? 0 : n < 0 ? -errno : -EMSGSIZE;
+
+    close (fd);
+    return err;
+  }
 }
 
 /* Sends a reply to the child the way the query came: through the answerer's
@@ -345,7 +381,16 @@ static void
 udp_reply_send (const UdpForward *fw, const guint8 *reply, gsize len)
 {
   if (fw->spoof)
-    raw_udp_send (&fw->server, &fw->client, reply, len);
+    {
+      int r = raw_udp_send (&fw->server, &fw->client, reply, len);
+
+      /* Once: the child's lookup times out instead of being answered, and
+       * a flood of the same line would help no one. */
+      if (r < 0 && g_atomic_int_compare_and_exchange (&fw->answerer->raw_failed, 0, 1))
+        g_warning ("cannot answer a query that NAT did not redirect (a raw socket in the "
+                   "server's name): %s%s; such lookups time out instead (logged once)",
+                   g_strerror (-r), r == -EPERM ? " (trellisd needs CAP_NET_RAW)" : "");
+    }
   else
     sendto (fw->reply_fd, reply, len, 0, (const struct sockaddr *) &fw->client, fw->client_len);
 }
@@ -444,6 +489,8 @@ udp_readable (gint fd, GIOCondition condition, gpointer user_data)
       socklen_t server_len = 0;
       TrellisDnsQuery query;
       TrellisFlowKey key;
+      TrellisFlow flow;
+      gboolean found;
       TrellisAnswer answer;
       ssize_t n, r;
 
@@ -457,7 +504,9 @@ udp_readable (gint fd, GIOCondition condition, gpointer user_data)
       if (trellis_dns_query_parse (packet, (gsize) n, &query) < 0)
         continue;
 
-      answer_decide (answerer, &key, &query, &answer, &server, &server_len);
+      found = trellis_flow_table_lookup (answerer->flows, &key, g_get_monotonic_time (), &flow);
+      answer_decide (answerer, found ? &flow : NULL, key.family, IPPROTO_UDP, &query, &answer,
+                     &server, &server_len);
       if (answer.action == TRELLIS_ANSWER_FORWARD ||
           answer.action == TRELLIS_ANSWER_SAFE_SEARCH)
         {
@@ -547,26 +596,40 @@ trellis_answerer_answer_unredirected (TrellisAnswerer       *answerer,
 
 /* ---- TCP ----------------------------------------------------------------- */
 
-/* Reads exactly @len bytes within @timeout_ms of silence.  0 or -errno. */
+/* Waits until @fd is ready for @events or @deadline (monotonic µs) passes:
+ * 0, -ETIMEDOUT or -errno. */
 static int
-read_full (int fd, guint8 *buf, gsize len, int timeout_ms)
+poll_until (int fd, short events, gint64 deadline)
+{
+  for (;;)
+    {
+      struct pollfd pfd = { .fd = fd, .events = events };
+      gint64 left = deadline - g_get_monotonic_time ();
+      int r;
+
+      if (left <= 0)
+        return -ETIMEDOUT;
+      r = poll (&pfd, 1, (int) ((left + 999) / 1000));
+      if (r > 0)
+        return 0;
+      if (r < 0 && errno != EINTR)
+        return -errno;
+    }
+}
+
+/* Reads exactly @len bytes by @deadline.  0 or -errno. */
+static int
+read_full (int fd, guint8 *buf, gsize len, gint64 deadline)
 {
   gsize got = 0;
 
   while (got < len)
     {
-      struct pollfd pfd = { .fd = fd, .events = POLLIN };
       ssize_t n;
-      int r = poll (&pfd, 1, timeout_ms);
+      int r = poll_until (fd, POLLIN, deadline);
 
-      if (r == 0)
-        return -ETIMEDOUT;
       if (r < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          return -errno;
-        }
+        return r;
       n = recv (fd, buf + got, len - got, 0);
       if (n == 0)
         return -ECONNRESET;
@@ -582,24 +645,17 @@ read_full (int fd, guint8 *buf, gsize len, int timeout_ms)
 }
 
 static int
-write_full (int fd, const guint8 *buf, gsize len, int timeout_ms)
+write_full (int fd, const guint8 *buf, gsize len, gint64 deadline)
 {
   gsize put = 0;
 
   while (put < len)
     {
-      struct pollfd pfd = { .fd = fd, .events = POLLOUT };
       ssize_t n;
-      int r = poll (&pfd, 1, timeout_ms);
+      int r = poll_until (fd, POLLOUT, deadline);
 
-      if (r == 0)
-        return -ETIMEDOUT;
       if (r < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          return -errno;
-        }
+        return r;
       n = send (fd, buf + put, len - put, MSG_NOSIGNAL);
       if (n < 0)
         {
@@ -612,43 +668,61 @@ write_full (int fd, const guint8 *buf, gsize len, int timeout_ms)
   return 0;
 }
 
-/* Reads one length-prefixed DNS message.  Returns its length or -errno. */
+/*
+ * Reads one length-prefixed DNS message into @buf (DNS_MESSAGE_MAX bytes):
+ * its first byte must come within @wait_ms, and all the rest of it within
+ * @message_ms of that first byte, however it trickles in.  Returns its
+ * length or -errno.
+ */
 static ssize_t
-tcp_message_read (int fd, guint8 *buf, int timeout_ms)
+tcp_message_read (int fd, guint8 *buf, int wait_ms, int message_ms)
 {
   guint8 lenbuf[2];
+  gint64 deadline;
   gsize len;
   int r;
 
-  r = read_full (fd, lenbuf, 2, timeout_ms);
+  r = read_full (fd, lenbuf, 1, g_get_monotonic_time () + (gint64) wait_ms * 1000);
+  if (r < 0)
+    return r;
+  deadline = g_get_monotonic_time () + (gint64) message_ms * 1000;
+  r = read_full (fd, lenbuf + 1, 1, deadline);
   if (r < 0)
     return r;
   len = (gsize) lenbuf[0] << 8 | lenbuf[1];
   if (len == 0)
     return -EBADMSG;
-  r = read_full (fd, buf, len, timeout_ms);
+  r = read_full (fd, buf, len, deadline);
   if (r < 0)
     return r;
   return (ssize_t) len;
 }
 
+/*
+ * Writes the message at @frame + 2 (@len bytes), its length put in the two
+ * bytes before it, in one piece: a prefix sent on its own would wait for
+ * the peer's delayed ACK (Nagle) before the message could follow.
+ */
 static int
-tcp_message_write (int fd, const guint8 *msg, gsize len, int timeout_ms)
+tcp_message_write (int fd, guint8 *frame, gsize len, int timeout_ms)
 {
-  guint8 lenbuf[2] = { (guint8) (len >> 8), (guint8) len };
-  int r;
+  frame[0] = (guint8) (len >> 8);
+  frame[1] = (guint8) len;
+  return write_full (fd, frame, len + 2, g_get_monotonic_time () + (gint64) timeout_ms * 1000);
+}
 
-  r = write_full (fd, lenbuf, 2, timeout_ms);
-  if (r < 0)
-    return r;
-  return write_full (fd, msg, len, timeout_ms);
+static void
+tcp_nodelay (int fd)
+{
+  int one = 1;
+
+  setsockopt (fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 }
 
 static int
 tcp_upstream_connect (const struct sockaddr_storage *server, socklen_t server_len)
 {
-  struct pollfd pfd;
-  int fd, err = 0;
+  int fd, r, err = 0;
   socklen_t errlen = sizeof err;
 
   fd = forward_socket_new (server->ss_family, SOCK_STREAM | SOCK_NONBLOCK);
@@ -656,11 +730,10 @@ tcp_upstream_connect (const struct sockaddr_storage *server, socklen_t server_le
     return fd;
   if (connect (fd, (const struct sockaddr *) server, server_len) < 0 && errno != EINPROGRESS)
     goto fail;
-  pfd.fd = fd;
-  pfd.events = POLLOUT;
-  if (poll (&pfd, 1, TCP_UPSTREAM_TIMEOUT) != 1)
+  r = poll_until (fd, POLLOUT, g_get_monotonic_time () + TCP_UPSTREAM_TIMEOUT * 1000);
+  if (r < 0)
     {
-      errno = ETIMEDOUT;
+      errno = -r;
       goto fail;
     }
   if (getsockopt (fd, SOL_SOCKET, SO_ERROR, &err, &errlen) < 0 || err != 0)
@@ -668,6 +741,7 @@ tcp_upstream_connect (const struct sockaddr_storage *server, socklen_t server_le
       errno = err != 0 ? err : errno;
       goto fail;
     }
+  tcp_nodelay (fd);
   return fd;
 
 fail:
@@ -677,10 +751,43 @@ fail:
 }
 
 /*
+ * Sends the message at @frame + 2 (@len bytes) to the server on *@upstream,
+ * connecting first when there is no connection yet, and reads its answer
+ * into @response.  A connection kept from an earlier query may have been
+ * closed by the server meanwhile: then once more on a new one.  Returns the
+ * answer's length or -errno.
+ */
+static ssize_t
+tcp_upstream_exchange (int *upstream, const struct sockaddr_storage *server,
+                       socklen_t server_len, guint8 *frame, gsize len, guint8 *response)
+{
+  for (int attempt = 0; attempt < 2; attempt++)
+    {
+      gboolean reused = *upstream >= 0;
+      ssize_t n;
+
+      if (*upstream < 0)
+        *upstream = tcp_upstream_connect (server, server_len);
+      if (*upstream < 0)
+        return *upstream;
+      n = tcp_message_write (*upstream, frame, len, TCP_UPSTREAM_TIMEOUT);
+      if (n >= 0)
+        n = tcp_message_read (*upstream, response, TCP_UPSTREAM_TIMEOUT, TCP_UPSTREAM_TIMEOUT);
+      if (n >= 0)
+        return n;
+      close (*upstream);
+      *upstream = -1;
+      if (!reused || n == -ETIMEDOUT)
+        return n;
+    }
+  return -EIO;
+}
+
+/*
  * Asks the server for the safe-search target on the connection's upstream
- * connection (opened on first use, as for a forward) and builds the reply.
- * Returns its length, or -errno when the server cannot be reached or does
- * not answer (the child's connection is then closed).
+ * connection (opened on first use, as for a forward) and builds the reply
+ * into @reply.  Returns its length, or -errno when the server cannot be
+ * reached or does not answer (the child's connection is then closed).
  */
 static ssize_t
 tcp_safe_search (int *upstream, const struct sockaddr_storage *server, socklen_t server_len,
@@ -688,20 +795,14 @@ tcp_safe_search (int *upstream, const struct sockaddr_storage *server, socklen_t
                  const char *target, guint8 *reply, gsize cap)
 {
   g_autofree guint8 *response = g_malloc (DNS_MESSAGE_MAX);
-  guint8 ask[TRELLIS_DNS_HEADER_SIZE + TRELLIS_DNS_WIRE_NAME_MAX + 4 + 11];
+  guint8 ask[2 + TRELLIS_DNS_HEADER_SIZE + TRELLIS_DNS_WIRE_NAME_MAX + 4 + 11];
   guint16 id = query_id_new ();
   ssize_t ask_len, n;
 
-  ask_len = trellis_dns_query_build (id, target, query->qtype, TRUE, ask, sizeof ask);
+  ask_len = trellis_dns_query_build (id, target, query->qtype, TRUE, ask + 2, sizeof ask - 2);
   if (ask_len < 0)
     return safe_search_reply (msg, len, query, target, NULL, 0, id, TRUE, reply, cap);
-  if (*upstream < 0)
-    *upstream = tcp_upstream_connect (server, server_len);
-  if (*upstream < 0)
-    return *upstream;
-  if (tcp_message_write (*upstream, ask, (gsize) ask_len, TCP_UPSTREAM_TIMEOUT) < 0)
-    return -EIO;
-  n = tcp_message_read (*upstream, response, TCP_UPSTREAM_TIMEOUT);
+  n = tcp_upstream_exchange (upstream, server, server_len, ask, (gsize) ask_len, response);
   if (n < 0)
     return n;
   return safe_search_reply (msg, len, query, target, response, n, id, TRUE, reply, cap);
@@ -712,13 +813,13 @@ tcp_connection_run (gpointer data)
 {
   g_autofree TcpConnection *conn = data;
   TrellisAnswerer *answerer = conn->answerer;
-  g_autofree guint8 *msg = g_malloc (DNS_MESSAGE_MAX);
-  g_autofree guint8 *reply = g_malloc (DNS_MESSAGE_MAX);
-  TrellisFlowKey key;
+  /* Each with two bytes in front for the length prefix. */
+  g_autofree guint8 *msg_frame = g_malloc (2 + DNS_MESSAGE_MAX);
+  g_autofree guint8 *reply_frame = g_malloc (2 + DNS_MESSAGE_MAX);
+  guint8 *msg = msg_frame + 2;
+  guint8 *reply = reply_frame + 2;
   int upstream = -1;
-
-  if (!trellis_flow_key_from_sockaddr ((struct sockaddr *) &conn->peer, IPPROTO_TCP, &key))
-    goto out;
+  guint count;
 
   for (;;)
     {
@@ -728,49 +829,41 @@ tcp_connection_run (gpointer data)
       TrellisAnswer answer;
       ssize_t n, r;
 
-      n = tcp_message_read (conn->fd, msg, TCP_IDLE_TIMEOUT);
+      n = tcp_message_read (conn->fd, msg, TCP_IDLE_TIMEOUT, TCP_MESSAGE_TIMEOUT);
       if (n < 0)
         break;
       /* A malformed query ends the connection; nothing is passed on unread. */
       if (trellis_dns_query_parse (msg, (gsize) n, &query) < 0)
         break;
 
-      answer_decide (answerer, &key, &query, &answer, &server, &server_len);
+      answer_decide (answerer, &conn->flow, conn->family, IPPROTO_TCP, &query, &answer,
+                     &server, &server_len);
       if (answer.action == TRELLIS_ANSWER_SAFE_SEARCH)
-        {
-          r = tcp_safe_search (&upstream, &server, server_len, msg, (gsize) n, &query,
-                               answer.target, reply, DNS_MESSAGE_MAX);
-          if (r < 0)
-            break;
-        }
+        r = tcp_safe_search (&upstream, &server, server_len, msg, (gsize) n, &query,
+                             answer.target, reply, DNS_MESSAGE_MAX);
       else if (answer.action == TRELLIS_ANSWER_FORWARD)
-        {
-          if (upstream < 0)
-            upstream = tcp_upstream_connect (&server, server_len);
-          if (upstream < 0 ||
-              tcp_message_write (upstream, msg, (gsize) n, TCP_UPSTREAM_TIMEOUT) < 0)
-            break;
-          r = tcp_message_read (upstream, reply, TCP_UPSTREAM_TIMEOUT);
-          if (r < 0)
-            break;
-        }
+        r = tcp_upstream_exchange (&upstream, &server, server_len, msg_frame, (gsize) n, reply);
       else
-        {
-          r = reply_build (msg, (gsize) n, &query, &answer, reply, DNS_MESSAGE_MAX);
-          if (r < 0)
-            break;
-        }
-      if (tcp_message_write (conn->fd, reply, (gsize) r, TCP_UPSTREAM_TIMEOUT) < 0)
+        r = reply_build (msg, (gsize) n, &query, &answer, reply, DNS_MESSAGE_MAX);
+      if (r < 0)
+        break;
+      if (tcp_message_write (conn->fd, reply_frame, (gsize) r, TCP_WRITE_TIMEOUT) < 0)
         break;
     }
 
-out:
   if (upstream >= 0)
     close (upstream);
   g_mutex_lock (&answerer->lock);
   g_ptr_array_add (answerer->finished,
                    g_hash_table_lookup (answerer->connections, GINT_TO_POINTER (conn->fd)));
   g_hash_table_remove (answerer->connections, GINT_TO_POINTER (conn->fd));
+  count = GPOINTER_TO_UINT (g_hash_table_lookup (answerer->per_uid,
+                                                 GUINT_TO_POINTER (conn->flow.uid)));
+  if (count <= 1)
+    g_hash_table_remove (answerer->per_uid, GUINT_TO_POINTER (conn->flow.uid));
+  else
+    g_hash_table_insert (answerer->per_uid, GUINT_TO_POINTER (conn->flow.uid),
+                         GUINT_TO_POINTER (count - 1));
   close (conn->fd);
   g_mutex_unlock (&answerer->lock);
   return NULL;
@@ -790,6 +883,55 @@ finished_join (TrellisAnswerer *answerer)
     g_thread_join (done->pdata[i]);
 }
 
+/*
+ * TRUE when the connection @fd from @peer is a protected principal's that
+ * NAT brought here: the flow table knows the peer (the queue saw its SYN),
+ * and conntrack's original destination is the server that SYN was for.
+ * Then @ret_flow says whose it is.  Anything else (a local process that
+ * found the port, from whatever source port) is closed unread.
+ */
+static gboolean
+tcp_connection_place (TrellisAnswerer *answerer, int fd, const struct sockaddr_storage *peer,
+                      TrellisFlow *ret_flow)
+{
+  struct sockaddr_storage orig = { 0 };
+  socklen_t orig_len = sizeof orig;
+  struct sockaddr_storage server;
+  TrellisFlowKey key;
+  TrellisFlow flow;
+  int r;
+
+  if (!trellis_flow_key_from_sockaddr ((const struct sockaddr *) peer, IPPROTO_TCP, &key) ||
+      !trellis_flow_table_lookup (answerer->flows, &key, g_get_monotonic_time (), &flow))
+    return FALSE;
+  if (key.family == AF_INET)
+    r = getsockopt (fd, SOL_IP, SO_ORIGINAL_DST, &orig, &orig_len);
+  else
+    r = getsockopt (fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, &orig, &orig_len);
+  if (r < 0)
+    return FALSE;
+  trellis_flow_dst_to_sockaddr (&flow, key.family, &server);
+  if (key.family == AF_INET)
+    {
+      const struct sockaddr_in *a = (const struct sockaddr_in *) &orig;
+      const struct sockaddr_in *b = (const struct sockaddr_in *) &server;
+
+      if (a->sin_port != b->sin_port || a->sin_addr.s_addr != b->sin_addr.s_addr)
+        return FALSE;
+    }
+  else
+    {
+      const struct sockaddr_in6 *a = (const struct sockaddr_in6 *) &orig;
+      const struct sockaddr_in6 *b = (const struct sockaddr_in6 *) &server;
+
+      if (a->sin6_port != b->sin6_port ||
+          memcmp (&a->sin6_addr, &b->sin6_addr, sizeof a->sin6_addr) != 0)
+        return FALSE;
+    }
+  *ret_flow = flow;
+  return TRUE;
+}
+
 static gboolean
 tcp_acceptable (gint fd, GIOCondition condition, gpointer user_data)
 {
@@ -797,32 +939,51 @@ tcp_acceptable (gint fd, GIOCondition condition, gpointer user_data)
 
   finished_join (answerer);
 
-  for (int i = 0; i < 16; i++)
+  for (int i = 0; i < 64; i++)
     {
       TcpConnection *conn;
       struct sockaddr_storage peer;
       socklen_t peer_len = sizeof peer;
+      TrellisFlow flow;
       GThread *thread;
       g_autoptr(GError) error = NULL;
+      guint count;
       int cfd;
 
       cfd = accept4 (fd, (struct sockaddr *) &peer, &peer_len, SOCK_CLOEXEC | SOCK_NONBLOCK);
       if (cfd < 0)
         break;
-
-      g_mutex_lock (&answerer->lock);
-      /* The thread is not started before it is in the table. */
-      if (answerer->closing ||
-          g_hash_table_size (answerer->connections) >= TCP_MAX_CONNECTIONS)
+      if (!tcp_connection_place (answerer, cfd, &peer, &flow))
         {
-          g_mutex_unlock (&answerer->lock);
+          answerer->n_unplaced++;
+          g_debug ("answerer: closed a TCP connection that is no protected principal's "
+                   "(%" G_GUINT64_FORMAT " so far)", answerer->n_unplaced);
           close (cfd);
           continue;
         }
+
+      g_mutex_lock (&answerer->lock);
+      count = GPOINTER_TO_UINT (g_hash_table_lookup (answerer->per_uid,
+                                                     GUINT_TO_POINTER (flow.uid)));
+      /* The thread is not started before it is in the table. */
+      if (answerer->closing ||
+          g_hash_table_size (answerer->connections) >= TCP_MAX_CONNECTIONS ||
+          count >= TCP_MAX_PER_PRINCIPAL)
+        {
+          answerer->n_over_cap++;
+          g_mutex_unlock (&answerer->lock);
+          g_debug ("answerer: closed a TCP connection of uid %u: %u of its own open, "
+                   "%u in all (%" G_GUINT64_FORMAT " so far)", (guint) flow.uid, count,
+                   g_hash_table_size (answerer->connections), answerer->n_over_cap);
+          close (cfd);
+          continue;
+        }
+      tcp_nodelay (cfd);
       conn = g_new0 (TcpConnection, 1);
       conn->answerer = answerer;
       conn->fd = cfd;
-      conn->peer = peer;
+      conn->flow = flow;
+      conn->family = peer.ss_family;
       thread = g_thread_try_new ("trellis-tcp", tcp_connection_run, conn, &error);
       if (thread == NULL)
         {
@@ -834,6 +995,8 @@ tcp_acceptable (gint fd, GIOCondition condition, gpointer user_data)
         }
       /* The connection removes itself when done; nobody joins it but free(). */
       g_hash_table_insert (answerer->connections, GINT_TO_POINTER (cfd), thread);
+      g_hash_table_insert (answerer->per_uid, GUINT_TO_POINTER (flow.uid),
+                           GUINT_TO_POINTER (count + 1));
       g_mutex_unlock (&answerer->lock);
     }
   return G_SOURCE_CONTINUE;
@@ -878,6 +1041,7 @@ trellis_answerer_new (guint16                 port,
   answerer->user_data = user_data;
   g_mutex_init (&answerer->lock);
   answerer->connections = g_hash_table_new (NULL, NULL);
+  answerer->per_uid = g_hash_table_new (NULL, NULL);
   answerer->finished = g_ptr_array_new ();
   for (guint i = 0; i < 2; i++)
     answerer->udp[i].fd = answerer->tcp[i].fd = -1;
@@ -951,6 +1115,7 @@ trellis_answerer_free (TrellisAnswerer *answerer)
   finished_join (answerer);
 
   g_hash_table_unref (answerer->connections);
+  g_hash_table_unref (answerer->per_uid);
   g_ptr_array_unref (answerer->finished);
   g_mutex_clear (&answerer->lock);
   g_free (answerer);

@@ -11,7 +11,15 @@
  * child asked, learned from the flow table.
  *
  * UDP is served on the main loop; each TCP connection gets a thread of its
- * own (TCP DNS is rare and long-lived), up to a cap.
+ * own (TCP DNS is rare and long-lived), up to a cap.  A TCP connection is
+ * placed when it is accepted: it must be a redirected connection of a
+ * protected principal (the flow table knows its source, and conntrack's
+ * original destination is the server the flow was for), or it is closed
+ * unread.  Its principal and server are kept with it from then on, so a
+ * connection reused for as long as the child likes stays placed.  One
+ * principal holds at most 8 of the 64 connections; each message has a
+ * deadline from its first byte that no trickle of bytes moves, and a
+ * connection has 10 seconds to begin each message.
  *
  * Safe search: for a SAFE_SEARCH answer the answerer asks the server the
  * child asked for the target itself (same qtype, class IN, a random id of

@@ -253,50 +253,131 @@ backend_why (gpointer data, const char *name, const char *qname, const char *loc
   return TRUE;
 }
 
-static gboolean
-backend_get_log (gpointer data, const char *name, guint32 limit, GVariant **ret_events, GError **error)
+/* GetLog's reply for @page: the entries, the next cursor, the summary. */
+static GVariant *
+log_page_reply (const TrellisEventLogPage *page)
 {
-  TrellisDaemon *daemon = data;
+  GVariantBuilder events, summary;
+
+  g_variant_builder_init (&events, G_VARIANT_TYPE ("a(xxsssu)"));
+  for (guint i = 0; i < page->events->len; i++)
+    {
+      const TrellisEvent *e = page->events->pdata[i];
+
+      g_variant_builder_add (&events, "(xxsssu)", e->time, e->last, e->name,
+                             e->rule != NULL ? e->rule : "",
+                             e->category != NULL ? e->category : "",
+                             (guint32) MIN (e->count, G_MAXUINT32));
+    }
+  g_variant_builder_init (&summary, G_VARIANT_TYPE_VARDICT);
+  if (page->has_summary)
+    {
+      const TrellisEventLogSummary *sum = &page->summary;
+
+      g_variant_builder_add (&summary, "{sv}", "entries", g_variant_new_uint64 (sum->entries));
+      g_variant_builder_add (&summary, "{sv}", "blocked", g_variant_new_uint64 (sum->blocked));
+      g_variant_builder_add (&summary, "{sv}", "dropped_entries",
+                             g_variant_new_uint64 (sum->dropped_entries));
+      g_variant_builder_add (&summary, "{sv}", "dropped_blocked",
+                             g_variant_new_uint64 (sum->dropped_blocked));
+      g_variant_builder_add (&summary, "{sv}", "missed", g_variant_new_uint64 (sum->missed));
+      g_variant_builder_add (&summary, "{sv}", "losses_until",
+                             g_variant_new_int64 (sum->losses_until));
+      g_variant_builder_add (&summary, "{sv}", "fold_seconds",
+                             g_variant_new_uint32 (TRELLIS_EVENT_LOG_FOLD_SECONDS));
+      g_variant_builder_add (&summary, "{sv}", "max_entries",
+                             g_variant_new_uint32 (TRELLIS_EVENT_LOG_CHILD_ENTRIES_MAX));
+    }
+  return g_variant_new ("(@a(xxsssu)t@a{sv})", g_variant_builder_end (&events), page->next,
+                        g_variant_builder_end (&summary));
+}
+
+/* Whether @name is a child of the household and there is a log to ask. */
+static gboolean
+log_ready (TrellisDaemon *daemon, const char *name, GError **error)
+{
   g_autoptr(Snapshot) s = snapshot_acquire (daemon);
-  g_autoptr(GPtrArray) events = NULL;
-  GVariantBuilder b;
 
   if (child_find (s, name, error) == NULL)
     return FALSE;
   if (daemon->events == NULL)
     return no_log (error);
-  /* What was blocked a moment ago is there. */
-  trellis_event_log_flush (daemon->events);
-  events = trellis_event_log_list (daemon->events, name, limit, error);
-  if (events == NULL)
-    return FALSE;
-  g_variant_builder_init (&b, G_VARIANT_TYPE ("a(xsss)"));
-  for (guint i = 0; i < events->len; i++)
-    {
-      const TrellisEvent *e = events->pdata[i];
-
-      g_variant_builder_add (&b, "(xsss)", e->time, e->name, e->rule,
-                             e->category != NULL ? e->category : "");
-    }
-  *ret_events = g_variant_ref_sink (g_variant_builder_end (&b));
   return TRUE;
 }
 
-static gboolean
-backend_clear_log (gpointer data, const char *name, guint32 *ret_deleted, GError **error)
+/* Where a GetLog or ClearLog answer goes. */
+typedef struct {
+  TrellisDBusReplyFunc reply;
+  gpointer             reply_data;
+} LogReply;
+
+static LogReply *
+log_reply_new (TrellisDBusReplyFunc reply, gpointer reply_data)
+{
+  LogReply *r = g_new0 (LogReply, 1);
+
+  r->reply = reply;
+  r->reply_data = reply_data;
+  return r;
+}
+
+/* In the event log's worker thread: the page becomes GetLog's reply there,
+ * and goes to the caller from there. */
+static void
+log_page_read (TrellisEventLogPage *page, GError *error, gpointer user_data)
+{
+  g_autofree LogReply *r = user_data;
+  g_autoptr(TrellisEventLogPage) owned = page;
+
+  if (owned == NULL)
+    r->reply (NULL, error, r->reply_data);
+  else
+    r->reply (g_variant_ref_sink (log_page_reply (owned)), NULL, r->reply_data);
+}
+
+/* Reading the log is the event log's worker's job, never the main loop's:
+ * the main loop gives every child's verdicts meanwhile. */
+static void
+backend_get_log (gpointer data, const char *name, guint64 before, guint32 limit,
+                 TrellisDBusReplyFunc reply, gpointer reply_data)
 {
   TrellisDaemon *daemon = data;
-  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
-  guint deleted = 0;
+  GError *error = NULL;
 
-  if (child_find (s, name, error) == NULL)
-    return FALSE;
-  if (daemon->events == NULL)
-    return no_log (error);
-  if (!trellis_event_log_clear (daemon->events, name, &deleted, error))
-    return FALSE;
-  *ret_deleted = deleted;
-  return TRUE;
+  if (!log_ready (daemon, name, &error))
+    {
+      reply (NULL, error, reply_data);
+      return;
+    }
+  trellis_event_log_read_page_async (daemon->events, name, before, limit, log_page_read,
+                                     log_reply_new (reply, reply_data));
+}
+
+static void
+log_cleared (guint deleted, GError *error, gpointer user_data)
+{
+  g_autofree LogReply *r = user_data;
+
+  if (error != NULL)
+    r->reply (NULL, error, r->reply_data);
+  else
+    r->reply (g_variant_ref_sink (g_variant_new ("(u)", deleted)), NULL, r->reply_data);
+}
+
+static void
+backend_clear_log (gpointer data, const char *name, TrellisDBusReplyFunc reply,
+                   gpointer reply_data)
+{
+  TrellisDaemon *daemon = data;
+  GError *error = NULL;
+
+  if (!log_ready (daemon, name, &error))
+    {
+      reply (NULL, error, reply_data);
+      return;
+    }
+  trellis_event_log_clear_async (daemon->events, name, log_cleared,
+                                 log_reply_new (reply, reply_data));
 }
 
 static gboolean
@@ -422,6 +503,7 @@ backend_pause (gpointer data, const char *name, gint64 seconds, GError **error)
   if (!trellis_event_log_pause_set (daemon->events, name, now_unix () + seconds, error))
     return FALSE;
   trellis_daemon_grants_load (daemon);
+  trellis_daemon_pause_changed (daemon, name, now_unix () + seconds);
   return TRUE;
 }
 
@@ -467,26 +549,29 @@ backend_get_lists (gpointer data, GVariant **ret_lists, GError **error)
 }
 
 typedef struct {
-  TrellisDBusDone done;
-  gpointer        done_data;
+  TrellisDBusReplyFunc reply;
+  gpointer             reply_data;
 } UpdateCall;
 
 static void
-update_done (int status, const char *output, gpointer user_data)
+update_done (int status, const char *output, GError *error, gpointer user_data)
 {
-  UpdateCall *call = user_data;
+  g_autofree UpdateCall *call = user_data;
 
-  call->done (call->done_data, g_variant_new ("(is)", status, output), NULL);
-  g_free (call);
+  if (error != NULL)
+    call->reply (NULL, error, call->reply_data);
+  else
+    call->reply (g_variant_ref_sink (g_variant_new ("(is)", status, output)), NULL,
+                 call->reply_data);
 }
 
 static void
-backend_update_lists (gpointer data, TrellisDBusDone done, gpointer done_data)
+backend_update_lists (gpointer data, TrellisDBusReplyFunc reply, gpointer reply_data)
 {
   UpdateCall *call = g_new0 (UpdateCall, 1);
 
-  call->done = done;
-  call->done_data = done_data;
+  call->reply = reply;
+  call->reply_data = reply_data;
   trellis_daemon_update_lists (data, update_done, call);
 }
 

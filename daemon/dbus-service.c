@@ -276,7 +276,7 @@ check_args (Method    method,
              && trellis_dbus_check_name (name, error)
              && check_locale (locale, error);
     case METHOD_GET_LOG:
-      g_variant_get (params, "(&su)", &child, &limit);
+      g_variant_get (params, "(&stu)", &child, NULL, &limit);
       return check_child (child, error);
     case METHOD_ASK:
       g_variant_get (params, "(&s&s)", &name, &message);
@@ -645,7 +645,6 @@ call_dispatch (Call        *call,
                Role         role,
                const char  *own_child,
                GVariant   **ret_reply,
-               gboolean    *ret_later,
                GError     **error)
 {
   TrellisDBusService *self = call->service;
@@ -654,7 +653,7 @@ call_dispatch (Call        *call,
   GVariant *params = g_dbus_method_invocation_get_parameters (call->invocation);
   g_autoptr(GVariant) value = NULL;
   const char *arg, *child, *name, *locale, *message;
-  guint32 id, limit, n;
+  guint32 id;
   gint64 seconds;
 
   switch (call->method)
@@ -681,23 +680,6 @@ call_dispatch (Call        *call,
                                     explanation != NULL ? explanation : "");
         return TRUE;
       }
-
-    case METHOD_GET_LOG:
-      g_variant_get (params, "(&su)", &arg, &limit);
-      if (!resolve_child (role, own_child, arg, FALSE, &child, error)
-          || !b->get_log (data, child, limit, &value, error)
-          || !check_result (g_steal_pointer (&value), G_VARIANT_TYPE ("a(xsss)"), &value, error))
-        return FALSE;
-      *ret_reply = g_variant_new ("(@a(xsss))", value);
-      return TRUE;
-
-    case METHOD_CLEAR_LOG:
-      g_variant_get (params, "(&s)", &arg);
-      if (!resolve_child (role, own_child, arg, FALSE, &child, error)
-          || !b->clear_log (data, child, &n, error))
-        return FALSE;
-      *ret_reply = g_variant_new ("(u)", n);
-      return TRUE;
 
     case METHOD_ASK:
       /* The asker is always the caller: a child, asking for itself. */
@@ -766,14 +748,9 @@ call_dispatch (Call        *call,
       *ret_reply = NULL;
       return TRUE;
 
+    case METHOD_GET_LOG:       /* call_start_later */
+    case METHOD_CLEAR_LOG:
     case METHOD_UPDATE_LISTS:
-      /* As for Pause; the backend answers when the update is done. */
-      if (!require_parent (role, error))
-        return FALSE;
-      *ret_reply = NULL;
-      *ret_later = TRUE;
-      return TRUE;
-
     case METHOD_GET_HELPLINES:
     case METHOD_GET_LISTS:
       break;
@@ -781,19 +758,82 @@ call_dispatch (Call        *call,
   g_assert_not_reached ();
 }
 
-/* The backend's answer to a call it answers later: @done_data is the
- * invocation, which outlives the service if it must. */
+/* Takes @call: the backend's answer to GetLog, ClearLog or UpdateLists,
+ * from whichever thread gave it.  Touches nothing but the call: the service
+ * may be gone. */
 static void
-call_done_later (gpointer      done_data,
-                 GVariant     *reply,
-                 const GError *error)
+call_later_done (GVariant *reply,
+                 GError   *error,
+                 gpointer  user_data)
 {
-  GDBusMethodInvocation *invocation = done_data;
+  g_autoptr(Call) call = user_data;
+  g_autoptr(GVariant) value = reply;
+  g_autoptr(GError) local_error = error;
+  const GVariantType *type = call->method == METHOD_GET_LOG ? G_VARIANT_TYPE ("(a(xxsssu)ta{sv})")
+                             : call->method == METHOD_UPDATE_LISTS ? G_VARIANT_TYPE ("(is)")
+                             : G_VARIANT_TYPE ("(u)");
 
-  if (error != NULL)
-    invocation_return_error (invocation, error);
+  if (g_cancellable_is_cancelled (call->cancellable))
+    {
+      g_dbus_method_invocation_return_error (g_steal_pointer (&call->invocation),
+                                             TRELLIS_DBUS_ERROR, TRELLIS_DBUS_ERROR_FAILED,
+                                             "The service is shutting down.");
+      return;
+    }
+  if (local_error == NULL)
+    check_result (g_steal_pointer (&value), type, &value, &local_error);
+  if (local_error != NULL)
+    {
+      invocation_return_error (g_steal_pointer (&call->invocation), local_error);
+      return;
+    }
+  /* Not floating: the invocation takes a reference of its own. */
+  g_dbus_method_invocation_return_value (g_steal_pointer (&call->invocation), value);
+}
+
+/* Takes @call: step 3 for GetLog, ClearLog and UpdateLists, whose answers
+ * come later, so that no read or delete of the log, and no update of the
+ * lists, holds up the main loop. */
+static void
+call_start_later (Call       *call,
+                  Role        role,
+                  const char *own_child)
+{
+  TrellisDBusService *self = call->service;
+  GVariant *params = g_dbus_method_invocation_get_parameters (call->invocation);
+  g_autoptr(GError) error = NULL;
+  const char *arg, *child;
+  guint64 before = 0;
+  guint32 limit = 0;
+
+  if (call->method == METHOD_UPDATE_LISTS)
+    {
+      /* As for Pause: parents, or a caller polkit authorised for this call. */
+      if (!require_parent (role, &error))
+        {
+          invocation_return_error (g_steal_pointer (&call->invocation), error);
+          call_free (call);
+          return;
+        }
+      self->backend->update_lists (self->backend_data, call_later_done, call);
+      return;
+    }
+  if (call->method == METHOD_GET_LOG)
+    g_variant_get (params, "(&stu)", &arg, &before, &limit);
   else
-    g_dbus_method_invocation_return_value (invocation, reply);
+    g_variant_get (params, "(&s)", &arg);
+  if (!resolve_child (role, own_child, arg, FALSE, &child, &error))
+    {
+      invocation_return_error (g_steal_pointer (&call->invocation), error);
+      call_free (call);
+      return;
+    }
+  /* From here the call is call_later_done's, which may run in another thread
+   * (and before these calls return). */
+  if (call->method == METHOD_GET_LOG)
+    self->backend->get_log (self->backend_data, child, before, limit, call_later_done, call);
+  else
+    self->backend->clear_log (self->backend_data, child, call_later_done, call);
 }
 
 /* Takes @call: step 3, and the answer to the caller. */
@@ -802,20 +842,20 @@ call_run (Call       *call,
           Role        role,
           const char *own_child)
 {
-  g_autoptr(Call) owned = call;
+  g_autoptr(Call) owned = NULL;
   g_autoptr(GError) error = NULL;
   GVariant *reply = NULL;
-  gboolean later = FALSE;
 
-  if (!call_dispatch (call, call->uid, role, own_child, &reply, &later, &error))
+  if (call->method == METHOD_GET_LOG || call->method == METHOD_CLEAR_LOG
+      || call->method == METHOD_UPDATE_LISTS)
     {
-      invocation_return_error (g_steal_pointer (&call->invocation), error);
+      call_start_later (call, role, own_child);
       return;
     }
-  if (later)
+  owned = call;
+  if (!call_dispatch (call, call->uid, role, own_child, &reply, &error))
     {
-      call->service->backend->update_lists (call->service->backend_data, call_done_later,
-                                            g_steal_pointer (&call->invocation));
+      invocation_return_error (g_steal_pointer (&call->invocation), error);
       return;
     }
   g_dbus_method_invocation_return_value (g_steal_pointer (&call->invocation), reply);
@@ -1081,7 +1121,7 @@ handle_why (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
 
 static gboolean
 handle_get_log (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
-                const char *child, guint limit, gpointer user_data)
+                const char *child, guint64 before, guint limit, gpointer user_data)
 {
   return call_begin (user_data, invocation, METHOD_GET_LOG);
 }

@@ -58,12 +58,27 @@ typedef enum {
 GQuark trellis_dbus_error_quark (void);
 
 /**
+ * TrellisDBusReplyFunc:
+ * @reply: (transfer full) (nullable): the method's whole reply, or NULL with @error
+ * @error: (transfer full) (nullable): why there is no reply
+ * @reply_data: what the service gave the backend with this function
+ *
+ * How a backend answers GetLog, ClearLog and UpdateLists: once, from any
+ * thread.
+ */
+typedef void (*TrellisDBusReplyFunc) (GVariant *reply,
+                                      GError   *error,
+                                      gpointer  reply_data);
+
+/**
  * TrellisDBusBackend:
  *
  * What the service needs from the daemon.  Every function is called on the
  * thread that runs the connection's main context (the daemon's main loop),
  * gets the backend_data given to trellis_dbus_service_new() first, returns
- * TRUE with its results set, or FALSE with @error set (see TrellisDBusError).
+ * TRUE with its results set, or FALSE with @error set (see TrellisDBusError);
+ * get_log, clear_log and update_lists answer through a TrellisDBusReplyFunc
+ * instead.
  * A returned GVariant is a new reference (it may be floating) of exactly the
  * type named; the service refuses any other type with Failed.
  *
@@ -74,15 +89,6 @@ GQuark trellis_dbus_error_quark (void);
  * the bounds above; durations are within [DURATION_MIN, DURATION_MAX]; ids
  * are not 0.
  */
-/**
- * TrellisDBusDone:
- * How a call the backend answers later ends: @reply (floating or NULL for
- * none) or @error.  Called once, on the main context.
- */
-typedef void (*TrellisDBusDone) (gpointer      done_data,
-                                 GVariant     *reply,
-                                 const GError *error);
-
 typedef struct {
   /* Who is @uid: a parent (root or an account in parents=: @ret_parent
    * TRUE), a child's account (@ret_child_name set to that child's name) or
@@ -106,16 +112,20 @@ typedef struct {
                              char       **ret_rule,
                              char       **ret_explanation,
                              GError     **error);
-  /* a(xsss), newest first, at most @limit (0: all). */
-  gboolean (*get_log)       (gpointer     backend_data,
-                             const char  *child,
-                             guint32      limit,
-                             GVariant   **ret_events,
-                             GError     **error);
-  gboolean (*clear_log)     (gpointer     backend_data,
-                             const char  *child,
-                             guint32     *ret_deleted,
-                             GError     **error);
+  /* GetLog and ClearLog answer later, and may answer from any thread: the
+   * backend reads and deletes beside the main loop, and calls @reply once
+   * with the method's whole reply ("(a(xxsssu)ta{sv})", "(u)") or an
+   * error. */
+  void     (*get_log)       (gpointer               backend_data,
+                             const char            *child,
+                             guint64                before,
+                             guint32                limit,
+                             TrellisDBusReplyFunc   reply,
+                             gpointer               reply_data);
+  void     (*clear_log)     (gpointer               backend_data,
+                             const char            *child,
+                             TrellisDBusReplyFunc   reply,
+                             gpointer               reply_data);
   /* @child is always the caller's own child. */
   gboolean (*ask)           (gpointer     backend_data,
                              const char  *child,
@@ -154,10 +164,10 @@ typedef struct {
                              GVariant   **ret_lists,
                              GError     **error);
   /* Parents only (or a caller polkit authorised for that call).  Runs an
-   * update and calls @done later with (is). */
-  void     (*update_lists)  (gpointer         backend_data,
-                             TrellisDBusDone  done,
-                             gpointer         done_data);
+   * update and calls @reply once, later, with "(is)" or an error. */
+  void     (*update_lists)  (gpointer               backend_data,
+                             TrellisDBusReplyFunc   reply,
+                             gpointer               reply_data);
   /* (nullable) Told once if the bus takes the name away or never gives it. */
   void     (*name_lost)     (gpointer     backend_data);
 } TrellisDBusBackend;

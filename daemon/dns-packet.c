@@ -261,44 +261,40 @@ edns_options_check (const uint8_t *rdata,
 }
 
 /*
- * Reads one resource record of the additional section.  The only one we
- * look into is OPT; the others (TSIG, cookies from odd clients) are only
- * checked for their bounds.
+ * Reads the one record a query may carry in its additional section: an
+ * OPT (RFC 6891 §6.1.1), owned by the root, whose options fill its RDATA
+ * exactly.  Any other record (TSIG, SIG(0), or whatever a program puts
+ * there) makes the query malformed: its RDATA is bytes the filter would
+ * pass on without reading, and those bytes can be a second message that
+ * the kernel sends on its own (a GSO buffer cut into datagrams).  The
+ * owner is the root label itself, never a pointer to one.
  */
 static int
 additional_rr_read (Cursor          *c,
                     TrellisDnsQuery *q)
 {
-  size_t owner_start = c->pos;
   uint16_t type, klass, rdlength;
   uint32_t ttl;
   int r;
 
-  if ((r = name_read (c, NULL)) < 0)
-    return r;
+  if (!cursor_has (c, 1) || c->data[c->pos] != 0)
+    return -EBADMSG;
+  c->pos += 1;
   if ((r = cursor_read_u16 (c, &type)) < 0 ||
       (r = cursor_read_u16 (c, &klass)) < 0 ||
       (r = cursor_read_u32 (c, &ttl)) < 0 ||
       (r = cursor_read_u16 (c, &rdlength)) < 0)
     return r;
+  if (type != TRELLIS_DNS_TYPE_OPT || q->has_edns)
+    return -EBADMSG;
   if (!cursor_has (c, rdlength))
     return -EBADMSG;
+  if ((r = edns_options_check (c->data + c->pos, rdlength)) < 0)
+    return r;
 
-  if (type == TRELLIS_DNS_TYPE_OPT)
-    {
-      /* RFC 6891 §6.1.1: one OPT at most, owned by the root. */
-      if (q->has_edns)
-        return -EBADMSG;
-      if (c->pos - DNS_RR_FIXED_SIZE - owner_start != 1 || c->data[owner_start] != 0)
-        return -EBADMSG;
-      if ((r = edns_options_check (c->data + c->pos, rdlength)) < 0)
-        return r;
-
-      q->has_edns = true;
-      q->edns_udp_size = klass < DNS_UDP_SIZE_MIN ? DNS_UDP_SIZE_MIN : klass;
-      q->edns_do = (ttl & DNS_EDNS_FLAG_DO) != 0;
-    }
-
+  q->has_edns = true;
+  q->edns_udp_size = klass < DNS_UDP_SIZE_MIN ? DNS_UDP_SIZE_MIN : klass;
+  q->edns_do = (ttl & DNS_EDNS_FLAG_DO) != 0;
   c->pos += rdlength;
   return 0;
 }
@@ -315,9 +311,14 @@ additional_rr_read (Cursor          *c,
  *  - The question's name may not use compression: before it there is only
  *    the header, and a pointer into the header is refused.  So the bytes
  *    [12, question_end) stand alone and can be copied into a reply.
- *  - An OPT owned by anything but the root (even a pointer to a root
- *    label) is -EBADMSG, as are a second OPT and OPT options that do not
- *    fill the RDATA exactly.  The EDNS version is not checked.
+ *  - The additional section holds one OPT at most and nothing else: a
+ *    record of any other type, an ARCOUNT above 1, an OPT owned by
+ *    anything but the root (even a pointer to a root label) and OPT
+ *    options that do not fill the RDATA exactly are -EBADMSG.  The EDNS
+ *    version is not checked.
+ *  - So every byte of an accepted query belongs to the header, the
+ *    question, or the OPT and its options, and a byte after the end of
+ *    the message is -EBADMSG.
  */
 int
 trellis_dns_query_parse (const uint8_t   *packet,
@@ -345,7 +346,7 @@ trellis_dns_query_parse (const uint8_t   *packet,
 
   if (q.flags & DNS_FLAG_QR)
     return -EBADMSG;
-  if (qdcount != 1 || ancount != 0 || nscount != 0)
+  if (qdcount != 1 || ancount != 0 || nscount != 0 || arcount > 1)
     return -EBADMSG;
 
   if ((r = name_read (&c, q.qname)) < 0)

@@ -59,15 +59,18 @@ typedef struct {
  * trellis_dns_query_parse:
  *
  * Parses a DNS query message (QR=0, opcode QUERY, exactly one question,
- * no answer or authority records, at most one OPT).  Compression pointers
- * are followed backward only (each hop strictly before the previous
- * target, never into the header), with a cap of 16 hops; label types
- * 0x40–0xBF are refused; names over 255 octets are refused.  The question
- * name itself therefore cannot be compressed, so the bytes
- * [12, question_end) can be copied into a reply as they are.  Every
- * additional record is bounds-checked; the OPT must be owned by the root
- * and its options must fill its RDATA exactly.  Bytes after the last
- * record make the message malformed.
+ * no answer or authority records, and in the additional section at most
+ * one record, an OPT).  Label types 0x40–0xBF are refused; names over 255
+ * octets are refused.  The question name cannot be compressed (a pointer
+ * could only point into the header, which is refused), so the bytes
+ * [12, question_end) can be copied into a reply as they are.  The OPT
+ * must be owned by the root label itself and its options must fill its
+ * RDATA exactly.  Any other additional record (TSIG, SIG(0), ...) and any
+ * byte after the end of the message make the message malformed: every
+ * byte of an accepted query belongs to the header, the question or the
+ * OPT.  (An OPT option's data is the option's own; a buffer that hides a
+ * second message there is cut by the kernel before the queue reads it,
+ * see queue.h.)
  *
  * Returns: 0 and fills @ret_query, or -EBADMSG for a malformed packet
  *   (a response, QR=1, is malformed as a query), -EOPNOTSUPP for a message

@@ -2,10 +2,17 @@
 /*
  * event-log.c — blocked events, review requests and pauses in SQLite.
  *
- * One connection, opened SQLITE_OPEN_NOMUTEX and serialised by db_lock.
+ * Two connections, both opened SQLITE_OPEN_NOMUTEX.  The writing one is
+ * serialised by db_lock: the writer thread, the requests and pauses, and
+ * the chunks of clears and purges.  The reading one (read-only) is
+ * serialised by read_lock, so a long read holds up no write: in WAL mode a
+ * reader sees the last commit before its transaction and blocks no one.
  * The queue of blocked events has a lock of its own (queue_lock) that is
  * never held across disk I/O, so add_blocked() only ever waits for the
- * writer to swap two arrays.  Lock order: never both at once.
+ * writer to swap the queue.  Lock order: never two at once.
+ *
+ * The _async jobs run one at a time in a thread pool of one thread of its
+ * own (jobs), which calls each job's function when it is done.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -21,9 +28,12 @@
 
 G_DEFINE_QUARK (trellis-event-log-error-quark, trellis_event_log_error)
 
-/* A queued event: the strings live in one allocation with the struct. */
+/* A queued entry: the strings live in one allocation with the struct. */
 typedef struct {
-  gint64      time;
+  gint64      first;     /* the first block's time */
+  gint64      last;      /* the last block's time */
+  gint64      slot;      /* the fold interval: floor (first / FOLD_SECONDS) */
+  guint64     count;     /* blocks folded into it */
   const char *child;
   const char *name;
   const char *rule;      /* (nullable) */
@@ -31,26 +41,76 @@ typedef struct {
   char        buf[];
 } QueuedEvent;
 
+/* Blocks a child lost because the queue was full. */
+typedef struct {
+  guint64 count;
+  gint64  until;   /* the newest of their times */
+} Missed;
+
+/* At most this many children's missed counts wait in memory. */
+#define MISSED_CHILDREN_MAX 256
+
+/* The writer's statements, prepared once. */
+enum {
+  W_FIND,
+  W_BUMP,
+  W_INSERT,
+  W_NEXT_SEQ,
+  W_COUNT,
+  W_OLDEST,
+  W_DROP,
+  W_LOSS,
+  W_N
+};
+
+static const char *const writer_sql[W_N] = {
+  [W_FIND] = "SELECT id FROM events WHERE child = ?1 AND slot = ?2 AND name = ?3 AND rule IS ?4",
+  [W_BUMP] = "UPDATE events SET count = count + ?2, time = min (time, ?3), last = max (last, ?4) "
+             "WHERE id = ?1",
+  [W_INSERT] = "INSERT INTO events (child, seq, time, last, slot, name, rule, category, count) "
+               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+  [W_NEXT_SEQ] = "SELECT ifnull (max (seq), 0) + 1 FROM events WHERE child = ?1",
+  [W_COUNT] = "SELECT count (*) FROM events WHERE child = ?1",
+  /* The oldest: those whose last block is oldest (an entry still blocked
+   * again and again is not old), then the first made. */
+  [W_OLDEST] = "SELECT count (*), ifnull (sum (count), 0), ifnull (max (last), 0) FROM "
+               "(SELECT count, last FROM events WHERE child = ?1 ORDER BY last, seq LIMIT ?2)",
+  [W_DROP] = "DELETE FROM events WHERE id IN "
+             "(SELECT id FROM events WHERE child = ?1 ORDER BY last, seq LIMIT ?2)",
+  [W_LOSS] = "INSERT INTO losses (child, dropped_entries, dropped_blocked, missed, until) "
+             "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (child) DO UPDATE SET "
+             "dropped_entries = dropped_entries + excluded.dropped_entries, "
+             "dropped_blocked = dropped_blocked + excluded.dropped_blocked, "
+             "missed = missed + excluded.missed, until = max (until, excluded.until)",
+};
+
 struct _TrellisEventLog {
   char         *path;          /* (owned) */
 
   GMutex        db_lock;
   sqlite3      *db;            /* (owned) guarded by db_lock */
-  sqlite3_stmt *insert_event;  /* (owned) used by the writer under db_lock */
+  sqlite3_stmt *w[W_N];        /* (owned) used by the writer under db_lock */
+
+  GMutex        read_lock;
+  sqlite3      *rdb;           /* (owned) read-only, guarded by read_lock */
 
   GMutex        queue_lock;
   GCond         queue_cond;    /* writer: work arrived, flush asked, stop */
   GCond         done_cond;     /* flushers: a batch finished */
-  GPtrArray    *queue;         /* (owned) QueuedEvent, guarded by queue_lock */
-  gint64        first_usec;    /* monotonic time the oldest queued event arrived */
-  guint64       seq_queued;    /* events accepted so far */
-  guint64       seq_done;      /* events committed or lost so far */
+  GPtrArray    *queue;         /* (owned) QueuedEvent in arrival order, guarded by queue_lock */
+  GTree        *queued;        /* (owned) the same entries by fold key */
+  GHashTable   *missed;        /* (owned) child → Missed, guarded by queue_lock */
+  gint64        first_usec;    /* monotonic time the oldest queued entry arrived */
+  guint64       seq_queued;    /* blocks accepted so far */
+  guint64       seq_done;      /* blocks committed or lost so far */
   guint         flushers;
   gboolean      stop;
   TrellisEventLogStats stats;
   GError       *last_error;    /* (owned) (nullable) */
 
   GThread      *writer;        /* (owned) */
+  GThreadPool  *jobs;          /* (owned) the _async jobs, one at a time */
+  gint          closing;       /* atomic: free() has begun */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -174,6 +234,8 @@ bind_text (sqlite3_stmt *stmt,
 /* ------------------------------------------------------------------------ */
 /* Schema                                                                   */
 
+#define FOLD G_STRINGIFY (TRELLIS_EVENT_LOG_FOLD_SECONDS)
+
 /* Migration i takes the schema from version i to i + 1. */
 static const char *const migrations[] = {
   /* 0 → 1 */
@@ -200,9 +262,56 @@ static const char *const migrations[] = {
   "CREATE TABLE pauses ("
   "  child TEXT PRIMARY KEY,"
   "  until INTEGER NOT NULL);",
+
+  /* 1 → 2: one row per block becomes one entry per child, name, rule and
+   * fold interval, with the count of its blocks; every block is kept.  An
+   * entry's seq numbers it within its child's log (the order of the rows
+   * before); losses says what a child's log dropped or missed. */
+  "ALTER TABLE events RENAME TO events_v1;"
+  "DROP INDEX events_child_time;"
+  "DROP INDEX events_time;"
+  "CREATE TABLE events ("
+  "  id INTEGER PRIMARY KEY,"
+  "  child TEXT NOT NULL,"
+  "  seq INTEGER NOT NULL,"
+  "  time INTEGER NOT NULL,"
+  "  last INTEGER NOT NULL,"
+  "  slot INTEGER NOT NULL,"
+  "  name TEXT NOT NULL,"
+  "  rule TEXT,"
+  "  category TEXT,"
+  "  count INTEGER NOT NULL DEFAULT 1 CHECK (count > 0));"
+  "INSERT INTO events (child, seq, time, last, slot, name, rule, category, count)"
+  "  SELECT child, row_number () OVER (PARTITION BY child ORDER BY min (id)),"
+  "         min (time), max (time), slot, name, rule, max (category), count (*)"
+  "  FROM (SELECT id, child, time, name, rule, category,"
+  "               (time - (time % " FOLD " + " FOLD ") % " FOLD ") / " FOLD " AS slot"
+  "        FROM events_v1)"
+  "  GROUP BY child, slot, name, rule"
+  "  ORDER BY min (id);"
+  "DROP TABLE events_v1;"
+  "CREATE UNIQUE INDEX events_child_seq ON events (child, seq);"
+  "CREATE INDEX events_fold ON events (child, slot, name);"
+  "CREATE INDEX events_child_last ON events (child, last);"
+  "CREATE INDEX events_time ON events (time);"
+  "CREATE TABLE losses ("
+  "  child TEXT PRIMARY KEY,"
+  "  dropped_entries INTEGER NOT NULL DEFAULT 0,"
+  "  dropped_blocked INTEGER NOT NULL DEFAULT 0,"
+  "  missed INTEGER NOT NULL DEFAULT 0,"
+  "  until INTEGER NOT NULL DEFAULT 0);",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == TRELLIS_EVENT_LOG_SCHEMA_VERSION);
+
+/* The fold interval of a block at @time (floor, for any sign). */
+static gint64
+fold_slot (gint64 time)
+{
+  gint64 f = TRELLIS_EVENT_LOG_FOLD_SECONDS;
+
+  return (time - ((time % f) + f) % f) / f;
+}
 
 static int
 exec_simple (sqlite3    *db,
@@ -280,6 +389,10 @@ setup_db (sqlite3  *db,
   rc = exec_simple (db, "PRAGMA journal_mode=WAL");
   if (rc == SQLITE_OK)
     rc = exec_simple (db, "PRAGMA synchronous=NORMAL");
+  if (rc == SQLITE_OK)
+    rc = exec_simple (db, "PRAGMA journal_size_limit=" G_STRINGIFY (TRELLIS_EVENT_LOG_WAL_MAX));
+  if (rc == SQLITE_OK)
+    rc = exec_simple (db, "PRAGMA wal_autocheckpoint=" G_STRINGIFY (TRELLIS_EVENT_LOG_WAL_PAGES));
   if (rc == SQLITE_OK)
     rc = exec_simple (db, "PRAGMA foreign_keys=ON");
   if (rc == SQLITE_OK)
@@ -472,38 +585,313 @@ open_db (const char  *path,
   return SQLITE_OK;
 }
 
+/*
+ * Removes the databases move_aside() set aside next to @path (PATH.corrupt-
+ * <time>, PATH.corrupt-<time>.<n>, and their -wal) whose <time> is before
+ * @older_than, adding each removed path to @removed.  Anything else in the
+ * directory, and anything not a regular file, is left alone.
+ */
+static gboolean
+purge_set_aside (const char  *path,
+                 gint64       older_than,
+                 GPtrArray   *removed,
+                 GError     **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *prefix = g_strconcat (base, ".corrupt-", NULL);
+  gsize prefix_len = strlen (prefix);
+  g_autoptr(GError) local_error = NULL;
+  int saved = 0;
+  const char *name;
+  GDir *d;
+
+  d = g_dir_open (dir, 0, &local_error);
+  if (d == NULL)
+    {
+      g_set_error (error, TRELLIS_EVENT_LOG_ERROR, TRELLIS_EVENT_LOG_ERROR_IO,
+                   "Cannot look for damaged event logs in %s: %s", dir, local_error->message);
+      return FALSE;
+    }
+  while ((name = g_dir_read_name (d)) != NULL)
+    {
+      g_autofree char *full = NULL;
+      const char *p;
+      gint64 when = 0;
+      guint digits = 0;
+      struct stat st;
+
+      if (strncmp (name, prefix, prefix_len) != 0)
+        continue;
+      for (p = name + prefix_len; g_ascii_isdigit (*p) && digits < 18; p++, digits++)
+        when = when * 10 + (*p - '0');
+      if (digits == 0 || g_ascii_isdigit (*p))
+        continue;
+      if (*p == '.')
+        {
+          guint n = 0;
+
+          for (p++; g_ascii_isdigit (*p) && n < 4; p++)
+            n++;
+          if (n == 0 || g_ascii_isdigit (*p))
+            continue;
+        }
+      if (*p != '\0' && strcmp (p, "-wal") != 0)
+        continue;
+      if (when >= older_than)
+        continue;
+      full = g_build_filename (dir, name, NULL);
+      if (lstat (full, &st) < 0 || !S_ISREG (st.st_mode))
+        continue;
+      if (unlink (full) < 0)
+        {
+          if (errno != ENOENT && saved == 0)
+            saved = errno;
+          continue;
+        }
+      g_ptr_array_add (removed, g_steal_pointer (&full));
+    }
+  g_dir_close (d);
+  if (saved != 0)
+    {
+      g_set_error (error, TRELLIS_EVENT_LOG_ERROR, TRELLIS_EVENT_LOG_ERROR_IO,
+                   "Cannot remove a damaged event log in %s: %s", dir, g_strerror (saved));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* The second connection, for reads only.  Opened after setup_db(), so the
+ * schema is current. */
+static int
+open_reader (const char  *path,
+             sqlite3    **ret_db,
+             GError     **error)
+{
+  sqlite3 *db = NULL;
+  int rc;
+
+  rc = sqlite3_open_v2 (path, &db,
+                        SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW,
+                        NULL);
+  if (rc != SQLITE_OK)
+    {
+      set_sqlite_error (error, db, rc, "Opening the event log for reading");
+      sqlite3_close (db);
+      return rc;
+    }
+  sqlite3_busy_timeout (db, 5000);
+  sqlite3_extended_result_codes (db, 1);
+  *ret_db = db;
+  return SQLITE_OK;
+}
+
 /* ------------------------------------------------------------------------ */
 /* The writer                                                               */
 
-/* Commits @batch in one transaction.  Called with db_lock held. */
+/* A child's part of one batch. */
+typedef struct {
+  gint64 next_seq;   /* 0 until read from the database */
+  guint  inserted;
+} ChildBatch;
+
+static sqlite3_stmt *
+wstmt (TrellisEventLog *log,
+       int              which)
+{
+  sqlite3_stmt *stmt = log->w[which];
+
+  sqlite3_reset (stmt);
+  sqlite3_clear_bindings (stmt);
+  return stmt;
+}
+
+/* Steps @stmt, which must give one row, into @ret_value (its column 0). */
+static int
+step_int (sqlite3_stmt *stmt,
+          gint64       *ret_value)
+{
+  int rc = sqlite3_step (stmt);
+
+  if (rc == SQLITE_ROW)
+    {
+      *ret_value = sqlite3_column_int64 (stmt, 0);
+      rc = SQLITE_OK;
+    }
+  else if (rc == SQLITE_DONE)
+    rc = SQLITE_ERROR;
+  sqlite3_reset (stmt);
+  return rc;
+}
+
+static int
+step_done (sqlite3_stmt *stmt)
+{
+  int rc = sqlite3_step (stmt);
+
+  sqlite3_reset (stmt);
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Adds to what @child's log lost. */
+static int
+add_loss (TrellisEventLog *log,
+          const char      *child,
+          guint64          dropped_entries,
+          guint64          dropped_blocked,
+          guint64          missed,
+          gint64           until)
+{
+  sqlite3_stmt *stmt = wstmt (log, W_LOSS);
+
+  bind_text (stmt, 1, child);
+  sqlite3_bind_int64 (stmt, 2, (gint64) MIN (dropped_entries, G_MAXINT64));
+  sqlite3_bind_int64 (stmt, 3, (gint64) MIN (dropped_blocked, G_MAXINT64));
+  sqlite3_bind_int64 (stmt, 4, (gint64) MIN (missed, G_MAXINT64));
+  sqlite3_bind_int64 (stmt, 5, until);
+  return step_done (stmt);
+}
+
+/* Counts @ev into the entry it folds into, or makes a new entry. */
+static int
+fold_one (TrellisEventLog   *log,
+          const QueuedEvent *ev,
+          GHashTable        *children)
+{
+  ChildBatch *cb = g_hash_table_lookup (children, ev->child);
+  sqlite3_stmt *stmt;
+  gint64 id = 0;
+  int rc;
+
+  stmt = wstmt (log, W_FIND);
+  bind_text (stmt, 1, ev->child);
+  sqlite3_bind_int64 (stmt, 2, ev->slot);
+  bind_text (stmt, 3, ev->name);
+  bind_text (stmt, 4, ev->rule);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    id = sqlite3_column_int64 (stmt, 0);
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    return rc;
+  if (rc == SQLITE_ROW)
+    {
+      stmt = wstmt (log, W_BUMP);
+      sqlite3_bind_int64 (stmt, 1, id);
+      sqlite3_bind_int64 (stmt, 2, (gint64) ev->count);
+      sqlite3_bind_int64 (stmt, 3, ev->first);
+      sqlite3_bind_int64 (stmt, 4, ev->last);
+      return step_done (stmt);
+    }
+
+  if (cb == NULL)
+    {
+      cb = g_new0 (ChildBatch, 1);
+      g_hash_table_insert (children, (gpointer) ev->child, cb);
+    }
+  if (cb->next_seq == 0)
+    {
+      stmt = wstmt (log, W_NEXT_SEQ);
+      bind_text (stmt, 1, ev->child);
+      rc = step_int (stmt, &cb->next_seq);
+      if (rc != SQLITE_OK)
+        return rc;
+    }
+  stmt = wstmt (log, W_INSERT);
+  bind_text (stmt, 1, ev->child);
+  sqlite3_bind_int64 (stmt, 2, cb->next_seq);
+  sqlite3_bind_int64 (stmt, 3, ev->first);
+  sqlite3_bind_int64 (stmt, 4, ev->last);
+  sqlite3_bind_int64 (stmt, 5, ev->slot);
+  bind_text (stmt, 6, ev->name);
+  bind_text (stmt, 7, ev->rule);
+  bind_text (stmt, 8, ev->category);
+  sqlite3_bind_int64 (stmt, 9, (gint64) ev->count);
+  rc = step_done (stmt);
+  if (rc == SQLITE_OK)
+    {
+      cb->next_seq++;
+      cb->inserted++;
+    }
+  return rc;
+}
+
+/* Keeps @child under the cap: removes its oldest entries (at most
+ * TRIM_MAX) and says so in losses.  @ret_trimmed gets how many went. */
+static int
+trim_child (TrellisEventLog *log,
+            const char      *child,
+            guint64         *ret_trimmed)
+{
+  sqlite3_stmt *stmt;
+  gint64 n = 0, excess, blocked = 0, until = 0;
+  guint64 removed;
+  int rc;
+
+  stmt = wstmt (log, W_COUNT);
+  bind_text (stmt, 1, child);
+  rc = step_int (stmt, &n);
+  if (rc != SQLITE_OK || n <= TRELLIS_EVENT_LOG_CHILD_ENTRIES_MAX)
+    return rc;
+  excess = MIN (n - TRELLIS_EVENT_LOG_CHILD_ENTRIES_MAX, TRELLIS_EVENT_LOG_TRIM_MAX);
+
+  /* What goes, then the same rows (the same query, in one transaction). */
+  stmt = wstmt (log, W_OLDEST);
+  bind_text (stmt, 1, child);
+  sqlite3_bind_int64 (stmt, 2, excess);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    {
+      blocked = sqlite3_column_int64 (stmt, 1);
+      until = sqlite3_column_int64 (stmt, 2);
+      rc = SQLITE_OK;
+    }
+  sqlite3_reset (stmt);
+  if (rc != SQLITE_OK)
+    return rc;
+
+  stmt = wstmt (log, W_DROP);
+  bind_text (stmt, 1, child);
+  sqlite3_bind_int64 (stmt, 2, excess);
+  rc = step_done (stmt);
+  if (rc != SQLITE_OK)
+    return rc;
+  removed = (guint64) sqlite3_changes (log->db);
+  *ret_trimmed += removed;
+  return add_loss (log, child, removed, (guint64) MAX (blocked, 0), 0, until);
+}
+
+/* Commits @batch (and the @missed counts) in one transaction.  Called with
+ * db_lock held.  @ret_trimmed gets the entries removed for the cap. */
 static int
 write_batch (TrellisEventLog *log,
-             GPtrArray       *batch)
+             GPtrArray       *batch,
+             GHashTable      *missed,
+             guint64         *ret_trimmed)
 {
-  sqlite3_stmt *stmt = log->insert_event;
+  g_autoptr(GHashTable) children = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
+  GHashTableIter iter;
+  gpointer key, value;
+  guint64 trimmed = 0;
   guint i;
   int rc;
 
   rc = exec_simple (log->db, "BEGIN IMMEDIATE");
   if (rc != SQLITE_OK)
     return rc;
-  for (i = 0; i < batch->len; i++)
+  for (i = 0; i < batch->len && rc == SQLITE_OK; i++)
+    rc = fold_one (log, g_ptr_array_index (batch, i), children);
+  g_hash_table_iter_init (&iter, children);
+  while (rc == SQLITE_OK && g_hash_table_iter_next (&iter, &key, &value))
+    if (((ChildBatch *) value)->inserted > 0)
+      rc = trim_child (log, key, &trimmed);
+  g_hash_table_iter_init (&iter, missed);
+  while (rc == SQLITE_OK && g_hash_table_iter_next (&iter, &key, &value))
     {
-      const QueuedEvent *ev = g_ptr_array_index (batch, i);
+      const Missed *m = value;
 
-      sqlite3_reset (stmt);
-      sqlite3_bind_int64 (stmt, 1, ev->time);
-      bind_text (stmt, 2, ev->child);
-      bind_text (stmt, 3, ev->name);
-      bind_text (stmt, 4, ev->rule);
-      bind_text (stmt, 5, ev->category);
-      rc = sqlite3_step (stmt);
-      if (rc != SQLITE_DONE)
-        break;
-      rc = SQLITE_OK;
+      rc = add_loss (log, key, 0, 0, m->count, m->until);
     }
-  sqlite3_reset (stmt);
-  sqlite3_clear_bindings (stmt);
   if (rc == SQLITE_OK)
     rc = exec_simple (log->db, "COMMIT");
   if (rc != SQLITE_OK)
@@ -511,8 +899,39 @@ write_batch (TrellisEventLog *log,
       /* Keep the first error: the rollback's own result does not matter. */
       if (!sqlite3_get_autocommit (log->db))
         exec_simple (log->db, "ROLLBACK");
+      return rc;
     }
-  return rc;
+  *ret_trimmed = trimmed;
+  return SQLITE_OK;
+}
+
+static gint
+queued_compare (gconstpointer a,
+                gconstpointer b,
+                gpointer      user_data)
+{
+  const QueuedEvent *x = a;
+  const QueuedEvent *y = b;
+  int c;
+
+  if (x->slot != y->slot)
+    return x->slot < y->slot ? -1 : 1;
+  if ((c = strcmp (x->child, y->child)) != 0)
+    return c;
+  if ((c = strcmp (x->name, y->name)) != 0)
+    return c;
+  return g_strcmp0 (x->rule, y->rule);
+}
+
+/* A fresh, empty queue.  Called with queue_lock held (or before the writer). */
+static void
+queue_reset (TrellisEventLog *log)
+{
+  log->queue = g_ptr_array_new_with_free_func (g_free);
+  /* Keys only: the array owns the entries.  A balanced tree, not a hash
+   * table: the names are the children's, and must not choose its shape. */
+  log->queued = g_tree_new_full (queued_compare, NULL, NULL, NULL);
+  log->missed = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 }
 
 static gpointer
@@ -524,7 +943,11 @@ writer_thread (gpointer data)
   for (;;)
     {
       g_autoptr(GPtrArray) batch = NULL;
+      g_autoptr(GTree) tree = NULL;
+      g_autoptr(GHashTable) missed = NULL;
       GError *error = NULL;
+      guint64 events = 0, trimmed = 0;
+      guint i;
       int rc;
 
       if (log->queue->len == 0)
@@ -543,30 +966,135 @@ writer_thread (gpointer data)
         }
 
       batch = g_steal_pointer (&log->queue);
-      log->queue = g_ptr_array_new_with_free_func (g_free);
+      tree = g_steal_pointer (&log->queued);
+      missed = g_steal_pointer (&log->missed);
+      queue_reset (log);
       g_mutex_unlock (&log->queue_lock);
 
+      for (i = 0; i < batch->len; i++)
+        events += ((const QueuedEvent *) g_ptr_array_index (batch, i))->count;
+
       g_mutex_lock (&log->db_lock);
-      rc = write_batch (log, batch);
+      rc = write_batch (log, batch, missed, &trimmed);
       if (rc != SQLITE_OK)
         set_sqlite_error (&error, log->db, rc, "Writing blocked events");
       g_mutex_unlock (&log->db_lock);
 
       g_mutex_lock (&log->queue_lock);
       if (rc == SQLITE_OK)
-        log->stats.written += batch->len;
+        {
+          log->stats.written += events;
+          log->stats.trimmed += trimmed;
+        }
       else
         {
-          log->stats.lost += batch->len;
+          log->stats.lost += events;
           log->stats.write_errors++;
           g_clear_error (&log->last_error);
           log->last_error = error;
         }
-      log->seq_done += batch->len;
+      log->seq_done += events;
       g_cond_broadcast (&log->done_cond);
     }
   g_mutex_unlock (&log->queue_lock);
   return NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The worker: reads, clears and purges off the caller's thread             */
+
+typedef enum {
+  JOB_READ_PAGE,
+  JOB_CLEAR,
+  JOB_PURGE,
+} JobKind;
+
+typedef struct {
+  JobKind   kind;
+  char     *child;        /* (owned) (nullable) */
+  guint64   before;
+  guint     limit;
+  gint64    older_than;
+  gpointer  func;         /* a TrellisEventLog*Func for kind */
+  gpointer  user_data;
+} Job;
+
+/* Runs in the worker thread: the job, then its function, once. */
+static void
+job_run (gpointer data,
+         gpointer user_data)
+{
+  Job *job = data;
+  TrellisEventLog *log = user_data;
+  GError *error = NULL;
+
+  if (g_atomic_int_get (&log->closing))
+    g_set_error_literal (&error, TRELLIS_EVENT_LOG_ERROR, TRELLIS_EVENT_LOG_ERROR_CLOSED,
+                         "The event log is closing");
+
+  switch (job->kind)
+    {
+    case JOB_READ_PAGE:
+      {
+        TrellisEventLogPage *page = NULL;
+
+        if (error == NULL)
+          {
+            /* What was blocked a moment ago is there. */
+            trellis_event_log_flush (log);
+            page = trellis_event_log_read_page (log, job->child, job->before, job->limit, &error);
+          }
+        ((TrellisEventLogPageFunc) job->func) (page, error, job->user_data);
+      }
+      break;
+    case JOB_CLEAR:
+      {
+        guint deleted = 0;
+
+        if (error == NULL)
+          trellis_event_log_clear (log, job->child, &deleted, &error);
+        ((TrellisEventLogClearFunc) job->func) (error == NULL ? deleted : 0, error,
+                                                 job->user_data);
+      }
+      break;
+    case JOB_PURGE:
+      {
+        char **removed = NULL;
+        guint deleted = 0;
+
+        if (error == NULL)
+          trellis_event_log_purge (log, job->older_than, &deleted, &removed, &error);
+        ((TrellisEventLogPurgeFunc) job->func) (error == NULL ? deleted : 0, removed, error,
+                                                 job->user_data);
+      }
+      break;
+    }
+  g_free (job->child);
+  g_free (job);
+}
+
+/* Queues a job for the worker. */
+static void
+job_push (TrellisEventLog *log,
+          JobKind          kind,
+          const char      *child,
+          guint64          before,
+          guint            limit,
+          gint64           older_than,
+          gpointer         func,
+          gpointer         user_data)
+{
+  Job *job = g_new0 (Job, 1);
+
+  job->kind = kind;
+  job->child = g_strdup (child);
+  job->before = before;
+  job->limit = limit;
+  job->older_than = older_than;
+  job->func = func;
+  job->user_data = user_data;
+  /* An exclusive pool's thread is there already: this cannot fail. */
+  g_thread_pool_push (log->jobs, job, NULL);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -586,9 +1114,10 @@ trellis_event_log_open_full (const char  *path,
 {
   g_autoptr(GError) local_error = NULL;
   TrellisEventLog *log;
-  sqlite3 *db = NULL;
-  sqlite3_stmt *insert = NULL;
+  sqlite3 *db = NULL, *rdb = NULL;
+  sqlite3_stmt *w[W_N] = { NULL };
   gboolean recreated = FALSE;
+  guint i;
   int rc;
 
   g_return_val_if_fail (path != NULL, NULL);
@@ -611,13 +1140,21 @@ trellis_event_log_open_full (const char  *path,
       return NULL;
     }
 
-  rc = sqlite3_prepare_v3 (db,
-                           "INSERT INTO events (time, child, name, rule, category) "
-                           "VALUES (?1, ?2, ?3, ?4, ?5)",
-                           -1, SQLITE_PREPARE_PERSISTENT, &insert, NULL);
+  for (i = 0; i < W_N; i++)
+    {
+      rc = sqlite3_prepare_v3 (db, writer_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &w[i], NULL);
+      if (rc != SQLITE_OK)
+        break;
+    }
+  if (rc == SQLITE_OK)
+    rc = open_reader (path, &rdb, &local_error);
+  else
+    set_sqlite_error (&local_error, db, rc, "Preparing the event log");
   if (rc != SQLITE_OK)
     {
-      set_sqlite_error (error, db, rc, "Preparing the event log");
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      for (i = 0; i < W_N; i++)
+        sqlite3_finalize (w[i]);
       sqlite3_close (db);
       return NULL;
     }
@@ -625,13 +1162,17 @@ trellis_event_log_open_full (const char  *path,
   log = g_new0 (TrellisEventLog, 1);
   log->path = g_strdup (path);
   log->db = db;
-  log->insert_event = insert;
+  log->rdb = rdb;
+  memcpy (log->w, w, sizeof w);
   g_mutex_init (&log->db_lock);
+  g_mutex_init (&log->read_lock);
   g_mutex_init (&log->queue_lock);
   g_cond_init (&log->queue_cond);
   g_cond_init (&log->done_cond);
-  log->queue = g_ptr_array_new_with_free_func (g_free);
+  queue_reset (log);
   log->writer = g_thread_new ("trellis-eventlog", writer_thread, log);
+  /* Exclusive: one thread of its own, there from now on. */
+  log->jobs = g_thread_pool_new (job_run, log, 1, TRUE, NULL);
 
   if (ret_recreated != NULL)
     *ret_recreated = recreated;
@@ -641,8 +1182,15 @@ trellis_event_log_open_full (const char  *path,
 void
 trellis_event_log_free (TrellisEventLog *log)
 {
+  guint i;
+
   if (log == NULL)
     return;
+
+  /* Jobs first: a read flushes, which needs the writer.  Those not yet
+   * started are told the log is closing. */
+  g_atomic_int_set (&log->closing, 1);
+  g_thread_pool_free (log->jobs, FALSE, TRUE);
 
   g_mutex_lock (&log->queue_lock);
   log->stop = TRUE;
@@ -650,13 +1198,18 @@ trellis_event_log_free (TrellisEventLog *log)
   g_mutex_unlock (&log->queue_lock);
   g_thread_join (log->writer);
 
-  sqlite3_finalize (log->insert_event);
+  for (i = 0; i < W_N; i++)
+    sqlite3_finalize (log->w[i]);
+  sqlite3_close (log->rdb);
   /* Closing the last connection checkpoints the WAL into the database. */
   sqlite3_close (log->db);
 
   g_ptr_array_unref (log->queue);
+  g_tree_unref (log->queued);
+  g_hash_table_unref (log->missed);
   g_clear_error (&log->last_error);
   g_mutex_clear (&log->db_lock);
+  g_mutex_clear (&log->read_lock);
   g_mutex_clear (&log->queue_lock);
   g_cond_clear (&log->queue_cond);
   g_cond_clear (&log->done_cond);
@@ -677,6 +1230,28 @@ pack (char       *dst,
   return dst + len + 1;
 }
 
+/* Counts a block that found no room.  Called with queue_lock held. */
+static void
+count_missed (TrellisEventLog *log,
+              const char      *child,
+              gint64           time)
+{
+  Missed *m;
+
+  log->stats.dropped++;
+  m = g_hash_table_lookup (log->missed, child);
+  if (m == NULL)
+    {
+      if (g_hash_table_size (log->missed) >= MISSED_CHILDREN_MAX)
+        return;
+      m = g_new0 (Missed, 1);
+      m->until = time;
+      g_hash_table_insert (log->missed, g_strdup (child), m);
+    }
+  m->count++;
+  m->until = MAX (m->until, time);
+}
+
 void
 trellis_event_log_add_blocked (TrellisEventLog *log,
                                gint64           time,
@@ -686,6 +1261,7 @@ trellis_event_log_add_blocked (TrellisEventLog *log,
                                const char      *category)
 {
   gsize child_len, name_len, rule_len, category_len;
+  QueuedEvent probe = { 0 };
   QueuedEvent *ev;
   char *p;
 
@@ -702,13 +1278,40 @@ trellis_event_log_add_blocked (TrellisEventLog *log,
       return;
     }
 
-  /* Copy before taking the lock: the lock only guards the array. */
+  probe.slot = fold_slot (time);
+  probe.child = child;
+  probe.name = name;
+  probe.rule = rule;
+
+  g_mutex_lock (&log->queue_lock);
+  ev = g_tree_lookup (log->queued, &probe);
+  if (ev != NULL)
+    {
+      /* A repeat: it only counts. */
+      ev->count++;
+      ev->first = MIN (ev->first, time);
+      ev->last = MAX (ev->last, time);
+      log->stats.queued++;
+      log->stats.folded++;
+      log->seq_queued++;
+      g_mutex_unlock (&log->queue_lock);
+      return;
+    }
+  if (log->queue->len >= TRELLIS_EVENT_LOG_QUEUE_MAX)
+    {
+      count_missed (log, child, time);
+      g_mutex_unlock (&log->queue_lock);
+      return;
+    }
+
   child_len = strlen (child);
   name_len = strlen (name);
   rule_len = rule != NULL ? strlen (rule) : 0;
   category_len = category != NULL ? strlen (category) : 0;
   ev = g_malloc (sizeof *ev + child_len + name_len + rule_len + category_len + 4);
-  ev->time = time;
+  ev->first = ev->last = time;
+  ev->slot = probe.slot;
+  ev->count = 1;
   p = ev->buf;
   ev->child = p;
   p = pack (p, child, child_len);
@@ -721,15 +1324,8 @@ trellis_event_log_add_blocked (TrellisEventLog *log,
   if (category != NULL)
     pack (p, category, category_len);
 
-  g_mutex_lock (&log->queue_lock);
-  if (log->queue->len >= TRELLIS_EVENT_LOG_QUEUE_MAX)
-    {
-      log->stats.dropped++;
-      g_mutex_unlock (&log->queue_lock);
-      g_free (ev);
-      return;
-    }
   g_ptr_array_add (log->queue, ev);
+  g_tree_insert (log->queued, ev, ev);
   log->stats.queued++;
   log->seq_queued++;
   /* Wake the writer only when it has something new to decide. */
@@ -787,64 +1383,67 @@ trellis_event_log_get_last_error (TrellisEventLog *log)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Reads and deletes (db_lock held by the public wrappers)                  */
+/* Reads (read_lock held by the public wrappers)                            */
 
 static sqlite3_stmt *
-prepare (TrellisEventLog  *log,
-         const char       *sql,
-         GError          **error)
+prepare_on (sqlite3     *db,
+            const char  *sql,
+            GError     **error)
 {
   sqlite3_stmt *stmt = NULL;
   int rc;
 
-  rc = sqlite3_prepare_v2 (log->db, sql, -1, &stmt, NULL);
+  rc = sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL);
   if (rc != SQLITE_OK)
     {
-      set_sqlite_error (error, log->db, rc, "Preparing a query on the event log");
+      set_sqlite_error (error, db, rc, "Preparing a query on the event log");
       return NULL;
     }
   return stmt;
 }
 
+/* On the writing connection (db_lock held). */
+static sqlite3_stmt *
+prepare (TrellisEventLog  *log,
+         const char       *sql,
+         GError          **error)
+{
+  return prepare_on (log->db, sql, error);
+}
+
+#define EVENT_COLUMNS "seq, time, last, count, child, name, rule, category"
+
+static TrellisEvent *
+event_from_row (sqlite3_stmt *stmt)
+{
+  TrellisEvent *ev = g_new0 (TrellisEvent, 1);
+
+  ev->seq = (guint64) sqlite3_column_int64 (stmt, 0);
+  ev->time = sqlite3_column_int64 (stmt, 1);
+  ev->last = sqlite3_column_int64 (stmt, 2);
+  ev->count = (guint64) MAX (sqlite3_column_int64 (stmt, 3), 1);
+  ev->child = column_strdup (stmt, 4);
+  ev->name = column_strdup (stmt, 5);
+  ev->rule = column_strdup (stmt, 6);
+  ev->category = column_strdup (stmt, 7);
+  return ev;
+}
+
+/* Steps @stmt to the end, collecting entries; finalizes it. */
 static GPtrArray *
-list_locked (TrellisEventLog  *log,
-             const char       *child,
-             guint             limit,
-             GError          **error)
+collect_events (sqlite3       *db,
+                sqlite3_stmt  *stmt,
+                GError       **error)
 {
   g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func ((GDestroyNotify) trellis_event_free);
-  sqlite3_stmt *stmt;
   int rc;
 
-  /* LIMIT -1 is SQLite's "no limit". */
-  stmt = prepare (log,
-                  child != NULL
-                    ? "SELECT time, child, name, rule, category FROM events "
-                      "WHERE child = ?1 ORDER BY time DESC, id DESC LIMIT ?2"
-                    : "SELECT time, child, name, rule, category FROM events "
-                      "ORDER BY time DESC, id DESC LIMIT ?2",
-                  error);
-  if (stmt == NULL)
-    return NULL;
-  if (child != NULL)
-    bind_text (stmt, 1, child);
-  sqlite3_bind_int64 (stmt, 2, limit > 0 ? (gint64) limit : -1);
-
   while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
-    {
-      TrellisEvent *ev = g_new0 (TrellisEvent, 1);
-
-      ev->time = sqlite3_column_int64 (stmt, 0);
-      ev->child = column_strdup (stmt, 1);
-      ev->name = column_strdup (stmt, 2);
-      ev->rule = column_strdup (stmt, 3);
-      ev->category = column_strdup (stmt, 4);
-      g_ptr_array_add (events, ev);
-    }
+    g_ptr_array_add (events, event_from_row (stmt));
   sqlite3_finalize (stmt);
   if (rc != SQLITE_DONE)
     {
-      set_sqlite_error (error, log->db, rc, "Reading the event log");
+      set_sqlite_error (error, db, rc, "Reading the event log");
       return NULL;
     }
   return g_steal_pointer (&events);
@@ -856,17 +1455,176 @@ trellis_event_log_list (TrellisEventLog  *log,
                         guint             limit,
                         GError          **error)
 {
-  GPtrArray *events;
+  sqlite3_stmt *stmt;
+  GPtrArray *events = NULL;
 
   g_return_val_if_fail (log != NULL, NULL);
   if (child != NULL && !check_string ("child", child, TRELLIS_EVENT_LOG_CHILD_MAX, FALSE, error))
     return NULL;
 
-  g_mutex_lock (&log->db_lock);
-  events = list_locked (log, child, limit, error);
-  g_mutex_unlock (&log->db_lock);
+  g_mutex_lock (&log->read_lock);
+  /* LIMIT -1 is SQLite's "no limit". */
+  stmt = prepare_on (log->rdb,
+                     child != NULL
+                       ? "SELECT " EVENT_COLUMNS " FROM events WHERE child = ?1 "
+                         "ORDER BY seq DESC LIMIT ?2"
+                       : "SELECT " EVENT_COLUMNS " FROM events ORDER BY id DESC LIMIT ?2",
+                     error);
+  if (stmt != NULL)
+    {
+      if (child != NULL)
+        bind_text (stmt, 1, child);
+      sqlite3_bind_int64 (stmt, 2, limit > 0 ? (gint64) limit : -1);
+      events = collect_events (log->rdb, stmt, error);
+    }
+  g_mutex_unlock (&log->read_lock);
   return events;
 }
+
+static gboolean
+summary_locked (TrellisEventLog         *log,
+                const char              *child,
+                TrellisEventLogSummary  *ret_summary,
+                GError                 **error)
+{
+  TrellisEventLogSummary summary = { 0 };
+  sqlite3_stmt *stmt;
+  int rc;
+
+  stmt = prepare_on (log->rdb, "SELECT count (*), ifnull (sum (count), 0) FROM events "
+                               "WHERE child = ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, child);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    {
+      summary.entries = (guint64) sqlite3_column_int64 (stmt, 0);
+      summary.blocked = (guint64) sqlite3_column_int64 (stmt, 1);
+      rc = SQLITE_DONE;
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    return set_sqlite_error (error, log->rdb, rc, "Counting the event log");
+
+  stmt = prepare_on (log->rdb, "SELECT dropped_entries, dropped_blocked, missed, until "
+                               "FROM losses WHERE child = ?1", error);
+  if (stmt == NULL)
+    return FALSE;
+  bind_text (stmt, 1, child);
+  rc = sqlite3_step (stmt);
+  if (rc == SQLITE_ROW)
+    {
+      summary.dropped_entries = (guint64) sqlite3_column_int64 (stmt, 0);
+      summary.dropped_blocked = (guint64) sqlite3_column_int64 (stmt, 1);
+      summary.missed = (guint64) sqlite3_column_int64 (stmt, 2);
+      summary.losses_until = sqlite3_column_int64 (stmt, 3);
+      rc = SQLITE_DONE;
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    return set_sqlite_error (error, log->rdb, rc, "Reading what the event log lost");
+  *ret_summary = summary;
+  return TRUE;
+}
+
+gboolean
+trellis_event_log_get_summary (TrellisEventLog         *log,
+                               const char              *child,
+                               TrellisEventLogSummary  *ret_summary,
+                               GError                 **error)
+{
+  gboolean ok;
+
+  g_return_val_if_fail (log != NULL, FALSE);
+  g_return_val_if_fail (ret_summary != NULL, FALSE);
+  if (!check_string ("child", child, TRELLIS_EVENT_LOG_CHILD_MAX, FALSE, error))
+    return FALSE;
+
+  g_mutex_lock (&log->read_lock);
+  ok = summary_locked (log, child, ret_summary, error);
+  g_mutex_unlock (&log->read_lock);
+  return ok;
+}
+
+void
+trellis_event_log_page_free (TrellisEventLogPage *page)
+{
+  if (page == NULL)
+    return;
+  g_clear_pointer (&page->events, g_ptr_array_unref);
+  g_free (page);
+}
+
+static TrellisEventLogPage *
+read_page_locked (TrellisEventLog  *log,
+                  const char       *child,
+                  guint64           before,
+                  guint             limit,
+                  GError          **error)
+{
+  g_autoptr(TrellisEventLogPage) page = g_new0 (TrellisEventLogPage, 1);
+  sqlite3_stmt *stmt;
+
+  if (before == 0 && !summary_locked (log, child, &page->summary, error))
+    return NULL;
+  page->has_summary = before == 0;
+
+  stmt = prepare_on (log->rdb,
+                     "SELECT " EVENT_COLUMNS " FROM events WHERE child = ?1 AND seq < ?2 "
+                     "ORDER BY seq DESC LIMIT ?3",
+                     error);
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, child);
+  sqlite3_bind_int64 (stmt, 2, before > 0 && before <= G_MAXINT64 ? (gint64) before : G_MAXINT64);
+  /* One more than asked: whether there is a next page. */
+  sqlite3_bind_int64 (stmt, 3, (gint64) limit + 1);
+  page->events = collect_events (log->rdb, stmt, error);
+  if (page->events == NULL)
+    return NULL;
+  if (page->events->len > limit)
+    {
+      g_ptr_array_set_size (page->events, limit);
+      page->next = ((TrellisEvent *) g_ptr_array_index (page->events, limit - 1))->seq;
+    }
+  return g_steal_pointer (&page);
+}
+
+TrellisEventLogPage *
+trellis_event_log_read_page (TrellisEventLog  *log,
+                             const char       *child,
+                             guint64           before,
+                             guint             limit,
+                             GError          **error)
+{
+  TrellisEventLogPage *page;
+  int rc;
+
+  g_return_val_if_fail (log != NULL, NULL);
+  if (!check_string ("child", child, TRELLIS_EVENT_LOG_CHILD_MAX, FALSE, error))
+    return NULL;
+  if (limit == 0)
+    limit = TRELLIS_EVENT_LOG_PAGE_DEFAULT;
+  limit = MIN (limit, TRELLIS_EVENT_LOG_PAGE_MAX);
+
+  g_mutex_lock (&log->read_lock);
+  /* One read transaction: the summary and the page agree. */
+  rc = exec_simple (log->rdb, "BEGIN");
+  if (rc != SQLITE_OK)
+    {
+      set_sqlite_error (error, log->rdb, rc, "Reading the event log");
+      g_mutex_unlock (&log->read_lock);
+      return NULL;
+    }
+  page = read_page_locked (log, child, before, limit, error);
+  exec_simple (log->rdb, "COMMIT");
+  g_mutex_unlock (&log->read_lock);
+  return page;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Deletes: in chunks, each its own transaction, db_lock held per chunk     */
 
 /* Runs one bound DELETE/UPDATE; @ret_changes gets the row count. */
 static gboolean
@@ -886,6 +1644,51 @@ run_change (TrellisEventLog  *log,
   return TRUE;
 }
 
+/*
+ * Runs @sql, a DELETE of at most TRELLIS_EVENT_LOG_DELETE_CHUNK rows with
+ * the text ?1 (nullable) and the integer ?2, until it deletes nothing,
+ * taking db_lock for each chunk only.  @ret_deleted counts the rows.
+ */
+static gboolean
+delete_chunked (TrellisEventLog  *log,
+                const char       *sql,
+                const char       *text,
+                gint64            value,
+                const char       *what,
+                guint            *ret_deleted,
+                GError          **error)
+{
+  guint total = 0;
+
+  for (;;)
+    {
+      sqlite3_stmt *stmt;
+      guint n = 0;
+      gboolean ok;
+
+      g_mutex_lock (&log->db_lock);
+      stmt = prepare (log, sql, error);
+      ok = stmt != NULL;
+      if (ok)
+        {
+          if (text != NULL)
+            bind_text (stmt, 1, text);
+          sqlite3_bind_int64 (stmt, 2, value);
+          ok = run_change (log, stmt, what, &n, error);
+        }
+      g_mutex_unlock (&log->db_lock);
+      if (!ok)
+        return FALSE;
+      total += n;
+      if (n < TRELLIS_EVENT_LOG_DELETE_CHUNK)
+        break;
+    }
+  *ret_deleted = total;
+  return TRUE;
+}
+
+#define CHUNK G_STRINGIFY (TRELLIS_EVENT_LOG_DELETE_CHUNK)
+
 gboolean
 trellis_event_log_clear (TrellisEventLog  *log,
                          const char       *child,
@@ -893,25 +1696,45 @@ trellis_event_log_clear (TrellisEventLog  *log,
                          GError          **error)
 {
   sqlite3_stmt *stmt;
+  gint64 max_id = 0;
   guint deleted = 0;
   gboolean ok = FALSE;
+  int rc;
 
   g_return_val_if_fail (log != NULL, FALSE);
   if (child != NULL && !check_string ("child", child, TRELLIS_EVENT_LOG_CHILD_MAX, FALSE, error))
     return FALSE;
 
-  /* Whatever was queued before the clear is cleared too. */
+  /* Whatever was queued before the clear is cleared too; whatever comes
+   * after it (a larger id) stays. */
   trellis_event_log_flush (log);
 
   g_mutex_lock (&log->db_lock);
+  rc = query_int (log->db, "SELECT ifnull (max (id), 0) FROM events", &max_id);
+  if (rc != SQLITE_OK)
+    set_sqlite_error (error, log->db, rc, "Clearing the event log");
+  g_mutex_unlock (&log->db_lock);
+  if (rc != SQLITE_OK)
+    return FALSE;
+
+  if (!delete_chunked (log,
+                       child != NULL
+                         ? "DELETE FROM events WHERE id IN (SELECT id FROM events "
+                           "WHERE child = ?1 AND id <= ?2 LIMIT " CHUNK ")"
+                         : "DELETE FROM events WHERE id IN (SELECT id FROM events "
+                           "WHERE id <= ?2 LIMIT " CHUNK ")",
+                       child, max_id, "Clearing the event log", &deleted, error))
+    return FALSE;
+
+  g_mutex_lock (&log->db_lock);
   stmt = prepare (log,
-                  child != NULL ? "DELETE FROM events WHERE child = ?1" : "DELETE FROM events",
+                  child != NULL ? "DELETE FROM losses WHERE child = ?1" : "DELETE FROM losses",
                   error);
   if (stmt != NULL)
     {
       if (child != NULL)
         bind_text (stmt, 1, child);
-      ok = run_change (log, stmt, "Clearing the event log", &deleted, error);
+      ok = run_change (log, stmt, "Clearing the event log", NULL, error);
     }
   g_mutex_unlock (&log->db_lock);
 
@@ -924,20 +1747,30 @@ gboolean
 trellis_event_log_purge (TrellisEventLog  *log,
                          gint64            older_than,
                          guint            *ret_deleted,
+                         char           ***ret_removed,
                          GError          **error)
 {
   static const char *const sql[] = {
-    "DELETE FROM events WHERE time < ?1",
     "DELETE FROM requests WHERE state != 'pending' AND answered < ?1 "
     "AND COALESCE (grant_until, 0) < ?1",
     "DELETE FROM pauses WHERE until < ?1",
+    "DELETE FROM losses WHERE until < ?1",
   };
+  g_autoptr(GPtrArray) removed = g_ptr_array_new_with_free_func (g_free);
   guint total = 0;
   guint i;
   int rc;
 
   g_return_val_if_fail (log != NULL, FALSE);
 
+  /* The entries, chunk by chunk: there may be many. */
+  if (!delete_chunked (log,
+                       "DELETE FROM events WHERE id IN (SELECT id FROM events "
+                       "WHERE time < ?2 LIMIT " CHUNK ")",
+                       NULL, older_than, "Purging the event log", &total, error))
+    return FALSE;
+
+  /* The rest is small: one transaction. */
   g_mutex_lock (&log->db_lock);
   rc = exec_simple (log->db, "BEGIN IMMEDIATE");
   if (rc != SQLITE_OK)
@@ -969,12 +1802,59 @@ trellis_event_log_purge (TrellisEventLog  *log,
   if (rc != SQLITE_OK && !sqlite3_get_autocommit (log->db))
     exec_simple (log->db, "ROLLBACK");
   g_mutex_unlock (&log->db_lock);
-
   if (rc != SQLITE_OK)
     return FALSE;
+
+  /* A damaged log set aside holds events too: its time is up with theirs. */
+  if (!purge_set_aside (log->path, older_than, removed, error))
+    return FALSE;
+
   if (ret_deleted != NULL)
     *ret_deleted = total;
+  if (ret_removed != NULL)
+    {
+      g_ptr_array_add (removed, NULL);
+      *ret_removed = (char **) g_ptr_array_free (g_steal_pointer (&removed), FALSE);
+    }
   return TRUE;
+}
+
+void
+trellis_event_log_read_page_async (TrellisEventLog          *log,
+                                   const char               *child,
+                                   guint64                   before,
+                                   guint                     limit,
+                                   TrellisEventLogPageFunc   func,
+                                   gpointer                  user_data)
+{
+  g_return_if_fail (log != NULL);
+  g_return_if_fail (func != NULL);
+
+  job_push (log, JOB_READ_PAGE, child, before, limit, 0, func, user_data);
+}
+
+void
+trellis_event_log_clear_async (TrellisEventLog           *log,
+                               const char                *child,
+                               TrellisEventLogClearFunc   func,
+                               gpointer                   user_data)
+{
+  g_return_if_fail (log != NULL);
+  g_return_if_fail (func != NULL);
+
+  job_push (log, JOB_CLEAR, child, 0, 0, 0, func, user_data);
+}
+
+void
+trellis_event_log_purge_async (TrellisEventLog           *log,
+                               gint64                     older_than,
+                               TrellisEventLogPurgeFunc   func,
+                               gpointer                   user_data)
+{
+  g_return_if_fail (log != NULL);
+  g_return_if_fail (func != NULL);
+
+  job_push (log, JOB_PURGE, NULL, 0, 0, older_than, func, user_data);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -19,10 +19,13 @@
 
 G_BEGIN_DECLS
 
-/* A redirected query reaches the answerer within milliseconds; a TCP
- * connection is accepted as fast.  A few seconds cover a loaded machine and
- * keep the table small under a flood (5k queries/s: 25k entries). */
-#define TRELLIS_FLOW_TTL_USEC     (5 * G_USEC_PER_SEC)
+/* A redirected query reaches the answerer within milliseconds, and a TCP
+ * connection is placed once, when it is accepted (the answerer keeps the
+ * flow with the connection after that).  30 seconds (docs/decisions.md)
+ * cover a loaded machine and a UDP socket a resolver keeps between
+ * queries; under a flood the ring below keeps the table at its cap, and
+ * what it drops first is the oldest. */
+#define TRELLIS_FLOW_TTL_USEC     (30 * G_USEC_PER_SEC)
 #define TRELLIS_FLOW_TABLE_MAX    65536
 
 /* The source of a query as both the queue and the answerer see it. */

@@ -198,38 +198,64 @@ verdict_send (TrellisQueue *queue, guint32 id, TrellisQueueVerdict verdict)
     report_failure (queue, TRELLIS_QUEUE_FAILURE_VERDICT, id, -errno);
 }
 
+int
+trellis_queue_message_parse (const struct nlmsghdr *nlh,
+                             TrellisQueueMessage   *ret_message)
+{
+  struct nlattr *attr[NFQA_MAX + 1] = { NULL };
+  struct nfqnl_msg_packet_hdr *ph;
+  TrellisQueueMessage m = { 0 };
+  const guint8 *payload;
+  guint32 payload_len;
+
+  if (nfq_nlmsg_parse (nlh, attr) < 0 || attr[NFQA_PACKET_HDR] == NULL ||
+      mnl_attr_get_payload_len (attr[NFQA_PACKET_HDR]) < sizeof *ph)
+    return -EBADMSG;
+  ph = mnl_attr_get_payload (attr[NFQA_PACKET_HDR]);
+  m.id = ntohl (ph->packet_id);
+
+  if (attr[NFQA_PAYLOAD] == NULL)
+    goto out;
+  payload = mnl_attr_get_payload (attr[NFQA_PAYLOAD]);
+  payload_len = mnl_attr_get_payload_len (attr[NFQA_PAYLOAD]);
+  /* A GSO super-packet leaves as several packets: judged as one, what the
+   * kernel cuts out of it would leave unread.  The queue does not ask for
+   * them, so the kernel segments first; should one come all the same, it
+   * is dropped. */
+  if (attr[NFQA_SKB_INFO] != NULL &&
+      (ntohl (mnl_attr_get_u32 (attr[NFQA_SKB_INFO])) & NFQA_SKB_GSO) != 0)
+    goto out;
+  /* Only part of the packet was copied: the rest would leave unread. */
+  if (attr[NFQA_CAP_LEN] != NULL && ntohl (mnl_attr_get_u32 (attr[NFQA_CAP_LEN])) > payload_len)
+    goto out;
+  if (trellis_queue_packet_parse (payload, payload_len, &m.packet) < 0)
+    goto out;
+  if (attr[NFQA_UID] != NULL)
+    {
+      m.packet.has_uid = TRUE;
+      m.packet.uid = ntohl (mnl_attr_get_u32 (attr[NFQA_UID]));
+    }
+  if (attr[NFQA_MARK] != NULL)
+    m.packet.mark = ntohl (mnl_attr_get_u32 (attr[NFQA_MARK]));
+  m.readable = TRUE;
+
+out:
+  *ret_message = m;
+  return 0;
+}
+
 static int
 packet_cb (const struct nlmsghdr *nlh, void *data)
 {
   TrellisQueue *queue = data;
-  struct nlattr *attr[NFQA_MAX + 1] = { NULL };
-  struct nfqnl_msg_packet_hdr *ph;
-  TrellisQueuePacket packet;
+  TrellisQueueMessage m;
   TrellisQueueVerdict verdict = TRELLIS_QUEUE_DROP;
-  guint32 id;
 
-  if (nfq_nlmsg_parse (nlh, attr) < 0 || attr[NFQA_PACKET_HDR] == NULL)
+  if (trellis_queue_message_parse (nlh, &m) < 0)
     return MNL_CB_OK;   /* no packet id: nothing we could give a verdict to */
-
-  ph = mnl_attr_get_payload (attr[NFQA_PACKET_HDR]);
-  id = ntohl (ph->packet_id);
-
-  if (attr[NFQA_PAYLOAD] != NULL &&
-      trellis_queue_packet_parse (mnl_attr_get_payload (attr[NFQA_PAYLOAD]),
-                                  mnl_attr_get_payload_len (attr[NFQA_PAYLOAD]),
-                                  &packet) == 0)
-    {
-      if (attr[NFQA_UID] != NULL)
-        {
-          packet.has_uid = TRUE;
-          packet.uid = ntohl (mnl_attr_get_u32 (attr[NFQA_UID]));
-        }
-      if (attr[NFQA_MARK] != NULL)
-        packet.mark = ntohl (mnl_attr_get_u32 (attr[NFQA_MARK]));
-      verdict = queue->handler (&packet, queue->user_data);
-    }
-
-  verdict_send (queue, id, verdict);
+  if (m.readable)
+    verdict = queue->handler (&m.packet, queue->user_data);
+  verdict_send (queue, m.id, verdict);
   return MNL_CB_OK;
 }
 
@@ -265,7 +291,11 @@ trellis_queue_new (guint16               queue_num,
   g_autoptr(TrellisQueue) queue = g_new0 (TrellisQueue, 1);
   char buf[MNL_SOCKET_BUFFER_SIZE];
   struct nlmsghdr *nlh;
-  guint32 flags = NFQA_CFG_F_GSO | NFQA_CFG_F_UID_GID;
+  /* Not NFQA_CFG_F_GSO: the kernel segments a GSO packet before it is
+   * queued, so each packet that will leave is queued, and judged, on its
+   * own (docs/decisions.md, "GSO"). */
+  guint32 flags = NFQA_CFG_F_UID_GID;
+  guint32 mask = NFQA_CFG_F_UID_GID | NFQA_CFG_F_GSO;   /* GSO cleared */
   int one = 1;
   int ret;
 
@@ -300,7 +330,7 @@ trellis_queue_new (guint16               queue_num,
   nlh = nfq_nlmsg_put (buf, NFQNL_MSG_CONFIG, queue_num);
   nfq_nlmsg_cfg_put_params (nlh, NFQNL_COPY_PACKET, 0xffff);
   mnl_attr_put_u32 (nlh, NFQA_CFG_FLAGS, htonl (flags));
-  mnl_attr_put_u32 (nlh, NFQA_CFG_MASK, htonl (flags));
+  mnl_attr_put_u32 (nlh, NFQA_CFG_MASK, htonl (mask));
   ret = config_send (queue, nlh);
   if (ret < 0)
     {

@@ -37,6 +37,14 @@ typedef struct {
   gsize          payload_len;
 } TrellisQueuePacket;
 
+/* One message from the queue: the packet's id, and whether the packet can
+ * be judged as it will leave. */
+typedef struct {
+  guint32             id;        /* the kernel's packet id, for the verdict */
+  gboolean            readable;  /* FALSE: drop it, never pass it on unread */
+  TrellisQueuePacket  packet;    /* when readable */
+} TrellisQueueMessage;
+
 typedef TrellisQueueVerdict (*TrellisQueueHandler) (const TrellisQueuePacket *packet,
                                                     gpointer                  user_data);
 
@@ -90,5 +98,22 @@ void trellis_queue_set_failure_handler (TrellisQueue               *queue,
 int trellis_queue_packet_parse (const guint8       *data,
                                 gsize               len,
                                 TrellisQueuePacket *ret_packet);
+
+struct nlmsghdr;
+
+/**
+ * trellis_queue_message_parse:
+ * Reads one NFQNL_MSG_PACKET message: the packet id and the packet with its
+ * owner (NFQA_UID) and mark.  The packet is readable only when the kernel
+ * handed over all of it (no NFQA_CAP_LEN beyond the payload), as one packet
+ * (NFQA_SKB_INFO without NFQA_SKB_GSO: the queue does not ask for GSO
+ * super-packets, see docs/decisions.md, and one that still comes is
+ * dropped) whose headers trellis_queue_packet_parse() accepts.
+ *
+ * Returns: 0 and fills @ret_message, or -EBADMSG when the message has no
+ *   packet id (there is nothing to give a verdict to).
+ */
+int trellis_queue_message_parse (const struct nlmsghdr *nlh,
+                                 TrellisQueueMessage   *ret_message);
 
 G_END_DECLS

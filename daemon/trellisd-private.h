@@ -12,6 +12,7 @@
 #include "daemon/event-log.h"
 #include "daemon/flows.h"
 #include "daemon/list-updates.h"
+#include "daemon/net-policy.h"
 #include "daemon/queue.h"
 #include "daemon/trellisd.h"
 #include "policy/nft-plan.h"
@@ -88,7 +89,24 @@ struct _TrellisDaemon {
   GSource             *lists_settle;    /* (owned) (nullable) a reload after the manifest changed */
   GSource             *lists_timer;     /* (owned) (nullable) looks at the manifest now and then */
   char                *lists_seen;      /* (owned) (nullable) the manifest's identity last looked at */
+  gint64               clock_offset_us;  /* the daemon's clock less the real one (tests) */
+  TrellisNetPolicy    *net;        /* (owned) (nullable) */
+  GSource             *quiet_timer;  /* (owned) (nullable) the next local midnight or change of offset */
+  GFileMonitor        *localtime_monitor; /* (owned) (nullable) */
+  guint                n_repairs;
 };
+
+/** trellis_daemon_now_us: the daemon's clock (real time, or a test's fake one), unix µs. */
+gint64 trellis_daemon_now_us (TrellisDaemon *daemon);
+
+/**
+ * trellis_daemon_pause_changed:
+ * A parent paused @child until @until (unix seconds; past: resumed): the
+ * kernel's network policy follows.
+ */
+void trellis_daemon_pause_changed (TrellisDaemon *daemon,
+                                   const char    *child,
+                                   gint64         until);
 
 Snapshot *snapshot_acquire (TrellisDaemon *daemon);
 void      snapshot_release (Snapshot *s);

@@ -205,6 +205,8 @@ nft_plan_build (TrellisDaemon *daemon, const Snapshot *s, GError **error)
     .answer_port = daemon->config.answer_port,
     .mark = daemon->config.mark,
     .queue_expr = daemon->queue_expr,
+    .now_us = trellis_daemon_now_us (daemon),
+    .kernel_offset_us = daemon->clock_offset_us,
   };
 
   return trellis_nft_plan_new_for_policy (s->policy, &tuning, snapshot_account_uid,
@@ -336,7 +338,7 @@ trellis_daemon_decide_child (TrellisDaemon      *daemon,
                              TrellisAnswer      *ret_answer)
 {
   TrellisDecision decision;
-  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr(GDateTime) now = g_date_time_new_from_unix_utc (trellis_daemon_now_us (daemon) / G_USEC_PER_SEC);
   g_autofree char *text = NULL;
 
   memset (ret_answer, 0, sizeof *ret_answer);
@@ -516,25 +518,50 @@ answerer_decide (uid_t uid, guint8 proto, const TrellisDnsQuery *query,
   decide (daemon, s, uid, query->qname, proto == IPPROTO_TCP, ret_answer);
 }
 
-/* Drops events older than the household's log-retention-days (§55, §69). */
+/* The days of a purge under way, for its message. */
+typedef struct {
+  guint days;
+} PurgeDays;
+
+/* In the event log's worker thread (g_message is thread-safe). */
+static void
+events_purged (guint deleted, char **removed, GError *error, gpointer user_data)
+{
+  g_autofree PurgeDays *purge = user_data;
+  g_auto(GStrv) files = removed;
+  g_autoptr(GError) owned = error;
+
+  if (owned != NULL)
+    {
+      if (!g_error_matches (owned, TRELLIS_EVENT_LOG_ERROR, TRELLIS_EVENT_LOG_ERROR_CLOSED))
+        g_warning ("cannot purge old events: %s", owned->message);
+      return;
+    }
+  if (deleted > 0)
+    g_message ("purged %u event(s) older than %u day(s)", deleted, purge->days);
+  for (guint i = 0; files != NULL && files[i] != NULL; i++)
+    g_message ("removed %s: a damaged event log set aside more than %u day(s) ago",
+               files[i], purge->days);
+}
+
+/* Drops events older than the household's log-retention-days (§55, §69),
+ * and damaged logs set aside before then, in the event log's worker: the
+ * main loop gives verdicts meanwhile. */
 static gboolean
 events_purge (gpointer user_data)
 {
   TrellisDaemon *daemon = user_data;
   g_autoptr(Snapshot) s = NULL;
-  g_autoptr(GError) error = NULL;
-  guint days, deleted = 0;
+  PurgeDays *purge;
 
   if (daemon->events == NULL)
     return G_SOURCE_CONTINUE;
   s = snapshot_acquire (daemon);
-  days = trellis_policy_get_log_retention_days (s->policy);
-  if (!trellis_event_log_purge (daemon->events,
-                                g_get_real_time () / G_USEC_PER_SEC - (gint64) days * 86400,
-                                &deleted, &error))
-    g_warning ("cannot purge old events: %s", error->message);
-  else if (deleted > 0)
-    g_message ("purged %u event(s) older than %u day(s)", deleted, days);
+  purge = g_new0 (PurgeDays, 1);
+  purge->days = trellis_policy_get_log_retention_days (s->policy);
+  trellis_event_log_purge_async (daemon->events,
+                                 g_get_real_time () / G_USEC_PER_SEC - (gint64) purge->days * 86400,
+                                 events_purged, purge);
   return G_SOURCE_CONTINUE;
 }
 
@@ -545,6 +572,277 @@ flows_expire (gpointer user_data)
 
   trellis_flow_table_expire (daemon->flows, g_get_monotonic_time ());
   return G_SOURCE_CONTINUE;
+}
+
+
+/* ---- the network policy at run time --------------------------------------- */
+
+gint64
+trellis_daemon_now_us (TrellisDaemon *daemon)
+{
+  return g_get_real_time () + daemon->clock_offset_us;
+}
+
+/* The uids of @child under @s, sorted. */
+static GArray *
+child_uids (Snapshot *s, const char *child)
+{
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (guint32));
+  GHashTableIter iter;
+  gpointer uid, c;
+
+  g_hash_table_iter_init (&iter, s->uid_children);
+  while (g_hash_table_iter_next (&iter, &uid, &c))
+    if (strcmp (trellis_child_get_name (c), child) == 0)
+      {
+        guint32 u = GPOINTER_TO_UINT (uid);
+
+        g_array_append_val (out, u);
+      }
+  g_array_sort (out, uid_compare);
+  return out;
+}
+
+void
+trellis_daemon_pause_changed (TrellisDaemon *daemon,
+                              const char    *child,
+                              gint64         until)
+{
+  g_autoptr(Snapshot) s = NULL;
+  g_autoptr(GArray) uids = NULL;
+  int r;
+
+  if (daemon->net == NULL)
+    return;
+  s = snapshot_acquire (daemon);
+  uids = child_uids (s, child);
+  r = trellis_net_policy_pause (daemon->net, (const guint32 *) (gpointer) uids->data, uids->len, until);
+  if (r < 0)
+    g_warning ("child %s: the kernel did not take the pause: %s", child, g_strerror (-r));
+}
+
+/* What an answer teaches (net-policy.c asks, on the main thread). */
+static TrellisLearn
+net_classify (uid_t uid, const char *qname, char **ret_child, gpointer user_data)
+{
+  TrellisDaemon *daemon = user_data;
+  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+  const TrellisChild *child = g_hash_table_lookup (s->uid_children, GUINT_TO_POINTER (uid));
+  g_autoptr(GDateTime) now = NULL;
+  TrellisDecision decision;
+  TrellisAnswer answer;
+  gboolean allowlist = FALSE;
+
+  if (child == NULL)
+    return TRELLIS_LEARN_NONE;
+  trellis_daemon_decide_child (daemon, s, child, qname, FALSE, &decision, &answer);
+  if (decision.rule->kind == TRELLIS_RULE_KIND_HELPLINE)
+    return TRELLIS_LEARN_HELPLINE;
+  if (decision.verdict == TRELLIS_VERDICT_BLOCK)
+    return TRELLIS_LEARN_NONE;
+  now = g_date_time_new_from_unix_utc (trellis_daemon_now_us (daemon) / G_USEC_PER_SEC);
+  if (trellis_child_get_profile (s->policy, child, now, NULL, NULL, &allowlist) == NULL || !allowlist)
+    return TRELLIS_LEARN_NONE;
+  *ret_child = g_strdup (trellis_child_get_name (child));
+  return TRELLIS_LEARN_CHILD;
+}
+
+/* Another process changed our table: put it back as it was, at once. */
+static void
+net_repair (guint32 pid, gpointer user_data)
+{
+  TrellisDaemon *daemon = user_data;
+  gint64 start = g_get_monotonic_time ();
+  int r;
+
+  if (!daemon->table_applied || daemon->applied == NULL)
+    return;
+  r = trellis_nft_apply_plan (daemon->applied);
+  if (r < 0)
+    {
+      g_warning ("table inet %s was changed by another process (pid %u) and could not be put back: %s",
+                 daemon->config.table, pid, g_strerror (-r));
+      return;
+    }
+  if (daemon->net != NULL)
+    trellis_net_policy_table_replaced (daemon->net);
+  daemon->n_repairs++;
+  g_warning ("table inet %s was changed by another process (pid %u): put back in %.1f ms (%u so far)",
+             daemon->config.table, pid, (g_get_monotonic_time () - start) / 1000.0, daemon->n_repairs);
+}
+
+static void quiet_timer_arm (TrellisDaemon *daemon);
+static int kernel_update (TrellisDaemon *daemon, const TrellisNftPlan *plan);
+
+static gint32
+zone_offset_at (GTimeZone *tz, gint64 unix_s)
+{
+  g_autoptr(GDateTime) t = g_date_time_new_from_unix_utc (unix_s);
+  g_autoptr(GDateTime) local = t != NULL ? g_date_time_to_timezone (t, tz) : NULL;
+
+  return local != NULL ? (gint32) (g_date_time_get_utc_offset (local) / G_USEC_PER_SEC) : 0;
+}
+
+/* Plans the kernel again for now (the quiet times move on with the days)
+ * and arms the timer for the next time. */
+static gboolean
+quiet_timer_due (gpointer user_data)
+{
+  TrellisDaemon *daemon = user_data;
+  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+  g_autoptr(TrellisNftPlan) plan = NULL;
+  g_autoptr(GError) error = NULL;
+  GTimeZone *tz = trellis_policy_get_timezone (s->policy);
+  gint32 offset = zone_offset_at (tz, trellis_daemon_now_us (daemon) / G_USEC_PER_SEC);
+  int r;
+
+  g_clear_pointer (&daemon->quiet_timer, g_source_unref);
+  plan = nft_plan_build (daemon, s, &error);
+  if (plan == NULL)
+    g_warning ("quiet hours not planned again: %s", error->message);
+  else if ((r = kernel_update (daemon, plan)) < 0)
+    g_warning ("quiet hours not planned again: the kernel refused: %s", g_strerror (-r));
+  else
+    {
+      if (r == 1 && daemon->net != NULL)
+        trellis_net_policy_table_replaced (daemon->net);
+      g_clear_pointer (&daemon->applied, trellis_nft_plan_free);
+      daemon->applied = g_steal_pointer (&plan);
+      g_message ("quiet hours planned again in %s (UTC%+03d:%02d)",
+                 trellis_policy_get_timezone_name (s->policy) != NULL
+                 ? trellis_policy_get_timezone_name (s->policy) : "the system's zone",
+                 offset / 3600, (ABS (offset) / 60) % 60);
+    }
+  quiet_timer_arm (daemon);
+  return G_SOURCE_REMOVE;
+}
+
+/* The next time the plan's quiet times need a new look: the household's
+ * next local midnight (the plan's horizon moves a day), or the next change
+ * of the zone's offset (summer time) before it, whichever comes first. */
+static void
+quiet_timer_arm (TrellisDaemon *daemon)
+{
+  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+  GTimeZone *tz = trellis_policy_get_timezone (s->policy);
+  gint64 now_s = trellis_daemon_now_us (daemon) / G_USEC_PER_SEC;
+  gint64 from_us, to_us, next;
+  gint32 offset_now;
+
+  if (daemon->quiet_timer != NULL)
+    {
+      g_source_destroy (daemon->quiet_timer);
+      g_clear_pointer (&daemon->quiet_timer, g_source_unref);
+    }
+  trellis_nft_quiet_horizon (s->policy, now_s * G_USEC_PER_SEC, &from_us, &to_us);
+  /* the midnight after today's: from + 2 days */
+  next = from_us / G_USEC_PER_SEC + 2 * 86400;
+  {
+    g_autoptr(GDateTime) t = g_date_time_new_from_unix_utc (from_us / G_USEC_PER_SEC);
+    g_autoptr(GDateTime) l = g_date_time_to_timezone (t, tz);
+    g_autoptr(GDateTime) m = g_date_time_add_days (l, 2);
+
+    next = g_date_time_to_unix (m);
+  }
+  offset_now = zone_offset_at (tz, now_s);
+  if (zone_offset_at (tz, next) != offset_now)
+    {
+      /* the second the offset changes, by halves */
+      gint64 lo = now_s, hi = next;
+
+      while (hi - lo > 1)
+        {
+          gint64 mid = lo + (hi - lo) / 2;
+
+          if (zone_offset_at (tz, mid) == offset_now)
+            lo = mid;
+          else
+            hi = mid;
+        }
+      next = hi;
+    }
+  if (next <= now_s)
+    next = now_s + 1;
+  daemon->quiet_timer = g_timeout_source_new ((guint) MIN ((next - now_s) * 1000 + 50, 86400 * 1000));
+  g_source_set_callback (daemon->quiet_timer, quiet_timer_due, daemon, NULL);
+  g_source_attach (daemon->quiet_timer, g_main_context_get_thread_default ());
+}
+
+static void
+localtime_changed (GFileMonitor *monitor, GFile *file, GFile *other, GFileMonitorEvent event,
+                   gpointer user_data)
+{
+  TrellisDaemon *daemon = user_data;
+
+  if (event != G_FILE_MONITOR_EVENT_CHANGES_DONE_HINT && event != G_FILE_MONITOR_EVENT_CREATED
+      && event != G_FILE_MONITOR_EVENT_DELETED && event != G_FILE_MONITOR_EVENT_RENAMED
+      && event != G_FILE_MONITOR_EVENT_MOVED_IN)
+    return;
+  g_message ("the system's time zone changed: reading the household again");
+  trellis_daemon_reload (daemon);
+}
+
+static gboolean
+net_start (TrellisDaemon *daemon, GError **error)
+{
+  const TrellisNetPolicyHooks hooks = { net_classify, net_repair };
+  TrellisNetPolicyConfig config = {
+    .table = daemon->config.table,
+    .answers_queue_num = daemon->config.answers_queue_num != 0
+                         ? daemon->config.answers_queue_num
+                         : (guint16) (daemon->config.queue_num + 1),
+    .mark = daemon->config.mark,
+    .ttl_min = daemon->config.learn_ttl_min != 0 ? daemon->config.learn_ttl_min : 120,
+    .ttl_max = daemon->config.learn_ttl_max != 0 ? daemon->config.learn_ttl_max : 21600,
+    .resolvers = (const char *const *) daemon->config.resolvers,
+  };
+  GHashTableIter iter;
+  gpointer name, until;
+
+  daemon->net = trellis_net_policy_new (&config, daemon->flows, &hooks, daemon, error);
+  if (daemon->net == NULL)
+    return FALSE;
+  trellis_net_policy_set_doh_names (daemon->net, trellis_policy_get_doh_names (daemon->snapshot->policy));
+  g_mutex_lock (&daemon->grants_lock);
+  g_hash_table_iter_init (&iter, daemon->pauses);
+  while (g_hash_table_iter_next (&iter, &name, &until))
+    {
+      g_autofree char *child = g_strdup (name);
+      gint64 when = *(gint64 *) until;
+
+      g_mutex_unlock (&daemon->grants_lock);
+      trellis_daemon_pause_changed (daemon, child, when);
+      g_mutex_lock (&daemon->grants_lock);
+      g_hash_table_iter_init (&iter, daemon->pauses);  /* the table may have moved */
+      while (g_hash_table_iter_next (&iter, &name, &until) && strcmp (name, child) != 0)
+        ;
+    }
+  g_mutex_unlock (&daemon->grants_lock);
+  quiet_timer_arm (daemon);
+  {
+    g_autoptr(GFile) lt = g_file_new_for_path ("/etc/localtime");
+
+    daemon->localtime_monitor = g_file_monitor_file (lt, G_FILE_MONITOR_WATCH_MOVES, NULL, NULL);
+    if (daemon->localtime_monitor != NULL)
+      g_signal_connect (daemon->localtime_monitor, "changed", G_CALLBACK (localtime_changed), daemon);
+  }
+  return TRUE;
+}
+
+static void
+net_stop (TrellisDaemon *daemon)
+{
+  if (daemon->quiet_timer != NULL)
+    {
+      g_source_destroy (daemon->quiet_timer);
+      g_clear_pointer (&daemon->quiet_timer, g_source_unref);
+    }
+  if (daemon->localtime_monitor != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (daemon->localtime_monitor, daemon);
+      g_clear_object (&daemon->localtime_monitor);
+    }
+  g_clear_pointer (&daemon->net, trellis_net_policy_free);
 }
 
 /* ---- the system bus --------------------------------------------------------- */
@@ -796,6 +1094,15 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
   daemon->config.queue_num = config->queue_num;
   daemon->config.answer_port = config->answer_port;
   daemon->config.mark = config->mark != 0 ? config->mark : TRELLIS_NFT_MARK_DEFAULT;
+  daemon->config.ready = config->ready;
+  daemon->config.ready_data = config->ready_data;
+  daemon->config.answers_queue_num = config->answers_queue_num;
+  daemon->config.fake_time = config->fake_time;
+  daemon->config.learn_ttl_min = config->learn_ttl_min;
+  daemon->config.learn_ttl_max = config->learn_ttl_max;
+  daemon->config.resolvers = g_strdupv (config->resolvers);
+  if (config->fake_time != 0)
+    daemon->clock_offset_us = config->fake_time * G_USEC_PER_SEC - g_get_real_time ();
   g_mutex_init (&daemon->lock);
   g_mutex_init (&daemon->grants_lock);
   g_mutex_init (&daemon->signal_lock);
@@ -890,6 +1197,9 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
   daemon->applied = g_steal_pointer (&plan);
   if (!daemon->using_last_good)
     last_good_save (&daemon->config);
+  /* Filtering is in force from here on; the log and the bus come after. */
+  if (daemon->config.ready != NULL)
+    daemon->config.ready (g_main_context_get_thread_default (), daemon->config.ready_data);
 
   {
     g_autofree char *path = g_build_filename (daemon->config.state_dir, "events.db", NULL);
@@ -900,13 +1210,17 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
     if (daemon->events == NULL)
       g_warning ("no event log (%s); filtering goes on without one", log_error->message);
     else if (recreated)
-      g_warning ("the event log %s was damaged; it was set aside and a new one started", path);
+      g_warning ("the event log %s was damaged; it was set aside as %s.corrupt-<time> and a new "
+                 "one started (the damaged copy is removed after log-retention-days)", path, path);
     events_purge (daemon);
     trellis_daemon_grants_load (daemon);
     daemon->purge = g_timeout_source_new_seconds (24 * 3600);
     g_source_set_callback (daemon->purge, events_purge, daemon, NULL);
     g_source_attach (daemon->purge, g_main_context_get_thread_default ());
   }
+
+  if (!net_start (daemon, error))
+    return FALSE;
 
   daemon->expire = g_timeout_source_new_seconds (10);
   g_source_set_callback (daemon->expire, flows_expire, daemon, NULL);
@@ -973,7 +1287,8 @@ snapshot_swap (TrellisDaemon *daemon, Snapshot *next)
 /* Brings the kernel to @plan with as little as it takes: nothing when it
  * is already there; only set elements when the chains stay the same (a
  * chain replaced would drop the packets waiting in the queue at that
- * instant); the whole table otherwise.  Each is one transaction. */
+ * instant); the whole table otherwise.  Each is one transaction.
+ * Returns: 1 when the whole table was replaced, 0, or -errno. */
 static int
 kernel_update (TrellisDaemon *daemon, const TrellisNftPlan *plan)
 {
@@ -981,7 +1296,11 @@ kernel_update (TrellisDaemon *daemon, const TrellisNftPlan *plan)
   gboolean same_sets = TRUE;
 
   if (applied == NULL || !trellis_nft_plan_same_shape (applied, plan))
-    return trellis_nft_apply_plan (plan);
+    {
+      int r = trellis_nft_apply_plan (plan);
+
+      return r < 0 ? r : 1;
+    }
   for (size_t i = 0; i < plan->n_sets; i++)
     same_sets = same_sets && trellis_nft_set_same_elements (&applied->sets[i], &plan->sets[i]);
   return same_sets ? 0 : trellis_nft_update_sets (plan);
@@ -1087,10 +1406,17 @@ reload_finish (TrellisDaemon *daemon, Reload *r, GError **error)
           return set_errno_error (error, -ret,
                                   "the kernel refused the new table; the old policy stays");
         }
+      if (ret == 1 && daemon->net != NULL)
+        trellis_net_policy_table_replaced (daemon->net);
       g_clear_pointer (&daemon->applied, trellis_nft_plan_free);
       daemon->applied = g_steal_pointer (&r->plan);
     }
   snapshot_release (old);
+  if (daemon->net != NULL)
+    {
+      trellis_net_policy_set_doh_names (daemon->net, trellis_policy_get_doh_names (daemon->snapshot->policy));
+      quiet_timer_arm (daemon);
+    }
   if (r->accounts_only)
     {
       g_message ("the accounts changed: protecting %u account(s)", daemon->snapshot->uids->len);
@@ -1255,7 +1581,7 @@ lists_answer_waiters (TrellisDaemon *daemon)
       UpdateWaiter *w = waiters->pdata[i];
 
       w->done (daemon->update_status, daemon->update_output != NULL ? daemon->update_output : "",
-               w->user_data);
+               NULL, w->user_data);
     }
 }
 
@@ -1450,6 +1776,8 @@ trellis_daemon_stop (TrellisDaemon *daemon)
   while (daemon->reloading)
     g_main_context_iteration (NULL, TRUE);
 
+  /* The table's guard first: removing the table ourselves is no damage. */
+  net_stop (daemon);
   /* The table first: with it gone nothing is queued, so letting the queue
    * go after cannot drop a child's query. */
   if (daemon->table_applied)
@@ -1481,10 +1809,19 @@ trellis_daemon_stop (TrellisDaemon *daemon)
 }
 
 void
+trellis_daemon_stop_for_restart (TrellisDaemon *daemon)
+{
+  /* Not ours to remove any more: the next trellisd's. */
+  daemon->table_applied = FALSE;
+  trellis_daemon_stop (daemon);
+}
+
+void
 trellis_daemon_free (TrellisDaemon *daemon)
 {
   if (daemon == NULL)
     return;
+  net_stop (daemon);
   g_clear_pointer (&daemon->queue, trellis_queue_free);
   g_clear_pointer (&daemon->answerer, trellis_answerer_free);
   if (daemon->expire != NULL)
@@ -1523,6 +1860,15 @@ trellis_daemon_free (TrellisDaemon *daemon)
   g_free (daemon->update_output);
   g_free (daemon->lists_seen);
   g_clear_pointer (&daemon->updater, trellis_list_updater_free);
+  for (guint i = 0; daemon->update_waiters != NULL && i < daemon->update_waiters->len; i++)
+    {
+      UpdateWaiter *w = daemon->update_waiters->pdata[i];
+
+      w->done (-1, NULL, g_error_new_literal (TRELLIS_DBUS_ERROR, TRELLIS_DBUS_ERROR_FAILED,
+                                              "The service is shutting down."),
+               w->user_data);
+    }
   g_clear_pointer (&daemon->update_waiters, g_ptr_array_unref);
+  g_strfreev (daemon->config.resolvers);
   g_free (daemon);
 }

@@ -23,6 +23,17 @@ typedef struct {
   guint16   queue_num;
   guint16   answer_port;
   guint32   mark;
+  /* (nullable) Called once, when the table and the queue are in place:
+   * filtering is in force.  @verdicts is the context of the thread that
+   * gives the queue's verdicts (main.c tells systemd READY=1 and keeps its
+   * watchdog there). */
+  void    (*ready) (GMainContext *verdicts, gpointer user_data);
+  gpointer  ready_data;
+  guint16   answers_queue_num;  /* 0: queue_num + 1 */
+  gint64    fake_time;          /* tests: unix seconds the daemon's clock starts at; 0: the real clock */
+  guint     learn_ttl_min;      /* seconds; 0: 120 */
+  guint     learn_ttl_max;      /* seconds; 0: 21600 */
+  char    **resolvers;          /* (owned) (nullable) servers for the DoH endpoints; NULL: resolv.conf */
 } TrellisDaemonConfig;
 
 typedef struct _TrellisDaemon TrellisDaemon;
@@ -64,16 +75,18 @@ void           trellis_daemon_reload (TrellisDaemon  *daemon);
  */
 void           trellis_daemon_refresh_accounts (TrellisDaemon *daemon);
 
-/* How an UpdateLists call ends: the updater's exit status and words. */
+/* How an UpdateLists call ends: the updater's exit status and words, or
+ * (transfer full) @error when the daemon stops before the run is in force. */
 typedef void (*TrellisDaemonUpdateDone) (int         status,
                                          const char *output,
+                                         GError     *error,
                                          gpointer    user_data);
 
 /**
  * trellis_daemon_update_lists:
  * Runs the list updater (one run at a time: a call during a run waits for
- * it), then puts what it compiled in force, and then calls @done on the
- * main context.
+ * it), then puts what it compiled in force, and then calls @done once on
+ * the main context (or from trellis_daemon_free(), with an error).
  */
 void           trellis_daemon_update_lists (TrellisDaemon           *daemon,
                                             TrellisDaemonUpdateDone  done,
@@ -81,6 +94,15 @@ void           trellis_daemon_update_lists (TrellisDaemon           *daemon,
 
 /** trellis_daemon_stop: removes the kernel table and lets the queue go. */
 void           trellis_daemon_stop   (TrellisDaemon  *daemon);
+
+/**
+ * trellis_daemon_stop_for_restart:
+ * Lets the queue go but leaves the kernel table, for the trellisd that
+ * follows (an upgrade): it takes the queue back and replaces the table in
+ * one transaction, so the table is never gone; meanwhile the children's
+ * lookups do what on-failure= says, as after a crash.
+ */
+void           trellis_daemon_stop_for_restart (TrellisDaemon *daemon);
 
 void           trellis_daemon_free   (TrellisDaemon  *daemon);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisDaemon, trellis_daemon_free)

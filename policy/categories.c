@@ -69,21 +69,76 @@ list_dir (const char  *dir,
   return g_steal_pointer (&names);
 }
 
-/* Each name of @path to @func; problems to @problems.  Returns: how many. */
+/* A NUL byte in a list would end it there, silently: the names after it
+ * would be lost.  Returns: the line it is on, or 0 when there is none. */
 static guint
-read_domains (const char             *path,
-              guint                   bit,
-              TrellisShippedNameFunc  func,
-              gpointer                user_data,
-              TrellisProblems        *problems)
+nul_line (const char *contents,
+          gsize       length)
 {
-  g_autofree char *contents = NULL;
-  g_autoptr(GError) local_error = NULL;
-  guint i = 0, n = 0;
+  const char *nul = memchr (contents, '\0', length);
+  guint line = 1;
 
-  if (!g_file_get_contents (path, &contents, NULL, &local_error))
+  if (nul == NULL)
+    return 0;
+  for (const char *p = contents; p < nul; p++)
+    line += *p == '\n';
+  return line;
+}
+
+/* @line as a message may quote it: valid UTF-8, and no control character
+ * (a list comes from a publisher, and its problems reach a terminal). */
+static char *
+line_shown (const char *line)
+{
+  g_autofree char *valid = g_utf8_make_valid (line, -1);
+  GString *shown = g_string_sized_new (strlen (valid));
+
+  for (const char *p = valid; *p != '\0'; p++)
     {
-      trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, 0, 0, "%s", local_error->message);
+      if ((guchar) *p < 0x20 || *p == 0x7f)
+        g_string_append (shown, "\xef\xbf\xbd");   /* U+FFFD */
+      else
+        g_string_append_c (shown, *p);
+    }
+  return g_string_free (shown, FALSE);
+}
+
+gboolean
+trellis_cidr_is_valid (const char *text)
+{
+  const char *slash = strchr (text, '/');
+  g_autoptr(GInetAddressMask) mask = NULL;
+
+  if (slash != NULL)
+    {
+      const char *p = slash + 1;
+      guint64 length;
+
+      if (*p == '\0' || strlen (p) > 3 || !g_ascii_string_to_unsigned (p, 10, 0, 128, &length, NULL))
+        return FALSE;
+    }
+  mask = g_inet_address_mask_new_from_string (text, NULL);
+  return mask != NULL;
+}
+
+/* Each name of @contents to @func; problems to @problems.  Returns: how many
+ * @func took. */
+static guint
+domain_list_foreach (char                   *contents,
+                     gsize                   length,
+                     const char             *path,
+                     guint                   bit,
+                     TrellisShippedNameFunc  func,
+                     gpointer                user_data,
+                     TrellisProblems        *problems)
+{
+  g_autoptr(GError) local_error = NULL;
+  guint i = 0, n = 0, nul = nul_line (contents, length);
+
+  if (nul != 0)
+    {
+      trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
+                            _("%s:%u:1: a NUL byte: this is not a text file"), path, nul);
       return 0;
     }
   for (char *cursor = contents, *line; (line = trellis_data_line_next (&cursor, &i)) != NULL;)
@@ -92,8 +147,10 @@ read_domains (const char             *path,
 
       if (trellis_domain_check (line, &domain) != TRELLIS_DOMAIN_OK)
         {
+          g_autofree char *shown = line_shown (line);
+
           trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
-                                _("%s:%u:1: “%s” is not a domain name"), path, i, line);
+                                _("%s:%u:1: “%s” is not a domain name"), path, i, shown);
           continue;
         }
       if (!func (bit, domain, user_data, &local_error))
@@ -107,30 +164,6 @@ read_domains (const char             *path,
   return n;
 }
 
-static char **
-read_cidrs (const char      *path,
-            TrellisProblems *problems)
-{
-  g_autofree char *contents = NULL;
-  g_autoptr(GPtrArray) cidrs = g_ptr_array_new_with_free_func (g_free);
-  guint i = 0;
-
-  if (!g_file_get_contents (path, &contents, NULL, NULL))
-    return NULL;  /* optional */
-  for (char *cursor = contents, *line; (line = trellis_data_line_next (&cursor, &i)) != NULL;)
-    {
-      g_autoptr(GInetAddressMask) mask = g_inet_address_mask_new_from_string (line, NULL);
-
-      if (mask == NULL)
-        trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
-                              _("%s:%u:1: “%s” is not an address or a CIDR like 192.0.2.0/24"), path, i, line);
-      else
-        g_ptr_array_add (cidrs, g_strdup (line));
-    }
-  g_ptr_array_add (cidrs, NULL);
-  return (char **) g_ptr_array_free (g_steal_pointer (&cidrs), FALSE);
-}
-
 static gboolean
 add_to_builder (guint        bit,
                 const char  *name,
@@ -138,6 +171,78 @@ add_to_builder (guint        bit,
                 GError     **error)
 {
   return trellis_domain_index_builder_add (user_data, name, 1u << bit, 0, error);
+}
+
+guint
+trellis_domain_list_read (char                      *contents,
+                          gsize                      length,
+                          const char                *path,
+                          guint32                    bit,
+                          TrellisDomainIndexBuilder *builder,
+                          TrellisProblems           *problems)
+{
+  return domain_list_foreach (contents, length, path, bit, add_to_builder, builder, problems);
+}
+
+/* Each name of the file @path to @func.  Returns: how many @func took. */
+static guint
+read_domains (const char             *path,
+              guint                   bit,
+              TrellisShippedNameFunc  func,
+              gpointer                user_data,
+              TrellisProblems        *problems)
+{
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) local_error = NULL;
+  gsize length;
+
+  if (!g_file_get_contents (path, &contents, &length, &local_error))
+    {
+      trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, 0, 0, "%s", local_error->message);
+      return 0;
+    }
+  return domain_list_foreach (contents, length, path, bit, func, user_data, problems);
+}
+
+char **
+trellis_cidr_list_read (char            *contents,
+                        gsize            length,
+                        const char      *path,
+                        TrellisProblems *problems)
+{
+  g_autoptr(GPtrArray) cidrs = g_ptr_array_new_with_free_func (g_free);
+  guint i = 0, nul = nul_line (contents, length);
+
+  if (nul != 0)
+    trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
+                          _("%s:%u:1: a NUL byte: this is not a text file"), path, nul);
+  for (char *cursor = nul != 0 ? NULL : contents, *line;
+       (line = trellis_data_line_next (&cursor, &i)) != NULL;)
+    {
+      if (!trellis_cidr_is_valid (line))
+        {
+          g_autofree char *shown = line_shown (line);
+
+          trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
+                                _("%s:%u:1: “%s” is not an address or a CIDR like 192.0.2.0/24"), path, i, shown);
+        }
+      else
+        g_ptr_array_add (cidrs, g_strdup (line));
+    }
+  g_ptr_array_add (cidrs, NULL);
+  return (char **) g_ptr_array_free (g_steal_pointer (&cidrs), FALSE);
+}
+
+static char **
+read_cidrs (const char      *path,
+            TrellisProblems *problems)
+{
+  g_autofree char *contents = NULL;
+  gsize length;
+
+  if (!g_file_get_contents (path, &contents, &length, NULL))
+    return NULL;  /* optional */
+  return trellis_cidr_list_read (contents, length, path, problems);
 }
 
 void
@@ -207,8 +312,7 @@ trellis_categories_load (TrellisPolicy             *policy,
       if (!category_id_is_valid (id))
         {
           trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
-                                _("%s: a category's folder is named in lower-case letters, digits and “-”"),
-                                folder);
+                                _("%s: a category's folder is named in lower-case letters, digits and “-”"), folder);
           continue;
         }
       if (policy->categories->len >= TRELLIS_MAX_CATEGORIES)
@@ -230,9 +334,7 @@ trellis_categories_load (TrellisPolicy             *policy,
           || !g_key_file_has_key (entry->desktop, GROUP, "Name", NULL))
         {
           trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
-                                _("%s: cannot read the category: %s"), desktop_path,
-                                local_error != NULL ? local_error->message
-                                : _("it has no [Trellis Category] Name="));
+                                _("%s: cannot read the category: %s"), desktop_path, local_error != NULL ? local_error->message : _("it has no [Trellis Category] Name="));
           g_clear_error (&local_error);
           continue;
         }

@@ -387,7 +387,6 @@ static gboolean
 device_is_valid (const char *text)
 {
   g_autoptr(GInetAddress) address = NULL;
-  g_autoptr(GInetAddressMask) mask = NULL;
   guint i;
 
   if (strlen (text) == 17)
@@ -401,8 +400,7 @@ device_is_valid (const char *text)
   address = g_inet_address_new_from_string (text);
   if (address != NULL)
     return TRUE;
-  mask = g_inet_address_mask_new_from_string (text, NULL);
-  return mask != NULL;
+  return trellis_cidr_is_valid (text);
 }
 
 static void

@@ -110,6 +110,9 @@ struct _TrellisPolicy {
   TrellisListsIndex  *lists;            /* (owned) (nullable) the updater's lists, when index is theirs */
   TrellisSafeSearch  *safe_search;      /* (owned) (nullable) NULL when the data has none */
   GPtrArray       *warnings;            /* (owned) NULL-terminated "FILE:LINE:COL: warning: ..." */
+  GPtrArray       *doh_names;           /* (owned) NULL-terminated, (in strings): DoH endpoints to resolve */
+  GByteArray      *doh_v4;              /* (owned) DoH endpoints' IPv4 addresses, 4 bytes each */
+  GByteArray      *doh_v6;              /* (owned) and IPv6, 16 bytes each */
 };
 
 /* quiet-hours.c */
@@ -137,7 +140,57 @@ int trellis_quiet_windows_find (const TrellisQuietWindow *windows,
 /** trellis_quiet_window_format_end: (transfer full) "07:00". */
 char *trellis_quiet_window_format_end (const TrellisQuietWindow *window);
 
+/**
+ * trellis_quiet_windows_times:
+ * Adds to @times (gint64 pairs, unix microseconds, [start, end)) every
+ * quiet stretch of @windows, read in @tz, that overlaps [@from_us, @to_us),
+ * sorted, with overlapping and touching stretches joined.
+ */
+void trellis_quiet_windows_times (const TrellisQuietWindow *windows,
+                                  guint                     n_windows,
+                                  GTimeZone                *tz,
+                                  gint64                    from_us,
+                                  gint64                    to_us,
+                                  GArray                   *times);
+
 /* categories.c */
+
+/**
+ * trellis_domain_list_read:
+ * @contents: (inout): a category's domain list, @length bytes and a NUL
+ *   after them (as g_file_get_contents() gives it); split in place
+ * @path: the file's name in messages
+ *
+ * Adds every name of the list to @builder with the bit @bit; each line that
+ * is not a domain name, and a NUL byte anywhere (then nothing is added), is
+ * added to @problems (TRELLIS_PROBLEM_DATA) as "FILE:LINE:COL: message".
+ * Returns: how many names were added.
+ */
+guint trellis_domain_list_read (char                      *contents,
+                                gsize                      length,
+                                const char                *path,
+                                guint32                    bit,
+                                TrellisDomainIndexBuilder *builder,
+                                TrellisProblems           *problems);
+
+/**
+ * trellis_cidr_is_valid:
+ * TRUE when @text is an address or a CIDR ("192.0.2.0/24") as
+ * GInetAddressMask reads it.  A prefix length over 128 is refused here,
+ * before GLib sees it: GLib would warn about it.
+ */
+gboolean trellis_cidr_is_valid (const char *text);
+
+/**
+ * trellis_cidr_list_read:
+ * As trellis_domain_list_read() for a category's address list (addresses
+ * and CIDRs).  Returns: (transfer full): NULL-terminated, the entries that
+ * parse, as written.
+ */
+char **trellis_cidr_list_read (char            *contents,
+                               gsize            length,
+                               const char      *path,
+                               TrellisProblems *problems);
 
 /**
  * trellis_categories_load:

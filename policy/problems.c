@@ -144,17 +144,29 @@ trellis_problems_set_error (TrellisProblems     *problems,
   g_set_error_literal (error, TRELLIS_POLICY_ERROR, code, text->str);
 }
 
+static GPtrArray *
+texts_sorted (GArray *list)
+{
+  GPtrArray *texts = g_ptr_array_new_with_free_func (g_free);
+  guint i;
+
+  g_array_sort (list, problem_compare);
+  for (i = 0; i < list->len; i++)
+    g_ptr_array_add (texts, g_strdup (g_array_index (list, Problem, i).text));
+  g_ptr_array_add (texts, NULL);
+  return texts;
+}
+
 GPtrArray *
 trellis_problems_get_warnings (TrellisProblems *problems)
 {
-  GPtrArray *warnings = g_ptr_array_new_with_free_func (g_free);
-  guint i;
+  return texts_sorted (problems->warnings);
+}
 
-  g_array_sort (problems->warnings, problem_compare);
-  for (i = 0; i < problems->warnings->len; i++)
-    g_ptr_array_add (warnings, g_strdup (g_array_index (problems->warnings, Problem, i).text));
-  g_ptr_array_add (warnings, NULL);
-  return warnings;
+GPtrArray *
+trellis_problems_get_errors (TrellisProblems *problems)
+{
+  return texts_sorted (problems->errors);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -73,6 +73,13 @@ void trellis_problems_set_error (TrellisProblems     *problems,
 GPtrArray *trellis_problems_get_warnings (TrellisProblems *problems);
 
 /**
+ * trellis_problems_get_errors:
+ * Returns: (transfer full) the errors in the order trellis_problems_set_error()
+ *   joins them, NULL-terminated (the array frees its strings).
+ */
+GPtrArray *trellis_problems_get_errors (TrellisProblems *problems);
+
+/**
  * trellis_did_you_mean:
  * Returns: (nullable) the closest of @candidates (NULL-terminated) to
  *   @word, when it is at most 2 edits away (letters in any case).

@@ -11,12 +11,7 @@
 set -eu
 . "${TRELLIS_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib/common.sh"
 
-require_root_and_netns
-setup_net
-start_upstream
-create_accounts
-write_household
-start_trellisd
+setup_stack
 
 for name in en.wikipedia.org www.bbc.co.uk scratch.mit.edu www.childline.org.uk; do
   dig_as_child "$UPSTREAM_V4" "$name" A

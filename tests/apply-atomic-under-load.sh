@@ -15,13 +15,9 @@
 set -eu
 . "${TRELLIS_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib/common.sh"
 
-require_root_and_netns
-setup_net
-start_upstream
-create_accounts
+DENY="stable.example;flip.example" setup_stack --no-trellisd
 copy_helper "$TRELLIS_TOP_SRCDIR/tests/lib/query-loop.py"
 
-DENY="stable.example;flip.example" write_household
 cp "$HOUSEHOLD" "$TEST_DIR/version-a.conf"
 DENY="stable.example;other.example" write_household
 cp "$HOUSEHOLD" "$TEST_DIR/version-b.conf"
@@ -31,17 +27,10 @@ start_trellisd
 reloads=0
 apply ()  # apply VERSION: install it, SIGHUP, wait until trellisd says it is in force
 {
-  local before
   cp "$TEST_DIR/version-$1.conf" "$HOUSEHOLD.tmp"
   mv "$HOUSEHOLD.tmp" "$HOUSEHOLD"
-  before=$(grep -c "household reloaded" "$TRELLISD_LOG" || true)
-  kill -HUP "$TRELLISD_PID"
-  for _ in $(seq 1 100); do
-    [ "$(grep -c "household reloaded" "$TRELLISD_LOG" || true)" -gt "$before" ] && break
-    sleep 0.05
-  done
-  [ "$(grep -c "household reloaded" "$TRELLISD_LOG" || true)" -gt "$before" ] \
-    || fail "apply $reloads (version $1): trellisd did not say the household was reloaded"
+  log "apply $reloads (version $1)"
+  reload_trellisd
   reloads=$((reloads + 1))
 }
 
@@ -54,7 +43,7 @@ ip netns exec "$NS_CLIENT" setpriv --reuid="$CHILD_UID" --regid="$CHILD_GID" --c
   stable.example en.wikipedia.org flip.example > "$load_out" 2>&1 &
 load_pid=$!
 track_pid "$load_pid"
-sleep 0.5
+wait_until 5 upstream_saw en.wikipedia.org || fail "the query loop does not get going"
 
 for round in $(seq 1 25); do
   apply b

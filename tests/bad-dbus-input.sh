@@ -14,13 +14,7 @@ set -eu
 require_root_and_netns
 [ -x "$TRELLIS_CLI" ] || fail "$TRELLIS_CLI is not built"
 command -v dbus-send >/dev/null 2>&1 || skip "needs 'dbus-send'"
-setup_net
-start_upstream
-create_accounts
-write_household
-start_system_bus
-start_trellisd
-wait_for_trellisd_on_bus
+setup_stack --bus
 
 # send_as WHO METHOD TYPED-ARGS...: dbus-send with explicit types (so the
 # types can be wrong, which gdbus would not send).  Sets GDBUS_OUT, GDBUS_RC.
@@ -55,7 +49,7 @@ gdbus_as child Ask example-game.com "$big"
 expect_gdbus_error org.freedesktop.DBus.Error.InvalidArgs
 gdbus_as child Why "" "$big" ""
 expect_gdbus_error org.freedesktop.DBus.Error.InvalidArgs
-gdbus_as parent GetLog "$big" 0
+gdbus_as parent GetLog "$big" 0 0
 expect_gdbus_error .Error.
 gdbus_as child ListRequests ""
 expect_gdbus_ok
@@ -66,7 +60,7 @@ gdbus_as child Ask "" "x"
 expect_gdbus_error org.freedesktop.DBus.Error.InvalidArgs
 
 # a child that does not exist
-gdbus_as parent GetLog nobody 0
+gdbus_as parent GetLog nobody 0 0
 expect_gdbus_error org.trellis.Trellis1.Error.NotFound
 gdbus_as parent Pause nobody 60
 expect_gdbus_error org.trellis.Trellis1.Error.NotFound

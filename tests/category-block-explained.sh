@@ -13,10 +13,7 @@
 set -eu
 . "${TRELLIS_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib/common.sh"
 
-require_root_and_netns
-setup_net
-start_upstream
-create_accounts
+setup_stack
 
 # A gambling name from the shipped category list, not a literal of this test.
 cat_dir="$TRELLIS_DATA_DIR/categories/gambling"
@@ -36,9 +33,6 @@ why_as_child ()
   WHY_OUT=$(as_child "$TRELLIS_CLI" why "$1" --household "$HOUSEHOLD" \
             --data-dir "$TRELLIS_DATA_DIR" 2>&1) || WHY_RC=$?
 }
-
-write_household
-start_trellisd
 
 dig_as_child "$UPSTREAM_V4" "$name" A
 assert_blocked "category gambling (age 9-12)"
@@ -62,12 +56,7 @@ grep -qF -- "category gambling (age 9-12)" <<<"$WHY_OUT" || fail "trellis why $n
 
 # Sam is 14 now: the same block, the words of the 13-15 band.
 sed -i 's/^age = 10$/age = 14/' "$HOUSEHOLD"
-kill -HUP "$TRELLISD_PID"
-for i in $(seq 1 50); do
-  grep -q "household reloaded" "$TRELLISD_LOG" && break
-  sleep 0.1
-done
-grep -q "household reloaded" "$TRELLISD_LOG" || fail "trellisd did not reload on SIGHUP"
+reload_trellisd
 dig_as_child "$UPSTREAM_V4" "$name" A
 assert_blocked "category gambling (age 13-15)"
 why_as_child "$name"
@@ -77,11 +66,7 @@ $WHY_OUT"
 
 # The parents lift the category: the name resolves from the upstream.
 write_household "block = -gambling"
-kill -HUP "$TRELLISD_PID"
-for i in $(seq 1 50); do
-  [ "$(grep -c "household reloaded" "$TRELLISD_LOG")" -ge 2 ] && break
-  sleep 0.1
-done
+reload_trellisd
 dig_as_child "$UPSTREAM_V4" "$name" A
 assert_resolved
 assert_upstream_saw "$name"

@@ -12,12 +12,7 @@
 set -eu
 . "${TRELLIS_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib/common.sh"
 
-require_root_and_netns
-setup_net
-start_upstream
-create_accounts
-DENY="example-game.com;childline.org.uk" write_household
-start_trellisd
+DENY="example-game.com;childline.org.uk" setup_stack
 
 # The filter is on: the denied name is blocked (so "allowed" below means
 # trellisd decided, not that it did nothing).

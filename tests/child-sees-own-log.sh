@@ -12,13 +12,7 @@ set -eu
 
 require_root_and_netns
 [ -x "$TRELLIS_CLI" ] || fail "$TRELLIS_CLI is not built"
-setup_net
-start_upstream
-create_accounts
-write_household
-start_system_bus
-start_trellisd
-wait_for_trellisd_on_bus
+setup_stack --bus
 
 rule=$(deny_rule_text example-game.com)
 
@@ -27,12 +21,7 @@ assert_blocked "$rule"
 dig_as_child "$UPSTREAM_V4" en.wikipedia.org A
 assert_resolved
 
-# the log is written as the query is answered; give it a moment
-for i in $(seq 1 30); do
-  trellis_as child log --json
-  [ "$CLI_RC" = 0 ] && printf '%s' "$CLI_OUT" | grep -q example-game.com && break
-  sleep 0.1
-done
+wait_for_logged example-game.com
 
 trellis_as child log
 expect_cli_rc 0
@@ -43,10 +32,11 @@ expect_no_cli_output 'wikipedia'
 
 trellis_as child log --json
 expect_cli_rc 0
-json_check 'isinstance(j, list) and len(j) == 1'
-json_check 'j[0]["name"] == "example-game.com"'
-json_check "j[0][\"rule\"] == \"$rule\""
-json_check 'isinstance(j[0]["time"], int) and abs(j[0]["time"] - __import__("time").time()) < 120'
+json_check 'isinstance(j["events"], list) and len(j["events"]) == 1'
+json_check 'j["events"][0]["name"] == "example-game.com"'
+json_check "j[\"events\"][0][\"rule\"] == \"$rule\""
+json_check 'isinstance(j["events"][0]["time"], int) and abs(j["events"][0]["time"] - __import__("time").time()) < 120'
+json_check 'j["events"][0]["count"] == 1 and j["blocked"] == 1 and j["dropped_entries"] == 0'
 
 # status: the profile and what the parents can see
 trellis_as child status

@@ -10,11 +10,7 @@
 set -eu
 . "${TRELLIS_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib/common.sh"
 
-require_root_and_netns
-setup_net
-start_upstream
-create_accounts
-write_household
+setup_stack --no-trellisd
 
 # someone else's table, made before trellisd starts
 in_client nft add table ip bystander

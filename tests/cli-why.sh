@@ -15,9 +15,7 @@ set -eu
 
 require_root_and_netns
 [ -x "$TRELLIS_CLI" ] || fail "$TRELLIS_CLI is not built"
-setup_net
-create_accounts
-DENY="example-game.com;childline.org.uk" write_household
+DENY="example-game.com;childline.org.uk" setup_stack --no-upstream --no-trellisd
 deny_line=$(household_line deny)
 
 # why WHO NAME [ARGS...]: run "trellis why" as WHO; sets WHY_OUT and WHY_RC.

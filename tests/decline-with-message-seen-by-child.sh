@@ -11,13 +11,7 @@ set -eu
 
 require_root_and_netns
 [ -x "$TRELLIS_CLI" ] || fail "$TRELLIS_CLI is not built"
-setup_net
-start_upstream
-create_accounts
-write_household
-start_system_bus
-start_trellisd
-wait_for_trellisd_on_bus
+setup_stack --bus
 
 trellis_as child ask casino.example "everyone in class plays"
 expect_cli_rc 0

@@ -10,10 +10,7 @@
 set -eu
 . "${TRELLIS_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib/common.sh"
 
-require_root_and_netns
-setup_net
-start_upstream
-create_accounts
+setup_stack --no-household
 
 helpline=$(grep -v -E '^[[:space:]]*(#|$)' "$TRELLIS_DATA_DIR/helplines" | head -1 | cut -d'|' -f1 | tr -d '[:space:]')
 [ -n "$helpline" ] || fail "no helpline in $TRELLIS_DATA_DIR/helplines"
@@ -24,18 +21,6 @@ cp -rL "$TRELLIS_DATA_DIR" "$data"
 echo "$helpline" >> "$data/categories/gambling/domains"
 chmod -R a+rX "$data"
 TRELLIS_DATA_DIR=$data
-
-reload ()
-{
-  local before
-  before=$(grep -c "household reloaded" "$TRELLISD_LOG" || true)
-  kill -HUP "$TRELLISD_PID"
-  for i in $(seq 1 50); do
-    [ "$(grep -c "household reloaded" "$TRELLISD_LOG" || true)" -gt "$before" ] && return 0
-    sleep 0.1
-  done
-  fail "trellisd did not reload on SIGHUP"
-}
 
 check ()  # check WHAT BLOCKED-NAME
 {
@@ -61,12 +46,12 @@ from=$(date -u -d '-1 hour' +%H:%M)
 to=$(date -u -d '+1 hour' +%H:%M)
 DENY="example-game.com" write_household "quiet-hours = Mon-Sun $from-$to"
 sed -i "s/^\[household\]$/[household]\ntimezone = UTC/" "$HOUSEHOLD"
-reload
+reload_trellisd
 check "quiet hours ($from-$to UTC)" en.wikipedia.org
 
 # 3. Allow-list mode: only allow= and the curated list; the helpline is on neither.
 DENY="example-game.com" write_household "mode = allowlist"
-reload
+reload_trellisd
 check "allow-list mode" not-on-the-list.example
 
 assert_upstream_saw "$helpline"

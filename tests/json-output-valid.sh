@@ -13,17 +13,11 @@ set -eu
 
 require_root_and_netns
 [ -x "$TRELLIS_CLI" ] || fail "$TRELLIS_CLI is not built"
-setup_net
-start_upstream
-create_accounts
-write_household
-start_system_bus
-start_trellisd
-wait_for_trellisd_on_bus
+setup_stack --bus
 
 dig_as_child "$UPSTREAM_V4" example-game.com A
 assert_blocked "$(deny_rule_text example-game.com)"
-sleep 0.5
+wait_for_logged example-game.com
 
 tricky=$(printf 'he said "please" \\ <b>&amp;</b> \\u0041 é ✓')
 export TRICKY="$tricky"
@@ -42,7 +36,7 @@ done
 trellis_as child status --json
 json_check 'isinstance(j, dict) and "parents_can_see" in j and "categories" in j'
 trellis_as child log --json
-json_check 'all(set(e) >= {"time", "name", "rule", "category"} for e in j) and len(j) >= 1'
+json_check 'all(set(e) >= {"time", "last_time", "count", "name", "rule", "category"} for e in j["events"]) and len(j["events"]) >= 1'
 trellis_as child helplines --json
 json_check 'isinstance(j, list) and all(set(h) >= {"name", "country", "domain", "how"} for h in j)'
 trellis_as parent requests --json

@@ -12,19 +12,13 @@ set -eu
 
 require_root_and_netns
 [ -x "$TRELLIS_CLI" ] || fail "$TRELLIS_CLI is not built"
-setup_net
-start_upstream
-create_accounts
-write_household
-start_system_bus
-start_trellisd
-wait_for_trellisd_on_bus
+setup_stack --bus
 
 dig_as_child "$UPSTREAM_V4" casino.example A
 assert_blocked "$(deny_rule_text casino.example)"
 dig_as_parent "$UPSTREAM_V4" example-game.com A
 assert_resolved
-sleep 0.5
+wait_for_logged casino.example
 
 trellis_as parent log --child sam
 expect_cli_rc 0
@@ -34,7 +28,7 @@ expect_no_cli_output 'example-game'
 
 trellis_as parent log --child sam --json
 expect_cli_rc 0
-json_check 'len(j) == 1 and j[0]["name"] == "casino.example"'
+json_check 'len(j["events"]) == 1 and j["events"][0]["name"] == "casino.example"'
 
 trellis_as parent status --child sam --json
 expect_cli_rc 0

@@ -29,7 +29,7 @@ trap 'rm -rf -- "$tmp"' EXIT
   --member "$assets/thirdparties/easylist/easyprivacy.txt" \
   --licence "see /usr/share/doc/webext-ublock-origin-chromium/copyright" \
   -o "$tmp/deb.list"
-if ! command -v npm >/dev/null || ! (cd "$tmp" && timeout 120 npm pack --silent eth-phishing-detect@1.2.0 >/dev/null 2>&1); then
+if ! command -v npm >/dev/null || ! (cd "$tmp" && timeout 120 npm pack --silent --prefer-offline eth-phishing-detect@1.2.0 >/dev/null 2>&1); then
   echo "SKIP: the list package eth-phishing-detect@1.2.0 cannot be had from npm here"
   exit 77
 fi

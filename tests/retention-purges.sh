@@ -9,11 +9,7 @@
 set -eu
 . "${TRELLIS_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib/common.sh"
 
-require_root_and_netns
-setup_net
-start_upstream
-create_accounts
-write_household
+setup_stack --no-trellisd
 sed -i "s/^\[household\]$/[household]\nlog-retention-days = 2/" "$HOUSEHOLD"
 
 # A first run makes the database; then two events are put in by hand, one
@@ -25,8 +21,10 @@ db="$TEST_DIR/state/events.db"
 import sqlite3, sys, time
 con = sqlite3.connect(sys.argv[1])
 now = int(time.time())
-con.execute("INSERT INTO events (time, child, name, rule, category) VALUES (?, 'sam', 'old.example', 'deny old.example', NULL)", (now - 3 * 86400,))
-con.execute("INSERT INTO events (time, child, name, rule, category) VALUES (?, 'sam', 'recent.example', 'deny recent.example', NULL)", (now - 1 * 86400,))
+for seq, (age, name) in enumerate([(3, "old.example"), (1, "recent.example")], 1):
+    t = now - age * 86400
+    con.execute("INSERT INTO events (child, seq, time, last, slot, name, rule, category, count) "
+                "VALUES ('sam', ?, ?, ?, ?, ?, ?, NULL, 1)", (seq, t, t, t // 600, name, "deny " + name))
 con.commit()
 PY
 

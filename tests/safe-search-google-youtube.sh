@@ -69,12 +69,7 @@ $got"
   fi
 }
 
-require_root_and_netns
-setup_net
-start_upstream
-create_accounts
-write_household "safe-search = strict"
-start_trellisd
+setup_stack --line "safe-search = strict"
 
 # --- strict, UDP --------------------------------------------------------------
 dig_as_child "$UPSTREAM_V4" www.google.com A

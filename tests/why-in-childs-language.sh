@@ -13,11 +13,7 @@ set -eu
 require_root_and_netns
 command -v msgfmt >/dev/null || skip "msgfmt (gettext) is not installed"
 command -v localedef >/dev/null || skip "localedef (libc-bin) is not installed"
-setup_net
-start_upstream
-create_accounts
-write_household
-start_system_bus
+setup_stack --bus --no-trellisd
 
 # The French catalog and locale, made here (nothing is installed).
 mkdir -p "$TEST_DIR/mo/fr/LC_MESSAGES" "$TEST_DIR/locale"

@@ -16,9 +16,12 @@
 #
 # Use from a test:
 #   . "${TRELLIS_TOP_SRCDIR:-$(dirname "$0")/..}/tests/lib/common.sh"
-#   require_root_and_netns
-#   setup_net; start_upstream; create_accounts; write_household; start_trellisd
+#   setup_stack [--bus]        # all of: require_root_and_netns; setup_net;
+#                              # start_upstream; create_accounts;
+#                              # write_household; [start_system_bus];
+#                              # start_trellisd [wait_for_trellisd_on_bus]
 #   dig_as_child 10.53.0.2 example-game.com; assert_blocked ...
+#   wait_until 5 some_condition || fail "..."   # never a bare sleep
 #
 # Bash only.  Safe under set -eu.
 
@@ -141,6 +144,53 @@ fail ()
 }
 
 # --------------------------------------------------------------------------
+# Waiting: poll a condition with a bound, never a fixed sleep.
+
+# now_ms: milliseconds on a clock that only goes forward (for deadlines).
+now_ms ()
+{
+  local t
+  read -r t _ < /proc/uptime
+  echo $(( ${t%.*} * 1000 + 10#${t#*.} * 10 ))
+}
+
+# _ms SECONDS: SECONDS (an integer or a decimal, e.g. 0.5) in milliseconds.
+_ms ()
+{
+  local s=$1 i f
+  i=${s%%.*}
+  f=
+  [ "$i" = "$s" ] || f=${s#*.}
+  f=${f}000
+  echo $(( ${i:-0} * 1000 + 10#${f:0:3} ))
+}
+
+# wait_until TIMEOUT CMD [ARGS...]: run CMD every 0.1 s until it succeeds
+# (return 0) or TIMEOUT seconds (may be a decimal) have passed (return 1).
+# CMD runs at least once, and once more at the deadline, so a slow machine
+# does not turn a late success into a failure.  CMD may be a shell function;
+# its output is not hidden.  Use: wait_until 5 cond || fail "why".
+wait_until ()
+{
+  local deadline
+  deadline=$(( $(now_ms) + $(_ms "$1") ))
+  shift
+  while :; do
+    "$@" && return 0
+    [ "$(now_ms)" -lt "$deadline" ] || break
+    sleep 0.1
+  done
+  "$@"
+}
+
+# log_has_more FILE ERE N: FILE has more than N lines matching ERE (a
+# condition for wait_until: "a new line like this appeared").
+log_has_more ()
+{
+  [ "$(grep -cE -- "$2" "$1" 2>/dev/null || true)" -gt "$3" ]
+}
+
+# --------------------------------------------------------------------------
 # Cleanup: every pid we started, by pid; then namespaces, accounts, files.
 
 _ns_exists ()
@@ -153,24 +203,21 @@ track_pid ()
   _pids+=("$1")
 }
 
+# pid_gone PID: PID has exited (a zombie child, which still answers kill -0,
+# counts as gone: wait reaps it).
+pid_gone ()
+{
+  ! kill -0 "$1" 2>/dev/null || [ "$(ps -o stat= -p "$1" 2>/dev/null | cut -c1)" = Z ]
+}
+
 # kill_pid PID [SIGNAL]: signal one of our pids, wait up to 3 s for it to go,
 # then SIGKILL it.  Returns its exit status when it is our child.
 kill_pid ()
 {
-  local pid=$1 sig=${2:-TERM} i rc=0
+  local pid=$1 sig=${2:-TERM} rc=0
   kill -0 "$pid" 2>/dev/null || { { wait "$pid"; } 2>/dev/null || rc=$?; return $rc; }
   kill -s "$sig" "$pid" 2>/dev/null || true
-  for i in $(seq 1 30); do
-    kill -0 "$pid" 2>/dev/null || break
-    # a zombie child still answers kill -0: reap it
-    if [ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" = Z ]; then
-      break
-    fi
-    sleep 0.1
-  done
-  if kill -0 "$pid" 2>/dev/null && [ "$(ps -o stat= -p "$pid" 2>/dev/null | cut -c1)" != Z ]; then
-    kill -s KILL "$pid" 2>/dev/null || true
-  fi
+  wait_until 3 pid_gone "$pid" || kill -s KILL "$pid" 2>/dev/null || true
   { wait "$pid"; } 2>/dev/null || rc=$?
   return $rc
 }
@@ -226,9 +273,11 @@ trap 'exit 129' HUP
 # Preconditions.
 
 # require_root_and_netns: exit 77 (SKIP) saying why when the test cannot run here.
+_preconditions_met=0
 require_root_and_netns ()
 {
   local cmd probe
+  [ "$_preconditions_met" = 0 ] || return 0
   [ "$(id -u)" = 0 ] || skip "needs root (network namespaces, nftables, accounts)"
   for cmd in ip nft dig dnsmasq setpriv flock useradd userdel ss; do
     command -v "$cmd" >/dev/null 2>&1 || skip "needs '$cmd' (not found in PATH)"
@@ -242,6 +291,7 @@ require_root_and_netns ()
   fi
   ip netns del "$probe"
   _make_test_dir
+  _preconditions_met=1
 }
 
 _make_test_dir ()
@@ -288,18 +338,16 @@ setup_net ()
   ip -n "$NS_CLIENT" link set "$VETH_CLIENT" up
   ip -n "$NS_UPSTREAM" link set "$VETH_UPSTREAM" up
 
-  # Wait for both ends to have carrier and no tentative address.
-  local i
-  for i in $(seq 1 50); do
-    if ip -n "$NS_CLIENT" -o link show dev "$VETH_CLIENT" | grep -q LOWER_UP \
-       && ip -n "$NS_UPSTREAM" -o link show dev "$VETH_UPSTREAM" | grep -q LOWER_UP \
-       && [ -z "$(ip -n "$NS_CLIENT" -6 addr show tentative)" ] \
-       && [ -z "$(ip -n "$NS_UPSTREAM" -6 addr show tentative)" ]; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  fail "the veth link between the namespaces does not come up"
+  wait_until 5 _veth_ready || fail "the veth link between the namespaces does not come up"
+}
+
+# _veth_ready: both ends have carrier and no tentative address.
+_veth_ready ()
+{
+  ip -n "$NS_CLIENT" -o link show dev "$VETH_CLIENT" | grep -q LOWER_UP \
+    && ip -n "$NS_UPSTREAM" -o link show dev "$VETH_UPSTREAM" | grep -q LOWER_UP \
+    && [ -z "$(ip -n "$NS_CLIENT" -6 addr show tentative)" ] \
+    && [ -z "$(ip -n "$NS_UPSTREAM" -6 addr show tentative)" ]
 }
 
 # start_upstream: dnsmasq in the upstream namespace answering every name.
@@ -308,7 +356,7 @@ setup_net ()
 # arguments, e.g. a more specific --address=/NAME/ADDR for one name.
 start_upstream ()
 {
-  local i log_opts=(--log-queries "--log-facility=$UPSTREAM_LOG")
+  local log_opts=(--log-queries "--log-facility=$UPSTREAM_LOG")
   [ "${UPSTREAM_LOG_QUERIES:-1}" = 1 ] || log_opts=("--log-facility=$UPSTREAM_LOG")
   : > "$UPSTREAM_LOG"
   # Not through in_upstream: a backgrounded function would be a subshell,
@@ -330,15 +378,16 @@ start_upstream ()
   UPSTREAM_PID=$!
   track_pid "$UPSTREAM_PID"
 
-  for i in $(seq 1 50); do
-    kill -0 "$UPSTREAM_PID" 2>/dev/null || fail "dnsmasq (upstream) died at start"
-    if [ "$(in_upstream ss -Hlnu "sport = :53" 2>/dev/null | wc -l)" -ge 2 ] \
-       && [ "$(in_upstream ss -Hlnt "sport = :53" 2>/dev/null | wc -l)" -ge 2 ]; then
-      return 0
-    fi
-    sleep 0.1
-  done
-  fail "dnsmasq (upstream) does not listen on port 53"
+  wait_until 5 _upstream_listening || fail "dnsmasq (upstream) does not listen on port 53"
+}
+
+# _upstream_listening: dnsmasq listens on UDP and TCP port 53 on both
+# addresses; fails the test if it died.
+_upstream_listening ()
+{
+  kill -0 "$UPSTREAM_PID" 2>/dev/null || fail "dnsmasq (upstream) died at start"
+  [ "$(in_upstream ss -Hlnu "sport = :53" 2>/dev/null | wc -l)" -ge 2 ] \
+    && [ "$(in_upstream ss -Hlnt "sport = :53" 2>/dev/null | wc -l)" -ge 2 ]
 }
 
 # upstream_saw NAME: true when the upstream's query log has a query for NAME
@@ -364,6 +413,8 @@ upstream_query_count ()
 _add_account ()
 {
   local name=$1
+  # /run/lock is made at boot by systemd-tmpfiles; a container may lack it.
+  mkdir -p "$(dirname "$ACCOUNTS_LOCK")"
   flock "$ACCOUNTS_LOCK" useradd --system --no-create-home --home-dir /nonexistent \
     --shell /usr/sbin/nologin --user-group "$name" >/dev/null \
     || fail "useradd $name failed"
@@ -453,41 +504,57 @@ deny_rule_text ()
 
 # start_trellisd [EXTRA-ARGS...]: start it in the client namespace, wait up
 # to 10 s for "trellisd ready"; fail with its log if it dies or stays silent.
+# It gets --data-dir "$TRELLIS_DATA_DIR" unless TRELLIS_DATA_DIR is empty.
 start_trellisd ()
 {
-  local i
   [ -x "$TRELLISD" ] || fail "$TRELLISD is not built"
   mkdir -p "$TEST_DIR/state"
   TRELLISD_ARGS=(--household "$HOUSEHOLD" --state-dir "$TEST_DIR/state"
-                 --queue-num "$QUEUE_NUM" --answer-port "$ANSWER_PORT"
-                 --data-dir "$TRELLIS_DATA_DIR" --verbose "$@")
-  local _ready_before
+                 --queue-num "$QUEUE_NUM" --answer-port "$ANSWER_PORT")
+  if [ -n "$TRELLIS_DATA_DIR" ]; then
+    TRELLISD_ARGS+=(--data-dir "$TRELLIS_DATA_DIR")
+  fi
+  TRELLISD_ARGS+=(--verbose "$@")
   _ready_before=$(grep -c 'trellisd ready' "$TRELLISD_LOG" 2>/dev/null || true)
   echo "=== $(date +%T) starting: trellisd ${TRELLISD_ARGS[*]}" >> "$TRELLISD_LOG"
   # Directly, not through in_client: $! must be trellisd itself.
   ip netns exec "$NS_CLIENT" "$TRELLISD" "${TRELLISD_ARGS[@]}" 2>>"$TRELLISD_LOG" >>"$TRELLISD_LOG" &
   TRELLISD_PID=$!
   track_pid "$TRELLISD_PID"
-  for i in $(seq 1 100); do
-    if [ "$(grep -c 'trellisd ready' "$TRELLISD_LOG" || true)" -gt "$_ready_before" ]; then
-      return 0
-    fi
-    if ! kill -0 "$TRELLISD_PID" 2>/dev/null; then
-      local rc=0
-      wait "$TRELLISD_PID" || rc=$?
-      _untrack_pid "$TRELLISD_PID"
-      fail "trellisd exited with status $rc before it was ready"
-    fi
-    sleep 0.1
-  done
-  fail "trellisd did not say 'trellisd ready' within 10 s"
+  wait_until 10 _trellisd_ready || fail "trellisd did not say 'trellisd ready' within 10 s"
+}
+
+# _trellisd_ready: the trellisd just started said "trellisd ready"; fails
+# the test if it exited first.
+_trellisd_ready ()
+{
+  log_has_more "$TRELLISD_LOG" 'trellisd ready' "$_ready_before" && return 0
+  if ! kill -0 "$TRELLISD_PID" 2>/dev/null; then
+    local rc=0
+    wait "$TRELLISD_PID" || rc=$?
+    _untrack_pid "$TRELLISD_PID"
+    fail "trellisd exited with status $rc before it was ready"
+  fi
+  return 1
+}
+
+# reload_trellisd [TIMEOUT]: SIGHUP, then wait (default 5 s) for a new
+# "household reloaded" in its log; fail when it does not come (a household
+# that does not compile says "household not reloaded" instead).
+reload_trellisd ()
+{
+  local before
+  before=$(grep -c 'household reloaded' "$TRELLISD_LOG" || true)
+  kill -HUP "$TRELLISD_PID" || fail "trellisd (pid $TRELLISD_PID) is not running"
+  wait_until "${1:-5}" log_has_more "$TRELLISD_LOG" 'household reloaded' "$before" \
+    || fail "trellisd did not say 'household reloaded' within ${1:-5} s of SIGHUP"
 }
 
 # stop_trellisd [SIGNAL]: signal trellisd (TERM by default), wait for it;
 # sets TRELLISD_EXIT to its exit status (128+N when killed by signal N).
 stop_trellisd ()
 {
-  local sig=${1:-TERM} i
+  local sig=${1:-TERM}
   TRELLISD_EXIT=
   [ -n "$TRELLISD_PID" ] || fail "stop_trellisd: trellisd is not running"
   # The shell's own stderr goes to /dev/null meanwhile: bash would print a
@@ -497,12 +564,7 @@ stop_trellisd ()
     exec 2>&3 3>&-
     fail "trellisd (pid $TRELLISD_PID) was not running"
   fi
-  for i in $(seq 1 100); do
-    [ "$(ps -o stat= -p "$TRELLISD_PID" | cut -c1)" = Z ] && break
-    kill -0 "$TRELLISD_PID" || break
-    sleep 0.1
-  done
-  if kill -0 "$TRELLISD_PID" && [ "$(ps -o stat= -p "$TRELLISD_PID" | cut -c1)" != Z ]; then
+  if ! wait_until 10 pid_gone "$TRELLISD_PID"; then
     exec 2>&3 3>&-
     fail "trellisd did not exit within 10 s of SIG$sig"
   fi
@@ -723,4 +785,77 @@ create_second_child ()
 as_sibling ()
 {
   as_uid "$SIBLING_UID" "$SIBLING_GID" "$@"
+}
+
+# --------------------------------------------------------------------------
+# The whole stack in one call.
+
+# setup_stack [OPTIONS] [-- TRELLISD-ARGS...]
+#   The topology every namespace test starts from: require_root_and_netns,
+#   setup_net, start_upstream, create_accounts, write_household, then
+#   start_trellisd TRELLISD-ARGS.  Options:
+#     --bus             start_system_bus before trellisd, and
+#                       wait_for_trellisd_on_bus after it
+#     --second-child    create_second_child too ($SIBLING_ACCOUNT)
+#     --line LINE       an extra line for write_household (repeatable; in
+#                       order, e.g. --line "[child alex]" --line "age = 12")
+#     --household FILE  a copy of FILE is the household instead
+#     --household-text TEXT   TEXT is the household instead
+#     --no-household    write none (the test writes it; implies --no-trellisd)
+#     --no-upstream     no dnsmasq (tests of the kernel table or the CLI alone)
+#     --no-trellisd     stop before trellisd: the test changes the household
+#                       or the machine first, then calls start_trellisd (and,
+#                       with --bus, wait_for_trellisd_on_bus) itself
+#   DENY= and ON_FAILURE= work as for write_household (DENY=... setup_stack).
+setup_stack ()
+{
+  local bus=0 upstream=1 trellisd=1 household=write second=0 file= text= lines=()
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --bus) bus=1 ;;
+      --second-child) second=1 ;;
+      --line) [ $# -ge 2 ] || fail "setup_stack: --line needs a value"; lines+=("$2"); shift ;;
+      --household) [ $# -ge 2 ] || fail "setup_stack: --household needs a file"
+                   household=file; file=$2; shift ;;
+      --household-text) [ $# -ge 2 ] || fail "setup_stack: --household-text needs a value"
+                        household=text; text=$2; shift ;;
+      --no-household) household=none; trellisd=0 ;;
+      --no-upstream) upstream=0 ;;
+      --no-trellisd) trellisd=0 ;;
+      --) shift; break ;;
+      *) fail "setup_stack: unknown option '$1'" ;;
+    esac
+    shift
+  done
+  require_root_and_netns
+  setup_net
+  if [ "$upstream" = 1 ]; then
+    start_upstream
+  fi
+  create_accounts
+  if [ "$second" = 1 ]; then
+    create_second_child
+  fi
+  case "$household" in
+    write)
+      write_household ${lines[@]+"${lines[@]}"} ;;
+    file)
+      [ -r "$file" ] || fail "setup_stack: cannot read the household $file"
+      HOUSEHOLD="$TEST_DIR/$(basename "$file")"
+      cp "$file" "$HOUSEHOLD"
+      chmod 644 "$HOUSEHOLD" ;;
+    text)
+      HOUSEHOLD="$TEST_DIR/household.conf"
+      printf '%s\n' "$text" > "$HOUSEHOLD"
+      chmod 644 "$HOUSEHOLD" ;;
+  esac
+  if [ "$bus" = 1 ]; then
+    start_system_bus
+  fi
+  if [ "$trellisd" = 1 ]; then
+    start_trellisd "$@"
+    if [ "$bus" = 1 ]; then
+      wait_for_trellisd_on_bus
+    fi
+  fi
 }

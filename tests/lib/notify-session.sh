@@ -40,21 +40,26 @@ _session_as ()
     XDG_RUNTIME_DIR="$TEST_DIR/run-$uid" "$@"
 }
 
+# _file_has_line FILE ERE PID WHAT: FILE has a line matching ERE; fails the
+# test if PID (WHAT) died first.
+_file_has_line ()
+{
+  grep -qE -- "$2" "$1" 2>/dev/null && return 0
+  kill -0 "$3" 2>/dev/null || { cat "$1" >&2 2>/dev/null; fail "$4 died at start"; }
+  return 1
+}
+
 _wait_for_file_line ()
 {
-  local file=$1 pattern=$2 pid=$3 what=$4 i
-  for i in $(seq 1 100); do
-    grep -qE -- "$pattern" "$file" 2>/dev/null && return 0
-    kill -0 "$pid" 2>/dev/null || { cat "$file" >&2 2>/dev/null; fail "$what died at start"; }
-    sleep 0.1
-  done
+  local file=$1 pattern=$2 pid=$3 what=$4
+  wait_until 10 _file_has_line "$file" "$pattern" "$pid" "$what" && return 0
   cat "$file" >&2 2>/dev/null
   fail "$what: no /$pattern/ in $file within 10 s"
 }
 
 start_notify_session ()
 {
-  local key=$1 uid=$2 gid=$3 dir display bus conf pid i
+  local key=$1 uid=$2 gid=$3 dir display bus conf pid
   dir="$TEST_DIR/session-$key"
   mkdir -p "$dir" "$TEST_DIR/run-$uid"
   chown "$uid:$gid" "$dir" "$TEST_DIR/run-$uid"
@@ -65,12 +70,7 @@ start_notify_session ()
     3>"$dir/display" 2>"$dir/xvfb.log" &
   pid=$!
   track_pid "$pid"
-  for i in $(seq 1 100); do
-    [ -s "$dir/display" ] && break
-    kill -0 "$pid" 2>/dev/null || fail "Xvfb died at start: $(cat "$dir/xvfb.log")"
-    sleep 0.1
-  done
-  [ -s "$dir/display" ] || fail "Xvfb did not start within 10 s"
+  _wait_for_file_line "$dir/display" '^[0-9]+$' "$pid" "Xvfb"
   display=":$(head -n1 "$dir/display")"
 
   # A session bus of the account's own, on a socket in its folder.
@@ -103,21 +103,14 @@ EOC
     >"$dir/monitor.log" 2>&1 &
   pid=$!
   track_pid "$pid"
-  sleep 0.5
-  kill -0 "$pid" 2>/dev/null || fail "dbus-monitor ($key) died at start: $(cat "$dir/monitor.log")"
+  # It prints NameLost for its own name once it has become a monitor.
+  _wait_for_file_line "$dir/monitor.log" 'member=NameLost' "$pid" "dbus-monitor ($key)"
 
   # A real notification daemon, on the X display and the session bus.
   ( _session_as "$uid" "$gid" "$display" "$bus" dunst ) >"$dir/dunst.log" 2>&1 &
   pid=$!
   track_pid "$pid"
-  for i in $(seq 1 100); do
-    if _session_as_check "$uid" "$gid" "$display" "$bus"; then
-      break
-    fi
-    kill -0 "$pid" 2>/dev/null || fail "dunst ($key) died at start: $(cat "$dir/dunst.log")"
-    sleep 0.1
-  done
-  _session_as_check "$uid" "$gid" "$display" "$bus" \
+  wait_until 10 _dunst_ready "$uid" "$gid" "$display" "$bus" "$pid" "$dir" \
     || fail "dunst ($key) did not own org.freedesktop.Notifications within 10 s"
 
   # The agent.
@@ -129,6 +122,12 @@ EOC
 
   printf -v "NOTIFY_DIR_$key" '%s' "$dir"
   printf -v "NOTIFY_AGENT_PID_$key" '%s' "$pid"
+}
+
+_dunst_ready ()
+{
+  kill -0 "$5" 2>/dev/null || fail "dunst died at start: $(cat "$6/dunst.log")"
+  _session_as_check "$1" "$2" "$3" "$4"
 }
 
 _session_as_check ()
@@ -153,12 +152,12 @@ notify_count ()
 # calls within SECONDS (default 5).
 notify_wait ()
 {
-  local key=$1 n=$2 secs=${3:-5} i
-  for i in $(seq 1 $((secs * 10))); do
-    [ "$(notify_count "$key")" -ge "$n" ] && return 0
-    sleep 0.1
-  done
-  return 1
+  wait_until "${3:-5}" _notify_count_at_least "$1" "$2"
+}
+
+_notify_count_at_least ()
+{
+  [ "$(notify_count "$1")" -ge "$2" ]
 }
 
 # notify_summaries KEY: the 4th argument (summary) of every Notify call.

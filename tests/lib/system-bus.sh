@@ -17,7 +17,7 @@ SYSTEM_BUS_SOCKET=
 
 _system_bus_start ()
 {
-  local i addr_file
+  local addr_file
   command -v dbus-daemon >/dev/null 2>&1 || skip "needs 'dbus-daemon' (not found in PATH)"
   command -v gdbus >/dev/null 2>&1 || skip "needs 'gdbus' (not found in PATH)"
   SYSTEM_BUS_SOCKET="$TEST_DIR/system_bus_socket"
@@ -61,34 +61,56 @@ EOC
     --print-address=1 > "$addr_file" 2>"$TEST_DIR/system-bus.log" &
   SYSTEM_BUS_PID=$!
   track_pid "$SYSTEM_BUS_PID"
-  for i in $(seq 1 50); do
-    kill -0 "$SYSTEM_BUS_PID" 2>/dev/null \
-      || fail "dbus-daemon (test system bus) died at start: $(cat "$TEST_DIR/system-bus.log")"
-    if [ -s "$addr_file" ] && [ -S "$SYSTEM_BUS_SOCKET" ]; then
-      break
-    fi
-    sleep 0.1
-  done
-  [ -S "$SYSTEM_BUS_SOCKET" ] || fail "dbus-daemon (test system bus) did not listen within 5 s"
+  wait_until 5 _system_bus_listening "$addr_file" \
+    || fail "dbus-daemon (test system bus) did not listen within 5 s"
   # Every account may connect, as on the real system bus.
   chmod 666 "$SYSTEM_BUS_SOCKET"
   DBUS_SYSTEM_BUS_ADDRESS="unix:path=$SYSTEM_BUS_SOCKET"
   export DBUS_SYSTEM_BUS_ADDRESS
 }
 
+_system_bus_listening ()
+{
+  kill -0 "$SYSTEM_BUS_PID" 2>/dev/null \
+    || fail "dbus-daemon (test system bus) died at start: $(cat "$TEST_DIR/system-bus.log")"
+  [ -s "$1" ] && [ -S "$SYSTEM_BUS_SOCKET" ]
+}
+
+# trellisd_on_bus: org.trellis.Trellis1 has an owner on the test system bus.
+trellisd_on_bus ()
+{
+  gdbus call --system --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
+    --method org.freedesktop.DBus.NameHasOwner org.trellis.Trellis1 2>/dev/null \
+    | grep -q true
+}
+
 # wait_for_trellisd_on_bus: up to 10 s for org.trellis.Trellis1 to have an owner.
 wait_for_trellisd_on_bus ()
 {
-  local i
-  for i in $(seq 1 100); do
-    if gdbus call --system --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
-         --method org.freedesktop.DBus.NameHasOwner org.trellis.Trellis1 2>/dev/null \
-         | grep -q true; then
-      return 0
-    fi
-    sleep 0.1
+  wait_until 10 trellisd_on_bus \
+    || fail "trellisd did not take org.trellis.Trellis1 on the test system bus within 10 s"
+}
+
+# cli_output_has WHO ERE ARGS...: `trellis ARGS` as WHO succeeds and its
+# output matches ERE (a condition for wait_until).
+cli_output_has ()
+{
+  local who=$1 ere=$2
+  shift 2
+  trellis_as "$who" "$@"
+  [ "$CLI_RC" = 0 ] && printf '%s\n' "$CLI_OUT" | grep -qE -- "$ere"
+}
+
+# wait_for_logged NAME...: up to 5 s for each NAME to be in the child's
+# event log (trellis log --json as the child): the log is written as the
+# query is answered, not before the answer.
+wait_for_logged ()
+{
+  local name
+  for name in "$@"; do
+    wait_until 5 cli_output_has child "\"${name//./\\.}\"" log --json \
+      || { _cli_context; fail "$name is not in the child's log within 5 s"; }
   done
-  fail "trellisd did not take org.trellis.Trellis1 on the test system bus within 10 s"
 }
 
 # trellis_as WHO ARGS...: run the CLI as WHO (child, parent, sibling, root)

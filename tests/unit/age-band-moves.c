@@ -4,29 +4,7 @@
  * birthday (the first of the month when no day is written), at midnight
  * in the household's zone, whatever the process's zone is.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <cmocka.h>
-#include <glib.h>
-
-#include "policy/trellis-policy.h"
-
-static TrellisPolicy *
-load (const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  TrellisPolicy *policy = trellis_policy_load_data (text, strlen (text), "household.conf",
-                                                    TRELLIS_SRC_DATADIR, &error);
-
-  if (policy == NULL)
-    fail_msg ("unexpected errors:\n%s", error->message);
-  return policy;
-}
+#include "tests/unit/test-common.h"
 
 static GDateTime *
 at (const char *zone, int y, int m, int d, int h, int min)
@@ -50,7 +28,7 @@ test_month_only (void **state)
 {
   /* Born 2016-05: 7 until 2024-05-01 (band 6-8), 8 then; 8 until
    * 2025-05-01, then 9 (band 9-12). */
-  g_autoptr(TrellisPolicy) policy = load ("[household]\nparents = mum\ntimezone = Europe/Paris\n"
+  g_autoptr(TrellisPolicy) policy = trellis_test_load_policy ("[household]\nparents = mum\ntimezone = Europe/Paris\n"
                                           "[child sam]\nbirth = 2016-05\naccounts = sam\n");
   const TrellisChild *sam = trellis_policy_find_child (policy, "sam");
   g_autoptr(GDateTime) before = at ("Europe/Paris", 2024, 4, 30, 23, 59);
@@ -71,7 +49,7 @@ static void
 test_full_date (void **state)
 {
   /* Born 2011-08-17: 12 on 2024-08-16, 13 on 2024-08-17 (band 9-12 → 13-15). */
-  g_autoptr(TrellisPolicy) policy = load ("[household]\nparents = mum\ntimezone = Europe/Paris\n"
+  g_autoptr(TrellisPolicy) policy = trellis_test_load_policy ("[household]\nparents = mum\ntimezone = Europe/Paris\n"
                                           "[child kim]\nbirth = 2011-08-17\naccounts = kim\n");
   const TrellisChild *kim = trellis_policy_find_child (policy, "kim");
   g_autoptr(GDateTime) before = at ("Europe/Paris", 2024, 8, 16, 23, 59);
@@ -93,9 +71,9 @@ test_household_zone (void **state)
 {
   /* At 2024-08-16 23:30 UTC it is already 17 August in Auckland: the
    * birthday has come there, not yet in New York. */
-  g_autoptr(TrellisPolicy) auckland = load ("[household]\nparents = mum\ntimezone = Pacific/Auckland\n"
+  g_autoptr(TrellisPolicy) auckland = trellis_test_load_policy ("[household]\nparents = mum\ntimezone = Pacific/Auckland\n"
                                             "[child kim]\nbirth = 2011-08-17\naccounts = kim\n");
-  g_autoptr(TrellisPolicy) newyork = load ("[household]\nparents = mum\ntimezone = America/New_York\n"
+  g_autoptr(TrellisPolicy) newyork = trellis_test_load_policy ("[household]\nparents = mum\ntimezone = America/New_York\n"
                                           "[child kim]\nbirth = 2011-08-17\naccounts = kim\n");
   g_autoptr(GDateTime) utc = at ("UTC", 2024, 8, 16, 23, 30);
 
@@ -115,7 +93,7 @@ static void
 test_leap_day (void **state)
 {
   /* Born 2012-02-29: the birthday is 1 March in other years. */
-  g_autoptr(TrellisPolicy) policy = load ("[household]\nparents = mum\ntimezone = UTC\n"
+  g_autoptr(TrellisPolicy) policy = trellis_test_load_policy ("[household]\nparents = mum\ntimezone = UTC\n"
                                           "[child lea]\nbirth = 2012-02-29\naccounts = lea\n");
   const TrellisChild *lea = trellis_policy_find_child (policy, "lea");
   g_autoptr(GDateTime) feb28 = at ("UTC", 2021, 2, 28, 12, 0);

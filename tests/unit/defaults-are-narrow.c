@@ -6,16 +6,7 @@
  * politics, education), if a band names a category that does not exist,
  * or if a band blocks no narrow-harm category at all.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
-
-#include <cmocka.h>
-#include <glib.h>
-
-#include "policy/trellis-policy.h"
+#include "tests/unit/test-common.h"
 
 static const char *const information[] = {
   "news", "health", "sex", "lgbt", "queer", "identity", "gender", "religio", "faith",

@@ -4,35 +4,13 @@
  * refused with the reason, 17 is accepted, and a child who turns 18 while
  * the policy is loaded is no longer filtered from that day.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
-
-#include <cmocka.h>
-#include <glib.h>
-
-#include "policy/trellis-policy.h"
-
-static char *
-refused (const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  g_autoptr(TrellisPolicy) policy = trellis_policy_load_data (text, strlen (text), "household.conf",
-                                                              TRELLIS_SRC_DATADIR, &error);
-
-  if (policy != NULL)
-    fail_msg ("accepted:\n%s", text);
-  assert_true (g_error_matches (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID));
-  return g_strdup (error->message);
-}
+#include "tests/unit/test-common.h"
 
 static void
 test_age_refused (void **state)
 {
-  g_autofree char *m18 = refused ("[household]\nparents = mum\n[child a]\nage = 18\naccounts = a\n");
-  g_autofree char *m25 = refused ("[household]\nparents = mum\n[child a]\nage = 25\naccounts = a\n");
+  g_autofree char *m18 = trellis_test_refused_policy ("[household]\nparents = mum\n[child a]\nage = 18\naccounts = a\n");
+  g_autofree char *m25 = trellis_test_refused_policy ("[household]\nparents = mum\n[child a]\nage = 25\naccounts = a\n");
 
   assert_string_equal (m18, "household.conf:4:7: age 18: Trellis does not filter adults: remove this section, or give a child's age (0 to 17)");
   assert_string_equal (m25, "household.conf:4:7: age 25: Trellis does not filter adults: remove this section, or give a child's age (0 to 17)");
@@ -46,7 +24,7 @@ test_birth_refused (void **state)
   g_autofree char *date = g_date_time_format (born, "%Y-%m-%d");
   g_autofree char *text = g_strdup_printf ("[household]\nparents = mum\ntimezone = UTC\n"
                                            "[child a]\nbirth = %s\naccounts = a\n", date);
-  g_autofree char *message = refused (text);
+  g_autofree char *message = trellis_test_refused_policy (text);
   g_autofree char *expected = g_strdup_printf ("household.conf:5:9: born %s, a is 18: Trellis does not filter adults: remove this section",
                                                date);
 

@@ -5,16 +5,8 @@
  *
  * TRELLIS_TEST_SEED=N replays a run; the seed is printed on failure.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
+#include "tests/unit/test-common.h"
 #include <stdlib.h>
-#include <string.h>
-
-#include <cmocka.h>
-#include <glib.h>
-#include <glib/gstdio.h>
 
 #include "policy/domain-index.h"
 

@@ -13,13 +13,8 @@
  * answers CheckAuthorization as the test says, and records what it was
  * asked.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "tests/unit/test-common.h"
 
-#include <string.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
@@ -41,7 +36,11 @@ typedef struct {
   char     *last_child;     /* CHILD the backend was last given ("(all)" for NULL) */
   guint32   last_id;
   gint64    last_seconds;
-  gboolean  wrong_type;     /* get_status answers with the wrong type */
+  guint64   last_before;    /* GetLog's cursor, as the backend got it */
+  guint32   last_limit;
+  gboolean  wrong_type;     /* get_status and get_log answer with the wrong type */
+  guint     log_delay_ms;   /* get_log and clear_log answer from a thread, this late */
+  gint      log_started;    /* atomic: get_log or clear_log was called */
 } Fake;
 
 static gboolean
@@ -110,31 +109,97 @@ fake_why (gpointer data, const char *child, const char *name, const char *locale
   return TRUE;
 }
 
-static gboolean
-fake_get_log (gpointer data, const char *child, guint32 limit, GVariant **ret_events,
-              GError **error)
-{
-  g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a(xsss)"));
-  g_autofree char *name = NULL;
+/* get_log's and clear_log's answer: at once, or from a thread of its own
+ * after log_delay_ms, as the daemon's event log would. */
+typedef struct {
+  guint                 delay_ms;
+  GVariant             *reply;   /* (owned) */
+  TrellisDBusReplyFunc  func;
+  gpointer              data;
+} FakeLater;
 
-  fake_saw (data, child);
-  if (!known_child (child, error))
-    return FALSE;
-  /* One event that names whose log it is. */
-  name = g_strdup_printf ("%s.casino.example", child);
-  g_variant_builder_add (&b, "(xsss)", (gint64) 1700000000, name, "category", "gambling");
-  *ret_events = g_variant_builder_end (&b);
-  return TRUE;
+static gpointer
+fake_later_thread (gpointer data)
+{
+  FakeLater *later = data;
+
+  g_usleep ((gulong) later->delay_ms * 1000);
+  later->func (later->reply, NULL, later->data);
+  g_free (later);
+  return NULL;
 }
 
-static gboolean
-fake_clear_log (gpointer data, const char *child, guint32 *ret_deleted, GError **error)
+static void
+fake_log_reply (Fake *fake, GVariant *reply, TrellisDBusReplyFunc func, gpointer data)
 {
-  fake_saw (data, child);
-  if (!known_child (child, error))
-    return FALSE;
-  *ret_deleted = 3;
-  return TRUE;
+  FakeLater *later;
+
+  reply = g_variant_ref_sink (reply);
+  if (fake->log_delay_ms == 0)
+    {
+      func (reply, NULL, data);
+      return;
+    }
+  later = g_new0 (FakeLater, 1);
+  later->delay_ms = fake->log_delay_ms;
+  later->reply = reply;
+  later->func = func;
+  later->data = data;
+  g_thread_unref (g_thread_new ("fake-log", fake_later_thread, later));
+}
+
+static void
+fake_get_log (gpointer data, const char *child, guint64 before, guint32 limit,
+              TrellisDBusReplyFunc reply, gpointer reply_data)
+{
+  Fake *fake = data;
+  g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a(xxsssu)"));
+  g_auto(GVariantBuilder) sum = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+  g_autofree char *name = NULL;
+  GError *error = NULL;
+
+  fake_saw (fake, child);
+  g_atomic_int_set (&fake->log_started, 1);
+  fake->last_before = before;
+  fake->last_limit = limit;
+  if (!known_child (child, &error))
+    {
+      reply (NULL, error, reply_data);
+      return;
+    }
+  if (fake->wrong_type)
+    {
+      fake_log_reply (fake, g_variant_new ("(s)", "oops"), reply, reply_data);
+      return;
+    }
+  /* One entry that names whose log it is: three blocks in a minute. */
+  name = g_strdup_printf ("%s.casino.example", child);
+  g_variant_builder_add (&b, "(xxsssu)", (gint64) 1700000000, (gint64) 1700000060, name,
+                         "category", "gambling", (guint32) 3);
+  if (before == 0)
+    g_variant_builder_add (&sum, "{sv}", "entries", g_variant_new_uint64 (1));
+  fake_log_reply (fake,
+                  g_variant_new ("(@a(xxsssu)t@a{sv})", g_variant_builder_end (&b),
+                                 before == 0 ? (guint64) 41 : (guint64) 0,
+                                 g_variant_builder_end (&sum)),
+                  reply, reply_data);
+}
+
+static void
+fake_clear_log (gpointer data, const char *child, TrellisDBusReplyFunc reply,
+                gpointer reply_data)
+{
+  Fake *fake = data;
+  GError *error = NULL;
+
+  fake_saw (fake, child);
+  g_atomic_int_set (&fake->log_started, 1);
+  if (!known_child (child, &error))
+    {
+      reply (NULL, error, reply_data);
+      return;
+    }
+  fake_log_reply (fake, g_variant_new ("(u)", (guint32) 3), reply, reply_data);
 }
 
 static gboolean
@@ -226,8 +291,8 @@ fake_get_lists (gpointer data, GVariant **ret_lists, GError **error)
 }
 
 typedef struct {
-  TrellisDBusDone done;
-  gpointer        done_data;
+  TrellisDBusReplyFunc reply;
+  gpointer             reply_data;
 } FakeUpdate;
 
 /* The update ends a moment later, as a real one does. */
@@ -236,19 +301,20 @@ fake_update_finished (gpointer data)
 {
   FakeUpdate *update = data;
 
-  update->done (update->done_data, g_variant_new ("(is)", 1, "2 source(s): 1 failed"), NULL);
+  update->reply (g_variant_ref_sink (g_variant_new ("(is)", 1, "2 source(s): 1 failed")), NULL,
+                 update->reply_data);
   g_free (update);
   return G_SOURCE_REMOVE;
 }
 
 static void
-fake_update_lists (gpointer data, TrellisDBusDone done, gpointer done_data)
+fake_update_lists (gpointer data, TrellisDBusReplyFunc reply, gpointer reply_data)
 {
   FakeUpdate *update = g_new0 (FakeUpdate, 1);
 
   fake_saw (data, NULL);
-  update->done = done;
-  update->done_data = done_data;
+  update->reply = reply;
+  update->reply_data = reply_data;
   g_timeout_add (50, fake_update_finished, update);
 }
 
@@ -693,19 +759,48 @@ test_child_reads_own_log (void **state)
   const char *name;
   gint64 when;
 
-  reply = call_ok (f->a, "GetLog", g_variant_new ("(su)", "", 0), "(a(xsss))");
+  reply = call_ok (f->a, "GetLog", g_variant_new ("(stu)", "", (guint64) 0, 0),
+                   "(a(xxsssu)ta{sv})");
   events = g_variant_get_child_value (reply, 0);
   assert_int_equal (g_variant_n_children (events), 1);
-  g_variant_get_child (events, 0, "(x&sss)", &when, &name, NULL, NULL);
+  g_variant_get_child (events, 0, "(xx&sssu)", &when, NULL, &name, NULL, NULL, NULL);
   assert_string_equal (name, "alice.casino.example");
   assert_int_equal (when, 1700000000);
   assert_string_equal (f->fake.last_child, "alice");
   /* The uid whois was asked about is the bus's word for ours. */
   assert_int_equal (f->fake.whois_uid, getuid ());
 
-  /* Naming herself is the same as "". */
-  again = call_ok (f->a, "GetLog", g_variant_new ("(su)", "alice", 5), "(a(xsss))");
+  {
+    g_autoptr(GVariant) summary = g_variant_get_child_value (reply, 2);
+    guint64 next = 0, entries = 0;
+    gint64 last = 0;
+    guint32 count = 0;
+
+    g_variant_get_child (events, 0, "(xx&s&s&su)", NULL, &last, NULL, NULL, NULL, &count);
+    assert_int_equal (last, 1700000060);
+    assert_int_equal (count, 3);
+    g_variant_get_child (reply, 1, "t", &next);
+    assert_int_equal (next, 41);
+    assert_true (g_variant_lookup (summary, "entries", "t", &entries));
+    assert_int_equal (entries, 1);
+  }
+  assert_int_equal (f->fake.last_before, 0);
+
+  /* Naming herself is the same as ""; the cursor and the limit reach the
+   * backend as given. */
+  again = call_ok (f->a, "GetLog", g_variant_new ("(stu)", "alice", (guint64) 41, 5),
+                   "(a(xxsssu)ta{sv})");
   assert_string_equal (f->fake.last_child, "alice");
+  assert_int_equal (f->fake.last_before, 41);
+  assert_int_equal (f->fake.last_limit, 5);
+  {
+    g_autoptr(GVariant) summary = g_variant_get_child_value (again, 2);
+    guint64 next = 1;
+
+    g_variant_get_child (again, 1, "t", &next);
+    assert_int_equal (next, 0);
+    assert_int_equal (g_variant_n_children (summary), 0);
+  }
 }
 
 static void
@@ -713,7 +808,7 @@ test_child_sibling_denied (void **state)
 {
   Fixture *f = *state;
 
-  assert_call_fails (f->a, "GetLog", g_variant_new ("(su)", "bob", 0),
+  assert_call_fails (f->a, "GetLog", g_variant_new ("(stu)", "bob", (guint64) 0, 0),
                      "org.freedesktop.DBus.Error.AccessDenied");
   assert_call_fails (f->a, "GetStatus", g_variant_new ("(s)", "bob"),
                      "org.freedesktop.DBus.Error.AccessDenied");
@@ -724,7 +819,7 @@ test_child_sibling_denied (void **state)
   assert_call_fails (f->a, "Why", g_variant_new ("(sss)", "bob", "example.org", ""),
                      "org.freedesktop.DBus.Error.AccessDenied");
   /* A child cannot probe which children exist: no NotFound for strangers. */
-  assert_call_fails (f->a, "GetLog", g_variant_new ("(su)", "zed", 0),
+  assert_call_fails (f->a, "GetLog", g_variant_new ("(stu)", "zed", (guint64) 0, 0),
                      "org.freedesktop.DBus.Error.AccessDenied");
   assert_int_equal (f->fake.n_calls, 0);
   assert_true (f->fake.n_whois > 0);
@@ -738,9 +833,9 @@ test_other_denied (void **state)
   const char *name;
 
   set_role (f, FAKE_OTHER, NULL);
-  assert_call_fails (f->a, "GetLog", g_variant_new ("(su)", "alice", 0),
+  assert_call_fails (f->a, "GetLog", g_variant_new ("(stu)", "alice", (guint64) 0, 0),
                      "org.freedesktop.DBus.Error.AccessDenied");
-  assert_call_fails (f->a, "GetLog", g_variant_new ("(su)", "", 0),
+  assert_call_fails (f->a, "GetLog", g_variant_new ("(stu)", "", (guint64) 0, 0),
                      "org.freedesktop.DBus.Error.AccessDenied");
   assert_call_fails (f->a, "GetStatus", g_variant_new ("(s)", "alice"),
                      "org.freedesktop.DBus.Error.AccessDenied");
@@ -773,9 +868,10 @@ test_parent_reads_any (void **state)
   gboolean blocked;
 
   set_role (f, FAKE_PARENT, NULL);
-  log = call_ok (f->a, "GetLog", g_variant_new ("(su)", "bob", 0), "(a(xsss))");
+  log = call_ok (f->a, "GetLog", g_variant_new ("(stu)", "bob", (guint64) 0, 0),
+                 "(a(xxsssu)ta{sv})");
   events = g_variant_get_child_value (log, 0);
-  g_variant_get_child (events, 0, "(x&sss)", NULL, &name, NULL, NULL);
+  g_variant_get_child (events, 0, "(xx&sssu)", NULL, NULL, &name, NULL, NULL, NULL);
   assert_string_equal (name, "bob.casino.example");
 
   status = call_ok (f->a, "GetStatus", g_variant_new ("(s)", "alice"), "(a{sv})");
@@ -793,7 +889,7 @@ test_parent_reads_any (void **state)
   requests = call_ok (f->a, "ListRequests", g_variant_new ("(s)", ""), "(a(ussssxsx))");
   assert_string_equal (f->fake.last_child, "(all)");
   /* ... but not a child to read a log of. */
-  assert_call_fails (f->a, "GetLog", g_variant_new ("(su)", "", 0),
+  assert_call_fails (f->a, "GetLog", g_variant_new ("(stu)", "", (guint64) 0, 0),
                      "org.freedesktop.DBus.Error.InvalidArgs");
 }
 
@@ -852,7 +948,7 @@ test_invalid_args (void **state)
   set_role (f, FAKE_PARENT, NULL);
   assert_call_fails (f->a, "Why", g_variant_new ("(sss)", "alice", huge, ""),
                      "org.freedesktop.DBus.Error.InvalidArgs");
-  assert_call_fails (f->a, "GetLog", g_variant_new ("(su)", huge, 0),
+  assert_call_fails (f->a, "GetLog", g_variant_new ("(stu)", huge, (guint64) 0, 0),
                      "org.freedesktop.DBus.Error.InvalidArgs");
   assert_call_fails (f->a, "Why", g_variant_new ("(sss)", "alice", "", ""),
                      "org.freedesktop.DBus.Error.InvalidArgs");
@@ -973,7 +1069,7 @@ test_not_found (void **state)
   Fixture *f = *state;
 
   set_role (f, FAKE_PARENT, NULL);
-  assert_call_fails (f->a, "GetLog", g_variant_new ("(su)", "zed", 0),
+  assert_call_fails (f->a, "GetLog", g_variant_new ("(stu)", "zed", (guint64) 0, 0),
                      "org.trellis.Trellis1.Error.NotFound");
   assert_call_fails (f->a, "Pause", g_variant_new ("(sx)", "zed", (gint64) 60),
                      "org.trellis.Trellis1.Error.NotFound");
@@ -990,6 +1086,86 @@ test_backend_wrong_type_is_failed (void **state)
   f->fake.wrong_type = TRUE;
   assert_call_fails (f->a, "GetStatus", g_variant_new ("(s)", ""),
                      "org.trellis.Trellis1.Error.Failed");
+  assert_call_fails (f->a, "GetLog", g_variant_new ("(stu)", "", (guint64) 0, 0),
+                     "org.trellis.Trellis1.Error.Failed");
+}
+
+/* GetLog and ClearLog are answered when the backend is done, and the
+ * service answers other calls meanwhile: nothing waits for the log. */
+static void
+test_log_answered_later (void **state)
+{
+  Fixture *f = *state;
+  Reply r = { 0 }, c = { 0 };
+  guint32 deleted = 0;
+
+  f->fake.log_delay_ms = 500;
+  g_dbus_connection_call (f->a, TRELLIS_DBUS_NAME, TRELLIS_DBUS_PATH, TRELLIS_DBUS_INTERFACE,
+                          "GetLog", g_variant_new ("(stu)", "", (guint64) 0, 0), NULL,
+                          G_DBUS_CALL_FLAGS_NONE, 5000, NULL, call_done, &r);
+  g_dbus_connection_call (f->b, TRELLIS_DBUS_NAME, TRELLIS_DBUS_PATH, TRELLIS_DBUS_INTERFACE,
+                          "ClearLog", g_variant_new ("(s)", ""), NULL,
+                          G_DBUS_CALL_FLAGS_NONE, 5000, NULL, call_done, &c);
+  {
+    gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+    while (f->fake.n_calls < 2 && g_get_monotonic_time () < end)
+      spin (5);
+  }
+  assert_int_equal (f->fake.n_calls, 2);
+  /* Both are with the backend; a third call is answered before them. */
+  {
+    g_autoptr(GVariant) status = call_ok (f->a, "GetStatus", g_variant_new ("(s)", ""),
+                                          "(a{sv})");
+  }
+  assert_false (r.done);
+  assert_false (c.done);
+
+  assert_true (wait_until (&r.done, 10000));
+  assert_true (wait_until (&c.done, 10000));
+  assert_null (r.error);
+  assert_null (c.error);
+  assert_string_equal (g_variant_get_type_string (r.reply), "(a(xxsssu)ta{sv})");
+  g_variant_get (c.reply, "(u)", &deleted);
+  assert_int_equal (deleted, 3);
+  g_variant_unref (r.reply);
+  g_variant_unref (c.reply);
+
+  /* An unknown child is the backend's NotFound, answered the same way. */
+  set_role (f, FAKE_PARENT, NULL);
+  assert_call_fails (f->a, "GetLog", g_variant_new ("(stu)", "zed", (guint64) 0, 0),
+                     "org.trellis.Trellis1.Error.NotFound");
+  assert_call_fails (f->a, "ClearLog", g_variant_new ("(s)", "zed"),
+                     "org.trellis.Trellis1.Error.NotFound");
+}
+
+/* The service goes away while the backend reads the log: the caller is
+ * told, and the backend's late answer touches nothing freed (ASan). */
+static void
+test_free_while_log_read (void **state)
+{
+  Fixture *f = *state;
+  Reply r = { 0 };
+  g_autofree char *remote = NULL;
+  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  f->fake.log_delay_ms = 300;
+  g_dbus_connection_call (f->a, TRELLIS_DBUS_NAME, TRELLIS_DBUS_PATH, TRELLIS_DBUS_INTERFACE,
+                          "GetLog", g_variant_new ("(stu)", "", (guint64) 0, 0), NULL,
+                          G_DBUS_CALL_FLAGS_NONE, 5000, NULL, call_done, &r);
+  while (!g_atomic_int_get (&f->fake.log_started) && g_get_monotonic_time () < end)
+    g_main_context_iteration (NULL, FALSE);
+  assert_true (g_atomic_int_get (&f->fake.log_started));
+  trellis_dbus_service_free (f->service);
+  f->service = NULL;
+
+  assert_true (wait_until (&r.done, 10000));
+  assert_null (r.reply);
+  assert_non_null (r.error);
+  remote = g_dbus_error_get_remote_error (r.error);
+  assert_string_equal (remote, "org.trellis.Trellis1.Error.Failed");
+  assert_non_null (strstr (r.error->message, "shutting down"));
+  g_clear_error (&r.error);
 }
 
 static gboolean
@@ -1167,7 +1343,7 @@ test_free_with_call_pending (void **state)
 
   filter = g_dbus_connection_add_filter (f->service_conn, watch_uid_lookup, &asked, NULL);
   g_dbus_connection_call (f->a, TRELLIS_DBUS_NAME, TRELLIS_DBUS_PATH, TRELLIS_DBUS_INTERFACE,
-                          "GetLog", g_variant_new ("(su)", "", 0), NULL,
+                          "GetLog", g_variant_new ("(stu)", "", (guint64) 0, 0), NULL,
                           G_DBUS_CALL_FLAGS_NONE, 5000, NULL, call_done, &r);
   /* One main loop step at a time; after each, give the worker a moment to
    * send the lookup, and stop before the bus's answer can be dispatched. */
@@ -1245,7 +1421,7 @@ test_polkit_other_authorized (void **state)
   /* polkit is only for these two: the rest stay parents' by uid. */
   assert_call_fails (f->a, "Approve", g_variant_new ("(ux)", 7, (gint64) 60), ACCESS_DENIED);
   assert_call_fails (f->a, "Decline", g_variant_new ("(us)", 7, ""), ACCESS_DENIED);
-  assert_call_fails (f->a, "GetLog", g_variant_new ("(su)", "bob", 0), ACCESS_DENIED);
+  assert_call_fails (f->a, "GetLog", g_variant_new ("(stu)", "bob", (guint64) 0, 0), ACCESS_DENIED);
   assert_call_fails (f->a, "Subscribe", NULL, ACCESS_DENIED);
   assert_int_equal (f->polkit.n_checks, 3);
   assert_int_equal (f->fake.n_calls, 3);
@@ -1423,6 +1599,8 @@ main (void)
     cmocka_unit_test_setup_teardown (test_control_characters_refused, setup, teardown),
     cmocka_unit_test_setup_teardown (test_not_found, setup, teardown),
     cmocka_unit_test_setup_teardown (test_backend_wrong_type_is_failed, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_log_answered_later, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_free_while_log_read, setup, teardown),
     cmocka_unit_test_setup_teardown (test_signals_unicast, setup, teardown),
     cmocka_unit_test_setup_teardown (test_subscribers_capped_per_uid, setup, teardown),
     cmocka_unit_test_setup_teardown (test_free_with_call_pending, setup, teardown),

@@ -5,15 +5,7 @@
  * names below a watch list, and patches (a few names changed in a copy)
  * against a full compile of the same names.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
-
-#include <cmocka.h>
-#include <glib.h>
-#include <glib/gstdio.h>
+#include "tests/unit/test-common.h"
 
 #include "policy/domain-index.h"
 

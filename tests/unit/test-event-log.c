@@ -2,25 +2,20 @@
 /*
  * The event log: files and modes, batching, privacy between siblings,
  * retention, requests, pauses, corruption, bad strings, write failures,
- * and a crash in the middle of writing.  Each test works in a fresh
+ * a crash in the middle of writing; folding, the per-child cap, missed
+ * blocks, paging, the upgrade from schema 1, the purge of damaged logs set
+ * aside, and the worker's jobs.  Each test works in a fresh
  * g_dir_make_tmp directory.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "tests/unit/test-common.h"
 
 #include <errno.h>
 #include <signal.h>
-#include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <glib.h>
-#include <glib/gstdio.h>
 #include <sqlite3.h>
 
 #include "daemon/event-log.h"
@@ -43,33 +38,12 @@ setup (void **state)
   return 0;
 }
 
-static void
-remove_tree (const char *path)
-{
-  GDir *dir = g_dir_open (path, 0, NULL);
-  const char *name;
-
-  if (dir == NULL)
-    {
-      g_unlink (path);
-      return;
-    }
-  while ((name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *child = g_build_filename (path, name, NULL);
-
-      remove_tree (child);
-    }
-  g_dir_close (dir);
-  g_rmdir (path);
-}
-
 static int
 teardown (void **state)
 {
   Fixture *fx = *state;
 
-  remove_tree (fx->dir);
+  trellis_test_remove_tree (fx->dir);
   g_free (fx->dir);
   g_free (fx->path);
   g_free (fx);
@@ -88,9 +62,26 @@ open_ok (const char *path)
   return log;
 }
 
-static guint
+/* Blocks stored for @child (NULL: everyone): the sum of the entries' counts. */
+static guint64
 count_events (TrellisEventLog *log,
               const char      *child)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) events = trellis_event_log_list (log, child, 0, &error);
+  guint64 n = 0;
+
+  assert_null (error);
+  assert_non_null (events);
+  for (guint i = 0; i < events->len; i++)
+    n += ((TrellisEvent *) events->pdata[i])->count;
+  return n;
+}
+
+/* Entries stored for @child (NULL: everyone). */
+static guint
+count_entries (TrellisEventLog *log,
+               const char      *child)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) events = trellis_event_log_list (log, child, 0, &error);
@@ -98,6 +89,18 @@ count_events (TrellisEventLog *log,
   assert_null (error);
   assert_non_null (events);
   return events->len;
+}
+
+static TrellisEventLogSummary
+summary_of (TrellisEventLog *log,
+            const char      *child)
+{
+  g_autoptr(GError) error = NULL;
+  TrellisEventLogSummary sum = { 0 };
+
+  if (!trellis_event_log_get_summary (log, child, &sum, &error))
+    fail_msg ("summary of %s: %s", child, error->message);
+  return sum;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -217,17 +220,20 @@ test_siblings_never_leak (void **state)
                                    i % 3 ? "alice.example" : "bob.example", "deny", NULL);
   trellis_event_log_flush (log);
 
+  /* Ten blocks of one name within the fold interval: one entry. */
   events = trellis_event_log_list (log, "bob", 0, &error);
   assert_null (error);
-  assert_int_equal (events->len, 10);
+  assert_int_equal (events->len, 1);
   for (i = 0; i < events->len; i++)
     {
       const TrellisEvent *ev = g_ptr_array_index (events, i);
 
       assert_string_equal (ev->child, "bob");
       assert_string_equal (ev->name, "bob.example");
+      assert_int_equal (ev->count, 10);
     }
   assert_int_equal (count_events (log, "alice"), 20);
+  assert_int_equal (count_entries (log, "alice"), 1);
   assert_int_equal (count_events (log, "carol"), 0);
   /* A prefix is not a match. */
   assert_int_equal (count_events (log, "ali"), 0);
@@ -236,12 +242,12 @@ test_siblings_never_leak (void **state)
   trellis_event_log_add_blocked (log, 200, "bob", "late.example", NULL, NULL);
   assert_true (trellis_event_log_clear (log, "bob", &deleted, &error));
   assert_null (error);
-  assert_int_equal (deleted, 11);
+  assert_int_equal (deleted, 2);
   assert_int_equal (count_events (log, "bob"), 0);
   assert_int_equal (count_events (log, "alice"), 20);
 
   assert_true (trellis_event_log_clear (log, NULL, &deleted, &error));
-  assert_int_equal (deleted, 20);
+  assert_int_equal (deleted, 1);
   assert_int_equal (count_events (log, NULL), 0);
 }
 
@@ -257,8 +263,13 @@ test_purge_by_time (void **state)
   guint deleted = 0;
   gint64 t;
 
+  /* A name a second: 100 entries. */
   for (t = 1000; t < 1100; t++)
-    trellis_event_log_add_blocked (log, t, "alice", "x.example", NULL, NULL);
+    {
+      g_autofree char *name = g_strdup_printf ("x%" G_GINT64_FORMAT ".example", t);
+
+      trellis_event_log_add_blocked (log, t, "alice", name, NULL, NULL);
+    }
   trellis_event_log_flush (log);
 
   assert_true (trellis_event_log_request_add (log, "alice", "old.example", NULL, 900, &old_id, &error));
@@ -270,7 +281,7 @@ test_purge_by_time (void **state)
   assert_true (trellis_event_log_pause_set (log, "bob", 9000, &error));
 
   /* Events before 1050 (50), the declined request (1), alice's pause (1). */
-  assert_true (trellis_event_log_purge (log, 1050, &deleted, &error));
+  assert_true (trellis_event_log_purge (log, 1050, &deleted, NULL, &error));
   assert_null (error);
   assert_int_equal (deleted, 52);
 
@@ -489,7 +500,7 @@ test_corrupt_moved_aside (void **state)
       assert_false (recreated);
       assert_int_equal (count_events (log, "bob"), 1);
       g_clear_pointer (&log, trellis_event_log_free);
-      remove_tree (fx->path);
+      trellis_test_remove_tree (fx->path);
       {
         g_autofree char *wal = g_strconcat (fx->path, "-wal", NULL);
         g_autofree char *shm = g_strconcat (fx->path, "-shm", NULL);
@@ -626,7 +637,11 @@ test_write_errors_counted (void **state)
   assert_int_equal (setrlimit (RLIMIT_FSIZE, &lim), 0);
 
   for (i = 0; i < 5000; i++)
-    trellis_event_log_add_blocked (log, 2, "alice", "full.example", rule, rule);
+    {
+      g_autofree char *name = g_strdup_printf ("full%u.example", i);
+
+      trellis_event_log_add_blocked (log, 2, "alice", name, rule, rule);
+    }
   trellis_event_log_flush (log);
 
   assert_int_equal (setrlimit (RLIMIT_FSIZE, &old), 0);
@@ -786,7 +801,7 @@ test_crash_never_corrupts (void **state)
     assert_null (error);
     for (i = 0; i < events->len; i++)
       if (strcmp (((TrellisEvent *) events->pdata[i])->name, "flushed.example") == 0)
-        flushed++;
+        flushed += ((TrellisEvent *) events->pdata[i])->count;
     assert_int_equal (flushed, 1000);
   }
   g_clear_pointer (&log, trellis_event_log_free);
@@ -821,6 +836,663 @@ test_newer_schema_refused (void **state)
   assert_true (g_file_test (fx->path, G_FILE_TEST_IS_REGULAR));
 }
 
+/* ------------------------------------------------------------------------ */
+/* Folding, the cap, losses, paging, migration, the worker                  */
+
+static TrellisEvent *
+entry_named (GPtrArray  *events,
+             const char *name,
+             gint64      time)
+{
+  for (guint i = 0; i < events->len; i++)
+    {
+      TrellisEvent *ev = events->pdata[i];
+
+      if (strcmp (ev->name, name) == 0 && (time < 0 || ev->time == time))
+        return ev;
+    }
+  return NULL;
+}
+
+/* Repeats of one name by one rule within one fold interval are one entry
+ * with their count, in the queue and across batches; another rule, another
+ * interval or another child is another entry. */
+static void
+test_fold_repeats (void **state)
+{
+  Fixture *fx = *state;
+  g_autoptr(TrellisEventLog) log = open_ok (fx->path);
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(GError) error = NULL;
+  const gint64 t0 = 1700000400;   /* a fold interval starts here (a multiple of 600) */
+  TrellisEventLogStats stats;
+  TrellisEvent *ev;
+  guint i;
+
+  G_STATIC_ASSERT (1700000400 % TRELLIS_EVENT_LOG_FOLD_SECONDS == 0);
+  for (i = 0; i < 53; i++)
+    trellis_event_log_add_blocked (log, t0 + 10 + i, "alice", "game.example", "deny", NULL);
+  trellis_event_log_get_stats (log, &stats);
+  assert_int_equal (stats.queued, 53);
+  assert_int_equal (stats.folded, 52);
+  assert_int_equal (stats.pending, 1);
+  trellis_event_log_flush (log);
+  /* The next batch folds into the stored entry. */
+  trellis_event_log_add_blocked (log, t0 + 5, "alice", "game.example", "deny", NULL);
+  trellis_event_log_add_blocked (log, t0 + 599, "alice", "game.example", "deny", NULL);
+  /* Another interval, another rule, no rule, another child. */
+  trellis_event_log_add_blocked (log, t0 + 600, "alice", "game.example", "deny", NULL);
+  trellis_event_log_add_blocked (log, t0 + 20, "alice", "game.example", "category", "games");
+  trellis_event_log_add_blocked (log, t0 + 21, "alice", "game.example", NULL, NULL);
+  trellis_event_log_add_blocked (log, t0 + 22, "alice", "game.example", NULL, NULL);
+  trellis_event_log_add_blocked (log, t0 + 23, "bob", "game.example", "deny", NULL);
+  trellis_event_log_flush (log);
+
+  events = trellis_event_log_list (log, "alice", 0, &error);
+  assert_null (error);
+  assert_int_equal (events->len, 4);
+  ev = entry_named (events, "game.example", t0 + 5);
+  assert_non_null (ev);
+  assert_int_equal (ev->count, 55);
+  assert_int_equal (ev->last, t0 + 599);
+  assert_string_equal (ev->rule, "deny");
+  ev = entry_named (events, "game.example", t0 + 600);
+  assert_non_null (ev);
+  assert_int_equal (ev->count, 1);
+  assert_int_equal (ev->last, t0 + 600);
+  assert_int_equal (count_events (log, "alice"), 55 + 1 + 1 + 2);
+  assert_int_equal (count_events (log, "bob"), 1);
+  for (i = 0; i < events->len; i++)
+    {
+      ev = events->pdata[i];
+      if (ev->rule == NULL)
+        assert_int_equal (ev->count, 2);
+      else if (strcmp (ev->rule, "category") == 0)
+        assert_string_equal (ev->category, "games");
+    }
+
+  /* The summary adds it up. */
+  {
+    TrellisEventLogSummary sum = summary_of (log, "alice");
+
+    assert_int_equal (sum.entries, 4);
+    assert_int_equal (sum.blocked, 59);
+    assert_int_equal (sum.dropped_entries, 0);
+    assert_int_equal (sum.missed, 0);
+    assert_int_equal (sum.losses_until, 0);
+  }
+  trellis_event_log_get_stats (log, &stats);
+  assert_int_equal (stats.written, 60);
+  assert_int_equal (stats.queued, 60);
+}
+
+/* A child's log keeps TRELLIS_EVENT_LOG_CHILD_ENTRIES_MAX entries: the
+ * oldest go (those whose last block is oldest: a name blocked again and
+ * again stays), the log says how many (and how many blocks they held), and
+ * a sibling's log loses nothing. */
+static void
+test_cap_drops_oldest (void **state)
+{
+  Fixture *fx = *state;
+  g_autoptr(TrellisEventLog) log = open_ok (fx->path);
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(GError) error = NULL;
+  const guint over = 700;
+  const guint n = TRELLIS_EVENT_LOG_CHILD_ENTRIES_MAX + over;
+  const gint64 t0 = 1700000400;   /* one fold interval: t0 .. t0 + 599 */
+  TrellisEventLogSummary sum;
+  TrellisEventLogStats stats;
+  guint deleted = 0, hot = 0;
+  guint i;
+
+  for (i = 0; i < 30; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("b%u.example", i);
+
+      trellis_event_log_add_blocked (log, t0 + i, "bob", name, "deny", NULL);
+    }
+  /* Each of alice's names twice: every entry holds two blocks; and one
+   * name again and again, all along. */
+  for (i = 0; i < n; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("a%u.example", i);
+      gint64 t = t0 + (gint64) i * 598 / n;
+
+      trellis_event_log_add_blocked (log, t, "alice", name, "deny", NULL);
+      trellis_event_log_add_blocked (log, t, "alice", name, "deny", NULL);
+      if (i % 1000 == 0)
+        {
+          trellis_event_log_add_blocked (log, t, "alice", "hot.example", "deny", NULL);
+          hot++;
+          trellis_event_log_flush (log);
+        }
+    }
+  trellis_event_log_flush (log);
+
+  assert_int_equal (count_entries (log, "alice"), TRELLIS_EVENT_LOG_CHILD_ENTRIES_MAX);
+  assert_int_equal (count_entries (log, "bob"), 30);
+  events = trellis_event_log_list (log, "alice", 0, &error);
+  assert_null (error);
+  /* Newest first; the oldest kept is the first one not dropped. */
+  assert_string_equal (((TrellisEvent *) events->pdata[0])->name, "a10699.example");
+  {
+    g_autofree char *oldest = g_strdup_printf ("a%u.example", over + 1);
+    TrellisEvent *h = entry_named (events, "hot.example", -1);
+
+    assert_string_equal (((TrellisEvent *) events->pdata[events->len - 2])->name, oldest);
+    /* The name blocked all along is kept, though it came first. */
+    assert_non_null (h);
+    assert_int_equal (h->count, hot);
+    assert_true (h == events->pdata[events->len - 1]);
+  }
+  sum = summary_of (log, "alice");
+  assert_int_equal (sum.entries, TRELLIS_EVENT_LOG_CHILD_ENTRIES_MAX);
+  assert_int_equal (sum.blocked, 2 * (TRELLIS_EVENT_LOG_CHILD_ENTRIES_MAX - 1) + hot);
+  assert_int_equal (sum.dropped_entries, over + 1);
+  assert_int_equal (sum.dropped_blocked, 2 * (over + 1));
+  assert_int_equal (sum.losses_until, t0 + (gint64) over * 598 / n);
+  sum = summary_of (log, "bob");
+  assert_int_equal (sum.dropped_entries, 0);
+  assert_int_equal (sum.entries, 30);
+  trellis_event_log_get_stats (log, &stats);
+  assert_int_equal (stats.trimmed, over + 1);
+  assert_int_equal (stats.written, 2 * n + hot + 30);
+
+  /* Clearing the log clears what it said it lost. */
+  assert_true (trellis_event_log_clear (log, "alice", &deleted, &error));
+  assert_int_equal (deleted, TRELLIS_EVENT_LOG_CHILD_ENTRIES_MAX);
+  sum = summary_of (log, "alice");
+  assert_int_equal (sum.entries, 0);
+  assert_int_equal (sum.dropped_entries, 0);
+  assert_int_equal (count_entries (log, "bob"), 30);
+}
+
+/* When the writer cannot keep up, the queue holds QUEUE_MAX entries and
+ * the blocks that found no room are counted as missed for their child.  A
+ * second connection's write lock stands in for a slow disk. */
+static void
+test_missed_when_queue_full (void **state)
+{
+  Fixture *fx = *state;
+  g_autoptr(TrellisEventLog) log = open_ok (fx->path);
+  /* The writer takes one batch (at most QUEUE_MAX entries) and waits with
+   * it; then the queue fills again, and the rest find no room. */
+  const guint n = 2 * TRELLIS_EVENT_LOG_QUEUE_MAX + 1000;
+  TrellisEventLogSummary sum;
+  TrellisEventLogStats stats;
+  sqlite3 *blocker = NULL;
+  guint i;
+
+  assert_int_equal (sqlite3_open (fx->path, &blocker), SQLITE_OK);
+  assert_int_equal (sqlite3_exec (blocker, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+  for (i = 0; i < n; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("m%u.example", i);
+
+      trellis_event_log_add_blocked (log, 5000 + i, "alice", name, "deny", NULL);
+    }
+  /* A repeat of a queued name still counts, full queue or not. */
+  trellis_event_log_add_blocked (log, 5000, "alice", "m0.example", "deny", NULL);
+  trellis_event_log_get_stats (log, &stats);
+  assert_true (stats.dropped >= 1000);
+  assert_int_equal (stats.queued + stats.dropped, n + 1);
+  assert_int_equal (sqlite3_exec (blocker, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close (blocker);
+
+  trellis_event_log_flush (log);
+  trellis_event_log_get_stats (log, &stats);
+  assert_int_equal (stats.lost, 0);
+  sum = summary_of (log, "alice");
+  assert_int_equal (sum.missed, stats.dropped);
+  /* Every block is stored, dropped for the cap, or missed: none unaccounted. */
+  assert_true (sum.dropped_entries > 0);
+  assert_int_equal (sum.blocked + sum.dropped_blocked + sum.missed, n + 1);
+  assert_true (sum.losses_until >= 5000 + TRELLIS_EVENT_LOG_QUEUE_MAX);
+  assert_int_equal (summary_of (log, "bob").missed, 0);
+}
+
+/* Paging: every entry once, newest first, whatever arrives meanwhile; the
+ * cursor numbers a child's own entries only; limits are bounded. */
+static void
+test_paging (void **state)
+{
+  Fixture *fx = *state;
+  g_autoptr(TrellisEventLog) log = open_ok (fx->path);
+  g_autoptr(GHashTable) seen = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GError) error = NULL;
+  const guint n = 1234;
+  guint64 before = 0, last_seq = G_MAXUINT64;
+  guint pages = 0, total = 0;
+  guint i;
+
+  for (i = 0; i < n; i++)
+    {
+      g_autofree char *a = g_strdup_printf ("p%u.example", i);
+
+      trellis_event_log_add_blocked (log, 10000 + i, "alice", a, "deny", NULL);
+      if (i % 10 == 0)
+        trellis_event_log_add_blocked (log, 10000 + i, "bob", a, "deny", NULL);
+    }
+  trellis_event_log_flush (log);
+
+  do
+    {
+      g_autoptr(TrellisEventLogPage) page = trellis_event_log_read_page (log, "alice", before, 100,
+                                                                         &error);
+
+      assert_null (error);
+      assert_non_null (page);
+      assert_int_equal (page->has_summary, before == 0);
+      if (before == 0)
+        {
+          assert_int_equal (page->summary.entries, n);
+          assert_int_equal (page->summary.blocked, n);
+        }
+      assert_true (page->events->len <= 100);
+      for (i = 0; i < page->events->len; i++)
+        {
+          TrellisEvent *ev = page->events->pdata[i];
+
+          assert_string_equal (ev->child, "alice");
+          assert_true (ev->seq < last_seq);
+          last_seq = ev->seq;
+          assert_true (g_hash_table_add (seen, g_strdup (ev->name)));
+          total++;
+        }
+      /* New blocks while paging are not in the older pages. */
+      if (pages == 3)
+        {
+          trellis_event_log_add_blocked (log, 99999, "alice", "new.example", "deny", NULL);
+          trellis_event_log_flush (log);
+        }
+      before = page->next;
+      pages++;
+    }
+  while (before != 0);
+  assert_int_equal (total, n);
+  assert_int_equal (pages, 13);
+  assert_false (g_hash_table_contains (seen, "new.example"));
+
+  /* bob's cursor is his own: his entries are numbered from 1. */
+  {
+    g_autoptr(TrellisEventLogPage) page = trellis_event_log_read_page (log, "bob", 0, 0, &error);
+
+    assert_non_null (page);
+    assert_int_equal (page->events->len, 124);
+    assert_int_equal (page->next, 0);
+    assert_int_equal (((TrellisEvent *) page->events->pdata[123])->seq, 1);
+    assert_int_equal (((TrellisEvent *) page->events->pdata[0])->seq, 124);
+  }
+  /* 0 is the default page, and no page is longer than PAGE_MAX. */
+  {
+    g_autoptr(TrellisEventLogPage) p0 = trellis_event_log_read_page (log, "alice", 0, 0, &error);
+    g_autoptr(TrellisEventLogPage) pmax = trellis_event_log_read_page (log, "alice", 0, 100000,
+                                                                       &error);
+
+    assert_int_equal (p0->events->len, TRELLIS_EVENT_LOG_PAGE_DEFAULT);
+    assert_int_equal (pmax->events->len, TRELLIS_EVENT_LOG_PAGE_MAX);
+    assert_string_equal (((TrellisEvent *) p0->events->pdata[0])->name, "new.example");
+  }
+  /* A cursor from nowhere: an empty last page, no error. */
+  {
+    g_autoptr(TrellisEventLogPage) p = trellis_event_log_read_page (log, "alice", 1, 10, &error);
+    g_autoptr(TrellisEventLogPage) q = trellis_event_log_read_page (log, "alice", G_MAXUINT64, 10,
+                                                                    &error);
+
+    assert_int_equal (p->events->len, 0);
+    assert_int_equal (p->next, 0);
+    assert_int_equal (q->events->len, 10);
+  }
+  /* A bad child is refused; no child is not "everyone". */
+  assert_null (trellis_event_log_read_page (log, NULL, 0, 10, &error));
+  assert_true (g_error_matches (error, TRELLIS_EVENT_LOG_ERROR, TRELLIS_EVENT_LOG_ERROR_INVALID));
+  g_clear_error (&error);
+}
+
+/* A log of schema 1 (one row per block) is taken over: every block is kept,
+ * the repeats within one fold interval folded, the rows of a child
+ * numbered in their old order, requests and pauses untouched, and a child
+ * over the cap is not cut at the upgrade but as new entries come. */
+static void
+test_migration_from_v1 (void **state)
+{
+  Fixture *fx = *state;
+  g_autofree char *dir = g_path_get_dirname (fx->path);
+  g_autoptr(TrellisEventLog) log = NULL;
+  g_autoptr(GPtrArray) events = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TrellisRequest) req = NULL;
+  const guint big = TRELLIS_EVENT_LOG_CHILD_ENTRIES_MAX + 5000;
+  TrellisEventLogSummary sum;
+  sqlite3 *db = NULL;
+  sqlite3_stmt *stmt = NULL;
+  gint64 version = 0;
+  TrellisEvent *ev;
+  guint i;
+
+  assert_int_equal (g_mkdir (dir, 0700), 0);
+  assert_int_equal (sqlite3_open (fx->path, &db), SQLITE_OK);
+  assert_int_equal (sqlite3_exec (db,
+    "CREATE TABLE events (id INTEGER PRIMARY KEY, time INTEGER NOT NULL, child TEXT NOT NULL,"
+    "  name TEXT NOT NULL, rule TEXT, category TEXT);"
+    "CREATE INDEX events_child_time ON events (child, time);"
+    "CREATE INDEX events_time ON events (time);"
+    "CREATE TABLE requests (id INTEGER PRIMARY KEY, child TEXT NOT NULL, name TEXT NOT NULL,"
+    "  message TEXT, state TEXT NOT NULL CHECK (state IN ('pending','approved','declined')),"
+    "  created INTEGER NOT NULL, answered INTEGER, answer TEXT, grant_until INTEGER);"
+    "CREATE INDEX requests_child_state ON requests (child, state);"
+    "CREATE TABLE pauses (child TEXT PRIMARY KEY, until INTEGER NOT NULL);"
+    "PRAGMA user_version=1;"
+    "INSERT INTO events (time, child, name, rule, category) VALUES"
+    "  (1200, 'alice', 'a.example', 'deny', NULL),"
+    "  (1300, 'alice', 'a.example', 'deny', NULL),"
+    "  (1799, 'alice', 'a.example', 'deny', NULL),"
+    "  (1800, 'alice', 'a.example', 'deny', NULL),"
+    "  (1810, 'alice', 'a.example', 'category', 'games'),"
+    "  (1820, 'alice', 'b.example', NULL, NULL),"
+    "  (1830, 'alice', 'b.example', NULL, NULL),"
+    "  (1840, 'bob', 'a.example', 'deny', NULL);"
+    "INSERT INTO requests (child, name, message, state, created)"
+    "  VALUES ('alice', 'a.example', 'please', 'pending', 1900);"
+    "INSERT INTO pauses (child, until) VALUES ('bob', 99999);",
+    NULL, NULL, NULL), SQLITE_OK);
+  /* carol: more distinct names than the cap allows. */
+  assert_int_equal (sqlite3_exec (db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+  assert_int_equal (sqlite3_prepare_v2 (db, "INSERT INTO events (time, child, name, rule) "
+                                            "VALUES (?1, 'carol', ?2, 'deny')", -1, &stmt, NULL),
+                    SQLITE_OK);
+  for (i = 0; i < big; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("c%u.example", i);
+
+      sqlite3_reset (stmt);
+      sqlite3_bind_int64 (stmt, 1, 3000 + i);
+      sqlite3_bind_text (stmt, 2, name, -1, SQLITE_TRANSIENT);
+      assert_int_equal (sqlite3_step (stmt), SQLITE_DONE);
+    }
+  sqlite3_finalize (stmt);
+  assert_int_equal (sqlite3_exec (db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close (db);
+
+  log = open_ok (fx->path);
+
+  assert_int_equal (sqlite3_open_v2 (fx->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  assert_int_equal (sqlite3_prepare_v2 (db, "PRAGMA user_version", -1, &stmt, NULL), SQLITE_OK);
+  assert_int_equal (sqlite3_step (stmt), SQLITE_ROW);
+  version = sqlite3_column_int64 (stmt, 0);
+  sqlite3_finalize (stmt);
+  sqlite3_close (db);
+  assert_int_equal (version, TRELLIS_EVENT_LOG_SCHEMA_VERSION);
+
+  events = trellis_event_log_list (log, "alice", 0, &error);
+  assert_null (error);
+  /* a.example/deny in 1200-1799 (3), 1800 (1); a.example/category; b.example (2). */
+  assert_int_equal (events->len, 4);
+  assert_int_equal (count_events (log, "alice"), 7);
+  ev = entry_named (events, "a.example", 1200);
+  assert_non_null (ev);
+  assert_int_equal (ev->count, 3);
+  assert_int_equal (ev->last, 1799);
+  assert_int_equal (ev->seq, 1);
+  ev = entry_named (events, "b.example", -1);
+  assert_non_null (ev);
+  assert_null (ev->rule);
+  assert_int_equal (ev->count, 2);
+  assert_int_equal (ev->seq, 4);
+  assert_string_equal (((TrellisEvent *) events->pdata[0])->name, "b.example");
+  assert_int_equal (count_events (log, "bob"), 1);
+  assert_true (trellis_event_log_request_get (log, 1, &req, &error));
+  assert_string_equal (req->message, "please");
+  assert_int_equal (trellis_event_log_pause_get (log, "bob"), 99999);
+
+  /* carol keeps every row at the upgrade ... */
+  assert_int_equal (count_entries (log, "carol"), big);
+  /* ... and new entries take her back under the cap, TRIM_MAX a batch. */
+  trellis_event_log_add_blocked (log, 90000, "carol", "new1.example", "deny", NULL);
+  trellis_event_log_flush (log);
+  assert_int_equal (count_entries (log, "carol"), big + 1 - TRELLIS_EVENT_LOG_TRIM_MAX);
+  trellis_event_log_add_blocked (log, 90001, "carol", "new2.example", "deny", NULL);
+  trellis_event_log_flush (log);
+  assert_int_equal (count_entries (log, "carol"), TRELLIS_EVENT_LOG_CHILD_ENTRIES_MAX);
+  sum = summary_of (log, "carol");
+  assert_int_equal (sum.dropped_entries, big + 2 - TRELLIS_EVENT_LOG_CHILD_ENTRIES_MAX);
+  assert_int_equal (sum.blocked + sum.dropped_blocked, big + 2);
+  /* The new ones follow the old ones. */
+  g_clear_pointer (&events, g_ptr_array_unref);
+  events = trellis_event_log_list (log, "carol", 1, &error);
+  assert_string_equal (((TrellisEvent *) events->pdata[0])->name, "new2.example");
+  assert_int_equal (((TrellisEvent *) events->pdata[0])->seq, big + 2);
+}
+
+/* A damaged log set aside is kept until retention reaches its time, then
+ * removed with the other old events; nothing else is touched. */
+static void
+test_corrupt_purged_on_retention (void **state)
+{
+  Fixture *fx = *state;
+  g_autofree char *dir = g_path_get_dirname (fx->path);
+  g_autofree char *outside = g_build_filename (fx->dir, "not-ours", NULL);
+  g_autoptr(TrellisEventLog) log = NULL;
+  g_autoptr(GError) error = NULL;
+  g_auto(GStrv) removed = NULL;
+  static const char *const old_ones[] = {
+    "events.db.corrupt-100", "events.db.corrupt-100-wal", "events.db.corrupt-100.1",
+    "events.db.corrupt-999",
+  };
+  static const char *const kept[] = {
+    "events.db.corrupt-1000",      /* not older than the cutoff */
+    "events.db.corrupt-5000",
+    "events.db.corrupt-abc",       /* not ours: no time */
+    "events.db.corrupt-",
+    "events.db.corrupt-100x",
+    "events.db.corrupt-100.1.2",
+    "events.db.corrupt-100-shm",
+    "other.db.corrupt-100",
+    "events.db.old",
+  };
+  g_autofree char *link = g_build_filename (dir, "events.db.corrupt-50", NULL);
+  g_autofree char *subdir = g_build_filename (dir, "events.db.corrupt-60", NULL);
+  gboolean recreated = FALSE;
+  guint deleted = 99;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  guint i;
+
+  assert_int_equal (g_mkdir (dir, 0700), 0);
+  for (i = 0; i < G_N_ELEMENTS (old_ones); i++)
+    {
+      g_autofree char *p = g_build_filename (dir, old_ones[i], NULL);
+
+      assert_true (g_file_set_contents (p, "old", -1, NULL));
+    }
+  for (i = 0; i < G_N_ELEMENTS (kept); i++)
+    {
+      g_autofree char *p = g_build_filename (dir, kept[i], NULL);
+
+      assert_true (g_file_set_contents (p, "keep", -1, NULL));
+    }
+  /* A link and a directory with an old name are not ours to remove. */
+  assert_true (g_file_set_contents (outside, "x", -1, NULL));
+  assert_int_equal (symlink (outside, link), 0);
+  assert_int_equal (g_mkdir (subdir, 0700), 0);
+
+  log = open_ok (fx->path);
+  assert_true (trellis_event_log_purge (log, 1000, &deleted, &removed, &error));
+  assert_null (error);
+  assert_int_equal (deleted, 0);
+  assert_int_equal (g_strv_length (removed), G_N_ELEMENTS (old_ones));
+  for (i = 0; i < G_N_ELEMENTS (old_ones); i++)
+    {
+      g_autofree char *p = g_build_filename (dir, old_ones[i], NULL);
+
+      assert_false (g_file_test (p, G_FILE_TEST_EXISTS));
+      assert_true (g_strv_contains ((const char *const *) removed, p));
+    }
+  for (i = 0; i < G_N_ELEMENTS (kept); i++)
+    {
+      g_autofree char *p = g_build_filename (dir, kept[i], NULL);
+
+      assert_true (g_file_test (p, G_FILE_TEST_IS_REGULAR));
+    }
+  assert_true (g_file_test (link, G_FILE_TEST_IS_SYMLINK));
+  assert_true (g_file_test (outside, G_FILE_TEST_IS_REGULAR));
+  assert_true (g_file_test (subdir, G_FILE_TEST_IS_DIR));
+  assert_true (g_file_test (fx->path, G_FILE_TEST_IS_REGULAR));
+  g_clear_pointer (&removed, g_strfreev);
+
+  /* A file trellisd really set aside: kept through its retention, then gone. */
+  g_clear_pointer (&log, trellis_event_log_free);
+  for (i = 0; i < G_N_ELEMENTS (kept); i++)
+    {
+      g_autofree char *p = g_build_filename (dir, kept[i], NULL);
+
+      g_unlink (p);
+    }
+  {
+    g_autofree char *wal = g_strconcat (fx->path, "-wal", NULL);
+    g_autofree char *shm = g_strconcat (fx->path, "-shm", NULL);
+
+    g_unlink (wal);
+    g_unlink (shm);
+  }
+  assert_true (g_file_set_contents (fx->path, "this is not a database at all", -1, NULL));
+  log = trellis_event_log_open_full (fx->path, &recreated, &error);
+  assert_non_null (log);
+  assert_true (recreated);
+  assert_true (trellis_event_log_purge (log, now - 7 * 86400, NULL, &removed, &error));
+  assert_int_equal (g_strv_length (removed), 0);
+  g_clear_pointer (&removed, g_strfreev);
+  assert_true (trellis_event_log_purge (log, now + 2, NULL, &removed, &error));
+  assert_int_equal (g_strv_length (removed), 1);
+  assert_true (g_str_has_prefix (removed[0], fx->path));
+  assert_non_null (strstr (removed[0], ".corrupt-"));
+  assert_false (g_file_test (removed[0], G_FILE_TEST_EXISTS));
+  /* The live log is not among them, and still works. */
+  trellis_event_log_add_blocked (log, now, "alice", "a.example", NULL, NULL);
+  trellis_event_log_flush (log);
+  assert_int_equal (count_events (log, "alice"), 1);
+}
+
+/* The _async jobs call back once each, in the worker thread, and all of
+ * them before free() returns. */
+typedef struct {
+  gint                  done;      /* atomic */
+  GThread              *thread;
+  TrellisEventLogPage  *page;
+  guint                 deleted;
+  char                **removed;
+  GError               *error;
+} AsyncResult;
+
+static void
+async_page_done (TrellisEventLogPage *page, GError *error, gpointer data)
+{
+  AsyncResult *r = data;
+
+  r->thread = g_thread_self ();
+  r->page = page;
+  r->error = error;
+  g_atomic_int_set (&r->done, 1);
+}
+
+static void
+async_clear_done (guint deleted, GError *error, gpointer data)
+{
+  AsyncResult *r = data;
+
+  r->thread = g_thread_self ();
+  r->deleted = deleted;
+  r->error = error;
+  g_atomic_int_set (&r->done, 1);
+}
+
+static void
+async_purge_done (guint deleted, char **removed, GError *error, gpointer data)
+{
+  AsyncResult *r = data;
+
+  r->thread = g_thread_self ();
+  r->deleted = deleted;
+  r->removed = removed;
+  r->error = error;
+  g_atomic_int_set (&r->done, 1);
+}
+
+static void
+async_wait (AsyncResult *r)
+{
+  gint64 end = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  while (!g_atomic_int_get (&r->done) && g_get_monotonic_time () < end)
+    g_usleep (1000);
+  assert_true (g_atomic_int_get (&r->done));
+}
+
+static void
+test_async_jobs (void **state)
+{
+  Fixture *fx = *state;
+  TrellisEventLog *log = open_ok (fx->path);
+  AsyncResult page = { 0 }, bad = { 0 }, clear = { 0 }, purge = { 0 };
+  AsyncResult many[8] = { { 0 } };
+  guint i;
+
+  for (i = 0; i < 50; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("j%u.example", i);
+
+      trellis_event_log_add_blocked (log, 100 + i, "alice", name, "deny", NULL);
+    }
+  /* No flush: the read flushes first. */
+  trellis_event_log_read_page_async (log, "alice", 0, 20, async_page_done, &page);
+  async_wait (&page);
+  assert_null (page.error);
+  assert_true (page.thread != g_thread_self ());
+  assert_int_equal (page.page->events->len, 20);
+  assert_true (page.page->has_summary);
+  assert_int_equal (page.page->summary.entries, 50);
+  assert_true (page.page->next > 0);
+  g_clear_pointer (&page.page, trellis_event_log_page_free);
+
+  /* A bad child is an error, in the callback. */
+  trellis_event_log_read_page_async (log, "", 0, 20, async_page_done, &bad);
+  async_wait (&bad);
+  assert_null (bad.page);
+  assert_true (g_error_matches (bad.error, TRELLIS_EVENT_LOG_ERROR,
+                                TRELLIS_EVENT_LOG_ERROR_INVALID));
+  g_clear_error (&bad.error);
+
+  trellis_event_log_purge_async (log, 120, async_purge_done, &purge);
+  async_wait (&purge);
+  assert_null (purge.error);
+  assert_true (purge.thread == page.thread);
+  assert_int_equal (purge.deleted, 20);
+  assert_non_null (purge.removed);
+  g_strfreev (purge.removed);
+
+  trellis_event_log_clear_async (log, "alice", async_clear_done, &clear);
+  async_wait (&clear);
+  assert_null (clear.error);
+  assert_int_equal (clear.deleted, 30);
+  assert_int_equal (count_entries (log, "alice"), 0);
+
+  /* Freed with jobs waiting: every one has answered (a page, or "closed")
+   * when free() returns, and nothing leaks (ASan). */
+  for (i = 0; i < G_N_ELEMENTS (many); i++)
+    trellis_event_log_read_page_async (log, "alice", 0, 10, async_page_done, &many[i]);
+  trellis_event_log_free (log);
+  for (i = 0; i < G_N_ELEMENTS (many); i++)
+    {
+      assert_true (g_atomic_int_get (&many[i].done));
+      if (many[i].page == NULL)
+        {
+          assert_true (g_error_matches (many[i].error, TRELLIS_EVENT_LOG_ERROR,
+                                        TRELLIS_EVENT_LOG_ERROR_CLOSED));
+        }
+      g_clear_pointer (&many[i].page, trellis_event_log_page_free);
+      g_clear_error (&many[i].error);
+    }
+}
+
 int
 main (void)
 {
@@ -842,6 +1514,13 @@ main (void)
     cmocka_unit_test_setup_teardown (test_reopen_keeps_data, setup, teardown),
     cmocka_unit_test_setup_teardown (test_crash_never_corrupts, setup, teardown),
     cmocka_unit_test_setup_teardown (test_newer_schema_refused, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_fold_repeats, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_cap_drops_oldest, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_missed_when_queue_full, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_paging, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_migration_from_v1, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_corrupt_purged_on_retention, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_async_jobs, setup, teardown),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);

@@ -5,16 +5,12 @@
  * table described in policy/nft-plan.h, built by trellis_nft_plan_new().
  * No kernel needed.
  */
+#include "tests/unit/test-common.h"
+
 #include <errno.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
-#include <cmocka.h>
 
 #include <linux/netfilter.h>
 #include <linux/netfilter/nfnetlink.h>

@@ -5,12 +5,7 @@
  * text below was copied from `nft list table inet trellis` on a kernel
  * holding the table trellisd applied).  No kernel needed.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
-#include <cmocka.h>
+#include "tests/unit/test-common.h"
 
 #include "policy/nft-plan.h"
 

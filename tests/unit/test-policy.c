@@ -2,32 +2,11 @@
 /*
  * test-policy.c — the household file, its errors, and the decisions.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
+#include "tests/unit/test-common.h"
+
 #include <unistd.h>
 
-#include <cmocka.h>
-#include <glib.h>
-#include <glib/gstdio.h>
-
-#include "policy/trellis-policy.h"
-
 #define EXAMPLE TRELLIS_SRC_DATADIR "/example-household.conf"
-
-static TrellisPolicy *
-load (const char *text)
-{
-  g_autoptr(GError) error = NULL;
-  TrellisPolicy *policy = trellis_policy_load_data (text, strlen (text), "household.conf",
-                                                    TRELLIS_SRC_DATADIR, &error);
-
-  if (policy == NULL)
-    fail_msg ("unexpected errors:\n%s", error->message);
-  return policy;
-}
 
 static TrellisPolicy *
 load_example (void)
@@ -120,7 +99,7 @@ test_example_household (void **state)
 static void
 test_getters (void **state)
 {
-  g_autoptr(TrellisPolicy) policy = load ("[household]\nparents = mum\ntimezone = Europe/Paris\n"
+  g_autoptr(TrellisPolicy) policy = trellis_test_load_policy ("[household]\nparents = mum\ntimezone = Europe/Paris\n"
                                           "[child ana]\nbirth = 2016-05\naccounts = ana\n");
   const TrellisChild *ana = trellis_policy_find_child (policy, "ana");
 
@@ -233,7 +212,7 @@ test_decide_names (void **state)
 static void
 test_helpline_beats_deny (void **state)
 {
-  g_autoptr(TrellisPolicy) policy = load ("[household]\n"
+  g_autoptr(TrellisPolicy) policy = trellis_test_load_policy ("[household]\n"
                                           "parents = mum\n"
                                           "[child kid]\n"
                                           "age = 9\n"
@@ -267,7 +246,7 @@ test_helpline_beats_deny (void **state)
 static void
 test_explanations_by_age (void **state)
 {
-  g_autoptr(TrellisPolicy) policy = load ("[household]\n"
+  g_autoptr(TrellisPolicy) policy = trellis_test_load_policy ("[household]\n"
                                           "parents = mum\n"
                                           "timezone = UTC\n"
                                           "[child kid]\n"
@@ -310,7 +289,7 @@ test_explanations_by_age (void **state)
 static void
 test_integrity (void **state)
 {
-  g_autoptr(TrellisPolicy) policy = load ("[household]\n"
+  g_autoptr(TrellisPolicy) policy = trellis_test_load_policy ("[household]\n"
                                           "parents = mum\n"
                                           "[child kid]\n"
                                           "age = 9\n"
@@ -324,10 +303,11 @@ test_integrity (void **state)
   assert_decision (policy, kid, "USE-APPLICATION-DNS.NET.", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_INTEGRITY, "use-application-dns.net");
   assert_decision (policy, kid, "mask.icloud.com", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_INTEGRITY, "mask.icloud.com");
   assert_decision (policy, kid, "mask-h2.icloud.com", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_INTEGRITY, "mask-h2.icloud.com");
-  assert_decision (policy, kid, "_dns.resolver.arpa", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_INTEGRITY, "_dns.resolver.arpa");
+  assert_decision (policy, kid, "_dns.resolver.arpa", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_INTEGRITY, "resolver.arpa");
   /* allow = icloud.com does not open Private Relay: the more specific rule wins. */
   assert_decision (policy, kid, "www.icloud.com", TRELLIS_VERDICT_ALLOW, TRELLIS_RULE_KIND_ALLOW, "icloud.com");
-  assert_decision (policy, kid, "resolver.arpa", TRELLIS_VERDICT_ALLOW, TRELLIS_RULE_KIND_DEFAULT, NULL);
+  /* DDR (RFC 9462): the whole special-use name, not only _dns. */
+  assert_decision (policy, kid, "resolver.arpa", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_INTEGRITY, "resolver.arpa");
   /* Integrity rules hold for every child, and without a child. */
   assert_decision (policy, NULL, "use-application-dns.net", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_INTEGRITY, NULL);
 
@@ -344,7 +324,7 @@ test_integrity (void **state)
 static void
 test_household_keys (void **state)
 {
-  g_autoptr(TrellisPolicy) policy = load ("# a comment\n"
+  g_autoptr(TrellisPolicy) policy = trellis_test_load_policy ("# a comment\n"
                                           "[household]\n"
                                           "parents = mum;dad   # the parents\n"
                                           "timezone = Europe/Paris   # schedules\n"
@@ -697,10 +677,11 @@ static void
 test_list_sources (void **state)
 {
   g_autoptr(TrellisPolicy) policy =
-    load ("[household]\nparents = mum\nremove-sources = blp-gambling\n"
-          "[child sam]\nage = 10\naccounts = sam\n"
-          "[source family-list]\ncategory = gambling\n"
-          "url = https://lists.example.net/g.tar.gz  # ours\nformat = ut1\nlicence = CC0-1.0\n");
+    trellis_test_load_policy ("[household]\nparents = mum\nremove-sources = blp-gambling\n"
+                              "[child sam]\nage = 10\naccounts = sam\n"
+                              "[source family-list]\ncategory = gambling\n"
+                              "url = https://lists.example.net/g.tar.gz  # ours\nformat = ut1\n"
+                              "licence = CC0-1.0\n");
   const TrellisListSource *const *sources;
   const TrellisListSource *ut1 = NULL, *blp = NULL, *family = NULL;
   TrellisListFormat format = TRELLIS_LIST_FORMAT_PLAIN;

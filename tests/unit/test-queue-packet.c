@@ -3,15 +3,14 @@
  * The queue's header reader and the flow table: what trellisd learns of a
  * packet before it reads the DNS inside it.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "tests/unit/test-common.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netfilter/nfnetlink_queue.h>
 #include <netinet/in.h>
-#include <string.h>
 #include <sys/socket.h>
 
 #include "daemon/flows.h"
@@ -147,6 +146,95 @@ test_tcp_syn (void **state)
   assert_int_equal (trellis_queue_packet_parse (pkt, sizeof pkt, &p), -EBADMSG);
 }
 
+/*
+ * A packet message as the kernel sends it: NFQA_PACKET_HDR (id @id) unless
+ * @id is 0, then NFQA_SKB_INFO (@skb_info, when not 0), NFQA_CAP_LEN
+ * (@cap_len, when not 0), NFQA_UID 1001, NFQA_PAYLOAD.
+ */
+static struct nlmsghdr *
+packet_message (char *buf, guint32 id, guint32 skb_info, guint32 cap_len,
+                const guint8 *payload, gsize len)
+{
+  struct nlmsghdr *nlh = mnl_nlmsg_put_header (buf);
+  struct nfgenmsg *nfg;
+
+  nlh->nlmsg_type = (NFNL_SUBSYS_QUEUE << 8) | NFQNL_MSG_PACKET;
+  nfg = mnl_nlmsg_put_extra_header (nlh, sizeof *nfg);
+  nfg->nfgen_family = AF_UNSPEC;
+  nfg->version = NFNETLINK_V0;
+  nfg->res_id = htons (7);
+  if (id != 0)
+    {
+      struct nfqnl_msg_packet_hdr ph = { .packet_id = htonl (id), .hw_protocol = htons (0x0800),
+                                         .hook = 3 };
+
+      mnl_attr_put (nlh, NFQA_PACKET_HDR, sizeof ph, &ph);
+    }
+  if (skb_info != 0)
+    mnl_attr_put_u32 (nlh, NFQA_SKB_INFO, htonl (skb_info));
+  if (cap_len != 0)
+    mnl_attr_put_u32 (nlh, NFQA_CAP_LEN, htonl (cap_len));
+  mnl_attr_put_u32 (nlh, NFQA_UID, htonl (1001));
+  mnl_attr_put (nlh, NFQA_PAYLOAD, len, payload);
+  return nlh;
+}
+
+static void
+test_message_readable (void **state)
+{
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  TrellisQueueMessage m;
+
+  /* An ordinary packet, checksum not yet filled in (a local one). */
+  assert_int_equal (trellis_queue_message_parse (packet_message (buf, 42, NFQA_SKB_CSUMNOTREADY, 0,
+                                                                 ipv4_udp, sizeof ipv4_udp), &m), 0);
+  assert_int_equal (m.id, 42);
+  assert_true (m.readable);
+  assert_true (m.packet.has_uid);
+  assert_int_equal (m.packet.uid, 1001);
+  assert_int_equal (m.packet.src_port, 40000);
+  assert_int_equal (m.packet.payload_len, 4);
+
+  /* A CAP_LEN no longer than what was copied changes nothing. */
+  assert_int_equal (trellis_queue_message_parse (packet_message (buf, 43, 0, sizeof ipv4_udp,
+                                                                 ipv4_udp, sizeof ipv4_udp), &m), 0);
+  assert_true (m.readable);
+}
+
+static void
+test_message_unreadable (void **state)
+{
+  char buf[MNL_SOCKET_BUFFER_SIZE];
+  TrellisQueueMessage m;
+
+  /* A GSO super-packet is several packets on the wire: never judged whole. */
+  assert_int_equal (trellis_queue_message_parse (packet_message (buf, 44, NFQA_SKB_GSO, 0,
+                                                                 ipv4_udp, sizeof ipv4_udp), &m), 0);
+  assert_int_equal (m.id, 44);
+  assert_false (m.readable);
+  assert_int_equal (trellis_queue_message_parse (packet_message (buf, 45,
+                                                                 NFQA_SKB_GSO | NFQA_SKB_CSUMNOTREADY,
+                                                                 0, ipv4_udp, sizeof ipv4_udp), &m), 0);
+  assert_false (m.readable);
+
+  /* Only part of the packet copied. */
+  assert_int_equal (trellis_queue_message_parse (packet_message (buf, 46, 0, sizeof ipv4_udp + 1,
+                                                                 ipv4_udp, sizeof ipv4_udp), &m), 0);
+  assert_int_equal (m.id, 46);
+  assert_false (m.readable);
+
+  /* Headers that do not parse. */
+  assert_int_equal (trellis_queue_message_parse (packet_message (buf, 47, 0, 0, ipv4_udp, 10), &m), 0);
+  assert_int_equal (m.id, 47);
+  assert_false (m.readable);
+
+  /* No packet header: nothing to give a verdict to, and @m is untouched. */
+  m.id = 99;
+  assert_int_equal (trellis_queue_message_parse (packet_message (buf, 0, 0, 0, ipv4_udp,
+                                                                 sizeof ipv4_udp), &m), -EBADMSG);
+  assert_int_equal (m.id, 99);
+}
+
 static void
 test_flow_table (void **state)
 {
@@ -242,6 +330,8 @@ main (void)
     cmocka_unit_test (test_ipv4_bad_lengths),
     cmocka_unit_test (test_ipv6_extension),
     cmocka_unit_test (test_tcp_syn),
+    cmocka_unit_test (test_message_readable),
+    cmocka_unit_test (test_message_unreadable),
     cmocka_unit_test (test_flow_table),
     cmocka_unit_test (test_flow_table_cap),
   };

@@ -4,22 +4,10 @@
  * level, country domains, names that must be left alone, and malformed
  * data files.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
+#include "tests/unit/test-common.h"
 #include <unistd.h>
-#include <cmocka.h>
-
-#include <glib.h>
-#include <glib/gstdio.h>
 
 #include "policy/safe-search.h"
-
-#ifndef TRELLIS_SRC_DATADIR
-#error "TRELLIS_SRC_DATADIR must name policy/data"
-#endif
 
 #define DATA_FILE TRELLIS_SRC_DATADIR "/safe-search"
 
