@@ -3,7 +3,7 @@
  * list-updates.c — trellisd's side of the published lists (see
  * list-updates.h).
  *
- * The updater is another account (a dynamic user under systemd): what it
+ * The updater is another account (its own under systemd): what it
  * writes is input.  trellisd reads its files without following links,
  * refuses anything but plain files of bounded size, copies the index into
  * its own folder (mode 0600, in a 0700 folder) before mapping it, so no
@@ -15,6 +15,7 @@
 #include <grp.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <signal.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -27,7 +28,14 @@
 #define MANIFEST_MAX (4 * 1024 * 1024)
 #define STATUS_MAX (4 * 1024 * 1024)
 #define OUTPUT_MAX (64 * 1024)
-#define UNIT "trellis-lists-update.service"
+#define RUN_MAX (OUTPUT_MAX * 2)
+/* Under systemd: the file trellisd writes to ask for a run (its own
+ * folder; trellis-lists-update.path watches it), how often it looks at the
+ * updater's run file meanwhile, and how long it waits. */
+#define REQUEST_FILE "lists-update-wanted"
+#define RUN_POLL_MS 250
+#define RUN_START_TIMEOUT_US (G_GINT64_CONSTANT (60) * G_USEC_PER_SEC)
+#define RUN_TIMEOUT_US (G_GINT64_CONSTANT (2 * 3600 + 600) * G_USEC_PER_SEC)
 
 /* Reads @path, a plain file of at most @max bytes, not through a link. */
 static char *
@@ -269,8 +277,11 @@ in_force:
 /* Running the updater */
 
 struct _TrellisListUpdater {
-  GSubprocess            *process;      /* (owned) */
+  GSubprocess            *process;      /* (owned) (nullable) the updater, run by trellisd */
   GCancellable           *cancellable;  /* (owned) */
+  char                   *run_path;     /* (owned) (nullable) under systemd: the updater's run file */
+  gint64                  asked_us;     /* ... and when trellisd asked for the run */
+  GSource                *poll;         /* (owned) (nullable) ... looking at the run file */
   TrellisListUpdaterDone  done;
   gpointer                user_data;
 };
@@ -318,6 +329,124 @@ updater_finished (GObject      *source,
   updater->done (status, shown, updater->user_data);
 }
 
+/* What the updater's run file says: the run that began at @ret_started
+ * (0: none) has ended (@ret_finished not 0) with @ret_status and
+ * @ret_output, or still runs (@ret_running).  The file is another
+ * account's: bounded, not through a link, and its words made valid UTF-8. */
+static void
+run_file_read (const char  *path,
+               gint64      *ret_started,
+               gint64      *ret_finished,
+               gboolean    *ret_running,
+               int         *ret_status,
+               char       **ret_output)
+{
+  g_autoptr(GKeyFile) record = g_key_file_new ();
+  g_autofree char *text = NULL;
+  g_autofree char *output = NULL;
+  gsize length = 0;
+  gint64 pid;
+
+  *ret_started = *ret_finished = 0;
+  *ret_running = FALSE;
+  *ret_status = -1;
+  *ret_output = NULL;
+  text = read_untrusted (path, RUN_MAX, &length, NULL);
+  if (text == NULL || !g_key_file_load_from_data (record, text, length, G_KEY_FILE_NONE, NULL))
+    return;
+  *ret_started = g_key_file_get_int64 (record, "run", "started-us", NULL);
+  *ret_finished = g_key_file_get_int64 (record, "run", "finished-us", NULL);
+  if (*ret_finished != 0)
+    {
+      *ret_status = g_key_file_get_integer (record, "run", "exit-status", NULL);
+      output = g_key_file_get_string (record, "run", "output", NULL);
+      if (output != NULL)
+        *ret_output = g_utf8_make_valid (output, MIN (strlen (output), OUTPUT_MAX));
+      return;
+    }
+  /* Begun and not ended: it runs while its process does (another
+   * account's: kill() says EPERM, not ESRCH). */
+  pid = g_key_file_get_int64 (record, "run", "pid", NULL);
+  *ret_running = pid > 1 && pid <= G_MAXINT32 && (kill ((pid_t) pid, 0) == 0 || errno == EPERM);
+}
+
+/* Under systemd: has the run trellisd asked for ended? */
+static gboolean
+run_poll (gpointer user_data)
+{
+  TrellisListUpdater *updater = user_data;
+  g_autofree char *output = NULL;
+  gint64 started, finished, now = g_get_real_time ();
+  gboolean running;
+  int status;
+  const char *failed = NULL;
+
+  run_file_read (updater->run_path, &started, &finished, &running, &status, &output);
+  if (finished != 0 && finished >= updater->asked_us)
+    {
+      /* @done frees @updater, and this source with it. */
+      updater->done (status, output != NULL ? output : "", updater->user_data);
+      return G_SOURCE_REMOVE;
+    }
+  if (started >= updater->asked_us && finished == 0 && !running)
+    failed = "the list updater stopped before it ended: see journalctl -u trellis-lists-update";
+  else if (!running && started < updater->asked_us && now - updater->asked_us > RUN_START_TIMEOUT_US)
+    failed = "the list updater did not start within a minute: is trellis-lists-update.path "
+             "enabled? (systemctl enable --now trellis-lists-update.path)";
+  else if (now - updater->asked_us > RUN_TIMEOUT_US)
+    failed = "the list updater did not end within its time (2 hours): see journalctl -u trellis-lists-update";
+  if (failed != NULL)
+    {
+      updater->done (-1, failed, updater->user_data);
+      return G_SOURCE_REMOVE;
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+/* Under systemd: asks for a run by writing the file the path unit watches
+ * (trellisd's own folder), and then waits for the run file to say it
+ * ended.  trellisd needs no right over systemd for it. */
+static TrellisListUpdater *
+updater_ask_systemd (const TrellisListUpdaterOptions *options,
+                     TrellisListUpdaterDone           done,
+                     gpointer                         user_data,
+                     GError                         **error)
+{
+  g_autofree char *request = g_build_filename (options->state_dir, REQUEST_FILE, NULL);
+  g_autofree char *line = NULL;
+  TrellisListUpdater *updater;
+  gint64 now = g_get_real_time ();
+  int fd, saved_errno = 0;
+
+  fd = open (request, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY, 0600);
+  if (fd < 0)
+    saved_errno = errno;
+  else
+    {
+      line = g_strdup_printf ("%" G_GINT64_FORMAT "\n", now);
+      if (write (fd, line, strlen (line)) != (ssize_t) strlen (line))
+        saved_errno = errno != 0 ? errno : EIO;
+      if (close (fd) != 0 && saved_errno == 0)
+        saved_errno = errno;
+    }
+  if (saved_errno != 0)
+    {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   "cannot ask systemd for a run (%s): %s", request, g_strerror (saved_errno));
+      return NULL;
+    }
+  updater = g_new0 (TrellisListUpdater, 1);
+  updater->cancellable = g_cancellable_new ();
+  updater->run_path = g_build_filename (options->lists_dir, "run", NULL);
+  updater->asked_us = now;
+  updater->done = done;
+  updater->user_data = user_data;
+  updater->poll = g_timeout_source_new (RUN_POLL_MS);
+  g_source_set_callback (updater->poll, run_poll, updater, NULL);
+  g_source_attach (updater->poll, NULL);
+  return updater;
+}
+
 TrellisListUpdater *
 trellis_list_updater_start (const TrellisListUpdaterOptions *options,
                             TrellisListUpdaterDone           done,
@@ -330,62 +459,55 @@ trellis_list_updater_start (const TrellisListUpdaterOptions *options,
   static Account account;   /* read by the child only, before exec */
   TrellisListUpdater *updater;
   GSubprocess *process;
+  struct stat st;
+  int fd;
 
+  if (options->use_systemd)
+    return updater_ask_systemd (options, done, user_data, error);
+
+  if (g_stat (options->lists_dir, &st) != 0 || !S_ISDIR (st.st_mode))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                   "there is no lists folder %s: create it for an unprivileged account", options->lists_dir);
+      return NULL;
+    }
+  if (st.st_uid == 0)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                   "%s belongs to root: the list updater never runs as root; "
+                   "give the folder to an unprivileged account", options->lists_dir);
+      return NULL;
+    }
+  fd = open (options->household_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno), "%s: %s",
+                   options->household_path, g_strerror (saved_errno));
+      return NULL;
+    }
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE | G_SUBPROCESS_FLAGS_STDERR_MERGE
                                         | G_SUBPROCESS_FLAGS_STDIN_INHERIT);
   g_subprocess_launcher_set_environ (launcher, (char **) environ);
-  if (options->use_systemd)
+  g_subprocess_launcher_take_fd (launcher, fd, 3);
+  account.uid = st.st_uid;
+  account.gid = st.st_gid;
+  g_subprocess_launcher_set_child_setup (launcher, drop_privileges, &account, NULL);
+  g_subprocess_launcher_set_cwd (launcher, "/");
+  g_ptr_array_add (argv, (gpointer) options->updater);
+  g_ptr_array_add (argv, (gpointer) "--household-fd=3");
+  g_ptr_array_add (argv, (gpointer) "--lists-dir");
+  g_ptr_array_add (argv, (gpointer) options->lists_dir);
+  if (options->data_dir != NULL)
     {
-      g_ptr_array_add (argv, (gpointer) "systemctl");
-      g_ptr_array_add (argv, (gpointer) "start");
-      g_ptr_array_add (argv, (gpointer) UNIT);
+      g_ptr_array_add (argv, (gpointer) "--data-dir");
+      g_ptr_array_add (argv, (gpointer) options->data_dir);
     }
-  else
+  if (options->config != NULL)
     {
-      struct stat st;
-      int fd;
-
-      if (g_stat (options->lists_dir, &st) != 0 || !S_ISDIR (st.st_mode))
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                       "there is no lists folder %s: create it for an unprivileged account", options->lists_dir);
-          return NULL;
-        }
-      if (st.st_uid == 0)
-        {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
-                       "%s belongs to root: the list updater never runs as root; "
-                       "give the folder to an unprivileged account", options->lists_dir);
-          return NULL;
-        }
-      fd = open (options->household_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-      if (fd < 0)
-        {
-          int saved_errno = errno;
-
-          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno), "%s: %s",
-                       options->household_path, g_strerror (saved_errno));
-          return NULL;
-        }
-      g_subprocess_launcher_take_fd (launcher, fd, 3);
-      account.uid = st.st_uid;
-      account.gid = st.st_gid;
-      g_subprocess_launcher_set_child_setup (launcher, drop_privileges, &account, NULL);
-      g_subprocess_launcher_set_cwd (launcher, "/");
-      g_ptr_array_add (argv, (gpointer) options->updater);
-      g_ptr_array_add (argv, (gpointer) "--household-fd=3");
-      g_ptr_array_add (argv, (gpointer) "--lists-dir");
-      g_ptr_array_add (argv, (gpointer) options->lists_dir);
-      if (options->data_dir != NULL)
-        {
-          g_ptr_array_add (argv, (gpointer) "--data-dir");
-          g_ptr_array_add (argv, (gpointer) options->data_dir);
-        }
-      if (options->config != NULL)
-        {
-          g_ptr_array_add (argv, (gpointer) "--config");
-          g_ptr_array_add (argv, (gpointer) options->config);
-        }
+      g_ptr_array_add (argv, (gpointer) "--config");
+      g_ptr_array_add (argv, (gpointer) options->config);
     }
   g_ptr_array_add (argv, NULL);
   process = g_subprocess_launcher_spawnv (launcher, (const char *const *) argv->pdata, error);
@@ -408,6 +530,10 @@ trellis_list_updater_free (TrellisListUpdater *updater)
   g_cancellable_cancel (updater->cancellable);
   g_clear_object (&updater->cancellable);
   g_clear_object (&updater->process);
+  if (updater->poll != NULL)
+    g_source_destroy (updater->poll);
+  g_clear_pointer (&updater->poll, g_source_unref);
+  g_free (updater->run_path);
   g_free (updater);
 }
 

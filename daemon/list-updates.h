@@ -51,18 +51,23 @@ typedef struct {
   const char *data_dir;         /* (nullable) */
   const char *config;           /* (nullable) the updater's configuration */
   const char *household_path;   /* handed over as a descriptor: the updater cannot read it */
-  gboolean    use_systemd;      /* start trellis-lists-update.service instead (systemd is PID 1) */
+  const char *state_dir;        /* trellisd's own folder: where it asks systemd for a run */
+  gboolean    use_systemd;      /* have systemd run trellis-lists-update.service instead (PID 1 is systemd) */
 } TrellisListUpdaterOptions;
 
 /**
  * trellis_list_updater_start:
- * Runs the updater once: with @options->use_systemd, `systemctl start
- * trellis-lists-update.service` (the unit's sandbox, a dynamic user);
- * otherwise the program itself, as the owner of the lists folder (never
- * root: a folder of root's is refused), no capabilities, no new
- * privileges, the household file on descriptor 3.  @done is called on the
- * main context when it ends.  Returns: (transfer full) (nullable), NULL
- * with @error when it could not start.
+ * Runs the updater once.  With @options->use_systemd, asks systemd for a
+ * run of trellis-lists-update.service (the unit's sandbox, its own
+ * account): writes @state_dir/lists-update-wanted, which
+ * trellis-lists-update.path watches, and waits until the updater's run
+ * file (@lists_dir/run) says a run ended after that, or that none began
+ * within a minute, or that the run stopped before it ended; trellisd needs
+ * no right over systemd.  Otherwise it runs the program itself, as the
+ * owner of the lists folder (never root: a folder of root's is refused),
+ * no capabilities, no new privileges, the household file on descriptor 3.
+ * @done is called on the main context when it ends.  Returns: (transfer
+ * full) (nullable), NULL with @error when it could not start.
  */
 TrellisListUpdater *trellis_list_updater_start (const TrellisListUpdaterOptions *options,
                                                 TrellisListUpdaterDone           done,

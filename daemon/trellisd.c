@@ -1619,12 +1619,13 @@ lists_update_start (TrellisDaemon *daemon)
     .data_dir = daemon->config.data_dir,
     .config = daemon->config.updater_config,
     .household_path = daemon->config.household_path,
+    .state_dir = daemon->config.state_dir,
     .use_systemd = daemon->config.updater == NULL && g_file_test (SYSTEMD_RUNNING, G_FILE_TEST_IS_DIR),
   };
 
   if (daemon->updater != NULL)
     return;   /* one run at a time; its callers are answered together */
-  g_message ("list update started%s", options.use_systemd ? " (trellis-lists-update.service)" : "");
+  g_message ("list update started%s", options.use_systemd ? " (asked trellis-lists-update.path)" : "");
   daemon->updater = trellis_list_updater_start (&options, lists_update_done, daemon, &error);
   if (daemon->updater == NULL)
     {

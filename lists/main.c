@@ -16,6 +16,7 @@
  * folder, another run, a compile that failed).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <grp.h>
 #include <libintl.h>
 #include <locale.h>
@@ -55,7 +56,7 @@ drop_root (const char  *lists_dir,
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
                    "the list updater does not run as root, and %s does not belong to another account "
-                   "(the systemd unit runs it as a dynamic user; trellis lists update asks trellisd)",
+                   "(the systemd unit runs it as its own account; trellis lists update asks trellisd)",
                    lists_dir);
       return FALSE;
     }
@@ -71,6 +72,27 @@ drop_root (const char  *lists_dir,
       return FALSE;
     }
   return TRUE;
+}
+
+/* What the run says: printed (stdout, or stderr for @error), and kept for
+ * the run file. */
+static void G_GNUC_PRINTF (3, 4)
+say (GString    *said,
+     gboolean    error,
+     const char *format,
+     ...)
+{
+  g_autofree char *text = NULL;
+  va_list args;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  if (error)
+    g_printerr ("%s", text);
+  else
+    g_print ("%s", text);
+  g_string_append (said, text);
 }
 
 static char *
@@ -128,6 +150,7 @@ main (int   argc,
   TrellisUpdaterConfig config;
   TrellisUpdaterSummary summary = { 0 };
   TrellisPolicyLoadOptions load = { 0 };
+  g_autoptr(GString) said = g_string_new (NULL);
   gsize length = 0;
   int status;
 
@@ -180,23 +203,32 @@ main (int   argc,
       return EXIT_NOTHING_DONE;
     }
 
+  /* From here the run file says how each run ended (the folder is the
+   * updater's now): trellisd answers a parent's trellis lists update with
+   * it when systemd ran the updater. */
   load.data_dir = data_dir;
   load.no_index = TRUE;
   policy = trellis_policy_load_data_with_options (contents, (gssize) length, name, &load, &error);
   if (policy == NULL)
     {
-      g_printerr ("trellis-lists-update: the household file has errors, so no list is fetched:\n%s\n",
-                  error->message);
-      trellis_updater_config_clear (&config);
-      return EXIT_NOTHING_DONE;
+      say (said, TRUE, "trellis-lists-update: the household file has errors, so no list is fetched:\n%s\n",
+           error->message);
+      status = EXIT_NOTHING_DONE;
+      goto out;
     }
 
   trellis_list_fetch_init ();
   if (!trellis_updater_run (&config, policy, (const char *const *) only, &summary, &error))
     {
-      g_printerr ("trellis-lists-update: %s\n", error->message);
-      trellis_updater_config_clear (&config);
-      return EXIT_NOTHING_DONE;
+      say (said, TRUE, "trellis-lists-update: %s\n", error->message);
+      status = EXIT_NOTHING_DONE;
+      /* Another run's file is that run's. */
+      if (g_error_matches (error, TRELLIS_UPDATER_ERROR, TRELLIS_UPDATER_ERROR_BUSY))
+        {
+          trellis_updater_config_clear (&config);
+          return status;
+        }
+      goto out;
     }
   {
     g_autofree char *took = summary.compiled
@@ -204,17 +236,20 @@ main (int   argc,
                                                summary.compile_cpu_seconds)
                             : g_strdup ("");
 
-    g_print ("memory: at most %" G_GUINT64_FORMAT " MiB anonymous and %" G_GUINT64_FORMAT
-             " MiB of mapped files (page cache)\n",
-             summary.peak_anon_kib / 1024, summary.peak_file_kib / 1024);
+    say (said, FALSE, "memory: at most %" G_GUINT64_FORMAT " MiB anonymous and %" G_GUINT64_FORMAT
+         " MiB of mapped files (page cache)\n",
+         summary.peak_anon_kib / 1024, summary.peak_file_kib / 1024);
     /* The last line: trellisd logs it. */
-    g_print ("%u source(s): %u fetched, %u not modified, %u failed; %s generation %" G_GUINT64_FORMAT
-             " in force, %u names%s\n",
-             summary.n_sources, summary.n_fetched, summary.n_current, summary.n_failed,
-             summary.compiled ? (summary.patched ? "patched into" : "compiled into") : "nothing to compile;",
-             summary.generation, summary.n_entries, took);
+    say (said, FALSE, "%u source(s): %u fetched, %u not modified, %u failed; %s generation %" G_GUINT64_FORMAT
+         " in force, %u names%s\n",
+         summary.n_sources, summary.n_fetched, summary.n_current, summary.n_failed,
+         summary.compiled ? (summary.patched ? "patched into" : "compiled into") : "nothing to compile;",
+         summary.generation, summary.n_entries, took);
   }
   status = summary.n_failed > 0 ? EXIT_SOME_FAILED : EXIT_ALL_CURRENT;
+
+out:
+  (void) trellis_updater_record_run (&config, status, said->str);
   trellis_updater_config_clear (&config);
   return status;
 }

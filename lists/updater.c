@@ -50,6 +50,7 @@ trellis_updater_config_init (TrellisUpdaterConfig *config,
 {
   memset (config, 0, sizeof *config);
   config->lists_dir = g_strdup (lists_dir);
+  config->started_us = g_get_real_time ();
   config->max_download = TRELLIS_UPDATER_MAX_DOWNLOAD;
   config->max_unpacked = TRELLIS_UPDATER_MAX_UNPACKED;
   config->max_names = TRELLIS_UPDATER_MAX_NAMES;
@@ -1190,6 +1191,58 @@ compile (Run                   *run,
 }
 
 /* ------------------------------------------------------------------------ */
+/* The run file */
+
+/* The run of @config: begun (its pid: trellisd sees whether it still
+ * runs), or ended with @exit_status and @output. */
+static gboolean
+run_file_write (const TrellisUpdaterConfig *config,
+                gboolean                    ended,
+                int                         exit_status,
+                const char                 *output)
+{
+  g_autoptr(GKeyFile) record = g_key_file_new ();
+  g_autofree char *path = g_build_filename (config->lists_dir, "run", NULL);
+  g_autofree char *data = NULL;
+  g_autofree char *text = NULL;
+
+  g_key_file_set_int64 (record, "run", "started-us", config->started_us);
+  if (ended)
+    {
+      g_autofree char *said = g_utf8_make_valid (output != NULL ? output : "", -1);
+
+      g_key_file_set_int64 (record, "run", "finished-us", MAX (g_get_real_time (), config->started_us));
+      g_key_file_set_integer (record, "run", "exit-status", exit_status);
+      g_key_file_set_string (record, "run", "output", said);
+    }
+  else
+    g_key_file_set_int64 (record, "run", "pid", (gint64) getpid ());
+  data = g_key_file_to_data (record, NULL, NULL);
+  text = g_strconcat ("# Written by the Trellis list updater as each run begins and ends.\n", data, NULL);
+  return g_file_set_contents_full (path, text, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0644, NULL);
+}
+
+gboolean
+trellis_updater_record_run (const TrellisUpdaterConfig *config,
+                            int                         exit_status,
+                            const char                 *output)
+{
+  g_autofree char *lock_path = g_build_filename (config->lists_dir, "lock", NULL);
+  gboolean ok;
+  int lock_fd = open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+
+  if (lock_fd < 0 || flock (lock_fd, LOCK_EX | LOCK_NB) != 0)
+    {
+      if (lock_fd >= 0)
+        close (lock_fd);
+      return FALSE;
+    }
+  ok = run_file_write (config, TRUE, exit_status, output);
+  close (lock_fd);
+  return ok;
+}
+
+/* ------------------------------------------------------------------------ */
 /* The status file */
 
 static void
@@ -1362,6 +1415,9 @@ trellis_updater_run (const TrellisUpdaterConfig *config,
                    "another update is running (%s is locked)", lock_path);
       return FALSE;
     }
+
+  /* The run has begun: trellisd, waiting for it, sees it has. */
+  run_file_write (config, FALSE, 0, NULL);
 
   run.config = config;
   run.policy = policy;

@@ -8,6 +8,8 @@
  *   index/lists-N.idx      the index of generation N
  *   sources/ID.N.names     each source's last good list, sorted, one name a line
  *   status                 each source's last attempt, success and error (for trellis lists)
+ *   run                    the last run: when it started and ended, its exit status and
+ *                          what it said (trellisd answers trellis lists update with it)
  *   lock                   one run at a time
  *   tmp/                   downloads in progress
  *
@@ -47,6 +49,7 @@ typedef struct {
   guint     connect_timeout;  /* seconds */
   gboolean  offline;          /* fetch nothing: compile what the folder has */
   gboolean  full;             /* compile every name again, never a patch */
+  gint64    started_us;       /* when the run began (real time, µs): its run file says so */
 } TrellisUpdaterConfig;
 
 /* The defaults, before a configuration file. */
@@ -109,5 +112,17 @@ gboolean trellis_updater_run (const TrellisUpdaterConfig *config,
                               const char *const          *only,
                               TrellisUpdaterSummary      *ret_summary,
                               GError                    **error);
+
+/**
+ * trellis_updater_record_run:
+ * Writes the run file of @config's folder: the run that began at
+ * @config->started_us ended now with @exit_status, having said @output.
+ * trellisd, which started the run (through systemd) for a parent, answers
+ * with it.  Nothing is written while another run holds the lock: the file
+ * is that run's.  Returns: FALSE when it could not be written.
+ */
+gboolean trellis_updater_record_run (const TrellisUpdaterConfig *config,
+                                     int                         exit_status,
+                                     const char                 *output);
 
 G_END_DECLS
