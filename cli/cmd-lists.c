@@ -14,7 +14,7 @@
 #include "cli/dbus-client.h"
 
 static const char *
-dict_string (GVariant   *dict,
+dict_string (GVariant *dict,
              const char *key)
 {
   const char *value = NULL;
@@ -25,7 +25,7 @@ dict_string (GVariant   *dict,
 }
 
 static gint64
-dict_int64 (GVariant   *dict,
+dict_int64 (GVariant *dict,
             const char *key)
 {
   gint64 value = 0;
@@ -35,7 +35,7 @@ dict_int64 (GVariant   *dict,
 }
 
 static guint32
-dict_uint32 (GVariant   *dict,
+dict_uint32 (GVariant *dict,
              const char *key)
 {
   guint32 value = 0;
@@ -45,7 +45,7 @@ dict_uint32 (GVariant   *dict,
 }
 
 static guint64
-dict_uint64 (GVariant   *dict,
+dict_uint64 (GVariant *dict,
              const char *key)
 {
   guint64 value = 0;
@@ -55,7 +55,7 @@ dict_uint64 (GVariant   *dict,
 }
 
 static gboolean
-dict_bool (GVariant   *dict,
+dict_bool (GVariant *dict,
            const char *key)
 {
   gboolean value = FALSE;
@@ -78,7 +78,7 @@ static char *
 when (gint64 unix_time)
 {
   /* Translators: a time that has not come yet, or a thing that never happened. */
-  return unix_time > 0 ? trellis_cli_time_format (unix_time) : g_strdup (_("never"));
+  return unix_time > 0 ? trellis_cli_time_format (unix_time) : g_strdup (_ ("never"));
 }
 
 /* "address 14, invalid 2" from "address=14;invalid=2". */
@@ -129,26 +129,25 @@ print_source (GVariant *source)
 
   if (strcmp (dict_string (source, "origin"), "household") == 0)
     /* Translators: a list source the household file added; %s:%u is where. */
-    origin = g_strdup_printf (_("the household's, %s:%u"), dict_string (source, "file"),
+    origin = g_strdup_printf (_ ("the household's, %s:%u"), dict_string (source, "file"),
                               dict_uint32 (source, "line"));
   else
     /* Translators: a list source that comes with Trellis. */
-    origin = g_strdup (_("shipped"));
+    origin = g_strdup (_ ("shipped"));
   g_print ("  %s (%s; %s)\n", id, dict_string (source, "category"), origin);
   /* Translators: the labels of trellis lists, at most 10 characters each
    * (they are padded to line up the values after them). */
-  print_field (_("from"), url);
+  print_field (_ ("from"), url);
   if (*licence != '\0' || *attribution != '\0')
     {
-      g_autofree char *text = g_strdup_printf ("%s%s%s", licence, *licence != '\0' && *attribution != '\0'
-                                                                ? ": " : "", attribution);
+      g_autofree char *text = g_strdup_printf ("%s%s%s", licence, *licence != '\0' && *attribution != '\0' ? ": " : "", attribution);
 
-      print_field (_("licence"), text);
+      print_field (_ ("licence"), text);
     }
   if (dict_bool (source, "removed"))
     {
       /* Translators: a shipped source the household's remove-sources= took away. */
-      print_field (_("state"), _("removed by the household (remove-sources=): not used"));
+      print_field (_ ("state"), _ ("removed by the household (remove-sources=): not used"));
       return;
     }
   if (dict_bool (source, "in_force"))
@@ -157,30 +156,30 @@ print_source (GVariant *source)
 
       if (*version != '\0')
         /* Translators: %u is a number of names, %s the publisher's version (a date). */
-        text = g_strdup_printf (_("%u names, version %s"), dict_uint32 (source, "names"), version);
+        text = g_strdup_printf (_ ("%u names, version %s"), dict_uint32 (source, "names"), version);
       else
-        text = g_strdup_printf (_("%u names"), dict_uint32 (source, "names"));
-      print_field (_("in force"), text);
+        text = g_strdup_printf (_ ("%u names"), dict_uint32 (source, "names"));
+      print_field (_ ("in force"), text);
     }
   else
-    print_field (_("in force"), _("nothing yet: no update of it has succeeded"));
+    print_field (_ ("in force"), _ ("nothing yet: no update of it has succeeded"));
   if (refused != NULL)
     {
       g_autofree char *lines = g_strdup_printf ("%" G_GUINT64_FORMAT, dict_uint64 (source, "lines"));
       /* Translators: how many lines of the list were left out (by reason,
        * e.g. "14 (address 14)"), of how many lines. */
-      g_autofree char *text = g_strdup_printf (_("%s of %s lines"), refused, lines);
+      g_autofree char *text = g_strdup_printf (_ ("%s of %s lines"), refused, lines);
 
-      print_field (_("refused"), text);
+      print_field (_ ("refused"), text);
     }
   {
     /* Translators: the last time an update of the list succeeded, then the last try. */
-    g_autofree char *text = g_strdup_printf (_("%s (last try %s)"), success, attempt);
+    g_autofree char *text = g_strdup_printf (_ ("%s (last try %s)"), success, attempt);
 
-    print_field (_("updated"), text);
+    print_field (_ ("updated"), text);
   }
   if (*last_error != '\0')
-    print_field (_("error"), last_error);
+    print_field (_ ("error"), last_error);
 }
 
 static void
@@ -201,10 +200,10 @@ print_lists (GVariant *reply)
 
       /* Translators: the first %s counts the updater's compiles (a number),
        * the second is a date and time. */
-      g_print (_("In force: the published lists, generation %s, compiled %s.\n"), generation, compiled);
+      g_print (_ ("In force: the published lists, generation %s, compiled %s.\n"), generation, compiled);
     }
   else
-    g_print (_("In force: the lists shipped with Trellis (no update has been compiled yet).\n"));
+    g_print (_ ("In force: the lists shipped with Trellis (no update has been compiled yet).\n"));
   if (categories != NULL)
     {
       const char *id, *name;
@@ -214,24 +213,24 @@ print_lists (GVariant *reply)
       g_variant_iter_init (&c, categories);
       while (g_variant_iter_next (&c, "(&s&su)", &id, &name, &n))
         /* Translators: a category's id, its name and how many names it blocks. */
-        g_print (_("  %s (%s): %u names\n"), id, name, n);
+        g_print (_ ("  %s (%s): %u names\n"), id, name, n);
     }
   if (g_variant_lookup (summary, "information_names", "u", &n_information))
     /* Translators: GC25 §56; the first %u is the information list's names,
      * the second how many entries of the category lists it overrides. */
-    g_print (_("Information list: %u names that category lists cannot block; it overrides %u category entries.\n"),
+    g_print (_ ("Information list: %u names that category lists cannot block; it overrides %u category entries.\n"),
              n_information, dict_uint32 (summary, "information_overridden"));
   if (*problem != '\0')
     {
       g_autofree char *inert = trellis_cli_text_inert (problem);
 
       /* Translators: %s says why the updater's newest lists are not in force. */
-      g_print (_("Not in force: %s\n"), inert);
+      g_print (_ ("Not in force: %s\n"), inert);
     }
   if (dict_bool (summary, "updating"))
-    g_print (_("An update is running now.\n"));
+    g_print (_ ("An update is running now.\n"));
   g_print ("\n");
-  g_print (_("Sources:\n"));
+  g_print (_ ("Sources:\n"));
   g_variant_iter_init (&iter, sources);
   while ((source = g_variant_iter_next_value (&iter)) != NULL)
     {
@@ -276,9 +275,9 @@ lists_update (TrellisCliOptions *options)
   int shown;
 
   if (!options->json)
-    g_print (_("Fetching the lists from their publishers; this can take a few minutes…\n"));
+    g_print (_ ("Fetching the lists from their publishers; this can take a few minutes…\n"));
   if (!trellis_cli_dbus_call_full ("UpdateLists", NULL, "(is)", G_MAXINT, &reply, &error))
-    return trellis_cli_dbus_error_report (error, _("Only parents can update the lists."));
+    return trellis_cli_dbus_error_report (error, _ ("Only parents can update the lists."));
   g_variant_get (reply, "(i&s)", &status, &output);
   if (!options->json)
     {
@@ -301,9 +300,9 @@ lists_update (TrellisCliOptions *options)
   if (!options->json)
     {
       if (status == 1)
-        g_print (_("\nSome lists could not be updated: their last good lists stay in force (see “error” above).\n"));
+        g_print (_ ("\nSome lists could not be updated: their last good lists stay in force (see “error” above).\n"));
       else
-        g_print (_("\nThe update did nothing: the lists in force stay as they were.\n"));
+        g_print (_ ("\nThe update did nothing: the lists in force stay as they were.\n"));
     }
   return TRELLIS_CLI_EXIT_BLOCKED;
 }
@@ -315,6 +314,6 @@ trellis_cli_lists (TrellisCliOptions *options, int argc, char **argv)
     return lists_show (options);
   if (argc == 1 && strcmp (argv[0], "update") == 0)
     return lists_update (options);
-  g_printerr (_("trellis: write trellis lists, or trellis lists update\n"));
+  g_printerr (_ ("trellis: write trellis lists, or trellis lists update\n"));
   return TRELLIS_CLI_EXIT_USAGE;
 }

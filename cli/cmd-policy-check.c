@@ -15,7 +15,7 @@
 #include "policy/trellis-policy.h"
 
 static void
-json_string (GString    *out,
+json_string (GString *out,
              const char *text)
 {
   const char *p;
@@ -45,7 +45,7 @@ json_string (GString    *out,
 }
 
 static void
-json_strv (GString           *out,
+json_strv (GString *out,
            const char *const *strv)
 {
   guint i;
@@ -90,7 +90,7 @@ sources_text (TrellisPolicy *policy)
 
   /* Translators: the lists of names that the list updater fetches from
    * their publishers; keep "trellis lists" as it is. */
-  g_print (_("Published lists (fetched by the updater; trellis lists shows when and how it went):\n"));
+  g_print (_ ("Published lists (fetched by the updater; trellis lists shows when and how it went):\n"));
   for (guint c = 0; c < n_categories; c++)
     {
       g_autoptr(GString) used = g_string_new (NULL);
@@ -111,19 +111,19 @@ sources_text (TrellisPolicy *policy)
         }
       if (used->len == 0 && removed->len == 0)
         continue;
-      g_print ("  %s: %s", categories[c]->id, used->len > 0 ? used->str : _("none"));
+      g_print ("  %s: %s", categories[c]->id, used->len > 0 ? used->str : _ ("none"));
       if (removed->len > 0)
         /* Translators: after a category's sources; the household's
          * remove-sources= took these away.  %s is a list of source IDs. */
-        g_print (_("; removed by the household: %s"), removed->str);
+        g_print (_ ("; removed by the household: %s"), removed->str);
       g_print ("\n");
     }
 }
 
 static void
 summary_text (TrellisPolicy *policy,
-              const char    *path,
-              GDateTime     *now)
+              const char *path,
+              GDateTime *now)
 {
   g_autofree char *zone = zone_name (policy);
   g_autofree char *parents = g_strjoinv (", ", (char **) trellis_policy_get_parents (policy));
@@ -132,12 +132,12 @@ summary_text (TrellisPolicy *policy,
   const TrellisCategory *const *categories = trellis_policy_get_categories (policy, &n_categories);
 
   /* Translators: %s is the path of the household file. */
-  g_print (_("%s: no errors.\n"), path);
+  g_print (_ ("%s: no errors.\n"), path);
   /* Translators: %s is a time zone such as Europe/Paris. */
-  g_print (_("Time zone: %s (schedules are read in it)\n"), zone);
-  g_print (_("Parents (never filtered): %s\n"), parents);
+  g_print (_ ("Time zone: %s (schedules are read in it)\n"), zone);
+  g_print (_ ("Parents (never filtered): %s\n"), parents);
   if (!trellis_policy_has_safe_search (policy))
-    g_print (_("Safe search: no safe-search data installed, so it is not enforced\n"));
+    g_print (_ ("Safe search: no safe-search data installed, so it is not enforced\n"));
   {
     guint n_information = 0, n_overridden = 0;
 
@@ -146,10 +146,10 @@ summary_text (TrellisPolicy *policy,
        * health, encyclopaedias) cannot be blocked by a category list.  The
        * first %u is how many names it holds, the second how many entries
        * of the category lists it overrides. */
-      g_print (_("Information list: %u names that category lists cannot block; it overrides %u category entries\n"),
+      g_print (_ ("Information list: %u names that category lists cannot block; it overrides %u category entries\n"),
                n_information, n_overridden);
     else
-      g_print (_("Information list: none installed, so category lists may block sexual education and health sites\n"));
+      g_print (_ ("Information list: none installed, so category lists may block sexual education and health sites\n"));
     /* The file is checked with the shipped lists; the published lists in
      * force are trellisd's, who says what the list overrides in them. */
     {
@@ -164,7 +164,7 @@ summary_text (TrellisPolicy *policy,
           && g_variant_lookup (lists, "information_overridden", "u", &overridden))
         /* Translators: %u is how many entries of the published category
          * lists in force the information list overrides. */
-        g_print (_("  with the published lists in force (trellisd): it overrides %u category entries\n"),
+        g_print (_ ("  with the published lists in force (trellisd): it overrides %u category entries\n"),
                  overridden);
     }
   }
@@ -185,34 +185,34 @@ summary_text (TrellisPolicy *policy,
       g_print ("\n[child %s]\n", trellis_child_get_name (child));
       if (trellis_child_get_birth (child) != NULL)
         /* Translators: %u is an age in years, %s a date as written (2016-05). */
-        g_print (_("  Age: %u (born %s)\n"), trellis_child_get_age (policy, child, now),
+        g_print (_ ("  Age: %u (born %s)\n"), trellis_child_get_age (policy, child, now),
                  trellis_child_get_birth (child));
       else
-        g_print (_("  Age: %u\n"), trellis_child_get_age (policy, child, now));
+        g_print (_ ("  Age: %u\n"), trellis_child_get_age (policy, child, now));
       if (band == NULL)
         {
-          g_print (_("  18 or over: Trellis does not filter adults\n"));
+          g_print (_ ("  18 or over: Trellis does not filter adults\n"));
           continue;
         }
-      g_print (_("  Age band: %s\n"), band->id);
-      g_print (_("  Categories blocked:\n"));
+      g_print (_ ("  Age band: %s\n"), band->id);
+      g_print (_ ("  Categories blocked:\n"));
       for (c = 0; c < n_categories; c++)
         if (mask & (1u << categories[c]->bit))
           /* Translators: a category's id, its name, and how many names it lists. */
-          g_print (_("    %s (%s): %u names\n"), categories[c]->id, categories[c]->name, categories[c]->n_domains);
+          g_print (_ ("    %s (%s): %u names\n"), categories[c]->id, categories[c]->name, categories[c]->n_domains);
       if (mask == 0)
-        g_print (_("    none\n"));
-      g_print (_("  Safe search: %s\n"), trellis_safe_search_level_to_string (level));
-      g_print (_("  Mode: %s\n"), allowlist ? "allowlist" : "blocklist");
-      g_print (_("  Quiet hours: %s\n"), quiet_hours != NULL ? quiet_hours : _("none"));
-      g_print (_("  Accounts: %s\n"), *accounts != '\0' ? accounts : _("none"));
+        g_print (_ ("    none\n"));
+      g_print (_ ("  Safe search: %s\n"), trellis_safe_search_level_to_string (level));
+      g_print (_ ("  Mode: %s\n"), allowlist ? "allowlist" : "blocklist");
+      g_print (_ ("  Quiet hours: %s\n"), quiet_hours != NULL ? quiet_hours : _ ("none"));
+      g_print (_ ("  Accounts: %s\n"), *accounts != '\0' ? accounts : _ ("none"));
     }
 }
 
 static void
 summary_json (TrellisPolicy *policy,
-              const char    *path,
-              GDateTime     *now)
+              const char *path,
+              GDateTime *now)
 {
   g_autoptr(GString) out = g_string_new ("{\n  \"file\": ");
   g_autofree char *zone = zone_name (policy);
@@ -314,7 +314,7 @@ trellis_cli_policy_check (TrellisCliOptions *options, int argc, char **argv)
 
   if (argc > 1)
     {
-      g_printerr (_("trellis: write trellis policy check [FILE], with at most one FILE\n"));
+      g_printerr (_ ("trellis: write trellis policy check [FILE], with at most one FILE\n"));
       return TRELLIS_CLI_EXIT_USAGE;
     }
   path = argc == 1 ? argv[0] : trellis_cli_household_path (options);
@@ -331,7 +331,7 @@ trellis_cli_policy_check (TrellisCliOptions *options, int argc, char **argv)
       g_printerr ("%s\n", error->message);
       trellis_cli_data_dir_hint (options, error);
       /* Translators: printed after the list of a household file's errors. */
-      g_printerr (_("policy check: the file has errors\n"));
+      g_printerr (_ ("policy check: the file has errors\n"));
       return TRELLIS_CLI_EXIT_BLOCKED;
     }
 

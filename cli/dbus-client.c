@@ -13,22 +13,22 @@
 #define CALL_TIMEOUT_MS 25000
 
 gboolean
-trellis_cli_dbus_call (const char  *method,
-                       GVariant    *parameters,
-                       const char  *reply_type,
-                       GVariant   **ret_reply,
-                       GError     **error)
+trellis_cli_dbus_call (const char *method,
+                       GVariant *parameters,
+                       const char *reply_type,
+                       GVariant **ret_reply,
+                       GError **error)
 {
   return trellis_cli_dbus_call_full (method, parameters, reply_type, CALL_TIMEOUT_MS, ret_reply, error);
 }
 
 gboolean
-trellis_cli_dbus_call_full (const char  *method,
-                            GVariant    *parameters,
-                            const char  *reply_type,
-                            int          timeout_ms,
-                            GVariant   **ret_reply,
-                            GError     **error)
+trellis_cli_dbus_call_full (const char *method,
+                            GVariant *parameters,
+                            const char *reply_type,
+                            int timeout_ms,
+                            GVariant **ret_reply,
+                            GError **error)
 {
   g_autoptr(GDBusConnection) bus = NULL;
   g_autoptr(GVariant) reply = NULL;
@@ -78,7 +78,7 @@ trellis_cli_dbus_error_is_unreachable (const GError *error)
 
 int
 trellis_cli_dbus_error_report (const GError *error,
-                               const char   *denied)
+                               const char *denied)
 {
   g_autofree char *remote = g_dbus_error_get_remote_error (error);
   g_autoptr(GError) plain = g_error_copy (error);
@@ -88,7 +88,7 @@ trellis_cli_dbus_error_report (const GError *error,
   if (trellis_cli_dbus_error_is_unreachable (error))
     {
       /* Translators: trellisd is the name of the program; keep it. */
-      g_printerr (_("trellis: trellisd is not running, or cannot be reached (%s)\n"), plain->message);
+      g_printerr (_ ("trellis: trellisd is not running, or cannot be reached (%s)\n"), plain->message);
       return TRELLIS_CLI_EXIT_UNREACHABLE;
     }
   if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED))
@@ -96,22 +96,22 @@ trellis_cli_dbus_error_report (const GError *error,
       if (denied != NULL)
         g_printerr ("trellis: %s\n", denied);
       else
-        g_printerr (_("trellis: you are not allowed to do that; parents can.\n"));
+        g_printerr (_ ("trellis: you are not allowed to do that; parents can.\n"));
       return TRELLIS_CLI_EXIT_USAGE;
     }
   if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS))
     {
       /* Translators: %s is trellisd's own explanation, in English. */
-      g_printerr (_("trellis: trellisd refused the request: %s\n"), plain->message);
+      g_printerr (_ ("trellis: trellisd refused the request: %s\n"), plain->message);
       return TRELLIS_CLI_EXIT_USAGE;
     }
   if (remote != NULL && strcmp (remote, "org.trellis.Trellis1.Error.NotFound") == 0)
     {
       /* Translators: %s is trellisd's own explanation, e.g. "no child named bob". */
-      g_printerr (_("trellis: not found: %s\n"), plain->message);
+      g_printerr (_ ("trellis: not found: %s\n"), plain->message);
       return TRELLIS_CLI_EXIT_USAGE;
     }
   /* Translators: %s says what went wrong. */
-  g_printerr (_("trellis: trellisd could not do it: %s\n"), plain->message);
+  g_printerr (_ ("trellis: trellisd could not do it: %s\n"), plain->message);
   return TRELLIS_CLI_EXIT_USAGE;
 }

@@ -25,11 +25,11 @@ G_BEGIN_DECLS
  *
  * Calls @method on trellisd, without starting it.
  */
-gboolean trellis_cli_dbus_call (const char  *method,
-                                GVariant    *parameters,
-                                const char  *reply_type,
-                                GVariant   **ret_reply,
-                                GError     **error);
+gboolean trellis_cli_dbus_call (const char *method,
+                                GVariant *parameters,
+                                const char *reply_type,
+                                GVariant **ret_reply,
+                                GError **error);
 
 /**
  * trellis_cli_dbus_call_full:
@@ -37,12 +37,12 @@ gboolean trellis_cli_dbus_call (const char  *method,
  *
  * As trellis_cli_dbus_call().
  */
-gboolean trellis_cli_dbus_call_full (const char  *method,
-                                     GVariant    *parameters,
-                                     const char  *reply_type,
-                                     int          timeout_ms,
-                                     GVariant   **ret_reply,
-                                     GError     **error);
+gboolean trellis_cli_dbus_call_full (const char *method,
+                                     GVariant *parameters,
+                                     const char *reply_type,
+                                     int timeout_ms,
+                                     GVariant **ret_reply,
+                                     GError **error);
 
 /** trellis_cli_dbus_error_is_unreachable: no bus, or nobody owns the name. */
 gboolean trellis_cli_dbus_error_is_unreachable (const GError *error);
@@ -56,7 +56,7 @@ gboolean trellis_cli_dbus_error_is_unreachable (const GError *error);
  * Prints @error for people and returns the exit status: 3 when trellisd
  * cannot be reached, 2 otherwise.
  */
-int      trellis_cli_dbus_error_report (const GError *error,
-                                        const char   *denied);
+int trellis_cli_dbus_error_report (const GError *error,
+                                   const char *denied);
 
 G_END_DECLS

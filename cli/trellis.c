@@ -41,7 +41,7 @@ trellis_cli_policy_load (const TrellisCliOptions *options, const char *path)
       if (g_error_matches (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_IO))
         g_printerr ("trellis: %s\n", error->message);
       else
-        g_printerr (_("trellis: the household file has errors:\n%s\n"), error->message);
+        g_printerr (_ ("trellis: the household file has errors:\n%s\n"), error->message);
       trellis_cli_data_dir_hint (options, error);
     }
   return policy;
@@ -49,21 +49,21 @@ trellis_cli_policy_load (const TrellisCliOptions *options, const char *path)
 
 void
 trellis_cli_data_dir_hint (const TrellisCliOptions *options,
-                           const GError            *error)
+                           const GError *error)
 {
   if (options->data_dir_given || error == NULL
       || !g_error_matches (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_IO)
       || strstr (error->message, options->data_dir) == NULL)
     return;
   /* Translators: %s is a folder. */
-  g_printerr (_("trellis: the shipped data was looked for in %s; give another folder with --data-dir DIR\n"),
+  g_printerr (_ ("trellis: the shipped data was looked for in %s; give another folder with --data-dir DIR\n"),
               options->data_dir);
 }
 
 gboolean
-trellis_cli_duration_parse (const char  *text,
-                            gint64      *ret_seconds,
-                            GError     **error)
+trellis_cli_duration_parse (const char *text,
+                            gint64 *ret_seconds,
+                            GError **error)
 {
   g_autofree char *number = NULL;
   guint64 value = 0;
@@ -74,10 +74,22 @@ trellis_cli_duration_parse (const char  *text,
     {
       switch (text[len - 1])
         {
-        case 's': unit = 1; len--; break;
-        case 'm': unit = 60; len--; break;
-        case 'h': unit = 3600; len--; break;
-        case 'd': unit = 24 * 3600; len--; break;
+        case 's':
+          unit = 1;
+          len--;
+          break;
+        case 'm':
+          unit = 60;
+          len--;
+          break;
+        case 'h':
+          unit = 3600;
+          len--;
+          break;
+        case 'd':
+          unit = 24 * 3600;
+          len--;
+          break;
         default: break;
         }
     }
@@ -87,7 +99,7 @@ trellis_cli_duration_parse (const char  *text,
     {
       /* Translators: %s is what the user wrote after --for; keep 30m, 2h, 1d as they are. */
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   _("“%s” is not a duration: write for example 30m, 2h or 1d"),
+                   _ ("“%s” is not a duration: write for example 30m, 2h or 1d"),
                    text != NULL ? text : "");
       return FALSE;
     }
@@ -106,7 +118,7 @@ trellis_cli_time_format (gint64 unix_time)
 }
 
 void
-trellis_cli_json_string (GString    *out,
+trellis_cli_json_string (GString *out,
                          const char *text)
 {
   g_autofree char *valid = g_utf8_make_valid (text, -1);
@@ -118,7 +130,7 @@ trellis_cli_json_string (GString    *out,
 
       switch (c)
         {
-        case '"':  g_string_append (out, "\\\""); break;
+        case '"': g_string_append (out, "\\\""); break;
         case '\\': g_string_append (out, "\\\\"); break;
         case '\n': g_string_append (out, "\\n"); break;
         case '\r': g_string_append (out, "\\r"); break;
@@ -138,7 +150,7 @@ trellis_cli_json_string (GString    *out,
 }
 
 void
-trellis_cli_json_variant (GString  *out,
+trellis_cli_json_variant (GString *out,
                           GVariant *value)
 {
   const GVariantType *type = g_variant_get_type (value);
@@ -240,7 +252,7 @@ options_clear (TrellisCliOptions *options)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TrellisCliOptions, options_clear)
 
 int
-main (int   argc,
+main (int argc,
       char *argv[])
 {
   g_auto(TrellisCliOptions) options = { 0 };
@@ -252,23 +264,23 @@ main (int   argc,
   gboolean version = FALSE;
   const GOptionEntry entries[] = {
     { "household", 0, 0, G_OPTION_ARG_FILENAME, &options.household,
-      N_("Read this household file instead of the system's"), N_("FILE") },
+      N_ ("Read this household file instead of the system's"), N_ ("FILE") },
     { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &options.data_dir,
-      N_("The folder with Trellis's data, such as the helplines"), N_("DIR") },
+      N_ ("The folder with Trellis's data, such as the helplines"), N_ ("DIR") },
     { "account", 0, 0, G_OPTION_ARG_STRING, &options.account,
-      N_("Ask about another account (parents and root only)"), N_("NAME") },
+      N_ ("Ask about another account (parents and root only)"), N_ ("NAME") },
     { "nft", 0, 0, G_OPTION_ARG_NONE, &options.nft,
-      N_("policy show: print the kernel's rules as nft text"), NULL },
+      N_ ("policy show: print the kernel's rules as nft text"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &options.json,
-      N_("Print listings as JSON"), NULL },
+      N_ ("Print listings as JSON"), NULL },
     { "child", 0, 0, G_OPTION_ARG_STRING, &options.child,
-      N_("status, log, requests: about this child (parents only)"), N_("NAME") },
+      N_ ("status, log, requests: about this child (parents only)"), N_ ("NAME") },
     { "for", 0, 0, G_OPTION_ARG_STRING, &options.duration,
-      N_("approve, pause: for how long, e.g. 30m, 2h, 1d"), N_("DURATION") },
+      N_ ("approve, pause: for how long, e.g. 30m, 2h, 1d"), N_ ("DURATION") },
     { "clear", 0, 0, G_OPTION_ARG_NONE, &options.clear,
-      N_("log: delete the log"), NULL },
+      N_ ("log: delete the log"), NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version,
-      N_("Print the version and exit"), NULL },
+      N_ ("Print the version and exit"), NULL },
     { NULL }
   };
 
@@ -281,7 +293,7 @@ main (int   argc,
 
   /* Translators: the command line's synopsis; "COMMAND" stands for one of
    * the commands listed below it. */
-  context = g_option_context_new (_("COMMAND — what Trellis filters for you, and why"));
+  context = g_option_context_new (_ ("COMMAND — what Trellis filters for you, and why"));
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   g_option_context_set_summary (context,
@@ -289,34 +301,34 @@ main (int   argc,
                                  * ask, requests, approve, decline, pause, helplines, lists,
                                  * lists update, policy check, policy show, policy apply) and
                                  * the options as they are: they are typed. */
-                                _("Trellis keeps some websites away from children's accounts and tells them why.\n"
-                                  "Commands for everyone:\n"
-                                  "  status                your profile, and exactly what your parents can see (the default)\n"
-                                  "  log [--clear]         what was blocked for you, and by which rule; --clear deletes it\n"
-                                  "  why NAME              whether NAME is blocked for you, by which rule, and why\n"
-                                  "  ask NAME [MESSAGE]    ask your parents to allow NAME\n"
-                                  "  requests              your requests and your parents' answers\n"
-                                  "  helplines             helplines: always open, never logged\n"
-                                  "  lists                 where the category lists come from, and how their updates went\n"
-                                  "Commands for parents:\n"
-                                  "  log --child NAME      a child's log (also status --child NAME)\n"
-                                  "  requests              every child's requests, pending first\n"
-                                  "  approve ID [--for DURATION]  allow a request's site for a while (default 1h)\n"
-                                  "  decline ID [MESSAGE]  decline a request, with a word for the child\n"
-                                  "  pause NAME --for DURATION    no filtering for child NAME for a while\n"
-                                  "  policy apply          read the household file again and put it in force\n"
-                                  "  lists update          fetch the category lists from their publishers now\n"
-                                  "  policy check [FILE]   check a household file and summarise it\n"
-                                  "  policy show NAME      a child's profile; with --nft, the kernel's rules\n"
-                                  "Durations: 90s, 30m, 2h, 1d.  --json prints listings as JSON."));
+                                _ ("Trellis keeps some websites away from children's accounts and tells them why.\n"
+                                   "Commands for everyone:\n"
+                                   "  status                your profile, and exactly what your parents can see (the default)\n"
+                                   "  log [--clear]         what was blocked for you, and by which rule; --clear deletes it\n"
+                                   "  why NAME              whether NAME is blocked for you, by which rule, and why\n"
+                                   "  ask NAME [MESSAGE]    ask your parents to allow NAME\n"
+                                   "  requests              your requests and your parents' answers\n"
+                                   "  helplines             helplines: always open, never logged\n"
+                                   "  lists                 where the category lists come from, and how their updates went\n"
+                                   "Commands for parents:\n"
+                                   "  log --child NAME      a child's log (also status --child NAME)\n"
+                                   "  requests              every child's requests, pending first\n"
+                                   "  approve ID [--for DURATION]  allow a request's site for a while (default 1h)\n"
+                                   "  decline ID [MESSAGE]  decline a request, with a word for the child\n"
+                                   "  pause NAME --for DURATION    no filtering for child NAME for a while\n"
+                                   "  policy apply          read the household file again and put it in force\n"
+                                   "  lists update          fetch the category lists from their publishers now\n"
+                                   "  policy check [FILE]   check a household file and summarise it\n"
+                                   "  policy show NAME      a child's profile; with --nft, the kernel's rules\n"
+                                   "Durations: 90s, 30m, 2h, 1d.  --json prints listings as JSON."));
   /* Translators: %s is the path of the system's household file. */
-  description = g_strdup_printf (_("The household file is %s unless --household says otherwise.\n"
-                                   "Exit status: 0 done (why: the name is not blocked), "
-                                   "1 why: the name is blocked, policy check: the file has errors, "
-                                   "lists update: some lists failed and kept their last good ones, "
-                                   "2 a usage error, a household file that cannot be read, "
-                                   "or trellisd refused (not allowed, a bad argument, not found), "
-                                   "3 trellisd is not running."),
+  description = g_strdup_printf (_ ("The household file is %s unless --household says otherwise.\n"
+                                    "Exit status: 0 done (why: the name is not blocked), "
+                                    "1 why: the name is blocked, policy check: the file has errors, "
+                                    "lists update: some lists failed and kept their last good ones, "
+                                    "2 a usage error, a household file that cannot be read, "
+                                    "or trellisd refused (not allowed, a bad argument, not found), "
+                                    "3 trellisd is not running."),
                                  TRELLIS_CLI_DEFAULT_HOUSEHOLD);
   g_option_context_set_description (context, description);
 
@@ -364,7 +376,7 @@ main (int   argc,
   if (strcmp (argv[1], "policy") == 0 && argc >= 3 && strcmp (argv[2], "show") == 0)
     return trellis_cli_policy_show (&options, argc - 3, argv + 3);
 
-  g_printerr (_("trellis: unknown command “%s”\n"), argv[1]);
+  g_printerr (_ ("trellis: unknown command “%s”\n"), argv[1]);
   g_printerr ("%s", help);
   return TRELLIS_CLI_EXIT_USAGE;
 }

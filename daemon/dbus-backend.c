@@ -133,7 +133,7 @@ backend_whois (gpointer data, guint32 uid, char **ret_child, gboolean *ret_paren
     }
   pw = getpwuid (uid);
   if (pw == NULL)
-    return TRUE;   /* nobody we know */
+    return TRUE; /* nobody we know */
   if (parents != NULL && g_strv_contains (parents, pw->pw_name))
     {
       *ret_parent = TRUE;
@@ -148,8 +148,9 @@ backend_whois (gpointer data, guint32 uid, char **ret_child, gboolean *ret_paren
 static const char *
 safe_search_name (TrellisSafeSearchLevel level)
 {
-  return level == TRELLIS_SAFE_SEARCH_STRICT ? "strict"
-       : level == TRELLIS_SAFE_SEARCH_MODERATE ? "moderate" : "off";
+  return level == TRELLIS_SAFE_SEARCH_STRICT     ? "strict"
+         : level == TRELLIS_SAFE_SEARCH_MODERATE ? "moderate"
+                                                 : "off";
 }
 
 static gboolean
@@ -204,9 +205,9 @@ backend_get_status (gpointer data, const char *name, GVariant **ret_status, GErr
                          g_variant_new_uint32 (trellis_policy_get_log_retention_days (s->policy)));
   /* GC25 §75: exactly what the parents can see, and nothing more is kept. */
   g_variant_builder_init (&see, G_VARIANT_TYPE ("as"));
-  g_variant_builder_add (&see, "s", "blocked");     /* the names blocked for you, when, by which rule */
-  g_variant_builder_add (&see, "s", "requests");    /* what you asked them to look at, and your message */
-  g_variant_builder_add (&see, "s", "profile");     /* this profile */
+  g_variant_builder_add (&see, "s", "blocked");  /* the names blocked for you, when, by which rule */
+  g_variant_builder_add (&see, "s", "requests"); /* what you asked them to look at, and your message */
+  g_variant_builder_add (&see, "s", "profile");  /* this profile */
   g_variant_builder_add (&b, "{sv}", "parents_can_see", g_variant_builder_end (&see));
   *ret_status = g_variant_ref_sink (g_variant_builder_end (&b));
   return TRUE;
@@ -308,7 +309,7 @@ log_ready (TrellisDaemon *daemon, const char *name, GError **error)
 /* Where a GetLog or ClearLog answer goes. */
 typedef struct {
   TrellisDBusReplyFunc reply;
-  gpointer             reply_data;
+  gpointer reply_data;
 } LogReply;
 
 static LogReply *
@@ -550,7 +551,7 @@ backend_get_lists (gpointer data, GVariant **ret_lists, GError **error)
 
 typedef struct {
   TrellisDBusReplyFunc reply;
-  gpointer             reply_data;
+  gpointer reply_data;
 } UpdateCall;
 
 static void

@@ -26,23 +26,23 @@
 #include "policy/text-safety.h"
 
 #define MANIFEST_MAX (4 * 1024 * 1024)
-#define STATUS_MAX (4 * 1024 * 1024)
-#define OUTPUT_MAX (64 * 1024)
-#define RUN_MAX (OUTPUT_MAX * 2)
+#define STATUS_MAX   (4 * 1024 * 1024)
+#define OUTPUT_MAX   (64 * 1024)
+#define RUN_MAX      (OUTPUT_MAX * 2)
 /* Under systemd: the file trellisd writes to ask for a run (its own
  * folder; trellis-lists-update.path watches it), how often it looks at the
  * updater's run file meanwhile, and how long it waits. */
-#define REQUEST_FILE "lists-update-wanted"
-#define RUN_POLL_MS 250
+#define REQUEST_FILE         "lists-update-wanted"
+#define RUN_POLL_MS          250
 #define RUN_START_TIMEOUT_US (G_GINT64_CONSTANT (60) * G_USEC_PER_SEC)
-#define RUN_TIMEOUT_US (G_GINT64_CONSTANT (2 * 3600 + 600) * G_USEC_PER_SEC)
+#define RUN_TIMEOUT_US       (G_GINT64_CONSTANT (2 * 3600 + 600) * G_USEC_PER_SEC)
 
 /* Reads @path, a plain file of at most @max bytes, not through a link. */
 static char *
-read_untrusted (const char  *path,
-                gsize        max,
-                gsize       *ret_length,
-                GError     **error)
+read_untrusted (const char *path,
+                gsize max,
+                gsize *ret_length,
+                GError **error)
 {
   g_autofree char *data = NULL;
   struct stat st;
@@ -84,9 +84,9 @@ read_untrusted (const char  *path,
 /* What identifies a manifest: its generation and its index's checksum. */
 static char *
 manifest_identity (const char *text,
-                   gsize       length,
-                   char      **ret_index,
-                   guint64    *ret_size)
+                   gsize length,
+                   char **ret_index,
+                   guint64 *ret_size)
 {
   g_autoptr(GKeyFile) key_file = g_key_file_new ();
   g_autofree char *generation = NULL;
@@ -111,10 +111,10 @@ manifest_identity (const char *text,
 
 /* Copies @from (a plain file of @size bytes, not a link) to @to, new, 0600. */
 static gboolean
-copy_index (const char  *from,
-            const char  *to,
-            guint64      size,
-            GError     **error)
+copy_index (const char *from,
+            const char *to,
+            guint64 size,
+            GError **error)
 {
   struct stat st;
   int in, out;
@@ -178,7 +178,7 @@ copy_index (const char  *from,
 static TrellisListsIndex *
 open_state_copy (const char *state_manifest,
                  const char *state_index,
-                 char      **problem)
+                 char **problem)
 {
   g_autoptr(GError) error = NULL;
   TrellisListsIndex *lists;
@@ -192,9 +192,9 @@ open_state_copy (const char *state_manifest,
 }
 
 TrellisListsIndex *
-trellis_list_updates_acquire (const char  *lists_dir,
-                              const char  *state_dir,
-                              char       **ret_problem)
+trellis_list_updates_acquire (const char *lists_dir,
+                              const char *state_dir,
+                              char **ret_problem)
 {
   g_autofree char *src_manifest = g_build_filename (lists_dir, "manifest", NULL);
   g_autofree char *state_manifest = g_build_filename (state_dir, "lists.manifest", NULL);
@@ -229,7 +229,7 @@ trellis_list_updates_acquire (const char  *lists_dir,
   if (state_text != NULL)
     state_identity = manifest_identity (state_text, state_length, NULL, NULL);
   if (g_strcmp0 (src_identity, state_identity) == 0)
-    goto in_force;   /* nothing new */
+    goto in_force; /* nothing new */
 
   {
     g_autofree char *src_index = g_build_filename (lists_dir, index_name, NULL);
@@ -277,13 +277,13 @@ in_force:
 /* Running the updater */
 
 struct _TrellisListUpdater {
-  GSubprocess            *process;      /* (owned) (nullable) the updater, run by trellisd */
-  GCancellable           *cancellable;  /* (owned) */
-  char                   *run_path;     /* (owned) (nullable) under systemd: the updater's run file */
-  gint64                  asked_us;     /* ... and when trellisd asked for the run */
-  GSource                *poll;         /* (owned) (nullable) ... looking at the run file */
-  TrellisListUpdaterDone  done;
-  gpointer                user_data;
+  GSubprocess *process;      /* (owned) (nullable) the updater, run by trellisd */
+  GCancellable *cancellable; /* (owned) */
+  char *run_path;            /* (owned) (nullable) under systemd: the updater's run file */
+  gint64 asked_us;           /* ... and when trellisd asked for the run */
+  GSource *poll;             /* (owned) (nullable) ... looking at the run file */
+  TrellisListUpdaterDone done;
+  gpointer user_data;
 };
 
 typedef struct {
@@ -304,9 +304,9 @@ drop_privileges (gpointer data)
 }
 
 static void
-updater_finished (GObject      *source,
+updater_finished (GObject *source,
                   GAsyncResult *result,
-                  gpointer      user_data)
+                  gpointer user_data)
 {
   TrellisListUpdater *updater = user_data;
   g_autoptr(GError) error = NULL;
@@ -317,7 +317,7 @@ updater_finished (GObject      *source,
   if (!g_subprocess_communicate_utf8_finish (G_SUBPROCESS (source), result, &output, NULL, &error))
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        return;   /* forgotten: @updater is gone */
+        return; /* forgotten: @updater is gone */
       shown = g_strdup (error->message);
     }
   else
@@ -334,12 +334,12 @@ updater_finished (GObject      *source,
  * @ret_output, or still runs (@ret_running).  The file is another
  * account's: bounded, not through a link, and its words made valid UTF-8. */
 static void
-run_file_read (const char  *path,
-               gint64      *ret_started,
-               gint64      *ret_finished,
-               gboolean    *ret_running,
-               int         *ret_status,
-               char       **ret_output)
+run_file_read (const char *path,
+               gint64 *ret_started,
+               gint64 *ret_finished,
+               gboolean *ret_running,
+               int *ret_status,
+               char **ret_output)
 {
   g_autoptr(GKeyFile) record = g_key_file_new ();
   g_autofree char *text = NULL;
@@ -408,9 +408,9 @@ run_poll (gpointer user_data)
  * ended.  trellisd needs no right over systemd for it. */
 static TrellisListUpdater *
 updater_ask_systemd (const TrellisListUpdaterOptions *options,
-                     TrellisListUpdaterDone           done,
-                     gpointer                         user_data,
-                     GError                         **error)
+                     TrellisListUpdaterDone done,
+                     gpointer user_data,
+                     GError **error)
 {
   g_autofree char *request = g_build_filename (options->state_dir, REQUEST_FILE, NULL);
   g_autofree char *line = NULL;
@@ -449,14 +449,14 @@ updater_ask_systemd (const TrellisListUpdaterOptions *options,
 
 TrellisListUpdater *
 trellis_list_updater_start (const TrellisListUpdaterOptions *options,
-                            TrellisListUpdaterDone           done,
-                            gpointer                         user_data,
-                            GError                         **error)
+                            TrellisListUpdaterDone done,
+                            gpointer user_data,
+                            GError **error)
 {
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GPtrArray) argv = g_ptr_array_new ();
   const char *const environ[] = { "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C.UTF-8", NULL };
-  static Account account;   /* read by the child only, before exec */
+  static Account account; /* read by the child only, before exec */
   TrellisListUpdater *updater;
   GSubprocess *process;
   struct stat st;
@@ -475,7 +475,8 @@ trellis_list_updater_start (const TrellisListUpdaterOptions *options,
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
                    "%s belongs to root: the list updater never runs as root; "
-                   "give the folder to an unprivileged account", options->lists_dir);
+                   "give the folder to an unprivileged account",
+                   options->lists_dir);
       return NULL;
     }
   fd = open (options->household_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
@@ -542,7 +543,7 @@ trellis_list_updater_free (TrellisListUpdater *updater)
 
 /* Text of the updater's: one line, printable, bounded. */
 static char *
-status_text (GKeyFile   *status,
+status_text (GKeyFile *status,
              const char *group,
              const char *key)
 {
@@ -567,7 +568,7 @@ status_text (GKeyFile   *status,
 }
 
 static gint64
-status_int (GKeyFile   *status,
+status_int (GKeyFile *status,
             const char *group,
             const char *key)
 {
@@ -587,9 +588,9 @@ text_or_empty (const char *text)
 
 GVariant *
 trellis_list_updates_describe (TrellisPolicy *policy,
-                               const char    *lists_dir,
-                               const char    *problem,
-                               gboolean       updating)
+                               const char *lists_dir,
+                               const char *problem,
+                               gboolean updating)
 {
   g_autofree char *status_path = g_build_filename (lists_dir, "status", NULL);
   g_autofree char *status_data = NULL;

@@ -32,27 +32,27 @@ G_BEGIN_DECLS
  * Returns: (transfer full) (nullable): the lists, or NULL when there are
  *   none at all.
  */
-TrellisListsIndex *trellis_list_updates_acquire (const char  *lists_dir,
-                                                 const char  *state_dir,
-                                                 char       **ret_problem);
+TrellisListsIndex *trellis_list_updates_acquire (const char *lists_dir,
+                                                 const char *state_dir,
+                                                 char **ret_problem);
 
 typedef struct _TrellisListUpdater TrellisListUpdater;
 
 /* How an updater run ended: its exit status (0 every list current, 1 some
  * failed, 2 usage, 3 nothing done; -1: it could not be started or was
  * killed) and what it said, last line first. */
-typedef void (*TrellisListUpdaterDone) (int         status,
+typedef void (*TrellisListUpdaterDone) (int status,
                                         const char *output,
-                                        gpointer    user_data);
+                                        gpointer user_data);
 
 typedef struct {
-  const char *updater;          /* the program, trellis-lists-update */
+  const char *updater; /* the program, trellis-lists-update */
   const char *lists_dir;
-  const char *data_dir;         /* (nullable) */
-  const char *config;           /* (nullable) the updater's configuration */
-  const char *household_path;   /* handed over as a descriptor: the updater cannot read it */
-  const char *state_dir;        /* trellisd's own folder: where it asks systemd for a run */
-  gboolean    use_systemd;      /* have systemd run trellis-lists-update.service instead (PID 1 is systemd) */
+  const char *data_dir;       /* (nullable) */
+  const char *config;         /* (nullable) the updater's configuration */
+  const char *household_path; /* handed over as a descriptor: the updater cannot read it */
+  const char *state_dir;      /* trellisd's own folder: where it asks systemd for a run */
+  gboolean use_systemd;       /* have systemd run trellis-lists-update.service instead (PID 1 is systemd) */
 } TrellisListUpdaterOptions;
 
 /**
@@ -70,9 +70,9 @@ typedef struct {
  * full) (nullable), NULL with @error when it could not start.
  */
 TrellisListUpdater *trellis_list_updater_start (const TrellisListUpdaterOptions *options,
-                                                TrellisListUpdaterDone           done,
-                                                gpointer                         user_data,
-                                                GError                         **error);
+                                                TrellisListUpdaterDone done,
+                                                gpointer user_data,
+                                                GError **error);
 
 /** trellis_list_updater_free: forgets the run (the process is left to end; @done is not called). */
 void trellis_list_updater_free (TrellisListUpdater *updater);
@@ -90,8 +90,8 @@ void trellis_list_updater_free (TrellisListUpdater *updater);
  * text only.  Returns: (transfer floating).
  */
 GVariant *trellis_list_updates_describe (TrellisPolicy *policy,
-                                         const char    *lists_dir,
-                                         const char    *problem,
-                                         gboolean       updating);
+                                         const char *lists_dir,
+                                         const char *problem,
+                                         gboolean updating);
 
 G_END_DECLS

@@ -19,7 +19,7 @@
 
 #define BLOCK (64 * 1024)
 
-G_DEFINE_QUARK (trellis-list-archive-error-quark, trellis_list_archive_error)
+G_DEFINE_QUARK (trellis - list - archive - error - quark, trellis_list_archive_error)
 
 typedef struct archive Archive;
 static void
@@ -30,8 +30,8 @@ read_archive_free (Archive *a)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Archive, read_archive_free)
 
 static gboolean
-damaged (GError    **error,
-         Archive    *a,
+damaged (GError **error,
+         Archive *a,
          const char *what)
 {
   const char *detail = archive_error_string (a);
@@ -56,13 +56,13 @@ member_matches (const char *path,
 }
 
 gboolean
-trellis_list_archive_read (int                     fd,
-                           const char             *member,
-                           guint64                 max_bytes,
-                           TrellisListArchiveFunc  func,
-                           gpointer                user_data,
-                           guint64                *ret_bytes,
-                           GError                **error)
+trellis_list_archive_read (int fd,
+                           const char *member,
+                           guint64 max_bytes,
+                           TrellisListArchiveFunc func,
+                           gpointer user_data,
+                           guint64 *ret_bytes,
+                           GError **error)
 {
   g_autoptr(Archive) a = archive_read_new ();
   g_autofree char *block = g_malloc (BLOCK);
@@ -122,7 +122,7 @@ trellis_list_archive_read (int                     fd,
             }
           func (block, (gsize) n, user_data);
         }
-      break;   /* one member, or the one raw file */
+      break; /* one member, or the one raw file */
     }
   if (r != ARCHIVE_OK && r != ARCHIVE_EOF)
     return damaged (error, a, "the archive is damaged or cut short");

@@ -15,15 +15,15 @@ G_BEGIN_DECLS
 GQuark trellis_list_archive_error_quark (void);
 
 typedef enum {
-  TRELLIS_LIST_ARCHIVE_ERROR_DAMAGED,    /* cut short, corrupt, not what it says */
-  TRELLIS_LIST_ARCHIVE_ERROR_NO_MEMBER,  /* the archive does not hold the file asked for */
-  TRELLIS_LIST_ARCHIVE_ERROR_TOO_LARGE,  /* more bytes unpacked than allowed */
+  TRELLIS_LIST_ARCHIVE_ERROR_DAMAGED,   /* cut short, corrupt, not what it says */
+  TRELLIS_LIST_ARCHIVE_ERROR_NO_MEMBER, /* the archive does not hold the file asked for */
+  TRELLIS_LIST_ARCHIVE_ERROR_TOO_LARGE, /* more bytes unpacked than allowed */
 } TrellisListArchiveError;
 
 /* Gets the unpacked bytes, in order. */
 typedef void (*TrellisListArchiveFunc) (const char *data,
-                                        gsize       len,
-                                        gpointer    user_data);
+                                        gsize len,
+                                        gpointer user_data);
 
 /**
  * trellis_list_archive_read:
@@ -36,12 +36,12 @@ typedef void (*TrellisListArchiveFunc) (const char *data,
  *   lacks @member (or it is not a plain file), or unpacks to more than
  *   @max_bytes.
  */
-gboolean trellis_list_archive_read (int                     fd,
-                                    const char             *member,
-                                    guint64                 max_bytes,
-                                    TrellisListArchiveFunc  func,
-                                    gpointer                user_data,
-                                    guint64                *ret_bytes,
-                                    GError                **error);
+gboolean trellis_list_archive_read (int fd,
+                                    const char *member,
+                                    guint64 max_bytes,
+                                    TrellisListArchiveFunc func,
+                                    gpointer user_data,
+                                    guint64 *ret_bytes,
+                                    GError **error);
 
 G_END_DECLS

@@ -17,11 +17,11 @@
 
 #include "lists/list-fetch.h"
 
-#define MAX_REDIRECTS 5
-#define LOW_SPEED_BYTES 1024     /* slower than 1 KiB/s ... */
-#define LOW_SPEED_SECONDS 60     /* ... for a minute: given up */
+#define MAX_REDIRECTS     5
+#define LOW_SPEED_BYTES   1024 /* slower than 1 KiB/s ... */
+#define LOW_SPEED_SECONDS 60   /* ... for a minute: given up */
 
-G_DEFINE_QUARK (trellis-list-fetch-error-quark, trellis_list_fetch_error)
+G_DEFINE_QUARK (trellis - list - fetch - error - quark, trellis_list_fetch_error)
 
 void
 trellis_list_fetch_result_clear (TrellisListFetchResult *result)
@@ -38,19 +38,19 @@ trellis_list_fetch_init (void)
 }
 
 typedef struct {
-  int                     fd;
-  guint64                 max_bytes;
-  guint64                 bytes;
-  gboolean                too_large;
-  int                     write_errno;
+  int fd;
+  guint64 max_bytes;
+  guint64 bytes;
+  gboolean too_large;
+  int write_errno;
   TrellisListFetchResult *result;
 } Transfer;
 
 static size_t
-on_body (char   *data,
-         size_t  size,
-         size_t  n,
-         void   *user_data)
+on_body (char *data,
+         size_t size,
+         size_t n,
+         void *user_data)
 {
   Transfer *t = user_data;
   size_t len = size * n, done = 0;
@@ -58,7 +58,7 @@ on_body (char   *data,
   if (t->bytes + len > t->max_bytes)
     {
       t->too_large = TRUE;
-      return 0;   /* libcurl stops with CURLE_WRITE_ERROR */
+      return 0; /* libcurl stops with CURLE_WRITE_ERROR */
     }
   while (done < len)
     {
@@ -81,7 +81,7 @@ on_body (char   *data,
  * to be kept (a server's header is input we do not trust). */
 static char *
 header_value (const char *line,
-              size_t      len,
+              size_t len,
               const char *name)
 {
   size_t name_len = strlen (name);
@@ -100,10 +100,10 @@ header_value (const char *line,
 }
 
 static size_t
-on_header (char   *data,
-           size_t  size,
-           size_t  n,
-           void   *user_data)
+on_header (char *data,
+           size_t size,
+           size_t n,
+           void *user_data)
 {
   Transfer *t = user_data;
   size_t len = size * n;
@@ -145,8 +145,8 @@ safe_text (const char *text)
 
 gboolean
 trellis_list_fetch (const TrellisListFetchRequest *request,
-                    TrellisListFetchResult        *ret_result,
-                    GError                       **error)
+                    TrellisListFetchResult *ret_result,
+                    GError **error)
 {
   g_auto(TrellisListFetchResult) result = { 0 };
   Transfer t = { request->fd, request->max_bytes, 0, FALSE, 0, &result };

@@ -24,23 +24,23 @@ typedef enum {
 } TrellisListFetchError;
 
 typedef struct {
-  const char *url;            /* https:// */
-  const char *etag;           /* (nullable) of the copy we have: If-None-Match */
-  const char *last_modified;  /* (nullable) of the copy we have: If-Modified-Since */
-  const char *ca_file;        /* (nullable) trust only this CA (tests); NULL: the system's store */
-  guint64     max_bytes;      /* the most the body may be */
-  guint       timeout;        /* seconds for the whole download */
-  guint       connect_timeout;/* seconds to connect */
-  int         fd;             /* where the body goes, from its start */
+  const char *url;           /* https:// */
+  const char *etag;          /* (nullable) of the copy we have: If-None-Match */
+  const char *last_modified; /* (nullable) of the copy we have: If-Modified-Since */
+  const char *ca_file;       /* (nullable) trust only this CA (tests); NULL: the system's store */
+  guint64 max_bytes;         /* the most the body may be */
+  guint timeout;             /* seconds for the whole download */
+  guint connect_timeout;     /* seconds to connect */
+  int fd;                    /* where the body goes, from its start */
 } TrellisListFetchRequest;
 
 typedef struct {
-  gboolean  not_modified;     /* 304: the copy we have is current */
-  guint     status;           /* the HTTP status */
-  guint64   bytes;            /* of the body */
-  char     *etag;             /* (owned) (nullable) */
-  char     *last_modified;    /* (owned) (nullable) */
-  char     *content_type;     /* (owned) (nullable) */
+  gboolean not_modified; /* 304: the copy we have is current */
+  guint status;          /* the HTTP status */
+  guint64 bytes;         /* of the body */
+  char *etag;            /* (owned) (nullable) */
+  char *last_modified;   /* (owned) (nullable) */
+  char *content_type;    /* (owned) (nullable) */
 } TrellisListFetchResult;
 
 /** trellis_list_fetch_result_clear: frees what @result holds. */
@@ -58,7 +58,7 @@ void trellis_list_fetch_init (void);
  * what went wrong (the server's status, the TLS library's words).
  */
 gboolean trellis_list_fetch (const TrellisListFetchRequest *request,
-                             TrellisListFetchResult        *ret_result,
-                             GError                       **error);
+                             TrellisListFetchResult *ret_result,
+                             GError **error);
 
 G_END_DECLS

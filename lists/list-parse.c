@@ -62,24 +62,24 @@ trellis_list_counts_junk (const TrellisListCounts *counts)
 }
 
 struct _TrellisListParser {
-  TrellisListFormat    format;
-  TrellisListNameFunc  func;
-  gpointer             user_data;
-  GString             *line;        /* (owned) the line being read */
-  gboolean             overlong;    /* the line being read is too long: skipped to its end */
-  gboolean             seen_text;   /* something other than space came already */
-  TrellisListCounts    counts;
-  gboolean             have_known;
-  TrellisNamesCursor   known;       /* the earlier version's names, walked once */
-  const char          *known_name;  /* its current name (not NUL-terminated) */
-  gsize                known_len;
-  gboolean             known_left;
+  TrellisListFormat format;
+  TrellisListNameFunc func;
+  gpointer user_data;
+  GString *line;      /* (owned) the line being read */
+  gboolean overlong;  /* the line being read is too long: skipped to its end */
+  gboolean seen_text; /* something other than space came already */
+  TrellisListCounts counts;
+  gboolean have_known;
+  TrellisNamesCursor known; /* the earlier version's names, walked once */
+  const char *known_name;   /* its current name (not NUL-terminated) */
+  gsize known_len;
+  gboolean known_left;
 };
 
 TrellisListParser *
-trellis_list_parser_new (TrellisListFormat   format,
+trellis_list_parser_new (TrellisListFormat format,
                          TrellisListNameFunc func,
-                         gpointer            user_data)
+                         gpointer user_data)
 {
   TrellisListParser *parser = g_new0 (TrellisListParser, 1);
 
@@ -91,7 +91,7 @@ trellis_list_parser_new (TrellisListFormat   format,
 }
 
 void
-trellis_list_parser_set_known (TrellisListParser      *parser,
+trellis_list_parser_set_known (TrellisListParser *parser,
                                const TrellisNamesFile *known)
 {
   parser->have_known = known != NULL;
@@ -104,8 +104,8 @@ trellis_list_parser_set_known (TrellisListParser      *parser,
  * walk only goes forward: a list out of order finds less, never wrong. */
 static gboolean
 known_has (TrellisListParser *parser,
-           const char        *raw,
-           gsize              len)
+           const char *raw,
+           gsize len)
 {
   while (parser->known_left)
     {
@@ -146,9 +146,9 @@ looks_like_address (const char *text)
 }
 
 gboolean
-trellis_list_name_normalize (const char         *raw,
-                             gsize               len,
-                             char               *out,
+trellis_list_name_normalize (const char *raw,
+                             gsize len,
+                             char *out,
                              TrellisListRefused *ret_reason)
 {
   char buf[TRELLIS_LIST_LINE_MAX + 1];
@@ -260,8 +260,8 @@ invalid:
 
 static void
 take (TrellisListParser *parser,
-      const char        *raw,
-      gsize              len)
+      const char *raw,
+      gsize len)
 {
   char name[254];
   TrellisListRefused reason;
@@ -284,8 +284,8 @@ take (TrellisListParser *parser,
 }
 
 static void
-refuse (TrellisListParser  *parser,
-        TrellisListRefused  reason)
+refuse (TrellisListParser *parser,
+        TrellisListRefused reason)
 {
   parser->counts.refused[reason]++;
 }
@@ -312,7 +312,7 @@ is_space (char c)
 
 static void
 line_plain (TrellisListParser *parser,
-            char              *text)
+            char *text)
 {
   char *hash = strchr (text, '#');
 
@@ -334,7 +334,7 @@ line_plain (TrellisListParser *parser,
 
 static void
 line_hosts (TrellisListParser *parser,
-            char              *text)
+            char *text)
 {
   char *hash = strchr (text, '#');
   char *p, *address;
@@ -352,7 +352,7 @@ line_hosts (TrellisListParser *parser,
     ;
   if (*p == '\0')
     {
-      refuse (parser, TRELLIS_LIST_REFUSED_INVALID);   /* an address without a name, or a name alone */
+      refuse (parser, TRELLIS_LIST_REFUSED_INVALID); /* an address without a name, or a name alone */
       return;
     }
   *p++ = '\0';
@@ -388,7 +388,7 @@ adblock_options_whole_host (const char *options)
 
 static void
 line_adblock (TrellisListParser *parser,
-              char              *text)
+              char *text)
 {
   char *host, *end;
 
@@ -405,7 +405,7 @@ line_adblock (TrellisListParser *parser,
       end = host + strcspn (host, "/^$|*");
       if (*end != '^' || end == host)
         {
-          refuse (parser, TRELLIS_LIST_REFUSED_NOT_HOST);   /* a path, a wildcard, no separator */
+          refuse (parser, TRELLIS_LIST_REFUSED_NOT_HOST); /* a path, a wildcard, no separator */
           return;
         }
       *end = '\0';
@@ -511,8 +511,8 @@ line_done (TrellisListParser *parser)
 
 void
 trellis_list_parser_feed (TrellisListParser *parser,
-                          const char        *data,
-                          gsize              len)
+                          const char *data,
+                          gsize len)
 {
   while (len > 0)
     {

@@ -45,8 +45,8 @@ enum {
 /* Root never fetches or unpacks anything from the network: become the
  * lists folder's owner, or refuse. */
 static gboolean
-drop_root (const char  *lists_dir,
-           GError     **error)
+drop_root (const char *lists_dir,
+           GError **error)
 {
   struct stat st;
 
@@ -77,10 +77,10 @@ drop_root (const char  *lists_dir,
 /* What the run says: printed (stdout, or stderr for @error), and kept for
  * the run file. */
 static void G_GNUC_PRINTF (3, 4)
-say (GString    *said,
-     gboolean    error,
-     const char *format,
-     ...)
+  say (GString *said,
+       gboolean error,
+       const char *format,
+       ...)
 {
   g_autofree char *text = NULL;
   va_list args;
@@ -96,8 +96,8 @@ say (GString    *said,
 }
 
 static char *
-read_fd (int      fd,
-         gsize   *ret_length,
+read_fd (int fd,
+         gsize *ret_length,
          GError **error)
 {
   g_autoptr(GInputStream) in = g_unix_input_stream_new (fd, TRUE);
@@ -112,7 +112,7 @@ read_fd (int      fd,
 }
 
 int
-main (int   argc,
+main (int argc,
       char *argv[])
 {
   g_autofree char *household = NULL;
@@ -124,8 +124,7 @@ main (int   argc,
   gboolean offline = FALSE, full = FALSE;
   GOptionEntry entries[] = {
     { "household", 0, 0, G_OPTION_ARG_FILENAME, &household,
-      "The household file (default $CREDENTIALS_DIRECTORY/household.conf, else "
-      TRELLIS_SYSCONFDIR "/household.conf)", "FILE" },
+      "The household file (default $CREDENTIALS_DIRECTORY/household.conf, else " TRELLIS_SYSCONFDIR "/household.conf)", "FILE" },
     { "household-fd", 0, 0, G_OPTION_ARG_INT, &household_fd,
       "Read the household file from this file descriptor", "N" },
     { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &data_dir,
@@ -156,7 +155,8 @@ main (int   argc,
 
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, g_getenv ("TRELLIS_LOCALEDIR") != NULL
-                                   ? g_getenv ("TRELLIS_LOCALEDIR") : LOCALEDIR);
+                                     ? g_getenv ("TRELLIS_LOCALEDIR")
+                                     : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   options = g_option_context_new ("— fetch and compile the published category lists");
   g_option_context_add_main_entries (options, entries, NULL);
@@ -232,16 +232,14 @@ main (int   argc,
     }
   {
     g_autofree char *took = summary.compiled
-                            ? g_strdup_printf (" (%.2f s, %.2f s of CPU)", summary.compile_seconds,
-                                               summary.compile_cpu_seconds)
-                            : g_strdup ("");
+                              ? g_strdup_printf (" (%.2f s, %.2f s of CPU)", summary.compile_seconds,
+                                                 summary.compile_cpu_seconds)
+                              : g_strdup ("");
 
-    say (said, FALSE, "memory: at most %" G_GUINT64_FORMAT " MiB anonymous and %" G_GUINT64_FORMAT
-         " MiB of mapped files (page cache)\n",
+    say (said, FALSE, "memory: at most %" G_GUINT64_FORMAT " MiB anonymous and %" G_GUINT64_FORMAT " MiB of mapped files (page cache)\n",
          summary.peak_anon_kib / 1024, summary.peak_file_kib / 1024);
     /* The last line: trellisd logs it. */
-    say (said, FALSE, "%u source(s): %u fetched, %u not modified, %u failed; %s generation %" G_GUINT64_FORMAT
-         " in force, %u names%s\n",
+    say (said, FALSE, "%u source(s): %u fetched, %u not modified, %u failed; %s generation %" G_GUINT64_FORMAT " in force, %u names%s\n",
          summary.n_sources, summary.n_fetched, summary.n_current, summary.n_failed,
          summary.compiled ? (summary.patched ? "patched into" : "compiled into") : "nothing to compile;",
          summary.generation, summary.n_entries, took);

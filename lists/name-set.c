@@ -14,19 +14,19 @@
 #include "lists/name-set.h"
 
 struct _TrellisNameSet {
-  GByteArray *bytes;     /* (owned) names, each NUL-terminated, back to back */
-  GArray     *offsets;   /* (owned) guint32: where each name starts (a list unpacks to less
+  GByteArray *bytes; /* (owned) names, each NUL-terminated, back to back */
+  GArray *offsets;   /* (owned) guint32: where each name starts (a list unpacks to less
                           * than 4 GiB: the updater's cap is lower) */
-  guint64     n_added;
-  gboolean    sorted;    /* every name came after the one before */
-  gboolean    repeats;   /* some name came twice in a row */
+  guint64 n_added;
+  gboolean sorted;  /* every name came after the one before */
+  gboolean repeats; /* some name came twice in a row */
 };
 
 int
 trellis_names_compare (const char *a,
-                       gsize       a_len,
+                       gsize a_len,
                        const char *b,
-                       gsize       b_len)
+                       gsize b_len)
 {
   int c = memcmp (a, b, MIN (a_len, b_len));
 
@@ -58,8 +58,8 @@ trellis_name_set_free (TrellisNameSet *set)
 
 void
 trellis_name_set_add (TrellisNameSet *set,
-                      const char     *name,
-                      gsize           len)
+                      const char *name,
+                      gsize len)
 {
   guint32 offset = set->bytes->len;
 
@@ -74,7 +74,7 @@ trellis_name_set_add (TrellisNameSet *set,
       else if (c == 0)
         {
           set->n_added++;
-          return;   /* the same name again, right after itself */
+          return; /* the same name again, right after itself */
         }
     }
   g_byte_array_append (set->bytes, (const guint8 *) name, len);
@@ -92,7 +92,7 @@ trellis_name_set_get_n_added (const TrellisNameSet *set)
 static int
 compare_offsets (const void *a,
                  const void *b,
-                 void       *base)
+                 void *base)
 {
   return strcmp ((const char *) base + *(const guint32 *) a,
                  (const char *) base + *(const guint32 *) b);
@@ -118,9 +118,9 @@ trellis_name_set_finish (TrellisNameSet *set)
 }
 
 gboolean
-trellis_name_set_write (TrellisNameSet  *set,
-                        const char      *path,
-                        GError         **error)
+trellis_name_set_write (TrellisNameSet *set,
+                        const char *path,
+                        GError **error)
 {
   g_autofree char *tmp = g_strconcat (path, ".tmp", NULL);
   g_autoptr(GOutputStream) out = NULL;
@@ -166,14 +166,14 @@ trellis_name_set_write (TrellisNameSet  *set,
 /* ------------------------------------------------------------------------ */
 
 struct _TrellisNamesFile {
-  GMappedFile *mapped;   /* (owned) (nullable) NULL for an empty file */
-  const char  *data;
-  gsize        len;
+  GMappedFile *mapped; /* (owned) (nullable) NULL for an empty file */
+  const char *data;
+  gsize len;
 };
 
 TrellisNamesFile *
-trellis_names_file_open (const char  *path,
-                         GError     **error)
+trellis_names_file_open (const char *path,
+                         GError **error)
 {
   g_autoptr(GError) local_error = NULL;
   TrellisNamesFile *file = g_new0 (TrellisNamesFile, 1);
@@ -203,8 +203,8 @@ trellis_names_file_free (TrellisNamesFile *file)
 
 gboolean
 trellis_names_file_contains (const TrellisNamesFile *file,
-                             const char             *name,
-                             gsize                   len)
+                             const char *name,
+                             gsize len)
 {
   gsize lo = 0, hi;
 
@@ -235,7 +235,7 @@ trellis_names_file_contains (const TrellisNamesFile *file,
 }
 
 void
-trellis_names_cursor_init (TrellisNamesCursor     *cursor,
+trellis_names_cursor_init (TrellisNamesCursor *cursor,
                            const TrellisNamesFile *file)
 {
   cursor->at = file != NULL ? file->data : NULL;
@@ -243,9 +243,9 @@ trellis_names_cursor_init (TrellisNamesCursor     *cursor,
 }
 
 gboolean
-trellis_names_cursor_next (TrellisNamesCursor  *cursor,
-                           const char         **ret_name,
-                           gsize               *ret_len)
+trellis_names_cursor_next (TrellisNamesCursor *cursor,
+                           const char **ret_name,
+                           gsize *ret_len)
 {
   const char *nl;
 
@@ -313,7 +313,7 @@ trellis_names_cursors_skip_same (TrellisNamesCursor *a,
         }
       last_nl = memrchr (a->at, '\n', n);
       if (last_nl == NULL)
-        break;   /* a line longer than a block: compared line by line */
+        break; /* a line longer than a block: compared line by line */
       {
         gsize len = last_nl + 1 - a->at;
 

@@ -22,8 +22,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisNameSet, trellis_name_set_free)
 
 /** trellis_name_set_add: adds @name (@len bytes, no NUL or newline in it). */
 void trellis_name_set_add (TrellisNameSet *set,
-                           const char     *name,
-                           gsize           len);
+                           const char *name,
+                           gsize len);
 
 /** trellis_name_set_get_n_added: names added, repeats included. */
 guint64 trellis_name_set_get_n_added (const TrellisNameSet *set);
@@ -36,9 +36,9 @@ guint64 trellis_name_set_get_n_added (const TrellisNameSet *set);
 guint trellis_name_set_finish (TrellisNameSet *set);
 
 /** trellis_name_set_write: writes the finished set to @path, one name a line, in one rename. */
-gboolean trellis_name_set_write (TrellisNameSet  *set,
-                                 const char      *path,
-                                 GError         **error);
+gboolean trellis_name_set_write (TrellisNameSet *set,
+                                 const char *path,
+                                 GError **error);
 
 /* A names file, mapped. */
 typedef struct _TrellisNamesFile TrellisNamesFile;
@@ -48,8 +48,8 @@ typedef struct _TrellisNamesFile TrellisNamesFile;
  * Maps @path, a names file the updater wrote.  Returns: (transfer full),
  * or NULL with @error.
  */
-TrellisNamesFile *trellis_names_file_open (const char  *path,
-                                           GError     **error);
+TrellisNamesFile *trellis_names_file_open (const char *path,
+                                           GError **error);
 
 /** trellis_names_file_free: (NULL is allowed). */
 void trellis_names_file_free (TrellisNamesFile *file);
@@ -57,8 +57,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisNamesFile, trellis_names_file_free)
 
 /** trellis_names_file_contains: binary search for exactly @name. */
 gboolean trellis_names_file_contains (const TrellisNamesFile *file,
-                                      const char             *name,
-                                      gsize                   len);
+                                      const char *name,
+                                      gsize len);
 
 /**
  * TrellisNamesCursor:
@@ -71,12 +71,12 @@ typedef struct {
 } TrellisNamesCursor;
 
 /** trellis_names_cursor_init: a cursor on @file (nullable: an empty list). */
-void trellis_names_cursor_init (TrellisNamesCursor     *cursor,
+void trellis_names_cursor_init (TrellisNamesCursor *cursor,
                                 const TrellisNamesFile *file);
 
-gboolean trellis_names_cursor_next (TrellisNamesCursor  *cursor,
-                                    const char         **ret_name,
-                                    gsize               *ret_len);
+gboolean trellis_names_cursor_next (TrellisNamesCursor *cursor,
+                                    const char **ret_name,
+                                    gsize *ret_len);
 
 /**
  * trellis_names_cursors_skip_same:
@@ -90,8 +90,8 @@ gsize trellis_names_cursors_skip_same (TrellisNamesCursor *a,
 
 /** trellis_names_compare: the names files' order: by byte, a prefix first. */
 int trellis_names_compare (const char *a,
-                           gsize       a_len,
+                           gsize a_len,
                            const char *b,
-                           gsize       b_len);
+                           gsize b_len);
 
 G_END_DECLS

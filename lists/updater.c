@@ -34,19 +34,19 @@
 
 #include <idn2.h>
 
-#define CHECKSUMS_MAX (1024 * 1024)   /* a publisher's checksum file */
+#define CHECKSUMS_MAX   (1024 * 1024) /* a publisher's checksum file */
 #define PATCH_MAX_SHARE 0.2           /* past this share of changed names, compile in full */
-#define SHRINK_MAX 0.5                /* a list that keeps less than this of its names is refused */
-#define JUNK_MAX 0.5                  /* a list whose lines are more than this junk is refused */
+#define SHRINK_MAX      0.5           /* a list that keeps less than this of its names is refused */
+#define JUNK_MAX        0.5           /* a list whose lines are more than this junk is refused */
 
-G_DEFINE_QUARK (trellis-updater-error-quark, trellis_updater_error)
+G_DEFINE_QUARK (trellis - updater - error - quark, trellis_updater_error)
 
 /* ------------------------------------------------------------------------ */
 /* Configuration */
 
 void
 trellis_updater_config_init (TrellisUpdaterConfig *config,
-                             const char           *lists_dir)
+                             const char *lists_dir)
 {
   memset (config, 0, sizeof *config);
   config->lists_dir = g_strdup (lists_dir);
@@ -68,8 +68,8 @@ trellis_updater_config_clear (TrellisUpdaterConfig *config)
 
 static gboolean
 parse_size (const char *text,
-            guint64     max,
-            guint64    *ret_value)
+            guint64 max,
+            guint64 *ret_value)
 {
   g_autofree char *number = g_strdup (text);
   gsize len = strlen (number);
@@ -77,7 +77,8 @@ parse_size (const char *text,
 
   if (len > 0 && strchr ("KMG", number[len - 1]) != NULL)
     {
-      unit = number[len - 1] == 'K' ? 1024 : number[len - 1] == 'M' ? 1024 * 1024 : 1024 * 1024 * 1024;
+      unit = number[len - 1] == 'K' ? 1024 : number[len - 1] == 'M' ? 1024 * 1024
+                                                                    : 1024 * 1024 * 1024;
       number[len - 1] = '\0';
     }
   if (!g_ascii_string_to_unsigned (number, 10, 1, max / unit, &value, NULL))
@@ -87,10 +88,10 @@ parse_size (const char *text,
 }
 
 gboolean
-trellis_updater_config_load (TrellisUpdaterConfig  *config,
-                             const char            *path,
-                             gboolean               optional,
-                             GError               **error)
+trellis_updater_config_load (TrellisUpdaterConfig *config,
+                             const char *path,
+                             gboolean optional,
+                             GError **error)
 {
   static const char *const keys[] = {
     "max-download", "max-unpacked", "max-names", "timeout", "connect-timeout", "test-ca-file", NULL
@@ -193,27 +194,27 @@ note_memory (void)
 /* One source */
 
 typedef struct {
-  const TrellisListSource *source;      /* (unowned) the policy's */
-  guint                    bit;
+  const TrellisListSource *source; /* (unowned) the policy's */
+  guint bit;
   /* What the index in force has of it (the manifest), or NULLs. */
-  char                    *old_file;    /* (owned) (nullable) names file, relative */
-  guint                    old_names;
-  char                    *etag;        /* (owned) (nullable) */
-  char                    *last_modified; /* (owned) (nullable) */
-  char                    *version;     /* (owned) (nullable) */
-  char                    *sha256;      /* (owned) (nullable) */
-  gint64                   fetched;
-  guint64                  lines;       /* of the list in force */
-  char                    *refused;     /* (owned) (nullable) of the list in force: "address=14" */
+  char *old_file; /* (owned) (nullable) names file, relative */
+  guint old_names;
+  char *etag;          /* (owned) (nullable) */
+  char *last_modified; /* (owned) (nullable) */
+  char *version;       /* (owned) (nullable) */
+  char *sha256;        /* (owned) (nullable) */
+  gint64 fetched;
+  guint64 lines; /* of the list in force */
+  char *refused; /* (owned) (nullable) of the list in force: "address=14" */
   /* This run. */
-  char                    *new_file;    /* (owned) (nullable) NULL: the old one stays */
-  guint                    new_names;
-  gboolean                 attempted;
-  gboolean                 succeeded;
-  char                    *error;       /* (owned) (nullable) */
-  TrellisListCounts        counts;
-  gboolean                 have_counts;
-  guint64                  bytes;
+  char *new_file; /* (owned) (nullable) NULL: the old one stays */
+  guint new_names;
+  gboolean attempted;
+  gboolean succeeded;
+  char *error; /* (owned) (nullable) */
+  TrellisListCounts counts;
+  gboolean have_counts;
+  guint64 bytes;
 } SourceRun;
 
 static void
@@ -241,23 +242,23 @@ run_file (const SourceRun *run)
 
 typedef struct {
   const TrellisUpdaterConfig *config;
-  TrellisPolicy              *policy;
-  GPtrArray                  *runs;          /* (owned) SourceRun */
-  TrellisListsIndex          *old;           /* (owned) (nullable) the manifest in force */
-  guint64                     generation;    /* of this run's compile */
-  char                      **categories;    /* (owned) ids in bit order */
-  char                       *readers;       /* (owned) the public suffix list and IDN library
+  TrellisPolicy *policy;
+  GPtrArray *runs;          /* (owned) SourceRun */
+  TrellisListsIndex *old;   /* (owned) (nullable) the manifest in force */
+  guint64 generation;       /* of this run's compile */
+  char **categories;        /* (owned) ids in bit order */
+  char *readers;            /* (owned) the public suffix list and IDN library
                                               * a names file was read with */
-  gboolean                    readers_same;  /* ... the same as the manifest's: its names
+  gboolean readers_same;    /* ... the same as the manifest's: its names
                                               * files may be trusted for names as written */
-  char                       *shipped_digest;      /* (owned) */
-  char                       *information_digest;  /* (owned) */
-  GPtrArray                  *shipped_names;  /* (owned) "B name": bit as a byte, then the name */
-  GHashTable                 *shipped_set;    /* (owned) same strings → TRUE */
+  char *shipped_digest;     /* (owned) */
+  char *information_digest; /* (owned) */
+  GPtrArray *shipped_names; /* (owned) "B name": bit as a byte, then the name */
+  GHashTable *shipped_set;  /* (owned) same strings → TRUE */
 } Run;
 
 static char *
-lists_path (const Run  *run,
+lists_path (const Run *run,
             const char *relative)
 {
   return g_build_filename (run->config->lists_dir, relative, NULL);
@@ -285,12 +286,12 @@ safe_message (const char *text)
 }
 
 static void
-source_fail (SourceRun  *run,
+source_fail (SourceRun *run,
              const char *format,
              ...) G_GNUC_PRINTF (2, 3);
 
 static void
-source_fail (SourceRun  *run,
+source_fail (SourceRun *run,
              const char *format,
              ...)
 {
@@ -307,9 +308,9 @@ source_fail (SourceRun  *run,
 
 /* The download's digest, of @type (md5, sha256, sha512), as hex. */
 static char *
-file_digest (int               fd,
-             GChecksumType     type,
-             GError          **error)
+file_digest (int fd,
+             GChecksumType type,
+             GError **error)
 {
   g_autoptr(GChecksum) checksum = g_checksum_new (type);
   g_autofree guchar *buf = g_malloc (1 << 16);
@@ -341,9 +342,9 @@ fail:
  * "HEX *NAME" lines, or a single HEX), or NULL. */
 static char *
 checksums_find (const char *text,
-                gsize       len,
+                gsize len,
                 const char *file_name,
-                gsize       hex_len)
+                gsize hex_len)
 {
   g_autofree char *copy = g_strndup (text, len);
   g_auto(GStrv) lines = g_strsplit (copy, "\n", -1);
@@ -379,8 +380,7 @@ checksums_find (const char *text,
         }
       if (*name == '*')
         name++;
-      if (strcmp (name, file_name) == 0 || (g_str_has_suffix (name, file_name)
-                                            && name[strlen (name) - strlen (file_name) - 1] == '/'))
+      if (strcmp (name, file_name) == 0 || (g_str_has_suffix (name, file_name) && name[strlen (name) - strlen (file_name) - 1] == '/'))
         {
           g_free (only);
           return g_ascii_strdown (fields[0], -1);
@@ -394,16 +394,16 @@ checksums_find (const char *text,
 
 static void
 feed_parser (const char *data,
-             gsize       len,
-             gpointer    user_data)
+             gsize len,
+             gpointer user_data)
 {
   trellis_list_parser_feed (user_data, data, len);
 }
 
 static void
 add_name (const char *name,
-          gsize       len,
-          gpointer    user_data)
+          gsize len,
+          gpointer user_data)
 {
   trellis_name_set_add (user_data, name, len);
 }
@@ -439,10 +439,10 @@ download_is_html (int fd)
 }
 
 static int
-open_tmp (const Run  *run,
+open_tmp (const Run *run,
           const char *id,
           const char *suffix,
-          GError    **error)
+          GError **error)
 {
   g_autofree char *name = g_strconcat ("tmp/", id, suffix, NULL);
   g_autofree char *path = lists_path (run, name);
@@ -458,19 +458,19 @@ open_tmp (const Run  *run,
                    "%s: %s", path, g_strerror (saved_errno));
       return -1;
     }
-  (void) g_unlink (path);   /* nothing else needs its name */
+  (void) g_unlink (path); /* nothing else needs its name */
   return fd;
 }
 
 static void
-source_update (Run       *run,
+source_update (Run *run,
                SourceRun *src)
 {
   const TrellisUpdaterConfig *config = run->config;
   const TrellisListSource *source = src->source;
   g_auto(TrellisListFetchResult) result = { 0 };
   g_autoptr(GError) local_error = NULL;
-  g_autoptr(TrellisNamesFile) known = NULL;   /* before parser: outlives it */
+  g_autoptr(TrellisNamesFile) known = NULL; /* before parser: outlives it */
   g_autoptr(TrellisListParser) parser = NULL;
   g_autoptr(TrellisNameSet) names = NULL;
   g_autofree char *digest = NULL;
@@ -527,9 +527,9 @@ source_update (Run       *run,
   if (source->checksum_url != NULL)
     {
       g_auto(TrellisListFetchResult) sums_result = { 0 };
-      GChecksumType type = strcmp (source->checksum_type, "md5") == 0 ? G_CHECKSUM_MD5
+      GChecksumType type = strcmp (source->checksum_type, "md5") == 0      ? G_CHECKSUM_MD5
                            : strcmp (source->checksum_type, "sha512") == 0 ? G_CHECKSUM_SHA512
-                           : G_CHECKSUM_SHA256;
+                                                                           : G_CHECKSUM_SHA256;
       TrellisListFetchRequest sums = request;
       g_autoptr(GUri) uri = g_uri_parse (source->url, G_URI_FLAGS_NONE, NULL);
       g_autofree char *file_name = g_path_get_basename (uri != NULL ? g_uri_get_path (uri) : "");
@@ -626,7 +626,7 @@ source_update (Run       *run,
   if (lines > 20 && (double) trellis_list_counts_junk (&src->counts) > JUNK_MAX * (double) lines)
     {
       source_fail (src, "%" G_GUINT64_FORMAT " of its %" G_GUINT64_FORMAT " lines are not names: "
-                   "not a list of this format (%s); kept the last good list",
+                        "not a list of this format (%s); kept the last good list",
                    trellis_list_counts_junk (&src->counts), lines,
                    trellis_list_format_to_string (source->format));
       return;
@@ -675,13 +675,13 @@ source_update (Run       *run,
 /* The compile */
 
 static gboolean
-collect_shipped (guint        bit,
-                 const char  *name,
-                 gpointer     user_data,
-                 GError     **error)
+collect_shipped (guint bit,
+                 const char *name,
+                 gpointer user_data,
+                 GError **error)
 {
   Run *run = user_data;
-  char *entry = g_strdup_printf ("%c%s", (char) ('A' + bit), name);   /* name: normalized, NUL-terminated */
+  char *entry = g_strdup_printf ("%c%s", (char) ('A' + bit), name); /* name: normalized, NUL-terminated */
 
   if (g_hash_table_contains (run->shipped_set, entry))
     {
@@ -695,7 +695,7 @@ collect_shipped (guint        bit,
 
 /* The digests of what goes into the index besides the sources. */
 static gboolean
-read_shipped (Run     *run,
+read_shipped (Run *run,
               GError **error)
 {
   g_autoptr(GChecksum) shipped = g_checksum_new (G_CHECKSUM_SHA256);
@@ -725,8 +725,8 @@ read_shipped (Run     *run,
 
 /* @name: NUL-terminated, at most 253 bytes. */
 static gboolean
-shipped_has (Run        *run,
-             guint       bit,
+shipped_has (Run *run,
+             guint bit,
              const char *name)
 {
   char entry[256];
@@ -738,8 +738,8 @@ shipped_has (Run        *run,
 
 /* The mapped names files of the lists that go into the next compile. */
 typedef struct {
-  SourceRun        *src;
-  TrellisNamesFile *file;   /* (owned) (nullable) */
+  SourceRun *src;
+  TrellisNamesFile *file; /* (owned) (nullable) */
 } Input;
 
 typedef GArray Inputs;
@@ -754,7 +754,7 @@ inputs_free (Inputs *inputs)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (Inputs, inputs_free)
 
 static GArray *
-inputs_open (Run     *run,
+inputs_open (Run *run,
              GError **error)
 {
   GArray *inputs = g_array_new (FALSE, TRUE, sizeof (Input));
@@ -783,16 +783,16 @@ inputs_open (Run     *run,
 }
 
 typedef struct {
-  GBytes  *image;           /* (owned) */
-  guint32  bit_counts[32];
-  guint    watched;         /* entries on or below the information list */
+  GBytes *image; /* (owned) */
+  guint32 bit_counts[32];
+  guint watched; /* entries on or below the information list */
 } Compiled;
 
 static gboolean
-compile_full (Run       *run,
-              GArray    *inputs,
-              Compiled  *ret,
-              GError   **error)
+compile_full (Run *run,
+              GArray *inputs,
+              Compiled *ret,
+              GError **error)
 {
   g_autoptr(TrellisDomainIndexBuilder) builder = trellis_domain_index_builder_new ();
 
@@ -827,7 +827,7 @@ compile_full (Run       *run,
     }
   trellis_domain_index_builder_set_watch (builder, trellis_policy_get_information_names (run->policy));
   ret->image = trellis_domain_index_builder_to_bytes (builder, error);
-  note_memory ();   /* the builder's names and table, and the image */
+  note_memory (); /* the builder's names and table, and the image */
   if (ret->image == NULL)
     return FALSE;
   trellis_domain_index_builder_get_bit_counts (builder, ret->bit_counts);
@@ -839,12 +839,12 @@ compile_full (Run       *run,
  * of category @bit (or any category, for G_MAXUINT), holds @name
  * (NUL-terminated, @len bytes). */
 static gboolean
-others_have (Run        *run,
-             GArray     *inputs,
+others_have (Run *run,
+             GArray *inputs,
              const Input *except,
-             guint       bit,
+             guint bit,
              const char *name,
-             gsize       len)
+             gsize len)
 {
   if (run->shipped_set != NULL && g_hash_table_size (run->shipped_set) == 0 && inputs->len <= 1)
     return FALSE;
@@ -867,19 +867,19 @@ others_have (Run        *run,
 
 typedef enum {
   PATCH_OK,
-  PATCH_NOT_WORTH,   /* compile in full instead */
+  PATCH_NOT_WORTH, /* compile in full instead */
 } PatchResult;
 
 /* One changed list: the names that went, the names that came. */
 static PatchResult
-patch_source (Run                     *run,
-              GArray                  *inputs,
-              Input                   *input,
-              TrellisNamesFile        *old_file,
+patch_source (Run *run,
+              GArray *inputs,
+              Input *input,
+              TrellisNamesFile *old_file,
               TrellisDomainIndexPatch *patch,
-              Compiled                *counts,
-              guint64                 *budget,
-              GError                 **error)
+              Compiled *counts,
+              guint64 *budget,
+              GError **error)
 {
   guint32 bit = 1u << input->src->bit;
   TrellisNamesCursor a, b;
@@ -896,7 +896,7 @@ patch_source (Run                     *run,
   while (have_old || have_new)
     {
       int c = !have_old ? 1 : !have_new ? -1
-              : trellis_names_compare (old_name, old_len, new_name, new_len);
+                                        : trellis_names_compare (old_name, old_len, new_name, new_len);
       const char *name = c < 0 ? old_name : new_name;
       gsize len = c < 0 ? old_len : new_len;
       guint32 bits = 0;
@@ -950,7 +950,7 @@ patch_source (Run                     *run,
             return PATCH_NOT_WORTH;
           counts->bit_counts[input->src->bit]++;
         }
-skip:
+    skip:
       if (c < 0)
         have_old = trellis_names_cursor_next (&a, &old_name, &old_len);
       else
@@ -961,10 +961,10 @@ skip:
 
 /* The index in force, changed where the lists changed. */
 static PatchResult
-compile_patch (Run       *run,
-               GArray    *inputs,
-               Compiled  *ret,
-               GError   **error)
+compile_patch (Run *run,
+               GArray *inputs,
+               Compiled *ret,
+               GError **error)
 {
   TrellisListsIndex *old = run->old;
   GKeyFile *manifest;
@@ -997,9 +997,10 @@ compile_patch (Run       *run,
 
         for (guint j = 0; j < run->runs->len && !known; j++)
           known = strcmp (((SourceRun *) g_ptr_array_index (run->runs, j))->source->id,
-                          groups[i] + strlen ("source ")) == 0;
+                          groups[i] + strlen ("source "))
+                  == 0;
         if (!known)
-          return PATCH_NOT_WORTH;   /* a source the household dropped: compile in full */
+          return PATCH_NOT_WORTH; /* a source the household dropped: compile in full */
       }
 
   /* A patch is worth it for a few changes: past a fifth of the names,
@@ -1040,7 +1041,7 @@ compile_patch (Run       *run,
           return result;
         }
     }
-  note_memory ();   /* the patched table, and both versions of the lists mapped */
+  note_memory (); /* the patched table, and both versions of the lists mapped */
   ret->image = trellis_domain_index_patch_to_bytes (patch);
   return PATCH_OK;
 }
@@ -1076,7 +1077,7 @@ needs_compile (Run *run)
 }
 
 static void
-manifest_add_sources (Run      *run,
+manifest_add_sources (Run *run,
                       GKeyFile *manifest)
 {
   for (guint i = 0; i < run->runs->len; i++)
@@ -1116,9 +1117,9 @@ cpu_seconds (void)
 }
 
 static gboolean
-compile (Run                   *run,
+compile (Run *run,
          TrellisUpdaterSummary *summary,
-         GError               **error)
+         GError **error)
 {
   g_autoptr(Inputs) inputs = NULL;
   g_autoptr(GKeyFile) manifest = NULL;
@@ -1197,9 +1198,9 @@ compile (Run                   *run,
  * runs), or ended with @exit_status and @output. */
 static gboolean
 run_file_write (const TrellisUpdaterConfig *config,
-                gboolean                    ended,
-                int                         exit_status,
-                const char                 *output)
+                gboolean ended,
+                int exit_status,
+                const char *output)
 {
   g_autoptr(GKeyFile) record = g_key_file_new ();
   g_autofree char *path = g_build_filename (config->lists_dir, "run", NULL);
@@ -1224,8 +1225,8 @@ run_file_write (const TrellisUpdaterConfig *config,
 
 gboolean
 trellis_updater_record_run (const TrellisUpdaterConfig *config,
-                            int                         exit_status,
-                            const char                 *output)
+                            int exit_status,
+                            const char *output)
 {
   g_autofree char *lock_path = g_build_filename (config->lists_dir, "lock", NULL);
   gboolean ok;
@@ -1246,8 +1247,8 @@ trellis_updater_record_run (const TrellisUpdaterConfig *config,
 /* The status file */
 
 static void
-status_write (Run    *run,
-              gint64  started)
+status_write (Run *run,
+              gint64 started)
 {
   g_autoptr(GKeyFile) status = g_key_file_new ();
   g_autoptr(GKeyFile) previous = g_key_file_new ();
@@ -1345,7 +1346,7 @@ collect_garbage (Run *run)
 
 static gboolean
 make_dirs (const TrellisUpdaterConfig *config,
-           GError                    **error)
+           GError **error)
 {
   static const char *const dirs[] = { "sources", "index", "tmp", NULL };
 
@@ -1380,10 +1381,10 @@ run_clear (Run *run)
 
 gboolean
 trellis_updater_run (const TrellisUpdaterConfig *config,
-                     TrellisPolicy              *policy,
-                     const char *const          *only,
-                     TrellisUpdaterSummary      *ret_summary,
-                     GError                    **error)
+                     TrellisPolicy *policy,
+                     const char *const *only,
+                     TrellisUpdaterSummary *ret_summary,
+                     GError **error)
 {
   Run run = { 0 };
   TrellisUpdaterSummary summary = { 0 };

@@ -32,37 +32,37 @@ G_BEGIN_DECLS
 GQuark trellis_updater_error_quark (void);
 
 typedef enum {
-  TRELLIS_UPDATER_ERROR_BUSY,     /* another run holds the lock */
-  TRELLIS_UPDATER_ERROR_IO,       /* the lists folder cannot be used */
-  TRELLIS_UPDATER_ERROR_CONFIG,   /* the configuration file is refused */
-  TRELLIS_UPDATER_ERROR_COMPILE,  /* the lists did not compile: nothing changed */
+  TRELLIS_UPDATER_ERROR_BUSY,    /* another run holds the lock */
+  TRELLIS_UPDATER_ERROR_IO,      /* the lists folder cannot be used */
+  TRELLIS_UPDATER_ERROR_CONFIG,  /* the configuration file is refused */
+  TRELLIS_UPDATER_ERROR_COMPILE, /* the lists did not compile: nothing changed */
 } TrellisUpdaterError;
 
 typedef struct {
-  char     *lists_dir;        /* (owned) */
-  char     *data_dir;         /* (owned) (nullable) the shipped data */
-  char     *ca_file;          /* (owned) (nullable) tests only: trust this CA alone */
-  guint64   max_download;     /* bytes on the wire, per list */
-  guint64   max_unpacked;     /* bytes once unpacked, per list */
-  guint64   max_names;        /* names, per list */
-  guint     timeout;          /* seconds, per download */
-  guint     connect_timeout;  /* seconds */
-  gboolean  offline;          /* fetch nothing: compile what the folder has */
-  gboolean  full;             /* compile every name again, never a patch */
-  gint64    started_us;       /* when the run began (real time, µs): its run file says so */
+  char *lists_dir;       /* (owned) */
+  char *data_dir;        /* (owned) (nullable) the shipped data */
+  char *ca_file;         /* (owned) (nullable) tests only: trust this CA alone */
+  guint64 max_download;  /* bytes on the wire, per list */
+  guint64 max_unpacked;  /* bytes once unpacked, per list */
+  guint64 max_names;     /* names, per list */
+  guint timeout;         /* seconds, per download */
+  guint connect_timeout; /* seconds */
+  gboolean offline;      /* fetch nothing: compile what the folder has */
+  gboolean full;         /* compile every name again, never a patch */
+  gint64 started_us;     /* when the run began (real time, µs): its run file says so */
 } TrellisUpdaterConfig;
 
 /* The defaults, before a configuration file. */
-#define TRELLIS_UPDATER_MAX_DOWNLOAD (G_GUINT64_CONSTANT (256) << 20)   /* 256 MiB */
-#define TRELLIS_UPDATER_MAX_UNPACKED (G_GUINT64_CONSTANT (1) << 30)     /* 1 GiB */
-#define TRELLIS_UPDATER_MAX_UNPACKED_LIMIT (G_GUINT64_CONSTANT (3) << 30) /* what a config may raise it to */
-#define TRELLIS_UPDATER_MAX_NAMES 20000000
-#define TRELLIS_UPDATER_TIMEOUT 1800
-#define TRELLIS_UPDATER_CONNECT_TIMEOUT 30
+#define TRELLIS_UPDATER_MAX_DOWNLOAD       (G_GUINT64_CONSTANT (256) << 20) /* 256 MiB */
+#define TRELLIS_UPDATER_MAX_UNPACKED       (G_GUINT64_CONSTANT (1) << 30)   /* 1 GiB */
+#define TRELLIS_UPDATER_MAX_UNPACKED_LIMIT (G_GUINT64_CONSTANT (3) << 30)   /* what a config may raise it to */
+#define TRELLIS_UPDATER_MAX_NAMES          20000000
+#define TRELLIS_UPDATER_TIMEOUT            1800
+#define TRELLIS_UPDATER_CONNECT_TIMEOUT    30
 
 /** trellis_updater_config_init: the defaults; @lists_dir is copied. */
 void trellis_updater_config_init (TrellisUpdaterConfig *config,
-                                  const char           *lists_dir);
+                                  const char *lists_dir);
 
 /** trellis_updater_config_clear: frees what @config holds. */
 void trellis_updater_config_clear (TrellisUpdaterConfig *config);
@@ -75,25 +75,25 @@ void trellis_updater_config_clear (TrellisUpdaterConfig *config);
  * else: it can make the updater trust another CA.  A missing file is not
  * an error when @optional.
  */
-gboolean trellis_updater_config_load (TrellisUpdaterConfig  *config,
-                                      const char            *path,
-                                      gboolean               optional,
-                                      GError               **error);
+gboolean trellis_updater_config_load (TrellisUpdaterConfig *config,
+                                      const char *path,
+                                      gboolean optional,
+                                      GError **error);
 
 /* What a run did, for its exit status. */
 typedef struct {
-  guint    n_sources;     /* the household's sources in use */
-  guint    n_fetched;     /* fetched and checked now */
-  guint    n_current;     /* not modified since the last run */
-  guint    n_failed;      /* failed or refused: their last good list stays */
-  gboolean compiled;      /* a new generation was written */
-  gboolean patched;       /* ... by patching the previous one */
-  guint64  generation;    /* the one in force after the run */
-  guint    n_entries;     /* names in its index */
-  double   compile_seconds;      /* wall clock */
-  double   compile_cpu_seconds;  /* user and system time of this process */
-  guint64  peak_anon_kib;        /* the most anonymous memory seen (RssAnon), at the run's high points */
-  guint64  peak_file_kib;        /* the most mapped file memory seen then (RssFile: page cache) */
+  guint n_sources;            /* the household's sources in use */
+  guint n_fetched;            /* fetched and checked now */
+  guint n_current;            /* not modified since the last run */
+  guint n_failed;             /* failed or refused: their last good list stays */
+  gboolean compiled;          /* a new generation was written */
+  gboolean patched;           /* ... by patching the previous one */
+  guint64 generation;         /* the one in force after the run */
+  guint n_entries;            /* names in its index */
+  double compile_seconds;     /* wall clock */
+  double compile_cpu_seconds; /* user and system time of this process */
+  guint64 peak_anon_kib;      /* the most anonymous memory seen (RssAnon), at the run's high points */
+  guint64 peak_file_kib;      /* the most mapped file memory seen then (RssFile: page cache) */
 } TrellisUpdaterSummary;
 
 /**
@@ -108,10 +108,10 @@ typedef struct {
  * in @ret_summary and the status file, not an error of the run.
  */
 gboolean trellis_updater_run (const TrellisUpdaterConfig *config,
-                              TrellisPolicy              *policy,
-                              const char *const          *only,
-                              TrellisUpdaterSummary      *ret_summary,
-                              GError                    **error);
+                              TrellisPolicy *policy,
+                              const char *const *only,
+                              TrellisUpdaterSummary *ret_summary,
+                              GError **error);
 
 /**
  * trellis_updater_record_run:
@@ -122,7 +122,7 @@ gboolean trellis_updater_run (const TrellisUpdaterConfig *config,
  * is that run's.  Returns: FALSE when it could not be written.
  */
 gboolean trellis_updater_record_run (const TrellisUpdaterConfig *config,
-                                     int                         exit_status,
-                                     const char                 *output);
+                                     int exit_status,
+                                     const char *output);
 
 G_END_DECLS

@@ -53,8 +53,8 @@ compare_names (gconstpointer a,
 
 /* The sorted names of @dir's entries; NULL with @error when unreadable. */
 static GPtrArray *
-list_dir (const char  *dir,
-          GError     **error)
+list_dir (const char *dir,
+          GError **error)
 {
   g_autoptr(GDir) d = g_dir_open (dir, 0, error);
   g_autoptr(GPtrArray) names = NULL;
@@ -73,7 +73,7 @@ list_dir (const char  *dir,
  * would be lost.  Returns: the line it is on, or 0 when there is none. */
 static guint
 nul_line (const char *contents,
-          gsize       length)
+          gsize length)
 {
   const char *nul = memchr (contents, '\0', length);
   guint line = 1;
@@ -96,7 +96,7 @@ line_shown (const char *line)
   for (const char *p = valid; *p != '\0'; p++)
     {
       if ((guchar) *p < 0x20 || *p == 0x7f)
-        g_string_append (shown, "\xef\xbf\xbd");   /* U+FFFD */
+        g_string_append (shown, "\xef\xbf\xbd"); /* U+FFFD */
       else
         g_string_append_c (shown, *p);
     }
@@ -124,13 +124,13 @@ trellis_cidr_is_valid (const char *text)
 /* Each name of @contents to @func; problems to @problems.  Returns: how many
  * @func took. */
 static guint
-domain_list_foreach (char                   *contents,
-                     gsize                   length,
-                     const char             *path,
-                     guint                   bit,
-                     TrellisShippedNameFunc  func,
-                     gpointer                user_data,
-                     TrellisProblems        *problems)
+domain_list_foreach (char *contents,
+                     gsize length,
+                     const char *path,
+                     guint bit,
+                     TrellisShippedNameFunc func,
+                     gpointer user_data,
+                     TrellisProblems *problems)
 {
   g_autoptr(GError) local_error = NULL;
   guint i = 0, n = 0, nul = nul_line (contents, length);
@@ -138,7 +138,7 @@ domain_list_foreach (char                   *contents,
   if (nul != 0)
     {
       trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
-                            _("%s:%u:1: a NUL byte: this is not a text file"), path, nul);
+                            _ ("%s:%u:1: a NUL byte: this is not a text file"), path, nul);
       return 0;
     }
   for (char *cursor = contents, *line; (line = trellis_data_line_next (&cursor, &i)) != NULL;)
@@ -150,7 +150,7 @@ domain_list_foreach (char                   *contents,
           g_autofree char *shown = line_shown (line);
 
           trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
-                                _("%s:%u:1: “%s” is not a domain name"), path, i, shown);
+                                _ ("%s:%u:1: “%s” is not a domain name"), path, i, shown);
           continue;
         }
       if (!func (bit, domain, user_data, &local_error))
@@ -165,32 +165,32 @@ domain_list_foreach (char                   *contents,
 }
 
 static gboolean
-add_to_builder (guint        bit,
-                const char  *name,
-                gpointer     user_data,
-                GError     **error)
+add_to_builder (guint bit,
+                const char *name,
+                gpointer user_data,
+                GError **error)
 {
   return trellis_domain_index_builder_add (user_data, name, 1u << bit, 0, error);
 }
 
 guint
-trellis_domain_list_read (char                      *contents,
-                          gsize                      length,
-                          const char                *path,
-                          guint32                    bit,
+trellis_domain_list_read (char *contents,
+                          gsize length,
+                          const char *path,
+                          guint32 bit,
                           TrellisDomainIndexBuilder *builder,
-                          TrellisProblems           *problems)
+                          TrellisProblems *problems)
 {
   return domain_list_foreach (contents, length, path, bit, add_to_builder, builder, problems);
 }
 
 /* Each name of the file @path to @func.  Returns: how many @func took. */
 static guint
-read_domains (const char             *path,
-              guint                   bit,
-              TrellisShippedNameFunc  func,
-              gpointer                user_data,
-              TrellisProblems        *problems)
+read_domains (const char *path,
+              guint bit,
+              TrellisShippedNameFunc func,
+              gpointer user_data,
+              TrellisProblems *problems)
 {
   g_autofree char *contents = NULL;
   g_autoptr(GError) local_error = NULL;
@@ -205,9 +205,9 @@ read_domains (const char             *path,
 }
 
 char **
-trellis_cidr_list_read (char            *contents,
-                        gsize            length,
-                        const char      *path,
+trellis_cidr_list_read (char *contents,
+                        gsize length,
+                        const char *path,
                         TrellisProblems *problems)
 {
   g_autoptr(GPtrArray) cidrs = g_ptr_array_new_with_free_func (g_free);
@@ -215,7 +215,7 @@ trellis_cidr_list_read (char            *contents,
 
   if (nul != 0)
     trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
-                          _("%s:%u:1: a NUL byte: this is not a text file"), path, nul);
+                          _ ("%s:%u:1: a NUL byte: this is not a text file"), path, nul);
   for (char *cursor = nul != 0 ? NULL : contents, *line;
        (line = trellis_data_line_next (&cursor, &i)) != NULL;)
     {
@@ -224,7 +224,7 @@ trellis_cidr_list_read (char            *contents,
           g_autofree char *shown = line_shown (line);
 
           trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
-                                _("%s:%u:1: “%s” is not an address or a CIDR like 192.0.2.0/24"), path, i, shown);
+                                _ ("%s:%u:1: “%s” is not an address or a CIDR like 192.0.2.0/24"), path, i, shown);
         }
       else
         g_ptr_array_add (cidrs, g_strdup (line));
@@ -234,32 +234,32 @@ trellis_cidr_list_read (char            *contents,
 }
 
 static char **
-read_cidrs (const char      *path,
+read_cidrs (const char *path,
             TrellisProblems *problems)
 {
   g_autofree char *contents = NULL;
   gsize length;
 
   if (!g_file_get_contents (path, &contents, &length, NULL))
-    return NULL;  /* optional */
+    return NULL; /* optional */
   return trellis_cidr_list_read (contents, length, path, problems);
 }
 
 void
-trellis_categories_load_domains (TrellisPolicy             *policy,
-                                 const char                *dir,
+trellis_categories_load_domains (TrellisPolicy *policy,
+                                 const char *dir,
                                  TrellisDomainIndexBuilder *builder,
-                                 TrellisProblems           *problems)
+                                 TrellisProblems *problems)
 {
   trellis_categories_foreach_domain (policy, dir, add_to_builder, builder, problems);
 }
 
 void
-trellis_categories_foreach_domain (TrellisPolicy          *policy,
-                                   const char             *dir,
-                                   TrellisShippedNameFunc  func,
-                                   gpointer                user_data,
-                                   TrellisProblems        *problems)
+trellis_categories_foreach_domain (TrellisPolicy *policy,
+                                   const char *dir,
+                                   TrellisShippedNameFunc func,
+                                   gpointer user_data,
+                                   TrellisProblems *problems)
 {
   for (guint i = 0; i < policy->categories->len; i++)
     {
@@ -282,9 +282,9 @@ trellis_categories_foreach_domain (TrellisPolicy          *policy,
 }
 
 void
-trellis_categories_load (TrellisPolicy             *policy,
-                         const char                *dir,
-                         TrellisProblems           *problems)
+trellis_categories_load (TrellisPolicy *policy,
+                         const char *dir,
+                         TrellisProblems *problems)
 {
   g_autoptr(GError) local_error = NULL;
   g_autoptr(GPtrArray) ids = list_dir (dir, &local_error);
@@ -293,7 +293,7 @@ trellis_categories_load (TrellisPolicy             *policy,
   if (ids == NULL)
     {
       trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
-                            _("%s: cannot read the categories: %s"), dir, local_error->message);
+                            _ ("%s: cannot read the categories: %s"), dir, local_error->message);
       return;
     }
 
@@ -308,17 +308,17 @@ trellis_categories_load (TrellisPolicy             *policy,
       g_autofree char *description = NULL;
 
       if (!g_file_test (folder, G_FILE_TEST_IS_DIR))
-        continue;  /* SOURCES.md and the like */
+        continue; /* SOURCES.md and the like */
       if (!category_id_is_valid (id))
         {
           trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
-                                _("%s: a category's folder is named in lower-case letters, digits and “-”"), folder);
+                                _ ("%s: a category's folder is named in lower-case letters, digits and “-”"), folder);
           continue;
         }
       if (policy->categories->len >= TRELLIS_MAX_CATEGORIES)
         {
           trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
-                                _("%s: there are more than %u categories"), folder, TRELLIS_MAX_CATEGORIES);
+                                _ ("%s: there are more than %u categories"), folder, TRELLIS_MAX_CATEGORIES);
           break;
         }
 
@@ -334,7 +334,7 @@ trellis_categories_load (TrellisPolicy             *policy,
           || !g_key_file_has_key (entry->desktop, GROUP, "Name", NULL))
         {
           trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
-                                _("%s: cannot read the category: %s"), desktop_path, local_error != NULL ? local_error->message : _("it has no [Trellis Category] Name="));
+                                _ ("%s: cannot read the category: %s"), desktop_path, local_error != NULL ? local_error->message : _ ("it has no [Trellis Category] Name="));
           g_clear_error (&local_error);
           continue;
         }
@@ -357,7 +357,7 @@ trellis_categories_load (TrellisPolicy             *policy,
 
 const TrellisCategoryEntry *
 trellis_policy_find_category (TrellisPolicy *policy,
-                              const char    *id)
+                              const char *id)
 {
   guint i;
 
@@ -375,7 +375,7 @@ trellis_policy_find_category (TrellisPolicy *policy,
 
 const TrellisCategory *const *
 trellis_policy_get_categories (TrellisPolicy *policy,
-                               guint         *ret_n)
+                               guint *ret_n)
 {
   g_return_val_if_fail (policy != NULL, NULL);
   if (ret_n != NULL)
@@ -385,11 +385,11 @@ trellis_policy_get_categories (TrellisPolicy *policy,
 }
 
 gboolean
-trellis_policy_foreach_shipped_name (TrellisPolicy          *policy,
-                                     const char             *data_dir,
-                                     TrellisShippedNameFunc  func,
-                                     gpointer                user_data,
-                                     GError                **error)
+trellis_policy_foreach_shipped_name (TrellisPolicy *policy,
+                                     const char *data_dir,
+                                     TrellisShippedNameFunc func,
+                                     gpointer user_data,
+                                     GError **error)
 {
   g_autoptr(TrellisProblems) problems = trellis_problems_new ();
   g_autofree char *dir = g_build_filename (data_dir != NULL ? data_dir : TRELLIS_DATADIR,

@@ -28,21 +28,21 @@
 
 #include "policy/domain-index.h"
 
-#define MAGIC "TRLSDIX"
-#define HEADER_SIZE 64
-#define SLOTS 5
-#define BUCKET_OVERFLOW 1u
-#define MAX_NAME 253          /* an entry, in presentation form */
-#define MAX_LABEL 63
-#define MAX_QUERY 1024        /* a query name, escapes included */
+#define MAGIC            "TRLSDIX"
+#define HEADER_SIZE      64
+#define SLOTS            5
+#define BUCKET_OVERFLOW  1u
+#define MAX_NAME         253 /* an entry, in presentation form */
+#define MAX_LABEL        63
+#define MAX_QUERY        1024 /* a query name, escapes included */
 #define MAX_QUERY_LABELS 128
-#define MAX_ENTRIES (1u << 31)
-#define LOAD_FACTOR 0.93
-#define MAX_KICKS 500
-#define MAX_ATTEMPTS 64
-#define PIPELINE 8          /* queries in flight in lookup_many */
+#define MAX_ENTRIES      (1u << 31)
+#define LOAD_FACTOR      0.93
+#define MAX_KICKS        500
+#define MAX_ATTEMPTS     64
+#define PIPELINE         8 /* queries in flight in lookup_many */
 
-G_DEFINE_QUARK (trellis-domain-index-error-quark, trellis_domain_index_error)
+G_DEFINE_QUARK (trellis - domain - index - error - quark, trellis_domain_index_error)
 
 typedef struct
 {
@@ -55,7 +55,7 @@ G_STATIC_ASSERT (sizeof (Bucket) == 64);
 
 typedef struct
 {
-  char    magic[8];
+  char magic[8];
   guint32 version;
   guint32 header_size;
   guint64 seed;
@@ -82,34 +82,32 @@ typedef struct
 
 typedef struct
 {
-  guint32 name_offset;   /* into names */
+  guint32 name_offset; /* into names */
   guint32 category_bits;
   guint32 rule_id;
 } BuilderEntry;
 
-struct _TrellisDomainIndexBuilder
-{
-  GByteArray *names;     /* (owned) NUL-terminated names, back to back */
-  GArray     *entries;   /* (owned) BuilderEntry */
-  guint64     seed;      /* the seed the first attempt uses */
-  guint64     seed_used; /* the seed of the last image made */
-  GPtrArray  *watch;     /* (owned) (nullable) normalized names whose subtrees are counted */
-  guint32     n_watched; /* of the last image made */
-  guint32     bit_counts[32]; /* of the last image made: distinct names with each bit */
+struct _TrellisDomainIndexBuilder {
+  GByteArray *names;      /* (owned) NUL-terminated names, back to back */
+  GArray *entries;        /* (owned) BuilderEntry */
+  guint64 seed;           /* the seed the first attempt uses */
+  guint64 seed_used;      /* the seed of the last image made */
+  GPtrArray *watch;       /* (owned) (nullable) normalized names whose subtrees are counted */
+  guint32 n_watched;      /* of the last image made */
+  guint32 bit_counts[32]; /* of the last image made: distinct names with each bit */
 };
 
-struct _TrellisDomainIndex
-{
+struct _TrellisDomainIndex {
   gatomicrefcount ref_count;
-  GBytes         *bytes;    /* (owned) the image: mapped file or memory */
-  const Bucket   *buckets;  /* into bytes */
-  const guint32  *values;   /* into bytes: pairs */
-  guint32         n_buckets;
-  guint32         n_entries;
-  guint32         n_values;
-  guint64         seed;
-  guint64         checksum;
-  HashKeys        keys;
+  GBytes *bytes;         /* (owned) the image: mapped file or memory */
+  const Bucket *buckets; /* into bytes */
+  const guint32 *values; /* into bytes: pairs */
+  guint32 n_buckets;
+  guint32 n_entries;
+  guint32 n_values;
+  guint64 seed;
+  guint64 checksum;
+  HashKeys keys;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -138,7 +136,7 @@ mum (guint64 a,
 
 static inline guint64
 rotl64 (guint64 x,
-        int     r)
+        int r)
 {
   return (x << r) | (x >> (64 - r));
 }
@@ -154,7 +152,7 @@ splitmix (guint64 x)
 
 static void
 hash_keys_init (HashKeys *keys,
-                guint64   seed)
+                guint64 seed)
 {
   keys->root = splitmix (seed);
   keys->k1 = splitmix (seed + 1) | 1;
@@ -174,7 +172,7 @@ load64 (const guint8 *p)
 /* The first @n (0–8) bytes at @p; reads 8 bytes. */
 static inline guint64
 load_partial (const guint8 *p,
-              gsize         n)
+              gsize n)
 {
   if (n >= 8)
     return load64 (p);
@@ -189,9 +187,9 @@ load_partial (const guint8 *p,
  */
 static inline guint64
 label_hash (const HashKeys *keys,
-            guint64         h,
-            const guint8   *p,
-            gsize           len)
+            guint64 h,
+            const guint8 *p,
+            gsize len)
 {
   gsize rest = len;
 
@@ -228,27 +226,267 @@ bucket_second (guint64 h,
 
 /* A name byte: its lower-case form, or CLASS_BAD when no entry can hold it;
  * CLASS_END for NUL, CLASS_DOT for ".", CLASS_ESCAPE for a backslash. */
-#define CLASS_BAD 0
-#define CLASS_END 1
-#define CLASS_DOT 2
+#define CLASS_BAD    0
+#define CLASS_END    1
+#define CLASS_DOT    2
 #define CLASS_ESCAPE 3
 static const guint8 name_class[256] = {
-    1,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,  45,   2,   0,
-   48,  49,  50,  51,  52,  53,  54,  55,  56,  57,   0,   0,   0,   0,   0,   0,
-    0,  97,  98,  99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
-  112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122,   0,   3,   0,   0,  95,
-    0,  97,  98,  99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
-  112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
-    0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
+  1,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  45,
+  2,
+  0,
+  48,
+  49,
+  50,
+  51,
+  52,
+  53,
+  54,
+  55,
+  56,
+  57,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  97,
+  98,
+  99,
+  100,
+  101,
+  102,
+  103,
+  104,
+  105,
+  106,
+  107,
+  108,
+  109,
+  110,
+  111,
+  112,
+  113,
+  114,
+  115,
+  116,
+  117,
+  118,
+  119,
+  120,
+  121,
+  122,
+  0,
+  3,
+  0,
+  0,
+  95,
+  0,
+  97,
+  98,
+  99,
+  100,
+  101,
+  102,
+  103,
+  104,
+  105,
+  106,
+  107,
+  108,
+  109,
+  110,
+  111,
+  112,
+  113,
+  114,
+  115,
+  116,
+  117,
+  118,
+  119,
+  120,
+  121,
+  122,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
+  0,
 };
 
 /* ------------------------------------------------------------------------ */
@@ -266,9 +504,9 @@ ck_round (guint64 acc,
 }
 
 static guint64
-checksum_update (guint64       state,
+checksum_update (guint64 state,
                  const guint8 *p,
-                 gsize         len)
+                 gsize len)
 {
   guint64 v[4] = { state + CK_P1, state ^ CK_P2, state + CK_P3, state - CK_P1 };
   guint64 h;
@@ -302,7 +540,7 @@ checksum_update (guint64       state,
 
 static guint64
 image_checksum (const guint8 *image,
-                gsize         size)
+                gsize size)
 {
   guint64 state = checksum_update (0, image, G_STRUCT_OFFSET (Header, checksum));
 
@@ -342,8 +580,8 @@ trellis_domain_index_builder_get_n_added (const TrellisDomainIndexBuilder *build
 }
 
 static gboolean
-name_is_normalized (const char  *name,
-                    gsize       *ret_len)
+name_is_normalized (const char *name,
+                    gsize *ret_len)
 {
   gsize i, label = 0;
 
@@ -364,17 +602,17 @@ name_is_normalized (const char  *name,
         return FALSE;
     }
   if (label == 0)
-    return FALSE;   /* empty, or a trailing dot */
+    return FALSE; /* empty, or a trailing dot */
   *ret_len = i;
   return TRUE;
 }
 
 gboolean
 trellis_domain_index_builder_add (TrellisDomainIndexBuilder *builder,
-                                  const char                *normalized_name,
-                                  guint32                    category_bits,
-                                  guint32                    rule_id,
-                                  GError                   **error)
+                                  const char *normalized_name,
+                                  guint32 category_bits,
+                                  guint32 rule_id,
+                                  GError **error)
 {
   BuilderEntry entry;
   gsize len;
@@ -411,18 +649,18 @@ trellis_domain_index_builder_add (TrellisDomainIndexBuilder *builder,
 
 typedef struct
 {
-  Bucket   *buckets;
-  guint32   n_buckets;
-  guint64   rng;
-  gboolean  keep_flags;   /* set overflow flags as names are placed (a patch);
+  Bucket *buckets;
+  guint32 n_buckets;
+  guint64 rng;
+  gboolean keep_flags; /* set overflow flags as names are placed (a patch);
                            * otherwise they are set once at the end */
 } Table;
 
 /* @h was put in bucket @b: flag its first bucket if @b is its second. */
 static inline void
-table_placed (Table   *table,
-              guint32  b,
-              guint64  h)
+table_placed (Table *table,
+              guint32 b,
+              guint64 h)
 {
   guint32 first;
 
@@ -443,9 +681,9 @@ table_rng (Table *table)
 }
 
 static gboolean
-bucket_place (Bucket  *bucket,
-              guint64  h,
-              guint32  val)
+bucket_place (Bucket *bucket,
+              guint64 h,
+              guint32 val)
 {
   guint i;
 
@@ -462,7 +700,7 @@ bucket_place (Bucket  *bucket,
 /* Returns: the slot holding @h as bucket * SLOTS + slot, or -1. */
 static gint64
 table_find (const Table *table,
-            guint64      h)
+            guint64 h)
 {
   guint32 b1 = bucket_first (h, table->n_buckets);
   guint32 b2 = bucket_second (h, table->n_buckets, b1);
@@ -481,9 +719,9 @@ table_find (const Table *table,
 /* Cuckoo insertion.  Returns: FALSE when the table is too full (an entry was
  * lost on the way: the caller starts again with more buckets). */
 static gboolean
-table_insert (Table   *table,
-              guint64  h,
-              guint32  val)
+table_insert (Table *table,
+              guint64 h,
+              guint32 val)
 {
   guint32 b1 = bucket_first (h, table->n_buckets);
   guint32 b2 = bucket_second (h, table->n_buckets, b1);
@@ -524,8 +762,7 @@ table_insert (Table   *table,
   return FALSE;
 }
 
-typedef enum
-{
+typedef enum {
   FILL_OK,
   FILL_FULL,
   FILL_COLLISION,
@@ -535,12 +772,12 @@ typedef enum
 typedef struct
 {
   guint64 *slots;
-  guint64  mask;
+  guint64 mask;
 } HashSet;
 
 static void
 hash_set_init (HashSet *set,
-               guint    n)
+               guint n)
 {
   guint64 size = 16;
 
@@ -552,7 +789,7 @@ hash_set_init (HashSet *set,
 
 static void
 hash_set_add (HashSet *set,
-              guint64  h)
+              guint64 h)
 {
   guint64 i = h & set->mask;
 
@@ -563,7 +800,7 @@ hash_set_add (HashSet *set,
 
 static inline gboolean
 hash_set_contains (const HashSet *set,
-                   guint64        h)
+                   guint64 h)
 {
   guint64 i = h & set->mask;
 
@@ -580,9 +817,9 @@ hash_set_contains (const HashSet *set,
  * whether a suffix of it (or all of it) is in @watch (nullable). */
 static guint64
 name_hash_watched (const HashKeys *keys,
-                   const char     *name,
-                   const HashSet  *watch,
-                   gboolean       *ret_watched)
+                   const char *name,
+                   const HashSet *watch,
+                   gboolean *ret_watched)
 {
   guint8 buf[MAX_NAME + 1 + 16] = { 0 };
   gsize len = strlen (name);
@@ -612,14 +849,14 @@ name_hash_watched (const HashKeys *keys,
 /* The hash of a whole normalized name, as a lookup computes it. */
 static guint64
 name_hash (const HashKeys *keys,
-           const char     *name)
+           const char *name)
 {
   gboolean watched;
 
   return name_hash_watched (keys, name, NULL, &watched);
 }
 
-#define FILL_AHEAD 8   /* names hashed (and their buckets fetched) ahead of their insertion */
+#define FILL_AHEAD 8 /* names hashed (and their buckets fetched) ahead of their insertion */
 
 /*
  * Fills @table with every entry of @builder.  A repeated name merges into
@@ -629,11 +866,11 @@ name_hash (const HashKeys *keys,
  * name of the builder's watch list.
  */
 static FillResult
-table_fill (Table                     *table,
+table_fill (Table *table,
             TrellisDomainIndexBuilder *builder,
-            const HashKeys            *keys,
-            guint32                   *ret_n_unique,
-            guint32                   *ret_n_watched)
+            const HashKeys *keys,
+            guint32 *ret_n_unique,
+            guint32 *ret_n_watched)
 {
   BuilderEntry *entries = (BuilderEntry *) (gpointer) builder->entries->data;
   const char *names = (const char *) builder->names->data;
@@ -705,11 +942,11 @@ table_fill (Table                     *table,
 /* The distinct (category bits, rule id) pairs, in order of first use. */
 typedef struct
 {
-  GArray     *pairs;      /* (owned) guint32 pairs, little-endian */
-  GHashTable *index;      /* (owned) packed (owned) → value index + 1 */
-  guint64     last_packed;
-  guint32     last_index;
-  gboolean    have_last;
+  GArray *pairs;     /* (owned) guint32 pairs, little-endian */
+  GHashTable *index; /* (owned) packed (owned) → value index + 1 */
+  guint64 last_packed;
+  guint32 last_index;
+  gboolean have_last;
 } ValueTable;
 
 static void
@@ -729,8 +966,8 @@ value_table_clear (ValueTable *values)
 
 static guint32
 value_table_get (ValueTable *values,
-                 guint32     category_bits,
-                 guint32     rule_id)
+                 guint32 category_bits,
+                 guint32 rule_id)
 {
   guint64 packed = ((guint64) category_bits << 32) | rule_id;
   gpointer found;
@@ -757,8 +994,8 @@ value_table_get (ValueTable *values,
 /* Sets every bucket's overflow flag from where its names are: a name that
  * lives in its second bucket flags its first. */
 static void
-table_set_overflow (Bucket  *buckets,
-                    guint32  n_buckets)
+table_set_overflow (Bucket *buckets,
+                    guint32 n_buckets)
 {
   guint32 b;
 
@@ -784,11 +1021,11 @@ table_set_overflow (Bucket  *buckets,
  * Takes @image, which holds the header's room and the buckets.
  */
 static GBytes *
-image_finish (guint8     *image,
-              guint32     n_buckets,
-              guint64     seed,
-              guint32     n_entries,
-              GArray     *values)
+image_finish (guint8 *image,
+              guint32 n_buckets,
+              guint64 seed,
+              guint32 n_entries,
+              GArray *values)
 {
   Bucket *buckets = (Bucket *) (gpointer) (image + HEADER_SIZE);
   guint64 values_offset = HEADER_SIZE + (guint64) n_buckets * sizeof (Bucket);
@@ -834,7 +1071,7 @@ image_finish (guint8     *image,
 
 GBytes *
 trellis_domain_index_builder_to_bytes (TrellisDomainIndexBuilder *builder,
-                                       GError                   **error)
+                                       GError **error)
 {
   const BuilderEntry *entries;
   guint32 n;
@@ -856,7 +1093,7 @@ trellis_domain_index_builder_to_bytes (TrellisDomainIndexBuilder *builder,
   seed = builder->seed;
   n_buckets = (guint32) MAX (1.0, (double) n / (SLOTS * LOAD_FACTOR) + 1.0);
 
-  for (attempt = 0; ; attempt++)
+  for (attempt = 0;; attempt++)
     {
       FillResult result;
       HashKeys keys;
@@ -918,7 +1155,7 @@ trellis_domain_index_builder_to_bytes (TrellisDomainIndexBuilder *builder,
 
 void
 trellis_domain_index_builder_set_watch (TrellisDomainIndexBuilder *builder,
-                                        const char *const         *names)
+                                        const char *const *names)
 {
   g_return_if_fail (builder != NULL);
 
@@ -937,7 +1174,7 @@ trellis_domain_index_builder_set_watch (TrellisDomainIndexBuilder *builder,
 
 void
 trellis_domain_index_builder_get_bit_counts (const TrellisDomainIndexBuilder *builder,
-                                             guint32                          ret_counts[32])
+                                             guint32 ret_counts[32])
 {
   g_return_if_fail (builder != NULL);
   memcpy (ret_counts, builder->bit_counts, sizeof builder->bit_counts);
@@ -952,7 +1189,7 @@ trellis_domain_index_builder_get_n_watched (const TrellisDomainIndexBuilder *bui
 
 void
 trellis_domain_index_builder_set_seed (TrellisDomainIndexBuilder *builder,
-                                       guint64                    seed)
+                                       guint64 seed)
 {
   g_return_if_fail (builder != NULL);
   builder->seed = seed != 0 ? seed : G_GUINT64_CONSTANT (0x7472656c6c697321);
@@ -961,8 +1198,8 @@ trellis_domain_index_builder_set_seed (TrellisDomainIndexBuilder *builder,
 
 gboolean
 trellis_domain_index_builder_write (TrellisDomainIndexBuilder *builder,
-                                    const char                *path,
-                                    GError                   **error)
+                                    const char *path,
+                                    GError **error)
 {
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GError) local_error = NULL;
@@ -992,7 +1229,7 @@ trellis_domain_index_builder_write (TrellisDomainIndexBuilder *builder,
 /* Reader */
 
 static gboolean
-corrupt (GError    **error,
+corrupt (GError **error,
          const char *what)
 {
   g_set_error (error, TRELLIS_DOMAIN_INDEX_ERROR, TRELLIS_DOMAIN_INDEX_ERROR_CORRUPT,
@@ -1003,9 +1240,9 @@ corrupt (GError    **error,
 /* Checks everything a lookup relies on; fills @index's views. */
 static gboolean
 index_validate (TrellisDomainIndex *index,
-                const guint8       *image,
-                gsize               size,
-                GError            **error)
+                const guint8 *image,
+                gsize size,
+                GError **error)
 {
   Header header;
   guint64 buckets_end;
@@ -1074,7 +1311,7 @@ index_validate (TrellisDomainIndex *index,
 }
 
 TrellisDomainIndex *
-trellis_domain_index_new_from_bytes (GBytes  *bytes,
+trellis_domain_index_new_from_bytes (GBytes *bytes,
                                      GError **error)
 {
   g_autoptr(TrellisDomainIndex) index = NULL;
@@ -1088,7 +1325,7 @@ trellis_domain_index_new_from_bytes (GBytes  *bytes,
   g_atomic_ref_count_init (&index->ref_count);
   data = g_bytes_get_data (bytes, &size);
   if (((guintptr) data % sizeof (guint64)) != 0)
-    index->bytes = g_bytes_new (data, size);   /* malloc'ed: aligned */
+    index->bytes = g_bytes_new (data, size); /* malloc'ed: aligned */
   else
     index->bytes = g_bytes_ref (bytes);
   data = g_bytes_get_data (index->bytes, &size);
@@ -1104,7 +1341,7 @@ trellis_domain_index_new_from_bytes (GBytes  *bytes,
 
 TrellisDomainIndex *
 trellis_domain_index_open (const char *path,
-                           GError    **error)
+                           GError **error)
 {
   g_autoptr(GMappedFile) mapped = NULL;
   g_autoptr(GBytes) bytes = NULL;
@@ -1166,7 +1403,7 @@ trellis_domain_index_get_size (const TrellisDomainIndex *index)
 
 static inline gint
 bucket_find (const Bucket *bucket,
-             guint64       h_le)
+             guint64 h_le)
 {
   guint s;
 
@@ -1179,11 +1416,11 @@ bucket_find (const Bucket *bucket,
 /* One query between hashing and comparing. */
 typedef struct
 {
-  guint   n_labels;
-  guint   first_matchable;            /* labels before it hold an escape or a strange byte */
-  guint16 start[MAX_QUERY_LABELS];    /* into the name */
-  guint64 hash[MAX_QUERY_LABELS];     /* of the suffix starting at each label */
-  guint32 first[MAX_QUERY_LABELS];    /* its first bucket */
+  guint n_labels;
+  guint first_matchable;           /* labels before it hold an escape or a strange byte */
+  guint16 start[MAX_QUERY_LABELS]; /* into the name */
+  guint64 hash[MAX_QUERY_LABELS];  /* of the suffix starting at each label */
+  guint32 first[MAX_QUERY_LABELS]; /* its first bucket */
 } Probe;
 
 /*
@@ -1192,8 +1429,8 @@ typedef struct
  */
 static gboolean
 probe_prepare (const TrellisDomainIndex *index,
-               const char               *name,
-               Probe                    *probe)
+               const char *name,
+               Probe *probe)
 {
   guint8 buf[MAX_QUERY + 16];
   guint16 len[MAX_QUERY_LABELS];
@@ -1281,8 +1518,8 @@ parsed:
  * index of the match, or -1; @ret_label is the first label of the match. */
 static gint64
 probe_resolve (const TrellisDomainIndex *index,
-               const Probe              *probe,
-               guint                    *ret_label)
+               const Probe *probe,
+               guint *ret_label)
 {
   guint k;
 
@@ -1309,10 +1546,10 @@ probe_resolve (const TrellisDomainIndex *index,
 
 gboolean
 trellis_domain_index_lookup (const TrellisDomainIndex *index,
-                             const char               *name,
-                             guint32                  *ret_category_bits,
-                             guint32                  *ret_rule_id,
-                             const char              **ret_matched_suffix)
+                             const char *name,
+                             guint32 *ret_category_bits,
+                             guint32 *ret_rule_id,
+                             const char **ret_matched_suffix)
 {
   Probe probe;
   gint64 v;
@@ -1337,9 +1574,9 @@ trellis_domain_index_lookup (const TrellisDomainIndex *index,
 
 gsize
 trellis_domain_index_lookup_many (const TrellisDomainIndex *index,
-                                  const char *const        *names,
-                                  gsize                     n_names,
-                                  TrellisDomainIndexMatch  *ret_matches)
+                                  const char *const *names,
+                                  gsize n_names,
+                                  TrellisDomainIndexMatch *ret_matches)
 {
   Probe probes[PIPELINE];
   gboolean prepared[PIPELINE];
@@ -1396,7 +1633,7 @@ trellis_domain_index_get_seed (const TrellisDomainIndex *index)
 }
 
 gboolean
-trellis_domain_index_image_peek (GBytes  *image,
+trellis_domain_index_image_peek (GBytes *image,
                                  guint64 *ret_seed,
                                  guint32 *ret_n_entries,
                                  guint64 *ret_checksum)
@@ -1432,9 +1669,9 @@ trellis_domain_index_get_checksum (const TrellisDomainIndex *index)
  * flag says some name of it lives there. */
 static gint64
 buckets_find (const Bucket *buckets,
-              guint32       n_buckets,
-              guint64       h,
-              gboolean      le)
+              guint32 n_buckets,
+              guint64 h,
+              gboolean le)
 {
   guint32 b1 = bucket_first (h, n_buckets);
   guint64 want = le ? GUINT64_TO_LE (h) : h;
@@ -1453,9 +1690,9 @@ buckets_find (const Bucket *buckets,
 
 gboolean
 trellis_domain_index_lookup_exact (const TrellisDomainIndex *index,
-                                   const char               *normalized_name,
-                                   guint32                  *ret_category_bits,
-                                   guint32                  *ret_rule_id)
+                                   const char *normalized_name,
+                                   guint32 *ret_category_bits,
+                                   guint32 *ret_rule_id)
 {
   gsize len;
   gint64 slot;
@@ -1483,15 +1720,14 @@ trellis_domain_index_lookup_exact (const TrellisDomainIndex *index,
  * insertion gets slow, then fails, close to full. */
 #define PATCH_MAX_LOAD 0.97
 
-struct _TrellisDomainIndexPatch
-{
-  guint8     *image;      /* (owned) header room + buckets, host order */
-  Table       table;      /* into image */
-  ValueTable  values;
-  guint32     n_entries;
-  guint64     seed;
-  HashKeys    keys;
-  gboolean    broken;     /* an insertion failed: only free is left */
+struct _TrellisDomainIndexPatch {
+  guint8 *image; /* (owned) header room + buckets, host order */
+  Table table;   /* into image */
+  ValueTable values;
+  guint32 n_entries;
+  guint64 seed;
+  HashKeys keys;
+  gboolean broken; /* an insertion failed: only free is left */
 };
 
 TrellisDomainIndexPatch *
@@ -1556,9 +1792,9 @@ trellis_domain_index_patch_get_n_entries (const TrellisDomainIndexPatch *patch)
 
 gboolean
 trellis_domain_index_patch_lookup (const TrellisDomainIndexPatch *patch,
-                                   const char                    *normalized_name,
-                                   guint32                       *ret_category_bits,
-                                   guint32                       *ret_rule_id)
+                                   const char *normalized_name,
+                                   guint32 *ret_category_bits,
+                                   guint32 *ret_rule_id)
 {
   gsize len;
   gint64 slot;
@@ -1583,10 +1819,10 @@ trellis_domain_index_patch_lookup (const TrellisDomainIndexPatch *patch,
 
 gboolean
 trellis_domain_index_patch_set (TrellisDomainIndexPatch *patch,
-                                const char              *normalized_name,
-                                guint32                  category_bits,
-                                guint32                  rule_id,
-                                GError                 **error)
+                                const char *normalized_name,
+                                guint32 category_bits,
+                                guint32 rule_id,
+                                GError **error)
 {
   gsize len;
   guint64 h;
@@ -1627,7 +1863,7 @@ trellis_domain_index_patch_set (TrellisDomainIndexPatch *patch,
       return TRUE;
     }
   if (category_bits == 0)
-    return TRUE;   /* not there: nothing to remove */
+    return TRUE; /* not there: nothing to remove */
   if ((double) patch->n_entries + 1 > (double) patch->table.n_buckets * SLOTS * PATCH_MAX_LOAD
       || !table_insert (&patch->table, h, value_table_get (&patch->values, category_bits, rule_id)))
     {

@@ -29,8 +29,7 @@ G_BEGIN_DECLS
 #define TRELLIS_DOMAIN_INDEX_ERROR (trellis_domain_index_error_quark ())
 GQuark trellis_domain_index_error_quark (void);
 
-typedef enum
-{
+typedef enum {
   TRELLIS_DOMAIN_INDEX_ERROR_INVALID_NAME, /* not a normalized domain name */
   TRELLIS_DOMAIN_INDEX_ERROR_IO,           /* the file could not be read or written */
   TRELLIS_DOMAIN_INDEX_ERROR_CORRUPT,      /* bad magic, sizes, offsets or checksum */
@@ -62,10 +61,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisDomainIndexBuilder, trellis_domain_index_b
  * TRELLIS_DOMAIN_INDEX_ERROR_TOO_LARGE past 2^31 names.
  */
 gboolean trellis_domain_index_builder_add (TrellisDomainIndexBuilder *builder,
-                                           const char                *normalized_name,
-                                           guint32                    category_bits,
-                                           guint32                    rule_id,
-                                           GError                   **error);
+                                           const char *normalized_name,
+                                           guint32 category_bits,
+                                           guint32 rule_id,
+                                           GError **error);
 
 /**
  * trellis_domain_index_builder_set_watch:
@@ -77,7 +76,7 @@ gboolean trellis_domain_index_builder_add (TrellisDomainIndexBuilder *builder,
  * noticeable: the suffixes are hashed anyway.
  */
 void trellis_domain_index_builder_set_watch (TrellisDomainIndexBuilder *builder,
-                                             const char *const         *names);
+                                             const char *const *names);
 
 /** trellis_domain_index_builder_get_n_watched: of the last image made, see _set_watch(). */
 guint trellis_domain_index_builder_get_n_watched (const TrellisDomainIndexBuilder *builder);
@@ -88,7 +87,7 @@ guint trellis_domain_index_builder_get_n_watched (const TrellisDomainIndexBuilde
  *   the distinct names of the last image made that carry it
  */
 void trellis_domain_index_builder_get_bit_counts (const TrellisDomainIndexBuilder *builder,
-                                                  guint32                          ret_counts[32]);
+                                                  guint32 ret_counts[32]);
 
 /**
  * trellis_domain_index_builder_set_seed:
@@ -96,7 +95,7 @@ void trellis_domain_index_builder_get_bit_counts (const TrellisDomainIndexBuilde
  * by itself when two names of the list have the same hash.
  */
 void trellis_domain_index_builder_set_seed (TrellisDomainIndexBuilder *builder,
-                                            guint64                    seed);
+                                            guint64 seed);
 
 /** trellis_domain_index_builder_get_n_added: names added so far, repeats included. */
 guint trellis_domain_index_builder_get_n_added (const TrellisDomainIndexBuilder *builder);
@@ -108,7 +107,7 @@ guint trellis_domain_index_builder_get_n_added (const TrellisDomainIndexBuilder 
  * full): the image, or NULL with @error set.
  */
 GBytes *trellis_domain_index_builder_to_bytes (TrellisDomainIndexBuilder *builder,
-                                               GError                   **error);
+                                               GError **error);
 
 /**
  * trellis_domain_index_builder_write:
@@ -117,8 +116,8 @@ GBytes *trellis_domain_index_builder_to_bytes (TrellisDomainIndexBuilder *builde
  * renames it over @path: a reader sees the old file or the new one, whole.
  */
 gboolean trellis_domain_index_builder_write (TrellisDomainIndexBuilder *builder,
-                                             const char                *path,
-                                             GError                   **error);
+                                             const char *path,
+                                             GError **error);
 
 /**
  * trellis_domain_index_open:
@@ -128,7 +127,7 @@ gboolean trellis_domain_index_builder_write (TrellisDomainIndexBuilder *builder,
  * set (TRELLIS_DOMAIN_INDEX_ERROR_IO, _CORRUPT or _VERSION).
  */
 TrellisDomainIndex *trellis_domain_index_open (const char *path,
-                                               GError    **error);
+                                               GError **error);
 
 /**
  * trellis_domain_index_new_from_bytes:
@@ -136,7 +135,7 @@ TrellisDomainIndex *trellis_domain_index_open (const char *path,
  * As trellis_domain_index_open() for an image in memory; keeps a reference
  * to @bytes (or an aligned copy of it).  Returns: (transfer full).
  */
-TrellisDomainIndex *trellis_domain_index_new_from_bytes (GBytes  *bytes,
+TrellisDomainIndex *trellis_domain_index_new_from_bytes (GBytes *bytes,
                                                          GError **error);
 
 /** trellis_domain_index_ref: Returns: (transfer full): @index. */
@@ -166,10 +165,10 @@ gsize trellis_domain_index_get_size (const TrellisDomainIndex *index);
  * Returns: TRUE when one matched; the ret_* are set only then.
  */
 gboolean trellis_domain_index_lookup (const TrellisDomainIndex *index,
-                                      const char               *name,
-                                      guint32                  *ret_category_bits,
-                                      guint32                  *ret_rule_id,
-                                      const char              **ret_matched_suffix);
+                                      const char *name,
+                                      guint32 *ret_category_bits,
+                                      guint32 *ret_rule_id,
+                                      const char **ret_matched_suffix);
 
 /**
  * trellis_domain_index_lookup_exact:
@@ -179,9 +178,9 @@ gboolean trellis_domain_index_lookup (const TrellisDomainIndex *index,
  * TRUE when there is one; the ret_* are set only then.
  */
 gboolean trellis_domain_index_lookup_exact (const TrellisDomainIndex *index,
-                                            const char               *normalized_name,
-                                            guint32                  *ret_category_bits,
-                                            guint32                  *ret_rule_id);
+                                            const char *normalized_name,
+                                            guint32 *ret_category_bits,
+                                            guint32 *ret_rule_id);
 
 /** trellis_domain_index_get_seed: the seed that keys the index's name hash. */
 guint64 trellis_domain_index_get_seed (const TrellisDomainIndex *index);
@@ -195,7 +194,7 @@ guint64 trellis_domain_index_get_seed (const TrellisDomainIndex *index);
  * trellis_domain_index_new_from_bytes()).  Returns: FALSE when @image does
  * not even start like one.
  */
-gboolean trellis_domain_index_image_peek (GBytes  *image,
+gboolean trellis_domain_index_image_peek (GBytes *image,
                                           guint64 *ret_seed,
                                           guint32 *ret_n_entries,
                                           guint64 *ret_checksum);
@@ -225,9 +224,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisDomainIndexPatch, trellis_domain_index_pat
 
 /** trellis_domain_index_patch_lookup: as trellis_domain_index_lookup_exact(), in @patch. */
 gboolean trellis_domain_index_patch_lookup (const TrellisDomainIndexPatch *patch,
-                                            const char                    *normalized_name,
-                                            guint32                       *ret_category_bits,
-                                            guint32                       *ret_rule_id);
+                                            const char *normalized_name,
+                                            guint32 *ret_category_bits,
+                                            guint32 *ret_rule_id);
 
 /**
  * trellis_domain_index_patch_set:
@@ -240,10 +239,10 @@ gboolean trellis_domain_index_patch_lookup (const TrellisDomainIndexPatch *patch
  * in full (the builder makes a bigger table).
  */
 gboolean trellis_domain_index_patch_set (TrellisDomainIndexPatch *patch,
-                                         const char              *normalized_name,
-                                         guint32                  category_bits,
-                                         guint32                  rule_id,
-                                         GError                 **error);
+                                         const char *normalized_name,
+                                         guint32 category_bits,
+                                         guint32 rule_id,
+                                         GError **error);
 
 /** trellis_domain_index_patch_get_n_entries: the distinct names @patch holds now. */
 guint trellis_domain_index_patch_get_n_entries (const TrellisDomainIndexPatch *patch);
@@ -259,9 +258,9 @@ GBytes *trellis_domain_index_patch_to_bytes (TrellisDomainIndexPatch *patch);
 typedef struct
 {
   gboolean matched;
-  guint32  category_bits;   /* 0 unless matched */
-  guint32  rule_id;         /* 0 unless matched */
-  guint32  suffix_offset;   /* where in the name the matched suffix starts */
+  guint32 category_bits; /* 0 unless matched */
+  guint32 rule_id;       /* 0 unless matched */
+  guint32 suffix_offset; /* where in the name the matched suffix starts */
 } TrellisDomainIndexMatch;
 
 /**
@@ -274,8 +273,8 @@ typedef struct
  * CPU caches.  Returns: the number of names that matched.
  */
 gsize trellis_domain_index_lookup_many (const TrellisDomainIndex *index,
-                                        const char *const        *names,
-                                        gsize                     n_names,
-                                        TrellisDomainIndexMatch  *ret_matches);
+                                        const char *const *names,
+                                        gsize n_names,
+                                        TrellisDomainIndexMatch *ret_matches);
 
 G_END_DECLS

@@ -26,9 +26,9 @@
 #include "policy/policy-private.h"
 #include "policy/text-safety.h"
 
-#define URL_MAX 2048
+#define URL_MAX  2048
 #define TEXT_MAX 300
-#define ID_MAX 64
+#define ID_MAX   64
 
 static const char *const format_names[] = {
   [TRELLIS_LIST_FORMAT_PLAIN] = "plain",
@@ -54,7 +54,7 @@ trellis_list_format_to_string (TrellisListFormat format)
 }
 
 gboolean
-trellis_list_format_from_string (const char        *text,
+trellis_list_format_from_string (const char *text,
                                  TrellisListFormat *ret_format)
 {
   for (guint i = 0; text != NULL && format_names[i] != NULL; i++)
@@ -80,8 +80,8 @@ trellis_list_source_id_is_valid (const char *id)
 }
 
 gboolean
-trellis_list_source_check_url (const char  *url,
-                               GError     **error)
+trellis_list_source_check_url (const char *url,
+                               GError **error)
 {
   g_autoptr(GUri) uri = NULL;
   const char *host;
@@ -89,14 +89,14 @@ trellis_list_source_check_url (const char  *url,
   if (strlen (url) > URL_MAX)
     {
       g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
-                   _("the address is longer than %u characters"), URL_MAX);
+                   _ ("the address is longer than %u characters"), URL_MAX);
       return FALSE;
     }
   for (const char *p = url; *p != '\0'; p++)
     if ((guchar) *p <= ' ' || (guchar) *p >= 0x7f)
       {
         g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
-                     _("“%s” holds a space or a character that is not ASCII: write the address as a browser shows it when copied"),
+                     _ ("“%s” holds a space or a character that is not ASCII: write the address as a browser shows it when copied"),
                      url);
         return FALSE;
       }
@@ -104,27 +104,27 @@ trellis_list_source_check_url (const char  *url,
   if (uri == NULL || g_ascii_strcasecmp (g_uri_get_scheme (uri), "https") != 0)
     {
       g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
-                   _("“%s” is not an https:// address: lists are only fetched over HTTPS"), url);
+                   _ ("“%s” is not an https:// address: lists are only fetched over HTTPS"), url);
       return FALSE;
     }
   host = g_uri_get_host (uri);
   if (host == NULL || *host == '\0')
     {
       g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
-                   _("“%s” names no server"), url);
+                   _ ("“%s” names no server"), url);
       return FALSE;
     }
   if (g_uri_get_userinfo (uri) != NULL)
     {
       g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
-                   _("“%s” holds a user name or a password: anyone may read the list of sources, so write none"),
+                   _ ("“%s” holds a user name or a password: anyone may read the list of sources, so write none"),
                    url);
       return FALSE;
     }
   if (g_uri_get_fragment (uri) != NULL)
     {
       g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
-                   _("“%s” ends with a “#” part, which a server never sees: leave it out"), url);
+                   _ ("“%s” ends with a “#” part, which a server never sees: leave it out"), url);
       return FALSE;
     }
   return TRUE;
@@ -155,7 +155,7 @@ trellis_list_source_default_member (const char *url)
 /* A value without its " # comment" (the household file allows them), or
  * NULL when the key is absent. */
 static char *
-value_get (GKeyFile   *key_file,
+value_get (GKeyFile *key_file,
            const char *group,
            const char *key)
 {
@@ -174,19 +174,19 @@ value_get (GKeyFile   *key_file,
 }
 
 typedef struct {
-  GKeyFile             *key_file;
-  TrellisKeyFileLines  *lines;
-  const char           *group;
-  const char           *file;
-  TrellisProblemSource  source;
-  TrellisProblems      *problems;
-  gboolean              ok;
+  GKeyFile *key_file;
+  TrellisKeyFileLines *lines;
+  const char *group;
+  const char *file;
+  TrellisProblemSource source;
+  TrellisProblems *problems;
+  gboolean ok;
 } Reader;
 
 static void
-reader_report (Reader     *reader,
+reader_report (Reader *reader,
                const char *key,
-               gboolean    at_key,
+               gboolean at_key,
                const char *message)
 {
   TrellisKeyFilePosition where = { 1, 1, 1 };
@@ -199,7 +199,7 @@ reader_report (Reader     *reader,
 
 /* A free text (licence, attribution): one line, no control character. */
 static char *
-reader_text (Reader     *reader,
+reader_text (Reader *reader,
              const char *key)
 {
   g_autofree char *value = value_get (reader->key_file, reader->group, key);
@@ -210,7 +210,7 @@ reader_text (Reader     *reader,
   if (strlen (value) > TEXT_MAX || trellis_text_find_unsafe (value, &c) >= 0)
     {
       g_autofree char *message =
-        g_strdup_printf (_("%s = is at most %u characters of plain text on one line"), key, TEXT_MAX);
+        g_strdup_printf (_ ("%s = is at most %u characters of plain text on one line"), key, TEXT_MAX);
 
       reader_report (reader, key, FALSE, message);
       return NULL;
@@ -219,7 +219,7 @@ reader_text (Reader     *reader,
 }
 
 static char *
-reader_url (Reader     *reader,
+reader_url (Reader *reader,
             const char *key)
 {
   g_autofree char *value = value_get (reader->key_file, reader->group, key);
@@ -236,12 +236,12 @@ reader_url (Reader     *reader,
 }
 
 gboolean
-trellis_list_source_read (GKeyFile             *key_file,
-                          TrellisKeyFileLines  *lines,
-                          const char           *group,
-                          const char           *file,
-                          TrellisProblemSource  source,
-                          TrellisProblems      *problems,
+trellis_list_source_read (GKeyFile *key_file,
+                          TrellisKeyFileLines *lines,
+                          const char *group,
+                          const char *file,
+                          TrellisProblemSource source,
+                          TrellisProblems *problems,
                           TrellisListSourceDraft *ret_draft)
 {
   Reader reader = { key_file, lines, group, file, source, problems, TRUE };
@@ -257,7 +257,7 @@ trellis_list_source_read (GKeyFile             *key_file,
   if (!trellis_list_source_id_is_valid (id) || strpbrk (id, " \t") != NULL)
     {
       reader_report (&reader, NULL, TRUE,
-                     _("a source is written [source ID], its ID in lower-case letters, digits, “-”, “_” and “.”"));
+                     _ ("a source is written [source ID], its ID in lower-case letters, digits, “-”, “_” and “.”"));
       return FALSE;
     }
   d->id = g_strdup (id);
@@ -268,8 +268,8 @@ trellis_list_source_read (GKeyFile             *key_file,
         const char *suggestion = trellis_did_you_mean (keys[i], trellis_list_source_keys);
         g_autofree char *message =
           suggestion != NULL
-          ? g_strdup_printf (_("unknown key “%s” in [%s]; did you mean “%s”?"), keys[i], group, suggestion)
-          : g_strdup_printf (_("unknown key “%s” in [%s]"), keys[i], group);
+            ? g_strdup_printf (_ ("unknown key “%s” in [%s]; did you mean “%s”?"), keys[i], group, suggestion)
+            : g_strdup_printf (_ ("unknown key “%s” in [%s]"), keys[i], group);
 
         reader_report (&reader, keys[i], TRUE, message);
       }
@@ -279,7 +279,7 @@ trellis_list_source_read (GKeyFile             *key_file,
   if (d->url == NULL && !g_key_file_has_key (key_file, group, "url", NULL))
     {
       g_autofree char *message =
-        g_strdup_printf (_("[%s] needs url = the https:// address of the list"), group);
+        g_strdup_printf (_ ("[%s] needs url = the https:// address of the list"), group);
 
       reader_report (&reader, NULL, TRUE, message);
     }
@@ -288,7 +288,7 @@ trellis_list_source_read (GKeyFile             *key_file,
   if (format == NULL)
     {
       g_autofree char *message =
-        g_strdup_printf (_("[%s] needs format = ut1, hosts, plain or adblock: how the list is written"), group);
+        g_strdup_printf (_ ("[%s] needs format = ut1, hosts, plain or adblock: how the list is written"), group);
 
       reader_report (&reader, NULL, TRUE, message);
     }
@@ -297,9 +297,9 @@ trellis_list_source_read (GKeyFile             *key_file,
       const char *suggestion = trellis_did_you_mean (format, format_names);
       g_autofree char *message =
         suggestion != NULL
-        ? g_strdup_printf (_("there is no list format “%s”; did you mean “%s”?"), format, suggestion)
-        : g_strdup_printf (_("there is no list format “%s”; the formats are ut1, hosts, plain and adblock"),
-                           format);
+          ? g_strdup_printf (_ ("there is no list format “%s”; did you mean “%s”?"), format, suggestion)
+          : g_strdup_printf (_ ("there is no list format “%s”; the formats are ut1, hosts, plain and adblock"),
+                             format);
 
       reader_report (&reader, "format", FALSE, message);
     }
@@ -312,7 +312,7 @@ trellis_list_source_read (GKeyFile             *key_file,
   if (checksum != NULL && !g_strv_contains (checksum_names, checksum))
     {
       g_autofree char *message =
-        g_strdup_printf (_("checksum must be md5, sha256 or sha512 (the kind the publisher's checksum file holds), not “%s”"),
+        g_strdup_printf (_ ("checksum must be md5, sha256 or sha512 (the kind the publisher's checksum file holds), not “%s”"),
                          checksum);
 
       reader_report (&reader, "checksum", FALSE, message);
@@ -322,7 +322,7 @@ trellis_list_source_read (GKeyFile             *key_file,
   if ((d->checksum_type != NULL) != g_key_file_has_key (key_file, group, "checksum-url", NULL)
       && reader.ok)
     reader_report (&reader, g_key_file_has_key (key_file, group, "checksum", NULL) ? "checksum" : "checksum-url",
-                   TRUE, _("write checksum-url = and checksum = together: where the publisher's checksums are, and their kind"));
+                   TRUE, _ ("write checksum-url = and checksum = together: where the publisher's checksums are, and their kind"));
 
   d->member = value_get (key_file, group, "member");
   if (d->member != NULL)
@@ -333,16 +333,16 @@ trellis_list_source_read (GKeyFile             *key_file,
       for (guint i = 0; parts[i] != NULL; i++)
         bad = bad || *parts[i] == '\0' || strcmp (parts[i], "..") == 0 || strcmp (parts[i], ".") == 0;
       if (d->format != TRELLIS_LIST_FORMAT_UT1)
-        reader_report (&reader, "member", TRUE, _("member = is for format = ut1: the file in the archive that holds the names"));
+        reader_report (&reader, "member", TRUE, _ ("member = is for format = ut1: the file in the archive that holds the names"));
       else if (bad)
-        reader_report (&reader, "member", FALSE, _("member = is a path inside the archive, like adult/domains"));
+        reader_report (&reader, "member", FALSE, _ ("member = is a path inside the archive, like adult/domains"));
     }
   else if (d->format == TRELLIS_LIST_FORMAT_UT1 && d->url != NULL)
     {
       d->member = trellis_list_source_default_member (d->url);
       if (d->member == NULL)
         reader_report (&reader, "url", FALSE,
-                       _("a UT1 archive is named like adult.tar.gz; write member = the file inside it"));
+                       _ ("a UT1 archive is named like adult.tar.gz; write member = the file inside it"));
     }
   {
     TrellisKeyFilePosition where = { 0, 0, 0 };
@@ -369,17 +369,17 @@ trellis_list_source_draft_clear (TrellisListSourceDraft *draft)
 
 static const char *
 chunk (TrellisPolicy *policy,
-       const char    *text)
+       const char *text)
 {
   return text != NULL ? g_string_chunk_insert_const (policy->strings, text) : NULL;
 }
 
 void
-trellis_policy_add_list_source (TrellisPolicy                *policy,
+trellis_policy_add_list_source (TrellisPolicy *policy,
                                 const TrellisListSourceDraft *draft,
-                                const char                   *category,
-                                gboolean                      household,
-                                const char                   *file)
+                                const char *category,
+                                gboolean household,
+                                const char *file)
 {
   TrellisListSource *source = g_new0 (TrellisListSource, 1);
 
@@ -401,7 +401,7 @@ trellis_policy_add_list_source (TrellisPolicy                *policy,
 
 TrellisListSource *
 trellis_policy_find_list_source (TrellisPolicy *policy,
-                                 const char    *id)
+                                 const char *id)
 {
   for (guint i = 0; id != NULL && i < policy->list_sources->len; i++)
     {
@@ -414,9 +414,9 @@ trellis_policy_find_list_source (TrellisPolicy *policy,
 }
 
 void
-trellis_list_sources_load_shipped (TrellisPolicy   *policy,
-                                   const char      *path,
-                                   const char      *category,
+trellis_list_sources_load_shipped (TrellisPolicy *policy,
+                                   const char *path,
+                                   const char *category,
                                    TrellisProblems *problems)
 {
   g_autoptr(GKeyFile) key_file = g_key_file_new ();
@@ -430,8 +430,8 @@ trellis_list_sources_load_shipped (TrellisPolicy   *policy,
     {
       if (!g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, 0, 0,
-                              _("cannot read the list sources: %s"), local_error->message);
-      return;   /* a category may have no published source */
+                              _ ("cannot read the list sources: %s"), local_error->message);
+      return; /* a category may have no published source */
     }
   lines = trellis_key_file_scan (contents, length, path, TRELLIS_PROBLEM_DATA, problems);
   if (lines == NULL)
@@ -452,7 +452,7 @@ trellis_list_sources_load_shipped (TrellisPolicy   *policy,
 
           trellis_key_file_lines_find (lines, groups[i], NULL, &where);
           trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, where.line, where.col,
-                                _("unknown section [%s]; write [source ID]"), groups[i]);
+                                _ ("unknown section [%s]; write [source ID]"), groups[i]);
           continue;
         }
       if (!trellis_list_source_read (key_file, lines, groups[i], path, TRELLIS_PROBLEM_DATA,
@@ -464,14 +464,14 @@ trellis_list_sources_load_shipped (TrellisPolicy   *policy,
 
           trellis_key_file_lines_find (lines, groups[i], "category", &where);
           trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, where.line, where.col,
-                                _("this file is in the folder of the category “%s”; leave category = out"),
+                                _ ("this file is in the folder of the category “%s”; leave category = out"),
                                 category);
           continue;
         }
       if (trellis_policy_find_list_source (policy, draft.id) != NULL)
         {
           trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, draft.line, 1,
-                                _("the source %s is defined twice"), draft.id);
+                                _ ("the source %s is defined twice"), draft.id);
           continue;
         }
       trellis_policy_add_list_source (policy, &draft, category, FALSE, path);
@@ -480,7 +480,7 @@ trellis_list_sources_load_shipped (TrellisPolicy   *policy,
 
 const TrellisListSource *const *
 trellis_policy_get_list_sources (TrellisPolicy *policy,
-                                 guint         *ret_n)
+                                 guint *ret_n)
 {
   g_return_val_if_fail (policy != NULL, NULL);
   if (ret_n != NULL)

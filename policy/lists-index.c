@@ -48,25 +48,25 @@
 
 #include "policy/policy-private.h"
 
-#define GROUP "lists"
+#define GROUP        "lists"
 #define MANIFEST_MAX (4 * 1024 * 1024)
 
-G_DEFINE_QUARK (trellis-lists-error-quark, trellis_lists_error)
+G_DEFINE_QUARK (trellis - lists - error - quark, trellis_lists_error)
 
 struct _TrellisListsIndex {
-  gatomicrefcount     ref_count;
-  TrellisDomainIndex *index;        /* (owned) */
-  GKeyFile           *manifest;     /* (owned) */
-  char              **categories;   /* (owned) ids in bit order */
-  guint64             generation;
-  gint64              compiled;
-  guint64             index_checksum;
-  char               *index_file;   /* (owned) as the manifest names it */
-  guint               information_overridden;
+  gatomicrefcount ref_count;
+  TrellisDomainIndex *index; /* (owned) */
+  GKeyFile *manifest;        /* (owned) */
+  char **categories;         /* (owned) ids in bit order */
+  guint64 generation;
+  gint64 compiled;
+  guint64 index_checksum;
+  char *index_file; /* (owned) as the manifest names it */
+  guint information_overridden;
 };
 
 static gboolean
-bad (GError    **error,
+bad (GError **error,
      const char *path,
      const char *what)
 {
@@ -76,11 +76,11 @@ bad (GError    **error,
 }
 
 static gboolean
-get_uint (GKeyFile   *key_file,
+get_uint (GKeyFile *key_file,
           const char *group,
           const char *key,
-          guint64     max,
-          guint64    *ret_value)
+          guint64 max,
+          guint64 *ret_value)
 {
   g_autofree char *text = g_key_file_get_value (key_file, group, key, NULL);
   guint64 value;
@@ -108,9 +108,9 @@ trellis_lists_index_file_is_valid (const char *name)
 }
 
 TrellisListsIndex *
-trellis_lists_index_open (const char  *manifest_path,
-                          const char  *index_path,
-                          GError     **error)
+trellis_lists_index_open (const char *manifest_path,
+                          const char *index_path,
+                          GError **error)
 {
   g_autoptr(TrellisListsIndex) lists = g_new0 (TrellisListsIndex, 1);
   g_autoptr(GError) local_error = NULL;
@@ -290,9 +290,9 @@ trellis_lists_index_get_categories (TrellisListsIndex *lists)
 
 gboolean
 trellis_lists_index_get_source_lines (TrellisListsIndex *lists,
-                                      const char        *id,
-                                      guint64           *ret_lines,
-                                      char             **ret_refused)
+                                      const char *id,
+                                      guint64 *ret_lines,
+                                      char **ret_refused)
 {
   g_autofree char *group = NULL;
   guint64 lines = 0;
@@ -311,10 +311,10 @@ trellis_lists_index_get_source_lines (TrellisListsIndex *lists,
 
 gboolean
 trellis_lists_index_get_source (TrellisListsIndex *lists,
-                                const char        *id,
-                                guint             *ret_names,
-                                gint64            *ret_fetched,
-                                char             **ret_version)
+                                const char *id,
+                                guint *ret_names,
+                                gint64 *ret_fetched,
+                                char **ret_version)
 {
   g_autofree char *group = NULL;
   guint64 names = 0, fetched = 0;
@@ -338,8 +338,8 @@ trellis_lists_index_get_source (TrellisListsIndex *lists,
  * order: otherwise its bits mean other categories. */
 gboolean
 trellis_lists_index_fits (TrellisListsIndex *lists,
-                          TrellisPolicy     *policy,
-                          GError           **error)
+                          TrellisPolicy *policy,
+                          GError **error)
 {
   guint n = g_strv_length (lists->categories);
 
@@ -367,7 +367,7 @@ differ:
 /* The category counts of the manifest, into @policy's categories. */
 void
 trellis_lists_index_apply_counts (TrellisListsIndex *lists,
-                                  TrellisPolicy     *policy)
+                                  TrellisPolicy *policy)
 {
   for (guint i = 0; i < policy->categories->len; i++)
     {
@@ -391,14 +391,14 @@ trellis_lists_index_get_information_overridden (TrellisListsIndex *lists)
 /* Writing (the updater) */
 
 GKeyFile *
-trellis_lists_manifest_new (guint64            generation,
-                            gint64             compiled,
-                            const char        *index_file,
-                            GBytes            *image,
+trellis_lists_manifest_new (guint64 generation,
+                            gint64 compiled,
+                            const char *index_file,
+                            GBytes *image,
                             const char *const *categories,
-                            const char        *shipped_digest,
-                            const char        *information_digest,
-                            guint              information_overridden)
+                            const char *shipped_digest,
+                            const char *information_digest,
+                            guint information_overridden)
 {
   GKeyFile *manifest;
   g_autofree char *checksum = NULL;
@@ -426,9 +426,9 @@ trellis_lists_manifest_new (guint64            generation,
 }
 
 gboolean
-trellis_lists_manifest_write (GKeyFile    *manifest,
-                              const char  *path,
-                              GError     **error)
+trellis_lists_manifest_write (GKeyFile *manifest,
+                              const char *path,
+                              GError **error)
 {
   g_autofree char *data = g_key_file_to_data (manifest, NULL, NULL);
   g_autoptr(GError) local_error = NULL;

@@ -14,10 +14,10 @@ G_BEGIN_DECLS
 /* Called with each name of a shipped category list: its category's bit and
  * the name, normalized.  FALSE with @error: the name is not taken (the
  * error becomes the data's problem, with its place). */
-typedef gboolean (*TrellisShippedNameFunc) (guint        bit,
-                                            const char  *name,
-                                            gpointer     user_data,
-                                            GError     **error);
+typedef gboolean (*TrellisShippedNameFunc) (guint bit,
+                                            const char *name,
+                                            gpointer user_data,
+                                            GError **error);
 
 /**
  * trellis_policy_foreach_shipped_name:
@@ -26,11 +26,11 @@ typedef gboolean (*TrellisShippedNameFunc) (guint        bit,
  * order, each name to @func, as trellis_policy_load_file() compiles them.
  * Returns: FALSE with every problem in @error (TRELLIS_POLICY_ERROR_IO).
  */
-gboolean trellis_policy_foreach_shipped_name (TrellisPolicy          *policy,
-                                              const char             *data_dir,
-                                              TrellisShippedNameFunc  func,
-                                              gpointer                user_data,
-                                              GError                **error);
+gboolean trellis_policy_foreach_shipped_name (TrellisPolicy *policy,
+                                              const char *data_dir,
+                                              TrellisShippedNameFunc func,
+                                              gpointer user_data,
+                                              GError **error);
 
 /** trellis_policy_get_information_names: (transfer none) the information list's names, NULL-terminated. */
 const char *const *trellis_policy_get_information_names (TrellisPolicy *policy);
@@ -49,18 +49,18 @@ GKeyFile *trellis_lists_index_get_manifest (TrellisListsIndex *lists);
  * trellis_lists_manifest_write().  Returns: (transfer full) (nullable):
  * NULL when @image is not an index.
  */
-GKeyFile *trellis_lists_manifest_new (guint64            generation,
-                                      gint64             compiled,
-                                      const char        *index_file,
-                                      GBytes            *image,
+GKeyFile *trellis_lists_manifest_new (guint64 generation,
+                                      gint64 compiled,
+                                      const char *index_file,
+                                      GBytes *image,
                                       const char *const *categories,
-                                      const char        *shipped_digest,
-                                      const char        *information_digest,
-                                      guint              information_overridden);
+                                      const char *shipped_digest,
+                                      const char *information_digest,
+                                      guint information_overridden);
 
 /** trellis_lists_manifest_write: writes @manifest to @path, replacing it in one rename (mode 0644). */
-gboolean trellis_lists_manifest_write (GKeyFile    *manifest,
-                                       const char  *path,
-                                       GError     **error);
+gboolean trellis_lists_manifest_write (GKeyFile *manifest,
+                                       const char *path,
+                                       GError **error);
 
 G_END_DECLS

@@ -20,8 +20,8 @@ typedef struct {
 
 static void
 check_name (const char *name,
-            gsize       len,
-            gpointer    user_data)
+            gsize len,
+            gpointer user_data)
 {
   Seen *seen = user_data;
   char again[254];
@@ -46,7 +46,7 @@ check_name (const char *name,
         abort ();
     }
   if (strchr (name, '.') == NULL)
-    abort ();   /* a single label is never taken */
+    abort (); /* a single label is never taken */
   if (!trellis_list_name_normalize (name, len, again, &reason) || strcmp (again, name) != 0)
     abort ();
 }
@@ -55,8 +55,10 @@ int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
   static const TrellisListFormat formats[] = {
-    TRELLIS_LIST_FORMAT_PLAIN, TRELLIS_LIST_FORMAT_HOSTS,
-    TRELLIS_LIST_FORMAT_ADBLOCK, TRELLIS_LIST_FORMAT_UT1,
+    TRELLIS_LIST_FORMAT_PLAIN,
+    TRELLIS_LIST_FORMAT_HOSTS,
+    TRELLIS_LIST_FORMAT_ADBLOCK,
+    TRELLIS_LIST_FORMAT_UT1,
   };
   TrellisListParser *parser;
   TrellisListCounts counts;

@@ -10,18 +10,18 @@
 #include "policy/domain-index.h"
 
 /* Header field offsets, as documented in domain-index.c. */
-#define OFF_VERSION 8
+#define OFF_VERSION   8
 #define OFF_N_BUCKETS 28
-#define OFF_N_VALUES 32
-#define OFF_BUCKETS 40
-#define OFF_VALUES 48
-#define HEADER_SIZE 64
+#define OFF_N_VALUES  32
+#define OFF_BUCKETS   40
+#define OFF_VALUES    48
+#define HEADER_SIZE   64
 
 static void
 add (TrellisDomainIndexBuilder *builder,
-     const char                *name,
-     guint32                    bits,
-     guint32                    rule)
+     const char *name,
+     guint32 bits,
+     guint32 rule)
 {
   g_autoptr(GError) error = NULL;
 
@@ -63,10 +63,10 @@ example_index (void)
  * @suffix_offset bytes into @name. */
 static void
 assert_match (TrellisDomainIndex *index,
-              const char         *name,
-              guint32             bits,
-              guint32             rule,
-              gsize               suffix_offset)
+              const char *name,
+              guint32 bits,
+              guint32 rule,
+              gsize suffix_offset)
 {
   guint32 got_bits = 0xdead, got_rule = 0xbeef;
   const char *suffix = NULL;
@@ -82,7 +82,7 @@ assert_match (TrellisDomainIndex *index,
 
 static void
 assert_no_match (TrellisDomainIndex *index,
-                 const char         *name)
+                 const char *name)
 {
   guint32 bits = 0xdead, rule = 0xbeef;
   const char *suffix = (const char *) &bits;
@@ -201,13 +201,33 @@ test_lookup_many (void **state)
 {
   g_autoptr(TrellisDomainIndex) index = example_index ();
   const char *names[] = {
-    "www.example.com", "notexample.com", "", "x.ads.example.com.", "exa\\109ple.com",
-    "TEST.ORG", ".", "foo\\.bar.example.com", "bbc.co.uk", "uk", "a.b.c.d.e.f.g.h.i.test.org",
+    "www.example.com",
+    "notexample.com",
+    "",
+    "x.ads.example.com.",
+    "exa\\109ple.com",
+    "TEST.ORG",
+    ".",
+    "foo\\.bar.example.com",
+    "bbc.co.uk",
+    "uk",
+    "a.b.c.d.e.f.g.h.i.test.org",
   };
-  const struct { gboolean matched; guint32 bits, rule, offset; } want[] = {
-    { TRUE, 0x1, 10, 4 }, { FALSE, 0, 0, 0 }, { FALSE, 0, 0, 0 }, { TRUE, 0x2, 20, 2 },
-    { FALSE, 0, 0, 0 }, { TRUE, 0x4, 30, 0 }, { FALSE, 0, 0, 0 }, { TRUE, 0x1, 10, 9 },
-    { TRUE, 0x10, 50, 4 }, { FALSE, 0, 0, 0 }, { TRUE, 0x4, 30, 18 },
+  const struct {
+    gboolean matched;
+    guint32 bits, rule, offset;
+  } want[] = {
+    { TRUE, 0x1, 10, 4 },
+    { FALSE, 0, 0, 0 },
+    { FALSE, 0, 0, 0 },
+    { TRUE, 0x2, 20, 2 },
+    { FALSE, 0, 0, 0 },
+    { TRUE, 0x4, 30, 0 },
+    { FALSE, 0, 0, 0 },
+    { TRUE, 0x1, 10, 9 },
+    { TRUE, 0x10, 50, 4 },
+    { FALSE, 0, 0, 0 },
+    { TRUE, 0x4, 30, 18 },
   };
   TrellisDomainIndexMatch matches[G_N_ELEMENTS (names)];
   gsize n, i;
@@ -241,8 +261,16 @@ test_builder_rejects (void **state)
   g_autoptr(TrellisDomainIndexBuilder) builder = trellis_domain_index_builder_new ();
   g_autofree char *label64 = g_strnfill (64, 'a');
   const char *bad[] = {
-    "", ".", "Example.com", "example.com.", ".example.com", "a..b", "exa mple.com",
-    "ex\\097mple.com", "*.example.com", "ex\xc3\xa4mple.com",
+    "",
+    ".",
+    "Example.com",
+    "example.com.",
+    ".example.com",
+    "a..b",
+    "exa mple.com",
+    "ex\\097mple.com",
+    "*.example.com",
+    "ex\xc3\xa4mple.com",
   };
   guint i;
 
@@ -394,9 +422,9 @@ test_file_round_trip (void **state)
 /* Asserts that @data is refused with @code (-1: CORRUPT or VERSION) and, if given, @words in the message. */
 static void
 assert_refused (const guint8 *data,
-                gsize         size,
-                gint          code,
-                const char   *words)
+                gsize size,
+                gint code,
+                const char *words)
 {
   g_autoptr(GBytes) bytes = g_bytes_new (data, size);
   g_autoptr(GError) error = NULL;
@@ -607,11 +635,11 @@ test_watch_counts_subtrees (void **state)
   g_autoptr(GError) error = NULL;
   const char *const watch[] = { "sexed.example", "health.org", "NOT normalized", NULL };
 
-  add (builder, "sexed.example", 1, 0);          /* the name itself */
-  add (builder, "cdn.sexed.example", 1, 0);      /* below it */
-  add (builder, "cdn.sexed.example", 2, 0);      /* a repeat: counted once */
-  add (builder, "notsexed.example", 1, 0);       /* a different label */
-  add (builder, "example", 1, 0);                /* above it: not below */
+  add (builder, "sexed.example", 1, 0);     /* the name itself */
+  add (builder, "cdn.sexed.example", 1, 0); /* below it */
+  add (builder, "cdn.sexed.example", 2, 0); /* a repeat: counted once */
+  add (builder, "notsexed.example", 1, 0);  /* a different label */
+  add (builder, "example", 1, 0);           /* above it: not below */
   add (builder, "a.b.health.org", 4, 0);
   add (builder, "health.org.evil.com", 4, 0);
   trellis_domain_index_builder_set_watch (builder, watch);
@@ -640,7 +668,7 @@ test_lookup_exact (void **state)
   assert_false (trellis_domain_index_lookup_exact (index, "com", NULL, NULL));
   assert_false (trellis_domain_index_lookup_exact (index, "Example.com", NULL, NULL));
   assert_false (trellis_domain_index_lookup_exact (index, "example.com.", NULL, NULL));
-  assert_int_equal (bits, 0x2);   /* untouched by the misses */
+  assert_int_equal (bits, 0x2); /* untouched by the misses */
 }
 
 static char *
@@ -665,7 +693,7 @@ random_name (GRand *rand)
  * matches. */
 static void
 assert_same_as (const TrellisDomainIndex *index,
-                GHashTable               *expected)
+                GHashTable *expected)
 {
   GHashTableIter iter;
   gpointer name, value;
@@ -688,7 +716,7 @@ test_patch_matches_full_compile (void **state)
 {
   g_autoptr(GRand) rand = g_rand_new_with_seed (12);
   g_autoptr(GHashTable) expected = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);  /* copies: expected loses some */
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free); /* copies: expected loses some */
   g_autoptr(TrellisDomainIndexBuilder) builder = trellis_domain_index_builder_new ();
   g_autoptr(TrellisDomainIndex) base = NULL;
   g_autoptr(TrellisDomainIndex) patched = NULL;

@@ -25,9 +25,9 @@ static void
 test_normalize (void **state)
 {
   static const struct {
-    const char         *raw;
-    const char         *name;     /* NULL: refused */
-    TrellisListRefused  reason;
+    const char *raw;
+    const char *name; /* NULL: refused */
+    TrellisListRefused reason;
   } cases[] = {
     { "example.com", "example.com", 0 },
     { "WWW.Example.COM.", "www.example.com", 0 },
@@ -35,8 +35,8 @@ test_normalize (void **state)
     { ".example.com", "example.com", 0 },
     { "_dmarc.under_score.example", "_dmarc.under_score.example", 0 },
     { "bücher.example", "xn--bcher-kva.example", 0 },
-    { "faß.example", "xn--fa-hia.example", 0 },          /* UTS #46 non-transitional, as browsers */
-    { "ＥＸＡＭＰＬＥ.org", "example.org", 0 },             /* full width, mapped */
+    { "faß.example", "xn--fa-hia.example", 0 }, /* UTS #46 non-transitional, as browsers */
+    { "ＥＸＡＭＰＬＥ.org", "example.org", 0 }, /* full width, mapped */
     { "192.0.2.1", NULL, TRELLIS_LIST_REFUSED_ADDRESS },
     { "2001:db8::1", NULL, TRELLIS_LIST_REFUSED_ADDRESS },
     { "10.0.0", NULL, TRELLIS_LIST_REFUSED_ADDRESS },
@@ -57,7 +57,7 @@ test_normalize (void **state)
     { ".", NULL, TRELLIS_LIST_REFUSED_INVALID },
     { "*.", NULL, TRELLIS_LIST_REFUSED_INVALID },
     { "\xff\xfe.example", NULL, TRELLIS_LIST_REFUSED_BINARY },
-    { "☃.example", NULL, TRELLIS_LIST_REFUSED_INVALID },     /* not allowed in IDNA2008 */
+    { "☃.example", NULL, TRELLIS_LIST_REFUSED_INVALID }, /* not allowed in IDNA2008 */
   };
   g_autofree char *long_label = g_strnfill (64, 'a');
   g_autofree char *long_label_name = g_strconcat (long_label, ".example", NULL);
@@ -99,8 +99,8 @@ typedef struct {
 
 static void
 collect (const char *name,
-         gsize       len,
-         gpointer    user_data)
+         gsize len,
+         gpointer user_data)
 {
   Collect *c = user_data;
 
@@ -110,10 +110,10 @@ collect (const char *name,
 
 /* @text read as @format, fed @chunk bytes at a time (0: at once). */
 static GPtrArray *
-parse (TrellisListFormat  format,
-       const char        *text,
-       gsize              len,
-       gsize              chunk,
+parse (TrellisListFormat format,
+       const char *text,
+       gsize len,
+       gsize chunk,
        TrellisListCounts *ret_counts)
 {
   Collect c = { g_ptr_array_new_with_free_func (g_free) };
@@ -130,7 +130,7 @@ parse (TrellisListFormat  format,
 }
 
 static void
-assert_names (GPtrArray         *got,
+assert_names (GPtrArray *got,
               const char *const *want)
 {
   g_autofree char *joined_got = g_strjoinv (" ", (char **) got->pdata);
@@ -151,7 +151,8 @@ test_formats (void **state)
     "||c.example^$domain=x.com\n||d.example^*\n||e.example/x\n@@||f.example^\n"
     "example.com##.ad\n##.ad\ng.example\n|https://h.example^\n||i.example^|\n";
   static const char *const adblock_names[] = { "a.example", "b.example", "g.example", "i.example", NULL };
-  static const char plain[] = "\xef\xbb\xbf" "a.example\nB.example.\n# x\nc.example # y\nd e\n\n";
+  static const char plain[] = "\xef\xbb\xbf"
+                              "a.example\nB.example.\n# x\nc.example # y\nd e\n\n";
   static const char *const plain_names[] = { "a.example", "b.example", "c.example", NULL };
   TrellisListCounts counts;
   g_autoptr(GPtrArray) h = parse (TRELLIS_LIST_FORMAT_HOSTS, hosts, strlen (hosts), 0, &counts);
@@ -162,7 +163,7 @@ test_formats (void **state)
   assert_int_equal (counts.lines, 7);
   assert_int_equal (counts.comments, 2);
   assert_int_equal (counts.refused[TRELLIS_LIST_REFUSED_LOCAL], 2);
-  assert_int_equal (counts.refused[TRELLIS_LIST_REFUSED_INVALID], 2);   /* a name alone, an address alone */
+  assert_int_equal (counts.refused[TRELLIS_LIST_REFUSED_INVALID], 2); /* a name alone, an address alone */
   assert_false (counts.html);
 
   a = parse (TRELLIS_LIST_FORMAT_ADBLOCK, adblock, strlen (adblock), 0, &counts);
@@ -187,11 +188,11 @@ test_hostile_lines (void **state)
 
   g_string_append_len (text, "nul\0.example\n", 13);
   g_string_append (text, "ctrl\033[31m.example\n");
-  g_string_append (text, "\xc3\x28.example\n");                  /* not UTF-8 */
+  g_string_append (text, "\xc3\x28.example\n"); /* not UTF-8 */
   for (guint i = 0; i < 3 * TRELLIS_LIST_LINE_MAX; i++)
     g_string_append_c (text, 'x');
   g_string_append (text, ".example\nb.example\n");
-  g_string_append (text, "c.example");                           /* no newline at the end */
+  g_string_append (text, "c.example"); /* no newline at the end */
 
   names = parse (TRELLIS_LIST_FORMAT_PLAIN, text->str, text->len, 0, &counts);
   assert_names (names, want);
@@ -225,7 +226,9 @@ test_chunks_read_the_same (void **state)
         case 0: g_string_append_printf (text, "0.0.0.0 n%u.example n%ub.example\r\n", i, i); break;
         case 1: g_string_append_printf (text, "# comment %u\n", i); break;
         case 2: g_string_append_printf (text, "N%u.Example.\n", i); break;
-        case 3: g_string_append (text, "b\xc3\xbc" "cher.example\n"); break;
+        case 3: g_string_append (text, "b\xc3\xbc"
+                                       "cher.example\n");
+          break;
         case 4: g_string_append_len (text, "x\0y\n", 4); break;
         default:
           for (guint j = 0; j < TRELLIS_LIST_LINE_MAX + 5; j++)
@@ -314,7 +317,8 @@ test_known_names (void **state)
 
   for (i = 0; i < 5000; i++)
     g_string_append_printf (text, "%s%05u-site.example\n", i % 7 == 0 ? "WWW." : "", i);
-  g_string_append (text, "co.uk\n192.0.2.1\nb\xc3\xbc" "cher.example\n");
+  g_string_append (text, "co.uk\n192.0.2.1\nb\xc3\xbc"
+                         "cher.example\n");
   plain = parse (TRELLIS_LIST_FORMAT_PLAIN, text->str, text->len, 0, &counts_plain);
   for (i = 0; g_ptr_array_index (plain, i) != NULL; i++)
     trellis_name_set_add (set, g_ptr_array_index (plain, i), strlen (g_ptr_array_index (plain, i)));
@@ -396,8 +400,8 @@ test_known_names (void **state)
 
 static void
 feed_string (const char *data,
-             gsize       len,
-             gpointer    user_data)
+             gsize len,
+             gpointer user_data)
 {
   g_string_append_len (user_data, data, len);
 }
@@ -439,7 +443,8 @@ test_archives (void **state)
   cmd = g_strdup_printf ("sh -c 'cd %s && mkdir adult && printf \"a.example\\nb.example\\n\" > adult/domains "
                          "&& printf x > adult/urls && ln -s /etc/passwd adult/evil && tar czf adult.tar.gz adult "
                          "&& head -c 60 adult.tar.gz > cut.tar.gz && printf \"c.example\\n\" > plain "
-                         "&& gzip -c plain > plain.gz'", dir);
+                         "&& gzip -c plain > plain.gz'",
+                         dir);
   make_file (cmd);
 
   fd = open_file (tgz);
