@@ -7,6 +7,7 @@
 
 #include <glib.h>
 
+#include "cli/cli-json.h"
 #include "policy/trellis-policy.h"
 
 G_BEGIN_DECLS
@@ -72,17 +73,13 @@ gboolean trellis_cli_duration_parse (const char *text,
 /** trellis_cli_time_format: (transfer full) @unix_time in local time, "YYYY-MM-DD HH:MM:SS". */
 char *trellis_cli_time_format (gint64 unix_time);
 
-/** trellis_cli_json_string: appends @text to @out as a JSON string, quoted and escaped. */
-void trellis_cli_json_string (GString *out,
-                              const char *text);
-
 /**
- * trellis_cli_json_variant:
- * Appends @value as JSON: a dictionary with string keys is an object,
- * other arrays and tuples are arrays, a variant is its content.
+ * trellis_cli_time_format_as:
+ * (transfer full) @unix_time in local time, as g_date_time_format()
+ * writes @format; "@SECONDS" for a time GLib cannot place.
  */
-void trellis_cli_json_variant (GString *out,
-                               GVariant *value);
+char *trellis_cli_time_format_as (gint64 unix_time,
+                                  const char *format);
 
 /* The commands: @argc/@argv are the words after the command's own name. */
 int trellis_cli_why (TrellisCliOptions *options, int argc, char **argv);

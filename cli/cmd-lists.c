@@ -242,16 +242,18 @@ print_lists (GVariant *reply)
 static int
 lists_show (TrellisCliOptions *options)
 {
+  g_autoptr(TrellisTrellis1) proxy = NULL;
   g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GVariant) summary = NULL;
+  g_autoptr(GVariant) sources = NULL;
   g_autoptr(GError) error = NULL;
 
-  if (!trellis_cli_dbus_call ("GetLists", NULL, "(a{sv}aa{sv})", &reply, &error))
+  proxy = trellis_cli_dbus_proxy (&error);
+  if (proxy == NULL || !trellis_trellis1_call_get_lists_sync (proxy, &summary, &sources, NULL, &error))
     return trellis_cli_dbus_error_report (error, NULL);
   if (options->json)
     {
       g_autoptr(GString) out = g_string_new (NULL);
-      g_autoptr(GVariant) summary = g_variant_get_child_value (reply, 0);
-      g_autoptr(GVariant) sources = g_variant_get_child_value (reply, 1);
 
       g_string_append (out, "{\"lists\": ");
       trellis_cli_json_variant (out, summary);
@@ -261,6 +263,7 @@ lists_show (TrellisCliOptions *options)
       g_print ("%s", out->str);
       return TRELLIS_CLI_EXIT_OK;
     }
+  reply = g_variant_ref_sink (g_variant_new ("(@a{sv}@aa{sv})", summary, sources));
   print_lists (reply);
   return TRELLIS_CLI_EXIT_OK;
 }
@@ -268,17 +271,22 @@ lists_show (TrellisCliOptions *options)
 static int
 lists_update (TrellisCliOptions *options)
 {
-  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(TrellisTrellis1) proxy = NULL;
   g_autoptr(GError) error = NULL;
-  const char *output;
-  gint32 status;
+  g_autofree char *output = NULL;
+  gint status = -1;
   int shown;
 
+  proxy = trellis_cli_dbus_proxy (&error);
+  if (proxy == NULL)
+    return trellis_cli_dbus_error_report (error, NULL);
+  /* The answer comes once what the run compiled is in force: as long as
+   * the run takes (the updater caps its own time). */
+  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (proxy), G_MAXINT);
   if (!options->json)
     g_print (_ ("Fetching the lists from their publishers; this can take a few minutes…\n"));
-  if (!trellis_cli_dbus_call_full ("UpdateLists", NULL, "(is)", G_MAXINT, &reply, &error))
+  if (!trellis_trellis1_call_update_lists_sync (proxy, &status, &output, NULL, &error))
     return trellis_cli_dbus_error_report (error, _ ("Only parents can update the lists."));
-  g_variant_get (reply, "(i&s)", &status, &output);
   if (!options->json)
     {
       g_auto(GStrv) lines = g_strsplit (output, "\n", -1);

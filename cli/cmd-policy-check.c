@@ -15,36 +15,6 @@
 #include "policy/trellis-policy.h"
 
 static void
-json_string (GString *out,
-             const char *text)
-{
-  const char *p;
-
-  if (text == NULL)
-    {
-      g_string_append (out, "null");
-      return;
-    }
-  g_string_append_c (out, '"');
-  for (p = text; *p != '\0'; p++)
-    {
-      guchar c = *p;
-
-      if (c == '"' || c == '\\')
-        g_string_append_printf (out, "\\%c", c);
-      else if (c == '\n')
-        g_string_append (out, "\\n");
-      else if (c == '\t')
-        g_string_append (out, "\\t");
-      else if (c < 0x20)
-        g_string_append_printf (out, "\\u%04x", c);
-      else
-        g_string_append_c (out, c);
-    }
-  g_string_append_c (out, '"');
-}
-
-static void
 json_strv (GString *out,
            const char *const *strv)
 {
@@ -55,7 +25,7 @@ json_strv (GString *out,
     {
       if (i > 0)
         g_string_append (out, ", ");
-      json_string (out, strv[i]);
+      trellis_cli_json_string (out, strv[i]);
     }
   g_string_append_c (out, ']');
 }
@@ -153,13 +123,13 @@ summary_text (TrellisPolicy *policy,
     /* The file is checked with the shipped lists; the published lists in
      * force are trellisd's, who says what the list overrides in them. */
     {
-      g_autoptr(GVariant) reply = NULL;
+      g_autoptr(TrellisTrellis1) proxy = trellis_cli_dbus_proxy (NULL);
       g_autoptr(GVariant) lists = NULL;
+      g_autoptr(GVariant) sources = NULL;
       const char *in_force = NULL;
       guint32 overridden = 0;
 
-      if (trellis_cli_dbus_call ("GetLists", NULL, "(a{sv}aa{sv})", &reply, NULL)
-          && (lists = g_variant_get_child_value (reply, 0)) != NULL
+      if (proxy != NULL && trellis_trellis1_call_get_lists_sync (proxy, &lists, &sources, NULL, NULL)
           && g_variant_lookup (lists, "in_force", "&s", &in_force) && strcmp (in_force, "published") == 0
           && g_variant_lookup (lists, "information_overridden", "u", &overridden))
         /* Translators: %u is how many entries of the published category
@@ -220,9 +190,9 @@ summary_json (TrellisPolicy *policy,
   guint n_children, n_categories, i, c;
   const TrellisCategory *const *categories = trellis_policy_get_categories (policy, &n_categories);
 
-  json_string (out, path);
+  trellis_cli_json_string (out, path);
   g_string_append (out, ",\n  \"ok\": true,\n  \"timezone\": ");
-  json_string (out, zone);
+  trellis_cli_json_string (out, zone);
   g_string_append (out, ",\n  \"parents\": ");
   json_strv (out, trellis_policy_get_parents (policy));
   {
@@ -242,15 +212,15 @@ summary_json (TrellisPolicy *policy,
     for (i = 0; i < n_sources; i++)
       {
         g_string_append (out, i > 0 ? ",\n    {\"id\": " : "\n    {\"id\": ");
-        json_string (out, sources[i]->id);
+        trellis_cli_json_string (out, sources[i]->id);
         g_string_append (out, ", \"category\": ");
-        json_string (out, sources[i]->category);
+        trellis_cli_json_string (out, sources[i]->category);
         g_string_append (out, ", \"url\": ");
-        json_string (out, sources[i]->url);
+        trellis_cli_json_string (out, sources[i]->url);
         g_string_append (out, ", \"format\": ");
-        json_string (out, trellis_list_format_to_string (sources[i]->format));
+        trellis_cli_json_string (out, trellis_list_format_to_string (sources[i]->format));
         g_string_append (out, ", \"licence\": ");
-        json_string (out, sources[i]->licence);
+        trellis_cli_json_string (out, sources[i]->licence);
         g_string_append_printf (out, ", \"origin\": \"%s\", \"removed\": %s}",
                                 sources[i]->household ? "household" : "shipped",
                                 sources[i]->removed ? "true" : "false");
@@ -272,28 +242,28 @@ summary_json (TrellisPolicy *policy,
 
       g_string_append (out, i > 0 ? ",\n    {" : "\n    {");
       g_string_append (out, "\"name\": ");
-      json_string (out, trellis_child_get_name (child));
+      trellis_cli_json_string (out, trellis_child_get_name (child));
       g_string_append_printf (out, ", \"age\": %u, \"birth\": ", trellis_child_get_age (policy, child, now));
-      json_string (out, trellis_child_get_birth (child));
+      trellis_cli_json_string (out, trellis_child_get_birth (child));
       g_string_append (out, ", \"band\": ");
-      json_string (out, band != NULL ? band->id : NULL);
+      trellis_cli_json_string (out, band != NULL ? band->id : NULL);
       g_string_append (out, ", \"categories\": [");
       for (c = 0; band != NULL && c < n_categories; c++)
         if (mask & (1u << categories[c]->bit))
           {
             g_string_append (out, first ? "{\"id\": " : ", {\"id\": ");
-            json_string (out, categories[c]->id);
+            trellis_cli_json_string (out, categories[c]->id);
             g_string_append (out, ", \"name\": ");
-            json_string (out, categories[c]->name);
+            trellis_cli_json_string (out, categories[c]->name);
             g_string_append_printf (out, ", \"names\": %u}", categories[c]->n_domains);
             first = FALSE;
           }
       g_string_append (out, "], \"safe_search\": ");
-      json_string (out, band != NULL ? trellis_safe_search_level_to_string (level) : NULL);
+      trellis_cli_json_string (out, band != NULL ? trellis_safe_search_level_to_string (level) : NULL);
       g_string_append (out, ", \"mode\": ");
-      json_string (out, band != NULL ? (allowlist ? "allowlist" : "blocklist") : NULL);
+      trellis_cli_json_string (out, band != NULL ? (allowlist ? "allowlist" : "blocklist") : NULL);
       g_string_append (out, ", \"quiet_hours\": ");
-      json_string (out, trellis_child_get_quiet_hours (policy, child, now, NULL, NULL));
+      trellis_cli_json_string (out, trellis_child_get_quiet_hours (policy, child, now, NULL, NULL));
       g_string_append (out, ", \"accounts\": ");
       json_strv (out, trellis_child_get_accounts (child));
       g_string_append_c (out, '}');

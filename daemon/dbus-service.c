@@ -26,7 +26,6 @@
 #include <string.h>
 
 #include "daemon/dbus-service.h"
-#include "daemon/trellis-dbus-generated.h"
 #include "policy/text-safety.h"
 
 typedef enum {
@@ -96,8 +95,8 @@ typedef struct {
 /* Errors */
 
 static const GDBusErrorEntry trellis_dbus_error_entries[] = {
-  { TRELLIS_DBUS_ERROR_NOT_FOUND, "org.trellis.Trellis1.Error.NotFound" },
-  { TRELLIS_DBUS_ERROR_FAILED, "org.trellis.Trellis1.Error.Failed" },
+  { TRELLIS_DBUS_ERROR_NOT_FOUND, TRELLIS_DBUS_ERROR_NAME_NOT_FOUND },
+  { TRELLIS_DBUS_ERROR_FAILED, TRELLIS_DBUS_ERROR_NAME_FAILED },
 };
 
 GQuark

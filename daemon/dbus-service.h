@@ -20,11 +20,9 @@
 
 #include <gio/gio.h>
 
-G_BEGIN_DECLS
+#include "bus/trellis-bus.h" /* the name, the path, the interface */
 
-#define TRELLIS_DBUS_NAME      "org.trellis.Trellis1"
-#define TRELLIS_DBUS_PATH      "/org/trellis/Trellis1"
-#define TRELLIS_DBUS_INTERFACE "org.trellis.Trellis1"
+G_BEGIN_DECLS
 
 /* Bounds on what callers may pass. */
 #define TRELLIS_DBUS_NAME_MAX                253              /* bytes, a DNS name */
@@ -39,9 +37,9 @@ G_BEGIN_DECLS
 /**
  * TrellisDBusError:
  * @TRELLIS_DBUS_ERROR_NOT_FOUND: no such child or request
- *   (org.trellis.Trellis1.Error.NotFound).
+ *   (TRELLIS_DBUS_ERROR_NAME_NOT_FOUND on the wire).
  * @TRELLIS_DBUS_ERROR_FAILED: anything else that went wrong
- *   (org.trellis.Trellis1.Error.Failed).
+ *   (TRELLIS_DBUS_ERROR_NAME_FAILED).
  *
  * Errors a backend returns.  Besides these, a backend may return
  * G_DBUS_ERROR_ACCESS_DENIED or G_DBUS_ERROR_INVALID_ARGS, which reach the

@@ -19,7 +19,9 @@
 
 #define BLOCK (64 * 1024)
 
-G_DEFINE_QUARK (trellis - list - archive - error - quark, trellis_list_archive_error)
+/* clang-format off */  /* the quark's name is one word, with its dashes */
+G_DEFINE_QUARK (trellis-list-archive-error-quark, trellis_list_archive_error)
+/* clang-format on */
 
 typedef struct archive Archive;
 static void

@@ -21,7 +21,9 @@
 #define LOW_SPEED_BYTES   1024 /* slower than 1 KiB/s ... */
 #define LOW_SPEED_SECONDS 60   /* ... for a minute: given up */
 
-G_DEFINE_QUARK (trellis - list - fetch - error - quark, trellis_list_fetch_error)
+/* clang-format off */  /* the quark's name is one word, with its dashes */
+G_DEFINE_QUARK (trellis-list-fetch-error-quark, trellis_list_fetch_error)
+/* clang-format on */
 
 void
 trellis_list_fetch_result_clear (TrellisListFetchResult *result)

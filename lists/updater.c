@@ -39,7 +39,9 @@
 #define SHRINK_MAX      0.5           /* a list that keeps less than this of its names is refused */
 #define JUNK_MAX        0.5           /* a list whose lines are more than this junk is refused */
 
-G_DEFINE_QUARK (trellis - updater - error - quark, trellis_updater_error)
+/* clang-format off */  /* the quark's name is one word, with its dashes */
+G_DEFINE_QUARK (trellis-updater-error-quark, trellis_updater_error)
+/* clang-format on */
 
 /* ------------------------------------------------------------------------ */
 /* Configuration */

@@ -419,7 +419,8 @@ child_check_birth (Loader *loader,
   if ((n != 2 && n != 3)
       || strlen (parts[0]) != 4 || !g_ascii_string_to_unsigned (parts[0], 10, 1900, 9999, &year, NULL)
       || strlen (parts[1]) != 2 || !g_ascii_string_to_unsigned (parts[1], 10, 1, 12, &month, NULL)
-      || (n == 3 && (strlen (parts[2]) != 2 || !g_ascii_string_to_unsigned (parts[2], 10, 1, 31, &day, NULL)))
+      || (n == 3
+          && (strlen (parts[2]) != 2 || !g_ascii_string_to_unsigned (parts[2], 10, 1, 31, &day, NULL)))
       || !g_date_valid_dmy (day, month, year))
     {
       report (loader, entry.line, entry.col,
@@ -504,7 +505,10 @@ child_read_domains (Loader *loader,
           continue;
         }
       /* "com" or "co.uk" would cover every site under it (public-suffix.c). */
-      if (!trellis_public_suffix_check (domain, kind == TRELLIS_RULE_KIND_DENY ? TRELLIS_SUFFIX_USE_BLOCK : TRELLIS_SUFFIX_USE_LIFT,
+      if (!trellis_public_suffix_check (domain,
+                                        kind == TRELLIS_RULE_KIND_DENY
+                                          ? TRELLIS_SUFFIX_USE_BLOCK
+                                          : TRELLIS_SUFFIX_USE_LIFT,
                                         &suffix_error))
         {
           report (loader, entry.line, item->col, "%s", suffix_error->message);

@@ -51,7 +51,9 @@
 #define GROUP        "lists"
 #define MANIFEST_MAX (4 * 1024 * 1024)
 
-G_DEFINE_QUARK (trellis - lists - error - quark, trellis_lists_error)
+/* clang-format off */  /* the quark's name is one word, with its dashes */
+G_DEFINE_QUARK (trellis-lists-error-quark, trellis_lists_error)
+/* clang-format on */
 
 struct _TrellisListsIndex {
   gatomicrefcount ref_count;

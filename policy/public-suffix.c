@@ -73,7 +73,8 @@ trellis_public_suffix_check (const char *normalized,
   if (shown == NULL)
     shown = g_strdup (normalized);
 
-  if (dot == NULL && (list == NULL || !psl_is_public_suffix2 (list, normalized, PSL_TYPE_ICANN | PSL_TYPE_NO_STAR_RULE)))
+  if (dot == NULL
+      && (list == NULL || !psl_is_public_suffix2 (list, normalized, PSL_TYPE_ICANN | PSL_TYPE_NO_STAR_RULE)))
     g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
                  /* Translators: %s is one word with no dot, such as “google”;
                   * keep %s.com as it is, it shows what to write. */
