@@ -94,5 +94,6 @@ int trellis_cli_decline (TrellisCliOptions *options, int argc, char **argv);
 int trellis_cli_pause (TrellisCliOptions *options, int argc, char **argv);
 int trellis_cli_policy_apply (TrellisCliOptions *options, int argc, char **argv);
 int trellis_cli_helplines (TrellisCliOptions *options, int argc, char **argv);
+int trellis_cli_lists (TrellisCliOptions *options, int argc, char **argv);
 
 G_END_DECLS

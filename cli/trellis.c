@@ -180,9 +180,9 @@ main (int argc,
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   g_option_context_set_summary (context,
                                 /* Translators: keep the command words (status, log, why,
-                                 * ask, requests, approve, decline, pause, helplines, policy
-                                 * check, policy show, policy apply) and the options as they
-                                 * are: they are typed. */
+                                 * ask, requests, approve, decline, pause, helplines, lists,
+                                 * lists update, policy check, policy show, policy apply) and
+                                 * the options as they are: they are typed. */
                                 _ ("Trellis keeps some websites away from children's accounts and tells them why.\n"
                                    "Commands for everyone:\n"
                                    "  status                your profile, and exactly what your parents can see (the default)\n"
@@ -191,6 +191,7 @@ main (int argc,
                                    "  ask NAME [MESSAGE]    ask your parents to allow NAME\n"
                                    "  requests              your requests and your parents' answers\n"
                                    "  helplines             helplines: always open, never logged\n"
+                                   "  lists                 where the category lists come from, and how their updates went\n"
                                    "Commands for parents:\n"
                                    "  log --child NAME      a child's log (also status --child NAME)\n"
                                    "  requests              every child's requests, pending first\n"
@@ -198,6 +199,7 @@ main (int argc,
                                    "  decline ID [MESSAGE]  decline a request, with a word for the child\n"
                                    "  pause NAME --for DURATION    no filtering for child NAME for a while\n"
                                    "  policy apply          read the household file again and put it in force\n"
+                                   "  lists update          fetch the category lists from their publishers now\n"
                                    "  policy check [FILE]   check a household file and summarise it\n"
                                    "  policy show NAME      a child's profile; with --nft, the kernel's rules\n"
                                    "Durations: 90s, 30m, 2h, 1d.  --json prints listings as JSON."));
@@ -205,6 +207,7 @@ main (int argc,
   description = g_strdup_printf (_ ("The household file is %s unless --household says otherwise.\n"
                                     "Exit status: 0 done (why: the name is not blocked), "
                                     "1 why: the name is blocked, policy check: the file has errors, "
+                                    "lists update: some lists failed and kept their last good ones, "
                                     "2 a usage error, a household file that cannot be read, "
                                     "or trellisd refused (not allowed, a bad argument, not found), "
                                     "3 trellisd is not running."),
@@ -244,6 +247,8 @@ main (int argc,
     return trellis_cli_pause (&options, argc - 2, argv + 2);
   if (strcmp (argv[1], "helplines") == 0)
     return trellis_cli_helplines (&options, argc - 2, argv + 2);
+  if (strcmp (argv[1], "lists") == 0)
+    return trellis_cli_lists (&options, argc - 2, argv + 2);
   if (strcmp (argv[1], "policy") == 0 && argc >= 3 && strcmp (argv[2], "apply") == 0)
     return trellis_cli_policy_apply (&options, argc - 3, argv + 3);
   if (strcmp (argv[1], "why") == 0)

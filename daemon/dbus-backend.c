@@ -480,6 +480,24 @@ backend_get_helplines (gpointer data, GVariant **ret_helplines, GError **error)
   return TRUE;
 }
 
+static gboolean
+backend_get_lists (gpointer data, GVariant **ret_lists, GError **error)
+{
+  TrellisDBusBackendContext *ctx = data;
+  g_autoptr(TrellisPolicy) policy = ctx->policy_get (ctx->daemon);
+
+  *ret_lists = ctx->lists_get (ctx->daemon, policy);
+  return TRUE;
+}
+
+static void
+backend_update_lists (gpointer data, TrellisDBusReplyFunc reply, gpointer reply_data)
+{
+  TrellisDBusBackendContext *ctx = data;
+
+  ctx->update_lists (ctx->daemon, reply, reply_data);
+}
+
 const TrellisDBusBackend trellis_dbus_backend = {
   .whois = backend_whois,
   .get_status = backend_get_status,
@@ -493,4 +511,6 @@ const TrellisDBusBackend trellis_dbus_backend = {
   .pause = backend_pause,
   .apply_policy = backend_apply_policy,
   .get_helplines = backend_get_helplines,
+  .get_lists = backend_get_lists,
+  .update_lists = backend_update_lists,
 };

@@ -2,7 +2,8 @@
 /*
  * dbus-backend.h — the daemon's answers to the D-Bus service, and what the
  * daemon hands them: the policy in force, the grants and pauses, the event
- * log, the service to signal through and a way to ask for a reload.
+ * log, the service to signal through, a way to ask for a reload, and the
+ * published lists (what GetLists shows, and an UpdateLists run).
  * Nothing else of the daemon: the backend never sees its context.
  */
 #pragma once
@@ -40,6 +41,16 @@ typedef struct {
   void (*pause_changed) (gpointer daemon,
                          const char *child,
                          gint64 until);
+  /* Returns: (transfer full) GetLists' answer, (a{sv}aa{sv}): the lists
+   * @policy decides with, its sources, and how their updates went. */
+  GVariant *(*lists_get) (gpointer daemon,
+                          TrellisPolicy *policy);
+  /* UpdateLists, for a caller the service let through: runs the list
+   * updater (a call during a run waits for it), puts what it compiled in
+   * force, then calls @reply once with "(is)" or an error. */
+  void (*update_lists) (gpointer daemon,
+                        TrellisDBusReplyFunc reply,
+                        gpointer reply_data);
   gpointer daemon;             /* (unowned) given to the functions above */
   TrellisGrants *grants;       /* (unowned) loaded again after each change */
   TrellisEventLog *events;     /* (unowned) (nullable) the filter works without it */

@@ -8,8 +8,8 @@
  * It holds no policy of its own, so the tests drive it with a fake backend on
  * a private bus.  Pause and ApplyPolicy from a caller who is neither a
  * parent nor a child are put to polkit (org.freedesktop.PolicyKit1, spoken
- * to with plain GDBus; actions org.trellis.Trellis1.pause and
- * .apply-policy); children never are.  Signals go only to subscribed connections of the child they
+ * to with plain GDBus; actions org.trellis.Trellis1.pause, .apply-policy
+ * and, for UpdateLists, .update-lists); children never are.  Signals go only to subscribed connections of the child they
  * are about and of parents, one unicast message each: never a broadcast.
  * A uid subscribes at most TRELLIS_DBUS_SUBSCRIBERS_PER_UID connections,
  * and children's connections never take the last
@@ -61,7 +61,8 @@ GQuark trellis_dbus_error_quark (void);
  * @error: (transfer full) (nullable): why there is no reply
  * @reply_data: what the service gave the backend with this function
  *
- * How a backend answers GetLog and ClearLog: once, from any thread.
+ * How a backend answers GetLog, ClearLog and UpdateLists: once, from any
+ * thread.
  */
 typedef void (*TrellisDBusReplyFunc) (GVariant *reply,
                                       GError *error,
@@ -74,7 +75,8 @@ typedef void (*TrellisDBusReplyFunc) (GVariant *reply,
  * thread that runs the connection's main context (the daemon's main loop),
  * gets the backend_data given to trellis_dbus_service_new() first, returns
  * TRUE with its results set, or FALSE with @error set (see TrellisDBusError);
- * get_log and clear_log answer through a TrellisDBusReplyFunc instead.
+ * get_log, clear_log and update_lists answer through a TrellisDBusReplyFunc
+ * instead.
  * A returned GVariant is a new reference (it may be floating) of exactly the
  * type named; the service refuses any other type with Failed.
  *
@@ -154,6 +156,16 @@ typedef struct {
   gboolean (*get_helplines) (gpointer backend_data,
                              GVariant **ret_helplines,
                              GError **error);
+  /* (a{sv}aa{sv}): see GetLists.  Asked without any check of the caller:
+   * anyone may see where the lists come from and how their updates went. */
+  gboolean (*get_lists) (gpointer backend_data,
+                         GVariant **ret_lists,
+                         GError **error);
+  /* Parents only (or a caller polkit authorised for that call).  Runs an
+   * update and calls @reply once, later, with "(is)" or an error. */
+  void (*update_lists) (gpointer backend_data,
+                        TrellisDBusReplyFunc reply,
+                        gpointer reply_data);
   /* (nullable) Told once if the bus takes the name away or never gives it. */
   void (*name_lost) (gpointer backend_data);
 } TrellisDBusBackend;

@@ -38,9 +38,11 @@ expect ()
   echo "trellis $*<TAB> -> $got"
 }
 
-expect "approve ask decline helplines log pause policy requests status why" ""
+expect "approve ask decline helplines lists log pause policy requests status why" ""
 expect "pause policy" p
 expect "apply check show" policy ""
+expect "update" lists ""
+expect "" lists update ""
 expect "--json" --js
 expect "alex sam" --household "$tmp/household.conf" policy show ""
 expect "sam" --household="$tmp/household.conf" pause s
