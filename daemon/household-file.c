@@ -51,6 +51,32 @@ write_all (int fd,
   return TRUE;
 }
 
+/*
+ * The parents' group must still read the new file @fd: the old file's
+ * owner and group (@st).  Under the unit the folder is set-group-ID, so a
+ * file made in it has the folder's group already, and trellisd (its
+ * owner) owns the new file too: nothing to change, which is as well, as
+ * the unit's system call filter refuses chown.  Otherwise (trellisd run as
+ * root, a folder without the bit) the old owner where this process may
+ * give it, else its group alone.  A different owner is no loss; a
+ * different group is: FALSE with errno.
+ */
+static gboolean
+owner_copy (int fd, const struct stat *st)
+{
+  struct stat now;
+
+  if (fstat (fd, &now) < 0)
+    return FALSE;
+  if (now.st_uid == st->st_uid && now.st_gid == st->st_gid)
+    return TRUE;
+  if (fchown (fd, st->st_uid, st->st_gid) == 0)
+    return TRUE;
+  if (now.st_gid == st->st_gid)
+    return TRUE;
+  return fchown (fd, (uid_t) -1, st->st_gid) == 0;
+}
+
 /* @data replaces @path (a real path, not a link) whole. */
 static gboolean
 file_replace (const char *path,
@@ -70,10 +96,7 @@ file_replace (const char *path,
   fd = g_mkstemp_full (tmp, O_RDWR | O_CLOEXEC, 0600);
   if (fd < 0)
     return errno_error (error, errno, "create a file in", dir);
-  /* The parents' group must still read it: the old file's owner where
-   * this process may give it (root), else its group alone (a member of
-   * it may give its own file that group without CAP_CHOWN). */
-  if ((fchown (fd, st.st_uid, st.st_gid) < 0 && fchown (fd, (uid_t) -1, st.st_gid) < 0)
+  if (!owner_copy (fd, &st)
       || fchmod (fd, st.st_mode & 07777) < 0
       || !write_all (fd, data, length)
       || fsync (fd) < 0)
