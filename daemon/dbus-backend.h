@@ -30,6 +30,12 @@ typedef struct {
   /* Reads the household file again and puts it in force (ApplyPolicy);
    * it ends later, and says how in the daemon's log. */
   void (*reload) (gpointer daemon);
+  /* As @reload, and @done (on the main thread) once the file read after
+   * this call is in force, with NULL, or with why it is not. */
+  void (*reload_then) (gpointer daemon,
+                       void (*done) (const GError *error,
+                                     gpointer user_data),
+                       gpointer user_data);
   /* The decision a query for @qname would get now, by the daemon's clock:
    * the policy, then a pause or a grant that lifts a block (Why). */
   void (*decide) (gpointer daemon,
@@ -55,6 +61,9 @@ typedef struct {
   TrellisGrants *grants;       /* (unowned) loaded again after each change */
   TrellisEventLog *events;     /* (unowned) (nullable) the filter works without it */
   TrellisDBusService *service; /* (unowned) (nullable) RequestChanged goes out here */
+  const char *household_path;  /* (unowned) the file the parents' edits change */
+  const char *data_dir;        /* (unowned) (nullable) the shipped data, as the daemon compiles */
+  GMutex *edit_lock;           /* (unowned) held by the one edit of the file at a time */
 } TrellisDBusBackendContext;
 
 /** trellis_dbus_backend: the daemon's side of the D-Bus service; its data is a TrellisDBusBackendContext. */

@@ -14,6 +14,11 @@
  * does GetLists: where the lists come from is no secret.  UpdateLists is
  * answered by the backend once the update is done.
  *
+ * The household edits (AddChild, RemoveChild, SetChild, Allow, Deny,
+ * ApproveAlways) are for parents by uid only, as Approve and Decline are:
+ * never polkit, which would let an administrator who is not a parent
+ * rewrite the parents' file from a desktop prompt.  root is a parent.
+ *
  * Pausing and applying the policy may also be authorised by polkit, as
  * accountsservice and malcontent do, so a desktop can ask for a parent's
  * password: a caller that is neither a parent nor a child (say, the
@@ -43,6 +48,12 @@ typedef enum {
   METHOD_SUBSCRIBE,
   METHOD_GET_LISTS,
   METHOD_UPDATE_LISTS,
+  METHOD_ADD_CHILD,
+  METHOD_REMOVE_CHILD,
+  METHOD_SET_CHILD,
+  METHOD_ALLOW,
+  METHOD_DENY,
+  METHOD_APPROVE_ALWAYS,
 } Method;
 
 typedef enum {
@@ -203,6 +214,14 @@ check_child (const char *child,
   return trellis_dbus_check_name (child, error);
 }
 
+/* The child an edit is about: named, one line, not too long. */
+static gboolean
+check_edit_child (const char *child,
+                  GError **error)
+{
+  return check_text (child, "child's name", TRELLIS_DBUS_CHILD_MAX, TRUE, error);
+}
+
 static gboolean
 check_locale (const char *locale,
               GError **error)
@@ -297,6 +316,52 @@ check_args (Method method,
     case METHOD_GET_LISTS:
     case METHOD_UPDATE_LISTS:
       return TRUE;
+    case METHOD_ADD_CHILD:
+      {
+        const char *age, *birth, *account;
+
+        g_variant_get (params, "(&s&s&s&s)", &child, &age, &birth, &account);
+        if (!check_edit_child (child, error)
+            || !check_text (age, "age", TRELLIS_DBUS_LOCALE_MAX, FALSE, error)
+            || !check_text (birth, "birth month", TRELLIS_DBUS_LOCALE_MAX, FALSE, error)
+            || !check_text (account, "account", TRELLIS_DBUS_LOCALE_MAX, TRUE, error))
+          return FALSE;
+        if ((*age == '\0') == (*birth == '\0'))
+          {
+            g_set_error_literal (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                                 "Give an age or a birth month, one of the two.");
+            return FALSE;
+          }
+        return TRUE;
+      }
+    case METHOD_REMOVE_CHILD:
+      g_variant_get (params, "(&s)", &child);
+      return check_edit_child (child, error);
+    case METHOD_SET_CHILD:
+      {
+        const char *key, *value;
+
+        g_variant_get (params, "(&s&s&s)", &child, &key, &value);
+        if (!check_edit_child (child, error)
+            || !check_text (value, "value", TRELLIS_DBUS_VALUE_MAX, FALSE, error))
+          return FALSE;
+        if (!g_strv_contains (trellis_household_settable_keys, key))
+          {
+            g_autofree char *keys = g_strjoinv (", ", (char **) trellis_household_settable_keys);
+
+            g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                         "SetChild changes one of %s.", keys);
+            return FALSE;
+          }
+        return TRUE;
+      }
+    case METHOD_ALLOW:
+    case METHOD_DENY:
+      g_variant_get (params, "(&s&s)", &child, &name);
+      return check_edit_child (child, error) && trellis_dbus_check_name (name, error);
+    case METHOD_APPROVE_ALWAYS:
+      g_variant_get (params, "(u)", &id);
+      return check_id (id, error);
     }
   g_assert_not_reached ();
 }
@@ -319,6 +384,12 @@ static const struct {
   { "Subscribe", METHOD_SUBSCRIBE },
   { "GetLists", METHOD_GET_LISTS },
   { "UpdateLists", METHOD_UPDATE_LISTS },
+  { "AddChild", METHOD_ADD_CHILD },
+  { "RemoveChild", METHOD_REMOVE_CHILD },
+  { "SetChild", METHOD_SET_CHILD },
+  { "Allow", METHOD_ALLOW },
+  { "Deny", METHOD_DENY },
+  { "ApproveAlways", METHOD_APPROVE_ALWAYS },
 };
 
 gboolean
@@ -755,12 +826,18 @@ call_dispatch (Call *call,
     case METHOD_UPDATE_LISTS:
     case METHOD_GET_HELPLINES:
     case METHOD_GET_LISTS:
+    case METHOD_ADD_CHILD: /* call_start_edit */
+    case METHOD_REMOVE_CHILD:
+    case METHOD_SET_CHILD:
+    case METHOD_ALLOW:
+    case METHOD_DENY:
+    case METHOD_APPROVE_ALWAYS:
       break;
     }
   g_assert_not_reached ();
 }
 
-/* Takes @call: the backend's answer to GetLog, ClearLog or UpdateLists,
+/* Takes @call: the backend's answer to GetLog, ClearLog, UpdateLists or an edit,
  * from whichever thread gave it.  Touches nothing but the call: the service
  * may be gone. */
 static void
@@ -773,7 +850,8 @@ call_later_done (GVariant *reply,
   g_autoptr(GError) local_error = error;
   const GVariantType *type = call->method == METHOD_GET_LOG        ? G_VARIANT_TYPE ("(a(xxsssu)ta{sv})")
                              : call->method == METHOD_UPDATE_LISTS ? G_VARIANT_TYPE ("(is)")
-                                                                   : G_VARIANT_TYPE ("(u)");
+                             : call->method == METHOD_CLEAR_LOG    ? G_VARIANT_TYPE ("(u)")
+                                                                   : G_VARIANT_TYPE_UNIT;
 
   if (g_cancellable_is_cancelled (call->cancellable))
     {
@@ -838,6 +916,74 @@ call_start_later (Call *call,
     self->backend->clear_log (self->backend_data, child, call_later_done, call);
 }
 
+static gboolean
+method_is_edit (Method method)
+{
+  return method == METHOD_ADD_CHILD || method == METHOD_REMOVE_CHILD
+         || method == METHOD_SET_CHILD || method == METHOD_ALLOW || method == METHOD_DENY
+         || method == METHOD_APPROVE_ALWAYS;
+}
+
+/* Takes @call: step 3 for the household edits, parents only, whose
+ * answers come once the file is written and in force. */
+static void
+call_start_edit (Call *call,
+                 Role role)
+{
+  TrellisDBusService *self = call->service;
+  const TrellisDBusBackend *b = self->backend;
+  GVariant *params = g_dbus_method_invocation_get_parameters (call->invocation);
+  g_autoptr(GError) error = NULL;
+  TrellisHouseholdChange change = { 0 };
+  const char *age, *birth;
+  guint32 id;
+
+  if (!require_parent (role, &error))
+    {
+      invocation_return_error (g_steal_pointer (&call->invocation), error);
+      call_free (call);
+      return;
+    }
+  if (b->edit_household == NULL || b->approve_always == NULL)
+    {
+      g_dbus_method_invocation_return_error_literal (g_steal_pointer (&call->invocation),
+                                                     TRELLIS_DBUS_ERROR, TRELLIS_DBUS_ERROR_FAILED,
+                                                     "This trellisd does not edit the household file.");
+      call_free (call);
+      return;
+    }
+  switch (call->method)
+    {
+    case METHOD_ADD_CHILD:
+      change.op = TRELLIS_HOUSEHOLD_ADD_CHILD;
+      g_variant_get (params, "(&s&s&s&s)", &change.child, &age, &birth, &change.account);
+      change.key = *age != '\0' ? "age" : "birth";
+      change.value = *age != '\0' ? age : birth;
+      break;
+    case METHOD_REMOVE_CHILD:
+      change.op = TRELLIS_HOUSEHOLD_REMOVE_CHILD;
+      g_variant_get (params, "(&s)", &change.child);
+      break;
+    case METHOD_SET_CHILD:
+      change.op = TRELLIS_HOUSEHOLD_SET_CHILD;
+      g_variant_get (params, "(&s&s&s)", &change.child, &change.key, &change.value);
+      break;
+    case METHOD_ALLOW:
+    case METHOD_DENY:
+      change.op = call->method == METHOD_ALLOW ? TRELLIS_HOUSEHOLD_ALLOW : TRELLIS_HOUSEHOLD_DENY;
+      g_variant_get (params, "(&s&s)", &change.child, &change.value);
+      break;
+    case METHOD_APPROVE_ALWAYS:
+      g_variant_get (params, "(u)", &id);
+      /* From here the call is call_later_done's. */
+      b->approve_always (self->backend_data, id, call_later_done, call);
+      return;
+    default:
+      g_assert_not_reached ();
+    }
+  b->edit_household (self->backend_data, &change, call_later_done, call);
+}
+
 /* Takes @call: step 3, and the answer to the caller. */
 static void
 call_run (Call *call,
@@ -852,6 +998,11 @@ call_run (Call *call,
       || call->method == METHOD_UPDATE_LISTS)
     {
       call_start_later (call, role, own_child);
+      return;
+    }
+  if (method_is_edit (call->method))
+    {
+      call_start_edit (call, role);
       return;
     }
   owned = call;
@@ -1205,6 +1356,49 @@ handle_update_lists (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocatio
   return call_begin (user_data, invocation, METHOD_UPDATE_LISTS);
 }
 
+static gboolean
+handle_add_child (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+                  const char *child, const char *age, const char *birth, const char *account,
+                  gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_ADD_CHILD);
+}
+
+static gboolean
+handle_remove_child (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+                     const char *child, gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_REMOVE_CHILD);
+}
+
+static gboolean
+handle_set_child (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+                  const char *child, const char *key, const char *value, gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_SET_CHILD);
+}
+
+static gboolean
+handle_allow (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+              const char *child, const char *name, gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_ALLOW);
+}
+
+static gboolean
+handle_deny (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+             const char *child, const char *name, gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_DENY);
+}
+
+static gboolean
+handle_approve_always (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+                       guint id, gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_APPROVE_ALWAYS);
+}
+
 /* ------------------------------------------------------------------------ */
 /* The name */
 
@@ -1286,6 +1480,12 @@ trellis_dbus_service_new (GDBusConnection *connection,
   g_signal_connect (self->skeleton, "handle-subscribe", G_CALLBACK (handle_subscribe), self);
   g_signal_connect (self->skeleton, "handle-get-lists", G_CALLBACK (handle_get_lists), self);
   g_signal_connect (self->skeleton, "handle-update-lists", G_CALLBACK (handle_update_lists), self);
+  g_signal_connect (self->skeleton, "handle-add-child", G_CALLBACK (handle_add_child), self);
+  g_signal_connect (self->skeleton, "handle-remove-child", G_CALLBACK (handle_remove_child), self);
+  g_signal_connect (self->skeleton, "handle-set-child", G_CALLBACK (handle_set_child), self);
+  g_signal_connect (self->skeleton, "handle-allow", G_CALLBACK (handle_allow), self);
+  g_signal_connect (self->skeleton, "handle-deny", G_CALLBACK (handle_deny), self);
+  g_signal_connect (self->skeleton, "handle-approve-always", G_CALLBACK (handle_approve_always), self);
 
   if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton),
                                          connection, TRELLIS_DBUS_PATH, error))

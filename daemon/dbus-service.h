@@ -21,6 +21,7 @@
 #include <gio/gio.h>
 
 #include "bus/trellis-bus.h" /* the name, the path, the interface */
+#include "policy/household-edit.h"
 
 G_BEGIN_DECLS
 
@@ -28,6 +29,8 @@ G_BEGIN_DECLS
 #define TRELLIS_DBUS_NAME_MAX                253              /* bytes, a DNS name */
 #define TRELLIS_DBUS_MESSAGE_MAX             500              /* bytes */
 #define TRELLIS_DBUS_LOCALE_MAX              64               /* bytes */
+#define TRELLIS_DBUS_CHILD_MAX               64               /* bytes, a child's name in AddChild */
+#define TRELLIS_DBUS_VALUE_MAX               500              /* bytes, SetChild's value */
 #define TRELLIS_DBUS_DURATION_MIN            1                /* seconds */
 #define TRELLIS_DBUS_DURATION_MAX            (30 * 24 * 3600) /* seconds: 30 days */
 #define TRELLIS_DBUS_SUBSCRIBERS_MAX         256              /* connections, in all */
@@ -166,6 +169,21 @@ typedef struct {
   void (*update_lists) (gpointer backend_data,
                         TrellisDBusReplyFunc reply,
                         gpointer reply_data);
+  /* (nullable) Parents only: AddChild, RemoveChild, SetChild, Allow and
+   * Deny as @change (its strings are the call's, valid for this call
+   * only), and ApproveAlways of request @id.  They answer later, from the
+   * main thread, with "()" once the household file is written and in
+   * force, or an error: InvalidArgs (a change that cannot be made or
+   * would not compile; nothing written), NotFound, Failed.  Without
+   * them, these methods fail. */
+  void (*edit_household) (gpointer backend_data,
+                          const TrellisHouseholdChange *change,
+                          TrellisDBusReplyFunc reply,
+                          gpointer reply_data);
+  void (*approve_always) (gpointer backend_data,
+                          guint32 id,
+                          TrellisDBusReplyFunc reply,
+                          gpointer reply_data);
   /* (nullable) Told once if the bus takes the name away or never gives it. */
   void (*name_lost) (gpointer backend_data);
 } TrellisDBusBackend;

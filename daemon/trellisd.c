@@ -77,6 +77,9 @@ struct _TrellisDaemon {
   TrellisNftPlan *applied; /* (owned) (nullable) the plan the kernel has */
   gboolean reloading;      /* a reload is being compiled in a thread */
   gboolean reload_again;
+  GArray *reload_waiters;      /* (owned) ReloadWaiter: told when the file reload being compiled ends */
+  GArray *reload_waiters_next; /* (owned) ReloadWaiter: told when the next one ends */
+  GMutex edit_lock;            /* one parents' edit of the household file at a time */
   gboolean using_last_good;
 
   guint64 n_malformed;
@@ -109,6 +112,12 @@ static GVariant *backend_lists_get (gpointer data,
 static void backend_update_lists (gpointer data,
                                   TrellisDBusReplyFunc reply,
                                   gpointer reply_data);
+
+/* Someone waiting for a reload of the household file to end. */
+typedef struct {
+  void (*done) (const GError *error, gpointer user_data);
+  gpointer user_data;
+} ReloadWaiter;
 
 static void
 snapshot_clear (gpointer data)
@@ -988,6 +997,18 @@ backend_reload (gpointer data)
   trellis_daemon_reload (data);
 }
 
+static void daemon_reload_then (TrellisDaemon *daemon,
+                                void (*done) (const GError *error, gpointer user_data),
+                                gpointer user_data);
+
+static void
+backend_reload_then (gpointer data,
+                     void (*done) (const GError *error, gpointer user_data),
+                     gpointer user_data)
+{
+  daemon_reload_then (data, done, user_data);
+}
+
 /* Why's decision: the one a query would get now, by the daemon's clock. */
 static void
 backend_decide (gpointer data,
@@ -1038,6 +1059,7 @@ bus_connected (GObject *source,
   daemon->backend = (TrellisDBusBackendContext) {
     .policy_get = backend_policy_get,
     .reload = backend_reload,
+    .reload_then = backend_reload_then,
     .decide = backend_decide,
     .pause_changed = backend_pause_changed,
     .lists_get = backend_lists_get,
@@ -1045,6 +1067,9 @@ bus_connected (GObject *source,
     .daemon = daemon,
     .grants = daemon->grants,
     .events = daemon->events,
+    .household_path = daemon->config.household_path,
+    .data_dir = daemon->config.data_dir,
+    .edit_lock = &daemon->edit_lock,
   };
   service = trellis_dbus_service_new (bus, &trellis_dbus_backend, &daemon->backend, &error);
   if (service == NULL)
@@ -1222,6 +1247,9 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
     daemon->clock_offset_us = config->fake_time * G_USEC_PER_SEC - g_get_real_time ();
   g_mutex_init (&daemon->lock);
   g_mutex_init (&daemon->signal_lock);
+  g_mutex_init (&daemon->edit_lock);
+  daemon->reload_waiters = g_array_new (FALSE, FALSE, sizeof (ReloadWaiter));
+  daemon->reload_waiters_next = g_array_new (FALSE, FALSE, sizeof (ReloadWaiter));
   daemon->signal_last = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   daemon->grants = trellis_grants_new ();
   daemon->flows = trellis_flow_table_new ();
@@ -1560,6 +1588,22 @@ reload_finish (TrellisDaemon *daemon, Reload *r, GError **error)
 static void reload_start (TrellisDaemon *daemon, gboolean accounts_only);
 static void lists_answer_waiters (TrellisDaemon *daemon);
 
+/* The waiters of the file reload that just ended, told how it went.  A
+ * waiter may ask for another reload: it then waits for the next one. */
+static void
+reload_waiters_tell (TrellisDaemon *daemon, const GError *error)
+{
+  g_autoptr(GArray) waiters = daemon->reload_waiters;
+
+  daemon->reload_waiters = g_array_new (FALSE, FALSE, sizeof (ReloadWaiter));
+  for (guint i = 0; i < waiters->len; i++)
+    {
+      const ReloadWaiter *w = &g_array_index (waiters, ReloadWaiter, i);
+
+      w->done (error, w->user_data);
+    }
+}
+
 static void
 reload_done (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -1583,10 +1627,16 @@ reload_done (GObject *source, GAsyncResult *result, gpointer user_data)
   /* An update's callers hear back once what it compiled is in force. */
   if (!accounts_only && daemon->answer_after != 0 && seq >= daemon->answer_after)
     lists_answer_waiters (daemon);
+  if (!accounts_only)
+    reload_waiters_tell (daemon, error);
   /* A reload resolves the accounts too. */
   if (daemon->reload_again)
     {
+      GArray *next = daemon->reload_waiters_next;
+
       daemon->reload_again = daemon->accounts_again = FALSE;
+      daemon->reload_waiters_next = daemon->reload_waiters;
+      daemon->reload_waiters = next;
       reload_start (daemon, FALSE);
     }
   else if (daemon->accounts_again)
@@ -1626,6 +1676,25 @@ reload_start (TrellisDaemon *daemon, gboolean accounts_only)
 void
 trellis_daemon_reload (TrellisDaemon *daemon)
 {
+  reload_start (daemon, FALSE);
+}
+
+/* A reload that reads the file as it is after this call, and @done when
+ * it ends: the one being compiled may have read it before. */
+static void
+daemon_reload_then (TrellisDaemon *daemon,
+                    void (*done) (const GError *error, gpointer user_data),
+                    gpointer user_data)
+{
+  ReloadWaiter w = { done, user_data };
+
+  if (daemon->reloading)
+    {
+      g_array_append_val (daemon->reload_waiters_next, w);
+      daemon->reload_again = TRUE;
+      return;
+    }
+  g_array_append_val (daemon->reload_waiters, w);
   reload_start (daemon, FALSE);
 }
 
@@ -1986,6 +2055,17 @@ trellis_daemon_free (TrellisDaemon *daemon)
   accounts_watch_stop (daemon);
   lists_watch_stop (daemon);
   bus_disconnect (daemon);
+  {
+    g_autoptr(GError) stopping = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                       "trellisd is stopping");
+
+    reload_waiters_tell (daemon, stopping);
+    g_array_append_vals (daemon->reload_waiters, daemon->reload_waiters_next->data,
+                         daemon->reload_waiters_next->len);
+    reload_waiters_tell (daemon, stopping);
+    g_array_unref (daemon->reload_waiters);
+    g_array_unref (daemon->reload_waiters_next);
+  }
   g_clear_object (&daemon->bus_cancellable);
   g_clear_pointer (&daemon->events, trellis_event_log_free);
   trellis_grants_free (daemon->grants);
@@ -1993,6 +2073,7 @@ trellis_daemon_free (TrellisDaemon *daemon)
   g_mutex_clear (&daemon->signal_lock);
   trellis_flow_table_free (daemon->flows);
   g_mutex_clear (&daemon->lock);
+  g_mutex_clear (&daemon->edit_lock);
   g_free (daemon->config.household_path);
   g_free (daemon->config.state_dir);
   g_free (daemon->config.data_dir);

@@ -64,6 +64,10 @@ score=$(sed -n 's/.*Overall exposure level for trellis-lists-update.service: \([
 awk -v s="$score" 'BEGIN { exit !(s <= 1.5) }' || fail "the updater's exposure $score is above 1.5"
 
 ct_protect_child
+# The parent who runs the updates, named as a family would, by hand.
+show sed -i "s/^parents = root\$/parents = root;$PARENT/" /etc/trellis/household.conf
+cx grep -qx "parents = root;$PARENT" /etc/trellis/household.conf || fail "$PARENT is not a parent"
+ct_apply
 
 # A name of each shipped kind: curated gambling, and malware from the
 # Debian package the build imported.

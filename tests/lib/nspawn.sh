@@ -231,21 +231,18 @@ ct_upstream ()
   wait_until 5 "the upstream answers" _ct_upstream_answers
 }
 
-# ct_protect_child: a household that names the child, put in force.
+# ct_protect_child: the child named in the household with the parents'
+# commands, as root (a parent), as a family does it: trellis child add,
+# trellis deny.  Each is in force when it returns.
 ct_protect_child ()
 {
-  # TODO(child add): write the household with "trellis child add" once it lands.
-  show sh -c "cat > /etc/trellis/household.conf <<EOF
-[household]
-parents = root;$PARENT
-
-[child $CHILD]
-age = 10
-accounts = $CHILD
-deny = $BLOCKED_NAME
-EOF"
-  show ls -l /etc/trellis/household.conf
-  ct_apply
+  local since
+  since=$(cx date +%s)
+  show trellis child add "$CHILD" --age 10 --account "$CHILD" || fail "trellis child add failed"
+  show trellis deny "$BLOCKED_NAME" --child "$CHILD" || fail "trellis deny failed"
+  wait_until 10 "trellisd protects $CHILD's account" _ct_reloaded "$since" 1
+  show ls -ld /etc/trellis /etc/trellis/household.conf
+  show tail -n 5 /etc/trellis/household.conf
 }
 
 _ct_upstream_answers ()
