@@ -198,6 +198,8 @@ step_valid (const TrellisNftPlan *plan, const TrellisNftStep *st)
     case TRELLIS_NFT_STEP_UDP_SPORT:
     case TRELLIS_NFT_STEP_UDP_DPORT:
     case TRELLIS_NFT_STEP_TCP_DPORT:
+    case TRELLIS_NFT_STEP_UDP_DPORT_NOT:
+    case TRELLIS_NFT_STEP_TCP_DPORT_NOT:
       return st->value <= UINT16_MAX;
     case TRELLIS_NFT_STEP_REDIRECT:
       return st->value > 0 && st->value <= UINT16_MAX;
@@ -689,7 +691,8 @@ add_payload (NftnlRule *rule,
 static int
 add_dport (NftnlRule *rule,
            uint8_t    l4proto,
-           uint16_t   dport)
+           uint16_t   dport,
+           bool       negate)
 {
   const uint16_t port = htons (dport);
   int r;
@@ -700,7 +703,7 @@ add_dport (NftnlRule *rule,
   if (r == 0)  /* UDP and TCP dport */
     r = add_payload (rule, NFT_PAYLOAD_TRANSPORT_HEADER, 2, sizeof port);
   if (r == 0)
-    r = add_cmp (rule, NFT_CMP_EQ, &port, sizeof port);
+    r = add_cmp (rule, negate ? NFT_CMP_NEQ : NFT_CMP_EQ, &port, sizeof port);
   return r;
 }
 
@@ -971,9 +974,13 @@ add_step (NftnlRule            *rule,
       r = add_meta (rule, NFT_META_MARK);
       return r < 0 ? r : add_cmp (rule, NFT_CMP_EQ, &st->value, sizeof st->value);
     case TRELLIS_NFT_STEP_UDP_DPORT:
-      return add_dport (rule, IPPROTO_UDP, (uint16_t) st->value);
+      return add_dport (rule, IPPROTO_UDP, (uint16_t) st->value, false);
     case TRELLIS_NFT_STEP_TCP_DPORT:
-      return add_dport (rule, IPPROTO_TCP, (uint16_t) st->value);
+      return add_dport (rule, IPPROTO_TCP, (uint16_t) st->value, false);
+    case TRELLIS_NFT_STEP_UDP_DPORT_NOT:
+      return add_dport (rule, IPPROTO_UDP, (uint16_t) st->value, true);
+    case TRELLIS_NFT_STEP_TCP_DPORT_NOT:
+      return add_dport (rule, IPPROTO_TCP, (uint16_t) st->value, true);
     case TRELLIS_NFT_STEP_CT_STATE_NEW:
       return add_ct_state_new (rule);
     case TRELLIS_NFT_STEP_IP_DADDR_IN_SET:

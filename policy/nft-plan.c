@@ -658,22 +658,31 @@ trellis_nft_plan_new (const TrellisNftPlanParams  *params,
             STEP (TCP_DPORT, .value = 853), STEP (REJECT));
   ADD_RULE (&b, chain_net, NULL, STEP (SKUID_IN_SET, .set = set_uids),
             STEP (UDP_DPORT, .value = 853), STEP (REJECT));
+  /* The addresses written in the data are the providers' resolvers
+   * (anycast addresses that serve nothing else): every port but 53, which
+   * the queue decides, since some answer DNS on 443 and 5353 too.  A
+   * learned address may be a CDN's, shared with websites: 443 only. */
   {
-    const struct { TrellisNftStepKind match; size_t set; } doh[] = {
-      { TRELLIS_NFT_STEP_IP_DADDR_IN_SET, set_doh4 },
-      { TRELLIS_NFT_STEP_IP_DADDR_IN_SET, set_dohl4 },
-      { TRELLIS_NFT_STEP_IP6_DADDR_IN_SET, set_doh6 },
-      { TRELLIS_NFT_STEP_IP6_DADDR_IN_SET, set_dohl6 },
+    const struct {
+      TrellisNftStepKind match;
+      size_t             set;
+      TrellisNftStepKind tcp, udp;
+      uint32_t           port;
+    } doh[] = {
+      { TRELLIS_NFT_STEP_IP_DADDR_IN_SET, set_doh4, TRELLIS_NFT_STEP_TCP_DPORT_NOT, TRELLIS_NFT_STEP_UDP_DPORT_NOT, 53 },
+      { TRELLIS_NFT_STEP_IP_DADDR_IN_SET, set_dohl4, TRELLIS_NFT_STEP_TCP_DPORT, TRELLIS_NFT_STEP_UDP_DPORT, 443 },
+      { TRELLIS_NFT_STEP_IP6_DADDR_IN_SET, set_doh6, TRELLIS_NFT_STEP_TCP_DPORT_NOT, TRELLIS_NFT_STEP_UDP_DPORT_NOT, 53 },
+      { TRELLIS_NFT_STEP_IP6_DADDR_IN_SET, set_dohl6, TRELLIS_NFT_STEP_TCP_DPORT, TRELLIS_NFT_STEP_UDP_DPORT, 443 },
     };
 
     for (size_t d = 0; d < G_N_ELEMENTS (doh); d++)
       {
         ADD_RULE (&b, chain_net, NULL, STEP (SKUID_IN_SET, .set = set_uids),
                   ((TrellisNftStep) { .kind = doh[d].match, .set = doh[d].set }),
-                  STEP (TCP_DPORT, .value = 443), STEP (REJECT));
+                  ((TrellisNftStep) { .kind = doh[d].tcp, .value = doh[d].port }), STEP (REJECT));
         ADD_RULE (&b, chain_net, NULL, STEP (SKUID_IN_SET, .set = set_uids),
                   ((TrellisNftStep) { .kind = doh[d].match, .set = doh[d].set }),
-                  STEP (UDP_DPORT, .value = 443), STEP (REJECT));
+                  ((TrellisNftStep) { .kind = doh[d].udp, .value = doh[d].port }), STEP (REJECT));
       }
   }
   /* What quiet hours and allow-list mode leave alone: the machine's own
@@ -1179,6 +1188,12 @@ render_rule (GString *out, const TrellisNftPlan *plan, const TrellisNftRule *r)
           break;
         case TRELLIS_NFT_STEP_TCP_DPORT:
           g_string_append_printf (out, "tcp dport %" G_GUINT32_FORMAT, st->value);
+          break;
+        case TRELLIS_NFT_STEP_UDP_DPORT_NOT:
+          g_string_append_printf (out, "udp dport != %" G_GUINT32_FORMAT, st->value);
+          break;
+        case TRELLIS_NFT_STEP_TCP_DPORT_NOT:
+          g_string_append_printf (out, "tcp dport != %" G_GUINT32_FORMAT, st->value);
           break;
         case TRELLIS_NFT_STEP_CT_STATE_NEW:
           g_string_append (out, "ct state new");

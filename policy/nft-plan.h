@@ -63,8 +63,10 @@
  *       meta skuid @protected-uids ip6 daddr @helplines-v6 accept
  *       meta skuid @protected-uids tcp dport 853 reject              # DNS-over-TLS
  *       meta skuid @protected-uids udp dport 853 reject              # DNS-over-QUIC
- *       meta skuid @protected-uids ip daddr @doh-v4 tcp dport 443 reject
- *       ... udp 443, doh-learned-v4, and the same for ip6
+ *       meta skuid @protected-uids ip daddr @doh-v4 tcp dport != 53 reject   # a resolver's
+ *       meta skuid @protected-uids ip daddr @doh-v4 udp dport != 53 reject   # own address
+ *       meta skuid @protected-uids ip daddr @doh-learned-v4 tcp dport 443 reject
+ *       ... udp 443, and the same for ip6
  *       oif "lo" accept                                              # local IPC
  *       meta mark MARK accept                                        # sent to the answerer
  *       udp dport 53 accept                                          # the queue's job
@@ -204,6 +206,8 @@ typedef enum {
   TRELLIS_NFT_STEP_IP6_DADDR_NOT_IN_SET,  /* ip6 daddr != @SET */
   TRELLIS_NFT_STEP_CT_MARK,           /* ct mark VALUE */
   TRELLIS_NFT_STEP_CT_MARK_SET,       /* ct mark set VALUE */
+  TRELLIS_NFT_STEP_UDP_DPORT_NOT,     /* udp dport != VALUE */
+  TRELLIS_NFT_STEP_TCP_DPORT_NOT,     /* tcp dport != VALUE */
 } TrellisNftStepKind;
 
 typedef struct {
