@@ -203,6 +203,8 @@ step_valid (const TrellisNftPlan *plan, const TrellisNftStep *st)
       return st->value <= UINT16_MAX;
     case TRELLIS_NFT_STEP_REDIRECT:
       return st->value > 0 && st->value <= UINT16_MAX;
+    case TRELLIS_NFT_STEP_CT_ZONE_SET:
+      return st->value <= UINT16_MAX;
     case TRELLIS_NFT_STEP_QUEUE:
       return st->value <= UINT16_MAX;
     case TRELLIS_NFT_STEP_MARK:
@@ -927,6 +929,27 @@ add_time_in_set (NftnlRule            *rule,
   return add_lookup (rule, plan, index);
 }
 
+/* ct original zone set VALUE: the zone, 16 bits, for the original direction. */
+static int
+add_ct_zone_set (NftnlRule *rule, uint16_t zone)
+{
+  NftnlExpr *e = nftnl_expr_alloc ("immediate");
+
+  if (e == NULL)
+    return -ENOMEM;
+  nftnl_expr_set_u32 (e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
+  nftnl_expr_set (e, NFTNL_EXPR_IMM_DATA, &zone, sizeof zone);
+  nftnl_rule_add_expr (rule, e);
+  e = nftnl_expr_alloc ("ct");
+  if (e == NULL)
+    return -ENOMEM;
+  nftnl_expr_set_u32 (e, NFTNL_EXPR_CT_KEY, NFT_CT_ZONE);
+  nftnl_expr_set_u8 (e, NFTNL_EXPR_CT_DIR, IP_CT_DIR_ORIGINAL);
+  nftnl_expr_set_u32 (e, NFTNL_EXPR_CT_SREG, NFT_REG_1);
+  nftnl_rule_add_expr (rule, e);
+  return 0;
+}
+
 static int
 add_ct_mark (NftnlRule *rule, uint32_t value, bool set)
 {
@@ -1042,6 +1065,8 @@ add_step (NftnlRule            *rule,
       return add_ct_mark (rule, st->value, false);
     case TRELLIS_NFT_STEP_CT_MARK_SET:
       return add_ct_mark (rule, st->value, true);
+    case TRELLIS_NFT_STEP_CT_ZONE_SET:
+      return add_ct_zone_set (rule, (uint16_t) st->value);
     default:
       return -EINVAL;
     }

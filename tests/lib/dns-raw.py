@@ -9,6 +9,8 @@ would send them, and what came back.
 
     dns-raw.py tcp [--timeout S] [--cut N,...] [--gap S] HOST PORT MSG...
         (options may come anywhere)
+
+    --sport PORT: send from that source port (both modes).
         One connection.  The MSGs, each with its two-byte length, make one
         stream, written in pieces cut at the stream offsets N (default: in
         one write), --gap seconds apart (default 0.3).  Then replies are
@@ -155,9 +157,16 @@ def family_of(host):
     return socket.AF_INET6 if ":" in host else socket.AF_INET
 
 
-def run_udp(host, port, timeout, msgs):
+def bind_sport(s, host, sport):
+    if sport:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("::" if ":" in host else "0.0.0.0", sport))
+
+
+def run_udp(host, port, timeout, msgs, sport):
     for i, m in enumerate(msgs):
         s = socket.socket(family_of(host), socket.SOCK_DGRAM)
+        bind_sport(s, host, sport)
         s.settimeout(timeout)
         try:
             s.sendto(m, (host, port))
@@ -172,9 +181,10 @@ def run_udp(host, port, timeout, msgs):
         sys.stdout.flush()
 
 
-def run_tcp(host, port, timeout, cuts, gap, msgs):
+def run_tcp(host, port, timeout, cuts, gap, msgs, sport):
     stream = b"".join(struct.pack("!H", len(m)) + m for m in msgs)
     s = socket.socket(family_of(host), socket.SOCK_STREAM)
+    bind_sport(s, host, sport)
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     s.settimeout(timeout)
     s.connect((host, port))
@@ -217,7 +227,7 @@ def main(argv):
         print(__doc__, file=sys.stderr)
         return 2
     mode, rest, args = argv[1], argv[2:], []
-    timeout, cuts, gap = 2.0, [], 0.3
+    timeout, cuts, gap, sport = 2.0, [], 0.3, 0
     while rest:
         opt = rest.pop(0)
         if not opt.startswith("--"):
@@ -228,6 +238,8 @@ def main(argv):
             cuts = [int(x) for x in rest.pop(0).split(",") if x]
         elif opt == "--gap":
             gap = float(rest.pop(0))
+        elif opt == "--sport":
+            sport = int(rest.pop(0))
         else:
             print("dns-raw.py: unknown option %s" % opt, file=sys.stderr)
             return 2
@@ -238,9 +250,9 @@ def main(argv):
     try:
         msgs = [build(a) for a in args[2:]]
         if mode == "udp":
-            run_udp(host, port, timeout, msgs)
+            run_udp(host, port, timeout, msgs, sport)
         else:
-            run_tcp(host, port, timeout, cuts, gap, msgs)
+            run_tcp(host, port, timeout, cuts, gap, msgs, sport)
     except (ValueError, OSError) as e:
         print("dns-raw.py: %s" % e, file=sys.stderr)
         return 2

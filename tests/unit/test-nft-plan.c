@@ -18,6 +18,12 @@ static const char table_xt[] =
   "\t\telements = { 1000, 1001, 1002 }\n"
   "\t}\n"
   "\n"
+  "\tchain dns-zone {\n"
+  "\t\ttype filter hook output priority raw; policy accept;\n"
+  "\t\tmeta skuid @protected-uids udp dport 53 ct original zone set 21586\n"
+  "\t\tmeta skuid @protected-uids tcp dport 53 ct original zone set 21586\n"
+  "\t}\n"
+  "\n"
   "\tchain dns-queue {\n"
   "\t\ttype filter hook output priority mangle; policy accept;\n"
   "\t\tmeta skuid @protected-uids udp dport 53 queue num 7\n"
@@ -65,8 +71,8 @@ test_render_exact (void **state)
   assert_non_null (plan);
   assert_int_equal (plan->n_sets, 1);
   assert_int_equal (plan->sets[0].n_uids, 3);
-  assert_int_equal (plan->n_chains, 3);
-  assert_int_equal (plan->n_rules, 6);
+  assert_int_equal (plan->n_chains, 4);
+  assert_int_equal (plan->n_rules, 8);
   text = trellis_nft_plan_render (plan, NULL);
   assert_string_equal (text, table_xt);
 }
