@@ -12,6 +12,7 @@
 #include "daemon/event-log.h"
 #include "daemon/flows.h"
 #include "daemon/net-policy.h"
+#include "daemon/nss-server.h"
 #include "daemon/queue.h"
 #include "daemon/trellisd.h"
 #include "policy/nft-plan.h"
@@ -81,6 +82,7 @@ struct _TrellisDaemon {
   GSource             *quiet_timer;  /* (owned) (nullable) the next local midnight or change of offset */
   GFileMonitor        *localtime_monitor; /* (owned) (nullable) */
   guint                n_repairs;
+  TrellisNssServer    *nss;        /* (owned) (nullable) libnss_trellis's socket */
 };
 
 /** trellis_daemon_now_us: the daemon's clock (real time, or a test's fake one), unix µs. */

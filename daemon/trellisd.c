@@ -476,6 +476,32 @@ answerer_decide (uid_t uid, guint8 proto, const TrellisDnsQuery *query,
   decide (daemon, s, uid, query->qname, proto == IPPROTO_TCP, ret_answer);
 }
 
+/* libnss_trellis asks (daemon/nss-server.c, its own thread): a lookup by
+ * name that never reaches port 53 (nss-resolve), decided as its query
+ * would be, and kept in the log when blocked. */
+static TrellisNssVerdict
+nss_decide (uid_t uid, const char *qname, char *ret_rule, gsize rule_size, gpointer user_data)
+{
+  TrellisDaemon *daemon = user_data;
+  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+  const TrellisChild *child = g_hash_table_lookup (s->uid_children, GUINT_TO_POINTER (uid));
+  TrellisAnswer answer;
+
+  if (child == NULL)
+    return TRELLIS_NSS_VERDICT_OUTSIDE;
+  if (qname == NULL)
+    {
+      /* as the queue drops a query it cannot read */
+      g_strlcpy (ret_rule, "malformed name", rule_size);
+      return TRELLIS_NSS_VERDICT_BLOCK;
+    }
+  trellis_daemon_decide_child (daemon, s, child, qname, TRUE, NULL, &answer);
+  if (answer.action != TRELLIS_ANSWER_BLOCK)
+    return TRELLIS_NSS_VERDICT_ALLOW;
+  g_strlcpy (ret_rule, answer.ede_text, rule_size);
+  return TRELLIS_NSS_VERDICT_BLOCK;
+}
+
 /* The days of a purge under way, for its message. */
 typedef struct {
   guint days;
@@ -1055,6 +1081,7 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
   daemon->config.learn_ttl_min = config->learn_ttl_min;
   daemon->config.learn_ttl_max = config->learn_ttl_max;
   daemon->config.resolvers = g_strdupv (config->resolvers);
+  daemon->config.runtime_dir = g_strdup (config->runtime_dir);
   if (config->fake_time != 0)
     daemon->clock_offset_us = config->fake_time * G_USEC_PER_SEC - g_get_real_time ();
   g_mutex_init (&daemon->lock);
@@ -1174,6 +1201,18 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
 
   if (!net_start (daemon, error))
     return FALSE;
+
+  /* Lookups that never reach port 53 (libnss_trellis): without the
+   * socket, the module lets the kernel decide, and filtering goes on. */
+  if (daemon->config.runtime_dir != NULL)
+    {
+      g_autoptr(GError) nss_error = NULL;
+
+      daemon->nss = trellis_nss_server_new (daemon->config.runtime_dir, nss_decide, daemon, &nss_error);
+      if (daemon->nss == NULL)
+        g_warning ("no socket for the NSS module (%s): lookups through nss-resolve are "
+                   "decided by the kernel alone", nss_error->message);
+    }
 
   daemon->expire = g_timeout_source_new_seconds (10);
   g_source_set_callback (daemon->expire, flows_expire, daemon, NULL);
@@ -1428,6 +1467,8 @@ trellis_daemon_stop (TrellisDaemon *daemon)
   while (daemon->reloading)
     g_main_context_iteration (NULL, TRUE);
 
+  /* The NSS module's socket: without it the module asks the kernel. */
+  g_clear_pointer (&daemon->nss, trellis_nss_server_free);
   /* The table's guard first: removing the table ourselves is no damage. */
   net_stop (daemon);
   /* The table first: with it gone nothing is queued, so letting the queue
@@ -1470,6 +1511,7 @@ trellis_daemon_free (TrellisDaemon *daemon)
 {
   if (daemon == NULL)
     return;
+  g_clear_pointer (&daemon->nss, trellis_nss_server_free);
   net_stop (daemon);
   g_clear_pointer (&daemon->queue, trellis_queue_free);
   g_clear_pointer (&daemon->answerer, trellis_answerer_free);
@@ -1502,5 +1544,6 @@ trellis_daemon_free (TrellisDaemon *daemon)
   g_free (daemon->config.data_dir);
   g_free (daemon->config.table);
   g_strfreev (daemon->config.resolvers);
+  g_free (daemon->config.runtime_dir);
   g_free (daemon);
 }
