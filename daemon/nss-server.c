@@ -219,6 +219,8 @@ conn_handle (Conn *conn, const char *msg, gsize len)
     {
     case TRELLIS_NSS_VERDICT_BLOCK:
       return conn_reply (conn, TRELLIS_NSS_BLOCKED, rule);
+    case TRELLIS_NSS_VERDICT_SAFE:
+      return conn_reply (conn, TRELLIS_NSS_SAFE, rule);
     case TRELLIS_NSS_VERDICT_ALLOW:
       return conn_reply (conn, TRELLIS_NSS_ALLOWED, NULL);
     case TRELLIS_NSS_VERDICT_OUTSIDE:

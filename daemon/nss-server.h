@@ -30,12 +30,14 @@ typedef enum {
   TRELLIS_NSS_VERDICT_OUTSIDE = 0,  /* the caller is not protected */
   TRELLIS_NSS_VERDICT_ALLOW,
   TRELLIS_NSS_VERDICT_BLOCK,
+  TRELLIS_NSS_VERDICT_SAFE,         /* answer with the safe endpoint's addresses */
 } TrellisNssVerdict;
 
 /*
  * Decides @qname (the queue's form: lower case, \DDD escapes; NULL when
  * the name cannot be read as a DNS name) for @uid.  For BLOCK, the rule in
- * a few words goes to @ret_rule (@rule_size bytes).  Called in the
+ * a few words goes to @ret_rule (@rule_size bytes); for SAFE, the safe
+ * endpoint's name.  Called in the
  * server's thread: it must be thread-safe and must not block.
  */
 typedef TrellisNssVerdict (*TrellisNssDecide) (uid_t        uid,

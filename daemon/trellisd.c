@@ -496,6 +496,11 @@ nss_decide (uid_t uid, const char *qname, char *ret_rule, gsize rule_size, gpoin
       return TRELLIS_NSS_VERDICT_BLOCK;
     }
   trellis_daemon_decide_child (daemon, s, child, qname, TRUE, NULL, &answer);
+  if (answer.action == TRELLIS_ANSWER_SAFE_SEARCH)
+    {
+      g_strlcpy (ret_rule, answer.target, rule_size);
+      return TRELLIS_NSS_VERDICT_SAFE;
+    }
   if (answer.action != TRELLIS_ANSWER_BLOCK)
     return TRELLIS_NSS_VERDICT_ALLOW;
   g_strlcpy (ret_rule, answer.ede_text, rule_size);

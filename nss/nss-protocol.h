@@ -13,6 +13,9 @@
  *                         \DDD and \X escapes allowed), 1 to
  *                         TRELLIS_NSS_NAME_MAX bytes, no NUL
  *   reply    'B' RULE     blocked for the caller: the rule in a few words
+ *            'S' TARGET   a search engine's name, for the caller its safe
+ *                         endpoint TARGET (forcesafesearch.google.com): the
+ *                         module answers with TARGET's addresses
  *            'A'          allowed for the caller: ask the next source
  *            'O'          the caller is not protected: ask the next source
  *            'E' TEXT     the request was refused (bad form), and why
@@ -39,6 +42,7 @@
 
 #define TRELLIS_NSS_REQUEST     'Q'
 #define TRELLIS_NSS_BLOCKED     'B'
+#define TRELLIS_NSS_SAFE        'S'
 #define TRELLIS_NSS_ALLOWED     'A'
 #define TRELLIS_NSS_OUTSIDE     'O'
 #define TRELLIS_NSS_REFUSED     'E'

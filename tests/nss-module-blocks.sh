@@ -16,6 +16,8 @@
 #   - a denied name, in any spelling, is not found for the child (and the
 #     block is the child's, with its rule), and found for the parent;
 #   - an allowed name and a helpline are found for the child;
+#   - a search engine's name is the safe endpoint's addresses for the
+#     child (safe search, strict at 10), the real ones for the parent;
 #   - trellisd killed, with on-failure = closed: the child's lookups fail
 #     (EAI_AGAIN), at once; the parent's do not; with on-failure = open,
 #     the child's go on; trellisd stopped (SIGSTOP): failed within 2 s;
@@ -54,6 +56,10 @@ printf '%s\n' "passwd: files" "group: files" "hosts: files" > "$TEST_DIR/nsswitc
   echo "2001:db8::78 allowed-by-files.example"
   echo "192.0.2.80 $helpline"
   echo "2001:db8::80 $helpline"
+  echo "192.0.2.99 www.google.com"
+  echo "2001:db8::99 www.google.com"
+  echo "216.239.38.120 forcesafesearch.google.com"
+  echo "2001:4860:4802:32::78 forcesafesearch.google.com"
 } > "$TEST_DIR/hosts"
 echo "nameserver $UPSTREAM_V4" > "$TEST_DIR/resolv.conf"
 chmod 644 "$NSSWITCH" "$TEST_DIR/nsswitch-without.conf" "$TEST_DIR/hosts" "$TEST_DIR/resolv.conf"
@@ -139,6 +145,20 @@ out=$(as_child "$PYTHON3" "$client" "$TEST_DIR/run/nss.socket" ask 'ex\097mple-g
 [ "$out" = "B $rule" ] || fail "an escaped spelling, asked of the socket as the child: $out"
 out=$(as_child "$PYTHON3" "$client" "$TEST_DIR/run/nss.socket" ask allowed-by-files.example)
 [ "$out" = "A" ] || fail "an allowed name, asked as the child: $out"
+
+# ---- safe search: the safe endpoint's addresses, under its name -------------
+getent_as child ahosts www.google.com
+[ "$GETENT_RC" = 0 ] && head -n1 <<<"$GETENT_OUT" | grep -q ' STREAM forcesafesearch\.google\.com$' \
+  && grep -q '^216\.239\.38\.120 ' <<<"$GETENT_OUT" && grep -q '^2001:4860:4802:32::78 ' <<<"$GETENT_OUT" \
+  && ! grep -q '::99 \|\.99 ' <<<"$GETENT_OUT" \
+  || fail "getent ahosts www.google.com as the child: not the safe endpoint: $GETENT_OUT"
+getent_as child hosts www.google.com
+[ "$GETENT_RC" = 0 ] && grep -q '^2001:4860:4802:32::78 *forcesafesearch\.google\.com$' <<<"$GETENT_OUT" \
+  || fail "getent hosts www.google.com as the child: $GETENT_OUT"
+resolve_as child www.google.com
+[ "$RESOLVED" = "ok 2001:4860:4802:32::78,216.239.38.120" ] || fail "getaddrinfo(www.google.com) as the child: $RESOLVED"
+resolve_as parent www.google.com
+[ "$RESOLVED" = "ok 192.0.2.99,2001:db8::99" ] || fail "getaddrinfo(www.google.com) as the parent: $RESOLVED"
 
 # ---- the parent: found, and not even decided (outside) ------------------------
 for db in hosts ahosts; do

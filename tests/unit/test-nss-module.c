@@ -12,6 +12,7 @@
  */
 #include "tests/unit/test-common.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
 #include <nss.h>
@@ -52,6 +53,17 @@ decide (uid_t uid, const char *qname, char *ret_rule, gsize rule_size, gpointer 
     }
   else if (g_str_has_suffix (qname, "outside.example"))
     v = TRELLIS_NSS_VERDICT_OUTSIDE;
+  else if (g_str_has_suffix (qname, "badsafe.example"))
+    {
+      g_strlcpy (ret_rule, "local host/../x", rule_size);
+      v = TRELLIS_NSS_VERDICT_SAFE;
+    }
+  else if (g_str_has_suffix (qname, "safe.example"))
+    {
+      /* the safe endpoint: a name the machine's own hosts file answers */
+      g_strlcpy (ret_rule, "localhost", rule_size);
+      v = TRELLIS_NSS_VERDICT_SAFE;
+    }
   return v;
 }
 
@@ -146,6 +158,65 @@ test_answers (void **state)
     assert_int_equal (lookup4 ("2001:db8::1", &e, &h), NSS_STATUS_UNAVAIL);
     assert_int_equal (n_decided, before);
   }
+}
+
+/* A safe-search name: the safe endpoint's addresses, named after it. */
+static void
+test_safe_search (void **state)
+{
+  struct gaih_addrtuple *pat = NULL, mine = { 0 };
+  struct hostent host;
+  char buffer[2048];
+  char tiny[16];
+  int32_t ttl = 0;
+  char *canon = NULL;
+  gboolean v4 = FALSE;
+  int e, h;
+
+  assert_int_equal (_nss_trellis_gethostbyname4_r ("www.safe.example", &pat, buffer, sizeof buffer,
+                                                   &e, &h, &ttl), NSS_STATUS_SUCCESS);
+  assert_non_null (pat);
+  for (struct gaih_addrtuple *t = pat; t != NULL; t = t->next)
+    {
+      assert_string_equal (t->name, "localhost");
+      assert_true (t->family == AF_INET || t->family == AF_INET6);
+      if (t->family == AF_INET && t->addr[0] == htonl (INADDR_LOOPBACK))
+        v4 = TRUE;
+    }
+  assert_true (v4);
+  assert_int_equal (ttl, 300);
+
+  /* a tuple of the caller's own gets the first record */
+  pat = &mine;
+  assert_int_equal (_nss_trellis_gethostbyname4_r ("www.safe.example", &pat, buffer, sizeof buffer,
+                                                   &e, &h, &ttl), NSS_STATUS_SUCCESS);
+  assert_ptr_equal (pat, &mine);
+  assert_string_equal (mine.name, "localhost");
+
+  /* too small a buffer: ERANGE, and glibc asks again */
+  pat = NULL;
+  assert_int_equal (_nss_trellis_gethostbyname4_r ("www.safe.example", &pat, tiny, sizeof tiny,
+                                                   &e, &h, &ttl), NSS_STATUS_TRYAGAIN);
+  assert_int_equal (e, ERANGE);
+  assert_int_equal (_nss_trellis_gethostbyname3_r ("www.safe.example", AF_INET, &host, tiny, sizeof tiny,
+                                                   &e, &h, &ttl, &canon), NSS_STATUS_TRYAGAIN);
+  assert_int_equal (e, ERANGE);
+
+  assert_int_equal (_nss_trellis_gethostbyname3_r ("www.safe.example", AF_INET, &host, buffer, sizeof buffer,
+                                                   &e, &h, &ttl, &canon), NSS_STATUS_SUCCESS);
+  assert_string_equal (host.h_name, "localhost");
+  assert_ptr_equal (canon, host.h_name);
+  assert_int_equal (host.h_addrtype, AF_INET);
+  assert_int_equal (host.h_length, 4);
+  assert_null (host.h_aliases[0]);
+  assert_non_null (host.h_addr_list[0]);
+  assert_memory_equal (host.h_addr_list[0], "\x7f\0\0\x01", 4);
+  assert_int_equal (_nss_trellis_gethostbyname_r ("safe.example", &host, buffer, sizeof buffer, &e, &h),
+                    NSS_STATUS_SUCCESS);
+  assert_string_equal (host.h_name, "localhost");
+
+  /* an endpoint that is no host name is not followed: blocked */
+  assert_int_equal (lookup4 ("www.badsafe.example", &e, &h), NSS_STATUS_NOTFOUND);
 }
 
 /* Every spelling of a name reaches the decision as its query would. */
@@ -379,6 +450,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown (test_answers, setup, teardown),
     cmocka_unit_test_setup_teardown (test_names_read, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_safe_search, setup, teardown),
     cmocka_unit_test_setup_teardown (test_hostile_requests, setup, teardown),
     cmocka_unit_test_setup_teardown (test_limits, setup, teardown),
     cmocka_unit_test_setup_teardown (test_unreachable, setup, teardown),
