@@ -15,6 +15,8 @@ set -eu
 . "${TRELLIS_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib/common.sh"
 
 UPSTREAM_LOG_QUERIES=0 setup_stack
+# Short waits: the windows where nothing may be answered are measured by them.
+FLOOD_TIMEOUT=2 WATCH_TIMEOUT=2
 . "$TRELLIS_TOP_SRCDIR/tests/lib/flood.sh"
 flood_setup
 SECONDS_OF_FLOOD=${FLOOD_SECONDS:-28}
@@ -33,7 +35,7 @@ sleep 4   # the flood runs with trellisd answering
 # ---- SIGSTOP: a hung trellisd ----------------------------------------------
 t_stop=$(now_ms)
 kill -STOP "$TRELLISD_PID"
-sleep 3
+sleep 3.5
 leaks_stopped=$(flood_leaks)
 t_cont=$(now_ms)
 kill -CONT "$TRELLISD_PID"
@@ -68,11 +70,11 @@ for label in parent4 parent6 child4 blocked6; do
 done
 leaks=$(flood_leaks)
 
-# While stopped: nothing the child sent from 100 ms after the stop to 1 s
-# before the SIGCONT (a query waits 1 s) was answered; while dead, nothing
-# from 100 ms after the kill to the start.
+# While stopped: nothing the child sent from 100 ms after the stop to
+# WATCH_TIMEOUT before the SIGCONT (a query waits that long) was
+# answered; while dead, nothing from 100 ms after the kill to the start.
 for label in child4 blocked6; do
-  n=$(watch_count "$label" ok $(( t_stop + 100 )) $(( t_cont - 1000 )))
+  n=$(watch_count "$label" ok $(( t_stop + 100 )) $(( t_cont - WATCH_TIMEOUT * 1000 )))
   [ "$n" = 0 ] || fail "$label: $n of the child's lookups were answered while trellisd was stopped"
   n=$(watch_count "$label" ok $(( t_kill + 100 )) "$t_start")
   [ "$n" = 0 ] || fail "$label: $n of the child's lookups were answered while trellisd was dead"

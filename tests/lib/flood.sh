@@ -14,6 +14,11 @@
 command -v dnsperf >/dev/null 2>&1 || fail "needs dnsperf (Debian package dnsperf; ./bootstrap deps installs it)"
 
 FLOOD_DIR=
+# How long a query waits for its answer: dnsperf's and the watchers'.  5 s
+# by default, glibc's resolver's own wait: on two busy CPUs an answer can
+# be a second late without being lost.
+FLOOD_TIMEOUT=${FLOOD_TIMEOUT:-5}
+WATCH_TIMEOUT=${WATCH_TIMEOUT:-5}
 _flood_pids=()
 _watch_pids=()
 
@@ -66,13 +71,31 @@ queue_drops ()
     | awk -v q="$QUEUE_NUM" '$1 == q { n += $6 + $7 } END { print n + 0 }'
 }
 
+# socket_drops: datagrams the kernel dropped because a socket's buffer was
+# full, in the client and the upstream namespaces (UDP, IPv4 and IPv6):
+# dnsperf, the watchers and dnsmasq not reading fast enough.
+socket_drops ()
+{
+  local ns n=0 v
+  for ns in "$NS_CLIENT" "$NS_UPSTREAM"; do
+    v=$(ip netns exec "$ns" awk '$1 == "Udp:" && $2 ~ /^[0-9]+$/ { print $6 }' /proc/net/snmp)
+    n=$(( n + ${v:-0} ))
+    v=$(ip netns exec "$ns" awk '$1 == "Udp6RcvbufErrors" { print $2 }' /proc/net/snmp6)
+    n=$(( n + ${v:-0} ))
+  done
+  echo "$n"
+}
+
 # flood_start LABEL SERVER FILE QPS SECONDS: dnsperf as the child, in the
-# background, its report in $FLOOD_DIR/LABEL.out.
+# background, its report in $FLOOD_DIR/LABEL.out.  It stops after SECONDS,
+# or at flood_stop (SIGINT: it reports then, the queries still out counted
+# apart, as interrupted).
 flood_start ()
 {
   local label=$1 server=$2 file=$3 qps=$4 seconds=$5
   ip netns exec "$NS_CLIENT" setpriv --reuid="$CHILD_UID" --regid="$CHILD_GID" --clear-groups \
-    dnsperf -s "$server" -d "$FLOOD_DIR/$file" -l "$seconds" -Q "$qps" -c 4 -q 500 -t 2 \
+    env --default-signal=INT \
+    dnsperf -s "$server" -d "$FLOOD_DIR/$file" -l "$seconds" -Q "$qps" -c 4 -q 2000 -t "$FLOOD_TIMEOUT" \
     > "$FLOOD_DIR/$label.out" 2>&1 &
   _flood_pids+=($!)
   track_pid $!
@@ -88,6 +111,16 @@ flood_wait ()
     [ "$rc" = 0 ] || fail "dnsperf (pid $pid) failed with exit $rc: $(cat "$FLOOD_DIR"/*.out)"
   done
   _flood_pids=()
+}
+
+# flood_stop: ends every dnsperf now, and waits for their reports.
+flood_stop ()
+{
+  local pid
+  for pid in "${_flood_pids[@]}"; do
+    kill -INT "$pid" 2>/dev/null || true
+  done
+  flood_wait
 }
 
 # flood_field LABEL sent|completed|lost|noerror|nxdomain|other: from dnsperf's report.
@@ -112,7 +145,7 @@ flood_report ()
 
 # watch_start LABEL WHO SERVER NAME [EXPECT]: dns-watch.py as WHO (child,
 # parent) in the background until watch_stop; EXPECT noerror (default) or
-# nxdomain.
+# nxdomain.  Each lookup waits up to WATCH_TIMEOUT seconds.
 watch_start ()
 {
   local label=$1 who=$2 server=$3 name=$4 expect=${5:-noerror} uid gid
@@ -127,7 +160,7 @@ watch_start ()
   : > "$FLOOD_DIR/$label.times"
   chmod 666 "$FLOOD_DIR/$label.times"
   ip netns exec "$NS_CLIENT" setpriv --reuid="$uid" --regid="$gid" --clear-groups \
-    "$PYTHON3" "$FLOOD_DIR/dns-watch.py" --expect "$expect" --until "$FLOOD_DIR/stop" \
+    "$PYTHON3" "$FLOOD_DIR/dns-watch.py" --expect "$expect" --timeout "$WATCH_TIMEOUT" --until "$FLOOD_DIR/stop" \
     --out "$FLOOD_DIR/$label.times" "$server" "$name" > "$FLOOD_DIR/$label.watch" 2>&1 &
   _watch_pids+=($!)
   track_pid $!
@@ -160,6 +193,14 @@ watch_report ()
 watch_count ()
 {
   awk -v r="$2" -v a="$3" -v b="$4" '$1 >= a && $1 < b && $2 == r { n++ } END { print n + 0 }' "$FLOOD_DIR/$1.times"
+}
+
+# watch_longest_gap LABEL: the longest stretch (ms, by the times sent)
+# between two lookups of LABEL answered as expected.
+watch_longest_gap ()
+{
+  awk '$2 == "ok" { if (seen && $1 - last > gap) gap = $1 - last; last = $1; seen = 1 }
+       END { printf "%d\n", gap }' "$FLOOD_DIR/$1.times"
 }
 
 # watch_first_ok LABEL FROM_MS: the send time of the first query sent at
