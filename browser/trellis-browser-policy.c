@@ -48,12 +48,12 @@
 #include "policy/safe-search.h"
 #include "policy/trellis-policy.h"
 
-#define STATE_FILE      "/etc/trellis/browser-policy.state"
-#define STATE_GROUP     "browser-policy"
-#define FIREFOX_DIR     "/etc/firefox/policies"
-#define FIREFOX_FILE    FIREFOX_DIR "/policies.json"
-#define FIREFOX_SAVED   FIREFOX_FILE ".trellis-saved"
-#define OUR_FILE        "trellis.json"
+#define STATE_FILE    "/etc/trellis/browser-policy.state"
+#define STATE_GROUP   "browser-policy"
+#define FIREFOX_DIR   "/etc/firefox/policies"
+#define FIREFOX_FILE  FIREFOX_DIR "/policies.json"
+#define FIREFOX_SAVED FIREFOX_FILE ".trellis-saved"
+#define OUR_FILE      "trellis.json"
 
 static const char *const chromium_dirs[] = {
   "/etc/chromium/policies/managed",
@@ -61,10 +61,10 @@ static const char *const chromium_dirs[] = {
 };
 
 typedef struct {
-  char      *root;          /* (owned) "" for / */
-  GKeyFile  *state;         /* (owned) */
-  GPtrArray *created_dirs;  /* (owned) paths without the root, in the order made */
-  char      *firefox;       /* (owned) (nullable) "created", "merged" or "kept" */
+  char *root;              /* (owned) "" for / */
+  GKeyFile *state;         /* (owned) */
+  GPtrArray *created_dirs; /* (owned) paths without the root, in the order made */
+  char *firefox;           /* (owned) (nullable) "created", "merged" or "kept" */
 } Ctx;
 
 static char *
@@ -259,7 +259,7 @@ firefox_install (Ctx *ctx, GError **error)
                         "choice is kept; a child's Firefox may then resolve outside the filter\n",
                         FIREFOX_FILE);
         }
-      return TRUE;   /* ours, from an earlier install, or theirs */
+      return TRUE; /* ours, from an earlier install, or theirs */
     }
   /* The administrator's file as it is, to give back when we go. */
   if (ctx->firefox == NULL || !g_file_test (saved, G_FILE_TEST_EXISTS))
@@ -295,11 +295,11 @@ firefox_remove (Ctx *ctx, GError **error)
   GStatBuf st;
 
   if (ctx->firefox == NULL || strcmp (ctx->firefox, "kept") == 0)
-    return TRUE;   /* nothing of ours there */
+    return TRUE; /* nothing of ours there */
   if (g_stat (path, &st) < 0 || !g_file_get_contents (path, &contents, &length, NULL))
     {
       g_unlink (saved);
-      return TRUE;   /* gone already */
+      return TRUE; /* gone already */
     }
   root = json_read_object (FIREFOX_FILE, contents, length, error);
   if (root == NULL)
@@ -464,7 +464,7 @@ rmdir_created (Ctx *ctx)
     {
       g_autofree char *full = in_root (ctx, ctx->created_dirs->pdata[i - 1]);
 
-      g_rmdir (full);   /* only when empty: someone else's files keep it */
+      g_rmdir (full); /* only when empty: someone else's files keep it */
     }
 }
 
@@ -480,7 +480,8 @@ main (int argc, char *argv[])
     { "root", 0, 0, G_OPTION_ARG_FILENAME, &root, "Work on DIR as the root (default /)", "DIR" },
     { "safe-search", 0, 0, G_OPTION_ARG_STRING, &safe_search,
       "install: force SafeSearch in Chromium and Chrome: off (default), moderate, strict, or auto "
-      "(when every account that can log in is a child's with safe search)", "LEVEL" },
+      "(when every account that can log in is a child's with safe search)",
+      "LEVEL" },
     { "household", 0, 0, G_OPTION_ARG_FILENAME, &household,
       "With --safe-search auto: the household file (default /etc/trellis/household.conf)", "FILE" },
     { "data-dir", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_FILENAME, &data_dir, "Trellis's shipped data", "DIR" },

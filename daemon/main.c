@@ -22,11 +22,11 @@
 #define DEFAULT_ANSWER_PORT TRELLIS_NFT_ANSWER_PORT_DEFAULT
 
 typedef struct {
-  GMainLoop     *loop;
+  GMainLoop *loop;
   TrellisDaemon *daemon;
-  GSource       *watchdog;   /* (owned) (nullable) */
-  gboolean       handover;   /* SIGUSR2: leave the table to the next trellisd */
-  int            status;
+  GSource *watchdog; /* (owned) (nullable) */
+  gboolean handover; /* SIGUSR2: leave the table to the next trellisd */
+  int status;
 } Context;
 
 /* The table and the queue are in place: tell systemd, and keep its
@@ -155,7 +155,8 @@ main (int argc, char *argv[])
   /* Explanations are translated for the child who asks (Why carries the
    * caller's locale); TRELLIS_LOCALEDIR: catalogs not yet installed. */
   bindtextdomain (GETTEXT_PACKAGE, g_getenv ("TRELLIS_LOCALEDIR") != NULL
-                                   ? g_getenv ("TRELLIS_LOCALEDIR") : LOCALEDIR);
+                                     ? g_getenv ("TRELLIS_LOCALEDIR")
+                                     : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   options = g_option_context_new ("— filter the DNS of children's accounts");
   g_option_context_add_main_entries (options, entries, NULL);
@@ -169,8 +170,7 @@ main (int argc, char *argv[])
       g_printerr ("trellisd: unexpected argument “%s”\n", argv[1]);
       return 2;
     }
-  if (!parse_port ("--queue-num", queue_num, &config.queue_num, &error) ||
-      !parse_port ("--answer-port", answer_port, &config.answer_port, &error))
+  if (!parse_port ("--queue-num", queue_num, &config.queue_num, &error) || !parse_port ("--answer-port", answer_port, &config.answer_port, &error))
     {
       g_printerr ("trellisd: %s\n", error->message);
       return 2;
@@ -208,7 +208,8 @@ main (int argc, char *argv[])
   config.learn_ttl_min = (guint) ttl_min;
   config.learn_ttl_max = (guint) ttl_max;
   config.resolvers = resolvers;
-  config.runtime_dir = no_nss ? NULL : runtime_dir != NULL ? runtime_dir : (char *) TRELLIS_RUNDIR;
+  config.runtime_dir = no_nss ? NULL : runtime_dir != NULL ? runtime_dir
+                                                           : (char *) TRELLIS_RUNDIR;
   if (fake_time != NULL)
     {
       g_autoptr(GDateTime) t = g_date_time_new_from_iso8601 (fake_time, NULL);

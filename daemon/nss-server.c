@@ -22,35 +22,35 @@
 typedef struct _Conn Conn;
 
 struct _TrellisNssServer {
-  char             *path;       /* (owned) the socket */
-  int               listen_fd;
-  TrellisNssDecide  decide;
-  gpointer          user_data;
-  GMainContext     *context;    /* (owned) the thread's */
-  GMainLoop        *loop;       /* (owned) */
-  GThread          *thread;     /* (owned) */
-  GSource          *accept;     /* (owned) */
-  GHashTable       *conns;      /* (owned) Conn* set; the thread's only */
-  GHashTable       *per_uid;    /* (owned) uid → number of connections; the thread's only */
+  char *path; /* (owned) the socket */
+  int listen_fd;
+  TrellisNssDecide decide;
+  gpointer user_data;
+  GMainContext *context; /* (owned) the thread's */
+  GMainLoop *loop;       /* (owned) */
+  GThread *thread;       /* (owned) */
+  GSource *accept;       /* (owned) */
+  GHashTable *conns;     /* (owned) Conn* set; the thread's only */
+  GHashTable *per_uid;   /* (owned) uid → number of connections; the thread's only */
 };
 
 struct _Conn {
   TrellisNssServer *server;
-  int               fd;
-  uid_t             uid;
-  guint             requests;
-  GSource          *io;         /* (owned) */
-  GSource          *idle;       /* (owned) */
+  int fd;
+  uid_t uid;
+  guint requests;
+  GSource *io;   /* (owned) */
+  GSource *idle; /* (owned) */
 };
 
 /* ---- names ----------------------------------------------------------------- */
 
 gboolean
 trellis_nss_name_read (const char *text,
-                       char       *ret_qname)
+                       char *ret_qname)
 {
   guint8 packet[TRELLIS_DNS_HEADER_SIZE + TRELLIS_DNS_WIRE_NAME_MAX + 4] = {
-    0, 0, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0   /* one question, RD */
+    0, 0, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0 /* one question, RD */
   };
   gsize out = TRELLIS_DNS_HEADER_SIZE, label = 0, wire = 0;
   TrellisDnsQuery query;
@@ -59,7 +59,7 @@ trellis_nss_name_read (const char *text,
   if (text == NULL || *text == '\0')
     return FALSE;
   if (strcmp (text, ".") == 0)
-    return FALSE;   /* the root is no host */
+    return FALSE; /* the root is no host */
   label = out++;
   for (;;)
     {
@@ -70,7 +70,7 @@ trellis_nss_name_read (const char *text,
       if (*p == '.')
         {
           if (out - label - 1 == 0)
-            return FALSE;   /* an empty label */
+            return FALSE; /* an empty label */
           packet[label] = (guint8) (out - label - 1);
           label = out++;
           p++;
@@ -93,7 +93,7 @@ trellis_nss_name_read (const char *text,
               p += 2;
             }
           else
-            return FALSE;   /* a backslash at the end */
+            return FALSE; /* a backslash at the end */
         }
       else
         c = (guchar) *p++;
@@ -109,9 +109,9 @@ trellis_nss_name_read (const char *text,
   if (wire > TRELLIS_DNS_WIRE_NAME_MAX)
     return FALSE;
   packet[out++] = 0;
-  packet[out++] = 1;   /* A */
+  packet[out++] = 1; /* A */
   packet[out++] = 0;
-  packet[out++] = 1;   /* IN */
+  packet[out++] = 1; /* IN */
   /* The queue's own reader writes the name as it writes a query's. */
   if (trellis_dns_query_parse (packet, out, &query) < 0)
     return FALSE;
@@ -201,9 +201,8 @@ conn_handle (Conn *conn, const char *msg, gsize len)
 
   if (len < 2 || msg[0] != TRELLIS_NSS_REQUEST)
     {
-      conn_reply (conn, TRELLIS_NSS_REFUSED, len == 0 ? "empty request"
-                                             : msg[0] != TRELLIS_NSS_REQUEST ? "unknown request"
-                                             : "no name");
+      conn_reply (conn, TRELLIS_NSS_REFUSED, len == 0 ? "empty request" : msg[0] != TRELLIS_NSS_REQUEST ? "unknown request"
+                                                                                                        : "no name");
       return FALSE;
     }
   if (memchr (msg, '\0', len) != NULL)
@@ -247,7 +246,7 @@ conn_readable (int fd, GIOCondition condition, gpointer data)
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
     return G_SOURCE_CONTINUE;
   if (n <= 0)
-    goto close;   /* the peer closed, or an error */
+    goto close; /* the peer closed, or an error */
   if ((gsize) n > sizeof msg)
     {
       conn_reply (conn, TRELLIS_NSS_REFUSED, "request too long");
@@ -282,7 +281,7 @@ server_accept (int fd, GIOCondition condition, gpointer data)
         {
           if (errno == EINTR || errno == ECONNABORTED)
             continue;
-          break;   /* EAGAIN: all taken; EMFILE and such: the next time */
+          break; /* EAGAIN: all taken; EMFILE and such: the next time */
         }
       if (getsockopt (c, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) < 0 || cred_len != sizeof cred)
         {
@@ -344,10 +343,10 @@ server_quit (gpointer data)
 }
 
 TrellisNssServer *
-trellis_nss_server_new (const char        *dir,
-                        TrellisNssDecide   decide,
-                        gpointer           user_data,
-                        GError           **error)
+trellis_nss_server_new (const char *dir,
+                        TrellisNssDecide decide,
+                        gpointer user_data,
+                        GError **error)
 {
   g_autoptr(TrellisNssServer) server = g_new0 (TrellisNssServer, 1);
   struct sockaddr_un sa = { .sun_family = AF_UNIX };

@@ -24,13 +24,13 @@ G_BEGIN_DECLS
 
 #define TRELLIS_NSS_SERVER_MAX      128
 #define TRELLIS_NSS_SERVER_PER_UID  8
-#define TRELLIS_NSS_SERVER_REQUESTS 64   /* on one connection, then it is closed */
+#define TRELLIS_NSS_SERVER_REQUESTS 64 /* on one connection, then it is closed */
 
 typedef enum {
-  TRELLIS_NSS_VERDICT_OUTSIDE = 0,  /* the caller is not protected */
+  TRELLIS_NSS_VERDICT_OUTSIDE = 0, /* the caller is not protected */
   TRELLIS_NSS_VERDICT_ALLOW,
   TRELLIS_NSS_VERDICT_BLOCK,
-  TRELLIS_NSS_VERDICT_SAFE,         /* answer with the safe endpoint's addresses */
+  TRELLIS_NSS_VERDICT_SAFE, /* answer with the safe endpoint's addresses */
 } TrellisNssVerdict;
 
 /*
@@ -40,11 +40,11 @@ typedef enum {
  * endpoint's name.  Called in the
  * server's thread: it must be thread-safe and must not block.
  */
-typedef TrellisNssVerdict (*TrellisNssDecide) (uid_t        uid,
-                                               const char  *qname,
-                                               char        *ret_rule,
-                                               gsize        rule_size,
-                                               gpointer     user_data);
+typedef TrellisNssVerdict (*TrellisNssDecide) (uid_t uid,
+                                               const char *qname,
+                                               char *ret_rule,
+                                               gsize rule_size,
+                                               gpointer user_data);
 
 typedef struct _TrellisNssServer TrellisNssServer;
 
@@ -55,13 +55,13 @@ typedef struct _TrellisNssServer TrellisNssServer;
  *
  * Binds and listens, then serves in a thread of its own.
  */
-TrellisNssServer *trellis_nss_server_new  (const char        *dir,
-                                           TrellisNssDecide   decide,
-                                           gpointer           user_data,
-                                           GError           **error);
+TrellisNssServer *trellis_nss_server_new (const char *dir,
+                                          TrellisNssDecide decide,
+                                          gpointer user_data,
+                                          GError **error);
 
 /** trellis_nss_server_free: stops the thread, closes every connection, removes the socket. */
-void              trellis_nss_server_free (TrellisNssServer  *server);
+void trellis_nss_server_free (TrellisNssServer *server);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisNssServer, trellis_nss_server_free)
 
 /**
@@ -76,6 +76,6 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisNssServer, trellis_nss_server_free)
  * over 255, a bad escape).
  */
 gboolean trellis_nss_name_read (const char *text,
-                                char       *ret_qname);
+                                char *ret_qname);
 
 G_END_DECLS

@@ -187,9 +187,7 @@ last_good_save (const TrellisDaemonConfig *config)
   gsize length;
   g_autoptr(GError) error = NULL;
 
-  if (!g_file_get_contents (config->household_path, &contents, &length, &error) ||
-      !g_file_set_contents_full (path, contents, (gssize) length,
-                                 G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
+  if (!g_file_get_contents (config->household_path, &contents, &length, &error) || !g_file_set_contents_full (path, contents, (gssize) length, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
     g_warning ("cannot keep a copy of the household file that works: %s", error->message);
 }
 
@@ -215,10 +213,7 @@ lifted (TrellisDaemon *daemon, const char *child, const char *qname, gint64 now)
       const Grant *g = grants->pdata[i];
       gsize dlen = strlen (g->domain);
 
-      if (g->until > now &&
-          (g_ascii_strcasecmp (qname, g->domain) == 0 ||
-           (qlen > dlen && qname[qlen - dlen - 1] == '.' &&
-            g_ascii_strcasecmp (qname + qlen - dlen, g->domain) == 0)))
+      if (g->until > now && (g_ascii_strcasecmp (qname, g->domain) == 0 || (qlen > dlen && qname[qlen - dlen - 1] == '.' && g_ascii_strcasecmp (qname + qlen - dlen, g->domain) == 0)))
         yes = TRUE;
     }
   g_mutex_unlock (&daemon->grants_lock);
@@ -247,8 +242,7 @@ signal_allowed (TrellisDaemon *daemon, const char *child, const char *qname)
       daemon->signal_count = 0;
     }
   last = g_hash_table_lookup (daemon->signal_last, key);
-  if ((last == NULL || now - *last >= SIGNAL_SAME_NAME_USEC) &&
-      daemon->signal_count < SIGNAL_PER_SECOND)
+  if ((last == NULL || now - *last >= SIGNAL_SAME_NAME_USEC) && daemon->signal_count < SIGNAL_PER_SECOND)
     {
       if (g_hash_table_size (daemon->signal_last) >= 4096)
         g_hash_table_remove_all (daemon->signal_last);
@@ -263,11 +257,11 @@ signal_allowed (TrellisDaemon *daemon, const char *child, const char *qname)
 
 typedef struct {
   TrellisDaemon *daemon;
-  char          *child;
-  char          *name;
-  char          *kind;
-  char          *explanation;
-  gint64         until;
+  char *child;
+  char *name;
+  char *kind;
+  char *explanation;
+  gint64 until;
 } BlockedSignal;
 
 static gboolean
@@ -287,13 +281,13 @@ blocked_emit (gpointer data)
 }
 
 void
-trellis_daemon_decide_child (TrellisDaemon      *daemon,
-                             Snapshot           *s,
+trellis_daemon_decide_child (TrellisDaemon *daemon,
+                             Snapshot *s,
                              const TrellisChild *child,
-                             const char         *qname,
-                             gboolean            record,
-                             TrellisDecision    *ret_decision,
-                             TrellisAnswer      *ret_answer)
+                             const char *qname,
+                             gboolean record,
+                             TrellisDecision *ret_decision,
+                             TrellisAnswer *ret_answer)
 {
   TrellisDecision decision;
   g_autoptr(GDateTime) now = g_date_time_new_from_unix_utc (trellis_daemon_now_us (daemon) / G_USEC_PER_SEC);
@@ -306,9 +300,7 @@ trellis_daemon_decide_child (TrellisDaemon      *daemon,
   trellis_policy_decide_at (s->policy, child, qname, now, &decision);
   /* A parent's pause or temporary grant lifts a block; never the rules
    * that keep the filter whole. */
-  if (decision.verdict == TRELLIS_VERDICT_BLOCK &&
-      decision.rule->kind != TRELLIS_RULE_KIND_INTEGRITY &&
-      lifted (daemon, trellis_child_get_name (child), qname, g_date_time_to_unix (now)))
+  if (decision.verdict == TRELLIS_VERDICT_BLOCK && decision.rule->kind != TRELLIS_RULE_KIND_INTEGRITY && lifted (daemon, trellis_child_get_name (child), qname, g_date_time_to_unix (now)))
     {
       decision.verdict = TRELLIS_VERDICT_ALLOW;
       decision.rule = trellis_policy_get_rule (s->policy, 0);
@@ -332,8 +324,7 @@ trellis_daemon_decide_child (TrellisDaemon      *daemon,
         trellis_event_log_add_blocked (daemon->events, g_date_time_to_unix (now),
                                        trellis_child_get_name (child), qname, text,
                                        decision.rule->category);
-      if (g_atomic_pointer_get (&daemon->dbus) != NULL &&
-          signal_allowed (daemon, trellis_child_get_name (child), qname))
+      if (g_atomic_pointer_get (&daemon->dbus) != NULL && signal_allowed (daemon, trellis_child_get_name (child), qname))
         {
           BlockedSignal *b = g_new0 (BlockedSignal, 1);
 
@@ -407,8 +398,7 @@ queue_handle (const TrellisQueuePacket *packet, gpointer user_data)
 {
   TrellisDaemon *daemon = user_data;
   g_autoptr(Snapshot) s = NULL;
-  TrellisFlowKey key = { .family = packet->family, .proto = packet->proto,
-                         .port = packet->src_port };
+  TrellisFlowKey key = { .family = packet->family, .proto = packet->proto, .port = packet->src_port };
   TrellisFlow flow = { .uid = packet->uid, .dst_port = packet->dst_port };
   TrellisDnsQuery query;
   TrellisAnswer answer;
@@ -594,8 +584,8 @@ child_uids (Snapshot *s, const char *child)
 
 void
 trellis_daemon_pause_changed (TrellisDaemon *daemon,
-                              const char    *child,
-                              gint64         until)
+                              const char *child,
+                              gint64 until)
 {
   g_autoptr(Snapshot) s = NULL;
   g_autoptr(GArray) uids = NULL;
@@ -699,7 +689,8 @@ quiet_timer_due (gpointer user_data)
       daemon->applied = g_steal_pointer (&plan);
       g_message ("quiet hours planned again in %s (UTC%+03d:%02d)",
                  trellis_policy_get_timezone_name (s->policy) != NULL
-                 ? trellis_policy_get_timezone_name (s->policy) : "the system's zone",
+                   ? trellis_policy_get_timezone_name (s->policy)
+                   : "the system's zone",
                  offset / 3600, (ABS (offset) / 60) % 60);
     }
   quiet_timer_arm (daemon);
@@ -778,8 +769,8 @@ net_start (TrellisDaemon *daemon, GError **error)
   TrellisNetPolicyConfig config = {
     .table = daemon->config.table,
     .answers_queue_num = daemon->config.answers_queue_num != 0
-                         ? daemon->config.answers_queue_num
-                         : (guint16) (daemon->config.queue_num + 1),
+                           ? daemon->config.answers_queue_num
+                           : (guint16) (daemon->config.queue_num + 1),
     .mark = daemon->config.mark,
     .ttl_min = daemon->config.learn_ttl_min != 0 ? daemon->config.learn_ttl_min : 120,
     .ttl_max = daemon->config.learn_ttl_max != 0 ? daemon->config.learn_ttl_max : 21600,
@@ -802,7 +793,7 @@ net_start (TrellisDaemon *daemon, GError **error)
       g_mutex_unlock (&daemon->grants_lock);
       trellis_daemon_pause_changed (daemon, child, when);
       g_mutex_lock (&daemon->grants_lock);
-      g_hash_table_iter_init (&iter, daemon->pauses);  /* the table may have moved */
+      g_hash_table_iter_init (&iter, daemon->pauses); /* the table may have moved */
       while (g_hash_table_iter_next (&iter, &name, &until) && strcmp (name, child) != 0)
         ;
     }
@@ -856,8 +847,8 @@ static void
 bus_retry_later (TrellisDaemon *daemon)
 {
   daemon->bus_retry_ms = daemon->bus_retry_ms == 0
-                         ? BUS_RETRY_FIRST_MS
-                         : MIN (daemon->bus_retry_ms * 2, BUS_RETRY_MAX_MS);
+                           ? BUS_RETRY_FIRST_MS
+                           : MIN (daemon->bus_retry_ms * 2, BUS_RETRY_MAX_MS);
   daemon->bus_retry = g_timeout_source_new (daemon->bus_retry_ms);
   g_source_set_callback (daemon->bus_retry, bus_retry_due, daemon, NULL);
   g_source_attach (daemon->bus_retry, NULL);
@@ -867,7 +858,7 @@ bus_retry_later (TrellisDaemon *daemon)
 static void
 bus_drop (TrellisDaemon *daemon)
 {
-  TrellisDBusService *service = daemon->dbus;   /* only this thread writes it */
+  TrellisDBusService *service = daemon->dbus; /* only this thread writes it */
 
   g_atomic_pointer_set (&daemon->dbus, NULL);
   g_clear_pointer (&service, trellis_dbus_service_free);
@@ -880,9 +871,9 @@ bus_drop (TrellisDaemon *daemon)
 
 static void
 bus_closed (GDBusConnection *connection,
-            gboolean         remote_peer_vanished,
-            GError          *error,
-            gpointer         user_data)
+            gboolean remote_peer_vanished,
+            GError *error,
+            gpointer user_data)
 {
   TrellisDaemon *daemon = user_data;
 
@@ -895,9 +886,9 @@ bus_closed (GDBusConnection *connection,
 }
 
 static void
-bus_connected (GObject      *source,
+bus_connected (GObject *source,
                GAsyncResult *result,
-               gpointer      user_data)
+               gpointer user_data)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GDBusConnection) bus = g_dbus_connection_new_for_address_finish (result, &error);
@@ -905,13 +896,14 @@ bus_connected (GObject      *source,
   TrellisDBusService *service;
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;   /* the daemon is stopping: not to be touched */
+    return; /* the daemon is stopping: not to be touched */
   daemon->bus_connecting = FALSE;
   if (bus == NULL)
     {
       if (!daemon->bus_told_missing)
         g_warning ("no system bus yet (%s): filtering goes on, but trellis cannot ask; "
-                   "connecting when it appears", error->message);
+                   "connecting when it appears",
+                   error->message);
       else
         g_debug ("no system bus yet: %s", error->message);
       daemon->bus_told_missing = TRUE;
@@ -924,7 +916,8 @@ bus_connected (GObject      *source,
   if (service == NULL)
     {
       g_warning ("no D-Bus service (%s): filtering goes on, but trellis cannot ask; "
-                 "trying again", error->message);
+                 "trying again",
+                 error->message);
       g_dbus_connection_close (bus, NULL, NULL, NULL);
       bus_retry_later (daemon);
       return;
@@ -955,7 +948,7 @@ bus_connect (TrellisDaemon *daemon)
   daemon->bus_connecting = TRUE;
   g_dbus_connection_new_for_address (address,
                                      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
-                                     | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                       | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
                                      NULL, daemon->bus_cancellable, bus_connected, daemon);
 }
 
@@ -975,9 +968,9 @@ bus_disconnect (TrellisDaemon *daemon)
 
 /* ---- accounts ----------------------------------------------------------------- */
 
-#define PASSWD_PATH               "/etc/passwd"
-#define ACCOUNTS_SETTLE_MS        500      /* useradd writes several files */
-#define ACCOUNTS_RECHECK_SECONDS  (5 * 60) /* accounts that come from elsewhere than files */
+#define PASSWD_PATH              "/etc/passwd"
+#define ACCOUNTS_SETTLE_MS       500      /* useradd writes several files */
+#define ACCOUNTS_RECHECK_SECONDS (5 * 60) /* accounts that come from elsewhere than files */
 
 static gboolean
 accounts_refresh_due (gpointer user_data)
@@ -1000,11 +993,11 @@ accounts_recheck (gpointer user_data)
  * the folder and reports that too): resolve the accounts again once the
  * writes settle. */
 static void
-passwd_changed (GFileMonitor      *monitor,
-                GFile             *file,
-                GFile             *other,
-                GFileMonitorEvent  event,
-                gpointer           user_data)
+passwd_changed (GFileMonitor *monitor,
+                GFile *file,
+                GFile *other,
+                GFileMonitorEvent event,
+                gpointer user_data)
 {
   TrellisDaemon *daemon = user_data;
 
@@ -1075,7 +1068,7 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
   daemon->config.state_dir = g_strdup (config->state_dir);
   daemon->config.data_dir = g_strdup (config->data_dir);
   daemon->config.table = g_strdup (config->table != NULL ? config->table
-                                                          : TRELLIS_NFT_TABLE_DEFAULT);
+                                                         : TRELLIS_NFT_TABLE_DEFAULT);
   daemon->config.queue_num = config->queue_num;
   daemon->config.answer_port = config->answer_port;
   daemon->config.mark = config->mark != 0 ? config->mark : TRELLIS_NFT_MARK_DEFAULT;
@@ -1107,8 +1100,7 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
     }
   /* The state directory is trellisd's alone: what is in it about a child
    * is for that child and the parents, through trellisd. */
-  if (g_mkdir_with_parents (daemon->config.state_dir, 0700) < 0 ||
-      g_chmod (daemon->config.state_dir, 0700) < 0)
+  if (g_mkdir_with_parents (daemon->config.state_dir, 0700) < 0 || g_chmod (daemon->config.state_dir, 0700) < 0)
     {
       set_errno_error (error, errno, "cannot create the state directory (mode 0700)");
       return NULL;
@@ -1127,7 +1119,8 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
       if (daemon->snapshot == NULL)
         return NULL;
       g_warning ("the household file does not compile; filtering with the last one that did "
-                 "(%s) until it is fixed:\n%s", last_good, (*error)->message);
+                 "(%s) until it is fixed:\n%s",
+                 last_good, (*error)->message);
       g_clear_error (error);
       daemon->using_last_good = TRUE;
     }
@@ -1146,8 +1139,7 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
   {
     g_autofree char *start = NULL;
 
-    if (g_file_get_contents ("/proc/sys/net/ipv4/ip_unprivileged_port_start", &start, NULL, NULL) &&
-        g_ascii_strtoll (start, NULL, 10) < 1024)
+    if (g_file_get_contents ("/proc/sys/net/ipv4/ip_unprivileged_port_start", &start, NULL, NULL) && g_ascii_strtoll (start, NULL, 10) < 1024)
       g_warning ("net.ipv4.ip_unprivileged_port_start is %s: children can bind ports "
                  "below 1024, and a query trellisd passes on may meet one of theirs",
                  g_strstrip (start));
@@ -1169,8 +1161,8 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
     return set_errno_error (error, -r, "cannot ask the kernel which queue expression it has");
   g_message ("queueing with %s",
              daemon->queue_expr == TRELLIS_QUEUE_EXPR_NATIVE
-             ? "the nft queue expression"
-             : "the xtables NFQUEUE target (this kernel has no nft queue expression)");
+               ? "the nft queue expression"
+               : "the xtables NFQUEUE target (this kernel has no nft queue expression)");
 
   plan = nft_plan_build (daemon, daemon->snapshot, error);
   if (plan == NULL)
@@ -1196,7 +1188,8 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
       g_warning ("no event log (%s); filtering goes on without one", log_error->message);
     else if (recreated)
       g_warning ("the event log %s was damaged; it was set aside as %s.corrupt-<time> and a new "
-                 "one started (the damaged copy is removed after log-retention-days)", path, path);
+                 "one started (the damaged copy is removed after log-retention-days)",
+                 path, path);
     events_purge (daemon);
     trellis_daemon_grants_load (daemon);
     daemon->purge = g_timeout_source_new_seconds (24 * 3600);
@@ -1216,7 +1209,8 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
       daemon->nss = trellis_nss_server_new (daemon->config.runtime_dir, nss_decide, daemon, &nss_error);
       if (daemon->nss == NULL)
         g_warning ("no socket for the NSS module (%s): lookups through nss-resolve are "
-                   "decided by the kernel alone", nss_error->message);
+                   "decided by the kernel alone",
+                   nss_error->message);
     }
 
   daemon->expire = g_timeout_source_new_seconds (10);
@@ -1234,13 +1228,13 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
   {
     /* Wait (a little) for the name, so that "ready" means reachable. */
     gint64 deadline = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
-    GSource *tick = g_timeout_source_new (50);   /* wakes the wait below */
+    GSource *tick = g_timeout_source_new (50); /* wakes the wait below */
 
     g_source_set_dummy_callback (tick);
     g_source_attach (tick, NULL);
     while ((daemon->bus_connecting
-            || (daemon->dbus != NULL && !trellis_dbus_service_has_name (daemon->dbus))) &&
-           g_get_monotonic_time () < deadline)
+            || (daemon->dbus != NULL && !trellis_dbus_service_has_name (daemon->dbus)))
+           && g_get_monotonic_time () < deadline)
       g_main_context_iteration (NULL, TRUE);
     g_source_destroy (tick);
     g_source_unref (tick);
@@ -1296,9 +1290,9 @@ kernel_update (TrellisDaemon *daemon, const TrellisNftPlan *plan)
  * changed), and has nothing to do (@next NULL) when every account has the
  * uid it had. */
 typedef struct {
-  gboolean        accounts_only;
-  Snapshot       *next;   /* (owned) (nullable) */
-  TrellisNftPlan *plan;   /* (owned) (nullable) */
+  gboolean accounts_only;
+  Snapshot *next;       /* (owned) (nullable) */
+  TrellisNftPlan *plan; /* (owned) (nullable) */
 } Reload;
 
 static void
@@ -1358,7 +1352,7 @@ reload_finish (TrellisDaemon *daemon, Reload *r, GError **error)
   int ret;
 
   if (r->next == NULL)
-    return TRUE;   /* an accounts refresh that changed nothing */
+    return TRUE; /* an accounts refresh that changed nothing */
   /* The new decisions first: a child added now is decided by the new policy
    * from their first queued packet on; a child removed is no longer queued
    * once the kernel follows, and until then is let through as not ours. */

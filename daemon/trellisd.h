@@ -12,25 +12,25 @@
 G_BEGIN_DECLS
 
 typedef struct {
-  char     *household_path;  /* (owned) */
-  char     *state_dir;       /* (owned) */
-  char     *data_dir;        /* (owned) (nullable) shipped data; NULL: built-in */
-  char     *table;           /* (owned) nft table name, family inet */
-  guint16   queue_num;
-  guint16   answer_port;
-  guint32   mark;
+  char *household_path; /* (owned) */
+  char *state_dir;      /* (owned) */
+  char *data_dir;       /* (owned) (nullable) shipped data; NULL: built-in */
+  char *table;          /* (owned) nft table name, family inet */
+  guint16 queue_num;
+  guint16 answer_port;
+  guint32 mark;
   /* (nullable) Called once, when the table and the queue are in place:
    * filtering is in force.  @verdicts is the context of the thread that
    * gives the queue's verdicts (main.c tells systemd READY=1 and keeps its
    * watchdog there). */
-  void    (*ready) (GMainContext *verdicts, gpointer user_data);
-  gpointer  ready_data;
-  guint16   answers_queue_num;  /* 0: queue_num + 1 */
-  gint64    fake_time;          /* tests: unix seconds the daemon's clock starts at; 0: the real clock */
-  guint     learn_ttl_min;      /* seconds; 0: 120 */
-  guint     learn_ttl_max;      /* seconds; 0: 21600 */
-  char    **resolvers;          /* (owned) (nullable) servers for the DoH endpoints; NULL: resolv.conf */
-  char     *runtime_dir;        /* (owned) (nullable) the NSS module's socket's folder; NULL: none */
+  void (*ready) (GMainContext *verdicts, gpointer user_data);
+  gpointer ready_data;
+  guint16 answers_queue_num; /* 0: queue_num + 1 */
+  gint64 fake_time;          /* tests: unix seconds the daemon's clock starts at; 0: the real clock */
+  guint learn_ttl_min;       /* seconds; 0: 120 */
+  guint learn_ttl_max;       /* seconds; 0: 21600 */
+  char **resolvers;          /* (owned) (nullable) servers for the DoH endpoints; NULL: resolv.conf */
+  char *runtime_dir;         /* (owned) (nullable) the NSS module's socket's folder; NULL: none */
 } TrellisDaemonConfig;
 
 typedef struct _TrellisDaemon TrellisDaemon;
@@ -40,8 +40,8 @@ typedef struct _TrellisDaemon TrellisDaemon;
  * Loads the household; fails with its errors when it does not compile.
  * Touches neither the kernel nor the network.  @config is copied.
  */
-TrellisDaemon *trellis_daemon_new   (const TrellisDaemonConfig *config,
-                                     GError                   **error);
+TrellisDaemon *trellis_daemon_new (const TrellisDaemonConfig *config,
+                                   GError **error);
 
 /**
  * trellis_daemon_start:
@@ -49,8 +49,8 @@ TrellisDaemon *trellis_daemon_new   (const TrellisDaemonConfig *config,
  * transaction.  After a crash the old table is still there: taking the queue
  * back resumes filtering, and the replacement leaves no moment unfiltered.
  */
-gboolean       trellis_daemon_start  (TrellisDaemon  *daemon,
-                                      GError        **error);
+gboolean trellis_daemon_start (TrellisDaemon *daemon,
+                               GError **error);
 
 /**
  * trellis_daemon_reload:
@@ -60,7 +60,7 @@ gboolean       trellis_daemon_start  (TrellisDaemon  *daemon,
  * kernel refuses, changes nothing: the policy in force stays, and the
  * errors are logged.  A reload asked for during another runs after it.
  */
-void           trellis_daemon_reload (TrellisDaemon  *daemon);
+void trellis_daemon_reload (TrellisDaemon *daemon);
 
 /**
  * trellis_daemon_refresh_accounts:
@@ -70,10 +70,10 @@ void           trellis_daemon_reload (TrellisDaemon  *daemon);
  * one that went is no longer queued.  Nothing changes when every account
  * has the uid it had.
  */
-void           trellis_daemon_refresh_accounts (TrellisDaemon *daemon);
+void trellis_daemon_refresh_accounts (TrellisDaemon *daemon);
 
 /** trellis_daemon_stop: removes the kernel table and lets the queue go. */
-void           trellis_daemon_stop   (TrellisDaemon  *daemon);
+void trellis_daemon_stop (TrellisDaemon *daemon);
 
 /**
  * trellis_daemon_stop_for_restart:
@@ -82,9 +82,9 @@ void           trellis_daemon_stop   (TrellisDaemon  *daemon);
  * one transaction, so the table is never gone; meanwhile the children's
  * lookups do what on-failure= says, as after a crash.
  */
-void           trellis_daemon_stop_for_restart (TrellisDaemon *daemon);
+void trellis_daemon_stop_for_restart (TrellisDaemon *daemon);
 
-void           trellis_daemon_free   (TrellisDaemon  *daemon);
+void trellis_daemon_free (TrellisDaemon *daemon);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisDaemon, trellis_daemon_free)
 
 G_END_DECLS

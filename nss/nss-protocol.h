@@ -27,11 +27,11 @@
 #pragma once
 
 #ifndef TRELLIS_NSS_SOCKET
-# ifdef TRELLIS_RUNDIR
-#  define TRELLIS_NSS_SOCKET    TRELLIS_RUNDIR "/nss.socket"
-# else
-#  define TRELLIS_NSS_SOCKET    "/run/trellis/nss.socket"
-# endif
+#ifdef TRELLIS_RUNDIR
+#define TRELLIS_NSS_SOCKET TRELLIS_RUNDIR "/nss.socket"
+#else
+#define TRELLIS_NSS_SOCKET "/run/trellis/nss.socket"
+#endif
 #endif
 #define TRELLIS_NSS_SOCKET_NAME "nss.socket"
 
@@ -40,19 +40,19 @@
 #define TRELLIS_NSS_REQUEST_MAX (1 + TRELLIS_NSS_NAME_MAX)
 #define TRELLIS_NSS_REPLY_MAX   512
 
-#define TRELLIS_NSS_REQUEST     'Q'
-#define TRELLIS_NSS_BLOCKED     'B'
-#define TRELLIS_NSS_SAFE        'S'
-#define TRELLIS_NSS_ALLOWED     'A'
-#define TRELLIS_NSS_OUTSIDE     'O'
-#define TRELLIS_NSS_REFUSED     'E'
+#define TRELLIS_NSS_REQUEST 'Q'
+#define TRELLIS_NSS_BLOCKED 'B'
+#define TRELLIS_NSS_SAFE    'S'
+#define TRELLIS_NSS_ALLOWED 'A'
+#define TRELLIS_NSS_OUTSIDE 'O'
+#define TRELLIS_NSS_REFUSED 'E'
 
-#define TRELLIS_NSS_TIMEOUT_MS  1500
-#define TRELLIS_NSS_IDLE_MS     2000
+#define TRELLIS_NSS_TIMEOUT_MS 1500
+#define TRELLIS_NSS_IDLE_MS    2000
 
 /* Where the module sends its probe when trellisd does not answer: a
  * loopback address no one serves, port 53 (see nss-trellis.c). */
 #ifndef TRELLIS_NSS_PROBE_ADDR
-#define TRELLIS_NSS_PROBE_ADDR  "127.255.53.53"
+#define TRELLIS_NSS_PROBE_ADDR "127.255.53.53"
 #endif
-#define TRELLIS_NSS_PROBE_MS    200
+#define TRELLIS_NSS_PROBE_MS 200

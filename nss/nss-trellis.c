@@ -48,10 +48,10 @@
 #define NSS_EXPORT __attribute__ ((visibility ("default")))
 
 typedef enum {
-  ASK_CONTINUE,     /* allowed, or not ours: the next source */
-  ASK_BLOCKED,      /* not found, and stop */
-  ASK_SAFE,         /* the safe endpoint's addresses */
-  ASK_UNREACHABLE,  /* trellisd did not answer */
+  ASK_CONTINUE,    /* allowed, or not ours: the next source */
+  ASK_BLOCKED,     /* not found, and stop */
+  ASK_SAFE,        /* the safe endpoint's addresses */
+  ASK_UNREACHABLE, /* trellisd did not answer */
 } AskResult;
 
 /* This thread's lookups of a safe endpoint, under way: one never asks
@@ -113,7 +113,7 @@ ask (const char *name, char *ret_target, size_t target_size)
   int fd;
 
   if (len == 0 || len > TRELLIS_NSS_NAME_MAX)
-    return ASK_CONTINUE;   /* no name trellisd could read; no source will find it */
+    return ASK_CONTINUE; /* no name trellisd could read; no source will find it */
   request[0] = TRELLIS_NSS_REQUEST;
   memcpy (request + 1, name, len);
   memcpy (sa.sun_path, TRELLIS_NSS_SOCKET, sizeof TRELLIS_NSS_SOCKET);
@@ -177,7 +177,7 @@ static bool
 dns_held (void)
 {
   struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons (53) };
-  unsigned char probe[12] = { 0, 0, 0x01, 0x00 };   /* id, RD; QDCOUNT 0 */
+  unsigned char probe[12] = { 0, 0, 0x01, 0x00 }; /* id, RD; QDCOUNT 0 */
   unsigned char buf[512];
   int64_t deadline = now_ms () + TRELLIS_NSS_PROBE_MS;
   struct timespec ts;
@@ -200,14 +200,14 @@ dns_held (void)
       ssize_t n = recv (fd, buf, sizeof buf, 0);
 
       if (n >= 0)
-        break;                       /* answered: DNS flows */
+        break; /* answered: DNS flows */
       if (errno == EINTR)
         continue;
       if (errno != EAGAIN)
-        break;                       /* refused (ICMP): DNS flows */
+        break; /* refused (ICMP): DNS flows */
       if (!wait_fd (fd, POLLIN, deadline))
         {
-          held = true;               /* not a word: held */
+          held = true; /* not a word: held */
           break;
         }
     }
@@ -427,7 +427,7 @@ lookup4 (const char *name, struct gaih_addrtuple **pat, char *buffer, size_t buf
     return status_of (r, errnop, h_errnop);
   res = target_resolve (target, AF_UNSPEC);
   if (res == NULL)
-    return no_address (errnop, h_errnop);   /* never the unsafe service instead */
+    return no_address (errnop, h_errnop); /* never the unsafe service instead */
   status = fill_tuples (target, res, pat, buffer, buflen, errnop, h_errnop, ttlp);
   freeaddrinfo (res);
   return status;
@@ -453,87 +453,87 @@ lookup3 (const char *name, int af, struct hostent *host, char *buffer, size_t bu
 }
 
 NSS_EXPORT enum nss_status
-_nss_trellis_gethostbyname4_r (const char             *name,
+_nss_trellis_gethostbyname4_r (const char *name,
                                struct gaih_addrtuple **pat,
-                               char                   *buffer,
-                               size_t                  buflen,
-                               int                    *errnop,
-                               int                    *h_errnop,
-                               int32_t                *ttlp);
+                               char *buffer,
+                               size_t buflen,
+                               int *errnop,
+                               int *h_errnop,
+                               int32_t *ttlp);
 
 enum nss_status
-_nss_trellis_gethostbyname4_r (const char             *name,
+_nss_trellis_gethostbyname4_r (const char *name,
                                struct gaih_addrtuple **pat,
-                               char                   *buffer,
-                               size_t                  buflen,
-                               int                    *errnop,
-                               int                    *h_errnop,
-                               int32_t                *ttlp)
+                               char *buffer,
+                               size_t buflen,
+                               int *errnop,
+                               int *h_errnop,
+                               int32_t *ttlp)
 {
   return lookup4 (name, pat, buffer, buflen, errnop, h_errnop, ttlp);
 }
 
 NSS_EXPORT enum nss_status
-_nss_trellis_gethostbyname3_r (const char     *name,
-                               int             af,
+_nss_trellis_gethostbyname3_r (const char *name,
+                               int af,
                                struct hostent *host,
-                               char           *buffer,
-                               size_t          buflen,
-                               int            *errnop,
-                               int            *h_errnop,
-                               int32_t        *ttlp,
-                               char          **canonp);
+                               char *buffer,
+                               size_t buflen,
+                               int *errnop,
+                               int *h_errnop,
+                               int32_t *ttlp,
+                               char **canonp);
 
 enum nss_status
-_nss_trellis_gethostbyname3_r (const char     *name,
-                               int             af,
+_nss_trellis_gethostbyname3_r (const char *name,
+                               int af,
                                struct hostent *host,
-                               char           *buffer,
-                               size_t          buflen,
-                               int            *errnop,
-                               int            *h_errnop,
-                               int32_t        *ttlp,
-                               char          **canonp)
+                               char *buffer,
+                               size_t buflen,
+                               int *errnop,
+                               int *h_errnop,
+                               int32_t *ttlp,
+                               char **canonp)
 {
   return lookup3 (name, af, host, buffer, buflen, errnop, h_errnop, ttlp, canonp);
 }
 
 NSS_EXPORT enum nss_status
-_nss_trellis_gethostbyname2_r (const char     *name,
-                               int             af,
+_nss_trellis_gethostbyname2_r (const char *name,
+                               int af,
                                struct hostent *host,
-                               char           *buffer,
-                               size_t          buflen,
-                               int            *errnop,
-                               int            *h_errnop);
+                               char *buffer,
+                               size_t buflen,
+                               int *errnop,
+                               int *h_errnop);
 
 enum nss_status
-_nss_trellis_gethostbyname2_r (const char     *name,
-                               int             af,
+_nss_trellis_gethostbyname2_r (const char *name,
+                               int af,
                                struct hostent *host,
-                               char           *buffer,
-                               size_t          buflen,
-                               int            *errnop,
-                               int            *h_errnop)
+                               char *buffer,
+                               size_t buflen,
+                               int *errnop,
+                               int *h_errnop)
 {
   return lookup3 (name, af, host, buffer, buflen, errnop, h_errnop, NULL, NULL);
 }
 
 NSS_EXPORT enum nss_status
-_nss_trellis_gethostbyname_r (const char     *name,
+_nss_trellis_gethostbyname_r (const char *name,
                               struct hostent *host,
-                              char           *buffer,
-                              size_t          buflen,
-                              int            *errnop,
-                              int            *h_errnop);
+                              char *buffer,
+                              size_t buflen,
+                              int *errnop,
+                              int *h_errnop);
 
 enum nss_status
-_nss_trellis_gethostbyname_r (const char     *name,
+_nss_trellis_gethostbyname_r (const char *name,
                               struct hostent *host,
-                              char           *buffer,
-                              size_t          buflen,
-                              int            *errnop,
-                              int            *h_errnop)
+                              char *buffer,
+                              size_t buflen,
+                              int *errnop,
+                              int *h_errnop)
 {
   return lookup3 (name, AF_INET, host, buffer, buflen, errnop, h_errnop, NULL, NULL);
 }

@@ -62,7 +62,7 @@ params_default (const TrellisNftPlanChild *children, size_t n)
 static void
 test_render_exact (void **state)
 {
-  const uint32_t uids[] = { 1002, 1000, 1001, 1000 };  /* sorted and made unique */
+  const uint32_t uids[] = { 1002, 1000, 1001, 1000 }; /* sorted and made unique */
   const TrellisNftPlanChild kid = { .name = "sam", .uids = uids, .n_uids = 4 };
   TrellisNftPlanParams p = params_default (&kid, 1);
   g_autoptr (TrellisNftPlan) plan = trellis_nft_plan_new (&p, NULL);
@@ -113,8 +113,8 @@ test_child_view (void **state)
   const uint32_t sam_uids[] = { 1001, 1003 };
   const uint32_t robin_uids[] = { 1002 };
   const TrellisNftCidr v4[] = {
-    { { 192, 0, 2, 77 }, 24 },       /* host bits dropped: 192.0.2.0/24 */
-    { { 192, 0, 2, 128 }, 25 },      /* inside the one above: left out */
+    { { 192, 0, 2, 77 }, 24 },  /* host bits dropped: 192.0.2.0/24 */
+    { { 192, 0, 2, 128 }, 25 }, /* inside the one above: left out */
     { { 198, 51, 100, 7 }, 32 },
   };
   const TrellisNftPlanChild kids[] = {
@@ -194,7 +194,7 @@ test_refused (void **state)
 
 /* ---- the network policy: quiet times, learned sets, DoH endpoints ------ */
 
-#define NS(s) ((int64_t) (s) * 1000000000)
+#define NS(s) ((int64_t) (s) *1000000000)
 
 /* The rules of chain @name, rendered as nft prints them, one a line. */
 static char *
@@ -207,7 +207,7 @@ chain_text (const TrellisNftPlan *plan, const char *name)
 
   if (start == NULL)
     return NULL;
-  start = strchr (start + strlen (head), '\n') + 1;   /* past the "type" line */
+  start = strchr (start + strlen (head), '\n') + 1; /* past the "type" line */
   end = strstr (start, "\t}\n");
   return g_strndup (start, (gsize) (end - start));
 }
@@ -260,26 +260,26 @@ test_net_policy_order (void **state)
   net = chain_text (plan, TRELLIS_NFT_CHAIN_NET_POLICY);
   assert_non_null (net);
   assert_string_equal (net,
-    "\t\tmeta skuid @protected-uids ip daddr @helplines-v4 accept\n"
-    "\t\tmeta skuid @protected-uids ip6 daddr @helplines-v6 accept\n"
-    "\t\tmeta skuid @protected-uids tcp dport 853 reject\n"
-    "\t\tmeta skuid @protected-uids udp dport 853 reject\n"
-    "\t\tmeta skuid @protected-uids ip daddr @doh-v4 tcp dport != 53 reject with icmp port-unreachable\n"
-    "\t\tmeta skuid @protected-uids ip daddr @doh-v4 udp dport != 53 reject with icmp port-unreachable\n"
-    "\t\tmeta skuid @protected-uids ip daddr @doh-learned-v4 tcp dport 443 reject with icmp port-unreachable\n"
-    "\t\tmeta skuid @protected-uids ip daddr @doh-learned-v4 udp dport 443 reject with icmp port-unreachable\n"
-    "\t\tmeta skuid @protected-uids ip6 daddr @doh-v6 tcp dport != 53 reject with icmpv6 port-unreachable\n"
-    "\t\tmeta skuid @protected-uids ip6 daddr @doh-v6 udp dport != 53 reject with icmpv6 port-unreachable\n"
-    "\t\tmeta skuid @protected-uids ip6 daddr @doh-learned-v6 tcp dport 443 reject with icmpv6 port-unreachable\n"
-    "\t\tmeta skuid @protected-uids ip6 daddr @doh-learned-v6 udp dport 443 reject with icmpv6 port-unreachable\n"
-    "\t\toif \"lo\" accept\n"
-    "\t\tmeta mark 0x0054524c accept\n"
-    "\t\tudp dport 53 accept\n"
-    "\t\ttcp dport 53 accept\n"
-    "\t\tmeta skuid @paused-uids accept\n"
-    "\t\tmeta skuid @child-sam-uids meta time @child-sam-quiet ct state new reject\n"
-    "\t\tmeta skuid @child-robin-uids ct state new ip daddr != @child-robin-learned-v4 reject with icmp port-unreachable\n"
-    "\t\tmeta skuid @child-robin-uids ct state new ip6 daddr != @child-robin-learned-v6 reject with icmpv6 port-unreachable\n");
+                       "\t\tmeta skuid @protected-uids ip daddr @helplines-v4 accept\n"
+                       "\t\tmeta skuid @protected-uids ip6 daddr @helplines-v6 accept\n"
+                       "\t\tmeta skuid @protected-uids tcp dport 853 reject\n"
+                       "\t\tmeta skuid @protected-uids udp dport 853 reject\n"
+                       "\t\tmeta skuid @protected-uids ip daddr @doh-v4 tcp dport != 53 reject with icmp port-unreachable\n"
+                       "\t\tmeta skuid @protected-uids ip daddr @doh-v4 udp dport != 53 reject with icmp port-unreachable\n"
+                       "\t\tmeta skuid @protected-uids ip daddr @doh-learned-v4 tcp dport 443 reject with icmp port-unreachable\n"
+                       "\t\tmeta skuid @protected-uids ip daddr @doh-learned-v4 udp dport 443 reject with icmp port-unreachable\n"
+                       "\t\tmeta skuid @protected-uids ip6 daddr @doh-v6 tcp dport != 53 reject with icmpv6 port-unreachable\n"
+                       "\t\tmeta skuid @protected-uids ip6 daddr @doh-v6 udp dport != 53 reject with icmpv6 port-unreachable\n"
+                       "\t\tmeta skuid @protected-uids ip6 daddr @doh-learned-v6 tcp dport 443 reject with icmpv6 port-unreachable\n"
+                       "\t\tmeta skuid @protected-uids ip6 daddr @doh-learned-v6 udp dport 443 reject with icmpv6 port-unreachable\n"
+                       "\t\toif \"lo\" accept\n"
+                       "\t\tmeta mark 0x0054524c accept\n"
+                       "\t\tudp dport 53 accept\n"
+                       "\t\ttcp dport 53 accept\n"
+                       "\t\tmeta skuid @paused-uids accept\n"
+                       "\t\tmeta skuid @child-sam-uids meta time @child-sam-quiet ct state new reject\n"
+                       "\t\tmeta skuid @child-robin-uids ct state new ip daddr != @child-robin-learned-v4 reject with icmp port-unreachable\n"
+                       "\t\tmeta skuid @child-robin-uids ct state new ip6 daddr != @child-robin-learned-v6 reject with icmpv6 port-unreachable\n");
 
   /* The answers of those children come back on the next queue. */
   learn = chain_text (plan, TRELLIS_NFT_CHAIN_LEARN);
@@ -304,14 +304,13 @@ test_quiet_times (void **state)
   const TrellisNftTimeRange quiet[] = {
     { NS (1700100000), NS (1700103600) },
     { NS (1700000000), NS (1700036000) },
-    { NS (1700030000), NS (1700040000) },   /* overlaps the one before */
-    { NS (1700040000), NS (1700041000) },   /* touches it */
-    { NS (1700200000), NS (1700200000) },   /* empty */
-    { NS (1700300000), NS (1700299000) },   /* ends before it starts */
-    { -NS (10), NS (5) },                   /* before 1970 */
+    { NS (1700030000), NS (1700040000) }, /* overlaps the one before */
+    { NS (1700040000), NS (1700041000) }, /* touches it */
+    { NS (1700200000), NS (1700200000) }, /* empty */
+    { NS (1700300000), NS (1700299000) }, /* ends before it starts */
+    { -NS (10), NS (5) },                 /* before 1970 */
   };
-  const TrellisNftPlanChild kid = { .name = "sam", .uids = uids, .n_uids = 1, .quiet = true,
-                                    .quiet_times = quiet, .n_quiet_times = G_N_ELEMENTS (quiet) };
+  const TrellisNftPlanChild kid = { .name = "sam", .uids = uids, .n_uids = 1, .quiet = true, .quiet_times = quiet, .n_quiet_times = G_N_ELEMENTS (quiet) };
   const TrellisNftPlanChild none = { .name = "sam", .uids = uids, .n_uids = 1, .quiet = true };
   TrellisNftPlanParams p = params_net (&kid, 1);
   g_autoptr (TrellisNftPlan) plan = NULL;
@@ -395,8 +394,12 @@ test_learned_sets (void **state)
   g_autoptr (TrellisNftPlan) without = NULL;
   g_autofree char *text = NULL;
   const char *const runtime[] = {
-    "child-robin-learned-v4", "child-robin-learned-v6", TRELLIS_NFT_SET_HELPLINES_V4,
-    TRELLIS_NFT_SET_HELPLINES_V6, TRELLIS_NFT_SET_DOH_LEARNED_V4, TRELLIS_NFT_SET_DOH_LEARNED_V6,
+    "child-robin-learned-v4",
+    "child-robin-learned-v6",
+    TRELLIS_NFT_SET_HELPLINES_V4,
+    TRELLIS_NFT_SET_HELPLINES_V6,
+    TRELLIS_NFT_SET_DOH_LEARNED_V4,
+    TRELLIS_NFT_SET_DOH_LEARNED_V6,
     TRELLIS_NFT_SET_PAUSED_UIDS,
   };
 
@@ -436,9 +439,9 @@ test_doh_sets (void **state)
   const TrellisNftCidr v4[] = {
     { { 9, 9, 9, 9 }, 32 },
     { { 1, 1, 1, 1 }, 32 },
-    { { 1, 1, 1, 1 }, 32 },              /* twice */
-    { { 8, 8, 4, 77 }, 24 },             /* host bits dropped */
-    { { 8, 8, 4, 4 }, 32 },              /* inside the one above */
+    { { 1, 1, 1, 1 }, 32 },  /* twice */
+    { { 8, 8, 4, 77 }, 24 }, /* host bits dropped */
+    { { 8, 8, 4, 4 }, 32 },  /* inside the one above */
   };
   const TrellisNftCidr v6[] = {
     { { 0x26, 0x06, 0x47, 0x00, 0x47, 0x00, [15] = 0x11 }, 128 },
@@ -543,7 +546,8 @@ test_for_policy_quiet (void **state)
     "[child robin]\nage = 4\naccounts = robin;nobody-here\n");
   g_autoptr (GDateTime) thursday = g_date_time_new_from_iso8601 ("2024-03-28T12:00:00+01:00", NULL);
   TrellisNftPlanTuning tuning = {
-    .queue_num = 7, .answer_port = 5300,
+    .queue_num = 7,
+    .answer_port = 5300,
     .now_us = g_date_time_to_unix (thursday) * G_USEC_PER_SEC,
   };
   g_autoptr (TrellisNftPlan) plan = trellis_nft_plan_new_for_policy (policy, &tuning, resolve_test, NULL, NULL);

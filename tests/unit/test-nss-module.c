@@ -33,7 +33,7 @@ enum nss_status _nss_trellis_gethostbyname_r (const char *, struct hostent *, ch
                                               int *, int *);
 
 static GMutex seen_lock;
-static char *seen;        /* the last name the decision got ("(null)" for none) */
+static char *seen; /* the last name the decision got ("(null)" for none) */
 static guint n_decided;
 
 static TrellisNssVerdict
@@ -136,9 +136,11 @@ test_answers (void **state)
   assert_int_equal (h, HOST_NOT_FOUND);
   assert_int_equal (e, ENOENT);
   assert_int_equal (_nss_trellis_gethostbyname3_r ("blocked.example", AF_INET6, &host, buffer, sizeof buffer,
-                                                   &e, &h, &ttl, &canon), NSS_STATUS_NOTFOUND);
+                                                   &e, &h, &ttl, &canon),
+                    NSS_STATUS_NOTFOUND);
   assert_int_equal (_nss_trellis_gethostbyname2_r ("blocked.example", AF_INET, &host, buffer, sizeof buffer,
-                                                   &e, &h), NSS_STATUS_NOTFOUND);
+                                                   &e, &h),
+                    NSS_STATUS_NOTFOUND);
   assert_int_equal (_nss_trellis_gethostbyname_r ("blocked.example", &host, buffer, sizeof buffer, &e, &h),
                     NSS_STATUS_NOTFOUND);
   assert_int_equal (h, HOST_NOT_FOUND);
@@ -148,7 +150,8 @@ test_answers (void **state)
   assert_int_equal (e, ENOENT);
   assert_int_equal (lookup4 ("outside.example", &e, &h), NSS_STATUS_UNAVAIL);
   assert_int_equal (_nss_trellis_gethostbyname2_r ("allowed.example", AF_INET6, &host, buffer, sizeof buffer,
-                                                   &e, &h), NSS_STATUS_UNAVAIL);
+                                                   &e, &h),
+                    NSS_STATUS_UNAVAIL);
 
   /* an address is no name: not asked */
   {
@@ -174,7 +177,8 @@ test_safe_search (void **state)
   int e, h;
 
   assert_int_equal (_nss_trellis_gethostbyname4_r ("www.safe.example", &pat, buffer, sizeof buffer,
-                                                   &e, &h, &ttl), NSS_STATUS_SUCCESS);
+                                                   &e, &h, &ttl),
+                    NSS_STATUS_SUCCESS);
   assert_non_null (pat);
   for (struct gaih_addrtuple *t = pat; t != NULL; t = t->next)
     {
@@ -189,21 +193,25 @@ test_safe_search (void **state)
   /* a tuple of the caller's own gets the first record */
   pat = &mine;
   assert_int_equal (_nss_trellis_gethostbyname4_r ("www.safe.example", &pat, buffer, sizeof buffer,
-                                                   &e, &h, &ttl), NSS_STATUS_SUCCESS);
+                                                   &e, &h, &ttl),
+                    NSS_STATUS_SUCCESS);
   assert_ptr_equal (pat, &mine);
   assert_string_equal (mine.name, "localhost");
 
   /* too small a buffer: ERANGE, and glibc asks again */
   pat = NULL;
   assert_int_equal (_nss_trellis_gethostbyname4_r ("www.safe.example", &pat, tiny, sizeof tiny,
-                                                   &e, &h, &ttl), NSS_STATUS_TRYAGAIN);
+                                                   &e, &h, &ttl),
+                    NSS_STATUS_TRYAGAIN);
   assert_int_equal (e, ERANGE);
   assert_int_equal (_nss_trellis_gethostbyname3_r ("www.safe.example", AF_INET, &host, tiny, sizeof tiny,
-                                                   &e, &h, &ttl, &canon), NSS_STATUS_TRYAGAIN);
+                                                   &e, &h, &ttl, &canon),
+                    NSS_STATUS_TRYAGAIN);
   assert_int_equal (e, ERANGE);
 
   assert_int_equal (_nss_trellis_gethostbyname3_r ("www.safe.example", AF_INET, &host, buffer, sizeof buffer,
-                                                   &e, &h, &ttl, &canon), NSS_STATUS_SUCCESS);
+                                                   &e, &h, &ttl, &canon),
+                    NSS_STATUS_SUCCESS);
   assert_string_equal (host.h_name, "localhost");
   assert_ptr_equal (canon, host.h_name);
   assert_int_equal (host.h_addrtype, AF_INET);
@@ -223,7 +231,10 @@ test_safe_search (void **state)
 static void
 test_names_read (void **state)
 {
-  const struct { const char *given; const char *decided; } cases[] = {
+  const struct {
+    const char *given;
+    const char *decided;
+  } cases[] = {
     { "ExAmPle-GaMe.COM.", "example-game.com" },
     { "ex\\097mple-game.com", "example-game.com" },
     { "\\069XAMPLE-game.com", "example-game.com" },
@@ -325,7 +336,7 @@ test_hostile_requests (void **state)
   {
     g_autofree char *r = exchange (fd, huge, TRELLIS_NSS_REQUEST_MAX);
 
-    assert_int_equal (r[0], TRELLIS_NSS_BLOCKED);   /* no DNS name: blocked */
+    assert_int_equal (r[0], TRELLIS_NSS_BLOCKED); /* no DNS name: blocked */
   }
   close (fd);
 
