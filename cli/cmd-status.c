@@ -87,7 +87,7 @@ can_see_words (const char *item)
 int
 trellis_cli_status (TrellisCliOptions *options, int argc, char **argv)
 {
-  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(TrellisTrellis1) proxy = NULL;
   g_autoptr(GVariant) status = NULL;
   g_autoptr(GVariant) can_see = NULL;
   g_autoptr(GError) error = NULL;
@@ -109,11 +109,11 @@ trellis_cli_status (TrellisCliOptions *options, int argc, char **argv)
       return TRELLIS_CLI_EXIT_USAGE;
     }
 
-  if (!trellis_cli_dbus_call ("GetStatus", g_variant_new ("(s)", child), "(a{sv})", &reply, &error))
+  proxy = trellis_cli_dbus_proxy (&error);
+  if (proxy == NULL || !trellis_trellis1_call_get_status_sync (proxy, child, &status, NULL, &error))
     return trellis_cli_dbus_error_report (error,
                                           mine ? _ ("Trellis does not filter your account, so there is no profile to show.")
                                                : _ ("Only parents can see another child's profile."));
-  status = g_variant_get_child_value (reply, 0);
 
   if (options->json)
     {

@@ -483,7 +483,8 @@ put_set (struct mnl_nlmsg_batch *batch,
       byteorder = NFT_BYTEORDER_HOST;
       break;
     }
-  nftnl_set_set_u32 (s, NFTNL_SET_FLAGS, (set->interval ? NFT_SET_INTERVAL : 0) | (set->timeout ? NFT_SET_TIMEOUT : 0));
+  nftnl_set_set_u32 (s, NFTNL_SET_FLAGS,
+                     (set->interval ? NFT_SET_INTERVAL : 0) | (set->timeout ? NFT_SET_TIMEOUT : 0));
   nftnl_set_set_u32 (s, NFTNL_SET_KEY_TYPE, type);
   nftnl_set_set_u32 (s, NFTNL_SET_KEY_LEN, (uint32_t) key_len (set->key));
   /* nft reads the key's byte order from here to print the elements. */

@@ -19,16 +19,16 @@
 #define QUEUE_BURST 128
 
 struct _TrellisQueue {
-  struct mnl_socket   *nl;          /* (owned) */
-  guint32              portid;
-  guint16              num;
-  guint32              mark;
-  TrellisQueueHandler  handler;
-  gpointer             user_data;
-  TrellisQueueFailureHandler failed;  /* (nullable) told what went wrong */
-  gpointer             failed_data;
-  GSource             *source;      /* (owned) */
-  char                *buf;         /* (owned) QUEUE_BUFFER_SIZE */
+  struct mnl_socket *nl; /* (owned) */
+  guint32 portid;
+  guint16 num;
+  guint32 mark;
+  TrellisQueueHandler handler;
+  gpointer user_data;
+  TrellisQueueFailureHandler failed; /* (nullable) told what went wrong */
+  gpointer failed_data;
+  GSource *source; /* (owned) */
+  char *buf;       /* (owned) QUEUE_BUFFER_SIZE */
 };
 
 /* Sends a config message and waits for its ACK. */
@@ -57,8 +57,8 @@ config_send (TrellisQueue *queue, struct nlmsghdr *nlh)
 }
 
 int
-trellis_queue_packet_parse (const guint8       *data,
-                            gsize               len,
+trellis_queue_packet_parse (const guint8 *data,
+                            gsize len,
                             TrellisQueuePacket *ret_packet)
 {
   TrellisQueuePacket p = { 0 };
@@ -108,8 +108,8 @@ trellis_queue_packet_parse (const guint8       *data,
         off = 40;
         len = total;
         /* Walk the extension headers we may meet before UDP/TCP. */
-        while (next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING ||
-               next == IPPROTO_DSTOPTS || next == IPPROTO_FRAGMENT)
+        while (next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING
+               || next == IPPROTO_DSTOPTS || next == IPPROTO_FRAGMENT)
           {
             if (++hops > 8 || off + 8 > len)
               return -EBADMSG;
@@ -200,7 +200,7 @@ verdict_send (TrellisQueue *queue, guint32 id, TrellisQueueVerdict verdict)
 
 int
 trellis_queue_message_parse (const struct nlmsghdr *nlh,
-                             TrellisQueueMessage   *ret_message)
+                             TrellisQueueMessage *ret_message)
 {
   struct nlattr *attr[NFQA_MAX + 1] = { NULL };
   struct nfqnl_msg_packet_hdr *ph;
@@ -208,8 +208,8 @@ trellis_queue_message_parse (const struct nlmsghdr *nlh,
   const guint8 *payload;
   guint32 payload_len;
 
-  if (nfq_nlmsg_parse (nlh, attr) < 0 || attr[NFQA_PACKET_HDR] == NULL ||
-      mnl_attr_get_payload_len (attr[NFQA_PACKET_HDR]) < sizeof *ph)
+  if (nfq_nlmsg_parse (nlh, attr) < 0 || attr[NFQA_PACKET_HDR] == NULL
+      || mnl_attr_get_payload_len (attr[NFQA_PACKET_HDR]) < sizeof *ph)
     return -EBADMSG;
   ph = mnl_attr_get_payload (attr[NFQA_PACKET_HDR]);
   m.id = ntohl (ph->packet_id);
@@ -222,8 +222,8 @@ trellis_queue_message_parse (const struct nlmsghdr *nlh,
    * kernel cuts out of it would leave unread.  The queue does not ask for
    * them, so the kernel segments first; should one come all the same, it
    * is dropped. */
-  if (attr[NFQA_SKB_INFO] != NULL &&
-      (ntohl (mnl_attr_get_u32 (attr[NFQA_SKB_INFO])) & NFQA_SKB_GSO) != 0)
+  if (attr[NFQA_SKB_INFO] != NULL
+      && (ntohl (mnl_attr_get_u32 (attr[NFQA_SKB_INFO])) & NFQA_SKB_GSO) != 0)
     goto out;
   /* Only part of the packet was copied: the rest would leave unread. */
   if (attr[NFQA_CAP_LEN] != NULL && ntohl (mnl_attr_get_u32 (attr[NFQA_CAP_LEN])) > payload_len)
@@ -252,7 +252,7 @@ packet_cb (const struct nlmsghdr *nlh, void *data)
   TrellisQueueVerdict verdict = TRELLIS_QUEUE_DROP;
 
   if (trellis_queue_message_parse (nlh, &m) < 0)
-    return MNL_CB_OK;   /* no packet id: nothing we could give a verdict to */
+    return MNL_CB_OK; /* no packet id: nothing we could give a verdict to */
   if (m.readable)
     verdict = queue->handler (&m.packet, queue->user_data);
   verdict_send (queue, m.id, verdict);
@@ -274,19 +274,19 @@ queue_readable (gint fd, GIOCondition condition, gpointer user_data)
             report_failure (queue, TRELLIS_QUEUE_FAILURE_RECEIVE, 0, -errno);
           break;
         }
-      if (mnl_cb_run (queue->buf, n, 0, queue->portid, packet_cb, queue) < 0 &&
-          errno != 0)
+      if (mnl_cb_run (queue->buf, n, 0, queue->portid, packet_cb, queue) < 0
+          && errno != 0)
         report_failure (queue, TRELLIS_QUEUE_FAILURE_MESSAGE, 0, -errno);
     }
   return G_SOURCE_CONTINUE;
 }
 
 TrellisQueue *
-trellis_queue_new (guint16               queue_num,
-                   guint32               mark,
-                   TrellisQueueHandler   handler,
-                   gpointer              user_data,
-                   GError              **error)
+trellis_queue_new (guint16 queue_num,
+                   guint32 mark,
+                   TrellisQueueHandler handler,
+                   gpointer user_data,
+                   GError **error)
 {
   g_autoptr(TrellisQueue) queue = g_new0 (TrellisQueue, 1);
   char buf[MNL_SOCKET_BUFFER_SIZE];
@@ -295,7 +295,7 @@ trellis_queue_new (guint16               queue_num,
    * queued, so each packet that will leave is queued, and judged, on its
    * own (docs/decisions.md, "GSO"). */
   guint32 flags = NFQA_CFG_F_UID_GID;
-  guint32 mask = NFQA_CFG_F_UID_GID | NFQA_CFG_F_GSO;   /* GSO cleared */
+  guint32 mask = NFQA_CFG_F_UID_GID | NFQA_CFG_F_GSO; /* GSO cleared */
   int one = 1;
   int ret;
 
@@ -353,9 +353,9 @@ trellis_queue_new (guint16               queue_num,
 }
 
 void
-trellis_queue_set_failure_handler (TrellisQueue               *queue,
-                                   TrellisQueueFailureHandler  handler,
-                                   gpointer                    user_data)
+trellis_queue_set_failure_handler (TrellisQueue *queue,
+                                   TrellisQueueFailureHandler handler,
+                                   gpointer user_data)
 {
   g_return_if_fail (queue != NULL);
   queue->failed = handler;

@@ -17,7 +17,7 @@ G_BEGIN_DECLS
  * service manager.  Nothing when trellisd was not started by one; an
  * error is not the filter's concern and is ignored.
  */
-void     trellis_service_notify      (const char   *state);
+void trellis_service_notify (const char *state);
 
 /**
  * trellis_watchdog_attach:
@@ -30,6 +30,6 @@ void     trellis_service_notify      (const char   *state);
  * the attached source (owned: destroy and unref it to stop), or NULL when
  * there is no watchdog.
  */
-GSource *trellis_watchdog_attach     (GMainContext *context);
+GSource *trellis_watchdog_attach (GMainContext *context);
 
 G_END_DECLS

@@ -11,9 +11,9 @@
 
 /* The band index for @child at @now, or -1 when the child is an adult. */
 static int
-child_band (TrellisPolicy      *policy,
+child_band (TrellisPolicy *policy,
             const TrellisChild *child,
-            GDateTime          *now)
+            GDateTime *now)
 {
   guint age = trellis_child_get_age (policy, child, now);
 
@@ -23,12 +23,12 @@ child_band (TrellisPolicy      *policy,
 }
 
 static void
-child_settings (TrellisPolicy          *policy,
-                const TrellisChild     *child,
-                int                     band_index,
-                guint32                *ret_categories,
+child_settings (TrellisPolicy *policy,
+                const TrellisChild *child,
+                int band_index,
+                guint32 *ret_categories,
                 TrellisSafeSearchLevel *ret_safe_search,
-                gboolean               *ret_allowlist)
+                gboolean *ret_allowlist)
 {
   const TrellisAgeBandEntry *band = g_ptr_array_index (policy->bands, band_index);
   TrellisSafeSearchLevel level = band->pub.safe_search;
@@ -44,12 +44,12 @@ child_settings (TrellisPolicy          *policy,
 }
 
 const TrellisAgeBand *
-trellis_child_get_profile (TrellisPolicy          *policy,
-                           const TrellisChild     *child,
-                           GDateTime              *now,
-                           guint32                *ret_categories,
+trellis_child_get_profile (TrellisPolicy *policy,
+                           const TrellisChild *child,
+                           GDateTime *now,
+                           guint32 *ret_categories,
                            TrellisSafeSearchLevel *ret_safe_search,
-                           gboolean               *ret_allowlist)
+                           gboolean *ret_allowlist)
 {
   int band;
 
@@ -64,9 +64,9 @@ trellis_child_get_profile (TrellisPolicy          *policy,
 }
 
 static void
-decision_set (TrellisPolicy   *policy,
-              guint            id,
-              TrellisVerdict   verdict,
+decision_set (TrellisPolicy *policy,
+              guint id,
+              TrellisVerdict verdict,
               TrellisDecision *ret_decision)
 {
   ret_decision->rule = &g_array_index (policy->rules, TrellisRule, id);
@@ -75,11 +75,11 @@ decision_set (TrellisPolicy   *policy,
 }
 
 void
-trellis_policy_decide_at (TrellisPolicy      *policy,
+trellis_policy_decide_at (TrellisPolicy *policy,
                           const TrellisChild *child,
-                          const char         *name,
-                          GDateTime          *now,
-                          TrellisDecision    *ret_decision)
+                          const char *name,
+                          GDateTime *now,
+                          TrellisDecision *ret_decision)
 {
   /* Presentation form with \DDD escapes: at most 255 octets × 4. */
   char buffer[1024];
@@ -131,15 +131,18 @@ trellis_policy_decide_at (TrellisPolicy      *policy,
     }
   if (child == NULL)
     {
-      decision_set (policy, id, rule->kind == TRELLIS_RULE_KIND_DENY || rule->kind == TRELLIS_RULE_KIND_INTEGRITY
-                    ? TRELLIS_VERDICT_BLOCK : TRELLIS_VERDICT_ALLOW, ret_decision);
+      decision_set (policy, id,
+                    rule->kind == TRELLIS_RULE_KIND_DENY || rule->kind == TRELLIS_RULE_KIND_INTEGRITY
+                      ? TRELLIS_VERDICT_BLOCK
+                      : TRELLIS_VERDICT_ALLOW,
+                    ret_decision);
       return;
     }
 
   local = now != NULL ? g_date_time_to_timezone (now, policy->tz) : g_date_time_new_now (policy->tz);
   band = child_band (policy, child, local);
   if (band < 0)
-    return;  /* 18 today: Trellis does not filter adults */
+    return; /* 18 today: Trellis does not filter adults */
   child_settings (policy, child, band, &categories, &level, &allowlist);
 
   if (rule->kind == TRELLIS_RULE_KIND_DENY || rule->kind == TRELLIS_RULE_KIND_INTEGRITY)
@@ -203,10 +206,10 @@ trellis_policy_decide_at (TrellisPolicy      *policy,
 }
 
 void
-trellis_policy_decide (TrellisPolicy      *policy,
+trellis_policy_decide (TrellisPolicy *policy,
                        const TrellisChild *child,
-                       const char         *name,
-                       TrellisDecision    *ret_decision)
+                       const char *name,
+                       TrellisDecision *ret_decision)
 {
   trellis_policy_decide_at (policy, child, name, NULL, ret_decision);
 }

@@ -5,7 +5,7 @@
 #include "policy/matcher.h"
 
 struct _TrellisMatcher {
-  GHashTable *domains;  /* (owned) normalized domain (owned) → GUINT_TO_POINTER (rule id) */
+  GHashTable *domains; /* (owned) normalized domain (owned) → GUINT_TO_POINTER (rule id) */
 };
 
 TrellisMatcher *
@@ -28,9 +28,9 @@ trellis_matcher_free (TrellisMatcher *matcher)
 
 gboolean
 trellis_matcher_insert (TrellisMatcher *matcher,
-                        const char     *domain,
-                        guint           rule_id,
-                        guint          *ret_existing_id)
+                        const char *domain,
+                        guint rule_id,
+                        guint *ret_existing_id)
 {
   gpointer existing;
 
@@ -49,8 +49,8 @@ trellis_matcher_insert (TrellisMatcher *matcher,
 
 gboolean
 trellis_matcher_lookup_exact (const TrellisMatcher *matcher,
-                              const char           *domain,
-                              guint                *ret_rule_id)
+                              const char *domain,
+                              guint *ret_rule_id)
 {
   gpointer id;
 
@@ -85,8 +85,8 @@ trellis_matcher_next_suffix (const char *name)
 
 gboolean
 trellis_matcher_lookup (const TrellisMatcher *matcher,
-                        const char           *name,
-                        guint                *ret_rule_id)
+                        const char *name,
+                        guint *ret_rule_id)
 {
   const char *suffix;
 
@@ -102,7 +102,7 @@ guint
 trellis_matcher_decide (const TrellisMatcher *helplines,
                         const TrellisMatcher *rules,
                         const TrellisMatcher *integrity,
-                        const char           *name)
+                        const char *name)
 {
   const char *suffix;
   guint id;

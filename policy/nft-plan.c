@@ -815,7 +815,8 @@ steps_equal (const TrellisNftRule *a, const TrellisNftRule *b)
     {
       const TrellisNftStep *x = &a->steps[i], *y = &b->steps[i];
 
-      if (x->kind != y->kind || x->set != y->set || x->value != y->value || x->bypass != y->bypass)
+      if (x->kind != y->kind || x->set != y->set || x->value != y->value
+          || x->bypass != y->bypass)
         return FALSE;
     }
   return TRUE;
@@ -827,13 +828,17 @@ trellis_nft_plan_same_shape (const TrellisNftPlan *a,
 {
   g_return_val_if_fail (a != NULL && b != NULL, FALSE);
 
-  if (strcmp (a->table, b->table) != 0 || a->queue_expr != b->queue_expr || a->n_sets != b->n_sets || a->n_chains != b->n_chains || a->n_rules != b->n_rules)
+  if (strcmp (a->table, b->table) != 0 || a->queue_expr != b->queue_expr
+      || a->n_sets != b->n_sets || a->n_chains != b->n_chains || a->n_rules != b->n_rules)
     return FALSE;
   for (size_t i = 0; i < a->n_sets; i++)
-    if (strcmp (a->sets[i].name, b->sets[i].name) != 0 || a->sets[i].key != b->sets[i].key || a->sets[i].interval != b->sets[i].interval || a->sets[i].timeout != b->sets[i].timeout)
+    if (strcmp (a->sets[i].name, b->sets[i].name) != 0 || a->sets[i].key != b->sets[i].key
+        || a->sets[i].interval != b->sets[i].interval || a->sets[i].timeout != b->sets[i].timeout)
       return FALSE;
   for (size_t i = 0; i < a->n_chains; i++)
-    if (strcmp (a->chains[i].name, b->chains[i].name) != 0 || a->chains[i].type != b->chains[i].type || a->chains[i].hook != b->chains[i].hook || a->chains[i].priority != b->chains[i].priority)
+    if (strcmp (a->chains[i].name, b->chains[i].name) != 0
+        || a->chains[i].type != b->chains[i].type || a->chains[i].hook != b->chains[i].hook
+        || a->chains[i].priority != b->chains[i].priority)
       return FALSE;
   for (size_t i = 0; i < a->n_rules; i++)
     if (!steps_equal (&a->rules[i], &b->rules[i]))
@@ -847,7 +852,10 @@ trellis_nft_set_same_elements (const TrellisNftSet *a,
 {
   g_return_val_if_fail (a != NULL && b != NULL, FALSE);
 
-  return a->n_uids == b->n_uids && a->n_cidrs == b->n_cidrs && a->n_times == b->n_times && (a->n_times == 0 || memcmp (a->times, b->times, a->n_times * sizeof *a->times) == 0) && (a->n_uids == 0 || memcmp (a->uids, b->uids, a->n_uids * sizeof *a->uids) == 0) && (a->n_cidrs == 0 || memcmp (a->cidrs, b->cidrs, a->n_cidrs * sizeof *a->cidrs) == 0);
+  return a->n_uids == b->n_uids && a->n_cidrs == b->n_cidrs && a->n_times == b->n_times
+         && (a->n_times == 0 || memcmp (a->times, b->times, a->n_times * sizeof *a->times) == 0)
+         && (a->n_uids == 0 || memcmp (a->uids, b->uids, a->n_uids * sizeof *a->uids) == 0)
+         && (a->n_cidrs == 0 || memcmp (a->cidrs, b->cidrs, a->n_cidrs * sizeof *a->cidrs) == 0);
 }
 
 /* ---------------------------------------------------------------------- */
