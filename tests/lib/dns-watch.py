@@ -2,13 +2,15 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """dns-watch.py — ask one name at a steady pace and write down each answer.
 
-    dns-watch.py [--interval-ms MS] [--timeout S] [--expect noerror|nxdomain]
-                 --until FILE --out FILE SERVER NAME
+    dns-watch.py [--interval-ms MS] [--timeout S] [--tries N]
+                 [--expect noerror|nxdomain] --until FILE --out FILE SERVER NAME
 
 Every MS milliseconds (default 20) an A query for NAME (UDP, EDNS, a socket
 of its own, as a stub resolver would) goes to SERVER; each waits up to S
 seconds (default 1) in a thread of its own, so a query that gets no answer
-does not hold the next one back.  It stops when FILE exists, waits for the
+does not hold the next one back.  With --tries N (default 1) a lookup not
+answered in time is asked again, up to N times in all, with a new id on the
+same socket, as glibc's stub resolver does (resolv.conf's "attempts").  It stops when FILE exists, waits for the
 queries still out, and writes --out, one line a query in the order sent:
 
     SENT_MS RESULT LATENCY_MS [RCODE/ANSWERS]
@@ -16,10 +18,11 @@ queries still out, and writes --out, one line a query in the order sent:
 SENT_MS is CLOCK_BOOTTIME in milliseconds (what /proc/uptime counts, so a
 shell can compare it with its own clock), RESULT "ok" (the expected rcode,
 with an A record for noerror), "wrong" (another answer) or "none" (no
-answer in time).  Then it prints one line:
+answer in time, after every try).  Then it prints one line:
 
-    sent=N ok=N wrong=N none=N p50_ms=X p99_ms=X max_ms=X
+    sent=N ok=N wrong=N none=N retried=N p50_ms=X p99_ms=X max_ms=X
 
+retried: the lookups that needed more than one try (answered or not).
 Standard library only: the tests run it as a child's or a parent's account.
 """
 import argparse
@@ -45,40 +48,44 @@ def build_query(qid, name):
     return q
 
 
-def one(server, family, name, timeout, expect, slot, results):
-    qid = random.randrange(65536)
+def one(server, family, name, timeout, tries, expect, slot, results):
     sent = now_ms()
     s = socket.socket(family, socket.SOCK_DGRAM)
     s.settimeout(timeout)
-    result, latency, detail = "none", timeout * 1000.0, ""
+    result, latency, detail, tried = "none", timeout * tries * 1000.0, "", 0
     try:
-        s.sendto(build_query(qid, name), (server, 53))
-        while True:
-            data, _ = s.recvfrom(4096)
-            if len(data) < 12 or struct.unpack("!H", data[:2])[0] != qid:
-                continue
-            latency = now_ms() - sent
-            flags, an = struct.unpack("!H", data[2:4])[0], struct.unpack("!H", data[6:8])[0]
-            rcode = flags & 0xF
-            detail = " %d/%d" % (rcode, an)
-            if expect == "noerror":
-                result = "ok" if rcode == 0 and an > 0 else "wrong"
-            else:
-                result = "ok" if rcode == 3 else "wrong"
-            break
-    except socket.timeout:
-        pass
+        while result == "none" and tried < tries:
+            tried += 1
+            qid = random.randrange(65536)
+            s.sendto(build_query(qid, name), (server, 53))
+            try:
+                while True:
+                    data, _ = s.recvfrom(4096)
+                    if len(data) < 12 or struct.unpack("!H", data[:2])[0] != qid:
+                        continue
+                    latency = now_ms() - sent
+                    flags, an = struct.unpack("!H", data[2:4])[0], struct.unpack("!H", data[6:8])[0]
+                    rcode = flags & 0xF
+                    detail = " %d/%d" % (rcode, an)
+                    if expect == "noerror":
+                        result = "ok" if rcode == 0 and an > 0 else "wrong"
+                    else:
+                        result = "ok" if rcode == 3 else "wrong"
+                    break
+            except socket.timeout:
+                pass
     except OSError:
         result = "none"
     finally:
         s.close()
-    results[slot] = (sent, result, latency, detail)
+    results[slot] = (sent, result, latency, detail, tried)
 
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--interval-ms", type=float, default=20.0)
     p.add_argument("--timeout", type=float, default=1.0)
+    p.add_argument("--tries", type=int, default=1)
     p.add_argument("--expect", choices=("noerror", "nxdomain"), default="noerror")
     p.add_argument("--until", required=True)
     p.add_argument("--out", required=True)
@@ -90,7 +97,7 @@ def main():
     next_at = now_ms()
     while not os.path.exists(a.until):
         results.append(None)
-        t = threading.Thread(target=one, args=(a.server, family, a.name, a.timeout, a.expect,
+        t = threading.Thread(target=one, args=(a.server, family, a.name, a.timeout, max(1, a.tries), a.expect,
                                                 len(results) - 1, results))
         t.start()
         threads.append(t)
@@ -102,12 +109,13 @@ def main():
     for t in threads:
         t.join()
     with open(a.out, "w") as f:
-        for sent, result, latency, detail in results:
+        for sent, result, latency, detail, _ in results:
             f.write("%.1f %s %.2f%s\n" % (sent, result, latency, detail))
     lat = sorted(r[2] for r in results) or [0.0]
     count = {k: sum(1 for r in results if r[1] == k) for k in ("ok", "wrong", "none")}
-    print("sent=%d ok=%d wrong=%d none=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f" % (
-        len(results), count["ok"], count["wrong"], count["none"],
+    retried = sum(1 for r in results if r[4] > 1)
+    print("sent=%d ok=%d wrong=%d none=%d retried=%d p50_ms=%.2f p99_ms=%.2f max_ms=%.2f" % (
+        len(results), count["ok"], count["wrong"], count["none"], retried,
         lat[len(lat) // 2], lat[min(len(lat) - 1, int(len(lat) * 0.99))], lat[-1]))
     return 0
 
