@@ -245,6 +245,13 @@ params_check (const TrellisNftPlanParams *p, GError **error)
                    "the mark must not be 0");
       return FALSE;
     }
+  if (p->queue_total > TRELLIS_NFT_QUEUE_TOTAL_MAX ||
+      (guint) p->queue_num + MAX (p->queue_total, 1) - 1 > G_MAXUINT16)
+    {
+      g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
+                   "1 to %u queues, numbered at most 65535", TRELLIS_NFT_QUEUE_TOTAL_MAX);
+      return FALSE;
+    }
   if (p->queue_expr != TRELLIS_QUEUE_EXPR_NATIVE && p->queue_expr != TRELLIS_QUEUE_EXPR_XT)
     {
       g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
@@ -407,12 +414,14 @@ trellis_nft_plan_new (const TrellisNftPlanParams  *params,
   ADD_RULE (&b, chain_queue, NULL,
             STEP (SKUID_IN_SET, .set = set_uids),
             STEP (UDP_DPORT, .value = 53),
-            STEP (QUEUE, .value = params->queue_num, .bypass = params->bypass));
+            STEP (QUEUE, .value = params->queue_num, .bypass = params->bypass,
+                  .total = MAX (params->queue_total, 1)));
   ADD_RULE (&b, chain_queue, NULL,
             STEP (SKUID_IN_SET, .set = set_uids),
             STEP (TCP_DPORT, .value = 53),
             STEP (CT_STATE_NEW),
-            STEP (QUEUE, .value = params->queue_num, .bypass = params->bypass));
+            STEP (QUEUE, .value = params->queue_num, .bypass = params->bypass,
+                  .total = MAX (params->queue_total, 1)));
   ADD_RULE (&b, chain_redirect, NULL,
             STEP (MARK, .value = params->mark),
             STEP (UDP_DPORT, .value = 53),
@@ -428,7 +437,8 @@ trellis_nft_plan_new (const TrellisNftPlanParams  *params,
   ADD_RULE (&b, chain_guard, NULL,
             STEP (MARK, .value = params->mark),
             STEP (UDP_DPORT, .value = 53),
-            STEP (QUEUE, .value = params->queue_num, .bypass = false));
+            STEP (QUEUE, .value = params->queue_num, .bypass = false,
+                  .total = MAX (params->queue_total, 1)));
   ADD_RULE (&b, chain_guard, NULL,
             STEP (MARK, .value = params->mark),
             STEP (TCP_DPORT, .value = 53),
@@ -564,7 +574,7 @@ steps_equal (const TrellisNftRule *a, const TrellisNftRule *b)
       const TrellisNftStep *x = &a->steps[i], *y = &b->steps[i];
 
       if (x->kind != y->kind || x->set != y->set || x->value != y->value ||
-          x->bypass != y->bypass)
+          x->bypass != y->bypass || MAX (x->total, 1) != MAX (y->total, 1))
         return FALSE;
     }
   return TRUE;
@@ -607,6 +617,12 @@ trellis_nft_set_same_elements (const TrellisNftSet *a,
 
 /* ---------------------------------------------------------------------- */
 /* From the household */
+
+guint
+trellis_nft_queue_total_default (void)
+{
+  return CLAMP (g_get_num_processors (), 1, TRELLIS_NFT_QUEUE_TOTAL_MAX);
+}
 
 static gboolean
 resolve_getpwnam (const char *account, uint32_t *ret_uid, gpointer user_data)
@@ -686,6 +702,7 @@ trellis_nft_plan_new_for_policy (TrellisPolicy               *policy,
 
   params.table = tuning->table != NULL ? tuning->table : TRELLIS_NFT_TABLE_DEFAULT;
   params.queue_num = tuning->queue_num;
+  params.queue_total = MAX (tuning->queue_total, 1);
   params.answer_port = tuning->answer_port;
   params.mark = tuning->mark != 0 ? tuning->mark : TRELLIS_NFT_MARK_DEFAULT;
   params.bypass = trellis_policy_get_on_failure_open (policy);
@@ -836,12 +853,25 @@ render_rule (GString *out, const TrellisNftPlan *plan, const TrellisNftRule *r)
           g_string_append (out, "counter packets 0 bytes 0");
           break;
         case TRELLIS_NFT_STEP_QUEUE:
-          if (plan->queue_expr == TRELLIS_QUEUE_EXPR_XT)
-            g_string_append_printf (out, "queue num %" G_GUINT32_FORMAT "%s", st->value,
-                                    st->bypass ? " bypass" : "");
-          else
-            g_string_append_printf (out, "queue %sto %" G_GUINT32_FORMAT,
-                                    st->bypass ? "flags bypass " : "", st->value);
+          {
+            gboolean fanout = st->total > 1;
+            const char *flags = st->bypass ? (fanout ? "bypass,fanout" : "bypass")
+                                           : (fanout ? "fanout" : NULL);
+
+            if (plan->queue_expr == TRELLIS_QUEUE_EXPR_XT)
+              g_string_append_printf (out, "queue num %" G_GUINT32_FORMAT, st->value);
+            else
+              {
+                g_string_append (out, "queue ");
+                if (flags != NULL)
+                  g_string_append_printf (out, "flags %s ", flags);
+                g_string_append_printf (out, "to %" G_GUINT32_FORMAT, st->value);
+              }
+            if (fanout)
+              g_string_append_printf (out, "-%" G_GUINT32_FORMAT, st->value + st->total - 1);
+            if (plan->queue_expr == TRELLIS_QUEUE_EXPR_XT && flags != NULL)
+              g_string_append_printf (out, " %s", flags);
+          }
           break;
         case TRELLIS_NFT_STEP_REDIRECT:
           g_string_append_printf (out, "redirect to :%" G_GUINT32_FORMAT, st->value);

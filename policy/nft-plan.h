@@ -11,19 +11,24 @@
  *   table inet trellis {
  *     set protected-uids { type uid; }                       # every child's uids
  *     chain dns-queue { type filter hook output priority mangle (-150); policy accept;
- *       meta skuid @protected-uids udp dport 53 queue num N [bypass]
- *       meta skuid @protected-uids tcp dport 53 ct state new queue num N [bypass]  # SYN: learn the flow
+ *       meta skuid @protected-uids udp dport 53 queue num N[-M fanout] [bypass]
+ *       meta skuid @protected-uids tcp dport 53 ct state new queue num N[-M fanout] [bypass]  # SYN
  *     }
  *     chain dns-redirect { type nat hook output priority -100; policy accept;
  *       meta mark MARK udp dport 53 redirect to :PORT   # a blocked query
  *       meta mark MARK tcp dport 53 redirect to :PORT   # every connection trellisd saw
  *     }
  *     chain dns-guard { type filter hook postrouting priority srcnat (100); policy accept;
- *       meta mark MARK udp dport 53 queue num N   # marked but not redirected: trellisd
+ *       meta mark MARK udp dport 53 queue num N[-M fanout]   # marked but not redirected: trellisd
  *                                                 # answers it and drops it; never bypass
  *       meta mark MARK tcp dport 53 drop
  *     }
  *   }
+ *
+ * With several queues (one per trellisd queue thread: N to M, queue_total
+ * of them), the kernel spreads the packets over them by the CPU that
+ * handles each one (CPU fanout), so that two cores judge twice as many.
+ * A queue of anything else (say, DNS answers) takes a number outside N-M.
  *
  * TCP is redirected by the mark trellisd's verdict sets on the SYN, not by
  * uid, so that with on-failure=open (bypass) and trellisd gone, a child's TCP
@@ -66,6 +71,9 @@ G_BEGIN_DECLS
 #define TRELLIS_NFT_CHAIN_REDIRECT       "dns-redirect"
 #define TRELLIS_NFT_CHAIN_GUARD          "dns-guard"
 #define TRELLIS_NFT_CHAIN_IP_BLOCK       "ip-block"
+
+/* At most this many queues for the queries (trellisd's queue threads). */
+#define TRELLIS_NFT_QUEUE_TOTAL_MAX      16
 
 /* At most this many uids in one set. */
 #define TRELLIS_NFT_UIDS_MAX             (1u << 20)
@@ -131,7 +139,8 @@ typedef enum {
   TRELLIS_NFT_STEP_IP_DADDR_IN_SET,   /* ip daddr @SET (meta nfproto ipv4 implied) */
   TRELLIS_NFT_STEP_IP6_DADDR_IN_SET,  /* ip6 daddr @SET (meta nfproto ipv6 implied) */
   TRELLIS_NFT_STEP_COUNTER,           /* counter */
-  TRELLIS_NFT_STEP_QUEUE,             /* queue num VALUE [bypass], plan->queue_expr */
+  TRELLIS_NFT_STEP_QUEUE,             /* queue num VALUE[-(VALUE+TOTAL-1) fanout] [bypass],
+                                       * plan->queue_expr */
   TRELLIS_NFT_STEP_REDIRECT,          /* redirect to :VALUE */
   TRELLIS_NFT_STEP_DROP,              /* drop */
   TRELLIS_NFT_STEP_REJECT,            /* reject: ICMP/ICMPv6 port unreachable after an
@@ -143,6 +152,8 @@ typedef struct {
   size_t              set;      /* *_IN_SET: index in plan->sets */
   uint32_t            value;    /* MARK, *_DPORT, QUEUE, REDIRECT */
   bool                bypass;   /* QUEUE */
+  uint32_t            total;    /* QUEUE: the queues VALUE to VALUE + TOTAL - 1, spread
+                                 * by CPU (fanout) when more than one; 0 counts as 1 */
 } TrellisNftStep;
 
 typedef struct {
@@ -187,6 +198,8 @@ typedef struct {
 typedef struct {
   const char                 *table;        /* 1 to 255 bytes */
   uint16_t                    queue_num;
+  uint16_t                    queue_total;  /* queues from queue_num on, 1 to
+                                             * TRELLIS_NFT_QUEUE_TOTAL_MAX; 0 counts as 1 */
   uint16_t                    answer_port;  /* != 0, != 53 */
   uint32_t                    mark;         /* != 0 */
   bool                        bypass;       /* on-failure=open */
@@ -200,10 +213,19 @@ typedef struct {
 typedef struct {
   const char        *table;        /* (nullable) NULL: TRELLIS_NFT_TABLE_DEFAULT */
   uint16_t           queue_num;
+  uint16_t           queue_total;  /* 0: 1 */
   uint16_t           answer_port;
   uint32_t           mark;         /* 0: TRELLIS_NFT_MARK_DEFAULT */
   TrellisQueueExpr   queue_expr;
 } TrellisNftPlanTuning;
+
+/**
+ * trellis_nft_queue_total_default:
+ * How many queues trellisd reads when not told (--queue-threads): one per
+ * CPU it may run on, at most TRELLIS_NFT_QUEUE_TOTAL_MAX.  The CLI renders
+ * the plan with the same number.
+ */
+guint trellis_nft_queue_total_default (void);
 
 /**
  * TrellisNftPlanResolve:
@@ -266,8 +288,9 @@ const TrellisNftSet *trellis_nft_plan_find_set (const TrellisNftPlan *plan,
  * @child: (nullable): a child's name, for a view of what concerns it
  *
  * The plan as nft 1.0.6 prints it (`nft list table inet NAME`, the
- * xtables NFQUEUE target printed as `queue num N [bypass]`; the native
- * queue expression as `queue [flags bypass ]to N`), byte for byte.
+ * xtables NFQUEUE target printed as `queue num N[-M] [bypass|bypass,fanout|fanout]`;
+ * the native queue expression as `queue [flags bypass[,fanout] ]to N[-M]`), byte
+ * for byte.
  *
  * With @child: the same layout, but a uid set lists only that child's uids,
  * another child's sets and rules are left out, and a chain left with no
