@@ -98,6 +98,7 @@ main (int argc, char *argv[])
   g_autofree char *data_dir = NULL;
   g_autofree char *table = NULL;
   gint queue_num = DEFAULT_QUEUE_NUM;
+  gint queue_threads = 0;
   gint answer_port = DEFAULT_ANSWER_PORT;
   gboolean verbose = FALSE;
   GOptionEntry entries[] = {
@@ -109,6 +110,9 @@ main (int argc, char *argv[])
       "Shipped data: helplines, categories (default " TRELLIS_DATADIR ", or the source tree's when run from a build tree)", "DIR" },
     { "queue-num", 0, 0, G_OPTION_ARG_INT, &queue_num,
       "The NFQUEUE number (default 5353)", "N" },
+    { "queue-threads", 0, 0, G_OPTION_ARG_INT, &queue_threads,
+      "Queues (from --queue-num on) and threads that judge queries, spread by CPU "
+      "(default: one per CPU, at most 16)", "N" },
     { "answer-port", 0, 0, G_OPTION_ARG_INT, &answer_port,
       "The answerer's local UDP and TCP port (default 5354)", "PORT" },
     { "table", 0, 0, G_OPTION_ARG_STRING, &table,
@@ -147,6 +151,13 @@ main (int argc, char *argv[])
       g_printerr ("trellisd: %s\n", error->message);
       return 2;
     }
+  if (queue_threads < 0 || queue_threads > TRELLIS_NFT_QUEUE_TOTAL_MAX)
+    {
+      g_printerr ("trellisd: --queue-threads must be between 1 and %u, not %d\n",
+                  TRELLIS_NFT_QUEUE_TOTAL_MAX, queue_threads);
+      return 2;
+    }
+  config.queue_threads = (guint) queue_threads;
   if (verbose)
     g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
 

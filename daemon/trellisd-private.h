@@ -25,6 +25,8 @@ typedef struct {
   GHashTable    *uid_children;  /* uid → const TrellisChild* (owned by policy) */
   GHashTable    *account_uids;  /* (owned) account (owned by policy) → uid, those that exist */
   GArray        *uids;          /* (owned) uint32: the protected uids, sorted */
+  GPtrArray     *rule_texts;    /* (owned) by rule id: the rule's short form, the
+                                 * EDE text of a block (made once, not per query) */
 } Snapshot;
 
 /* A parent's temporary grant: @domain and the names below it, until @until. */
@@ -39,6 +41,9 @@ struct _TrellisDaemon {
 
   GMutex               lock;       /* protects snapshot */
   Snapshot            *snapshot;   /* (owned) an rc box */
+  gint                 snapshot_generation;  /* atomic: bumped by each swap, so that
+                                    * the queue threads, which keep a reference
+                                    * of their own, know to take the new one */
 
   GMutex               signal_lock;  /* protects signal_last, signal_window */
   GHashTable          *signal_last;  /* (owned) "child\nname" → gint64* last signalled (usec) */
@@ -53,7 +58,8 @@ struct _TrellisDaemon {
   TrellisEventLog     *events;     /* (owned) (nullable) the filter works without it */
   GSource             *purge;      /* (owned) (nullable) daily retention */
   TrellisAnswerer     *answerer;   /* (owned) (nullable) */
-  TrellisQueue        *queue;      /* (owned) (nullable) */
+  GPtrArray           *queues;     /* (owned) (nullable) QueueWorker*: one thread
+                                    * per queue, from config.queue_num on */
   GSource             *expire;     /* (owned) (nullable) */
   GDBusConnection     *bus;        /* (owned) (nullable) the system bus, our own connection */
   TrellisDBusService  *dbus;       /* (owned) (nullable) set and read atomically: other
@@ -73,7 +79,8 @@ struct _TrellisDaemon {
   gboolean             reload_again;
   gboolean             using_last_good;
 
-  guint64              n_malformed;
+  guint64              n_malformed;       /* atomic: malformed queries dropped */
+  guint64              n_malformed_told;  /* the main loop's: as many logged */
 };
 
 Snapshot *snapshot_acquire (TrellisDaemon *daemon);
@@ -93,6 +100,29 @@ void trellis_daemon_decide_child (TrellisDaemon      *daemon,
                                   gboolean            record,
                                   TrellisDecision    *ret_decision,
                                   TrellisAnswer      *ret_answer);
+
+/*
+ * The queue threads' judging, without a queue: for the bench of the
+ * daemon's own path (bench/queue-path-bench) and the tests.  A judge has
+ * the state of one queue thread (its snapshot, its time, its raw sockets)
+ * and must be used from one thread at a time.
+ */
+typedef struct _TrellisDaemonJudge TrellisDaemonJudge;
+
+/** trellis_daemon_judge_new: a judge for @daemon (which need not be started). */
+TrellisDaemonJudge *trellis_daemon_judge_new  (TrellisDaemon      *daemon);
+
+/**
+ * trellis_daemon_judge_run:
+ * Judges @packets as the queue's handler does, answers included (blocked
+ * UDP is answered in the server's name on a raw socket, where it can be
+ * opened), and writes their verdicts.
+ */
+void                trellis_daemon_judge_run  (TrellisDaemonJudge              *judge,
+                                               const TrellisQueuePacket *const *packets,
+                                               guint                            n_packets,
+                                               TrellisQueueVerdict             *ret_verdicts);
+void                trellis_daemon_judge_free (TrellisDaemonJudge *judge);
 
 /** trellis_daemon_grants_load: reads active grants and pauses from the event log. */
 void trellis_daemon_grants_load (TrellisDaemon *daemon);

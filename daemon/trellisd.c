@@ -6,12 +6,15 @@
 #include <glib/gstdio.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <sched.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon/answerer.h"
 #include "daemon/dns-packet.h"
 #include "daemon/flows.h"
 #include "daemon/queue.h"
+#include "daemon/raw-reply.h"
 #include "daemon/trellisd-private.h"
 #include "policy/trellis-policy.h"
 
@@ -23,6 +26,7 @@ snapshot_clear (gpointer data)
   g_clear_pointer (&s->account_uids, g_hash_table_unref);
   g_clear_pointer (&s->uid_children, g_hash_table_unref);
   g_clear_pointer (&s->uids, g_array_unref);
+  g_clear_pointer (&s->rule_texts, g_ptr_array_unref);
   g_clear_pointer (&s->policy, trellis_policy_unref);
 }
 
@@ -55,6 +59,10 @@ snapshot_resolve (TrellisPolicy *policy, gboolean quiet, GError **error)
   s->uid_children = g_hash_table_new (NULL, NULL);
   s->account_uids = g_hash_table_new (g_str_hash, g_str_equal);
   s->uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  /* The short form of every rule now, so that a block does not make it. */
+  s->rule_texts = g_ptr_array_new_with_free_func (g_free);
+  for (guint id = 0; trellis_policy_get_rule (s->policy, id) != NULL; id++)
+    g_ptr_array_add (s->rule_texts, trellis_rule_format_short (trellis_policy_get_rule (s->policy, id)));
 
   children = trellis_policy_get_children (s->policy, &n_children);
   for (guint i = 0; i < n_children; i++)
@@ -160,6 +168,7 @@ nft_plan_build (TrellisDaemon *daemon, const Snapshot *s, GError **error)
   const TrellisNftPlanTuning tuning = {
     .table = daemon->config.table,
     .queue_num = daemon->config.queue_num,
+    .queue_total = (uint16_t) daemon->config.queue_threads,
     .answer_port = daemon->config.answer_port,
     .mark = daemon->config.mark,
     .queue_expr = daemon->queue_expr,
@@ -233,10 +242,20 @@ lifted (TrellisDaemon *daemon, const char *child, const char *qname, gint64 now)
 static gboolean
 signal_allowed (TrellisDaemon *daemon, const char *child, const char *qname)
 {
-  g_autofree char *key = g_strconcat (child, "\n", qname, NULL);
+  /* The key on the stack: a flood that is refused allocates nothing. */
+  char stack[1280];
+  g_autofree char *heap = NULL;
+  gsize child_len = strlen (child), name_len = strlen (qname);
+  char *key = stack;
   gint64 now = g_get_monotonic_time ();
   gint64 *last;
   gboolean yes = FALSE;
+
+  if (child_len + name_len + 2 > sizeof stack)
+    key = heap = g_malloc (child_len + name_len + 2);
+  memcpy (key, child, child_len);
+  key[child_len] = '\n';
+  memcpy (key + child_len + 1, qname, name_len + 1);
 
   g_mutex_lock (&daemon->signal_lock);
   if (now - daemon->signal_window >= G_USEC_PER_SEC)
@@ -244,16 +263,17 @@ signal_allowed (TrellisDaemon *daemon, const char *child, const char *qname)
       daemon->signal_window = now;
       daemon->signal_count = 0;
     }
-  last = g_hash_table_lookup (daemon->signal_last, key);
-  if ((last == NULL || now - *last >= SIGNAL_SAME_NAME_USEC) &&
-      daemon->signal_count < SIGNAL_PER_SECOND)
+  if (daemon->signal_count < SIGNAL_PER_SECOND)
     {
-      if (g_hash_table_size (daemon->signal_last) >= 4096)
-        g_hash_table_remove_all (daemon->signal_last);
-      g_hash_table_insert (daemon->signal_last, g_steal_pointer (&key),
-                           g_memdup2 (&now, sizeof now));
-      daemon->signal_count++;
-      yes = TRUE;
+      last = g_hash_table_lookup (daemon->signal_last, key);
+      if (last == NULL || now - *last >= SIGNAL_SAME_NAME_USEC)
+        {
+          if (g_hash_table_size (daemon->signal_last) >= 4096)
+            g_hash_table_remove_all (daemon->signal_last);
+          g_hash_table_insert (daemon->signal_last, g_strdup (key), g_memdup2 (&now, sizeof now));
+          daemon->signal_count++;
+          yes = TRUE;
+        }
     }
   g_mutex_unlock (&daemon->signal_lock);
   return yes;
@@ -284,40 +304,41 @@ blocked_emit (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
-void
-trellis_daemon_decide_child (TrellisDaemon      *daemon,
-                             Snapshot           *s,
-                             const TrellisChild *child,
-                             const char         *qname,
-                             gboolean            record,
-                             TrellisDecision    *ret_decision,
-                             TrellisAnswer      *ret_answer)
+/*
+ * What follows a decision, wherever it was made: a parent's pause or grant
+ * that lifts a block (never an integrity rule), the answer, and, for a
+ * block with @record, the event log and the Blocked signal.  @now: the
+ * moment of the decision.  Without a block it neither allocates nor locks.
+ */
+static void
+decision_apply (TrellisDaemon      *daemon,
+                Snapshot           *s,
+                const TrellisChild *child,
+                const char         *qname,
+                GDateTime          *now,
+                gboolean            record,
+                TrellisDecision    *decision,
+                TrellisAnswer      *ret_answer)
 {
-  TrellisDecision decision;
-  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
-  g_autofree char *text = NULL;
+  const char *text;
 
   memset (ret_answer, 0, sizeof *ret_answer);
   ret_answer->action = TRELLIS_ANSWER_FORWARD;
   ret_answer->ede_code = -1;
 
-  trellis_policy_decide_at (s->policy, child, qname, now, &decision);
-  /* A parent's pause or temporary grant lifts a block; never the rules
-   * that keep the filter whole. */
-  if (decision.verdict == TRELLIS_VERDICT_BLOCK &&
-      decision.rule->kind != TRELLIS_RULE_KIND_INTEGRITY &&
+  if (decision->verdict == TRELLIS_VERDICT_BLOCK &&
+      decision->rule->kind != TRELLIS_RULE_KIND_INTEGRITY &&
       lifted (daemon, trellis_child_get_name (child), qname, g_date_time_to_unix (now)))
     {
-      decision.verdict = TRELLIS_VERDICT_ALLOW;
-      decision.rule = trellis_policy_get_rule (s->policy, 0);
+      decision->verdict = TRELLIS_VERDICT_ALLOW;
+      decision->rule = trellis_policy_get_rule (s->policy, 0);
     }
-  if (ret_decision != NULL)
-    *ret_decision = decision;
 
-  switch (decision.verdict)
+  switch (decision->verdict)
     {
     case TRELLIS_VERDICT_BLOCK:
-      text = trellis_rule_format_short (decision.rule);
+      text = decision->rule->id < s->rule_texts->len
+             ? g_ptr_array_index (s->rule_texts, decision->rule->id) : "";
       ret_answer->action = TRELLIS_ANSWER_BLOCK;
       ret_answer->rcode = TRELLIS_DNS_RCODE_NXDOMAIN;
       ret_answer->ede_code = TRELLIS_DNS_EDE_FILTERED;
@@ -329,7 +350,7 @@ trellis_daemon_decide_child (TrellisDaemon      *daemon,
       if (daemon->events != NULL)
         trellis_event_log_add_blocked (daemon->events, g_date_time_to_unix (now),
                                        trellis_child_get_name (child), qname, text,
-                                       decision.rule->category);
+                                       decision->rule->category);
       if (g_atomic_pointer_get (&daemon->dbus) != NULL &&
           signal_allowed (daemon, trellis_child_get_name (child), qname))
         {
@@ -338,24 +359,42 @@ trellis_daemon_decide_child (TrellisDaemon      *daemon,
           b->daemon = daemon;
           b->child = g_strdup (trellis_child_get_name (child));
           b->name = g_strdup (qname);
-          b->kind = g_strdup (trellis_rule_kind_to_string (decision.rule->kind));
-          b->explanation = trellis_rule_explain_for (s->policy, decision.rule, child, now);
+          b->kind = g_strdup (trellis_rule_kind_to_string (decision->rule->kind));
+          b->explanation = trellis_rule_explain_for (s->policy, decision->rule, child, now);
           b->until = 0;
           /* signals leave from the main loop, whoever decided */
           g_main_context_invoke (NULL, blocked_emit, b);
         }
       break;
     case TRELLIS_VERDICT_SAFE_SEARCH:
-      if (decision.target != NULL)
+      if (decision->target != NULL)
         {
           ret_answer->action = TRELLIS_ANSWER_SAFE_SEARCH;
-          g_strlcpy (ret_answer->target, decision.target, sizeof ret_answer->target);
+          g_strlcpy (ret_answer->target, decision->target, sizeof ret_answer->target);
         }
       break;
     case TRELLIS_VERDICT_ALLOW:
     default:
       break;
     }
+}
+
+void
+trellis_daemon_decide_child (TrellisDaemon      *daemon,
+                             Snapshot           *s,
+                             const TrellisChild *child,
+                             const char         *qname,
+                             gboolean            record,
+                             TrellisDecision    *ret_decision,
+                             TrellisAnswer      *ret_answer)
+{
+  TrellisDecision decision;
+  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+
+  trellis_policy_decide_at (s->policy, child, qname, now, &decision);
+  decision_apply (daemon, s, child, qname, now, record, &decision, ret_answer);
+  if (ret_decision != NULL)
+    *ret_decision = decision;
 }
 
 /* Decides @qname for @uid under @s, in the policy's decision order, and says
@@ -400,66 +439,402 @@ queue_failed (TrellisQueueFailure failure, guint16 queue_num, guint32 packet_id,
     }
 }
 
-static TrellisQueueVerdict
-queue_handle (const TrellisQueuePacket *packet, gpointer user_data)
+/* ---- the queues ------------------------------------------------------------ */
+
+/* A blocked query's answer: at most its header, question (259 bytes), OPT
+ * and EDE (256 bytes of text) fit here, whatever payload size it asks. */
+#define REPLY_ROOM (1024 + TRELLIS_RAW_HEADER_MAX)
+
+/*
+ * One queue and what its thread keeps for itself: the snapshot it reads
+ * (taken again when a swap bumps the generation: no lock per packet), the
+ * time of the current second (GDateTimes made once a second, not per
+ * query), raw sockets for the answers it gives in the server's name, and
+ * room for what one read needs.  Only its thread touches the fields below
+ * @queue while the queue runs.
+ */
+struct _TrellisDaemonJudge {
+  TrellisDaemon    *daemon;        /* (unowned) */
+  TrellisQueue     *queue;         /* (owned) (nullable) */
+  Snapshot         *snapshot;      /* (owned) (nullable) */
+  gint              generation;
+  gint64            second;        /* of now_utc, unix */
+  GDateTime        *now_utc;       /* (owned) (nullable) */
+  GDateTime        *now_local;     /* (owned) (nullable) in the snapshot's household zone */
+  int               raw4;          /* raw socket, or -errno: answers then go by NAT */
+  int               raw6;
+  gboolean          raw_told;      /* a failed raw answer was logged */
+  TrellisDnsQuery   queries[TRELLIS_QUEUE_BATCH];
+  guint8            replies[TRELLIS_QUEUE_BATCH][REPLY_ROOM];
+};
+
+typedef TrellisDaemonJudge QueueWorker;
+
+/* The snapshot in force and the time, as of now; allocates once a second
+ * and after a swap, never per query. */
+static void
+worker_refresh (QueueWorker *w)
 {
-  TrellisDaemon *daemon = user_data;
-  g_autoptr(Snapshot) s = NULL;
-  TrellisFlowKey key = { .family = packet->family, .proto = packet->proto,
-                         .port = packet->src_port };
-  TrellisFlow flow = { .uid = packet->uid, .dst_port = packet->dst_port };
-  TrellisDnsQuery query;
-  TrellisAnswer answer;
+  gint generation = g_atomic_int_get (&w->daemon->snapshot_generation);
+  gint64 second = g_get_real_time () / G_USEC_PER_SEC;
+  gboolean swapped = FALSE;
 
-  /* Only sockets of protected accounts are queued; without an owner the
-   * packet cannot be placed, and is not passed unread. */
-  if (!packet->has_uid)
-    return TRELLIS_QUEUE_DROP;
-  memcpy (key.addr, packet->src_addr, sizeof key.addr);
-  memcpy (flow.dst_addr, packet->dst_addr, sizeof flow.dst_addr);
-
-  if (packet->proto == IPPROTO_TCP)
+  if (w->snapshot == NULL || generation != w->generation)
     {
-      /* A new connection to port 53: the mark sends it to the answerer,
-       * which needs to know whose it is and where it was going.  Marking
-       * (rather than redirecting every protected SYN) is what lets
-       * on-failure=open hold for TCP too: with trellisd gone, the bypassed
-       * SYN is unmarked and goes to the server as it is. */
-      trellis_flow_table_record (daemon->flows, &key, &flow, g_get_monotonic_time ());
-      return TRELLIS_QUEUE_ACCEPT_MARK;
-    }
-  if (packet->proto != IPPROTO_UDP)
-    return TRELLIS_QUEUE_DROP;
+      /* The generation first: a swap in between is seen next time. */
+      Snapshot *next = snapshot_acquire (w->daemon);
 
-  if (trellis_dns_query_parse (packet->payload, packet->payload_len, &query) < 0)
+      if (w->snapshot != NULL)
+        snapshot_release (w->snapshot);
+      w->snapshot = next;
+      w->generation = generation;
+      swapped = TRUE;
+    }
+  if (swapped || second != w->second || w->now_utc == NULL)
     {
-      daemon->n_malformed++;
-      g_debug ("dropped a malformed DNS query from uid %u (%" G_GUINT64_FORMAT " so far)",
-               (guint) packet->uid, daemon->n_malformed);
-      return TRELLIS_QUEUE_DROP;
+      g_clear_pointer (&w->now_utc, g_date_time_unref);
+      g_clear_pointer (&w->now_local, g_date_time_unref);
+      w->now_utc = g_date_time_new_from_unix_utc (second);
+      w->now_local = g_date_time_to_timezone (w->now_utc,
+                                              trellis_policy_get_timezone (w->snapshot->policy));
+      w->second = second;
+    }
+}
+
+/* An idle queue lets go of a snapshot that is no longer in force (its
+ * policy, and the mapped index with it). */
+static void
+worker_idle (gpointer user_data)
+{
+  QueueWorker *w = user_data;
+
+  if (w->snapshot != NULL && g_atomic_int_get (&w->daemon->snapshot_generation) != w->generation)
+    {
+      g_clear_pointer (&w->snapshot, snapshot_release);
+      g_clear_pointer (&w->now_utc, g_date_time_unref);
+      g_clear_pointer (&w->now_local, g_date_time_unref);
+    }
+}
+
+/*
+ * Judges the packets of one read (the queue's thread).  TCP SYNs are marked
+ * for NAT (the answerer takes the connection); UDP queries are read and
+ * decided together (the domain index looks their names up at once);
+ * allowed ones go on, a blocked one is answered here in the server's name
+ * (a raw socket) and dropped, a safe-search one is marked for NAT, to the
+ * answerer that asks for the safe name.  Nothing here allocates, logs or
+ * waits on the D-Bus side, except for a block: the event log (a new entry),
+ * and a Blocked signal (at most 20 a second).
+ */
+static void
+queue_judge (const TrellisQueuePacket *const *packets,
+             guint                            n_packets,
+             TrellisQueueVerdict             *verdicts,
+             gpointer                         user_data)
+{
+  QueueWorker *w = user_data;
+  TrellisDaemon *daemon = w->daemon;
+  const TrellisChild *children[TRELLIS_QUEUE_BATCH];
+  const char *names[TRELLIS_QUEUE_BATCH];
+  guint slots[TRELLIS_QUEUE_BATCH];
+  TrellisDecision decisions[TRELLIS_QUEUE_BATCH];
+  const guint8 *out[2][TRELLIS_QUEUE_BATCH];
+  gsize out_len[2][TRELLIS_QUEUE_BATCH];
+  guint out_slot[2][TRELLIS_QUEUE_BATCH];
+  guint n_out[2] = { 0, 0 };
+  guint n = 0, malformed = 0;
+  gint64 mono = 0;
+  Snapshot *s;
+
+  worker_refresh (w);
+  s = w->snapshot;
+  for (guint i = 0; i < n_packets; i++)
+    {
+      const TrellisQueuePacket *packet = packets[i];
+      const TrellisChild *child;
+
+      /* Only sockets of protected accounts are queued; without an owner
+       * the packet cannot be placed, and is not passed unread. */
+      verdicts[i] = TRELLIS_QUEUE_DROP;
+      if (!packet->has_uid)
+        continue;
+      if (packet->proto == IPPROTO_TCP)
+        {
+          /* A new connection to port 53: the mark sends it to the
+           * answerer, which needs to know whose it is and where it was
+           * going.  Marking (rather than redirecting every protected SYN)
+           * is what lets on-failure=open hold for TCP too: with trellisd
+           * gone, the bypassed SYN is unmarked and goes to the server. */
+          TrellisFlowKey key = { .family = packet->family, .proto = packet->proto,
+                                 .port = packet->src_port };
+          TrellisFlow flow = { .uid = packet->uid, .dst_port = packet->dst_port };
+
+          memcpy (key.addr, packet->src_addr, sizeof key.addr);
+          memcpy (flow.dst_addr, packet->dst_addr, sizeof flow.dst_addr);
+          if (mono == 0)
+            mono = g_get_monotonic_time ();
+          trellis_flow_table_record (daemon->flows, &key, &flow, mono);
+          verdicts[i] = TRELLIS_QUEUE_ACCEPT_MARK;
+          continue;
+        }
+      if (packet->proto != IPPROTO_UDP)
+        continue;
+      if (trellis_dns_query_parse (packet->payload, packet->payload_len, &w->queries[n]) < 0)
+        {
+          malformed++;
+          continue;
+        }
+      child = g_hash_table_lookup (s->uid_children, GUINT_TO_POINTER (packet->uid));
+      if (child == NULL)
+        {
+          /* no longer a child's account: not ours to filter */
+          verdicts[i] = TRELLIS_QUEUE_ACCEPT;
+          continue;
+        }
+      children[n] = child;
+      names[n] = w->queries[n].qname;
+      slots[n] = i;
+      n++;
+    }
+  if (malformed > 0)
+    __atomic_fetch_add (&daemon->n_malformed, malformed, __ATOMIC_RELAXED);
+
+  trellis_policy_decide_many (s->policy, children, names, n, w->now_local, decisions);
+
+  for (guint k = 0; k < n; k++)
+    {
+      guint i = slots[k];
+      const TrellisQueuePacket *packet = packets[i];
+      const TrellisDnsQuery *query = &w->queries[k];
+      gboolean returned = packet->mark == daemon->config.mark;
+      guint family = packet->family == AF_INET ? 0 : 1;
+      int raw = family == 0 ? w->raw4 : w->raw6;
+      TrellisAnswer answer;
+
+      /* The queue sees each UDP query once (a guard-chain return is the
+       * same query again): that is where its event is recorded. */
+      decision_apply (daemon, s, children[k], query->qname, w->now_utc, !returned,
+                      &decisions[k], &answer);
+      switch (answer.action)
+        {
+        case TRELLIS_ANSWER_BLOCK:
+          if (raw >= 0)
+            {
+              /* The answer, in the server's name, straight from here: the
+               * query never leaves, and needs no trip through NAT. */
+              gsize hlen = (family == 0 ? 20 : 40) + 8;
+              guint8 *buf = w->replies[k];
+              gssize r = trellis_dns_reply_build (packet->payload, packet->payload_len, query,
+                                                  answer.rcode, answer.ede_code, answer.ede_text,
+                                                  buf + hlen, REPLY_ROOM - hlen);
+
+              if (r > 0)
+                r = trellis_raw_udp_build (packet->family, packet->dst_addr, packet->dst_port,
+                                           packet->src_addr, packet->src_port, buf + hlen,
+                                           (gsize) r, buf, REPLY_ROOM);
+              if (r > 0)
+                {
+                  out[family][n_out[family]] = buf;
+                  out_len[family][n_out[family]] = (gsize) r;
+                  out_slot[family][n_out[family]++] = i;
+                  verdicts[i] = TRELLIS_QUEUE_DROP;
+                  break;
+                }
+            }
+          /* No raw socket (no CAP_NET_RAW): the mark takes it through NAT
+           * to the answerer, which answers it. */
+          verdicts[i] = returned ? TRELLIS_QUEUE_DROP : TRELLIS_QUEUE_ACCEPT_MARK;
+          break;
+        case TRELLIS_ANSWER_SAFE_SEARCH:
+          {
+            TrellisFlowKey key = { .family = packet->family, .proto = packet->proto,
+                                   .port = packet->src_port };
+            TrellisFlow flow = { .uid = packet->uid, .dst_port = packet->dst_port };
+
+            memcpy (key.addr, packet->src_addr, sizeof key.addr);
+            memcpy (flow.dst_addr, packet->dst_addr, sizeof flow.dst_addr);
+            if (mono == 0)
+              mono = g_get_monotonic_time ();
+            trellis_flow_table_record (daemon->flows, &key, &flow, mono);
+            /* Marked, so that NAT takes it to the answerer.  But NAT
+             * decides once per flow: when the child's resolver reuses a
+             * source port while conntrack still holds an earlier flow to
+             * the same server that was let through, the marked query is
+             * not redirected, and the guard chain hands it back here still
+             * carrying the mark.  Then the answer goes from here, in the
+             * server's name, and the query is dropped. */
+            if (returned)
+              {
+                trellis_answerer_answer_unredirected (daemon->answerer, &key, &flow,
+                                                      packet->payload, packet->payload_len,
+                                                      query, &answer);
+                verdicts[i] = TRELLIS_QUEUE_DROP;
+              }
+            else
+              verdicts[i] = TRELLIS_QUEUE_ACCEPT_MARK;
+          }
+          break;
+        case TRELLIS_ANSWER_FORWARD:
+        default:
+          verdicts[i] = returned ? TRELLIS_QUEUE_DROP : TRELLIS_QUEUE_ACCEPT;
+          break;
+        }
     }
 
-  trellis_flow_table_record (daemon->flows, &key, &flow, g_get_monotonic_time ());
-  s = snapshot_acquire (daemon);
-  /* The queue sees each UDP query once (a guard-chain return is the same
-   * query again): that is where its event is recorded. */
-  decide (daemon, s, packet->uid, query.qname, packet->mark != daemon->config.mark, &answer);
-  if (answer.action == TRELLIS_ANSWER_FORWARD)
-    return TRELLIS_QUEUE_ACCEPT;
-  /* Whatever the answerer answers itself (a block, a safe-search rewrite)
-   * is marked, so that NAT takes it there.  But NAT decides once per flow:
-   * when the child's resolver reuses a source port while conntrack still
-   * holds an earlier flow to the same server that was let through, the
-   * marked query is not redirected, and the guard chain hands it back here
-   * still carrying the mark.  Then the answer goes from here, in the
-   * server's name, and the query is dropped. */
-  if (packet->mark == daemon->config.mark)
+  /* The answers of the read, a call per family.  One that does not go
+   * leaves its query to NAT and the answerer instead: never unanswered. */
+  for (guint f = 0; f < 2; f++)
     {
-      trellis_answerer_answer_unredirected (daemon->answerer, &key, &flow, packet->payload,
-                                            packet->payload_len, &query, &answer);
-      return TRELLIS_QUEUE_DROP;
+      int sent;
+
+      if (n_out[f] == 0)
+        continue;
+      sent = trellis_raw_send (f == 0 ? w->raw4 : w->raw6, out[f], out_len[f], n_out[f]);
+      if (sent < (int) n_out[f])
+        {
+          if (!w->raw_told)
+            g_warning ("cannot answer a blocked query in the server's name (a raw socket): %s; "
+                       "such queries go to the answerer by NAT instead (logged once)",
+                       g_strerror (sent < 0 ? -sent : EIO));
+          w->raw_told = TRUE;
+          for (guint j = (guint) MAX (sent, 0); j < n_out[f]; j++)
+            if (packets[out_slot[f][j]]->mark != daemon->config.mark)
+              verdicts[out_slot[f][j]] = TRELLIS_QUEUE_ACCEPT_MARK;
+        }
     }
-  return TRELLIS_QUEUE_ACCEPT_MARK;
+}
+
+static QueueWorker *
+worker_new (TrellisDaemon *daemon)
+{
+  QueueWorker *w = g_new0 (QueueWorker, 1);
+
+  w->daemon = daemon;
+  w->raw4 = trellis_raw_socket_open (AF_INET);
+  w->raw6 = trellis_raw_socket_open (AF_INET6);
+  return w;
+}
+
+static void
+worker_free (QueueWorker *w)
+{
+  /* The queue first: its thread is the one that uses the rest. */
+  g_clear_pointer (&w->queue, trellis_queue_free);
+  if (w->raw4 >= 0)
+    close (w->raw4);
+  if (w->raw6 >= 0)
+    close (w->raw6);
+  g_clear_pointer (&w->snapshot, snapshot_release);
+  g_clear_pointer (&w->now_utc, g_date_time_unref);
+  g_clear_pointer (&w->now_local, g_date_time_unref);
+  g_free (w);
+}
+
+TrellisDaemonJudge *
+trellis_daemon_judge_new (TrellisDaemon *daemon)
+{
+  return worker_new (daemon);
+}
+
+void
+trellis_daemon_judge_run (TrellisDaemonJudge              *judge,
+                          const TrellisQueuePacket *const *packets,
+                          guint                            n_packets,
+                          TrellisQueueVerdict             *ret_verdicts)
+{
+  for (guint i = 0; i < n_packets; i += TRELLIS_QUEUE_BATCH)
+    queue_judge (packets + i, MIN (n_packets - i, TRELLIS_QUEUE_BATCH), ret_verdicts + i, judge);
+}
+
+void
+trellis_daemon_judge_free (TrellisDaemonJudge *judge)
+{
+  if (judge != NULL)
+    worker_free (judge);
+}
+
+/* Lets every queue go (the threads end first), saying what they did. */
+static void
+queues_free (TrellisDaemon *daemon)
+{
+  if (daemon->queues == NULL)
+    return;
+  for (guint i = 0; i < daemon->queues->len; i++)
+    {
+      QueueWorker *w = g_ptr_array_index (daemon->queues, i);
+      TrellisQueueStats stats;
+
+      if (w->queue == NULL)
+        continue;
+      trellis_queue_get_stats (w->queue, &stats);
+      g_debug ("queue %u: %" G_GUINT64_FORMAT " packets in %" G_GUINT64_FORMAT " reads, %"
+               G_GUINT64_FORMAT " verdict messages, %" G_GUINT64_FORMAT " unreadable",
+               trellis_queue_get_num (w->queue), stats.packets, stats.reads,
+               stats.verdict_messages, stats.unreadable);
+    }
+  g_clear_pointer (&daemon->queues, g_ptr_array_unref);
+}
+
+/*
+ * Binds queues queue_num, queue_num + 1, ... (one thread each).  The kernel
+ * hands a packet to queue (CPU % n_queues), the CPU that queued it; each
+ * thread runs on those of its CPUs that trellisd may use, so that it is
+ * woken where the packet is, without interrupting another CPU.  A thread
+ * with none of them runs anywhere.
+ */
+static gboolean
+queues_start (TrellisDaemon *daemon, guint n_queues, GError **error)
+{
+  cpu_set_t allowed;
+  gboolean have_allowed = sched_getaffinity (0, sizeof allowed, &allowed) == 0;
+
+  daemon->queues = g_ptr_array_new_with_free_func ((GDestroyNotify) worker_free);
+  for (guint i = 0; i < n_queues; i++)
+    {
+      QueueWorker *w = worker_new (daemon);
+      cpu_set_t cpus;
+      TrellisQueueConfig config = {
+        .queue_num = (guint16) (daemon->config.queue_num + i),
+        .mark = daemon->config.mark,
+        .copy_range = TRELLIS_QUEUE_COPY_RANGE_DNS,
+        .handler = queue_judge,
+        .idle = worker_idle,
+        .user_data = w,
+        .failed = queue_failed,
+        .cpus = &cpus,
+      };
+
+      CPU_ZERO (&cpus);   /* none: anywhere */
+      for (guint cpu = i; have_allowed && n_queues > 1 && cpu < CPU_SETSIZE; cpu += n_queues)
+        if (CPU_ISSET (cpu, &allowed))
+          CPU_SET (cpu, &cpus);
+
+      g_ptr_array_add (daemon->queues, w);
+      if (i == 0 && (w->raw4 < 0 || w->raw6 < 0))
+        g_message ("no raw socket for %s (%s): blocked queries are answered by the answerer, "
+                   "through NAT", w->raw4 < 0 ? "IPv4" : "IPv6",
+                   g_strerror (-(w->raw4 < 0 ? w->raw4 : w->raw6)));
+      w->queue = trellis_queue_new_full (&config, error);
+      if (w->queue == NULL)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+trellis_daemon_verdicts_alive (TrellisDaemon *daemon, gint64 max_quiet_usec)
+{
+  GPtrArray *queues = daemon->queues;
+  gint64 now = g_get_monotonic_time ();
+
+  for (guint i = 0; queues != NULL && i < queues->len; i++)
+    {
+      QueueWorker *w = g_ptr_array_index (queues, i);
+
+      if (w->queue != NULL && now - trellis_queue_get_progress (w->queue) > max_quiet_usec)
+        return FALSE;
+    }
+  return TRUE;
 }
 
 static void
@@ -525,8 +900,14 @@ static gboolean
 flows_expire (gpointer user_data)
 {
   TrellisDaemon *daemon = user_data;
+  guint64 malformed = __atomic_load_n (&daemon->n_malformed, __ATOMIC_RELAXED);
 
   trellis_flow_table_expire (daemon->flows, g_get_monotonic_time ());
+  /* Counted by the queue threads, said here: never a line per packet. */
+  if (malformed != daemon->n_malformed_told)
+    g_debug ("dropped %" G_GUINT64_FORMAT " malformed DNS queries (%" G_GUINT64_FORMAT " so far)",
+             malformed - daemon->n_malformed_told, malformed);
+  daemon->n_malformed_told = malformed;
   return G_SOURCE_CONTINUE;
 }
 
@@ -773,6 +1154,8 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
   daemon->config.table = g_strdup (config->table != NULL ? config->table
                                                           : TRELLIS_NFT_TABLE_DEFAULT);
   daemon->config.queue_num = config->queue_num;
+  daemon->config.queue_threads = config->queue_threads != 0 ? config->queue_threads
+                                                            : trellis_nft_queue_total_default ();
   daemon->config.answer_port = config->answer_port;
   daemon->config.mark = config->mark != 0 ? config->mark : TRELLIS_NFT_MARK_DEFAULT;
   g_mutex_init (&daemon->lock);
@@ -789,6 +1172,14 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    "the answer port must be a free local port other than 53");
+      return NULL;
+    }
+  if (daemon->config.queue_threads > TRELLIS_NFT_QUEUE_TOTAL_MAX ||
+      (guint) daemon->config.queue_num + daemon->config.queue_threads - 1 > G_MAXUINT16)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "1 to %u queue threads, and queue numbers up to 65535",
+                   TRELLIS_NFT_QUEUE_TOTAL_MAX);
       return NULL;
     }
   /* The state directory is trellisd's alone: what is in it about a child
@@ -844,11 +1235,8 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
                                            answerer_decide, daemon, error);
   if (daemon->answerer == NULL)
     return FALSE;
-  daemon->queue = trellis_queue_new (daemon->config.queue_num, daemon->config.mark,
-                                     queue_handle, daemon, error);
-  if (daemon->queue == NULL)
+  if (!queues_start (daemon, daemon->config.queue_threads, error))
     return FALSE;
-  trellis_queue_set_failure_handler (daemon->queue, queue_failed, NULL);
 
   r = trellis_nft_probe_queue_expr (&daemon->queue_expr);
   if (r < 0)
@@ -916,10 +1304,17 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
       g_warning ("the bus has not given us the name org.trellis.Trellis1 (yet)");
   }
 
-  g_message ("protecting %u account(s); queue %u, answerer on port %u, on-failure=%s",
-             daemon->snapshot->uids->len, daemon->config.queue_num,
-             daemon->config.answer_port,
-             trellis_policy_get_on_failure_open (daemon->snapshot->policy) ? "open" : "closed");
+  {
+    g_autofree char *queues = daemon->config.queue_threads > 1
+      ? g_strdup_printf ("queues %u-%u, a thread each", daemon->config.queue_num,
+                         daemon->config.queue_num + daemon->config.queue_threads - 1)
+      : g_strdup_printf ("queue %u", daemon->config.queue_num);
+
+    g_message ("protecting %u account(s); %s, answerer on port %u, on-failure=%s",
+               daemon->snapshot->uids->len, queues,
+               daemon->config.answer_port,
+               trellis_policy_get_on_failure_open (daemon->snapshot->policy) ? "open" : "closed");
+  }
   return TRUE;
 }
 
@@ -932,6 +1327,7 @@ snapshot_swap (TrellisDaemon *daemon, Snapshot *next)
   g_mutex_lock (&daemon->lock);
   old = daemon->snapshot;
   daemon->snapshot = next;
+  g_atomic_int_inc (&daemon->snapshot_generation);
   g_mutex_unlock (&daemon->lock);
   return old;
 }
@@ -1137,7 +1533,7 @@ trellis_daemon_stop (TrellisDaemon *daemon)
         g_warning ("cannot remove table inet %s: %s", daemon->config.table, g_strerror (-r));
       daemon->table_applied = FALSE;
     }
-  g_clear_pointer (&daemon->queue, trellis_queue_free);
+  queues_free (daemon);
   g_clear_pointer (&daemon->answerer, trellis_answerer_free);
   if (daemon->expire != NULL)
     {
@@ -1160,7 +1556,7 @@ trellis_daemon_free (TrellisDaemon *daemon)
 {
   if (daemon == NULL)
     return;
-  g_clear_pointer (&daemon->queue, trellis_queue_free);
+  queues_free (daemon);
   g_clear_pointer (&daemon->answerer, trellis_answerer_free);
   if (daemon->expire != NULL)
     {

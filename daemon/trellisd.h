@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * trellisd.h — the daemon's context: the policy in force, the kernel table,
- * the queue and the answerer, tied together on one GLib main loop.
+ * the queues (a thread each) and the answerer, tied together on one GLib
+ * main loop.
  */
 #pragma once
 
@@ -17,6 +18,8 @@ typedef struct {
   char     *data_dir;        /* (owned) (nullable) shipped data; NULL: built-in */
   char     *table;           /* (owned) nft table name, family inet */
   guint16   queue_num;
+  guint     queue_threads;   /* the queues queue_num, queue_num + 1, ..., one thread
+                              * each; 0: trellis_nft_queue_total_default () */
   guint16   answer_port;
   guint32   mark;
 } TrellisDaemonConfig;
@@ -59,6 +62,16 @@ void           trellis_daemon_reload (TrellisDaemon  *daemon);
  * has the uid it had.
  */
 void           trellis_daemon_refresh_accounts (TrellisDaemon *daemon);
+
+/**
+ * trellis_daemon_verdicts_alive:
+ * TRUE when every queue thread has come round within @max_quiet_usec (an
+ * idle one does at least every second): what a watchdog asks before it
+ * tells the service manager that trellisd is well.  A thread stuck in a
+ * verdict makes it FALSE.  TRUE before the queues are bound.  Thread-safe.
+ */
+gboolean       trellis_daemon_verdicts_alive (TrellisDaemon *daemon,
+                                              gint64         max_quiet_usec);
 
 /** trellis_daemon_stop: removes the kernel table and lets the queue go. */
 void           trellis_daemon_stop   (TrellisDaemon  *daemon);
