@@ -539,11 +539,14 @@ main (int argc, char **argv)
   g_autoptr(GError) error = NULL;
   g_autoptr(GOptionContext) context = NULL;
   gboolean verbose = FALSE;
+  gboolean version = FALSE;
   Agent agent;
   guint sigterm_id, sigint_id;
   const GOptionEntry entries[] = {
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,
       N_("Say what arrives and what is shown"), NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version,
+      N_("Print the version and exit"), NULL },
     { NULL, 0, 0, 0, NULL, NULL, NULL }
   };
 
@@ -560,6 +563,11 @@ main (int argc, char **argv)
     {
       g_printerr ("trellis-notify: %s\n", error->message);
       return 2;
+    }
+  if (version)
+    {
+      g_print ("trellis-notify %s\n", PACKAGE_VERSION);
+      return 0;
     }
 
   memset (&agent, 0, sizeof agent);

@@ -249,6 +249,7 @@ main (int   argc,
   g_autofree char *help = NULL;
   g_autofree char *description = NULL;
   const char *localedir;
+  gboolean version = FALSE;
   const GOptionEntry entries[] = {
     { "household", 0, 0, G_OPTION_ARG_FILENAME, &options.household,
       N_("Read this household file instead of the system's"), N_("FILE") },
@@ -266,6 +267,8 @@ main (int   argc,
       N_("approve, pause: for how long, e.g. 30m, 2h, 1d"), N_("DURATION") },
     { "clear", 0, 0, G_OPTION_ARG_NONE, &options.clear,
       N_("log: delete the log"), NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version,
+      N_("Print the version and exit"), NULL },
     { NULL }
   };
 
@@ -323,6 +326,11 @@ main (int   argc,
   if (!options.data_dir_given)
     options.data_dir = trellis_data_dir_default (NULL);
 
+  if (version)
+    {
+      g_print ("trellis %s\n", PACKAGE_VERSION);
+      return 0;
+    }
   help = g_option_context_get_help (context, TRUE, NULL);
   if (argc < 2)
     return trellis_cli_status (&options, 0, argv + 1);

@@ -63,6 +63,7 @@ struct _TrellisAnswerer {
   gboolean               closing;
   guint64                n_unplaced;   /* TCP connections closed at accept: no flow */
   guint64                n_over_cap;   /* ...and over a cap */
+  gint                   raw_failed;   /* atomic: a raw reply failed (logged once) */
 };
 
 typedef struct {
@@ -318,8 +319,12 @@ raw_udp_send (const struct sockaddr_storage *src, const struct sockaddr_storage 
     n = sendto (fd, pkt, total, 0, (struct sockaddr *) &to,
                 to.ss_family == AF_INET ? sizeof (struct sockaddr_in) : sizeof (struct sockaddr_in6));
   }
-  close (fd);
-  return n == (ssize_t) total ? 0 : -errno;
+  {
+    int err = n == (ssize_t) total ? 0 : n < 0 ? -errno : -EMSGSIZE;
+
+    close (fd);
+    return err;
+  }
 }
 
 /* Sends a reply to the child the way the query came: through the answerer's
@@ -328,7 +333,16 @@ static void
 udp_reply_send (const UdpForward *fw, const guint8 *reply, gsize len)
 {
   if (fw->spoof)
-    raw_udp_send (&fw->server, &fw->client, reply, len);
+    {
+      int r = raw_udp_send (&fw->server, &fw->client, reply, len);
+
+      /* Once: the child's lookup times out instead of being answered, and
+       * a flood of the same line would help no one. */
+      if (r < 0 && g_atomic_int_compare_and_exchange (&fw->answerer->raw_failed, 0, 1))
+        g_warning ("cannot answer a query that NAT did not redirect (a raw socket in the "
+                   "server's name): %s%s; such lookups time out instead (logged once)",
+                   g_strerror (-r), r == -EPERM ? " (trellisd needs CAP_NET_RAW)" : "");
+    }
   else
     sendto (fw->reply_fd, reply, len, 0, (const struct sockaddr *) &fw->client, fw->client_len);
 }

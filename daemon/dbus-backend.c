@@ -503,6 +503,7 @@ backend_pause (gpointer data, const char *name, gint64 seconds, GError **error)
   if (!trellis_event_log_pause_set (daemon->events, name, now_unix () + seconds, error))
     return FALSE;
   trellis_daemon_grants_load (daemon);
+  trellis_daemon_pause_changed (daemon, name, now_unix () + seconds);
   return TRUE;
 }
 

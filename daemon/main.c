@@ -12,10 +12,9 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include "daemon/service-notify.h"
 #include "daemon/trellisd.h"
 #include "policy/data-dir.h"
 
@@ -25,32 +24,31 @@
 typedef struct {
   GMainLoop     *loop;
   TrellisDaemon *daemon;
+  GSource       *watchdog;   /* (owned) (nullable) */
+  gboolean       handover;   /* SIGUSR2: leave the table to the next trellisd */
   int            status;
 } Context;
 
-/* Tells systemd (Type=notify) that we are up; nothing when not under it. */
-static void
-notify_systemd (const char *state)
+/* The watchdog's question: the queue threads give the verdicts. */
+static gboolean
+verdicts_alive (gint64 max_quiet_usec, gpointer user_data)
 {
-  const char *path = g_getenv ("NOTIFY_SOCKET");
-  struct sockaddr_un sa = { .sun_family = AF_UNIX };
-  size_t len;
-  int fd;
+  Context *ctx = user_data;
 
-  if (path == NULL || (path[0] != '/' && path[0] != '@'))
-    return;
-  len = strlen (path);
-  if (len >= sizeof sa.sun_path)
-    return;
-  memcpy (sa.sun_path, path, len);
-  if (sa.sun_path[0] == '@')
-    sa.sun_path[0] = '\0';
-  fd = socket (AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    return;
-  sendto (fd, state, strlen (state), MSG_NOSIGNAL, (struct sockaddr *) &sa,
-          (socklen_t) (offsetof (struct sockaddr_un, sun_path) + len));
-  close (fd);
+  return trellis_daemon_verdicts_alive (ctx->daemon, max_quiet_usec);
+}
+
+/* The table and the queues are in place: tell systemd, and keep its
+ * watchdog on the main loop, pinging only while every queue thread (they
+ * give the verdicts) comes round. */
+static void
+on_ready (GMainContext *main_context, gpointer user_data)
+{
+  Context *ctx = user_data;
+
+  if (ctx->watchdog == NULL)
+    ctx->watchdog = trellis_watchdog_attach_full (main_context, verdicts_alive, ctx);
+  trellis_service_notify ("READY=1\nSTATUS=filtering: the table and the queue are in place");
 }
 
 static gboolean
@@ -59,7 +57,22 @@ on_terminate (gpointer user_data)
   Context *ctx = user_data;
 
   g_message ("stopping");
-  notify_systemd ("STOPPING=1");
+  trellis_service_notify ("STOPPING=1");
+  g_main_loop_quit (ctx->loop);
+  return G_SOURCE_CONTINUE;
+}
+
+/* SIGUSR2, from the package's postinst on an upgrade: exit keeping the
+ * table; systemd (Restart=always) starts the new trellisd, which takes the
+ * queue back.  A stop (SIGTERM) would remove the table, and the children
+ * would be unfiltered until the new one put it back. */
+static gboolean
+on_handover (gpointer user_data)
+{
+  Context *ctx = user_data;
+
+  g_message ("exiting for the next trellisd; the table stays");
+  ctx->handover = TRUE;
   g_main_loop_quit (ctx->loop);
   return G_SOURCE_CONTINUE;
 }
@@ -71,9 +84,9 @@ on_reload (gpointer user_data)
 
   /* The daemon logs how the reload ends; READY=1 here only tells systemd
    * that the signal was taken. */
-  notify_systemd ("RELOADING=1");
+  trellis_service_notify ("RELOADING=1");
   trellis_daemon_reload (ctx->daemon);
-  notify_systemd ("READY=1");
+  trellis_service_notify ("READY=1");
   return G_SOURCE_CONTINUE;
 }
 
@@ -101,6 +114,12 @@ main (int argc, char *argv[])
   gint queue_threads = 0;
   gint answer_port = DEFAULT_ANSWER_PORT;
   gboolean verbose = FALSE;
+  gboolean version = FALSE;
+  gboolean remove_table = FALSE;
+  gint answers_queue = 0;
+  g_autofree char *fake_time = NULL;
+  gint ttl_min = 0, ttl_max = 0;
+  g_auto(GStrv) resolvers = NULL;
   GOptionEntry entries[] = {
     { "household", 0, 0, G_OPTION_ARG_FILENAME, &household,
       "The household file (default " TRELLIS_SYSCONFDIR "/household.conf)", "FILE" },
@@ -117,7 +136,20 @@ main (int argc, char *argv[])
       "The answerer's local UDP and TCP port (default 5354)", "PORT" },
     { "table", 0, 0, G_OPTION_ARG_STRING, &table,
       "The nftables table (family inet) (default trellis)", "NAME" },
+    { "answers-queue-num", 0, 0, G_OPTION_ARG_INT, &answers_queue,
+      "The NFQUEUE of the DNS answers trellisd learns from (default: the first after the queries' queues, --queue-num + --queue-threads)", "N" },
+    { "resolver", 0, 0, G_OPTION_ARG_STRING_ARRAY, &resolvers,
+      "A DNS server trellisd asks for the DNS-over-HTTPS endpoints' addresses (repeatable; default: /etc/resolv.conf's)", "ADDRESS" },
+    { "learn-ttl-min", 0, 0, G_OPTION_ARG_INT, &ttl_min,
+      "Seconds an address learned from an answer is kept at least (default 120)", "S" },
+    { "learn-ttl-max", 0, 0, G_OPTION_ARG_INT, &ttl_max,
+      "Seconds an address learned from an answer is kept at most (default 21600)", "S" },
+    { "fake-time", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &fake_time,
+      "Tests: start the daemon's clock at this moment (ISO 8601 with a zone) instead of now", "TIME" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Log debug messages (the names a child looks up are never logged)", NULL },
+    { "remove-table", 0, 0, G_OPTION_ARG_NONE, &remove_table,
+      "Remove the nftables table a stopped trellisd left (children are then unfiltered) and exit", NULL },
+    { "version", 0, 0, G_OPTION_ARG_NONE, &version, "Print the version and exit", NULL },
     G_OPTION_ENTRY_NULL
   };
   g_autoptr(GOptionContext) options = NULL;
@@ -151,6 +183,50 @@ main (int argc, char *argv[])
       g_printerr ("trellisd: %s\n", error->message);
       return 2;
     }
+  if (version)
+    {
+      g_print ("trellisd %s\n", PACKAGE_VERSION);
+      return 0;
+    }
+  if (remove_table)
+    {
+      /* What removing the package does when trellisd is not running to do
+       * it on its way out: a table left behind with on-failure=closed
+       * would hold children's DNS for good. */
+      int r = trellis_nft_delete_table (table != NULL ? table : TRELLIS_NFT_TABLE_DEFAULT);
+
+      if (r < 0)
+        {
+          g_printerr ("trellisd: cannot remove table inet %s: %s\n",
+                      table != NULL ? table : TRELLIS_NFT_TABLE_DEFAULT, g_strerror (-r));
+          return 1;
+        }
+      return 0;
+    }
+  if (!parse_port ("--answers-queue-num", answers_queue, &config.answers_queue_num, &error))
+    {
+      g_printerr ("trellisd: %s\n", error->message);
+      return 2;
+    }
+  if (ttl_min < 0 || ttl_max < 0 || (ttl_max > 0 && ttl_max < ttl_min))
+    {
+      g_printerr ("trellisd: --learn-ttl-min and --learn-ttl-max must be seconds, the minimum not above the maximum\n");
+      return 2;
+    }
+  config.learn_ttl_min = (guint) ttl_min;
+  config.learn_ttl_max = (guint) ttl_max;
+  config.resolvers = resolvers;
+  if (fake_time != NULL)
+    {
+      g_autoptr(GDateTime) t = g_date_time_new_from_iso8601 (fake_time, NULL);
+
+      if (t == NULL)
+        {
+          g_printerr ("trellisd: --fake-time: “%s” is not an ISO 8601 time with a zone\n", fake_time);
+          return 2;
+        }
+      config.fake_time = g_date_time_to_unix (t);
+    }
   if (queue_threads < 0 || queue_threads > TRELLIS_NFT_QUEUE_TOTAL_MAX)
     {
       g_printerr ("trellisd: --queue-threads must be between 1 and %u, not %d\n",
@@ -176,6 +252,8 @@ main (int argc, char *argv[])
     }
   config.data_dir = data_dir;
   config.table = table;
+  config.ready = on_ready;
+  config.ready_data = &ctx;
 
   daemon = trellis_daemon_new (&config, &error);
   if (daemon == NULL)
@@ -193,6 +271,7 @@ main (int argc, char *argv[])
   g_unix_signal_add (SIGTERM, on_terminate, &ctx);
   g_unix_signal_add (SIGINT, on_terminate, &ctx);
   g_unix_signal_add (SIGHUP, on_reload, &ctx);
+  g_unix_signal_add (SIGUSR2, on_handover, &ctx);
 
   if (!trellis_daemon_start (daemon, &error))
     {
@@ -201,10 +280,17 @@ main (int argc, char *argv[])
       return 1;
     }
   g_message ("trellisd ready");
-  notify_systemd ("READY=1");
 
   g_main_loop_run (loop);
 
-  trellis_daemon_stop (daemon);
+  if (ctx.handover)
+    trellis_daemon_stop_for_restart (daemon);
+  else
+    trellis_daemon_stop (daemon);
+  if (ctx.watchdog != NULL)
+    {
+      g_source_destroy (ctx.watchdog);
+      g_source_unref (ctx.watchdog);
+    }
   return ctx.status;
 }

@@ -49,6 +49,10 @@
 #define NFT_DATATYPE_IPADDR     7u
 #define NFT_DATATYPE_IP6ADDR    8u
 #define NFT_DATATYPE_UID        24u
+#define NFT_DATATYPE_TIME_DATE  43u
+/* nftables' expression type of `meta` (src/expression.h: enum expr_types),
+ * kept in a typeof set's user data. */
+#define NFT_EXPR_TYPE_META      9u
 #define NFT_BYTEORDER_HOST      1u
 #define NFT_BYTEORDER_BIG       2u
 
@@ -132,6 +136,7 @@ key_len (TrellisNftKeyType key)
     case TRELLIS_NFT_KEY_UID:       return 4;
     case TRELLIS_NFT_KEY_IPV4_ADDR: return 4;
     case TRELLIS_NFT_KEY_IPV6_ADDR: return 16;
+    case TRELLIS_NFT_KEY_TIME:      return 8;
     default:                        return 0;
     }
 }
@@ -141,10 +146,25 @@ set_valid (const TrellisNftSet *s)
 {
   if (!name_valid (s->name) || key_len (s->key) == 0)
     return false;
+  if (s->timeout && (s->interval || s->n_uids != 0 || s->n_cidrs != 0 || s->n_times != 0))
+    return false;   /* filled at run time only */
   if (s->key == TRELLIS_NFT_KEY_UID)
-    return !s->interval && s->n_cidrs == 0 && (s->n_uids == 0 || s->uids != NULL)
-           && s->n_uids <= TRELLIS_NFT_UIDS_MAX;
-  if (!s->interval || s->n_uids != 0 || (s->n_cidrs > 0 && s->cidrs == NULL)
+    return !s->interval && s->n_cidrs == 0 && s->n_times == 0
+           && (s->n_uids == 0 || s->uids != NULL) && s->n_uids <= TRELLIS_NFT_UIDS_MAX;
+  if (s->key == TRELLIS_NFT_KEY_TIME)
+    {
+      if (!s->interval || s->n_uids != 0 || s->n_cidrs != 0 || (s->n_times > 0 && s->times == NULL)
+          || s->n_times > TRELLIS_NFT_UIDS_MAX)
+        return false;
+      for (size_t i = 0; i < s->n_times; i++)
+        if (s->times[i].start < 0 || s->times[i].end <= s->times[i].start
+            || (i > 0 && s->times[i].start <= s->times[i - 1].end))
+          return false;
+      return true;
+    }
+  if (s->timeout)
+    return true;
+  if (!s->interval || s->n_uids != 0 || s->n_times != 0 || (s->n_cidrs > 0 && s->cidrs == NULL)
       || s->n_cidrs > TRELLIS_NFT_UIDS_MAX)
     return false;
   for (size_t i = 0; i < s->n_cidrs; i++)
@@ -169,7 +189,13 @@ step_valid (const TrellisNftPlan *plan, const TrellisNftStep *st)
     case TRELLIS_NFT_STEP_IP_DADDR_IN_SET:
       return step_set_valid (plan, st, TRELLIS_NFT_KEY_IPV4_ADDR);
     case TRELLIS_NFT_STEP_IP6_DADDR_IN_SET:
+    case TRELLIS_NFT_STEP_IP6_DADDR_NOT_IN_SET:
       return step_set_valid (plan, st, TRELLIS_NFT_KEY_IPV6_ADDR);
+    case TRELLIS_NFT_STEP_IP_DADDR_NOT_IN_SET:
+      return step_set_valid (plan, st, TRELLIS_NFT_KEY_IPV4_ADDR);
+    case TRELLIS_NFT_STEP_TIME_IN_SET:
+      return step_set_valid (plan, st, TRELLIS_NFT_KEY_TIME);
+    case TRELLIS_NFT_STEP_UDP_SPORT:
     case TRELLIS_NFT_STEP_UDP_DPORT:
     case TRELLIS_NFT_STEP_TCP_DPORT:
       return st->value <= UINT16_MAX;
@@ -179,6 +205,10 @@ step_valid (const TrellisNftPlan *plan, const TrellisNftStep *st)
       return st->value + MAX (st->total, 1) - 1 <= UINT16_MAX &&
              st->total <= TRELLIS_NFT_QUEUE_TOTAL_MAX;
     case TRELLIS_NFT_STEP_MARK:
+    case TRELLIS_NFT_STEP_CT_MARK:
+    case TRELLIS_NFT_STEP_CT_MARK_SET:
+    case TRELLIS_NFT_STEP_ACCEPT:
+    case TRELLIS_NFT_STEP_OIF_LO:
     case TRELLIS_NFT_STEP_CT_STATE_NEW:
     case TRELLIS_NFT_STEP_COUNTER:
     case TRELLIS_NFT_STEP_DROP:
@@ -217,6 +247,7 @@ plan_check (const TrellisNftPlan *plan)
           || (c->type != TRELLIS_NFT_CHAIN_FILTER && c->type != TRELLIS_NFT_CHAIN_NAT))
         return -EINVAL;
       if (c->hook != TRELLIS_NFT_HOOK_PREROUTING && c->hook != TRELLIS_NFT_HOOK_FORWARD
+          && c->hook != TRELLIS_NFT_HOOK_INPUT
           && c->hook != TRELLIS_NFT_HOOK_OUTPUT && c->hook != TRELLIS_NFT_HOOK_POSTROUTING)
         return -EINVAL;
     }
@@ -239,6 +270,8 @@ plan_check (const TrellisNftPlan *plan)
 static size_t
 set_n_wire_elems (const TrellisNftSet *s)
 {
+  if (s->key == TRELLIS_NFT_KEY_TIME)
+    return 2 * s->n_times;
   return s->key == TRELLIS_NFT_KEY_UID ? s->n_uids : 2 * s->n_cidrs;
 }
 
@@ -434,18 +467,43 @@ put_set (struct mnl_nlmsg_batch *batch,
       type = NFT_DATATYPE_IP6ADDR;
       byteorder = NFT_BYTEORDER_BIG;
       break;
+    case TRELLIS_NFT_KEY_TIME:
+      /* The elements are big endian (a byteorder expression turns the
+       * packet's time around before the lookup, as nft does for a host
+       * order key in an interval set); the key itself is host order. */
+      type = NFT_DATATYPE_TIME_DATE;
+      byteorder = NFT_BYTEORDER_HOST;
+      break;
     case TRELLIS_NFT_KEY_UID:
     default:
       type = NFT_DATATYPE_UID;
       byteorder = NFT_BYTEORDER_HOST;
       break;
     }
-  nftnl_set_set_u32 (s, NFTNL_SET_FLAGS, set->interval ? NFT_SET_INTERVAL : 0);
+  nftnl_set_set_u32 (s, NFTNL_SET_FLAGS, (set->interval ? NFT_SET_INTERVAL : 0)
+                                         | (set->timeout ? NFT_SET_TIMEOUT : 0));
   nftnl_set_set_u32 (s, NFTNL_SET_KEY_TYPE, type);
   nftnl_set_set_u32 (s, NFTNL_SET_KEY_LEN, (uint32_t) key_len (set->key));
   /* nft reads the key's byte order from here to print the elements. */
   if (!nftnl_udata_put_u32 (ud, NFTNL_UDATA_SET_KEYBYTEORDER, byteorder))
     return -ENOMEM;
+  if (set->key == TRELLIS_NFT_KEY_TIME)
+    {
+      /* "typeof meta time", as nft writes it: the expression's type and
+       * its meta key.  Without it nft would print "type time", which it
+       * reads back as a relative time. */
+      g_autoptr (NftnlUdataBuf) expr = nftnl_udata_buf_alloc (64);
+      g_autoptr (NftnlUdataBuf) data = nftnl_udata_buf_alloc (64);
+
+      if (expr == NULL || data == NULL
+          || !nftnl_udata_put_u32 (data, 0 /* NFTNL_UDATA_META_KEY */, NFT_META_TIME_NS)
+          || !nftnl_udata_put_u32 (expr, NFTNL_UDATA_SET_TYPEOF_EXPR, NFT_EXPR_TYPE_META)
+          || !nftnl_udata_put (expr, NFTNL_UDATA_SET_TYPEOF_DATA, nftnl_udata_buf_len (data),
+                               nftnl_udata_buf_data (data))
+          || !nftnl_udata_put (ud, NFTNL_UDATA_SET_KEY_TYPEOF, nftnl_udata_buf_len (expr),
+                               nftnl_udata_buf_data (expr)))
+        return -ENOMEM;
+    }
   /* copied by libnftnl */
   if (nftnl_set_set_data (s, NFTNL_SET_USERDATA, nftnl_udata_buf_data (ud),
                           nftnl_udata_buf_len (ud)) < 0)
@@ -475,6 +533,15 @@ set_wire_elem (const TrellisNftSet *set,
     {
       memcpy (ret_key, &set->uids[i], 4);  /* host byte order */
       *ret_end = false;
+      return true;
+    }
+  if (set->key == TRELLIS_NFT_KEY_TIME)
+    {
+      const TrellisNftTimeRange *t = &set->times[i / 2];
+      uint64_t be = GUINT64_TO_BE ((uint64_t) ((i % 2) == 0 ? t->start : t->end));
+
+      memcpy (ret_key, &be, 8);
+      *ret_end = (i % 2) == 1;
       return true;
     }
   c = &set->cidrs[i / 2];
@@ -809,6 +876,91 @@ add_reject (NftnlRule *rule,
 }
 
 static int
+add_immediate_verdict (NftnlRule *rule, int verdict)
+{
+  NftnlExpr *e = nftnl_expr_alloc ("immediate");
+
+  if (e == NULL)
+    return -ENOMEM;
+  nftnl_expr_set_u32 (e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+  nftnl_expr_set_u32 (e, NFTNL_EXPR_IMM_VERDICT, (uint32_t) verdict);
+  nftnl_rule_add_expr (rule, e);
+  return 0;
+}
+
+static int
+add_sport (NftnlRule *rule,
+           uint8_t    l4proto,
+           uint16_t   sport)
+{
+  const uint16_t port = htons (sport);
+  int r;
+
+  r = add_meta (rule, NFT_META_L4PROTO);
+  if (r == 0)
+    r = add_cmp (rule, NFT_CMP_EQ, &l4proto, sizeof l4proto);
+  if (r == 0)
+    r = add_payload (rule, NFT_PAYLOAD_TRANSPORT_HEADER, 0, sizeof port);
+  if (r == 0)
+    r = add_cmp (rule, NFT_CMP_EQ, &port, sizeof port);
+  return r;
+}
+
+/* meta time @SET: the time turned big endian first, as the set holds it. */
+static int
+add_time_in_set (NftnlRule            *rule,
+                 const TrellisNftPlan *plan,
+                 size_t                index)
+{
+  NftnlExpr *e;
+  int r;
+
+  r = add_meta (rule, NFT_META_TIME_NS);
+  if (r < 0)
+    return r;
+  e = nftnl_expr_alloc ("byteorder");
+  if (e == NULL)
+    return -ENOMEM;
+  nftnl_expr_set_u32 (e, NFTNL_EXPR_BYTEORDER_SREG, NFT_REG_1);
+  nftnl_expr_set_u32 (e, NFTNL_EXPR_BYTEORDER_DREG, NFT_REG_1);
+  nftnl_expr_set_u32 (e, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
+  nftnl_expr_set_u32 (e, NFTNL_EXPR_BYTEORDER_LEN, 8);
+  nftnl_expr_set_u32 (e, NFTNL_EXPR_BYTEORDER_SIZE, 8);
+  nftnl_rule_add_expr (rule, e);
+  return add_lookup (rule, plan, index);
+}
+
+static int
+add_ct_mark (NftnlRule *rule, uint32_t value, bool set)
+{
+  NftnlExpr *e;
+
+  if (set)
+    {
+      e = nftnl_expr_alloc ("immediate");
+      if (e == NULL)
+        return -ENOMEM;
+      nftnl_expr_set_u32 (e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
+      nftnl_expr_set (e, NFTNL_EXPR_IMM_DATA, &value, sizeof value);
+      nftnl_rule_add_expr (rule, e);
+      e = nftnl_expr_alloc ("ct");
+      if (e == NULL)
+        return -ENOMEM;
+      nftnl_expr_set_u32 (e, NFTNL_EXPR_CT_KEY, NFT_CT_MARK);
+      nftnl_expr_set_u32 (e, NFTNL_EXPR_CT_SREG, NFT_REG_1);
+      nftnl_rule_add_expr (rule, e);
+      return 0;
+    }
+  e = nftnl_expr_alloc ("ct");
+  if (e == NULL)
+    return -ENOMEM;
+  nftnl_expr_set_u32 (e, NFTNL_EXPR_CT_KEY, NFT_CT_MARK);
+  nftnl_expr_set_u32 (e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+  nftnl_rule_add_expr (rule, e);
+  return add_cmp (rule, NFT_CMP_EQ, &value, sizeof value);
+}
+
+static int
 add_step (NftnlRule            *rule,
           const TrellisNftPlan *plan,
           const TrellisNftStep *st,
@@ -849,6 +1001,47 @@ add_step (NftnlRule            *rule,
       return add_drop (rule);
     case TRELLIS_NFT_STEP_REJECT:
       return add_reject (rule, *family);
+    case TRELLIS_NFT_STEP_ACCEPT:
+      return add_immediate_verdict (rule, NF_ACCEPT);
+    case TRELLIS_NFT_STEP_OIF_LO:
+      {
+        const uint32_t lo = 1;  /* LOOPBACK_IFINDEX, in every namespace */
+
+        r = add_meta (rule, NFT_META_OIF);
+        return r < 0 ? r : add_cmp (rule, NFT_CMP_EQ, &lo, sizeof lo);
+      }
+    case TRELLIS_NFT_STEP_UDP_SPORT:
+      return add_sport (rule, IPPROTO_UDP, (uint16_t) st->value);
+    case TRELLIS_NFT_STEP_TIME_IN_SET:
+      return add_time_in_set (rule, plan, st->set);
+    case TRELLIS_NFT_STEP_IP_DADDR_NOT_IN_SET:
+    case TRELLIS_NFT_STEP_IP6_DADDR_NOT_IN_SET:
+      {
+        bool v4 = st->kind == TRELLIS_NFT_STEP_IP_DADDR_NOT_IN_SET;
+
+        *family = v4 ? 4 : 6;
+        r = add_daddr_in_set (rule, plan, st->set, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
+        if (r == 0)
+          {
+            /* the lookup just added, inverted */
+            struct nftnl_expr_iter *it = nftnl_expr_iter_create (rule);
+            NftnlExpr *e, *last = NULL;
+
+            if (it == NULL)
+              return -ENOMEM;
+            while ((e = nftnl_expr_iter_next (it)) != NULL)
+              last = e;
+            nftnl_expr_iter_destroy (it);
+            if (last == NULL)
+              return -EINVAL;
+            nftnl_expr_set_u32 (last, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
+          }
+        return r;
+      }
+    case TRELLIS_NFT_STEP_CT_MARK:
+      return add_ct_mark (rule, st->value, false);
+    case TRELLIS_NFT_STEP_CT_MARK_SET:
+      return add_ct_mark (rule, st->value, true);
     default:
       return -EINVAL;
     }
@@ -1155,9 +1348,13 @@ sets_update_build (const TrellisNftPlan   *plan,
   r = batch_begin (batch, seq);
   for (i = 0; r == 0 && i < plan->n_sets; i++)
     {
-      g_autoptr (NftnlSet) flush = set_new (plan->table, plan->sets[i].name, set_id (i));
+      g_autoptr (NftnlSet) flush = NULL;
       struct nlmsghdr *nlh;
 
+      /* What trellisd learned at run time stays. */
+      if (plan->sets[i].timeout)
+        continue;
+      flush = set_new (plan->table, plan->sets[i].name, set_id (i));
       if (flush == NULL)
         return -ENOMEM;
       /* DELSETELEM without elements flushes the set; the new elements
@@ -1255,5 +1452,105 @@ trellis_nft_probe_queue_expr (TrellisQueueExpr *ret_expr)
       *ret_expr = TRELLIS_QUEUE_EXPR_XT;
       return 0;
     }
+  return st.error;
+}
+
+int
+trellis_nft_set_add_timed (const char              *table,
+                           const char              *set,
+                           TrellisNftKeyType        key,
+                           const TrellisNftTimedElem *elems,
+                           size_t                   n)
+{
+  const size_t len = key_len (key);
+  const size_t per = 64;
+  g_autofree char *buf = NULL;
+  g_autoptr (MnlNlmsgBatch) batch = NULL;
+  AckState st;
+  uint32_t seq = seq_initial ();
+  size_t done = 0;
+  int r;
+
+  if (!name_valid (table) || !name_valid (set) || len == 0 || key == TRELLIS_NFT_KEY_TIME
+      || (n > 0 && elems == NULL) || n > 65536)
+    return -EINVAL;
+  if (n == 0)
+    return 0;
+  r = batch_new (2 * FIXED_MSG_MAX + ((n + per - 1) / per) * TRELLIS_NFT_MSG_SIZE_MAX,
+                 &buf, &batch);
+  if (r < 0)
+    return r;
+  r = batch_begin (batch, &seq);
+  while (r == 0 && done < n)
+    {
+      g_autoptr (NftnlSet) s = set_new (table, set, 0);
+      size_t k = MIN (n - done, per);
+      struct nlmsghdr *nlh;
+
+      if (s == NULL)
+        return -ENOMEM;
+      nftnl_set_unset (s, NFTNL_SET_ID);
+      for (size_t i = 0; i < k; i++)
+        {
+          struct nftnl_set_elem *e = nftnl_set_elem_alloc ();
+
+          if (e == NULL)
+            return -ENOMEM;
+          nftnl_set_elem_set (e, NFTNL_SET_ELEM_KEY, elems[done + i].key, (uint32_t) len);
+          if (elems[done + i].timeout_ms > 0)
+            nftnl_set_elem_set_u64 (e, NFTNL_SET_ELEM_TIMEOUT, elems[done + i].timeout_ms);
+          nftnl_set_elem_add (s, e);  /* s owns e */
+        }
+      /* NLM_F_CREATE without EXCL: an element already there takes the new
+       * timeout (the kernel updates it) instead of failing. */
+      nlh = msg_start (batch, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_ACK, &seq);
+      nftnl_set_elems_nlmsg_build_payload (nlh, s);
+      r = msg_end (batch);
+      done += k;
+    }
+  if (r == 0)
+    r = batch_end (batch, &seq);
+  if (r < 0)
+    return r;
+  r = batch_talk (batch, &st);
+  if (r < 0)
+    return r;
+  return st.error;
+}
+
+int
+trellis_nft_set_flush (const char *table,
+                       const char *set)
+{
+  g_autofree char *buf = NULL;
+  g_autoptr (MnlNlmsgBatch) batch = NULL;
+  g_autoptr (NftnlSet) s = NULL;
+  AckState st;
+  uint32_t seq = seq_initial ();
+  struct nlmsghdr *nlh;
+  int r;
+
+  if (!name_valid (table) || !name_valid (set))
+    return -EINVAL;
+  s = set_new (table, set, 0);
+  if (s == NULL)
+    return -ENOMEM;
+  nftnl_set_unset (s, NFTNL_SET_ID);
+  r = batch_new (3 * FIXED_MSG_MAX, &buf, &batch);
+  if (r == 0)
+    r = batch_begin (batch, &seq);
+  if (r == 0)
+    {
+      nlh = msg_start (batch, NFT_MSG_DELSETELEM, NLM_F_ACK, &seq);
+      nftnl_set_elems_nlmsg_build_payload (nlh, s);
+      r = msg_end (batch);
+    }
+  if (r == 0)
+    r = batch_end (batch, &seq);
+  if (r < 0)
+    return r;
+  r = batch_talk (batch, &st);
+  if (r < 0)
+    return r;
   return st.error;
 }

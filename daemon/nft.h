@@ -89,6 +89,29 @@ int trellis_nft_delete_table (const char *table);
  */
 int trellis_nft_update_sets (const TrellisNftPlan *plan);
 
+/* One element added at run time: its key (4 bytes for a uid, host order;
+ * 4 or 16 for an address, network order) and its timeout (0: none). */
+typedef struct {
+  uint8_t   key[16];
+  uint64_t  timeout_ms;
+} TrellisNftTimedElem;
+
+/**
+ * trellis_nft_set_add_timed:
+ * Adds @n elements to the set @set of table inet @table (a set with flags
+ * timeout), in one transaction; an element already there gets the new
+ * timeout.  Returns: 0 or -errno (-ENOENT when there is no such set).
+ */
+int trellis_nft_set_add_timed (const char                *table,
+                               const char                *set,
+                               TrellisNftKeyType          key,
+                               const TrellisNftTimedElem *elems,
+                               size_t                     n);
+
+/** trellis_nft_set_flush: removes every element of @set.  Returns: 0 or -errno. */
+int trellis_nft_set_flush (const char *table,
+                           const char *set);
+
 /**
  * trellis_nft_probe_queue_expr:
  * Asks the kernel, without changing anything, whether it has the native

@@ -11,6 +11,7 @@
 #include "daemon/dbus-service.h"
 #include "daemon/event-log.h"
 #include "daemon/flows.h"
+#include "daemon/net-policy.h"
 #include "daemon/queue.h"
 #include "daemon/trellisd.h"
 #include "policy/nft-plan.h"
@@ -27,6 +28,9 @@ typedef struct {
   GArray        *uids;          /* (owned) uint32: the protected uids, sorted */
   GPtrArray     *rule_texts;    /* (owned) by rule id: the rule's short form, the
                                  * EDE text of a block (made once, not per query) */
+  GHashTable    *learn_uids;    /* (owned) (nullable) uids whose DNS answers are
+                                 * read (the plan's learn-uids): the queue records
+                                 * their queries' flows; NULL: every child's */
 } Snapshot;
 
 /* A parent's temporary grant: @domain and the names below it, until @until. */
@@ -81,7 +85,25 @@ struct _TrellisDaemon {
 
   guint64              n_malformed;       /* atomic: malformed queries dropped */
   guint64              n_malformed_told;  /* the main loop's: as many logged */
+
+  gint64               clock_offset_us;  /* the daemon's clock less the real one (tests) */
+  TrellisNetPolicy    *net;        /* (owned) (nullable) */
+  GSource             *quiet_timer;  /* (owned) (nullable) the next local midnight or change of offset */
+  GFileMonitor        *localtime_monitor; /* (owned) (nullable) */
+  guint                n_repairs;
 };
+
+/** trellis_daemon_now_us: the daemon's clock (real time, or a test's fake one), unix µs. */
+gint64 trellis_daemon_now_us (TrellisDaemon *daemon);
+
+/**
+ * trellis_daemon_pause_changed:
+ * A parent paused @child until @until (unix seconds; past: resumed): the
+ * kernel's network policy follows.
+ */
+void trellis_daemon_pause_changed (TrellisDaemon *daemon,
+                                   const char    *child,
+                                   gint64         until);
 
 Snapshot *snapshot_acquire (TrellisDaemon *daemon);
 void      snapshot_release (Snapshot *s);

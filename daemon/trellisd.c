@@ -27,6 +27,7 @@ snapshot_clear (gpointer data)
   g_clear_pointer (&s->uid_children, g_hash_table_unref);
   g_clear_pointer (&s->uids, g_array_unref);
   g_clear_pointer (&s->rule_texts, g_ptr_array_unref);
+  g_clear_pointer (&s->learn_uids, g_hash_table_unref);
   g_clear_pointer (&s->policy, trellis_policy_unref);
 }
 
@@ -172,10 +173,29 @@ nft_plan_build (TrellisDaemon *daemon, const Snapshot *s, GError **error)
     .answer_port = daemon->config.answer_port,
     .mark = daemon->config.mark,
     .queue_expr = daemon->queue_expr,
+    .now_us = trellis_daemon_now_us (daemon),
+    .kernel_offset_us = daemon->clock_offset_us,
   };
 
   return trellis_nft_plan_new_for_policy (s->policy, &tuning, snapshot_account_uid,
                                           (gpointer) s, error);
+}
+
+/* Whose DNS answers the plan @plan reads (its learn-uids set): net-policy.c
+ * places each answer by the flow of its query, which the queue then
+ * records.  Only before @s is in force.  A later plan of the same policy
+ * (quiet times planned again at midnight) can only take uids out of the set
+ * (a child grows out of an allow-list band), so @s may record a few flows
+ * more than needed, never fewer. */
+static void
+snapshot_learn_uids_set (Snapshot *s, const TrellisNftPlan *plan)
+{
+  const TrellisNftSet *set = trellis_nft_plan_find_set (plan, TRELLIS_NFT_SET_LEARN_UIDS);
+
+  g_clear_pointer (&s->learn_uids, g_hash_table_unref);
+  s->learn_uids = g_hash_table_new (NULL, NULL);
+  for (size_t i = 0; set != NULL && i < set->n_uids; i++)
+    g_hash_table_add (s->learn_uids, GUINT_TO_POINTER (set->uids[i]));
 }
 
 /* The household file that last compiled and was applied, kept so that a
@@ -389,7 +409,7 @@ trellis_daemon_decide_child (TrellisDaemon      *daemon,
                              TrellisAnswer      *ret_answer)
 {
   TrellisDecision decision;
-  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr(GDateTime) now = g_date_time_new_from_unix_utc (trellis_daemon_now_us (daemon) / G_USEC_PER_SEC);
 
   trellis_policy_decide_at (s->policy, child, qname, now, &decision);
   decision_apply (daemon, s, child, qname, now, record, &decision, ret_answer);
@@ -476,7 +496,7 @@ static void
 worker_refresh (QueueWorker *w)
 {
   gint generation = g_atomic_int_get (&w->daemon->snapshot_generation);
-  gint64 second = g_get_real_time () / G_USEC_PER_SEC;
+  gint64 second = trellis_daemon_now_us (w->daemon) / G_USEC_PER_SEC;
   gboolean swapped = FALSE;
 
   if (w->snapshot == NULL || generation != w->generation)
@@ -676,6 +696,22 @@ queue_judge (const TrellisQueuePacket *const *packets,
           break;
         case TRELLIS_ANSWER_FORWARD:
         default:
+          /* Its answer is read (quiet hours, allow-list mode: net-policy.c),
+           * and placed by this query's flow.  Not known (no plan yet):
+           * recorded all the same. */
+          if (!returned && (s->learn_uids == NULL ||
+                            g_hash_table_contains (s->learn_uids, GUINT_TO_POINTER (packet->uid))))
+            {
+              TrellisFlowKey key = { .family = packet->family, .proto = packet->proto,
+                                     .port = packet->src_port };
+              TrellisFlow flow = { .uid = packet->uid, .dst_port = packet->dst_port };
+
+              memcpy (key.addr, packet->src_addr, sizeof key.addr);
+              memcpy (flow.dst_addr, packet->dst_addr, sizeof flow.dst_addr);
+              if (mono == 0)
+                mono = g_get_monotonic_time ();
+              trellis_flow_table_record (daemon->flows, &key, &flow, mono);
+            }
           verdicts[i] = returned ? TRELLIS_QUEUE_DROP : TRELLIS_QUEUE_ACCEPT;
           break;
         }
@@ -909,6 +945,278 @@ flows_expire (gpointer user_data)
              malformed - daemon->n_malformed_told, malformed);
   daemon->n_malformed_told = malformed;
   return G_SOURCE_CONTINUE;
+}
+
+
+/* ---- the network policy at run time --------------------------------------- */
+
+gint64
+trellis_daemon_now_us (TrellisDaemon *daemon)
+{
+  return g_get_real_time () + daemon->clock_offset_us;
+}
+
+/* The uids of @child under @s, sorted. */
+static GArray *
+child_uids (Snapshot *s, const char *child)
+{
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (guint32));
+  GHashTableIter iter;
+  gpointer uid, c;
+
+  g_hash_table_iter_init (&iter, s->uid_children);
+  while (g_hash_table_iter_next (&iter, &uid, &c))
+    if (strcmp (trellis_child_get_name (c), child) == 0)
+      {
+        guint32 u = GPOINTER_TO_UINT (uid);
+
+        g_array_append_val (out, u);
+      }
+  g_array_sort (out, uid_compare);
+  return out;
+}
+
+void
+trellis_daemon_pause_changed (TrellisDaemon *daemon,
+                              const char    *child,
+                              gint64         until)
+{
+  g_autoptr(Snapshot) s = NULL;
+  g_autoptr(GArray) uids = NULL;
+  int r;
+
+  if (daemon->net == NULL)
+    return;
+  s = snapshot_acquire (daemon);
+  uids = child_uids (s, child);
+  r = trellis_net_policy_pause (daemon->net, (const guint32 *) (gpointer) uids->data, uids->len, until);
+  if (r < 0)
+    g_warning ("child %s: the kernel did not take the pause: %s", child, g_strerror (-r));
+}
+
+/* What an answer teaches (net-policy.c asks, in the answers queue's thread). */
+static TrellisLearn
+net_classify (uid_t uid, const char *qname, char **ret_child, gpointer user_data)
+{
+  TrellisDaemon *daemon = user_data;
+  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+  const TrellisChild *child = g_hash_table_lookup (s->uid_children, GUINT_TO_POINTER (uid));
+  g_autoptr(GDateTime) now = NULL;
+  TrellisDecision decision;
+  TrellisAnswer answer;
+  gboolean allowlist = FALSE;
+
+  if (child == NULL)
+    return TRELLIS_LEARN_NONE;
+  trellis_daemon_decide_child (daemon, s, child, qname, FALSE, &decision, &answer);
+  if (decision.rule->kind == TRELLIS_RULE_KIND_HELPLINE)
+    return TRELLIS_LEARN_HELPLINE;
+  if (decision.verdict == TRELLIS_VERDICT_BLOCK)
+    return TRELLIS_LEARN_NONE;
+  now = g_date_time_new_from_unix_utc (trellis_daemon_now_us (daemon) / G_USEC_PER_SEC);
+  if (trellis_child_get_profile (s->policy, child, now, NULL, NULL, &allowlist) == NULL || !allowlist)
+    return TRELLIS_LEARN_NONE;
+  *ret_child = g_strdup (trellis_child_get_name (child));
+  return TRELLIS_LEARN_CHILD;
+}
+
+/* Another process changed our table: put it back as it was, at once. */
+static void
+net_repair (guint32 pid, gpointer user_data)
+{
+  TrellisDaemon *daemon = user_data;
+  gint64 start = g_get_monotonic_time ();
+  int r;
+
+  if (!daemon->table_applied || daemon->applied == NULL)
+    return;
+  r = trellis_nft_apply_plan (daemon->applied);
+  if (r < 0)
+    {
+      g_warning ("table inet %s was changed by another process (pid %u) and could not be put back: %s",
+                 daemon->config.table, pid, g_strerror (-r));
+      return;
+    }
+  if (daemon->net != NULL)
+    trellis_net_policy_table_replaced (daemon->net);
+  daemon->n_repairs++;
+  g_warning ("table inet %s was changed by another process (pid %u): put back in %.1f ms (%u so far)",
+             daemon->config.table, pid, (g_get_monotonic_time () - start) / 1000.0, daemon->n_repairs);
+}
+
+static void quiet_timer_arm (TrellisDaemon *daemon);
+static int kernel_update (TrellisDaemon *daemon, const TrellisNftPlan *plan);
+
+static gint32
+zone_offset_at (GTimeZone *tz, gint64 unix_s)
+{
+  g_autoptr(GDateTime) t = g_date_time_new_from_unix_utc (unix_s);
+  g_autoptr(GDateTime) local = t != NULL ? g_date_time_to_timezone (t, tz) : NULL;
+
+  return local != NULL ? (gint32) (g_date_time_get_utc_offset (local) / G_USEC_PER_SEC) : 0;
+}
+
+/* Plans the kernel again for now (the quiet times move on with the days)
+ * and arms the timer for the next time. */
+static gboolean
+quiet_timer_due (gpointer user_data)
+{
+  TrellisDaemon *daemon = user_data;
+  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+  g_autoptr(TrellisNftPlan) plan = NULL;
+  g_autoptr(GError) error = NULL;
+  GTimeZone *tz = trellis_policy_get_timezone (s->policy);
+  gint32 offset = zone_offset_at (tz, trellis_daemon_now_us (daemon) / G_USEC_PER_SEC);
+  int r;
+
+  g_clear_pointer (&daemon->quiet_timer, g_source_unref);
+  plan = nft_plan_build (daemon, s, &error);
+  if (plan == NULL)
+    g_warning ("quiet hours not planned again: %s", error->message);
+  else if ((r = kernel_update (daemon, plan)) < 0)
+    g_warning ("quiet hours not planned again: the kernel refused: %s", g_strerror (-r));
+  else
+    {
+      if (r == 1 && daemon->net != NULL)
+        trellis_net_policy_table_replaced (daemon->net);
+      g_clear_pointer (&daemon->applied, trellis_nft_plan_free);
+      daemon->applied = g_steal_pointer (&plan);
+      g_message ("quiet hours planned again in %s (UTC%+03d:%02d)",
+                 trellis_policy_get_timezone_name (s->policy) != NULL
+                 ? trellis_policy_get_timezone_name (s->policy) : "the system's zone",
+                 offset / 3600, (ABS (offset) / 60) % 60);
+    }
+  quiet_timer_arm (daemon);
+  return G_SOURCE_REMOVE;
+}
+
+/* The next time the plan's quiet times need a new look: the household's
+ * next local midnight (the plan's horizon moves a day), or the next change
+ * of the zone's offset (summer time) before it, whichever comes first. */
+static void
+quiet_timer_arm (TrellisDaemon *daemon)
+{
+  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+  GTimeZone *tz = trellis_policy_get_timezone (s->policy);
+  gint64 now_s = trellis_daemon_now_us (daemon) / G_USEC_PER_SEC;
+  gint64 from_us, to_us, next;
+  gint32 offset_now;
+
+  if (daemon->quiet_timer != NULL)
+    {
+      g_source_destroy (daemon->quiet_timer);
+      g_clear_pointer (&daemon->quiet_timer, g_source_unref);
+    }
+  trellis_nft_quiet_horizon (s->policy, now_s * G_USEC_PER_SEC, &from_us, &to_us);
+  /* the midnight after today's: from + 2 days */
+  next = from_us / G_USEC_PER_SEC + 2 * 86400;
+  {
+    g_autoptr(GDateTime) t = g_date_time_new_from_unix_utc (from_us / G_USEC_PER_SEC);
+    g_autoptr(GDateTime) l = g_date_time_to_timezone (t, tz);
+    g_autoptr(GDateTime) m = g_date_time_add_days (l, 2);
+
+    next = g_date_time_to_unix (m);
+  }
+  offset_now = zone_offset_at (tz, now_s);
+  if (zone_offset_at (tz, next) != offset_now)
+    {
+      /* the second the offset changes, by halves */
+      gint64 lo = now_s, hi = next;
+
+      while (hi - lo > 1)
+        {
+          gint64 mid = lo + (hi - lo) / 2;
+
+          if (zone_offset_at (tz, mid) == offset_now)
+            lo = mid;
+          else
+            hi = mid;
+        }
+      next = hi;
+    }
+  if (next <= now_s)
+    next = now_s + 1;
+  daemon->quiet_timer = g_timeout_source_new ((guint) MIN ((next - now_s) * 1000 + 50, 86400 * 1000));
+  g_source_set_callback (daemon->quiet_timer, quiet_timer_due, daemon, NULL);
+  g_source_attach (daemon->quiet_timer, g_main_context_get_thread_default ());
+}
+
+static void
+localtime_changed (GFileMonitor *monitor, GFile *file, GFile *other, GFileMonitorEvent event,
+                   gpointer user_data)
+{
+  TrellisDaemon *daemon = user_data;
+
+  if (event != G_FILE_MONITOR_EVENT_CHANGES_DONE_HINT && event != G_FILE_MONITOR_EVENT_CREATED
+      && event != G_FILE_MONITOR_EVENT_DELETED && event != G_FILE_MONITOR_EVENT_RENAMED
+      && event != G_FILE_MONITOR_EVENT_MOVED_IN)
+    return;
+  g_message ("the system's time zone changed: reading the household again");
+  trellis_daemon_reload (daemon);
+}
+
+static gboolean
+net_start (TrellisDaemon *daemon, GError **error)
+{
+  const TrellisNetPolicyHooks hooks = { net_classify, net_repair };
+  TrellisNetPolicyConfig config = {
+    .table = daemon->config.table,
+    /* the first after the queries' queues, as the plan says */
+    .answers_queue_num = daemon->config.answers_queue_num != 0
+                         ? daemon->config.answers_queue_num
+                         : (guint16) (daemon->config.queue_num + daemon->config.queue_threads),
+    .mark = daemon->config.mark,
+    .ttl_min = daemon->config.learn_ttl_min != 0 ? daemon->config.learn_ttl_min : 120,
+    .ttl_max = daemon->config.learn_ttl_max != 0 ? daemon->config.learn_ttl_max : 21600,
+    .resolvers = (const char *const *) daemon->config.resolvers,
+  };
+  GHashTableIter iter;
+  gpointer name, until;
+
+  daemon->net = trellis_net_policy_new (&config, daemon->flows, &hooks, daemon, error);
+  if (daemon->net == NULL)
+    return FALSE;
+  trellis_net_policy_set_doh_names (daemon->net, trellis_policy_get_doh_names (daemon->snapshot->policy));
+  g_mutex_lock (&daemon->grants_lock);
+  g_hash_table_iter_init (&iter, daemon->pauses);
+  while (g_hash_table_iter_next (&iter, &name, &until))
+    {
+      g_autofree char *child = g_strdup (name);
+      gint64 when = *(gint64 *) until;
+
+      g_mutex_unlock (&daemon->grants_lock);
+      trellis_daemon_pause_changed (daemon, child, when);
+      g_mutex_lock (&daemon->grants_lock);
+      g_hash_table_iter_init (&iter, daemon->pauses);  /* the table may have moved */
+      while (g_hash_table_iter_next (&iter, &name, &until) && strcmp (name, child) != 0)
+        ;
+    }
+  g_mutex_unlock (&daemon->grants_lock);
+  quiet_timer_arm (daemon);
+  {
+    g_autoptr(GFile) lt = g_file_new_for_path ("/etc/localtime");
+
+    daemon->localtime_monitor = g_file_monitor_file (lt, G_FILE_MONITOR_WATCH_MOVES, NULL, NULL);
+    if (daemon->localtime_monitor != NULL)
+      g_signal_connect (daemon->localtime_monitor, "changed", G_CALLBACK (localtime_changed), daemon);
+  }
+  return TRUE;
+}
+
+static void
+net_stop (TrellisDaemon *daemon)
+{
+  if (daemon->quiet_timer != NULL)
+    {
+      g_source_destroy (daemon->quiet_timer);
+      g_clear_pointer (&daemon->quiet_timer, g_source_unref);
+    }
+  if (daemon->localtime_monitor != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (daemon->localtime_monitor, daemon);
+      g_clear_object (&daemon->localtime_monitor);
+    }
+  g_clear_pointer (&daemon->net, trellis_net_policy_free);
 }
 
 /* ---- the system bus --------------------------------------------------------- */
@@ -1158,6 +1466,15 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
                                                             : trellis_nft_queue_total_default ();
   daemon->config.answer_port = config->answer_port;
   daemon->config.mark = config->mark != 0 ? config->mark : TRELLIS_NFT_MARK_DEFAULT;
+  daemon->config.ready = config->ready;
+  daemon->config.ready_data = config->ready_data;
+  daemon->config.answers_queue_num = config->answers_queue_num;
+  daemon->config.fake_time = config->fake_time;
+  daemon->config.learn_ttl_min = config->learn_ttl_min;
+  daemon->config.learn_ttl_max = config->learn_ttl_max;
+  daemon->config.resolvers = g_strdupv (config->resolvers);
+  if (config->fake_time != 0)
+    daemon->clock_offset_us = config->fake_time * G_USEC_PER_SEC - g_get_real_time ();
   g_mutex_init (&daemon->lock);
   g_mutex_init (&daemon->grants_lock);
   g_mutex_init (&daemon->signal_lock);
@@ -1230,6 +1547,20 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
                  g_strstrip (start));
   }
 
+  r = trellis_nft_probe_queue_expr (&daemon->queue_expr);
+  if (r < 0)
+    return set_errno_error (error, -r, "cannot ask the kernel which queue expression it has");
+  g_message ("queueing with %s",
+             daemon->queue_expr == TRELLIS_QUEUE_EXPR_NATIVE
+             ? "the nft queue expression"
+             : "the xtables NFQUEUE target (this kernel has no nft queue expression)");
+  /* The plan before the queues: the snapshot learns from it whose answers
+   * are read, before a queue thread can look. */
+  plan = nft_plan_build (daemon, daemon->snapshot, error);
+  if (plan == NULL)
+    return FALSE;
+  snapshot_learn_uids_set (daemon->snapshot, plan);
+
   /* The answerer first, so that nothing redirected finds no one there. */
   daemon->answerer = trellis_answerer_new (daemon->config.answer_port, daemon->flows,
                                            answerer_decide, daemon, error);
@@ -1238,17 +1569,6 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
   if (!queues_start (daemon, daemon->config.queue_threads, error))
     return FALSE;
 
-  r = trellis_nft_probe_queue_expr (&daemon->queue_expr);
-  if (r < 0)
-    return set_errno_error (error, -r, "cannot ask the kernel which queue expression it has");
-  g_message ("queueing with %s",
-             daemon->queue_expr == TRELLIS_QUEUE_EXPR_NATIVE
-             ? "the nft queue expression"
-             : "the xtables NFQUEUE target (this kernel has no nft queue expression)");
-
-  plan = nft_plan_build (daemon, daemon->snapshot, error);
-  if (plan == NULL)
-    return FALSE;
   r = trellis_nft_apply_plan (plan);
   if (r < 0)
     return set_errno_error (error, -r, "the kernel refused the table");
@@ -1256,6 +1576,9 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
   daemon->applied = g_steal_pointer (&plan);
   if (!daemon->using_last_good)
     last_good_save (&daemon->config);
+  /* Filtering is in force from here on; the log and the bus come after. */
+  if (daemon->config.ready != NULL)
+    daemon->config.ready (g_main_context_get_thread_default (), daemon->config.ready_data);
 
   {
     g_autofree char *path = g_build_filename (daemon->config.state_dir, "events.db", NULL);
@@ -1274,6 +1597,9 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
     g_source_set_callback (daemon->purge, events_purge, daemon, NULL);
     g_source_attach (daemon->purge, g_main_context_get_thread_default ());
   }
+
+  if (!net_start (daemon, error))
+    return FALSE;
 
   daemon->expire = g_timeout_source_new_seconds (10);
   g_source_set_callback (daemon->expire, flows_expire, daemon, NULL);
@@ -1335,7 +1661,8 @@ snapshot_swap (TrellisDaemon *daemon, Snapshot *next)
 /* Brings the kernel to @plan with as little as it takes: nothing when it
  * is already there; only set elements when the chains stay the same (a
  * chain replaced would drop the packets waiting in the queue at that
- * instant); the whole table otherwise.  Each is one transaction. */
+ * instant); the whole table otherwise.  Each is one transaction.
+ * Returns: 1 when the whole table was replaced, 0, or -errno. */
 static int
 kernel_update (TrellisDaemon *daemon, const TrellisNftPlan *plan)
 {
@@ -1343,7 +1670,11 @@ kernel_update (TrellisDaemon *daemon, const TrellisNftPlan *plan)
   gboolean same_sets = TRUE;
 
   if (applied == NULL || !trellis_nft_plan_same_shape (applied, plan))
-    return trellis_nft_apply_plan (plan);
+    {
+      int r = trellis_nft_apply_plan (plan);
+
+      return r < 0 ? r : 1;
+    }
   for (size_t i = 0; i < plan->n_sets; i++)
     same_sets = same_sets && trellis_nft_set_same_elements (&applied->sets[i], &plan->sets[i]);
   return same_sets ? 0 : trellis_nft_update_sets (plan);
@@ -1397,7 +1728,12 @@ reload_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
   else
     r->next = snapshot_load (&daemon->config, daemon->config.household_path, &error);
   if (r->next != NULL && daemon->table_applied)
-    r->plan = nft_plan_build (daemon, r->next, &error);
+    {
+      r->plan = nft_plan_build (daemon, r->next, &error);
+      /* not in force yet: the queue threads cannot see it */
+      if (r->plan != NULL)
+        snapshot_learn_uids_set (r->next, r->plan);
+    }
   if (r->next == NULL || (daemon->table_applied && r->plan == NULL))
     {
       reload_free (r);
@@ -1431,10 +1767,17 @@ reload_finish (TrellisDaemon *daemon, Reload *r, GError **error)
           return set_errno_error (error, -ret,
                                   "the kernel refused the new table; the old policy stays");
         }
+      if (ret == 1 && daemon->net != NULL)
+        trellis_net_policy_table_replaced (daemon->net);
       g_clear_pointer (&daemon->applied, trellis_nft_plan_free);
       daemon->applied = g_steal_pointer (&r->plan);
     }
   snapshot_release (old);
+  if (daemon->net != NULL)
+    {
+      trellis_net_policy_set_doh_names (daemon->net, trellis_policy_get_doh_names (daemon->snapshot->policy));
+      quiet_timer_arm (daemon);
+    }
   if (r->accounts_only)
     {
       g_message ("the accounts changed: protecting %u account(s)", daemon->snapshot->uids->len);
@@ -1524,6 +1867,8 @@ trellis_daemon_stop (TrellisDaemon *daemon)
   while (daemon->reloading)
     g_main_context_iteration (NULL, TRUE);
 
+  /* The table's guard first: removing the table ourselves is no damage. */
+  net_stop (daemon);
   /* The table first: with it gone nothing is queued, so letting the queue
    * go after cannot drop a child's query. */
   if (daemon->table_applied)
@@ -1552,10 +1897,19 @@ trellis_daemon_stop (TrellisDaemon *daemon)
 }
 
 void
+trellis_daemon_stop_for_restart (TrellisDaemon *daemon)
+{
+  /* Not ours to remove any more: the next trellisd's. */
+  daemon->table_applied = FALSE;
+  trellis_daemon_stop (daemon);
+}
+
+void
 trellis_daemon_free (TrellisDaemon *daemon)
 {
   if (daemon == NULL)
     return;
+  net_stop (daemon);
   queues_free (daemon);
   g_clear_pointer (&daemon->answerer, trellis_answerer_free);
   if (daemon->expire != NULL)
@@ -1586,5 +1940,6 @@ trellis_daemon_free (TrellisDaemon *daemon)
   g_free (daemon->config.state_dir);
   g_free (daemon->config.data_dir);
   g_free (daemon->config.table);
+  g_strfreev (daemon->config.resolvers);
   g_free (daemon);
 }

@@ -22,6 +22,19 @@ typedef struct {
                               * each; 0: trellis_nft_queue_total_default () */
   guint16   answer_port;
   guint32   mark;
+  /* (nullable) Called once, when the table and the queues are in place:
+   * filtering is in force.  @main_context is the main loop's (main.c tells
+   * systemd READY=1 and keeps its watchdog there; the verdicts are given by
+   * the queue threads, which the watchdog asks about through
+   * trellis_daemon_verdicts_alive()). */
+  void    (*ready) (GMainContext *main_context, gpointer user_data);
+  gpointer  ready_data;
+  guint16   answers_queue_num;  /* 0: queue_num + queue_threads, the first after
+                                 * the queries' queues */
+  gint64    fake_time;          /* tests: unix seconds the daemon's clock starts at; 0: the real clock */
+  guint     learn_ttl_min;      /* seconds; 0: 120 */
+  guint     learn_ttl_max;      /* seconds; 0: 21600 */
+  char    **resolvers;          /* (owned) (nullable) servers for the DoH endpoints; NULL: resolv.conf */
 } TrellisDaemonConfig;
 
 typedef struct _TrellisDaemon TrellisDaemon;
@@ -75,6 +88,15 @@ gboolean       trellis_daemon_verdicts_alive (TrellisDaemon *daemon,
 
 /** trellis_daemon_stop: removes the kernel table and lets the queue go. */
 void           trellis_daemon_stop   (TrellisDaemon  *daemon);
+
+/**
+ * trellis_daemon_stop_for_restart:
+ * Lets the queue go but leaves the kernel table, for the trellisd that
+ * follows (an upgrade): it takes the queue back and replaces the table in
+ * one transaction, so the table is never gone; meanwhile the children's
+ * lookups do what on-failure= says, as after a crash.
+ */
+void           trellis_daemon_stop_for_restart (TrellisDaemon *daemon);
 
 void           trellis_daemon_free   (TrellisDaemon  *daemon);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisDaemon, trellis_daemon_free)

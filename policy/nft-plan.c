@@ -9,6 +9,7 @@
 #include <pwd.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include <glib/gi18n.h>
 
@@ -20,6 +21,7 @@
 #define PRIO_DSTNAT   (-100)
 #define PRIO_FILTER   0
 #define PRIO_SRCNAT   100
+#define PRIO_LEARN    (-140)  /* after the queue's verdict, before NAT */
 
 static gboolean
 child_name_valid (const char *name)
@@ -178,6 +180,7 @@ add_set (Builder *b, const char *name, TrellisNftKeyType key, const char *child)
   s.name = g_strdup (name);
   s.key = key;
   s.interval = key != TRELLIS_NFT_KEY_UID;
+  s.timeout = false;
   s.child = g_strdup (child);
   g_array_append_val (b->sets, s);
   return b->sets->len - 1;
@@ -206,12 +209,77 @@ add_rule (Builder *b, size_t chain, const char *child, const TrellisNftStep *ste
   g_array_append_val (b->rules, r);
 }
 
+/* A set filled at run time: flags timeout, no interval. */
+static size_t
+add_timeout_set (Builder *b, const char *name, TrellisNftKeyType key, const char *child)
+{
+  size_t i = add_set (b, name, key, child);
+  TrellisNftSet *s = &g_array_index (b->sets, TrellisNftSet, i);
+
+  s->interval = false;
+  s->timeout = true;
+  return i;
+}
+
+static int
+time_range_cmp (gconstpointer a, gconstpointer b)
+{
+  const TrellisNftTimeRange *x = a, *y = b;
+
+  return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Sorted copy of @r with overlapping and touching ranges joined and empty
+ * ones left out. */
+static TrellisNftTimeRange *
+time_ranges_normalize (const TrellisNftTimeRange *r, size_t n, size_t *ret_n)
+{
+  g_autofree TrellisNftTimeRange *out = NULL;
+  size_t k = 0;
+
+  *ret_n = 0;
+  if (n == 0 || r == NULL)
+    return NULL;
+  out = g_memdup2 (r, n * sizeof *r);
+  qsort (out, n, sizeof *out, time_range_cmp);
+  for (size_t i = 0; i < n; i++)
+    {
+      if (out[i].end <= out[i].start || out[i].start < 0)
+        continue;
+      if (k > 0 && out[i].start <= out[k - 1].end)
+        out[k - 1].end = MAX (out[k - 1].end, out[i].end);
+      else
+        out[k++] = out[i];
+    }
+  *ret_n = k;
+  return k > 0 ? g_steal_pointer (&out) : NULL;
+}
+
 #define STEP(k, ...) ((TrellisNftStep) { .kind = TRELLIS_NFT_STEP_ ## k, __VA_ARGS__ })
 #define ADD_RULE(b, chain, child, ...) \
   do { \
     const TrellisNftStep steps_[] = { __VA_ARGS__ }; \
     add_rule ((b), (chain), (child), steps_, G_N_ELEMENTS (steps_)); \
   } while (0)
+
+/* The set child-NAME-uids of child @i, made the first time it is asked for. */
+static size_t
+child_uids_set (Builder *b, const TrellisNftChild *c, size_t *child_sets, size_t i)
+{
+  g_autofree char *name = NULL;
+  TrellisNftSet *s;
+  size_t index;
+
+  if (child_sets[i] != 0)
+    return child_sets[i] - 1;
+  name = g_strdup_printf ("child-%s-uids", c->name);
+  index = add_set (b, name, TRELLIS_NFT_KEY_UID, c->name);
+  s = &g_array_index (b->sets, TrellisNftSet, index);
+  s->uids = g_memdup2 (c->uids, c->n_uids * sizeof *c->uids);
+  s->n_uids = c->n_uids;
+  child_sets[i] = index + 1;
+  return index;
+}
 
 static gboolean
 params_check (const TrellisNftPlanParams *p, GError **error)
@@ -258,6 +326,19 @@ params_check (const TrellisNftPlanParams *p, GError **error)
                    "unknown queue expression %d", (int) p->queue_expr);
       return FALSE;
     }
+  if (p->answers_queue_num != 0 && p->answers_queue_num >= p->queue_num &&
+      p->answers_queue_num < (guint) p->queue_num + MAX (p->queue_total, 1))
+    {
+      g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
+                   "the answers' queue must not be one of the queries' queues");
+      return FALSE;
+    }
+  if ((p->n_doh_v4 > 0 && p->doh_v4 == NULL) || (p->n_doh_v6 > 0 && p->doh_v6 == NULL))
+    {
+      g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
+                   "DoH addresses missing");
+      return FALSE;
+    }
   if (p->n_children > 0 && p->children == NULL)
     {
       g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
@@ -286,6 +367,12 @@ params_check (const TrellisNftPlanParams *p, GError **error)
         {
           g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
                        "child %s: uids missing", c->name);
+          return FALSE;
+        }
+      if (c->n_quiet_times > 0 && c->quiet_times == NULL)
+        {
+          g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
+                       "child %s: quiet times missing", c->name);
           return FALSE;
         }
       if (c->n_uids > TRELLIS_NFT_UIDS_MAX - total)
@@ -317,6 +404,7 @@ set_clear (gpointer data)
   g_free (s->name);
   g_free (s->uids);
   g_free (s->cidrs);
+  g_free (s->times);
   g_free (s->child);
 }
 
@@ -356,11 +444,22 @@ trellis_nft_plan_new (const TrellisNftPlanParams  *params,
   size_t set_uids, chain_queue, chain_redirect, chain_guard;
   size_t chain_ip_block = 0;
   gboolean have_ip_block = FALSE;
+  size_t set_learn, set_paused, set_help4, set_help6, set_doh4, set_doh6, set_dohl4, set_dohl6;
+  size_t chain_learn, chain_answers, chain_net;
+  g_autofree size_t *child_sets = NULL;
+  uint32_t learn_mark;
+  uint16_t answers_queue;
 
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (!params_check (params, error))
     return NULL;
+  learn_mark = params->learn_mark != 0 ? params->learn_mark : TRELLIS_NFT_LEARN_MARK_DEFAULT;
+  /* the first after the queries' queues */
+  answers_queue = params->answers_queue_num != 0 ? params->answers_queue_num
+                                                 : (uint16_t) (params->queue_num + MAX (params->queue_total, 1));
+  /* child i's uid set, + 1; 0: not made yet */
+  child_sets = g_new0 (size_t, params->n_children + 1);
 
   b.sets = g_array_new (FALSE, TRUE, sizeof (TrellisNftSet));
   g_array_set_clear_func (b.sets, set_clear);
@@ -471,11 +570,7 @@ trellis_nft_plan_new (const TrellisNftPlanParams  *params,
           have_ip_block = TRUE;
         }
 
-      name = g_strdup_printf ("child-%s-uids", c->name);
-      s_uids = add_set (&b, name, TRELLIS_NFT_KEY_UID, c->name);
-      s = &g_array_index (b.sets, TrellisNftSet, s_uids);
-      s->uids = g_memdup2 (c->uids, c->n_uids * sizeof *c->uids);
-      s->n_uids = c->n_uids;
+      s_uids = child_uids_set (&b, c, child_sets, i);
       /* One set and one rule for each family that has addresses. */
       {
         const struct {
@@ -509,6 +604,139 @@ trellis_nft_plan_new (const TrellisNftPlanParams  *params,
       }
     }
 
+
+  /* The network policy: the learning of answers, then the chain. */
+  if (!params->net_policy)
+    goto done;
+  set_learn = add_set (&b, TRELLIS_NFT_SET_LEARN_UIDS, TRELLIS_NFT_KEY_UID, NULL);
+  {
+    g_autoptr (GArray) learn = g_array_new (FALSE, FALSE, sizeof (uint32_t));
+    TrellisNftSet *s;
+
+    for (i = 0; i < params->n_children; i++)
+      if (params->children[i].quiet || params->children[i].allowlist)
+        g_array_append_vals (learn, params->children[i].uids, (guint) params->children[i].n_uids);
+    s = &g_array_index (b.sets, TrellisNftSet, set_learn);
+    s->uids = uids_sorted ((const uint32_t *) (gpointer) learn->data, learn->len, &s->n_uids);
+  }
+  set_paused = add_timeout_set (&b, TRELLIS_NFT_SET_PAUSED_UIDS, TRELLIS_NFT_KEY_UID, NULL);
+  set_help4 = add_timeout_set (&b, TRELLIS_NFT_SET_HELPLINES_V4, TRELLIS_NFT_KEY_IPV4_ADDR, NULL);
+  set_help6 = add_timeout_set (&b, TRELLIS_NFT_SET_HELPLINES_V6, TRELLIS_NFT_KEY_IPV6_ADDR, NULL);
+  set_doh4 = add_set (&b, TRELLIS_NFT_SET_DOH_V4, TRELLIS_NFT_KEY_IPV4_ADDR, NULL);
+  set_doh6 = add_set (&b, TRELLIS_NFT_SET_DOH_V6, TRELLIS_NFT_KEY_IPV6_ADDR, NULL);
+  {
+    TrellisNftSet *s4, *s6;
+    g_autofree TrellisNftCidr *v4 = NULL, *v6 = NULL;
+    size_t n4 = 0, n6 = 0;
+
+    if (!cidrs_normalize (params->doh_v4, params->n_doh_v4, TRELLIS_NFT_KEY_IPV4_ADDR, "(doh)",
+                          &v4, &n4, error)
+        || !cidrs_normalize (params->doh_v6, params->n_doh_v6, TRELLIS_NFT_KEY_IPV6_ADDR, "(doh)",
+                             &v6, &n6, error))
+      return NULL;
+    s4 = &g_array_index (b.sets, TrellisNftSet, set_doh4);
+    s4->cidrs = g_steal_pointer (&v4);
+    s4->n_cidrs = n4;
+    s6 = &g_array_index (b.sets, TrellisNftSet, set_doh6);
+    s6->cidrs = g_steal_pointer (&v6);
+    s6->n_cidrs = n6;
+  }
+  set_dohl4 = add_timeout_set (&b, TRELLIS_NFT_SET_DOH_LEARNED_V4, TRELLIS_NFT_KEY_IPV4_ADDR, NULL);
+  set_dohl6 = add_timeout_set (&b, TRELLIS_NFT_SET_DOH_LEARNED_V6, TRELLIS_NFT_KEY_IPV6_ADDR, NULL);
+
+  chain_learn = add_chain (&b, TRELLIS_NFT_CHAIN_LEARN, TRELLIS_NFT_CHAIN_FILTER,
+                           TRELLIS_NFT_HOOK_OUTPUT, PRIO_LEARN);
+  chain_answers = add_chain (&b, TRELLIS_NFT_CHAIN_ANSWERS, TRELLIS_NFT_CHAIN_FILTER,
+                             TRELLIS_NFT_HOOK_INPUT, PRIO_MANGLE);
+  chain_net = add_chain (&b, TRELLIS_NFT_CHAIN_NET_POLICY, TRELLIS_NFT_CHAIN_FILTER,
+                         TRELLIS_NFT_HOOK_OUTPUT, PRIO_FILTER);
+  ADD_RULE (&b, chain_learn, NULL,
+            STEP (SKUID_IN_SET, .set = set_learn),
+            STEP (UDP_DPORT, .value = 53),
+            STEP (CT_MARK_SET, .value = learn_mark));
+  ADD_RULE (&b, chain_answers, NULL,
+            STEP (CT_MARK, .value = learn_mark),
+            STEP (UDP_SPORT, .value = 53),
+            STEP (QUEUE, .value = answers_queue, .bypass = params->bypass));
+
+  /* Helplines first: nothing below may stand between a child and one. */
+  ADD_RULE (&b, chain_net, NULL, STEP (SKUID_IN_SET, .set = set_uids),
+            STEP (IP_DADDR_IN_SET, .set = set_help4), STEP (ACCEPT));
+  ADD_RULE (&b, chain_net, NULL, STEP (SKUID_IN_SET, .set = set_uids),
+            STEP (IP6_DADDR_IN_SET, .set = set_help6), STEP (ACCEPT));
+  /* Encrypted DNS: DNS-over-TLS (853/tcp), DNS-over-QUIC (853/udp), and
+   * the DNS-over-HTTPS endpoints on 443, TCP and UDP (HTTP/3). */
+  ADD_RULE (&b, chain_net, NULL, STEP (SKUID_IN_SET, .set = set_uids),
+            STEP (TCP_DPORT, .value = 853), STEP (REJECT));
+  ADD_RULE (&b, chain_net, NULL, STEP (SKUID_IN_SET, .set = set_uids),
+            STEP (UDP_DPORT, .value = 853), STEP (REJECT));
+  {
+    const struct { TrellisNftStepKind match; size_t set; } doh[] = {
+      { TRELLIS_NFT_STEP_IP_DADDR_IN_SET, set_doh4 },
+      { TRELLIS_NFT_STEP_IP_DADDR_IN_SET, set_dohl4 },
+      { TRELLIS_NFT_STEP_IP6_DADDR_IN_SET, set_doh6 },
+      { TRELLIS_NFT_STEP_IP6_DADDR_IN_SET, set_dohl6 },
+    };
+
+    for (size_t d = 0; d < G_N_ELEMENTS (doh); d++)
+      {
+        ADD_RULE (&b, chain_net, NULL, STEP (SKUID_IN_SET, .set = set_uids),
+                  ((TrellisNftStep) { .kind = doh[d].match, .set = doh[d].set }),
+                  STEP (TCP_DPORT, .value = 443), STEP (REJECT));
+        ADD_RULE (&b, chain_net, NULL, STEP (SKUID_IN_SET, .set = set_uids),
+                  ((TrellisNftStep) { .kind = doh[d].match, .set = doh[d].set }),
+                  STEP (UDP_DPORT, .value = 443), STEP (REJECT));
+      }
+  }
+  /* What quiet hours and allow-list mode leave alone: the machine's own
+   * sockets, DNS (the queue decides it, and explains), a pause. */
+  ADD_RULE (&b, chain_net, NULL, STEP (OIF_LO), STEP (ACCEPT));
+  /* A query NAT sent to the answerer still has the output device it was
+   * routed to first: it is known by trellisd's mark. */
+  ADD_RULE (&b, chain_net, NULL, STEP (MARK, .value = params->mark), STEP (ACCEPT));
+  ADD_RULE (&b, chain_net, NULL, STEP (UDP_DPORT, .value = 53), STEP (ACCEPT));
+  ADD_RULE (&b, chain_net, NULL, STEP (TCP_DPORT, .value = 53), STEP (ACCEPT));
+  ADD_RULE (&b, chain_net, NULL, STEP (SKUID_IN_SET, .set = set_paused), STEP (ACCEPT));
+  for (i = 0; i < params->n_children; i++)
+    {
+      const TrellisNftPlanChild *pc = &params->children[i];
+      const TrellisNftChild *c = &g_array_index (b.children, TrellisNftChild, i);
+      g_autofree char *name = NULL;
+      size_t s_uids;
+
+      if ((!pc->quiet && !pc->allowlist) || c->n_uids == 0)
+        continue;
+      s_uids = child_uids_set (&b, c, child_sets, i);
+      if (pc->quiet)
+        {
+          size_t s_quiet;
+          TrellisNftSet *s;
+
+          name = g_strdup_printf ("child-%s-quiet", c->name);
+          s_quiet = add_set (&b, name, TRELLIS_NFT_KEY_TIME, c->name);
+          s = &g_array_index (b.sets, TrellisNftSet, s_quiet);
+          s->times = time_ranges_normalize (pc->quiet_times, pc->n_quiet_times, &s->n_times);
+          ADD_RULE (&b, chain_net, c->name, STEP (SKUID_IN_SET, .set = s_uids),
+                    STEP (TIME_IN_SET, .set = s_quiet), STEP (CT_STATE_NEW), STEP (REJECT));
+        }
+      if (pc->allowlist)
+        {
+          size_t s4, s6;
+
+          g_free (name);
+          name = g_strdup_printf ("child-%s-learned-v4", c->name);
+          s4 = add_timeout_set (&b, name, TRELLIS_NFT_KEY_IPV4_ADDR, c->name);
+          g_free (name);
+          name = g_strdup_printf ("child-%s-learned-v6", c->name);
+          s6 = add_timeout_set (&b, name, TRELLIS_NFT_KEY_IPV6_ADDR, c->name);
+          ADD_RULE (&b, chain_net, c->name, STEP (SKUID_IN_SET, .set = s_uids),
+                    STEP (CT_STATE_NEW), STEP (IP_DADDR_NOT_IN_SET, .set = s4), STEP (REJECT));
+          ADD_RULE (&b, chain_net, c->name, STEP (SKUID_IN_SET, .set = s_uids),
+                    STEP (CT_STATE_NEW), STEP (IP6_DADDR_NOT_IN_SET, .set = s6), STEP (REJECT));
+        }
+    }
+
+done:
   plan = g_new0 (TrellisNftPlan, 1);
   plan->table = g_strdup (params->table);
   plan->queue_expr = params->queue_expr;
@@ -591,7 +819,7 @@ trellis_nft_plan_same_shape (const TrellisNftPlan *a,
     return FALSE;
   for (size_t i = 0; i < a->n_sets; i++)
     if (strcmp (a->sets[i].name, b->sets[i].name) != 0 || a->sets[i].key != b->sets[i].key ||
-        a->sets[i].interval != b->sets[i].interval)
+        a->sets[i].interval != b->sets[i].interval || a->sets[i].timeout != b->sets[i].timeout)
       return FALSE;
   for (size_t i = 0; i < a->n_chains; i++)
     if (strcmp (a->chains[i].name, b->chains[i].name) != 0 ||
@@ -610,7 +838,8 @@ trellis_nft_set_same_elements (const TrellisNftSet *a,
 {
   g_return_val_if_fail (a != NULL && b != NULL, FALSE);
 
-  return a->n_uids == b->n_uids && a->n_cidrs == b->n_cidrs &&
+  return a->n_uids == b->n_uids && a->n_cidrs == b->n_cidrs && a->n_times == b->n_times &&
+         (a->n_times == 0 || memcmp (a->times, b->times, a->n_times * sizeof *a->times) == 0) &&
          (a->n_uids == 0 || memcmp (a->uids, b->uids, a->n_uids * sizeof *a->uids) == 0) &&
          (a->n_cidrs == 0 || memcmp (a->cidrs, b->cidrs, a->n_cidrs * sizeof *a->cidrs) == 0);
 }
@@ -635,9 +864,35 @@ resolve_getpwnam (const char *account, uint32_t *ret_uid, gpointer user_data)
   return TRUE;
 }
 
-typedef struct {
-  GArray *uids;  /* uint32_t */
-} ChildUids;
+void
+trellis_nft_quiet_horizon (TrellisPolicy *policy,
+                           int64_t        now_us,
+                           int64_t       *ret_from_us,
+                           int64_t       *ret_to_us)
+{
+  g_autoptr (GDateTime) now = g_date_time_new_from_unix_utc (now_us / G_USEC_PER_SEC);
+  g_autoptr (GDateTime) local = NULL;
+  g_autoptr (GDateTime) midnight = NULL;
+  g_autoptr (GDateTime) from = NULL;
+  g_autoptr (GDateTime) to = NULL;
+  GTimeZone *tz;
+
+  g_return_if_fail (policy != NULL && ret_from_us != NULL && ret_to_us != NULL);
+  tz = trellis_policy_get_timezone (policy);
+  if (now == NULL)
+    {
+      *ret_from_us = now_us;
+      *ret_to_us = now_us;
+      return;
+    }
+  local = g_date_time_to_timezone (now, tz);
+  midnight = g_date_time_new (tz, g_date_time_get_year (local), g_date_time_get_month (local),
+                              g_date_time_get_day_of_month (local), 0, 0, 0);
+  from = g_date_time_add_days (midnight, -1);
+  to = g_date_time_add_days (midnight, 8);
+  *ret_from_us = g_date_time_to_unix (from) * G_USEC_PER_SEC;
+  *ret_to_us = g_date_time_to_unix (to) * G_USEC_PER_SEC;
+}
 
 TrellisNftPlan *
 trellis_nft_plan_new_for_policy (TrellisPolicy               *policy,
@@ -656,9 +911,13 @@ trellis_nft_plan_new_for_policy (TrellisPolicy               *policy,
   const TrellisChild *const *children;
   g_autofree TrellisNftPlanChild *pcs = NULL;
   g_autoptr (GPtrArray) uid_arrays = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
+  g_autoptr (GPtrArray) time_arrays = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
+  g_autofree TrellisNftCidr *doh_v4 = NULL, *doh_v6 = NULL;
   TrellisNftPlanParams params = { 0 };
   guint n_children = 0;
   guint i;
+  int64_t now_us, from_us, to_us;
+  g_autoptr (GDateTime) now = NULL;
 
   g_return_val_if_fail (policy != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -667,6 +926,16 @@ trellis_nft_plan_new_for_policy (TrellisPolicy               *policy,
     tuning = &defaults;
   if (resolve == NULL)
     resolve = resolve_getpwnam;
+
+  now_us = tuning->now_us != 0 ? tuning->now_us : g_get_real_time ();
+  now = g_date_time_new_from_unix_utc (now_us / G_USEC_PER_SEC);
+  if (now == NULL)
+    {
+      g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
+                   "the moment to plan for is out of range");
+      return NULL;
+    }
+  trellis_nft_quiet_horizon (policy, now_us, &from_us, &to_us);
 
   children = trellis_policy_get_children (policy, &n_children);
   if (n_children > 0)
@@ -698,7 +967,63 @@ trellis_nft_plan_new_for_policy (TrellisPolicy               *policy,
       pcs[i].n_uids = uids->len;
       /* No category ships a `cidrs` file yet, and trellis-policy.h has no
        * call for one: the address ranges stay empty. */
+
+      /* Quiet hours, as absolute times: the kernel's `meta hour` is UTC
+       * while its `meta day` follows the kernel's own sys_tz, so neither
+       * can hold a household's zone; stretches of real time can, summer
+       * time included (docs/decisions.md). */
+      if (trellis_child_get_quiet_hours (policy, children[i], now, NULL, NULL) != NULL)
+        {
+          GArray *us = trellis_child_get_quiet_times (policy, children[i], from_us, to_us);
+          GArray *ns = g_array_new (FALSE, FALSE, sizeof (TrellisNftTimeRange));
+
+          g_ptr_array_add (time_arrays, us);
+          g_ptr_array_add (time_arrays, ns);
+          for (guint k = 0; k < us->len; k++)
+            {
+              const gint64 *r = &g_array_index (us, gint64, 2 * k);
+              TrellisNftTimeRange t = {
+                (r[0] - tuning->kernel_offset_us) * 1000,
+                (r[1] - tuning->kernel_offset_us) * 1000,
+              };
+
+              g_array_append_val (ns, t);
+            }
+          pcs[i].quiet = true;
+          pcs[i].quiet_times = (const TrellisNftTimeRange *) (gpointer) ns->data;
+          pcs[i].n_quiet_times = ns->len;
+        }
+      {
+        gboolean allowlist = FALSE;
+
+        if (trellis_child_get_profile (policy, children[i], now, NULL, NULL, &allowlist) != NULL)
+          pcs[i].allowlist = allowlist;
+      }
     }
+
+  /* The DNS-over-HTTPS endpoints' addresses written in the data. */
+  {
+    gsize n4 = 0, n6 = 0;
+    const guint8 *a4 = trellis_policy_get_doh_addresses (policy, 4, &n4);
+    const guint8 *a6 = trellis_policy_get_doh_addresses (policy, 6, &n6);
+
+    doh_v4 = g_new0 (TrellisNftCidr, MAX (n4, 1));
+    for (gsize k = 0; k < n4; k++)
+      {
+        memcpy (doh_v4[k].addr, a4 + 4 * k, 4);
+        doh_v4[k].prefix_len = 32;
+      }
+    doh_v6 = g_new0 (TrellisNftCidr, MAX (n6, 1));
+    for (gsize k = 0; k < n6; k++)
+      {
+        memcpy (doh_v6[k].addr, a6 + 16 * k, 16);
+        doh_v6[k].prefix_len = 128;
+      }
+    params.doh_v4 = doh_v4;
+    params.n_doh_v4 = n4;
+    params.doh_v6 = doh_v6;
+    params.n_doh_v6 = n6;
+  }
 
   params.table = tuning->table != NULL ? tuning->table : TRELLIS_NFT_TABLE_DEFAULT;
   params.queue_num = tuning->queue_num;
@@ -709,6 +1034,7 @@ trellis_nft_plan_new_for_policy (TrellisPolicy               *policy,
   params.queue_expr = tuning->queue_expr;
   params.children = pcs;
   params.n_children = n_children;
+  params.net_policy = true;
   return trellis_nft_plan_new (&params, error);
 }
 
@@ -721,6 +1047,7 @@ hook_name (TrellisNftHook hook)
   switch (hook)
     {
     case TRELLIS_NFT_HOOK_PREROUTING:  return "prerouting";
+    case TRELLIS_NFT_HOOK_INPUT:       return "input";
     case TRELLIS_NFT_HOOK_FORWARD:     return "forward";
     case TRELLIS_NFT_HOOK_OUTPUT:      return "output";
     case TRELLIS_NFT_HOOK_POSTROUTING: return "postrouting";
@@ -745,6 +1072,8 @@ render_priority (GString *out, TrellisNftHook hook, int32_t prio)
     g_string_append (out, "security");
   else if (prio == PRIO_SRCNAT && hook == TRELLIS_NFT_HOOK_POSTROUTING)
     g_string_append (out, "srcnat");
+  else if (prio > PRIO_MANGLE && prio <= PRIO_MANGLE + 10)
+    g_string_append_printf (out, "mangle + %" G_GINT32_FORMAT, prio - PRIO_MANGLE);
   else
     g_string_append_printf (out, "%" G_GINT32_FORMAT, prio);
 }
@@ -761,6 +1090,29 @@ render_cidr (GString *out, const TrellisNftCidr *c, TrellisNftKeyType key)
     g_string_append_printf (out, "/%u", c->prefix_len);
 }
 
+/* As nft prints a date: the local time of the process (TZ), to the second. */
+static void
+render_time (GString *out, int64_t ns)
+{
+  time_t t = (time_t) (ns / 1000000000);
+  struct tm tm;
+  char buf[64];
+
+  if (localtime_r (&t, &tm) == NULL || strftime (buf, sizeof buf, "%Y-%m-%d %H:%M:%S", &tm) == 0)
+    g_string_append (out, "\"?\"");
+  else
+    g_string_append_printf (out, "\"%s\"", buf);
+}
+
+/* nft prints an interval as "first"-"last", last being the end less one. */
+static void
+render_time_range (GString *out, const TrellisNftTimeRange *r)
+{
+  render_time (out, r->start);
+  g_string_append_c (out, '-');
+  render_time (out, r->end - 1);
+}
+
 static gboolean
 uid_in (const uint32_t *uids, size_t n, uint32_t uid)
 {
@@ -772,11 +1124,14 @@ uid_in (const uint32_t *uids, size_t n, uint32_t uid)
 static void
 render_elements (GString *out, const TrellisNftSet *s, const TrellisNftChild *child)
 {
-  const size_t per_line = s->key == TRELLIS_NFT_KEY_UID ? 5 : 2;
+  const size_t per_line = s->key == TRELLIS_NFT_KEY_UID ? 5 : s->key == TRELLIS_NFT_KEY_IPV4_ADDR ? 2 : 1;
   size_t count = 0;
   size_t i, n;
 
-  n = s->key == TRELLIS_NFT_KEY_UID ? s->n_uids : s->n_cidrs;
+  if (s->key == TRELLIS_NFT_KEY_TIME)
+    n = s->n_times;
+  else
+    n = s->key == TRELLIS_NFT_KEY_UID ? s->n_uids : s->n_cidrs;
   for (i = 0; i < n; i++)
     {
       if (s->key == TRELLIS_NFT_KEY_UID && child != NULL
@@ -790,6 +1145,8 @@ render_elements (GString *out, const TrellisNftSet *s, const TrellisNftChild *ch
         g_string_append (out, ", ");
       if (s->key == TRELLIS_NFT_KEY_UID)
         g_string_append_printf (out, "%" G_GUINT32_FORMAT, s->uids[i]);
+      else if (s->key == TRELLIS_NFT_KEY_TIME)
+        render_time_range (out, &s->times[i]);
       else
         render_cidr (out, &s->cidrs[i], s->key);
       count++;
@@ -803,9 +1160,14 @@ render_set (GString *out, const TrellisNftSet *s, const TrellisNftChild *child)
 {
   static const char *const types[] = { "uid", "ipv4_addr", "ipv6_addr" };
 
-  g_string_append_printf (out, "\tset %s {\n\t\ttype %s\n", s->name, types[s->key]);
+  if (s->key == TRELLIS_NFT_KEY_TIME)
+    g_string_append_printf (out, "\tset %s {\n\t\ttypeof meta time\n", s->name);
+  else
+    g_string_append_printf (out, "\tset %s {\n\t\ttype %s\n", s->name, types[s->key]);
   if (s->interval)
     g_string_append (out, "\t\tflags interval\n");
+  if (s->timeout)
+    g_string_append (out, "\t\tflags timeout\n");
   render_elements (out, s, child);
   g_string_append (out, "\t}\n");
 }
@@ -878,6 +1240,32 @@ render_rule (GString *out, const TrellisNftPlan *plan, const TrellisNftRule *r)
           break;
         case TRELLIS_NFT_STEP_DROP:
           g_string_append (out, "drop");
+          break;
+        case TRELLIS_NFT_STEP_ACCEPT:
+          g_string_append (out, "accept");
+          break;
+        case TRELLIS_NFT_STEP_OIF_LO:
+          g_string_append (out, "oif \"lo\"");
+          break;
+        case TRELLIS_NFT_STEP_UDP_SPORT:
+          g_string_append_printf (out, "udp sport %" G_GUINT32_FORMAT, st->value);
+          break;
+        case TRELLIS_NFT_STEP_TIME_IN_SET:
+          g_string_append_printf (out, "meta time @%s", plan->sets[st->set].name);
+          break;
+        case TRELLIS_NFT_STEP_IP_DADDR_NOT_IN_SET:
+          g_string_append_printf (out, "ip daddr != @%s", plan->sets[st->set].name);
+          family = 4;
+          break;
+        case TRELLIS_NFT_STEP_IP6_DADDR_NOT_IN_SET:
+          g_string_append_printf (out, "ip6 daddr != @%s", plan->sets[st->set].name);
+          family = 6;
+          break;
+        case TRELLIS_NFT_STEP_CT_MARK:
+          g_string_append_printf (out, "ct mark 0x%08" G_GINT32_MODIFIER "x", st->value);
+          break;
+        case TRELLIS_NFT_STEP_CT_MARK_SET:
+          g_string_append_printf (out, "ct mark set 0x%08" G_GINT32_MODIFIER "x", st->value);
           break;
         case TRELLIS_NFT_STEP_REJECT:
           if (family == 4)

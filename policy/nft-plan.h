@@ -45,6 +45,43 @@
  *     }
  *
  * (a rule only for a family that has addresses).
+ *
+ * The network policy (docs/decisions.md, "Network policy in the kernel"):
+ * shared sets helplines-v4/-v6 (flags timeout: helplines' addresses, learned
+ * from their answers), doh-v4/-v6 (flags interval: DNS-over-HTTPS endpoints'
+ * shipped addresses), doh-learned-v4/-v6 (flags timeout: their addresses as
+ * trellisd resolves them), paused-uids (flags timeout) and learn-uids (the
+ * uids of children with quiet hours or allow-list mode, whose DNS answers
+ * trellisd reads); per child NAME with quiet hours or allow-list mode,
+ * child-NAME-uids, child-NAME-quiet (typeof meta time, flags interval: the
+ * quiet times, absolute) and child-NAME-learned-v4/-v6 (flags timeout: the
+ * addresses of allowed answers).  Then
+ *
+ *     chain dns-learn { type filter hook output priority -140; policy accept;
+ *       meta skuid @learn-uids udp dport 53 ct mark set LEARN
+ *     }
+ *     chain dns-answers { type filter hook input priority mangle; policy accept;
+ *       ct mark LEARN udp sport 53 queue num N+1 [bypass]   # read, learned, let go
+ *     }
+ *     chain net-policy { type filter hook output priority filter; policy accept;
+ *       meta skuid @protected-uids ip daddr @helplines-v4 accept     # first, always
+ *       meta skuid @protected-uids ip6 daddr @helplines-v6 accept
+ *       meta skuid @protected-uids tcp dport 853 reject              # DNS-over-TLS
+ *       meta skuid @protected-uids udp dport 853 reject              # DNS-over-QUIC
+ *       meta skuid @protected-uids ip daddr @doh-v4 tcp dport 443 reject
+ *       ... udp 443, doh-learned-v4, and the same for ip6
+ *       oif "lo" accept                                              # local IPC
+ *       meta mark MARK accept                                        # sent to the answerer
+ *       udp dport 53 accept                                          # the queue's job
+ *       tcp dport 53 accept
+ *       meta skuid @paused-uids accept                               # a parent's pause
+ *       meta skuid @child-NAME-uids meta time @child-NAME-quiet ct state new reject
+ *       meta skuid @child-NAME-uids ct state new ip daddr != @child-NAME-learned-v4 reject
+ *       meta skuid @child-NAME-uids ct state new ip6 daddr != @child-NAME-learned-v6 reject
+ *     }
+ *
+ * Sets with flags timeout are filled at run time only: the plan declares
+ * them empty, and trellis_nft_update_sets() leaves their elements alone.
  */
 #pragma once
 
@@ -64,6 +101,7 @@ G_BEGIN_DECLS
 #define TRELLIS_NFT_MARK_DEFAULT         0x54524cu  /* "TRL": a query trellisd answers */
 #define TRELLIS_NFT_QUEUE_NUM_DEFAULT    5353
 #define TRELLIS_NFT_ANSWER_PORT_DEFAULT  5354
+#define TRELLIS_NFT_LEARN_MARK_DEFAULT   0x54524c41u  /* "TRLA": conntrack mark, answer read */
 
 /* The names in the table. */
 #define TRELLIS_NFT_SET_PROTECTED_UIDS   "protected-uids"
@@ -71,6 +109,17 @@ G_BEGIN_DECLS
 #define TRELLIS_NFT_CHAIN_REDIRECT       "dns-redirect"
 #define TRELLIS_NFT_CHAIN_GUARD          "dns-guard"
 #define TRELLIS_NFT_CHAIN_IP_BLOCK       "ip-block"
+#define TRELLIS_NFT_CHAIN_LEARN          "dns-learn"
+#define TRELLIS_NFT_CHAIN_ANSWERS        "dns-answers"
+#define TRELLIS_NFT_CHAIN_NET_POLICY     "net-policy"
+#define TRELLIS_NFT_SET_LEARN_UIDS       "learn-uids"
+#define TRELLIS_NFT_SET_PAUSED_UIDS      "paused-uids"
+#define TRELLIS_NFT_SET_HELPLINES_V4     "helplines-v4"
+#define TRELLIS_NFT_SET_HELPLINES_V6     "helplines-v6"
+#define TRELLIS_NFT_SET_DOH_V4           "doh-v4"
+#define TRELLIS_NFT_SET_DOH_V6           "doh-v6"
+#define TRELLIS_NFT_SET_DOH_LEARNED_V4   "doh-learned-v4"
+#define TRELLIS_NFT_SET_DOH_LEARNED_V6   "doh-learned-v6"
 
 /* At most this many queues for the queries (trellisd's queue threads). */
 #define TRELLIS_NFT_QUEUE_TOTAL_MAX      16
@@ -89,7 +138,14 @@ typedef enum {
   TRELLIS_NFT_KEY_UID = 0,
   TRELLIS_NFT_KEY_IPV4_ADDR,
   TRELLIS_NFT_KEY_IPV6_ADDR,
+  TRELLIS_NFT_KEY_TIME,           /* typeof meta time: nanoseconds since 1970, UTC */
 } TrellisNftKeyType;
+
+/* A stretch of time, [start, end), in nanoseconds since 1970 (UTC). */
+typedef struct {
+  int64_t start;
+  int64_t end;
+} TrellisNftTimeRange;
 
 /* An address range written as a prefix: @addr in network byte order (4
  * bytes used for IPv4), host bits zero. */
@@ -106,6 +162,9 @@ typedef struct {
   size_t             n_uids;
   TrellisNftCidr    *cidrs;     /* (owned) (nullable) address keys: sorted, none inside another */
   size_t             n_cidrs;
+  TrellisNftTimeRange *times;   /* (owned) (nullable) KEY_TIME: sorted, apart */
+  size_t             n_times;
+  bool               timeout;   /* flags timeout: filled at run time, declared empty */
   char              *child;     /* (owned) (nullable) the child it belongs to; NULL: shared */
 } TrellisNftSet;
 
@@ -117,6 +176,7 @@ typedef enum {
 /* The hooks, with the kernel's NF_INET_* numbers. */
 typedef enum {
   TRELLIS_NFT_HOOK_PREROUTING = 0,
+  TRELLIS_NFT_HOOK_INPUT = 1,
   TRELLIS_NFT_HOOK_FORWARD = 2,
   TRELLIS_NFT_HOOK_OUTPUT = 3,
   TRELLIS_NFT_HOOK_POSTROUTING = 4,
@@ -145,6 +205,14 @@ typedef enum {
   TRELLIS_NFT_STEP_DROP,              /* drop */
   TRELLIS_NFT_STEP_REJECT,            /* reject: ICMP/ICMPv6 port unreachable after an
                                        * ip/ip6 match, ICMPx port unreachable otherwise */
+  TRELLIS_NFT_STEP_ACCEPT,            /* accept */
+  TRELLIS_NFT_STEP_OIF_LO,            /* oif "lo" (ifindex 1 in every namespace) */
+  TRELLIS_NFT_STEP_UDP_SPORT,         /* udp sport VALUE */
+  TRELLIS_NFT_STEP_TIME_IN_SET,       /* meta time @SET */
+  TRELLIS_NFT_STEP_IP_DADDR_NOT_IN_SET,   /* ip daddr != @SET */
+  TRELLIS_NFT_STEP_IP6_DADDR_NOT_IN_SET,  /* ip6 daddr != @SET */
+  TRELLIS_NFT_STEP_CT_MARK,           /* ct mark VALUE */
+  TRELLIS_NFT_STEP_CT_MARK_SET,       /* ct mark set VALUE */
 } TrellisNftStepKind;
 
 typedef struct {
@@ -193,6 +261,10 @@ typedef struct {
   size_t                 n_v4;
   const TrellisNftCidr  *v6;        /* (nullable) and IPv6 ranges */
   size_t                 n_v6;
+  bool                   quiet;     /* quiet-hours= given: a quiet set and rule */
+  const TrellisNftTimeRange *quiet_times;  /* (nullable) the quiet times, any order */
+  size_t                 n_quiet_times;
+  bool                   allowlist; /* mode=allowlist: only learned addresses */
 } TrellisNftPlanChild;
 
 typedef struct {
@@ -206,6 +278,15 @@ typedef struct {
   TrellisQueueExpr            queue_expr;
   const TrellisNftPlanChild  *children;     /* (nullable) */
   size_t                      n_children;
+  bool                        net_policy;   /* the network policy's sets and chains
+                                             * (trellis_nft_plan_new_for_policy() always) */
+  uint16_t                    answers_queue_num;  /* outside the queries' queues; 0: the
+                                                   * first after them (queue_num + queue_total) */
+  uint32_t                    learn_mark;   /* conntrack mark; 0: TRELLIS_NFT_LEARN_MARK_DEFAULT */
+  const TrellisNftCidr       *doh_v4;       /* (nullable) DoH endpoints' shipped addresses */
+  size_t                      n_doh_v4;
+  const TrellisNftCidr       *doh_v6;
+  size_t                      n_doh_v6;
 } TrellisNftPlanParams;
 
 /* What the household does not say: where the daemon's table, queue and
@@ -217,6 +298,10 @@ typedef struct {
   uint16_t           answer_port;
   uint32_t           mark;         /* 0: TRELLIS_NFT_MARK_DEFAULT */
   TrellisQueueExpr   queue_expr;
+  int64_t            now_us;       /* the moment the quiet times start from (unix
+                                    * microseconds); 0: now */
+  int64_t            kernel_offset_us;  /* subtracted from the quiet times: a
+                                         * test's fake clock minus the real one */
 } TrellisNftPlanTuning;
 
 /**
@@ -251,7 +336,8 @@ TrellisNftPlan *trellis_nft_plan_new (const TrellisNftPlanParams  *params,
  * @resolve: (nullable): account → uid; NULL looks the account up with getpwnam()
  *
  * The plan for @policy: every child's accounts, on-failure= for the queue's
- * bypass flag, @tuning for the rest.  No category ships an address list
+ * bypass flag, each child's quiet hours (trellis_nft_quiet_horizon()) and
+ * mode, the DNS-over-HTTPS endpoints' addresses, @tuning for the rest.  No category ships an address list
  * yet and trellis-policy.h has no call for one, so the address sets and
  * the ip-block chain are never made here (trellis_nft_plan_new() takes them).
  * An account that resolves to uid 0 is refused.
@@ -264,6 +350,20 @@ TrellisNftPlan *trellis_nft_plan_new_for_policy (TrellisPolicy               *po
                                                  GError                     **error);
 
 void trellis_nft_plan_free (TrellisNftPlan *plan);
+
+/**
+ * trellis_nft_quiet_horizon:
+ * The stretch of time whose quiet windows a plan made at @now_us holds:
+ * from the household's midnight before @now_us, less a day (a window of
+ * the evening before spills over), to the midnight 8 days after.  The
+ * same for every moment of one local day, so the CLI and trellisd make
+ * the same plan; trellisd plans again at the next local midnight (and at
+ * each change of the zone's offset).  Sets @ret_from_us, @ret_to_us.
+ */
+void trellis_nft_quiet_horizon (TrellisPolicy *policy,
+                                int64_t        now_us,
+                                int64_t       *ret_from_us,
+                                int64_t       *ret_to_us);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisNftPlan, trellis_nft_plan_free)
 
 /**

@@ -102,6 +102,9 @@ struct _TrellisPolicy {
   TrellisDomainIndex *index;            /* (owned) (nullable) every category's names */
   TrellisSafeSearch  *safe_search;      /* (owned) (nullable) NULL when the data has none */
   GPtrArray       *warnings;            /* (owned) NULL-terminated "FILE:LINE:COL: warning: ..." */
+  GPtrArray       *doh_names;           /* (owned) NULL-terminated, (in strings): DoH endpoints to resolve */
+  GByteArray      *doh_v4;              /* (owned) DoH endpoints' IPv4 addresses, 4 bytes each */
+  GByteArray      *doh_v6;              /* (owned) and IPv6, 16 bytes each */
 };
 
 /* quiet-hours.c */
@@ -128,6 +131,19 @@ int trellis_quiet_windows_find (const TrellisQuietWindow *windows,
 
 /** trellis_quiet_window_format_end: (transfer full) "07:00". */
 char *trellis_quiet_window_format_end (const TrellisQuietWindow *window);
+
+/**
+ * trellis_quiet_windows_times:
+ * Adds to @times (gint64 pairs, unix microseconds, [start, end)) every
+ * quiet stretch of @windows, read in @tz, that overlaps [@from_us, @to_us),
+ * sorted, with overlapping and touching stretches joined.
+ */
+void trellis_quiet_windows_times (const TrellisQuietWindow *windows,
+                                  guint                     n_windows,
+                                  GTimeZone                *tz,
+                                  gint64                    from_us,
+                                  gint64                    to_us,
+                                  GArray                   *times);
 
 /* categories.c */
 

@@ -18,7 +18,7 @@ static const char *const integrity_domains[] = {
   "use-application-dns.net",
   "mask.icloud.com",
   "mask-h2.icloud.com",
-  "_dns.resolver.arpa",
+  "resolver.arpa",          /* DDR (RFC 9462): _dns.resolver.arpa and below */
   NULL
 };
 
@@ -94,6 +94,10 @@ trellis_policy_new (const char *file)
   policy->bands = g_ptr_array_new_with_free_func (g_free);
   policy->warnings = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (policy->warnings, NULL);
+  policy->doh_names = g_ptr_array_new ();
+  g_ptr_array_add (policy->doh_names, NULL);
+  policy->doh_v4 = g_byte_array_new ();
+  policy->doh_v6 = g_byte_array_new ();
   policy->tz = system_zone ();
 
   trellis_policy_add_rule (policy, TRELLIS_RULE_KIND_DEFAULT, "", NULL, NULL, NULL, NULL, 0);
@@ -134,6 +138,9 @@ trellis_policy_unref (TrellisPolicy *policy)
   g_clear_pointer (&policy->index, trellis_domain_index_unref);
   g_clear_pointer (&policy->safe_search, trellis_safe_search_free);
   g_ptr_array_unref (policy->warnings);
+  g_ptr_array_unref (policy->doh_names);
+  g_byte_array_unref (policy->doh_v4);
+  g_byte_array_unref (policy->doh_v6);
   g_string_chunk_free (policy->strings);
   g_free (policy);
 }
@@ -337,4 +344,40 @@ trellis_policy_get_helplines (TrellisPolicy *policy)
       g_array_append_val (out, info);
     }
   return out;
+}
+
+GArray *
+trellis_child_get_quiet_times (TrellisPolicy      *policy,
+                               const TrellisChild *child,
+                               gint64              from_us,
+                               gint64              to_us)
+{
+  GArray *out = g_array_new (FALSE, FALSE, 2 * sizeof (gint64));
+
+  g_return_val_if_fail (policy != NULL && child != NULL, out);
+  if (child->quiet != NULL && child->quiet->len > 0)
+    trellis_quiet_windows_times ((const TrellisQuietWindow *) (gpointer) child->quiet->data,
+                                 child->quiet->len, trellis_policy_get_timezone (policy),
+                                 from_us, to_us, out);
+  return out;
+}
+
+const char *const *
+trellis_policy_get_doh_names (TrellisPolicy *policy)
+{
+  g_return_val_if_fail (policy != NULL, NULL);
+  return (const char *const *) policy->doh_names->pdata;
+}
+
+const guint8 *
+trellis_policy_get_doh_addresses (TrellisPolicy *policy,
+                                  int            family,
+                                  gsize         *ret_n)
+{
+  GByteArray *a;
+
+  g_return_val_if_fail (policy != NULL && ret_n != NULL, NULL);
+  a = family == 6 ? policy->doh_v6 : policy->doh_v4;
+  *ret_n = a->len / (family == 6 ? 16 : 4);
+  return a->data;
 }

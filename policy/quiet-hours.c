@@ -185,3 +185,97 @@ trellis_quiet_window_format_end (const TrellisQuietWindow *window)
 {
   return g_strdup_printf ("%02u:%02u", window->end / 60, window->end % 60);
 }
+
+/* The moment of @minutes after local midnight of @day in @tz, in unix
+ * microseconds.  A local time the zone skips (a spring-forward gap) is
+ * taken as GLib does, in the offset before the change. */
+static gint64
+local_moment (GTimeZone *tz,
+              GDateTime *day,
+              guint      minutes)
+{
+  g_autoptr(GDateTime) t = g_date_time_new (tz, g_date_time_get_year (day),
+                                            g_date_time_get_month (day),
+                                            g_date_time_get_day_of_month (day),
+                                            0, 0, 0);
+  g_autoptr(GDateTime) m = NULL;
+
+  if (t == NULL)
+    return 0;
+  /* Hours added on the local clock, so a window at 03:00 on the day of a
+   * change is 03:00 local, not three hours after midnight. */
+  m = g_date_time_new (tz, g_date_time_get_year (t), g_date_time_get_month (t),
+                       g_date_time_get_day_of_month (t), minutes / 60, minutes % 60, 0);
+  return m != NULL ? g_date_time_to_unix (m) * G_USEC_PER_SEC : 0;
+}
+
+static int
+range_cmp (gconstpointer a, gconstpointer b)
+{
+  gint64 x = ((const gint64 *) a)[0], y = ((const gint64 *) b)[0];
+
+  return x < y ? -1 : x > y;
+}
+
+void
+trellis_quiet_windows_times (const TrellisQuietWindow *windows,
+                             guint                     n_windows,
+                             GTimeZone                *tz,
+                             gint64                    from_us,
+                             gint64                    to_us,
+                             GArray                   *times)
+{
+  g_autoptr(GArray) all = g_array_new (FALSE, FALSE, 2 * sizeof (gint64));
+  g_autoptr(GDateTime) from = g_date_time_new_from_unix_utc (from_us / G_USEC_PER_SEC);
+  g_autoptr(GDateTime) local = NULL;
+  g_autoptr(GDateTime) day = NULL;
+
+  g_return_if_fail (tz != NULL && times != NULL);
+  if (from == NULL || n_windows == 0 || to_us <= from_us)
+    return;
+  local = g_date_time_to_timezone (from, tz);
+  /* From the day before: its overnight windows spill into @from's day. */
+  day = g_date_time_add_days (local, -1);
+  for (;;)
+    {
+      guint weekday = g_date_time_get_day_of_week (day) - 1;   /* 0 Monday */
+      g_autoptr(GDateTime) next = NULL;
+      gint64 midnight = local_moment (tz, day, 0);
+
+      if (midnight >= to_us)
+        break;
+      for (guint i = 0; i < n_windows; i++)
+        {
+          const TrellisQuietWindow *w = &windows[i];
+          gint64 range[2];
+
+          if (!(w->days & (1u << weekday)))
+            continue;
+          range[0] = local_moment (tz, day, w->start);
+          if (w->start < w->end)
+            range[1] = local_moment (tz, day, w->end);
+          else
+            {
+              g_autoptr(GDateTime) tomorrow = g_date_time_add_days (day, 1);
+
+              range[1] = local_moment (tz, tomorrow, w->end);
+            }
+          if (range[1] > range[0] && range[1] > from_us && range[0] < to_us)
+            g_array_append_val (all, range);
+        }
+      next = g_date_time_add_days (day, 1);
+      g_date_time_unref (day);
+      day = g_steal_pointer (&next);
+    }
+  g_array_sort (all, range_cmp);
+  for (guint i = 0; i < all->len; i++)
+    {
+      gint64 *r = &g_array_index (all, gint64, 2 * i);
+      gint64 *last = times->len > 0 ? &g_array_index (times, gint64, 2 * (times->len - 1)) : NULL;
+
+      if (last != NULL && r[0] <= last[1])
+        last[1] = MAX (last[1], r[1]);
+      else
+        g_array_append_vals (times, r, 1);
+    }
+}

@@ -4,11 +4,14 @@
  * folder before the household file: the helplines ("DOMAIN | COUNTRY |
  * NAME | CONTACT" lines), the categories (categories.c), the age bands
  * (age-bands.c), the curated allow list of allow-list mode (one domain a
- * line) and the search engines' safe modes (safe-search.c).
+ * line), the search engines' safe modes (safe-search.c) and the
+ * DNS-over-HTTPS endpoints (doh/: every file of the folder, one endpoint a
+ * line, "NAME [ADDRESS...]" or "ADDRESS").
  *
  * Its problems come after the household file's, as they were found.  A
  * missing helplines file is an error: helplines must never be missing.
  */
+#include <arpa/inet.h>
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
@@ -118,6 +121,140 @@ load_allowlist (TrellisPolicy   *policy,
   return TRUE;
 }
 
+static int
+addr4_cmp (gconstpointer a, gconstpointer b)
+{
+  return memcmp (a, b, 4);
+}
+
+static int
+addr6_cmp (gconstpointer a, gconstpointer b)
+{
+  return memcmp (a, b, 16);
+}
+
+/* Sorts the packed addresses of @a (@len bytes each) and drops repeats. */
+static void
+addresses_sort_unique (GByteArray *a, gsize len)
+{
+  gsize n = a->len / len, k = 0;
+
+  if (n == 0)
+    return;
+  qsort (a->data, n, len, len == 4 ? addr4_cmp : addr6_cmp);
+  for (gsize i = 0; i < n; i++)
+    if (k == 0 || memcmp (a->data + (k - 1) * len, a->data + i * len, len) != 0)
+      memmove (a->data + k++ * len, a->data + i * len, len);
+  g_byte_array_set_size (a, (guint) (k * len));
+}
+
+/* TRUE when @text is an IPv4 or IPv6 address, added to the DoH addresses. */
+static gboolean
+doh_address_add (TrellisPolicy *policy, const char *text)
+{
+  guint8 addr[16];
+
+  if (inet_pton (AF_INET, text, addr) == 1)
+    {
+      g_byte_array_append (policy->doh_v4, addr, 4);
+      return TRUE;
+    }
+  if (inet_pton (AF_INET6, text, addr) == 1)
+    {
+      g_byte_array_append (policy->doh_v6, addr, 16);
+      return TRUE;
+    }
+  return FALSE;
+}
+
+/* One file of doh/.  A name several lists carry is kept once. */
+static void
+load_doh_file (TrellisPolicy   *policy,
+               const char      *path,
+               TrellisProblems *problems)
+{
+  g_autofree char *contents = NULL;
+  g_autoptr(GError) local_error = NULL;
+  guint i = 0;
+
+  if (!g_file_get_contents (path, &contents, NULL, &local_error))
+    {
+      trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, 0, 0,
+                            _("cannot read the DNS-over-HTTPS endpoints: %s"), local_error->message);
+      return;
+    }
+  for (char *cursor = contents, *line; (line = trellis_data_line_next (&cursor, &i)) != NULL;)
+    {
+      g_auto(GStrv) fields = g_strsplit_set (line, " \t", -1);
+      g_autofree char *domain = NULL;
+      TrellisDomainProblem problem;
+      guint f = 0;
+
+      while (fields[f] != NULL && *fields[f] == '\0')
+        f++;
+      if (fields[f] == NULL)
+        continue;
+      if (doh_address_add (policy, fields[f]))
+        {
+          if (fields[f + 1] != NULL && *fields[f + 1] != '\0')
+            trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, i, 1,
+                                  _("write an address alone on its line, or after the name it belongs to"));
+          continue;
+        }
+      problem = trellis_domain_check (fields[f], &domain);
+      if (problem != TRELLIS_DOMAIN_OK)
+        {
+          g_autofree char *why = trellis_domain_problem_describe (fields[f], problem);
+
+          trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, i, 1, "%s", why);
+          continue;
+        }
+      for (guint a = f + 1; fields[a] != NULL; a++)
+        if (*fields[a] != '\0' && !doh_address_add (policy, fields[a]))
+          trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, i, 1,
+                                _("“%s” is not an IPv4 or IPv6 address"), fields[a]);
+      if (!trellis_matcher_insert (policy->integrity_matcher, domain, policy->rules->len, NULL))
+        continue;
+      trellis_policy_add_rule (policy, TRELLIS_RULE_KIND_INTEGRITY, domain, NULL, NULL, NULL, path, i);
+      g_ptr_array_insert (policy->doh_names, (gint) policy->doh_names->len - 1,
+                          g_string_chunk_insert_const (policy->strings, domain));
+    }
+}
+
+static int
+name_cmp (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* The DNS-over-HTTPS endpoints: every file of @dir but its notes (*.md),
+ * in name order.  The folder is optional. */
+static void
+load_doh (TrellisPolicy   *policy,
+          const char      *dir,
+          TrellisProblems *problems)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  const char *name;
+
+  if (d == NULL)
+    return;
+  while ((name = g_dir_read_name (d)) != NULL)
+    if (name[0] != '.' && !g_str_has_suffix (name, ".md") && !g_str_has_suffix (name, "~"))
+      g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, name_cmp);
+  for (guint i = 0; i < names->len; i++)
+    {
+      g_autofree char *path = g_build_filename (dir, names->pdata[i], NULL);
+
+      if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        load_doh_file (policy, path, problems);
+    }
+  addresses_sort_unique (policy->doh_v4, 4);
+  addresses_sort_unique (policy->doh_v6, 16);
+}
+
 gboolean
 trellis_shipped_data_load (TrellisPolicy             *policy,
                            const char                *data_dir,
@@ -128,6 +265,7 @@ trellis_shipped_data_load (TrellisPolicy             *policy,
   g_autofree char *age_bands = g_build_filename (data_dir, "age-bands", NULL);
   g_autofree char *allowlist = g_build_filename (data_dir, "allowlist", NULL);
   g_autofree char *safe_search = g_build_filename (data_dir, "safe-search", NULL);
+  g_autofree char *doh = g_build_filename (data_dir, "doh", NULL);
   gboolean ok = TRUE;
   guint n_errors;
 
@@ -143,6 +281,8 @@ trellis_shipped_data_load (TrellisPolicy             *policy,
 
   if (!load_allowlist (policy, allowlist, problems))
     ok = FALSE;
+
+  load_doh (policy, doh, problems);
 
   /* The safe-search table is optional data: without it, safe search is
    * not enforced (trellis policy check says so). */

@@ -219,6 +219,38 @@ const char *trellis_child_get_quiet_hours (TrellisPolicy      *policy,
                                            gboolean           *ret_quiet_now,
                                            char              **ret_until);
 
+/**
+ * trellis_child_get_quiet_times:
+ * Every stretch of time @child is quiet that overlaps [@from_us, @to_us)
+ * (unix microseconds), each window of quiet-hours= read in the household's
+ * zone on each day, so a change of the zone's offset (summer time) moves
+ * the stretches with it.  Returns: (transfer full) a GArray of gint64
+ * pairs (element size 2 × 8 bytes), [start, end), sorted, apart.
+ */
+GArray *trellis_child_get_quiet_times (TrellisPolicy      *policy,
+                                       const TrellisChild *child,
+                                       gint64              from_us,
+                                       gint64              to_us);
+
+/**
+ * trellis_policy_get_doh_names:
+ * The names of the DNS-over-HTTPS endpoints of the shipped data (doh/):
+ * answered NXDOMAIN for every child (an integrity rule), and resolved by
+ * trellisd so that their addresses are refused on port 443 too.
+ * Returns: (transfer none) NULL-terminated.
+ */
+const char *const *trellis_policy_get_doh_names (TrellisPolicy *policy);
+
+/**
+ * trellis_policy_get_doh_addresses:
+ * @family: 4 or 6
+ * The DoH endpoints' addresses written in the data, 4 or 16 bytes each,
+ * network order, sorted, unique.  Returns: (transfer none), *@ret_n of them.
+ */
+const guint8 *trellis_policy_get_doh_addresses (TrellisPolicy *policy,
+                                                int            family,
+                                                gsize         *ret_n);
+
 /* A helpline, as shipped or added by the household. */
 typedef struct {
   const char *domain;

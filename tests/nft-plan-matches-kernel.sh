@@ -48,12 +48,18 @@ sets = [o["set"] for o in doc if "set" in o]
 chains = {o["chain"]["name"]: o["chain"] for o in doc if "chain" in o}
 rules = [o["rule"] for o in doc if "rule" in o]
 errors = []
-if [s["name"] for s in sets] != ["protected-uids"]:
+want_sets = ["protected-uids", "learn-uids", "paused-uids", "helplines-v4", "helplines-v6",
+             "doh-v4", "doh-v6", "doh-learned-v4", "doh-learned-v6"]
+if [s["name"] for s in sets] != want_sets:
     errors.append("sets: %r" % [s["name"] for s in sets])
 elif sets[0]["type"] != "uid" or sorted(sets[0].get("elem", [])) != want_uids:
     errors.append("protected-uids: %r, want %r" % (sets[0].get("elem"), want_uids))
 want_chains = {"dns-queue": ("filter", "output", -150), "dns-redirect": ("nat", "output", -100),
-               "dns-guard": ("filter", "postrouting", 100)}
+               "dns-guard": ("filter", "postrouting", 100),
+               "dns-learn": ("filter", "output", -140), "dns-answers": ("filter", "input", -150),
+               "net-policy": ("filter", "output", 0)}
+want_rules = {"dns-queue": 2, "dns-redirect": 2, "dns-guard": 2, "dns-learn": 1, "dns-answers": 1,
+              "net-policy": 17}
 for name, (typ, hook, prio) in want_chains.items():
     c = chains.get(name)
     if c is None or (c["type"], c["hook"], c["prio"], c["policy"]) != (typ, hook, prio, "accept"):
@@ -62,8 +68,8 @@ if set(chains) != set(want_chains):
     errors.append("chains: %r" % sorted(chains))
 for name in want_chains:
     n = sum(1 for r in rules if r["chain"] == name)
-    if n != 2:
-        errors.append("chain %s has %d rules, want 2" % (name, n))
+    if n != want_rules[name]:
+        errors.append("chain %s has %d rules, want %d" % (name, n, want_rules[name]))
 queued = [r for r in rules if r["chain"] == "dns-queue"]
 for r in queued:
     if not any(("xt" in e and e["xt"].get("type") == "target" and e["xt"].get("name") == "NFQUEUE")

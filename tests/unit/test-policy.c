@@ -392,10 +392,11 @@ test_integrity (void **state)
   assert_decision (policy, kid, "USE-APPLICATION-DNS.NET.", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_INTEGRITY, "use-application-dns.net");
   assert_decision (policy, kid, "mask.icloud.com", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_INTEGRITY, "mask.icloud.com");
   assert_decision (policy, kid, "mask-h2.icloud.com", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_INTEGRITY, "mask-h2.icloud.com");
-  assert_decision (policy, kid, "_dns.resolver.arpa", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_INTEGRITY, "_dns.resolver.arpa");
+  assert_decision (policy, kid, "_dns.resolver.arpa", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_INTEGRITY, "resolver.arpa");
   /* allow = icloud.com does not open Private Relay: the more specific rule wins. */
   assert_decision (policy, kid, "www.icloud.com", TRELLIS_VERDICT_ALLOW, TRELLIS_RULE_KIND_ALLOW, "icloud.com");
-  assert_decision (policy, kid, "resolver.arpa", TRELLIS_VERDICT_ALLOW, TRELLIS_RULE_KIND_DEFAULT, NULL);
+  /* DDR (RFC 9462): the whole special-use name, not only _dns. */
+  assert_decision (policy, kid, "resolver.arpa", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_INTEGRITY, "resolver.arpa");
   /* Integrity rules hold for every child, and without a child. */
   assert_decision (policy, NULL, "use-application-dns.net", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_INTEGRITY, NULL);
 
