@@ -40,31 +40,31 @@
 #include <unistd.h>
 
 #define MAX_SOCKETS 64
-#define IDS 65536
+#define IDS         65536
 
 typedef struct {
   uint8_t wire[300];
-  size_t  len;
+  size_t len;
 } Query;
 
 typedef struct {
-  int                    fds[MAX_SOCKETS];
-  int                    n_fds;
-  Query                 *queries;
-  size_t                 n_queries;
-  double                 rate;
-  int                    in_flight;
-  double                 seconds;
-  uint64_t               timeout_ns;
-  _Atomic uint64_t       sent_at[IDS];     /* 0: not outstanding */
-  _Atomic uint32_t       n_latencies;      /* latencies recorded */
-  _Atomic uint64_t       next_seq;         /* closed loop: the next query */
-  uint32_t              *latencies;        /* ns, capped */
-  size_t                 latencies_cap;
-  _Atomic uint64_t       sent, answered, late, noerror, nxdomain, other;
-  _Atomic int            stop;
-  _Atomic int            draining;         /* no new queries */
-  _Atomic int            outstanding;
+  int fds[MAX_SOCKETS];
+  int n_fds;
+  Query *queries;
+  size_t n_queries;
+  double rate;
+  int in_flight;
+  double seconds;
+  uint64_t timeout_ns;
+  _Atomic uint64_t sent_at[IDS]; /* 0: not outstanding */
+  _Atomic uint32_t n_latencies;  /* latencies recorded */
+  _Atomic uint64_t next_seq;     /* closed loop: the next query */
+  uint32_t *latencies;           /* ns, capped */
+  size_t latencies_cap;
+  _Atomic uint64_t sent, answered, late, noerror, nxdomain, other;
+  _Atomic int stop;
+  _Atomic int draining; /* no new queries */
+  _Atomic int outstanding;
 } Load;
 
 static uint64_t
@@ -136,8 +136,8 @@ load_queries (Load *load, const char *path)
         }
       q = &load->queries[load->n_queries];
       memset (q->wire, 0, 12);
-      q->wire[2] = 0x01;   /* RD */
-      q->wire[5] = 1;      /* QDCOUNT */
+      q->wire[2] = 0x01; /* RD */
+      q->wire[5] = 1;    /* QDCOUNT */
       n = encode_name (name, q->wire + 12, sizeof q->wire - 12 - 4);
       if (n < 0)
         continue;
@@ -145,7 +145,7 @@ load_queries (Load *load, const char *path)
       q->wire[q->len++] = (uint8_t) (qtype >> 8);
       q->wire[q->len++] = (uint8_t) qtype;
       q->wire[q->len++] = 0;
-      q->wire[q->len++] = 1;   /* IN */
+      q->wire[q->len++] = 1; /* IN */
       load->n_queries++;
     }
   fclose (f);
@@ -165,7 +165,7 @@ send_one (Load *load, uint64_t seq)
   buf[0] = (uint8_t) (id >> 8);
   buf[1] = (uint8_t) id;
   if (!atomic_compare_exchange_strong (&load->sent_at[id], &expected, now_ns ()))
-    return 0;   /* that id is still waiting: skip it */
+    return 0; /* that id is still waiting: skip it */
   atomic_fetch_add (&load->outstanding, 1);
   if (send (load->fds[seq % (uint64_t) load->n_fds], buf, q->len, 0) != (ssize_t) q->len)
     {
@@ -189,7 +189,7 @@ record (Load *load, const uint8_t *buf, ssize_t n, uint64_t t)
   id = (uint16_t) (buf[0] << 8 | buf[1]);
   sent = atomic_exchange (&load->sent_at[id], 0);
   if (sent == 0)
-    return;   /* a duplicate, or one we gave up on */
+    return; /* a duplicate, or one we gave up on */
   atomic_fetch_sub (&load->outstanding, 1);
   if (t - sent > load->timeout_ns)
     {
@@ -225,8 +225,7 @@ expire (Load *load, uint64_t t)
     {
       uint64_t sent = atomic_load (&load->sent_at[id]);
 
-      if (sent != 0 && t - sent > load->timeout_ns &&
-          atomic_compare_exchange_strong (&load->sent_at[id], &sent, 0))
+      if (sent != 0 && t - sent > load->timeout_ns && atomic_compare_exchange_strong (&load->sent_at[id], &sent, 0))
         atomic_fetch_sub (&load->outstanding, 1);
     }
 }
@@ -317,8 +316,7 @@ main (int argc, char **argv)
       case 'S': n_sockets = atoi (optarg); break;
       default: usage ();
       }
-  if (server == NULL || file == NULL || (load.rate <= 0) == (load.in_flight <= 0) ||
-      n_sockets < 1 || n_sockets > MAX_SOCKETS || load.in_flight >= IDS / 2)
+  if (server == NULL || file == NULL || (load.rate <= 0) == (load.in_flight <= 0) || n_sockets < 1 || n_sockets > MAX_SOCKETS || load.in_flight >= IDS / 2)
     usage ();
   if (load_queries (&load, file) < 0)
     {

@@ -39,7 +39,7 @@
 
 typedef struct {
   guint8 data[320];
-  gsize  len;
+  gsize len;
 } Packet;
 
 static gsize
@@ -77,9 +77,12 @@ packet_make (const char *name, guint16 qtype, guint16 id, guint8 *out)
   out[3] = (guint8) len;
   out[8] = 64;
   out[9] = 17;
-  out[12] = 127; out[15] = 1;
-  out[16] = 127; out[19] = 53;
-  out[20] = 0x9c; out[21] = 0x40;
+  out[12] = 127;
+  out[15] = 1;
+  out[16] = 127;
+  out[19] = 53;
+  out[20] = 0x9c;
+  out[21] = 0x40;
   out[23] = 53;
   out[24] = (guint8) ((len - 20) >> 8);
   out[25] = (guint8) (len - 20);
@@ -177,12 +180,10 @@ main (int argc, char **argv)
   gsize hits = 0;
 
   g_option_context_add_main_entries (options, entries, NULL);
-  if (!g_option_context_parse (options, &argc, &argv, &error) || household == NULL ||
-      data_dir == NULL || queries == NULL || uid < 0 || n_packets < 1 || batch < 1 ||
-      batch > TRELLIS_QUEUE_BATCH)
+  if (!g_option_context_parse (options, &argc, &argv, &error) || household == NULL || data_dir == NULL || queries == NULL || uid < 0 || n_packets < 1 || batch < 1 || batch > TRELLIS_QUEUE_BATCH)
     {
       g_printerr ("queue-path-bench: %s\n", error != NULL ? error->message
-                  : "--household, --data-dir, --queries and --uid are needed; --batch 1 to 64");
+                                                          : "--household, --data-dir, --queries and --uid are needed; --batch 1 to 64");
       return 2;
     }
   per_round = MAX (n_packets / ROUNDS, 1);

@@ -39,7 +39,7 @@ show_nft (TrellisPolicy *policy, const char *name)
   if (text == NULL)
     {
       /* Translators: %s is a child's name from the household file. */
-      g_printerr (_("trellis: there is no child “%s” in the household file\n"), name);
+      g_printerr (_ ("trellis: there is no child “%s” in the household file\n"), name);
       return TRELLIS_CLI_EXIT_USAGE;
     }
   g_print ("%s", text);
@@ -51,10 +51,10 @@ safe_search_words (TrellisSafeSearchLevel level)
 {
   switch (level)
     {
-    case TRELLIS_SAFE_SEARCH_STRICT:   return _("strict");
-    case TRELLIS_SAFE_SEARCH_MODERATE: return _("moderate");
+    case TRELLIS_SAFE_SEARCH_STRICT: return _ ("strict");
+    case TRELLIS_SAFE_SEARCH_MODERATE: return _ ("moderate");
     case TRELLIS_SAFE_SEARCH_OFF:
-    default:                           return _("off");
+    default: return _ ("off");
     }
 }
 
@@ -76,26 +76,26 @@ show_profile (TrellisPolicy *policy, const char *name)
 
   if (child == NULL)
     {
-      g_printerr (_("trellis: there is no child “%s” in the household file\n"), name);
+      g_printerr (_ ("trellis: there is no child “%s” in the household file\n"), name);
       return TRELLIS_CLI_EXIT_USAGE;
     }
   accounts = trellis_child_get_accounts (child);
   account_list = accounts != NULL ? g_strjoinv (", ", (char **) accounts) : g_strdup ("");
 
   /* Translators: %s is a child's name. */
-  g_print (_("Profile of %s\n"), trellis_child_get_name (child));
+  g_print (_ ("Profile of %s\n"), trellis_child_get_name (child));
   /* Translators: %s is a list of Linux account names. */
-  g_print (_("  Accounts: %s\n"), account_list[0] != '\0' ? account_list : _("none"));
+  g_print (_ ("  Accounts: %s\n"), account_list[0] != '\0' ? account_list : _ ("none"));
 
   band = trellis_child_get_profile (policy, child, now, &mask, &safe_search, &allowlist);
   if (band == NULL)
     {
-      g_print (_("  %s is 18 or over: Trellis does not filter adults.\n"),
+      g_print (_ ("  %s is 18 or over: Trellis does not filter adults.\n"),
                trellis_child_get_name (child));
       return TRELLIS_CLI_EXIT_OK;
     }
   /* Translators: the first %u is the child's age in years, %s the age band ("9-12"). */
-  g_print (_("  Age: %u (age band %s)\n"), trellis_child_get_age (policy, child, now), band->id);
+  g_print (_ ("  Age: %u (age band %s)\n"), trellis_child_get_age (policy, child, now), band->id);
 
   categories = trellis_policy_get_categories (policy, &n_categories);
   for (i = 0; i < n_categories; i++)
@@ -107,12 +107,12 @@ show_profile (TrellisPolicy *policy, const char *name)
                                                               : categories[i]->id);
       }
   /* Translators: %s is a list of category names, such as "Gambling, Adult". */
-  g_print (_("  Categories blocked: %s\n"), blocked->len > 0 ? blocked->str : _("none"));
+  g_print (_ ("  Categories blocked: %s\n"), blocked->len > 0 ? blocked->str : _ ("none"));
   /* Translators: %s is strict, moderate or off. */
-  g_print (_("  Safe search: %s\n"), safe_search_words (safe_search));
+  g_print (_ ("  Safe search: %s\n"), safe_search_words (safe_search));
   g_print ("  %s\n", allowlist
-           ? _("Mode: allow-list (only the names the parents allowed)")
-           : _("Mode: block-list (everything but what is blocked)"));
+                       ? _ ("Mode: allow-list (only the names the parents allowed)")
+                       : _ ("Mode: block-list (everything but what is blocked)"));
   return TRELLIS_CLI_EXIT_OK;
 }
 
@@ -124,7 +124,7 @@ trellis_cli_policy_show (TrellisCliOptions *options, int argc, char **argv)
 
   if (argc > 1 || (argc == 0 && !options->nft))
     {
-      g_printerr (_("trellis: write trellis policy show NAME, or trellis policy show [NAME] --nft\n"));
+      g_printerr (_ ("trellis: write trellis policy show NAME, or trellis policy show [NAME] --nft\n"));
       return TRELLIS_CLI_EXIT_USAGE;
     }
   if (argc == 1)

@@ -20,9 +20,9 @@
 #define IP6T_SO_ORIGINAL_DST 80
 #endif
 
-#define DNS_MESSAGE_MAX      65535
-#define UDP_FORWARD_TIMEOUT  4000   /* ms: then the child's resolver retries */
-#define UDP_MAX_FORWARDS     16
+#define DNS_MESSAGE_MAX     65535
+#define UDP_FORWARD_TIMEOUT 4000 /* ms: then the child's resolver retries */
+#define UDP_MAX_FORWARDS    16
 
 /*
  * TCP, against a peer that dribbles bytes to hold connections open: every
@@ -34,62 +34,62 @@
  * for any one of them, so that one child, however hostile, leaves the rest
  * of the TCP_MAX_CONNECTIONS slots to everyone else.
  */
-#define TCP_IDLE_TIMEOUT      10000  /* ms to the first byte of a message */
-#define TCP_MESSAGE_TIMEOUT   5000   /* ms from the first byte to the last, in all */
-#define TCP_WRITE_TIMEOUT     5000   /* ms for a reply to be taken, in all */
-#define TCP_UPSTREAM_TIMEOUT  5000   /* ms for the server: connect, and each exchange */
+#define TCP_IDLE_TIMEOUT      10000 /* ms to the first byte of a message */
+#define TCP_MESSAGE_TIMEOUT   5000  /* ms from the first byte to the last, in all */
+#define TCP_WRITE_TIMEOUT     5000  /* ms for a reply to be taken, in all */
+#define TCP_UPSTREAM_TIMEOUT  5000  /* ms for the server: connect, and each exchange */
 #define TCP_MAX_CONNECTIONS   64
 #define TCP_MAX_PER_PRINCIPAL 8
 #define TCP_BACKLOG           256
 
 typedef struct {
-  int      fd;
-  GSource *source;   /* (owned) */
+  int fd;
+  GSource *source; /* (owned) */
 } Listener;
 
 struct _TrellisAnswerer {
-  TrellisFlowTable      *flows;        /* (unowned) */
-  TrellisAnswererDecide  decide;
-  gpointer               user_data;
-  Listener               udp[2];
-  Listener               tcp[2];
-  guint                  n_families;
-  GThreadPool           *forwards;     /* (owned) UDP queries to pass on */
+  TrellisFlowTable *flows; /* (unowned) */
+  TrellisAnswererDecide decide;
+  gpointer user_data;
+  Listener udp[2];
+  Listener tcp[2];
+  guint n_families;
+  GThreadPool *forwards; /* (owned) UDP queries to pass on */
 
-  GMutex                 lock;         /* protects the fields below */
-  GHashTable            *connections;  /* fd → GThread* of live TCP connections */
-  GHashTable            *per_uid;      /* uid → number of its live TCP connections */
-  GPtrArray             *finished;     /* (owned) GThread* that have ended, to join */
-  gboolean               closing;
-  guint64                n_unplaced;   /* TCP connections closed at accept: no flow */
-  guint64                n_over_cap;   /* ...and over a cap */
-  gint                   raw_failed;   /* atomic: a raw reply failed (logged once) */
+  GMutex lock;             /* protects the fields below */
+  GHashTable *connections; /* fd → GThread* of live TCP connections */
+  GHashTable *per_uid;     /* uid → number of its live TCP connections */
+  GPtrArray *finished;     /* (owned) GThread* that have ended, to join */
+  gboolean closing;
+  guint64 n_unplaced; /* TCP connections closed at accept: no flow */
+  guint64 n_over_cap; /* ...and over a cap */
+  gint raw_failed;    /* atomic: a raw reply failed (logged once) */
 };
 
 typedef struct {
-  TrellisAnswerer        *answerer;
-  int                     reply_fd;    /* the UDP socket the query came in on */
+  TrellisAnswerer *answerer;
+  int reply_fd; /* the UDP socket the query came in on */
   struct sockaddr_storage client;
-  socklen_t               client_len;
+  socklen_t client_len;
   struct sockaddr_storage server;
-  socklen_t               server_len;
-  gboolean                spoof;       /* reply with a raw packet from the server
+  socklen_t server_len;
+  gboolean spoof;       /* reply with a raw packet from the server
                                         * (the flow was not redirected) */
-  gboolean                safe_search; /* answer with a CNAME to target */
-  char                    target[256];
-  TrellisDnsQuery         parsed;      /* safe_search: the query's parse */
-  gsize                   len;
-  guint8                  query[];     /* len bytes */
+  gboolean safe_search; /* answer with a CNAME to target */
+  char target[256];
+  TrellisDnsQuery parsed; /* safe_search: the query's parse */
+  gsize len;
+  guint8 query[]; /* len bytes */
 } UdpForward;
 
 typedef struct {
-  TrellisAnswerer        *answerer;
-  int                     fd;
-  TrellisFlow             flow;        /* whose it is and the server it asked,
+  TrellisAnswerer *answerer;
+  int fd;
+  TrellisFlow flow; /* whose it is and the server it asked,
                                         * looked up once, at accept: the
                                         * connection keeps them however long
                                         * it is used */
-  guint8                  family;
+  guint8 family;
 } TcpConnection;
 
 /* ---- shared ------------------------------------------------------------ */
@@ -98,14 +98,14 @@ typedef struct {
  * @proto and @family; fills @ret_answer and, for a forward, the server the
  * child asked. */
 static void
-answer_decide (TrellisAnswerer         *answerer,
-               const TrellisFlow       *flow,
-               guint8                   family,
-               guint8                   proto,
-               const TrellisDnsQuery   *query,
-               TrellisAnswer           *ret_answer,
+answer_decide (TrellisAnswerer *answerer,
+               const TrellisFlow *flow,
+               guint8 family,
+               guint8 proto,
+               const TrellisDnsQuery *query,
+               TrellisAnswer *ret_answer,
                struct sockaddr_storage *ret_server,
-               socklen_t               *ret_server_len)
+               socklen_t *ret_server_len)
 {
   if (flow == NULL)
     {
@@ -117,9 +117,8 @@ answer_decide (TrellisAnswerer         *answerer,
     }
   answerer->decide (flow->uid, proto, query, ret_answer, answerer->user_data);
   if (ret_answer->action == TRELLIS_ANSWER_SAFE_SEARCH && ret_answer->target[0] == '\0')
-    ret_answer->action = TRELLIS_ANSWER_FORWARD;   /* nothing to rewrite to */
-  if (ret_answer->action == TRELLIS_ANSWER_FORWARD ||
-      ret_answer->action == TRELLIS_ANSWER_SAFE_SEARCH)
+    ret_answer->action = TRELLIS_ANSWER_FORWARD; /* nothing to rewrite to */
+  if (ret_answer->action == TRELLIS_ANSWER_FORWARD || ret_answer->action == TRELLIS_ANSWER_SAFE_SEARCH)
     *ret_server_len = trellis_flow_dst_to_sockaddr (flow, family, ret_server);
 }
 
@@ -320,7 +319,8 @@ raw_udp_send (const struct sockaddr_storage *src, const struct sockaddr_storage 
                 to.ss_family == AF_INET ? sizeof (struct sockaddr_in) : sizeof (struct sockaddr_in6));
   }
   {
-    int err = n == (ssize_t) total ? 0 : n < 0 ? -errno : -EMSGSIZE;
+    int err = n == (ssize_t) total ? 0 : n < 0 ? -errno
+                                               : -EMSGSIZE;
 
     close (fd);
     return err;
@@ -364,8 +364,7 @@ udp_safe_search_run (UdpForward *fw)
   fd = forward_socket_new (fw->server.ss_family, SOCK_DGRAM);
   if (fd < 0)
     return;
-  if (connect (fd, (struct sockaddr *) &fw->server, fw->server_len) == 0 &&
-      send (fd, ask, (size_t) ask_len, 0) == ask_len)
+  if (connect (fd, (struct sockaddr *) &fw->server, fw->server_len) == 0 && send (fd, ask, (size_t) ask_len, 0) == ask_len)
     {
       for (;;)
         {
@@ -378,9 +377,8 @@ udp_safe_search_run (UdpForward *fw)
               break;
             }
           n = recv (fd, buf, DNS_MESSAGE_MAX, 0);
-          if (n >= TRELLIS_DNS_HEADER_SIZE && buf[0] == (guint8) (id >> 8) &&
-              buf[1] == (guint8) id)
-            break;   /* ours: whatever it says is checked by the builder */
+          if (n >= TRELLIS_DNS_HEADER_SIZE && buf[0] == (guint8) (id >> 8) && buf[1] == (guint8) id)
+            break; /* ours: whatever it says is checked by the builder */
         }
     }
   close (fd);
@@ -412,8 +410,7 @@ udp_forward_run (gpointer data, gpointer user_data)
   if (fd < 0)
     return;
   /* A connected socket only accepts the reply from the server asked. */
-  if (connect (fd, (struct sockaddr *) &fw->server, fw->server_len) == 0 &&
-      send (fd, fw->query, fw->len, 0) == (ssize_t) fw->len)
+  if (connect (fd, (struct sockaddr *) &fw->server, fw->server_len) == 0 && send (fd, fw->query, fw->len, 0) == (ssize_t) fw->len)
     {
       pfd.fd = fd;
       pfd.events = POLLIN;
@@ -459,8 +456,7 @@ udp_readable (gint fd, GIOCondition condition, gpointer user_data)
       found = trellis_flow_table_lookup (answerer->flows, &key, g_get_monotonic_time (), &flow);
       answer_decide (answerer, found ? &flow : NULL, key.family, IPPROTO_UDP, &query, &answer,
                      &server, &server_len);
-      if (answer.action == TRELLIS_ANSWER_FORWARD ||
-          answer.action == TRELLIS_ANSWER_SAFE_SEARCH)
+      if (answer.action == TRELLIS_ANSWER_FORWARD || answer.action == TRELLIS_ANSWER_SAFE_SEARCH)
         {
           UdpForward *fw = g_malloc0 (sizeof *fw + (gsize) n);
 
@@ -475,9 +471,8 @@ udp_readable (gint fd, GIOCondition condition, gpointer user_data)
           fw->server_len = server_len;
           fw->len = (gsize) n;
           memcpy (fw->query, packet, (gsize) n);
-          if (g_thread_pool_unprocessed (answerer->forwards) >= 256 ||
-              !g_thread_pool_push (answerer->forwards, fw, NULL))
-            g_free (fw);   /* overloaded: the child's resolver will retry */
+          if (g_thread_pool_unprocessed (answerer->forwards) >= 256 || !g_thread_pool_push (answerer->forwards, fw, NULL))
+            g_free (fw); /* overloaded: the child's resolver will retry */
           continue;
         }
 
@@ -489,13 +484,13 @@ udp_readable (gint fd, GIOCondition condition, gpointer user_data)
 }
 
 void
-trellis_answerer_answer_unredirected (TrellisAnswerer       *answerer,
-                                      const TrellisFlowKey  *client,
-                                      const TrellisFlow     *flow,
-                                      const guint8          *packet,
-                                      gsize                  len,
+trellis_answerer_answer_unredirected (TrellisAnswerer *answerer,
+                                      const TrellisFlowKey *client,
+                                      const TrellisFlow *flow,
+                                      const guint8 *packet,
+                                      gsize len,
                                       const TrellisDnsQuery *query,
-                                      const TrellisAnswer   *answer)
+                                      const TrellisAnswer *answer)
 {
   struct sockaddr_storage client_sa = { 0 };
   guint8 reply[DNS_MESSAGE_MAX];
@@ -535,8 +530,7 @@ trellis_answerer_answer_unredirected (TrellisAnswerer       *answerer,
     {
       fw->safe_search = TRUE;
       g_strlcpy (fw->target, answer->target, sizeof fw->target);
-      if (g_thread_pool_unprocessed (answerer->forwards) >= 256 ||
-          !g_thread_pool_push (answerer->forwards, fw, NULL))
+      if (g_thread_pool_unprocessed (answerer->forwards) >= 256 || !g_thread_pool_push (answerer->forwards, fw, NULL))
         g_free (fw);
       return;
     }
@@ -853,8 +847,7 @@ tcp_connection_place (TrellisAnswerer *answerer, int fd, const struct sockaddr_s
   TrellisFlow flow;
   int r;
 
-  if (!trellis_flow_key_from_sockaddr ((const struct sockaddr *) peer, IPPROTO_TCP, &key) ||
-      !trellis_flow_table_lookup (answerer->flows, &key, g_get_monotonic_time (), &flow))
+  if (!trellis_flow_key_from_sockaddr ((const struct sockaddr *) peer, IPPROTO_TCP, &key) || !trellis_flow_table_lookup (answerer->flows, &key, g_get_monotonic_time (), &flow))
     return FALSE;
   if (key.family == AF_INET)
     r = getsockopt (fd, SOL_IP, SO_ORIGINAL_DST, &orig, &orig_len);
@@ -876,8 +869,7 @@ tcp_connection_place (TrellisAnswerer *answerer, int fd, const struct sockaddr_s
       const struct sockaddr_in6 *a = (const struct sockaddr_in6 *) &orig;
       const struct sockaddr_in6 *b = (const struct sockaddr_in6 *) &server;
 
-      if (a->sin6_port != b->sin6_port ||
-          memcmp (&a->sin6_addr, &b->sin6_addr, sizeof a->sin6_addr) != 0)
+      if (a->sin6_port != b->sin6_port || memcmp (&a->sin6_addr, &b->sin6_addr, sizeof a->sin6_addr) != 0)
         return FALSE;
     }
   *ret_flow = flow;
@@ -909,7 +901,8 @@ tcp_acceptable (gint fd, GIOCondition condition, gpointer user_data)
         {
           answerer->n_unplaced++;
           g_debug ("answerer: closed a TCP connection that is no protected principal's "
-                   "(%" G_GUINT64_FORMAT " so far)", answerer->n_unplaced);
+                   "(%" G_GUINT64_FORMAT " so far)",
+                   answerer->n_unplaced);
           close (cfd);
           continue;
         }
@@ -918,14 +911,13 @@ tcp_acceptable (gint fd, GIOCondition condition, gpointer user_data)
       count = GPOINTER_TO_UINT (g_hash_table_lookup (answerer->per_uid,
                                                      GUINT_TO_POINTER (flow.uid)));
       /* The thread is not started before it is in the table. */
-      if (answerer->closing ||
-          g_hash_table_size (answerer->connections) >= TCP_MAX_CONNECTIONS ||
-          count >= TCP_MAX_PER_PRINCIPAL)
+      if (answerer->closing || g_hash_table_size (answerer->connections) >= TCP_MAX_CONNECTIONS || count >= TCP_MAX_PER_PRINCIPAL)
         {
           answerer->n_over_cap++;
           g_mutex_unlock (&answerer->lock);
           g_debug ("answerer: closed a TCP connection of uid %u: %u of its own open, "
-                   "%u in all (%" G_GUINT64_FORMAT " so far)", (guint) flow.uid, count,
+                   "%u in all (%" G_GUINT64_FORMAT " so far)",
+                   (guint) flow.uid, count,
                    g_hash_table_size (answerer->connections), answerer->n_over_cap);
           close (cfd);
           continue;
@@ -979,11 +971,11 @@ listener_close (Listener *l)
 }
 
 TrellisAnswerer *
-trellis_answerer_new (guint16                 port,
-                      TrellisFlowTable       *flows,
-                      TrellisAnswererDecide   decide,
-                      gpointer                user_data,
-                      GError                **error)
+trellis_answerer_new (guint16 port,
+                      TrellisFlowTable *flows,
+                      TrellisAnswererDecide decide,
+                      gpointer user_data,
+                      GError **error)
 {
   g_autoptr(TrellisAnswerer) answerer = g_new0 (TrellisAnswerer, 1);
   static const int families[] = { AF_INET, AF_INET6 };
@@ -1009,9 +1001,8 @@ trellis_answerer_new (guint16                 port,
       int ufd, tfd;
 
       ufd = socket_bind (families[i], SOCK_DGRAM, port, &local_error);
-      if (ufd < 0 && families[i] == AF_INET6 &&
-          g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
-        break;  /* no IPv6 on this host: nothing to redirect there either */
+      if (ufd < 0 && families[i] == AF_INET6 && g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
+        break; /* no IPv6 on this host: nothing to redirect there either */
       if (ufd < 0 && families[i] == AF_INET6 && errno == EADDRNOTAVAIL)
         break;
       if (ufd < 0)

@@ -46,19 +46,19 @@
 G_BEGIN_DECLS
 
 typedef enum {
-  TRELLIS_ANSWER_FORWARD = 0,  /* allowed: ask the server the child asked */
-  TRELLIS_ANSWER_BLOCK,        /* answer here with rcode + EDE */
-  TRELLIS_ANSWER_REFUSE,       /* no principal known for this flow */
-  TRELLIS_ANSWER_SAFE_SEARCH,  /* answer "QNAME CNAME target" + the addresses
+  TRELLIS_ANSWER_FORWARD = 0, /* allowed: ask the server the child asked */
+  TRELLIS_ANSWER_BLOCK,       /* answer here with rcode + EDE */
+  TRELLIS_ANSWER_REFUSE,      /* no principal known for this flow */
+  TRELLIS_ANSWER_SAFE_SEARCH, /* answer "QNAME CNAME target" + the addresses
                                 * the server the child asked gives for target */
 } TrellisAnswerAction;
 
 typedef struct {
   TrellisAnswerAction action;
-  int                 rcode;          /* BLOCK: NXDOMAIN, or NOERROR for NODATA */
-  int                 ede_code;       /* BLOCK: RFC 8914 info-code, -1 for none */
-  char                ede_text[256];  /* BLOCK: the rule's short form */
-  char                target[256];    /* SAFE_SEARCH: the provider's safe endpoint,
+  int rcode;          /* BLOCK: NXDOMAIN, or NOERROR for NODATA */
+  int ede_code;       /* BLOCK: RFC 8914 info-code, -1 for none */
+  char ede_text[256]; /* BLOCK: the rule's short form */
+  char target[256];   /* SAFE_SEARCH: the provider's safe endpoint,
                                        * e.g. "forcesafesearch.google.com" */
 } TrellisAnswer;
 
@@ -67,11 +67,11 @@ typedef struct {
  * (IPPROTO_UDP or IPPROTO_TCP).  Called from the main thread and
  * from TCP threads at once: it must be thread-safe and must not block.
  */
-typedef void (*TrellisAnswererDecide) (uid_t                  uid,
-                                       guint8                 proto,
+typedef void (*TrellisAnswererDecide) (uid_t uid,
+                                       guint8 proto,
                                        const TrellisDnsQuery *query,
-                                       TrellisAnswer         *ret_answer,
-                                       gpointer               user_data);
+                                       TrellisAnswer *ret_answer,
+                                       gpointer user_data);
 
 typedef struct _TrellisAnswerer TrellisAnswerer;
 
@@ -80,11 +80,11 @@ typedef struct _TrellisAnswerer TrellisAnswerer;
  * Binds UDP and TCP on 127.0.0.1:@port and, when the host has IPv6, [::1]:@port.
  * @flows is borrowed and must outlive the answerer.
  */
-TrellisAnswerer *trellis_answerer_new  (guint16                 port,
-                                        TrellisFlowTable       *flows,
-                                        TrellisAnswererDecide   decide,
-                                        gpointer                user_data,
-                                        GError                **error);
+TrellisAnswerer *trellis_answerer_new (guint16 port,
+                                       TrellisFlowTable *flows,
+                                       TrellisAnswererDecide decide,
+                                       gpointer user_data,
+                                       GError **error);
 
 /**
  * trellis_answerer_answer_unredirected:
@@ -96,16 +96,16 @@ TrellisAnswerer *trellis_answerer_new  (guint16                 port,
  * same server.  The reply is sent as the server's, from a raw socket; the
  * caller drops the query itself, so it never leaves the machine.
  */
-void trellis_answerer_answer_unredirected (TrellisAnswerer       *answerer,
-                                           const TrellisFlowKey  *client,
-                                           const TrellisFlow     *flow,
-                                           const guint8          *packet,
-                                           gsize                  len,
+void trellis_answerer_answer_unredirected (TrellisAnswerer *answerer,
+                                           const TrellisFlowKey *client,
+                                           const TrellisFlow *flow,
+                                           const guint8 *packet,
+                                           gsize len,
                                            const TrellisDnsQuery *query,
-                                           const TrellisAnswer   *answer);
+                                           const TrellisAnswer *answer);
 
 /** trellis_answerer_free: closes the sockets and waits for the TCP threads. */
-void             trellis_answerer_free (TrellisAnswerer *answerer);
+void trellis_answerer_free (TrellisAnswerer *answerer);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisAnswerer, trellis_answerer_free)
 
 G_END_DECLS

@@ -22,11 +22,11 @@
 #define DEFAULT_ANSWER_PORT TRELLIS_NFT_ANSWER_PORT_DEFAULT
 
 typedef struct {
-  GMainLoop     *loop;
+  GMainLoop *loop;
   TrellisDaemon *daemon;
-  GSource       *watchdog;   /* (owned) (nullable) */
-  gboolean       handover;   /* SIGUSR2: leave the table to the next trellisd */
-  int            status;
+  GSource *watchdog; /* (owned) (nullable) */
+  gboolean handover; /* SIGUSR2: leave the table to the next trellisd */
+  int status;
 } Context;
 
 /* The watchdog's question: the queue threads give the verdicts. */
@@ -131,7 +131,8 @@ main (int argc, char *argv[])
       "The NFQUEUE number (default 5353)", "N" },
     { "queue-threads", 0, 0, G_OPTION_ARG_INT, &queue_threads,
       "Queues (from --queue-num on) and threads that judge queries, spread by CPU "
-      "(default: one per CPU, at most 16)", "N" },
+      "(default: one per CPU, at most 16)",
+      "N" },
     { "answer-port", 0, 0, G_OPTION_ARG_INT, &answer_port,
       "The answerer's local UDP and TCP port (default 5354)", "PORT" },
     { "table", 0, 0, G_OPTION_ARG_STRING, &table,
@@ -163,7 +164,8 @@ main (int argc, char *argv[])
   /* Explanations are translated for the child who asks (Why carries the
    * caller's locale); TRELLIS_LOCALEDIR: catalogs not yet installed. */
   bindtextdomain (GETTEXT_PACKAGE, g_getenv ("TRELLIS_LOCALEDIR") != NULL
-                                   ? g_getenv ("TRELLIS_LOCALEDIR") : LOCALEDIR);
+                                     ? g_getenv ("TRELLIS_LOCALEDIR")
+                                     : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   options = g_option_context_new ("— filter the DNS of children's accounts");
   g_option_context_add_main_entries (options, entries, NULL);
@@ -177,8 +179,7 @@ main (int argc, char *argv[])
       g_printerr ("trellisd: unexpected argument “%s”\n", argv[1]);
       return 2;
     }
-  if (!parse_port ("--queue-num", queue_num, &config.queue_num, &error) ||
-      !parse_port ("--answer-port", answer_port, &config.answer_port, &error))
+  if (!parse_port ("--queue-num", queue_num, &config.queue_num, &error) || !parse_port ("--answer-port", answer_port, &config.answer_port, &error))
     {
       g_printerr ("trellisd: %s\n", error->message);
       return 2;

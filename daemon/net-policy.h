@@ -33,9 +33,9 @@
 G_BEGIN_DECLS
 
 typedef enum {
-  TRELLIS_LEARN_NONE = 0,   /* the answer teaches nothing */
-  TRELLIS_LEARN_HELPLINE,   /* a helpline's: helplines-v4/-v6, for everyone */
-  TRELLIS_LEARN_CHILD,      /* allowed in allow-list mode: child-NAME-learned-v4/-v6 */
+  TRELLIS_LEARN_NONE = 0, /* the answer teaches nothing */
+  TRELLIS_LEARN_HELPLINE, /* a helpline's: helplines-v4/-v6, for everyone */
+  TRELLIS_LEARN_CHILD,    /* allowed in allow-list mode: child-NAME-learned-v4/-v6 */
 } TrellisLearn;
 
 typedef struct {
@@ -44,16 +44,16 @@ typedef struct {
   TrellisLearn (*classify) (uid_t uid, const char *qname, char **ret_child, gpointer user_data);
   /* The table was changed by another process (@pid, 0 when not known):
    * put it back.  Called on the main thread. */
-  void         (*repair)   (guint32 pid, gpointer user_data);
+  void (*repair) (guint32 pid, gpointer user_data);
 } TrellisNetPolicyHooks;
 
 typedef struct {
-  const char  *table;              /* nft table, family inet */
-  guint16      answers_queue_num;
-  guint32      mark;               /* the daemon's packet mark (unused on answers) */
-  guint        ttl_min;            /* seconds: bounds of what is learned */
-  guint        ttl_max;
-  const char *const *resolvers;    /* (nullable) the servers trellisd asks for the
+  const char *table; /* nft table, family inet */
+  guint16 answers_queue_num;
+  guint32 mark;  /* the daemon's packet mark (unused on answers) */
+  guint ttl_min; /* seconds: bounds of what is learned */
+  guint ttl_max;
+  const char *const *resolvers; /* (nullable) the servers trellisd asks for the
                                     * DoH endpoints; NULL: /etc/resolv.conf's */
 } TrellisNetPolicyConfig;
 
@@ -66,10 +66,10 @@ typedef struct _TrellisNetPolicy TrellisNetPolicy;
  * daemon's (it knows whose each query was).
  */
 TrellisNetPolicy *trellis_net_policy_new (const TrellisNetPolicyConfig *config,
-                                          TrellisFlowTable             *flows,
-                                          const TrellisNetPolicyHooks  *hooks,
-                                          gpointer                      user_data,
-                                          GError                      **error);
+                                          TrellisFlowTable *flows,
+                                          const TrellisNetPolicyHooks *hooks,
+                                          gpointer user_data,
+                                          GError **error);
 
 void trellis_net_policy_free (TrellisNetPolicy *np);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisNetPolicy, trellis_net_policy_free)
@@ -79,8 +79,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisNetPolicy, trellis_net_policy_free)
  * The DoH endpoints to resolve (copied), from the policy in force: new
  * ones are resolved soon, gone ones no longer.
  */
-void trellis_net_policy_set_doh_names (TrellisNetPolicy   *np,
-                                       const char *const  *names);
+void trellis_net_policy_set_doh_names (TrellisNetPolicy *np,
+                                       const char *const *names);
 
 /**
  * trellis_net_policy_table_replaced:
@@ -96,16 +96,16 @@ void trellis_net_policy_table_replaced (TrellisNetPolicy *np);
  * Returns: 0 or -errno.
  */
 int trellis_net_policy_pause (TrellisNetPolicy *np,
-                              const guint32    *uids,
-                              gsize             n_uids,
-                              gint64            until);
+                              const guint32 *uids,
+                              gsize n_uids,
+                              gint64 until);
 
 /** trellis_net_policy_forget_child: drops what was learned for a child (no longer in allow-list mode). */
 void trellis_net_policy_forget_child (TrellisNetPolicy *np,
-                                      const char       *child);
+                                      const char *child);
 
 /** trellis_net_policy_learned_count: how many addresses the set @set holds as learned (tests, logs). */
 guint trellis_net_policy_learned_count (TrellisNetPolicy *np,
-                                        const char       *set);
+                                        const char *set);
 
 G_END_DECLS

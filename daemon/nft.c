@@ -46,15 +46,15 @@
 
 /* nftables' own numbering (src/datatype.h: enum datatypes, enum byteorder),
  * which it keeps in the set's key type and user data. */
-#define NFT_DATATYPE_IPADDR     7u
-#define NFT_DATATYPE_IP6ADDR    8u
-#define NFT_DATATYPE_UID        24u
-#define NFT_DATATYPE_TIME_DATE  43u
+#define NFT_DATATYPE_IPADDR    7u
+#define NFT_DATATYPE_IP6ADDR   8u
+#define NFT_DATATYPE_UID       24u
+#define NFT_DATATYPE_TIME_DATE 43u
 /* nftables' expression type of `meta` (src/expression.h: enum expr_types),
  * kept in a typeof set's user data. */
-#define NFT_EXPR_TYPE_META      9u
-#define NFT_BYTEORDER_HOST      1u
-#define NFT_BYTEORDER_BIG       2u
+#define NFT_EXPR_TYPE_META 9u
+#define NFT_BYTEORDER_HOST 1u
+#define NFT_BYTEORDER_BIG  2u
 
 /* ICMP and ICMPv6 "port unreachable" codes, as nft's reject sends them. */
 #define ICMP_CODE_PORT_UNREACH   3u
@@ -63,17 +63,17 @@
 /* One element on the wire, at most: NFTA_LIST_ELEM nest (4) holding an
  * NFTA_SET_ELEM_KEY nest (4) holding NFTA_DATA_VALUE (4 + key), and
  * NFTA_SET_ELEM_FLAGS (8) on an interval's end. */
-#define ELEM_WIRE_SIZE(klen)    (4u + 4u + 4u + NLMSG_ALIGN (klen) + 8u)
+#define ELEM_WIRE_SIZE(klen) (4u + 4u + 4u + NLMSG_ALIGN (klen) + 8u)
 /* Everything in a message but the elements: headers, a table and a set
  * name of at most 255 bytes each, the set's id, the list nest. */
-#define MSG_OVERHEAD_MAX        1024u
-#define ELEMS_PER_MSG(klen)     ((TRELLIS_NFT_MSG_SIZE_MAX - MSG_OVERHEAD_MAX) / ELEM_WIRE_SIZE (klen))
+#define MSG_OVERHEAD_MAX    1024u
+#define ELEMS_PER_MSG(klen) ((TRELLIS_NFT_MSG_SIZE_MAX - MSG_OVERHEAD_MAX) / ELEM_WIRE_SIZE (klen))
 /* Each message other than the elements (table, set, chain, rule) is smaller. */
-#define FIXED_MSG_MAX           2048u
+#define FIXED_MSG_MAX 2048u
 /* The longest rule the translator takes, in steps. */
-#define RULE_STEPS_MAX          16u
+#define RULE_STEPS_MAX 16u
 /* BATCH_BEGIN, NEWTABLE, DELTABLE, NEWTABLE, BATCH_END */
-#define N_FRAME_MSGS            5u
+#define N_FRAME_MSGS 5u
 
 #define PROBE_TABLE "trellis-probe"
 #define PROBE_CHAIN "probe"
@@ -133,11 +133,11 @@ key_len (TrellisNftKeyType key)
 {
   switch (key)
     {
-    case TRELLIS_NFT_KEY_UID:       return 4;
+    case TRELLIS_NFT_KEY_UID: return 4;
     case TRELLIS_NFT_KEY_IPV4_ADDR: return 4;
     case TRELLIS_NFT_KEY_IPV6_ADDR: return 16;
-    case TRELLIS_NFT_KEY_TIME:      return 8;
-    default:                        return 0;
+    case TRELLIS_NFT_KEY_TIME: return 8;
+    default: return 0;
     }
 }
 
@@ -147,7 +147,7 @@ set_valid (const TrellisNftSet *s)
   if (!name_valid (s->name) || key_len (s->key) == 0)
     return false;
   if (s->timeout && (s->interval || s->n_uids != 0 || s->n_cidrs != 0 || s->n_times != 0))
-    return false;   /* filled at run time only */
+    return false; /* filled at run time only */
   if (s->key == TRELLIS_NFT_KEY_UID)
     return !s->interval && s->n_cidrs == 0 && s->n_times == 0
            && (s->n_uids == 0 || s->uids != NULL) && s->n_uids <= TRELLIS_NFT_UIDS_MAX;
@@ -202,8 +202,7 @@ step_valid (const TrellisNftPlan *plan, const TrellisNftStep *st)
     case TRELLIS_NFT_STEP_REDIRECT:
       return st->value > 0 && st->value <= UINT16_MAX;
     case TRELLIS_NFT_STEP_QUEUE:
-      return st->value + MAX (st->total, 1) - 1 <= UINT16_MAX &&
-             st->total <= TRELLIS_NFT_QUEUE_TOTAL_MAX;
+      return st->value + MAX (st->total, 1) - 1 <= UINT16_MAX && st->total <= TRELLIS_NFT_QUEUE_TOTAL_MAX;
     case TRELLIS_NFT_STEP_MARK:
     case TRELLIS_NFT_STEP_CT_MARK:
     case TRELLIS_NFT_STEP_CT_MARK_SET:
@@ -323,9 +322,9 @@ trellis_nft_batch_size (const TrellisNftPlan *plan)
  * TRELLIS_NFT_MSG_SIZE_MAX bytes there even when its limit is reached. */
 static struct nlmsghdr *
 msg_start (struct mnl_nlmsg_batch *batch,
-           uint16_t                type,
-           uint16_t                flags,
-           uint32_t               *seq)
+           uint16_t type,
+           uint16_t flags,
+           uint32_t *seq)
 {
   return nftnl_nlmsg_build_hdr (mnl_nlmsg_batch_current (batch), type,
                                 NFPROTO_INET, flags, (*seq)++);
@@ -339,7 +338,7 @@ msg_end (struct mnl_nlmsg_batch *batch)
 
 static int
 batch_begin (struct mnl_nlmsg_batch *batch,
-             uint32_t               *seq)
+             uint32_t *seq)
 {
   nftnl_batch_begin (mnl_nlmsg_batch_current (batch), (*seq)++);
   return msg_end (batch);
@@ -347,7 +346,7 @@ batch_begin (struct mnl_nlmsg_batch *batch,
 
 static int
 batch_end (struct mnl_nlmsg_batch *batch,
-           uint32_t               *seq)
+           uint32_t *seq)
 {
   nftnl_batch_end (mnl_nlmsg_batch_current (batch), (*seq)++);
   return msg_end (batch);
@@ -355,10 +354,10 @@ batch_end (struct mnl_nlmsg_batch *batch,
 
 static int
 put_table (struct mnl_nlmsg_batch *batch,
-           uint16_t                type,
-           uint16_t                flags,
-           const char             *name,
-           uint32_t               *seq)
+           uint16_t type,
+           uint16_t flags,
+           const char *name,
+           uint32_t *seq)
 {
   g_autoptr (NftnlTable) t = nftnl_table_alloc ();
   struct nlmsghdr *nlh;
@@ -378,12 +377,12 @@ put_table (struct mnl_nlmsg_batch *batch,
 /* A base chain when @type is set, a regular one otherwise. */
 static int
 put_chain (struct mnl_nlmsg_batch *batch,
-           const char             *table,
-           const char             *name,
-           const char             *type,
-           uint32_t                hook,
-           int32_t                 priority,
-           uint32_t               *seq)
+           const char *table,
+           const char *name,
+           const char *type,
+           uint32_t hook,
+           int32_t priority,
+           uint32_t *seq)
 {
   g_autoptr (NftnlChain) c = nftnl_chain_alloc ();
   struct nlmsghdr *nlh;
@@ -410,9 +409,9 @@ put_chain (struct mnl_nlmsg_batch *batch,
 
 static int
 put_plan_chain (struct mnl_nlmsg_batch *batch,
-                const char             *table,
-                const TrellisNftChain  *chain,
-                uint32_t               *seq)
+                const char *table,
+                const TrellisNftChain *chain,
+                uint32_t *seq)
 {
   return put_chain (batch, table, chain->name,
                     chain->type == TRELLIS_NFT_CHAIN_NAT ? "nat" : "filter",
@@ -429,7 +428,7 @@ set_id (size_t index)
 static NftnlSet *
 set_new (const char *table,
          const char *name,
-         uint32_t    id)
+         uint32_t id)
 {
   g_autoptr (NftnlSet) s = nftnl_set_alloc ();
 
@@ -445,10 +444,10 @@ set_new (const char *table,
 
 static int
 put_set (struct mnl_nlmsg_batch *batch,
-         const char             *table,
-         const TrellisNftSet    *set,
-         uint32_t                id,
-         uint32_t               *seq)
+         const char *table,
+         const TrellisNftSet *set,
+         uint32_t id,
+         uint32_t *seq)
 {
   g_autoptr (NftnlSet) s = set_new (table, set->name, id);
   g_autoptr (NftnlUdataBuf) ud = nftnl_udata_buf_alloc (NFT_USERDATA_MAXLEN);
@@ -480,8 +479,7 @@ put_set (struct mnl_nlmsg_batch *batch,
       byteorder = NFT_BYTEORDER_HOST;
       break;
     }
-  nftnl_set_set_u32 (s, NFTNL_SET_FLAGS, (set->interval ? NFT_SET_INTERVAL : 0)
-                                         | (set->timeout ? NFT_SET_TIMEOUT : 0));
+  nftnl_set_set_u32 (s, NFTNL_SET_FLAGS, (set->interval ? NFT_SET_INTERVAL : 0) | (set->timeout ? NFT_SET_TIMEOUT : 0));
   nftnl_set_set_u32 (s, NFTNL_SET_KEY_TYPE, type);
   nftnl_set_set_u32 (s, NFTNL_SET_KEY_LEN, (uint32_t) key_len (set->key));
   /* nft reads the key's byte order from here to print the elements. */
@@ -506,7 +504,8 @@ put_set (struct mnl_nlmsg_batch *batch,
     }
   /* copied by libnftnl */
   if (nftnl_set_set_data (s, NFTNL_SET_USERDATA, nftnl_udata_buf_data (ud),
-                          nftnl_udata_buf_len (ud)) < 0)
+                          nftnl_udata_buf_len (ud))
+      < 0)
     return -ENOMEM;
 
   nlh = msg_start (batch, NFT_MSG_NEWSET, NLM_F_CREATE | NLM_F_ACK, seq);
@@ -520,9 +519,9 @@ put_set (struct mnl_nlmsg_batch *batch,
  * that runs to the last address). */
 static bool
 set_wire_elem (const TrellisNftSet *set,
-               size_t               i,
-               uint8_t             *ret_key,
-               bool                *ret_end)
+               size_t i,
+               uint8_t *ret_key,
+               bool *ret_end)
 {
   const TrellisNftCidr *c;
   size_t len = key_len (set->key);
@@ -531,7 +530,7 @@ set_wire_elem (const TrellisNftSet *set,
 
   if (set->key == TRELLIS_NFT_KEY_UID)
     {
-      memcpy (ret_key, &set->uids[i], 4);  /* host byte order */
+      memcpy (ret_key, &set->uids[i], 4); /* host byte order */
       *ret_end = false;
       return true;
     }
@@ -573,10 +572,10 @@ set_wire_elem (const TrellisNftSet *set,
  * TRELLIS_NFT_MSG_SIZE_MAX (nor the 64 KiB limit of a netlink attribute). */
 static int
 put_set_elems (struct mnl_nlmsg_batch *batch,
-               const char             *table,
-               const TrellisNftSet    *set,
-               uint32_t                id,
-               uint32_t               *seq)
+               const char *table,
+               const TrellisNftSet *set,
+               uint32_t id,
+               uint32_t *seq)
 {
   const size_t total = set_n_wire_elems (set);
   const size_t per = ELEMS_PER_MSG (key_len (set->key));
@@ -606,7 +605,7 @@ put_set_elems (struct mnl_nlmsg_batch *batch,
           nftnl_set_elem_set (e, NFTNL_SET_ELEM_KEY, key, (uint32_t) key_len (set->key));
           if (end)
             nftnl_set_elem_set_u32 (e, NFTNL_SET_ELEM_FLAGS, NFT_SET_ELEM_INTERVAL_END);
-          nftnl_set_elem_add (s, e);  /* s owns e */
+          nftnl_set_elem_add (s, e); /* s owns e */
         }
 
       nlh = msg_start (batch, NFT_MSG_NEWSETELEM, NLM_F_CREATE | NLM_F_ACK, seq);
@@ -623,7 +622,7 @@ put_set_elems (struct mnl_nlmsg_batch *batch,
 
 static int
 add_meta (NftnlRule *rule,
-          uint32_t   key)
+          uint32_t key)
 {
   NftnlExpr *e = nftnl_expr_alloc ("meta");
 
@@ -631,15 +630,15 @@ add_meta (NftnlRule *rule,
     return -ENOMEM;
   nftnl_expr_set_u32 (e, NFTNL_EXPR_META_KEY, key);
   nftnl_expr_set_u32 (e, NFTNL_EXPR_META_DREG, NFT_REG_1);
-  nftnl_rule_add_expr (rule, e);  /* rule owns e */
+  nftnl_rule_add_expr (rule, e); /* rule owns e */
   return 0;
 }
 
 static int
-add_cmp (NftnlRule  *rule,
-         uint32_t    op,
+add_cmp (NftnlRule *rule,
+         uint32_t op,
          const void *data,
-         uint32_t    len)
+         uint32_t len)
 {
   NftnlExpr *e = nftnl_expr_alloc ("cmp");
 
@@ -647,16 +646,16 @@ add_cmp (NftnlRule  *rule,
     return -ENOMEM;
   nftnl_expr_set_u32 (e, NFTNL_EXPR_CMP_SREG, NFT_REG_1);
   nftnl_expr_set_u32 (e, NFTNL_EXPR_CMP_OP, op);
-  nftnl_expr_set (e, NFTNL_EXPR_CMP_DATA, data, len);  /* copied */
+  nftnl_expr_set (e, NFTNL_EXPR_CMP_DATA, data, len); /* copied */
   nftnl_rule_add_expr (rule, e);
   return 0;
 }
 
 /* Register 1 in the set @index of @plan. */
 static int
-add_lookup (NftnlRule            *rule,
+add_lookup (NftnlRule *rule,
             const TrellisNftPlan *plan,
-            size_t                index)
+            size_t index)
 {
   NftnlExpr *e = nftnl_expr_alloc ("lookup");
 
@@ -671,9 +670,9 @@ add_lookup (NftnlRule            *rule,
 
 static int
 add_payload (NftnlRule *rule,
-             uint32_t   base,
-             uint32_t   offset,
-             uint32_t   len)
+             uint32_t base,
+             uint32_t offset,
+             uint32_t len)
 {
   NftnlExpr *e = nftnl_expr_alloc ("payload");
 
@@ -689,8 +688,8 @@ add_payload (NftnlRule *rule,
 
 static int
 add_dport (NftnlRule *rule,
-           uint8_t    l4proto,
-           uint16_t   dport)
+           uint8_t l4proto,
+           uint16_t dport)
 {
   const uint16_t port = htons (dport);
   int r;
@@ -698,7 +697,7 @@ add_dport (NftnlRule *rule,
   r = add_meta (rule, NFT_META_L4PROTO);
   if (r == 0)
     r = add_cmp (rule, NFT_CMP_EQ, &l4proto, sizeof l4proto);
-  if (r == 0)  /* UDP and TCP dport */
+  if (r == 0) /* UDP and TCP dport */
     r = add_payload (rule, NFT_PAYLOAD_TRANSPORT_HEADER, 2, sizeof port);
   if (r == 0)
     r = add_cmp (rule, NFT_CMP_EQ, &port, sizeof port);
@@ -708,17 +707,17 @@ add_dport (NftnlRule *rule,
 /* ip daddr / ip6 daddr in a set, with the family check nft adds in an
  * inet table (and hides when it lists the rule). */
 static int
-add_daddr_in_set (NftnlRule            *rule,
+add_daddr_in_set (NftnlRule *rule,
                   const TrellisNftPlan *plan,
-                  size_t                index,
-                  uint8_t               nfproto)
+                  size_t index,
+                  uint8_t nfproto)
 {
   int r;
 
   r = add_meta (rule, NFT_META_NFPROTO);
   if (r == 0)
     r = add_cmp (rule, NFT_CMP_EQ, &nfproto, sizeof nfproto);
-  if (r == 0)  /* struct iphdr daddr, struct ipv6hdr daddr */
+  if (r == 0) /* struct iphdr daddr, struct ipv6hdr daddr */
     r = add_payload (rule, NFT_PAYLOAD_NETWORK_HEADER,
                      nfproto == NFPROTO_IPV4 ? 16 : 24,
                      nfproto == NFPROTO_IPV4 ? 4 : 16);
@@ -757,9 +756,9 @@ add_ct_state_new (NftnlRule *rule)
  * packet (fanout): each queue thread of trellisd gets a CPU's share. */
 static int
 add_queue_native (NftnlRule *rule,
-                  uint16_t   queue_num,
-                  uint16_t   total,
-                  bool       bypass)
+                  uint16_t queue_num,
+                  uint16_t total,
+                  bool bypass)
 {
   NftnlExpr *e = nftnl_expr_alloc ("queue");
   uint16_t flags = (bypass ? NFT_QUEUE_FLAG_BYPASS : 0) | (total > 1 ? NFT_QUEUE_FLAG_CPU_FANOUT : 0);
@@ -778,9 +777,9 @@ add_queue_native (NftnlRule *rule,
  * requirement, so the rule needs no NFTA_RULE_COMPAT. */
 static int
 add_queue_xt (NftnlRule *rule,
-              uint16_t   queue_num,
-              uint16_t   total,
-              bool       bypass)
+              uint16_t queue_num,
+              uint16_t total,
+              bool bypass)
 {
   const size_t info_len = XT_ALIGN (sizeof (struct xt_NFQ_info_v3));
   g_autoptr (NftnlExpr) e = nftnl_expr_alloc ("target");
@@ -798,14 +797,14 @@ add_queue_xt (NftnlRule *rule,
 
   nftnl_expr_set_str (e, NFTNL_EXPR_TG_NAME, "NFQUEUE");
   nftnl_expr_set_u32 (e, NFTNL_EXPR_TG_REV, 3);
-  nftnl_expr_set (e, NFTNL_EXPR_TG_INFO, info, info_len);  /* e owns info */
+  nftnl_expr_set (e, NFTNL_EXPR_TG_INFO, info, info_len); /* e owns info */
   nftnl_rule_add_expr (rule, g_steal_pointer (&e));
   return 0;
 }
 
 static int
 add_redirect (NftnlRule *rule,
-              uint16_t   port)
+              uint16_t port)
 {
   const uint16_t nport = htons (port);
   NftnlExpr *e;
@@ -854,7 +853,7 @@ add_counter (NftnlRule *rule)
 /* @family: 4 or 6 after an ip/ip6 match, 0 otherwise. */
 static int
 add_reject (NftnlRule *rule,
-            int        family)
+            int family)
 {
   NftnlExpr *e = nftnl_expr_alloc ("reject");
 
@@ -890,8 +889,8 @@ add_immediate_verdict (NftnlRule *rule, int verdict)
 
 static int
 add_sport (NftnlRule *rule,
-           uint8_t    l4proto,
-           uint16_t   sport)
+           uint8_t l4proto,
+           uint16_t sport)
 {
   const uint16_t port = htons (sport);
   int r;
@@ -908,9 +907,9 @@ add_sport (NftnlRule *rule,
 
 /* meta time @SET: the time turned big endian first, as the set holds it. */
 static int
-add_time_in_set (NftnlRule            *rule,
+add_time_in_set (NftnlRule *rule,
                  const TrellisNftPlan *plan,
-                 size_t                index)
+                 size_t index)
 {
   NftnlExpr *e;
   int r;
@@ -961,10 +960,10 @@ add_ct_mark (NftnlRule *rule, uint32_t value, bool set)
 }
 
 static int
-add_step (NftnlRule            *rule,
+add_step (NftnlRule *rule,
           const TrellisNftPlan *plan,
           const TrellisNftStep *st,
-          int                  *family)
+          int *family)
 {
   int r;
 
@@ -1005,7 +1004,7 @@ add_step (NftnlRule            *rule,
       return add_immediate_verdict (rule, NF_ACCEPT);
     case TRELLIS_NFT_STEP_OIF_LO:
       {
-        const uint32_t lo = 1;  /* LOOPBACK_IFINDEX, in every namespace */
+        const uint32_t lo = 1; /* LOOPBACK_IFINDEX, in every namespace */
 
         r = add_meta (rule, NFT_META_OIF);
         return r < 0 ? r : add_cmp (rule, NFT_CMP_EQ, &lo, sizeof lo);
@@ -1049,11 +1048,11 @@ add_step (NftnlRule            *rule,
 
 static int
 put_rule (struct mnl_nlmsg_batch *batch,
-          const TrellisNftPlan   *plan,
-          const char             *chain,
-          const TrellisNftStep   *steps,
-          size_t                  n_steps,
-          uint32_t               *seq)
+          const TrellisNftPlan *plan,
+          const char *chain,
+          const TrellisNftStep *steps,
+          size_t n_steps,
+          uint32_t *seq)
 {
   g_autoptr (NftnlRule) rule = nftnl_rule_alloc ();
   struct nlmsghdr *nlh;
@@ -1082,9 +1081,9 @@ put_rule (struct mnl_nlmsg_batch *batch,
 }
 
 int
-trellis_nft_batch_build_plan (const TrellisNftPlan    *plan,
-                              struct mnl_nlmsg_batch  *batch,
-                              uint32_t                *seq)
+trellis_nft_batch_build_plan (const TrellisNftPlan *plan,
+                              struct mnl_nlmsg_batch *batch,
+                              uint32_t *seq)
 {
   uint32_t s;
   size_t i;
@@ -1129,17 +1128,17 @@ trellis_nft_batch_build_plan (const TrellisNftPlan    *plan,
 /* Talking to the kernel */
 
 typedef struct {
-  uint32_t seq_lo;       /* the batch's sequence numbers, inclusive */
+  uint32_t seq_lo; /* the batch's sequence numbers, inclusive */
   uint32_t seq_hi;
-  size_t   n_expected;   /* messages that asked for an ACK */
-  size_t   n_acked;
-  int      error;        /* first error in batch order, -errno, or 0 */
+  size_t n_expected; /* messages that asked for an ACK */
+  size_t n_acked;
+  int error; /* first error in batch order, -errno, or 0 */
   uint32_t error_seq;
 } AckState;
 
 static int
 ack_cb (const struct nlmsghdr *nlh,
-        void                  *data)
+        void *data)
 {
   AckState *st = data;
   const struct nlmsgerr *err;
@@ -1150,7 +1149,7 @@ ack_cb (const struct nlmsghdr *nlh,
       return MNL_CB_ERROR;
     }
   if (nlh->nlmsg_seq < st->seq_lo || nlh->nlmsg_seq > st->seq_hi)
-    return MNL_CB_OK;  /* not about this batch */
+    return MNL_CB_OK; /* not about this batch */
 
   err = mnl_nlmsg_get_payload (nlh);
   st->n_acked++;
@@ -1164,9 +1163,9 @@ ack_cb (const struct nlmsghdr *nlh,
 }
 
 static void
-socket_buffer_ensure (int    fd,
-                      int    opt,
-                      int    opt_force,
+socket_buffer_ensure (int fd,
+                      int opt,
+                      int opt_force,
                       size_t want)
 {
   int cur = 0;
@@ -1199,7 +1198,7 @@ seq_initial (void)
  */
 static int
 batch_talk (struct mnl_nlmsg_batch *batch,
-            AckState               *ret_state)
+            AckState *ret_state)
 {
   mnl_cb_t ctl_cbs[NLMSG_MIN_TYPE] = { NULL };
   const void *head = mnl_nlmsg_batch_head (batch);
@@ -1262,7 +1261,7 @@ batch_talk (struct mnl_nlmsg_batch *batch,
           if (errno == EINTR)
             continue;
           if (errno != EAGAIN && errno != EWOULDBLOCK)
-            return -errno;  /* -ENOBUFS: ACKs were lost */
+            return -errno; /* -ENOBUFS: ACKs were lost */
           if (st.n_acked >= st.n_expected || st.error < 0)
             break;
           p = poll (&pfd, 1, ACK_TIMEOUT_MS);
@@ -1273,7 +1272,8 @@ batch_talk (struct mnl_nlmsg_batch *batch,
           continue;
         }
       if (mnl_cb_run2 (rbuf, (size_t) n, 0, mnl_socket_get_portid (nl),
-                       NULL, &st, ctl_cbs, G_N_ELEMENTS (ctl_cbs)) == MNL_CB_ERROR)
+                       NULL, &st, ctl_cbs, G_N_ELEMENTS (ctl_cbs))
+          == MNL_CB_ERROR)
         return errno != 0 ? -errno : -EBADMSG;
     }
 
@@ -1282,8 +1282,8 @@ batch_talk (struct mnl_nlmsg_batch *batch,
 }
 
 static int
-batch_new (size_t                   limit,
-           char                   **ret_buf,
+batch_new (size_t limit,
+           char **ret_buf,
            struct mnl_nlmsg_batch **ret_batch)
 {
   g_autofree char *buf = malloc (limit + TRELLIS_NFT_MSG_SIZE_MAX);
@@ -1300,9 +1300,9 @@ batch_new (size_t                   limit,
 }
 
 
-typedef int (*BatchBuild) (const TrellisNftPlan   *plan,
+typedef int (*BatchBuild) (const TrellisNftPlan *plan,
                            struct mnl_nlmsg_batch *batch,
-                           uint32_t               *seq);
+                           uint32_t *seq);
 
 /* Checks @plan, builds one batch with @build and sends it, draining every
  * ACK.  Returns: 0, or the first error the kernel gave, as -errno. */
@@ -1338,9 +1338,9 @@ trellis_nft_apply_plan (const TrellisNftPlan *plan)
 
 /* Every set of @plan flushed and filled again, nothing else. */
 static int
-sets_update_build (const TrellisNftPlan   *plan,
+sets_update_build (const TrellisNftPlan *plan,
                    struct mnl_nlmsg_batch *batch,
-                   uint32_t               *seq)
+                   uint32_t *seq)
 {
   size_t i;
   int r;
@@ -1456,11 +1456,11 @@ trellis_nft_probe_queue_expr (TrellisQueueExpr *ret_expr)
 }
 
 int
-trellis_nft_set_add_timed (const char              *table,
-                           const char              *set,
-                           TrellisNftKeyType        key,
+trellis_nft_set_add_timed (const char *table,
+                           const char *set,
+                           TrellisNftKeyType key,
                            const TrellisNftTimedElem *elems,
-                           size_t                   n)
+                           size_t n)
 {
   const size_t len = key_len (key);
   const size_t per = 64;
@@ -1499,7 +1499,7 @@ trellis_nft_set_add_timed (const char              *table,
           nftnl_set_elem_set (e, NFTNL_SET_ELEM_KEY, elems[done + i].key, (uint32_t) len);
           if (elems[done + i].timeout_ms > 0)
             nftnl_set_elem_set_u64 (e, NFTNL_SET_ELEM_TIMEOUT, elems[done + i].timeout_ms);
-          nftnl_set_elem_add (s, e);  /* s owns e */
+          nftnl_set_elem_add (s, e); /* s owns e */
         }
       /* NLM_F_CREATE without EXCL: an element already there takes the new
        * timeout (the kernel updates it) instead of failing. */

@@ -20,37 +20,37 @@
 #define QUEUE_MESSAGE_OVERHEAD 1024
 /* The socket's receive buffer (SO_RCVBUFFORCE; we are root): a burst that
  * overflows it is dropped by the kernel, packet by packet (fail closed). */
-#define QUEUE_RCVBUF           (8 << 20)
+#define QUEUE_RCVBUF (8 << 20)
 /* Packets the kernel holds for a queue at most before it drops new ones. */
-#define QUEUE_MAXLEN           4096
+#define QUEUE_MAXLEN 4096
 /* One verdict message: header, verdict, mark (40 bytes); a read's worth
  * with room to spare. */
-#define QUEUE_VERDICT_BUFFER   (TRELLIS_QUEUE_BATCH * 64)
+#define QUEUE_VERDICT_BUFFER (TRELLIS_QUEUE_BATCH * 64)
 
 struct _TrellisQueue {
-  struct mnl_socket        *nl;          /* (owned) */
-  int                       fd;
-  guint32                   portid;
-  guint16                   num;
-  guint32                   mark;
-  guint32                   copy_range;
-  gsize                     buf_size;    /* one message's room */
-  guint8                   *bufs;        /* (owned) TRELLIS_QUEUE_BATCH × buf_size */
-  TrellisQueueBatchHandler  handler;
-  TrellisQueueIdleHandler   idle;        /* (nullable) */
-  gpointer                  user_data;
-  TrellisQueueHandler       packet_handler;  /* (nullable) trellis_queue_new()'s */
-  gpointer                  packet_data;
-  GMutex                    failed_lock;     /* protects failed, failed_data */
-  TrellisQueueFailureHandler failed;         /* (nullable) told what went wrong */
-  gpointer                  failed_data;
-  GThread                  *thread;          /* (owned) (nullable) */
-  gboolean                  pinned;
-  cpu_set_t                 cpus;            /* when pinned */
-  gint                      stopping;        /* atomic */
-  gint64                    progress;        /* atomic: monotonic µs */
-  gboolean                  single_verdicts; /* the thread's: never a batch again */
-  TrellisQueueStats         stats;           /* written by the thread, atomically */
+  struct mnl_socket *nl; /* (owned) */
+  int fd;
+  guint32 portid;
+  guint16 num;
+  guint32 mark;
+  guint32 copy_range;
+  gsize buf_size; /* one message's room */
+  guint8 *bufs;   /* (owned) TRELLIS_QUEUE_BATCH × buf_size */
+  TrellisQueueBatchHandler handler;
+  TrellisQueueIdleHandler idle; /* (nullable) */
+  gpointer user_data;
+  TrellisQueueHandler packet_handler; /* (nullable) trellis_queue_new()'s */
+  gpointer packet_data;
+  GMutex failed_lock;                /* protects failed, failed_data */
+  TrellisQueueFailureHandler failed; /* (nullable) told what went wrong */
+  gpointer failed_data;
+  GThread *thread; /* (owned) (nullable) */
+  gboolean pinned;
+  cpu_set_t cpus;           /* when pinned */
+  gint stopping;            /* atomic */
+  gint64 progress;          /* atomic: monotonic µs */
+  gboolean single_verdicts; /* the thread's: never a batch again */
+  TrellisQueueStats stats;  /* written by the thread, atomically */
 };
 
 static void
@@ -135,7 +135,7 @@ verdicts_send (TrellisQueue *queue, const guint32 *ids, const TrellisQueueVerdic
 
   for (guint k = 1; batch_ok && k < n; k++)
     if (!id_after (ids[k], ids[k - 1]))
-      batch_ok = FALSE;   /* not in queue order: never guess */
+      batch_ok = FALSE; /* not in queue order: never guess */
   while (i < n)
     {
       guint j = i;
@@ -187,14 +187,11 @@ config_send (TrellisQueue *queue, struct nlmsghdr *nlh)
               if (m->nlmsg_len < mnl_nlmsg_size (sizeof *e))
                 return -EBADMSG;
               /* Ours: the answer to this config message, not to a verdict. */
-              if (e->msg.nlmsg_seq == seq &&
-                  NFNL_MSG_TYPE (e->msg.nlmsg_type) == NFQNL_MSG_CONFIG &&
-                  NFNL_SUBSYS_ID (e->msg.nlmsg_type) == NFNL_SUBSYS_QUEUE)
+              if (e->msg.nlmsg_seq == seq && NFNL_MSG_TYPE (e->msg.nlmsg_type) == NFQNL_MSG_CONFIG && NFNL_SUBSYS_ID (e->msg.nlmsg_type) == NFNL_SUBSYS_QUEUE)
                 return e->error;
               continue;
             }
-          if (NFNL_SUBSYS_ID (m->nlmsg_type) == NFNL_SUBSYS_QUEUE &&
-              NFNL_MSG_TYPE (m->nlmsg_type) == NFQNL_MSG_PACKET)
+          if (NFNL_SUBSYS_ID (m->nlmsg_type) == NFNL_SUBSYS_QUEUE && NFNL_MSG_TYPE (m->nlmsg_type) == NFQNL_MSG_PACKET)
             {
               TrellisQueueMessage msg;
               const TrellisQueueVerdict drop = TRELLIS_QUEUE_DROP;
@@ -202,15 +199,15 @@ config_send (TrellisQueue *queue, struct nlmsghdr *nlh)
               if (trellis_queue_message_parse (m, &msg) == 0)
                 verdicts_send (queue, &msg.id, &drop, 1, FALSE);
               else
-                queue->single_verdicts = TRUE;   /* it stays queued: no batch may reach it */
+                queue->single_verdicts = TRUE; /* it stays queued: no batch may reach it */
             }
         }
     }
 }
 
 int
-trellis_queue_packet_parse (const guint8       *data,
-                            gsize               len,
+trellis_queue_packet_parse (const guint8 *data,
+                            gsize len,
                             TrellisQueuePacket *ret_packet)
 {
   TrellisQueuePacket p = { 0 };
@@ -260,8 +257,7 @@ trellis_queue_packet_parse (const guint8       *data,
         off = 40;
         len = total;
         /* Walk the extension headers we may meet before UDP/TCP. */
-        while (next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING ||
-               next == IPPROTO_DSTOPTS || next == IPPROTO_FRAGMENT)
+        while (next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING || next == IPPROTO_DSTOPTS || next == IPPROTO_FRAGMENT)
           {
             if (++hops > 8 || off + 8 > len)
               return -EBADMSG;
@@ -328,7 +324,7 @@ trellis_queue_packet_parse (const guint8       *data,
 
 int
 trellis_queue_message_parse (const struct nlmsghdr *nlh,
-                             TrellisQueueMessage   *ret_message)
+                             TrellisQueueMessage *ret_message)
 {
   struct nlattr *attr[NFQA_MAX + 1] = { NULL };
   struct nfqnl_msg_packet_hdr *ph;
@@ -336,8 +332,7 @@ trellis_queue_message_parse (const struct nlmsghdr *nlh,
   const guint8 *payload;
   guint32 payload_len;
 
-  if (nfq_nlmsg_parse (nlh, attr) < 0 || attr[NFQA_PACKET_HDR] == NULL ||
-      mnl_attr_get_payload_len (attr[NFQA_PACKET_HDR]) < sizeof *ph)
+  if (nfq_nlmsg_parse (nlh, attr) < 0 || attr[NFQA_PACKET_HDR] == NULL || mnl_attr_get_payload_len (attr[NFQA_PACKET_HDR]) < sizeof *ph)
     return -EBADMSG;
   ph = mnl_attr_get_payload (attr[NFQA_PACKET_HDR]);
   m.id = ntohl (ph->packet_id);
@@ -350,8 +345,7 @@ trellis_queue_message_parse (const struct nlmsghdr *nlh,
    * kernel cuts out of it would leave unread.  The queue does not ask for
    * them, so the kernel segments first; should one come all the same, it
    * is dropped. */
-  if (attr[NFQA_SKB_INFO] != NULL &&
-      (ntohl (mnl_attr_get_u32 (attr[NFQA_SKB_INFO])) & NFQA_SKB_GSO) != 0)
+  if (attr[NFQA_SKB_INFO] != NULL && (ntohl (mnl_attr_get_u32 (attr[NFQA_SKB_INFO])) & NFQA_SKB_GSO) != 0)
     goto out;
   /* Only part of the packet was copied: the rest would leave unread. */
   if (attr[NFQA_CAP_LEN] != NULL && ntohl (mnl_attr_get_u32 (attr[NFQA_CAP_LEN])) > payload_len)
@@ -384,9 +378,7 @@ truncated_packet_id (const guint8 *buf, gsize len, guint32 *ret_id)
   gsize off = NLMSG_HDRLEN + NLMSG_ALIGN (sizeof (struct nfgenmsg));
   struct nfqnl_msg_packet_hdr ph;
 
-  if (len < off + NLA_HDRLEN + sizeof ph || nlh->nlmsg_len < off + NLA_HDRLEN + sizeof ph ||
-      NFNL_SUBSYS_ID (nlh->nlmsg_type) != NFNL_SUBSYS_QUEUE ||
-      NFNL_MSG_TYPE (nlh->nlmsg_type) != NFQNL_MSG_PACKET)
+  if (len < off + NLA_HDRLEN + sizeof ph || nlh->nlmsg_len < off + NLA_HDRLEN + sizeof ph || NFNL_SUBSYS_ID (nlh->nlmsg_type) != NFNL_SUBSYS_QUEUE || NFNL_MSG_TYPE (nlh->nlmsg_type) != NFQNL_MSG_PACKET)
     return -EBADMSG;
   attr = (const struct nlattr *) (buf + off);
   if ((attr->nla_type & NLA_TYPE_MASK) != NFQA_PACKET_HDR || attr->nla_len < NLA_HDRLEN + sizeof ph)
@@ -398,13 +390,13 @@ truncated_packet_id (const guint8 *buf, gsize len, guint32 *ret_id)
 
 /* What one read brought. */
 typedef struct {
-  TrellisQueueMessage        messages[TRELLIS_QUEUE_BATCH];
-  guint32                    ids[TRELLIS_QUEUE_BATCH];
-  TrellisQueueVerdict        verdicts[TRELLIS_QUEUE_BATCH];
-  const TrellisQueuePacket  *packets[TRELLIS_QUEUE_BATCH];
-  TrellisQueueVerdict        judged[TRELLIS_QUEUE_BATCH];
-  guint                      n;
-  gboolean                   unknown;   /* a packet whose id could not be read */
+  TrellisQueueMessage messages[TRELLIS_QUEUE_BATCH];
+  guint32 ids[TRELLIS_QUEUE_BATCH];
+  TrellisQueueVerdict verdicts[TRELLIS_QUEUE_BATCH];
+  const TrellisQueuePacket *packets[TRELLIS_QUEUE_BATCH];
+  TrellisQueueVerdict judged[TRELLIS_QUEUE_BATCH];
+  guint n;
+  gboolean unknown; /* a packet whose id could not be read */
 } Read;
 
 static void
@@ -426,8 +418,7 @@ read_datagram (TrellisQueue *queue, Read *r, const guint8 *buf, gsize len, gbool
             report_failure (queue, TRELLIS_QUEUE_FAILURE_MESSAGE, e->msg.nlmsg_seq, e->error);
           continue;
         }
-      if (NFNL_SUBSYS_ID (nlh->nlmsg_type) != NFNL_SUBSYS_QUEUE ||
-          NFNL_MSG_TYPE (nlh->nlmsg_type) != NFQNL_MSG_PACKET)
+      if (NFNL_SUBSYS_ID (nlh->nlmsg_type) != NFNL_SUBSYS_QUEUE || NFNL_MSG_TYPE (nlh->nlmsg_type) != NFQNL_MSG_PACKET)
         continue;
       if (r->n == TRELLIS_QUEUE_BATCH || trellis_queue_message_parse (nlh, &r->messages[r->n]) < 0)
         {
@@ -485,7 +476,8 @@ read_judge (TrellisQueue *queue, Read *r)
 
         /* Anything but the three verdicts is a drop. */
         r->verdicts[i] = v == TRELLIS_QUEUE_ACCEPT || v == TRELLIS_QUEUE_ACCEPT_MARK
-                         ? v : TRELLIS_QUEUE_DROP;
+                           ? v
+                           : TRELLIS_QUEUE_DROP;
       }
   /* A packet without a known id stays queued: a batch verdict would reach
    * it unjudged.  From now on, single verdicts only. */
@@ -536,7 +528,7 @@ queue_thread (gpointer data)
           else if (err != EAGAIN && err != EWOULDBLOCK && err != EINTR && err != ENOBUFS)
             {
               report_failure (queue, TRELLIS_QUEUE_FAILURE_RECEIVE, 0, -err);
-              g_usleep (10000);   /* not a busy loop on a broken socket */
+              g_usleep (10000); /* not a busy loop on a broken socket */
             }
           continue;
         }
@@ -546,7 +538,7 @@ queue_thread (gpointer data)
         read_datagram (queue, r, iov[i].iov_base, msgs[i].msg_len,
                        (msgs[i].msg_hdr.msg_flags & MSG_TRUNC) != 0);
       if (r->n == 0 && !r->unknown)
-        continue;   /* only ACKs */
+        continue; /* only ACKs */
       stat_add (&queue->stats.reads, 1);
       read_judge (queue, r);
     }
@@ -575,7 +567,7 @@ queue_start (TrellisQueue *queue, const TrellisQueueConfig *config, GError **err
    * queued, so each packet that will leave is queued, and judged, on its
    * own (docs/decisions.md, "GSO"). */
   guint32 flags = NFQA_CFG_F_UID_GID;
-  guint32 mask = NFQA_CFG_F_UID_GID | NFQA_CFG_F_GSO;   /* GSO cleared */
+  guint32 mask = NFQA_CFG_F_UID_GID | NFQA_CFG_F_GSO; /* GSO cleared */
   struct timeval idle = { .tv_sec = TRELLIS_QUEUE_IDLE_WAKE_USEC / G_USEC_PER_SEC,
                           .tv_usec = TRELLIS_QUEUE_IDLE_WAKE_USEC % G_USEC_PER_SEC };
   int one = 1, rcvbuf = QUEUE_RCVBUF;
@@ -585,7 +577,8 @@ queue_start (TrellisQueue *queue, const TrellisQueueConfig *config, GError **err
   queue->num = config->queue_num;
   queue->mark = config->mark;
   queue->copy_range = config->copy_range == 0 || config->copy_range > TRELLIS_QUEUE_COPY_RANGE_MAX
-                      ? TRELLIS_QUEUE_COPY_RANGE_MAX : config->copy_range;
+                        ? TRELLIS_QUEUE_COPY_RANGE_MAX
+                        : config->copy_range;
   queue->handler = config->handler;
   queue->idle = config->idle;
   queue->user_data = config->user_data;
@@ -659,8 +652,8 @@ queue_alloc (void)
 }
 
 TrellisQueue *
-trellis_queue_new_full (const TrellisQueueConfig  *config,
-                        GError                   **error)
+trellis_queue_new_full (const TrellisQueueConfig *config,
+                        GError **error)
 {
   g_autoptr(TrellisQueue) queue = NULL;
 
@@ -673,11 +666,11 @@ trellis_queue_new_full (const TrellisQueueConfig  *config,
 }
 
 TrellisQueue *
-trellis_queue_new (guint16               queue_num,
-                   guint32               mark,
-                   TrellisQueueHandler   handler,
-                   gpointer              user_data,
-                   GError              **error)
+trellis_queue_new (guint16 queue_num,
+                   guint32 mark,
+                   TrellisQueueHandler handler,
+                   gpointer user_data,
+                   GError **error)
 {
   g_autoptr(TrellisQueue) queue = NULL;
   TrellisQueueConfig config = {
@@ -699,9 +692,9 @@ trellis_queue_new (guint16               queue_num,
 }
 
 void
-trellis_queue_set_failure_handler (TrellisQueue               *queue,
-                                   TrellisQueueFailureHandler  handler,
-                                   gpointer                    user_data)
+trellis_queue_set_failure_handler (TrellisQueue *queue,
+                                   TrellisQueueFailureHandler handler,
+                                   gpointer user_data)
 {
   g_return_if_fail (queue != NULL);
   g_mutex_lock (&queue->failed_lock);
@@ -718,7 +711,7 @@ trellis_queue_get_progress (TrellisQueue *queue)
 }
 
 void
-trellis_queue_get_stats (TrellisQueue      *queue,
+trellis_queue_get_stats (TrellisQueue *queue,
                          TrellisQueueStats *ret_stats)
 {
   g_return_if_fail (queue != NULL && ret_stats != NULL);

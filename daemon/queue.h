@@ -33,34 +33,34 @@
 G_BEGIN_DECLS
 
 typedef enum {
-  TRELLIS_QUEUE_ACCEPT = 0,   /* let it go on as it is */
-  TRELLIS_QUEUE_ACCEPT_MARK,  /* let it go on, marked: NAT sends it to the answerer */
-  TRELLIS_QUEUE_DROP,         /* malformed or unplaceable: never passed unread */
+  TRELLIS_QUEUE_ACCEPT = 0,  /* let it go on as it is */
+  TRELLIS_QUEUE_ACCEPT_MARK, /* let it go on, marked: NAT sends it to the answerer */
+  TRELLIS_QUEUE_DROP,        /* malformed or unplaceable: never passed unread */
 } TrellisQueueVerdict;
 
 /* A queued packet, its headers already read and bounds-checked. */
 typedef struct {
-  guint8         family;       /* AF_INET or AF_INET6 */
-  guint8         proto;        /* IPPROTO_UDP or IPPROTO_TCP */
-  gboolean       has_uid;
-  uid_t          uid;          /* the socket owner (NFQA_UID) */
-  guint8         src_addr[16];
-  guint8         dst_addr[16];
-  guint16        src_port;     /* host order */
-  guint16        dst_port;
-  guint8         tcp_flags;    /* TCP only */
-  guint32        mark;         /* the packet's mark (NFQA_MARK): trellisd's own
+  guint8 family; /* AF_INET or AF_INET6 */
+  guint8 proto;  /* IPPROTO_UDP or IPPROTO_TCP */
+  gboolean has_uid;
+  uid_t uid; /* the socket owner (NFQA_UID) */
+  guint8 src_addr[16];
+  guint8 dst_addr[16];
+  guint16 src_port; /* host order */
+  guint16 dst_port;
+  guint8 tcp_flags;      /* TCP only */
+  guint32 mark;          /* the packet's mark (NFQA_MARK): trellisd's own
                                 * mark means the guard chain sent it back */
-  const guint8  *payload;      /* the L4 payload (UDP: the DNS message) */
-  gsize          payload_len;
+  const guint8 *payload; /* the L4 payload (UDP: the DNS message) */
+  gsize payload_len;
 } TrellisQueuePacket;
 
 /* One message from the queue: the packet's id, and whether the packet can
  * be judged as it will leave. */
 typedef struct {
-  guint32             id;        /* the kernel's packet id, for the verdict */
-  gboolean            readable;  /* FALSE: drop it, never pass it on unread */
-  TrellisQueuePacket  packet;    /* when readable */
+  guint32 id;                /* the kernel's packet id, for the verdict */
+  gboolean readable;         /* FALSE: drop it, never pass it on unread */
+  TrellisQueuePacket packet; /* when readable */
 } TrellisQueueMessage;
 
 /* At most this many packets are read, judged and given verdicts together. */
@@ -69,15 +69,15 @@ typedef struct {
 /* The most of a packet the kernel copies (its own limit, 0xffff less an
  * attribute header), and what a DNS query needs: no query the reader
  * accepts comes near 4 KiB, headers included. */
-#define TRELLIS_QUEUE_COPY_RANGE_MAX  0xfffbu
-#define TRELLIS_QUEUE_COPY_RANGE_DNS  4096u
+#define TRELLIS_QUEUE_COPY_RANGE_MAX 0xfffbu
+#define TRELLIS_QUEUE_COPY_RANGE_DNS 4096u
 
 /* How often at least an idle queue thread comes round (trellis_queue_get_progress). */
-#define TRELLIS_QUEUE_IDLE_WAKE_USEC  (G_USEC_PER_SEC)
+#define TRELLIS_QUEUE_IDLE_WAKE_USEC (G_USEC_PER_SEC)
 
 /* Judges one packet; called in the queue's thread. */
 typedef TrellisQueueVerdict (*TrellisQueueHandler) (const TrellisQueuePacket *packet,
-                                                    gpointer                  user_data);
+                                                    gpointer user_data);
 
 /*
  * Judges the readable packets of one read together (1 to
@@ -86,9 +86,9 @@ typedef TrellisQueueVerdict (*TrellisQueueHandler) (const TrellisQueuePacket *pa
  * called).  Called in the queue's thread.
  */
 typedef void (*TrellisQueueBatchHandler) (const TrellisQueuePacket *const *packets,
-                                          guint                            n_packets,
-                                          TrellisQueueVerdict             *ret_verdicts,
-                                          gpointer                         user_data);
+                                          guint n_packets,
+                                          TrellisQueueVerdict *ret_verdicts,
+                                          gpointer user_data);
 
 /* Called in the queue's thread when it waited TRELLIS_QUEUE_IDLE_WAKE_USEC
  * for nothing: a moment to let go of what it holds for the next packet. */
@@ -99,37 +99,37 @@ typedef struct _TrellisQueue TrellisQueue;
 /* What went wrong inside the queue's source, for its owner to log: the
  * queue itself never logs. */
 typedef enum {
-  TRELLIS_QUEUE_FAILURE_RECEIVE = 0,  /* reading the socket failed (@packet_id is 0) */
-  TRELLIS_QUEUE_FAILURE_MESSAGE,      /* a message from the kernel did not parse (@packet_id is 0) */
-  TRELLIS_QUEUE_FAILURE_VERDICT,      /* the verdict for @packet_id was not sent: it stays queued */
+  TRELLIS_QUEUE_FAILURE_RECEIVE = 0, /* reading the socket failed (@packet_id is 0) */
+  TRELLIS_QUEUE_FAILURE_MESSAGE,     /* a message from the kernel did not parse (@packet_id is 0) */
+  TRELLIS_QUEUE_FAILURE_VERDICT,     /* the verdict for @packet_id was not sent: it stays queued */
 } TrellisQueueFailure;
 
 /* @error: -errno.  Called in the queue's thread. */
-typedef void (*TrellisQueueFailureHandler) (TrellisQueueFailure  failure,
-                                            guint16              queue_num,
-                                            guint32              packet_id,
-                                            int                  error,
-                                            gpointer             user_data);
+typedef void (*TrellisQueueFailureHandler) (TrellisQueueFailure failure,
+                                            guint16 queue_num,
+                                            guint32 packet_id,
+                                            int error,
+                                            gpointer user_data);
 
 typedef struct {
-  guint16                     queue_num;
-  guint32                     mark;         /* what TRELLIS_QUEUE_ACCEPT_MARK sets */
-  guint32                     copy_range;   /* bytes copied of each packet, 0: the most */
-  TrellisQueueBatchHandler    handler;
-  TrellisQueueIdleHandler     idle;         /* (nullable) given @user_data too */
-  gpointer                    user_data;
-  TrellisQueueFailureHandler  failed;       /* (nullable) */
-  gpointer                    failed_data;
-  const cpu_set_t            *cpus;         /* (nullable) where the thread runs; NULL:
+  guint16 queue_num;
+  guint32 mark;       /* what TRELLIS_QUEUE_ACCEPT_MARK sets */
+  guint32 copy_range; /* bytes copied of each packet, 0: the most */
+  TrellisQueueBatchHandler handler;
+  TrellisQueueIdleHandler idle; /* (nullable) given @user_data too */
+  gpointer user_data;
+  TrellisQueueFailureHandler failed; /* (nullable) */
+  gpointer failed_data;
+  const cpu_set_t *cpus; /* (nullable) where the thread runs; NULL:
                                              * wherever the scheduler puts it */
 } TrellisQueueConfig;
 
 /* What a queue has done, for its owner's figures. */
 typedef struct {
-  guint64 packets;           /* packet messages read */
-  guint64 reads;             /* receive calls that brought any */
-  guint64 verdict_messages;  /* verdicts sent, a batch verdict counting once */
-  guint64 unreadable;        /* dropped without reaching the handler */
+  guint64 packets;          /* packet messages read */
+  guint64 reads;            /* receive calls that brought any */
+  guint64 verdict_messages; /* verdicts sent, a batch verdict counting once */
+  guint64 unreadable;       /* dropped without reaching the handler */
 } TrellisQueueStats;
 
 /**
@@ -139,22 +139,22 @@ typedef struct {
  * the queue.  Packets that arrive while the queue is being configured are
  * dropped (they were copied under settings not yet ours).
  */
-TrellisQueue *trellis_queue_new_full (const TrellisQueueConfig  *config,
-                                      GError                   **error);
+TrellisQueue *trellis_queue_new_full (const TrellisQueueConfig *config,
+                                      GError **error);
 
 /**
  * trellis_queue_new:
  * trellis_queue_new_full() with a handler that judges one packet at a
  * time, the whole packet copied, no failure handler.
  */
-TrellisQueue *trellis_queue_new  (guint16               queue_num,
-                                  guint32               mark,
-                                  TrellisQueueHandler   handler,
-                                  gpointer              user_data,
-                                  GError              **error);
+TrellisQueue *trellis_queue_new (guint16 queue_num,
+                                 guint32 mark,
+                                 TrellisQueueHandler handler,
+                                 gpointer user_data,
+                                 GError **error);
 
 /** trellis_queue_free: stops the thread (waits for it), then lets the queue go. */
-void          trellis_queue_free (TrellisQueue *queue);
+void trellis_queue_free (TrellisQueue *queue);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisQueue, trellis_queue_free)
 
 /**
@@ -162,9 +162,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisQueue, trellis_queue_free)
  * @handler: (nullable): called in the queue's thread for each failure;
  *   NULL drops them
  */
-void trellis_queue_set_failure_handler (TrellisQueue               *queue,
-                                        TrellisQueueFailureHandler  handler,
-                                        gpointer                    user_data);
+void trellis_queue_set_failure_handler (TrellisQueue *queue,
+                                        TrellisQueueFailureHandler handler,
+                                        gpointer user_data);
 
 /**
  * trellis_queue_get_progress:
@@ -175,11 +175,11 @@ void trellis_queue_set_failure_handler (TrellisQueue               *queue,
 gint64 trellis_queue_get_progress (TrellisQueue *queue);
 
 /** trellis_queue_get_stats: what the queue has done so far.  Thread-safe. */
-void   trellis_queue_get_stats    (TrellisQueue      *queue,
-                                   TrellisQueueStats *ret_stats);
+void trellis_queue_get_stats (TrellisQueue *queue,
+                              TrellisQueueStats *ret_stats);
 
 /** trellis_queue_get_num: the queue's number. */
-guint16 trellis_queue_get_num     (TrellisQueue *queue);
+guint16 trellis_queue_get_num (TrellisQueue *queue);
 
 /**
  * trellis_queue_packet_parse:
@@ -188,8 +188,8 @@ guint16 trellis_queue_get_num     (TrellisQueue *queue);
  * headers are cut short or inconsistent, -EPROTONOSUPPORT for another
  * protocol.  Fills @ret_packet only on success (payload points into @data).
  */
-int trellis_queue_packet_parse (const guint8       *data,
-                                gsize               len,
+int trellis_queue_packet_parse (const guint8 *data,
+                                gsize len,
                                 TrellisQueuePacket *ret_packet);
 
 struct nlmsghdr;
@@ -207,6 +207,6 @@ struct nlmsghdr;
  *   packet id (there is nothing to give a verdict to).
  */
 int trellis_queue_message_parse (const struct nlmsghdr *nlh,
-                                 TrellisQueueMessage   *ret_message);
+                                 TrellisQueueMessage *ret_message);
 
 G_END_DECLS

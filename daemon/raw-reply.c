@@ -27,15 +27,15 @@ csum_fold (guint32 sum)
 }
 
 gssize
-trellis_raw_udp_build (int           family,
+trellis_raw_udp_build (int family,
                        const guint8 *src_addr,
-                       guint16       src_port,
+                       guint16 src_port,
                        const guint8 *dst_addr,
-                       guint16       dst_port,
+                       guint16 dst_port,
                        const guint8 *payload,
-                       gsize         len,
-                       guint8       *buf,
-                       gsize         cap)
+                       gsize len,
+                       guint8 *buf,
+                       gsize cap)
 {
   gsize hlen, total;
   guint32 sum = 0;
@@ -55,7 +55,7 @@ trellis_raw_udp_build (int           family,
       buf[0] = 0x45;
       buf[2] = (guint8) (total >> 8);
       buf[3] = (guint8) total;
-      buf[6] = 0x40;                       /* don't fragment */
+      buf[6] = 0x40; /* don't fragment */
       buf[8] = 64;
       buf[9] = IPPROTO_UDP;
       memcpy (buf + 12, src_addr, 4);
@@ -115,10 +115,10 @@ trellis_raw_socket_open (int family)
 #define SEND_MAX 64
 
 int
-trellis_raw_send (int                  fd,
+trellis_raw_send (int fd,
                   const guint8 *const *datagrams,
-                  const gsize         *lens,
-                  guint                n)
+                  const gsize *lens,
+                  guint n)
 {
   struct mmsghdr msgs[SEND_MAX];
   struct iovec iov[SEND_MAX];

@@ -32,15 +32,15 @@ G_BEGIN_DECLS
  * @payload.  Returns: the datagram's length, -EMSGSIZE when it would not
  * fit @cap or 65,535 bytes, -EAFNOSUPPORT for another @family.
  */
-gssize trellis_raw_udp_build (int           family,
+gssize trellis_raw_udp_build (int family,
                               const guint8 *src_addr,
-                              guint16       src_port,
+                              guint16 src_port,
                               const guint8 *dst_addr,
-                              guint16       dst_port,
+                              guint16 dst_port,
                               const guint8 *payload,
-                              gsize         len,
-                              guint8       *buf,
-                              gsize         cap);
+                              gsize len,
+                              guint8 *buf,
+                              gsize cap);
 
 /**
  * trellis_raw_socket_open:
@@ -58,9 +58,9 @@ int trellis_raw_socket_open (int family);
  * the destination in its own header.  Returns: how many were sent (the
  * first ones), or -errno when not even the first was.
  */
-int trellis_raw_send (int                  fd,
+int trellis_raw_send (int fd,
                       const guint8 *const *datagrams,
-                      const gsize         *lens,
-                      guint                n);
+                      const gsize *lens,
+                      guint n);
 
 G_END_DECLS

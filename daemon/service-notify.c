@@ -11,9 +11,9 @@ trellis_service_notify (const char *state)
 }
 
 typedef struct {
-  TrellisWatchdogAlive alive;      /* (nullable) */
-  gpointer             alive_data;
-  gint64               max_quiet;  /* µs */
+  TrellisWatchdogAlive alive; /* (nullable) */
+  gpointer alive_data;
+  gint64 max_quiet; /* µs */
 } Watchdog;
 
 static gboolean
@@ -33,9 +33,9 @@ trellis_watchdog_attach (GMainContext *context)
 }
 
 GSource *
-trellis_watchdog_attach_full (GMainContext         *context,
-                              TrellisWatchdogAlive  alive,
-                              gpointer              user_data)
+trellis_watchdog_attach_full (GMainContext *context,
+                              TrellisWatchdogAlive alive,
+                              gpointer user_data)
 {
   GSource *source;
   guint64 usec = 0;

@@ -17,7 +17,7 @@ G_BEGIN_DECLS
  * service manager.  Nothing when trellisd was not started by one; an
  * error is not the filter's concern and is ignored.
  */
-void     trellis_service_notify      (const char   *state);
+void trellis_service_notify (const char *state);
 
 /**
  * trellis_watchdog_attach:
@@ -30,11 +30,11 @@ void     trellis_service_notify      (const char   *state);
  * the attached source (owned: destroy and unref it to stop), or NULL when
  * there is no watchdog.
  */
-GSource *trellis_watchdog_attach     (GMainContext *context);
+GSource *trellis_watchdog_attach (GMainContext *context);
 
 /* TRUE when every thread that gives verdicts has come round within
  * @max_quiet_usec (trellis_daemon_verdicts_alive()). */
-typedef gboolean (*TrellisWatchdogAlive) (gint64   max_quiet_usec,
+typedef gboolean (*TrellisWatchdogAlive) (gint64 max_quiet_usec,
                                           gpointer user_data);
 
 /**
@@ -47,8 +47,8 @@ typedef gboolean (*TrellisWatchdogAlive) (gint64   max_quiet_usec,
  * well, so a thread stuck in a verdict stops the pings as surely as a main
  * loop that hangs.
  */
-GSource *trellis_watchdog_attach_full (GMainContext         *context,
-                                       TrellisWatchdogAlive  alive,
-                                       gpointer              user_data);
+GSource *trellis_watchdog_attach_full (GMainContext *context,
+                                       TrellisWatchdogAlive alive,
+                                       gpointer user_data);
 
 G_END_DECLS

@@ -214,9 +214,7 @@ last_good_save (const TrellisDaemonConfig *config)
   gsize length;
   g_autoptr(GError) error = NULL;
 
-  if (!g_file_get_contents (config->household_path, &contents, &length, &error) ||
-      !g_file_set_contents_full (path, contents, (gssize) length,
-                                 G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
+  if (!g_file_get_contents (config->household_path, &contents, &length, &error) || !g_file_set_contents_full (path, contents, (gssize) length, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
     g_warning ("cannot keep a copy of the household file that works: %s", error->message);
 }
 
@@ -242,10 +240,7 @@ lifted (TrellisDaemon *daemon, const char *child, const char *qname, gint64 now)
       const Grant *g = grants->pdata[i];
       gsize dlen = strlen (g->domain);
 
-      if (g->until > now &&
-          (g_ascii_strcasecmp (qname, g->domain) == 0 ||
-           (qlen > dlen && qname[qlen - dlen - 1] == '.' &&
-            g_ascii_strcasecmp (qname + qlen - dlen, g->domain) == 0)))
+      if (g->until > now && (g_ascii_strcasecmp (qname, g->domain) == 0 || (qlen > dlen && qname[qlen - dlen - 1] == '.' && g_ascii_strcasecmp (qname + qlen - dlen, g->domain) == 0)))
         yes = TRUE;
     }
   g_mutex_unlock (&daemon->grants_lock);
@@ -301,11 +296,11 @@ signal_allowed (TrellisDaemon *daemon, const char *child, const char *qname)
 
 typedef struct {
   TrellisDaemon *daemon;
-  char          *child;
-  char          *name;
-  char          *kind;
-  char          *explanation;
-  gint64         until;
+  char *child;
+  char *name;
+  char *kind;
+  char *explanation;
+  gint64 until;
 } BlockedSignal;
 
 static gboolean
@@ -331,14 +326,14 @@ blocked_emit (gpointer data)
  * moment of the decision.  Without a block it neither allocates nor locks.
  */
 static void
-decision_apply (TrellisDaemon      *daemon,
-                Snapshot           *s,
+decision_apply (TrellisDaemon *daemon,
+                Snapshot *s,
                 const TrellisChild *child,
-                const char         *qname,
-                GDateTime          *now,
-                gboolean            record,
-                TrellisDecision    *decision,
-                TrellisAnswer      *ret_answer)
+                const char *qname,
+                GDateTime *now,
+                gboolean record,
+                TrellisDecision *decision,
+                TrellisAnswer *ret_answer)
 {
   const char *text;
 
@@ -346,9 +341,7 @@ decision_apply (TrellisDaemon      *daemon,
   ret_answer->action = TRELLIS_ANSWER_FORWARD;
   ret_answer->ede_code = -1;
 
-  if (decision->verdict == TRELLIS_VERDICT_BLOCK &&
-      decision->rule->kind != TRELLIS_RULE_KIND_INTEGRITY &&
-      lifted (daemon, trellis_child_get_name (child), qname, g_date_time_to_unix (now)))
+  if (decision->verdict == TRELLIS_VERDICT_BLOCK && decision->rule->kind != TRELLIS_RULE_KIND_INTEGRITY && lifted (daemon, trellis_child_get_name (child), qname, g_date_time_to_unix (now)))
     {
       decision->verdict = TRELLIS_VERDICT_ALLOW;
       decision->rule = trellis_policy_get_rule (s->policy, 0);
@@ -358,7 +351,8 @@ decision_apply (TrellisDaemon      *daemon,
     {
     case TRELLIS_VERDICT_BLOCK:
       text = decision->rule->id < s->rule_texts->len
-             ? g_ptr_array_index (s->rule_texts, decision->rule->id) : "";
+               ? g_ptr_array_index (s->rule_texts, decision->rule->id)
+               : "";
       ret_answer->action = TRELLIS_ANSWER_BLOCK;
       ret_answer->rcode = TRELLIS_DNS_RCODE_NXDOMAIN;
       ret_answer->ede_code = TRELLIS_DNS_EDE_FILTERED;
@@ -371,8 +365,7 @@ decision_apply (TrellisDaemon      *daemon,
         trellis_event_log_add_blocked (daemon->events, g_date_time_to_unix (now),
                                        trellis_child_get_name (child), qname, text,
                                        decision->rule->category);
-      if (g_atomic_pointer_get (&daemon->dbus) != NULL &&
-          signal_allowed (daemon, trellis_child_get_name (child), qname))
+      if (g_atomic_pointer_get (&daemon->dbus) != NULL && signal_allowed (daemon, trellis_child_get_name (child), qname))
         {
           BlockedSignal *b = g_new0 (BlockedSignal, 1);
 
@@ -400,13 +393,13 @@ decision_apply (TrellisDaemon      *daemon,
 }
 
 void
-trellis_daemon_decide_child (TrellisDaemon      *daemon,
-                             Snapshot           *s,
+trellis_daemon_decide_child (TrellisDaemon *daemon,
+                             Snapshot *s,
                              const TrellisChild *child,
-                             const char         *qname,
-                             gboolean            record,
-                             TrellisDecision    *ret_decision,
-                             TrellisAnswer      *ret_answer)
+                             const char *qname,
+                             gboolean record,
+                             TrellisDecision *ret_decision,
+                             TrellisAnswer *ret_answer)
 {
   TrellisDecision decision;
   g_autoptr(GDateTime) now = g_date_time_new_from_unix_utc (trellis_daemon_now_us (daemon) / G_USEC_PER_SEC);
@@ -474,18 +467,18 @@ queue_failed (TrellisQueueFailure failure, guint16 queue_num, guint32 packet_id,
  * @queue while the queue runs.
  */
 struct _TrellisDaemonJudge {
-  TrellisDaemon    *daemon;        /* (unowned) */
-  TrellisQueue     *queue;         /* (owned) (nullable) */
-  Snapshot         *snapshot;      /* (owned) (nullable) */
-  gint              generation;
-  gint64            second;        /* of now_utc, unix */
-  GDateTime        *now_utc;       /* (owned) (nullable) */
-  GDateTime        *now_local;     /* (owned) (nullable) in the snapshot's household zone */
-  int               raw4;          /* raw socket, or -errno: answers then go by NAT */
-  int               raw6;
-  gboolean          raw_told;      /* a failed raw answer was logged */
-  TrellisDnsQuery   queries[TRELLIS_QUEUE_BATCH];
-  guint8            replies[TRELLIS_QUEUE_BATCH][REPLY_ROOM];
+  TrellisDaemon *daemon; /* (unowned) */
+  TrellisQueue *queue;   /* (owned) (nullable) */
+  Snapshot *snapshot;    /* (owned) (nullable) */
+  gint generation;
+  gint64 second;        /* of now_utc, unix */
+  GDateTime *now_utc;   /* (owned) (nullable) */
+  GDateTime *now_local; /* (owned) (nullable) in the snapshot's household zone */
+  int raw4;             /* raw socket, or -errno: answers then go by NAT */
+  int raw6;
+  gboolean raw_told; /* a failed raw answer was logged */
+  TrellisDnsQuery queries[TRELLIS_QUEUE_BATCH];
+  guint8 replies[TRELLIS_QUEUE_BATCH][REPLY_ROOM];
 };
 
 typedef TrellisDaemonJudge QueueWorker;
@@ -548,9 +541,9 @@ worker_idle (gpointer user_data)
  */
 static void
 queue_judge (const TrellisQueuePacket *const *packets,
-             guint                            n_packets,
-             TrellisQueueVerdict             *verdicts,
-             gpointer                         user_data)
+             guint n_packets,
+             TrellisQueueVerdict *verdicts,
+             gpointer user_data)
 {
   QueueWorker *w = user_data;
   TrellisDaemon *daemon = w->daemon;
@@ -585,8 +578,7 @@ queue_judge (const TrellisQueuePacket *const *packets,
            * going.  Marking (rather than redirecting every protected SYN)
            * is what lets on-failure=open hold for TCP too: with trellisd
            * gone, the bypassed SYN is unmarked and goes to the server. */
-          TrellisFlowKey key = { .family = packet->family, .proto = packet->proto,
-                                 .port = packet->src_port };
+          TrellisFlowKey key = { .family = packet->family, .proto = packet->proto, .port = packet->src_port };
           TrellisFlow flow = { .uid = packet->uid, .dst_port = packet->dst_port };
 
           memcpy (key.addr, packet->src_addr, sizeof key.addr);
@@ -667,8 +659,7 @@ queue_judge (const TrellisQueuePacket *const *packets,
           break;
         case TRELLIS_ANSWER_SAFE_SEARCH:
           {
-            TrellisFlowKey key = { .family = packet->family, .proto = packet->proto,
-                                   .port = packet->src_port };
+            TrellisFlowKey key = { .family = packet->family, .proto = packet->proto, .port = packet->src_port };
             TrellisFlow flow = { .uid = packet->uid, .dst_port = packet->dst_port };
 
             memcpy (key.addr, packet->src_addr, sizeof key.addr);
@@ -699,11 +690,9 @@ queue_judge (const TrellisQueuePacket *const *packets,
           /* Its answer is read (quiet hours, allow-list mode: net-policy.c),
            * and placed by this query's flow.  Not known (no plan yet):
            * recorded all the same. */
-          if (!returned && (s->learn_uids == NULL ||
-                            g_hash_table_contains (s->learn_uids, GUINT_TO_POINTER (packet->uid))))
+          if (!returned && (s->learn_uids == NULL || g_hash_table_contains (s->learn_uids, GUINT_TO_POINTER (packet->uid))))
             {
-              TrellisFlowKey key = { .family = packet->family, .proto = packet->proto,
-                                     .port = packet->src_port };
+              TrellisFlowKey key = { .family = packet->family, .proto = packet->proto, .port = packet->src_port };
               TrellisFlow flow = { .uid = packet->uid, .dst_port = packet->dst_port };
 
               memcpy (key.addr, packet->src_addr, sizeof key.addr);
@@ -773,10 +762,10 @@ trellis_daemon_judge_new (TrellisDaemon *daemon)
 }
 
 void
-trellis_daemon_judge_run (TrellisDaemonJudge              *judge,
+trellis_daemon_judge_run (TrellisDaemonJudge *judge,
                           const TrellisQueuePacket *const *packets,
-                          guint                            n_packets,
-                          TrellisQueueVerdict             *ret_verdicts)
+                          guint n_packets,
+                          TrellisQueueVerdict *ret_verdicts)
 {
   for (guint i = 0; i < n_packets; i += TRELLIS_QUEUE_BATCH)
     queue_judge (packets + i, MIN (n_packets - i, TRELLIS_QUEUE_BATCH), ret_verdicts + i, judge);
@@ -803,8 +792,7 @@ queues_free (TrellisDaemon *daemon)
       if (w->queue == NULL)
         continue;
       trellis_queue_get_stats (w->queue, &stats);
-      g_debug ("queue %u: %" G_GUINT64_FORMAT " packets in %" G_GUINT64_FORMAT " reads, %"
-               G_GUINT64_FORMAT " verdict messages, %" G_GUINT64_FORMAT " unreadable",
+      g_debug ("queue %u: %" G_GUINT64_FORMAT " packets in %" G_GUINT64_FORMAT " reads, %" G_GUINT64_FORMAT " verdict messages, %" G_GUINT64_FORMAT " unreadable",
                trellis_queue_get_num (w->queue), stats.packets, stats.reads,
                stats.verdict_messages, stats.unreadable);
     }
@@ -840,7 +828,7 @@ queues_start (TrellisDaemon *daemon, guint n_queues, GError **error)
         .cpus = &cpus,
       };
 
-      CPU_ZERO (&cpus);   /* none: anywhere */
+      CPU_ZERO (&cpus); /* none: anywhere */
       for (guint cpu = i; have_allowed && n_queues > 1 && cpu < CPU_SETSIZE; cpu += n_queues)
         if (CPU_ISSET (cpu, &allowed))
           CPU_SET (cpu, &cpus);
@@ -848,7 +836,8 @@ queues_start (TrellisDaemon *daemon, guint n_queues, GError **error)
       g_ptr_array_add (daemon->queues, w);
       if (i == 0 && (w->raw4 < 0 || w->raw6 < 0))
         g_message ("no raw socket for %s (%s): blocked queries are answered by the answerer, "
-                   "through NAT", w->raw4 < 0 ? "IPv4" : "IPv6",
+                   "through NAT",
+                   w->raw4 < 0 ? "IPv4" : "IPv6",
                    g_strerror (-(w->raw4 < 0 ? w->raw4 : w->raw6)));
       w->queue = trellis_queue_new_full (&config, error);
       if (w->queue == NULL)
@@ -978,8 +967,8 @@ child_uids (Snapshot *s, const char *child)
 
 void
 trellis_daemon_pause_changed (TrellisDaemon *daemon,
-                              const char    *child,
-                              gint64         until)
+                              const char *child,
+                              gint64 until)
 {
   g_autoptr(Snapshot) s = NULL;
   g_autoptr(GArray) uids = NULL;
@@ -1083,7 +1072,8 @@ quiet_timer_due (gpointer user_data)
       daemon->applied = g_steal_pointer (&plan);
       g_message ("quiet hours planned again in %s (UTC%+03d:%02d)",
                  trellis_policy_get_timezone_name (s->policy) != NULL
-                 ? trellis_policy_get_timezone_name (s->policy) : "the system's zone",
+                   ? trellis_policy_get_timezone_name (s->policy)
+                   : "the system's zone",
                  offset / 3600, (ABS (offset) / 60) % 60);
     }
   quiet_timer_arm (daemon);
@@ -1163,8 +1153,8 @@ net_start (TrellisDaemon *daemon, GError **error)
     .table = daemon->config.table,
     /* the first after the queries' queues, as the plan says */
     .answers_queue_num = daemon->config.answers_queue_num != 0
-                         ? daemon->config.answers_queue_num
-                         : (guint16) (daemon->config.queue_num + daemon->config.queue_threads),
+                           ? daemon->config.answers_queue_num
+                           : (guint16) (daemon->config.queue_num + daemon->config.queue_threads),
     .mark = daemon->config.mark,
     .ttl_min = daemon->config.learn_ttl_min != 0 ? daemon->config.learn_ttl_min : 120,
     .ttl_max = daemon->config.learn_ttl_max != 0 ? daemon->config.learn_ttl_max : 21600,
@@ -1187,7 +1177,7 @@ net_start (TrellisDaemon *daemon, GError **error)
       g_mutex_unlock (&daemon->grants_lock);
       trellis_daemon_pause_changed (daemon, child, when);
       g_mutex_lock (&daemon->grants_lock);
-      g_hash_table_iter_init (&iter, daemon->pauses);  /* the table may have moved */
+      g_hash_table_iter_init (&iter, daemon->pauses); /* the table may have moved */
       while (g_hash_table_iter_next (&iter, &name, &until) && strcmp (name, child) != 0)
         ;
     }
@@ -1241,8 +1231,8 @@ static void
 bus_retry_later (TrellisDaemon *daemon)
 {
   daemon->bus_retry_ms = daemon->bus_retry_ms == 0
-                         ? BUS_RETRY_FIRST_MS
-                         : MIN (daemon->bus_retry_ms * 2, BUS_RETRY_MAX_MS);
+                           ? BUS_RETRY_FIRST_MS
+                           : MIN (daemon->bus_retry_ms * 2, BUS_RETRY_MAX_MS);
   daemon->bus_retry = g_timeout_source_new (daemon->bus_retry_ms);
   g_source_set_callback (daemon->bus_retry, bus_retry_due, daemon, NULL);
   g_source_attach (daemon->bus_retry, NULL);
@@ -1252,7 +1242,7 @@ bus_retry_later (TrellisDaemon *daemon)
 static void
 bus_drop (TrellisDaemon *daemon)
 {
-  TrellisDBusService *service = daemon->dbus;   /* only this thread writes it */
+  TrellisDBusService *service = daemon->dbus; /* only this thread writes it */
 
   g_atomic_pointer_set (&daemon->dbus, NULL);
   g_clear_pointer (&service, trellis_dbus_service_free);
@@ -1265,9 +1255,9 @@ bus_drop (TrellisDaemon *daemon)
 
 static void
 bus_closed (GDBusConnection *connection,
-            gboolean         remote_peer_vanished,
-            GError          *error,
-            gpointer         user_data)
+            gboolean remote_peer_vanished,
+            GError *error,
+            gpointer user_data)
 {
   TrellisDaemon *daemon = user_data;
 
@@ -1280,9 +1270,9 @@ bus_closed (GDBusConnection *connection,
 }
 
 static void
-bus_connected (GObject      *source,
+bus_connected (GObject *source,
                GAsyncResult *result,
-               gpointer      user_data)
+               gpointer user_data)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GDBusConnection) bus = g_dbus_connection_new_for_address_finish (result, &error);
@@ -1290,13 +1280,14 @@ bus_connected (GObject      *source,
   TrellisDBusService *service;
 
   if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return;   /* the daemon is stopping: not to be touched */
+    return; /* the daemon is stopping: not to be touched */
   daemon->bus_connecting = FALSE;
   if (bus == NULL)
     {
       if (!daemon->bus_told_missing)
         g_warning ("no system bus yet (%s): filtering goes on, but trellis cannot ask; "
-                   "connecting when it appears", error->message);
+                   "connecting when it appears",
+                   error->message);
       else
         g_debug ("no system bus yet: %s", error->message);
       daemon->bus_told_missing = TRUE;
@@ -1309,7 +1300,8 @@ bus_connected (GObject      *source,
   if (service == NULL)
     {
       g_warning ("no D-Bus service (%s): filtering goes on, but trellis cannot ask; "
-                 "trying again", error->message);
+                 "trying again",
+                 error->message);
       g_dbus_connection_close (bus, NULL, NULL, NULL);
       bus_retry_later (daemon);
       return;
@@ -1340,7 +1332,7 @@ bus_connect (TrellisDaemon *daemon)
   daemon->bus_connecting = TRUE;
   g_dbus_connection_new_for_address (address,
                                      G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
-                                     | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                       | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
                                      NULL, daemon->bus_cancellable, bus_connected, daemon);
 }
 
@@ -1360,9 +1352,9 @@ bus_disconnect (TrellisDaemon *daemon)
 
 /* ---- accounts ----------------------------------------------------------------- */
 
-#define PASSWD_PATH               "/etc/passwd"
-#define ACCOUNTS_SETTLE_MS        500      /* useradd writes several files */
-#define ACCOUNTS_RECHECK_SECONDS  (5 * 60) /* accounts that come from elsewhere than files */
+#define PASSWD_PATH              "/etc/passwd"
+#define ACCOUNTS_SETTLE_MS       500      /* useradd writes several files */
+#define ACCOUNTS_RECHECK_SECONDS (5 * 60) /* accounts that come from elsewhere than files */
 
 static gboolean
 accounts_refresh_due (gpointer user_data)
@@ -1385,11 +1377,11 @@ accounts_recheck (gpointer user_data)
  * the folder and reports that too): resolve the accounts again once the
  * writes settle. */
 static void
-passwd_changed (GFileMonitor      *monitor,
-                GFile             *file,
-                GFile             *other,
-                GFileMonitorEvent  event,
-                gpointer           user_data)
+passwd_changed (GFileMonitor *monitor,
+                GFile *file,
+                GFile *other,
+                GFileMonitorEvent event,
+                gpointer user_data)
 {
   TrellisDaemon *daemon = user_data;
 
@@ -1460,7 +1452,7 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
   daemon->config.state_dir = g_strdup (config->state_dir);
   daemon->config.data_dir = g_strdup (config->data_dir);
   daemon->config.table = g_strdup (config->table != NULL ? config->table
-                                                          : TRELLIS_NFT_TABLE_DEFAULT);
+                                                         : TRELLIS_NFT_TABLE_DEFAULT);
   daemon->config.queue_num = config->queue_num;
   daemon->config.queue_threads = config->queue_threads != 0 ? config->queue_threads
                                                             : trellis_nft_queue_total_default ();
@@ -1491,8 +1483,7 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
                    "the answer port must be a free local port other than 53");
       return NULL;
     }
-  if (daemon->config.queue_threads > TRELLIS_NFT_QUEUE_TOTAL_MAX ||
-      (guint) daemon->config.queue_num + daemon->config.queue_threads - 1 > G_MAXUINT16)
+  if (daemon->config.queue_threads > TRELLIS_NFT_QUEUE_TOTAL_MAX || (guint) daemon->config.queue_num + daemon->config.queue_threads - 1 > G_MAXUINT16)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    "1 to %u queue threads, and queue numbers up to 65535",
@@ -1501,8 +1492,7 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
     }
   /* The state directory is trellisd's alone: what is in it about a child
    * is for that child and the parents, through trellisd. */
-  if (g_mkdir_with_parents (daemon->config.state_dir, 0700) < 0 ||
-      g_chmod (daemon->config.state_dir, 0700) < 0)
+  if (g_mkdir_with_parents (daemon->config.state_dir, 0700) < 0 || g_chmod (daemon->config.state_dir, 0700) < 0)
     {
       set_errno_error (error, errno, "cannot create the state directory (mode 0700)");
       return NULL;
@@ -1521,7 +1511,8 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
       if (daemon->snapshot == NULL)
         return NULL;
       g_warning ("the household file does not compile; filtering with the last one that did "
-                 "(%s) until it is fixed:\n%s", last_good, (*error)->message);
+                 "(%s) until it is fixed:\n%s",
+                 last_good, (*error)->message);
       g_clear_error (error);
       daemon->using_last_good = TRUE;
     }
@@ -1540,8 +1531,7 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
   {
     g_autofree char *start = NULL;
 
-    if (g_file_get_contents ("/proc/sys/net/ipv4/ip_unprivileged_port_start", &start, NULL, NULL) &&
-        g_ascii_strtoll (start, NULL, 10) < 1024)
+    if (g_file_get_contents ("/proc/sys/net/ipv4/ip_unprivileged_port_start", &start, NULL, NULL) && g_ascii_strtoll (start, NULL, 10) < 1024)
       g_warning ("net.ipv4.ip_unprivileged_port_start is %s: children can bind ports "
                  "below 1024, and a query trellisd passes on may meet one of theirs",
                  g_strstrip (start));
@@ -1552,8 +1542,8 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
     return set_errno_error (error, -r, "cannot ask the kernel which queue expression it has");
   g_message ("queueing with %s",
              daemon->queue_expr == TRELLIS_QUEUE_EXPR_NATIVE
-             ? "the nft queue expression"
-             : "the xtables NFQUEUE target (this kernel has no nft queue expression)");
+               ? "the nft queue expression"
+               : "the xtables NFQUEUE target (this kernel has no nft queue expression)");
   /* The plan before the queues: the snapshot learns from it whose answers
    * are read, before a queue thread can look. */
   plan = nft_plan_build (daemon, daemon->snapshot, error);
@@ -1590,7 +1580,8 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
       g_warning ("no event log (%s); filtering goes on without one", log_error->message);
     else if (recreated)
       g_warning ("the event log %s was damaged; it was set aside as %s.corrupt-<time> and a new "
-                 "one started (the damaged copy is removed after log-retention-days)", path, path);
+                 "one started (the damaged copy is removed after log-retention-days)",
+                 path, path);
     events_purge (daemon);
     trellis_daemon_grants_load (daemon);
     daemon->purge = g_timeout_source_new_seconds (24 * 3600);
@@ -1616,13 +1607,13 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
   {
     /* Wait (a little) for the name, so that "ready" means reachable. */
     gint64 deadline = g_get_monotonic_time () + 2 * G_USEC_PER_SEC;
-    GSource *tick = g_timeout_source_new (50);   /* wakes the wait below */
+    GSource *tick = g_timeout_source_new (50); /* wakes the wait below */
 
     g_source_set_dummy_callback (tick);
     g_source_attach (tick, NULL);
     while ((daemon->bus_connecting
-            || (daemon->dbus != NULL && !trellis_dbus_service_has_name (daemon->dbus))) &&
-           g_get_monotonic_time () < deadline)
+            || (daemon->dbus != NULL && !trellis_dbus_service_has_name (daemon->dbus)))
+           && g_get_monotonic_time () < deadline)
       g_main_context_iteration (NULL, TRUE);
     g_source_destroy (tick);
     g_source_unref (tick);
@@ -1632,9 +1623,9 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
 
   {
     g_autofree char *queues = daemon->config.queue_threads > 1
-      ? g_strdup_printf ("queues %u-%u, a thread each", daemon->config.queue_num,
-                         daemon->config.queue_num + daemon->config.queue_threads - 1)
-      : g_strdup_printf ("queue %u", daemon->config.queue_num);
+                                ? g_strdup_printf ("queues %u-%u, a thread each", daemon->config.queue_num,
+                                                   daemon->config.queue_num + daemon->config.queue_threads - 1)
+                                : g_strdup_printf ("queue %u", daemon->config.queue_num);
 
     g_message ("protecting %u account(s); %s, answerer on port %u, on-failure=%s",
                daemon->snapshot->uids->len, queues,
@@ -1686,9 +1677,9 @@ kernel_update (TrellisDaemon *daemon, const TrellisNftPlan *plan)
  * changed), and has nothing to do (@next NULL) when every account has the
  * uid it had. */
 typedef struct {
-  gboolean        accounts_only;
-  Snapshot       *next;   /* (owned) (nullable) */
-  TrellisNftPlan *plan;   /* (owned) (nullable) */
+  gboolean accounts_only;
+  Snapshot *next;       /* (owned) (nullable) */
+  TrellisNftPlan *plan; /* (owned) (nullable) */
 } Reload;
 
 static void
@@ -1753,7 +1744,7 @@ reload_finish (TrellisDaemon *daemon, Reload *r, GError **error)
   int ret;
 
   if (r->next == NULL)
-    return TRUE;   /* an accounts refresh that changed nothing */
+    return TRUE; /* an accounts refresh that changed nothing */
   /* The new decisions first: a child added now is decided by the new policy
    * from their first queued packet on; a child removed is no longer queued
    * once the kernel follows, and until then is let through as not ours. */

@@ -13,28 +13,28 @@
 G_BEGIN_DECLS
 
 typedef struct {
-  char     *household_path;  /* (owned) */
-  char     *state_dir;       /* (owned) */
-  char     *data_dir;        /* (owned) (nullable) shipped data; NULL: built-in */
-  char     *table;           /* (owned) nft table name, family inet */
-  guint16   queue_num;
-  guint     queue_threads;   /* the queues queue_num, queue_num + 1, ..., one thread
+  char *household_path; /* (owned) */
+  char *state_dir;      /* (owned) */
+  char *data_dir;       /* (owned) (nullable) shipped data; NULL: built-in */
+  char *table;          /* (owned) nft table name, family inet */
+  guint16 queue_num;
+  guint queue_threads; /* the queues queue_num, queue_num + 1, ..., one thread
                               * each; 0: trellis_nft_queue_total_default () */
-  guint16   answer_port;
-  guint32   mark;
+  guint16 answer_port;
+  guint32 mark;
   /* (nullable) Called once, when the table and the queues are in place:
    * filtering is in force.  @main_context is the main loop's (main.c tells
    * systemd READY=1 and keeps its watchdog there; the verdicts are given by
    * the queue threads, which the watchdog asks about through
    * trellis_daemon_verdicts_alive()). */
-  void    (*ready) (GMainContext *main_context, gpointer user_data);
-  gpointer  ready_data;
-  guint16   answers_queue_num;  /* 0: queue_num + queue_threads, the first after
+  void (*ready) (GMainContext *main_context, gpointer user_data);
+  gpointer ready_data;
+  guint16 answers_queue_num; /* 0: queue_num + queue_threads, the first after
                                  * the queries' queues */
-  gint64    fake_time;          /* tests: unix seconds the daemon's clock starts at; 0: the real clock */
-  guint     learn_ttl_min;      /* seconds; 0: 120 */
-  guint     learn_ttl_max;      /* seconds; 0: 21600 */
-  char    **resolvers;          /* (owned) (nullable) servers for the DoH endpoints; NULL: resolv.conf */
+  gint64 fake_time;          /* tests: unix seconds the daemon's clock starts at; 0: the real clock */
+  guint learn_ttl_min;       /* seconds; 0: 120 */
+  guint learn_ttl_max;       /* seconds; 0: 21600 */
+  char **resolvers;          /* (owned) (nullable) servers for the DoH endpoints; NULL: resolv.conf */
 } TrellisDaemonConfig;
 
 typedef struct _TrellisDaemon TrellisDaemon;
@@ -44,8 +44,8 @@ typedef struct _TrellisDaemon TrellisDaemon;
  * Loads the household; fails with its errors when it does not compile.
  * Touches neither the kernel nor the network.  @config is copied.
  */
-TrellisDaemon *trellis_daemon_new   (const TrellisDaemonConfig *config,
-                                     GError                   **error);
+TrellisDaemon *trellis_daemon_new (const TrellisDaemonConfig *config,
+                                   GError **error);
 
 /**
  * trellis_daemon_start:
@@ -53,8 +53,8 @@ TrellisDaemon *trellis_daemon_new   (const TrellisDaemonConfig *config,
  * transaction.  After a crash the old table is still there: taking the queue
  * back resumes filtering, and the replacement leaves no moment unfiltered.
  */
-gboolean       trellis_daemon_start  (TrellisDaemon  *daemon,
-                                      GError        **error);
+gboolean trellis_daemon_start (TrellisDaemon *daemon,
+                               GError **error);
 
 /**
  * trellis_daemon_reload:
@@ -64,7 +64,7 @@ gboolean       trellis_daemon_start  (TrellisDaemon  *daemon,
  * kernel refuses, changes nothing: the policy in force stays, and the
  * errors are logged.  A reload asked for during another runs after it.
  */
-void           trellis_daemon_reload (TrellisDaemon  *daemon);
+void trellis_daemon_reload (TrellisDaemon *daemon);
 
 /**
  * trellis_daemon_refresh_accounts:
@@ -74,7 +74,7 @@ void           trellis_daemon_reload (TrellisDaemon  *daemon);
  * one that went is no longer queued.  Nothing changes when every account
  * has the uid it had.
  */
-void           trellis_daemon_refresh_accounts (TrellisDaemon *daemon);
+void trellis_daemon_refresh_accounts (TrellisDaemon *daemon);
 
 /**
  * trellis_daemon_verdicts_alive:
@@ -83,11 +83,11 @@ void           trellis_daemon_refresh_accounts (TrellisDaemon *daemon);
  * tells the service manager that trellisd is well.  A thread stuck in a
  * verdict makes it FALSE.  TRUE before the queues are bound.  Thread-safe.
  */
-gboolean       trellis_daemon_verdicts_alive (TrellisDaemon *daemon,
-                                              gint64         max_quiet_usec);
+gboolean trellis_daemon_verdicts_alive (TrellisDaemon *daemon,
+                                        gint64 max_quiet_usec);
 
 /** trellis_daemon_stop: removes the kernel table and lets the queue go. */
-void           trellis_daemon_stop   (TrellisDaemon  *daemon);
+void trellis_daemon_stop (TrellisDaemon *daemon);
 
 /**
  * trellis_daemon_stop_for_restart:
@@ -96,9 +96,9 @@ void           trellis_daemon_stop   (TrellisDaemon  *daemon);
  * one transaction, so the table is never gone; meanwhile the children's
  * lookups do what on-failure= says, as after a crash.
  */
-void           trellis_daemon_stop_for_restart (TrellisDaemon *daemon);
+void trellis_daemon_stop_for_restart (TrellisDaemon *daemon);
 
-void           trellis_daemon_free   (TrellisDaemon  *daemon);
+void trellis_daemon_free (TrellisDaemon *daemon);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisDaemon, trellis_daemon_free)
 
 G_END_DECLS

@@ -11,9 +11,9 @@
 
 /* The band index for @child at @now, or -1 when the child is an adult. */
 static int
-child_band (TrellisPolicy      *policy,
+child_band (TrellisPolicy *policy,
             const TrellisChild *child,
-            GDateTime          *now)
+            GDateTime *now)
 {
   guint age = trellis_child_get_age (policy, child, now);
 
@@ -23,12 +23,12 @@ child_band (TrellisPolicy      *policy,
 }
 
 static void
-child_settings (TrellisPolicy          *policy,
-                const TrellisChild     *child,
-                int                     band_index,
-                guint32                *ret_categories,
+child_settings (TrellisPolicy *policy,
+                const TrellisChild *child,
+                int band_index,
+                guint32 *ret_categories,
                 TrellisSafeSearchLevel *ret_safe_search,
-                gboolean               *ret_allowlist)
+                gboolean *ret_allowlist)
 {
   const TrellisAgeBandEntry *band = g_ptr_array_index (policy->bands, band_index);
   TrellisSafeSearchLevel level = band->pub.safe_search;
@@ -44,12 +44,12 @@ child_settings (TrellisPolicy          *policy,
 }
 
 const TrellisAgeBand *
-trellis_child_get_profile (TrellisPolicy          *policy,
-                           const TrellisChild     *child,
-                           GDateTime              *now,
-                           guint32                *ret_categories,
+trellis_child_get_profile (TrellisPolicy *policy,
+                           const TrellisChild *child,
+                           GDateTime *now,
+                           guint32 *ret_categories,
                            TrellisSafeSearchLevel *ret_safe_search,
-                           gboolean               *ret_allowlist)
+                           gboolean *ret_allowlist)
 {
   int band;
 
@@ -64,9 +64,9 @@ trellis_child_get_profile (TrellisPolicy          *policy,
 }
 
 static void
-decision_set (TrellisPolicy   *policy,
-              guint            id,
-              TrellisVerdict   verdict,
+decision_set (TrellisPolicy *policy,
+              guint id,
+              TrellisVerdict verdict,
               TrellisDecision *ret_decision)
 {
   ret_decision->rule = &g_array_index (policy->rules, TrellisRule, id);
@@ -84,8 +84,8 @@ decision_set (TrellisPolicy   *policy,
  */
 static const char *
 name_prepare (const char *name,
-              char       *buffer,
-              char      **ret_idn)
+              char *buffer,
+              char **ret_idn)
 {
   if (name != NULL && g_str_is_ascii (name))
     {
@@ -110,7 +110,7 @@ name_prepare (const char *name,
 /* @now in the household's zone: itself when it is already (no copy). */
 static GDateTime *
 local_time (TrellisPolicy *policy,
-            GDateTime     *now)
+            GDateTime *now)
 {
   if (now == NULL)
     return g_date_time_new_now (policy->tz);
@@ -121,9 +121,9 @@ local_time (TrellisPolicy *policy,
 
 /* The index's answer for a name, looked up beforehand. */
 typedef struct {
-  gboolean known;      /* looked up already: the fields below hold */
+  gboolean known; /* looked up already: the fields below hold */
   gboolean matched;
-  guint32  bits;
+  guint32 bits;
 } IndexAnswer;
 
 /*
@@ -132,12 +132,12 @@ typedef struct {
  * known, or looked up here when needed.
  */
 static void
-decide_prepared (TrellisPolicy      *policy,
+decide_prepared (TrellisPolicy *policy,
                  const TrellisChild *child,
-                 const char         *lookup,
-                 GDateTime          *local,
-                 const IndexAnswer  *index,
-                 TrellisDecision    *ret_decision)
+                 const char *lookup,
+                 GDateTime *local,
+                 const IndexAnswer *index,
+                 TrellisDecision *ret_decision)
 {
   const TrellisRule *rule;
   TrellisSafeSearchLevel level = TRELLIS_SAFE_SEARCH_OFF;
@@ -164,14 +164,13 @@ decide_prepared (TrellisPolicy      *policy,
     }
   if (child == NULL)
     {
-      decision_set (policy, id, rule->kind == TRELLIS_RULE_KIND_DENY || rule->kind == TRELLIS_RULE_KIND_INTEGRITY
-                    ? TRELLIS_VERDICT_BLOCK : TRELLIS_VERDICT_ALLOW, ret_decision);
+      decision_set (policy, id, rule->kind == TRELLIS_RULE_KIND_DENY || rule->kind == TRELLIS_RULE_KIND_INTEGRITY ? TRELLIS_VERDICT_BLOCK : TRELLIS_VERDICT_ALLOW, ret_decision);
       return;
     }
 
   band = child_band (policy, child, local);
   if (band < 0)
-    return;  /* 18 today: Trellis does not filter adults */
+    return; /* 18 today: Trellis does not filter adults */
   child_settings (policy, child, band, &categories, &level, &allowlist);
 
   if (rule->kind == TRELLIS_RULE_KIND_DENY || rule->kind == TRELLIS_RULE_KIND_INTEGRITY)
@@ -244,11 +243,11 @@ decide_prepared (TrellisPolicy      *policy,
 }
 
 void
-trellis_policy_decide_at (TrellisPolicy      *policy,
+trellis_policy_decide_at (TrellisPolicy *policy,
                           const TrellisChild *child,
-                          const char         *name,
-                          GDateTime          *now,
-                          TrellisDecision    *ret_decision)
+                          const char *name,
+                          GDateTime *now,
+                          TrellisDecision *ret_decision)
 {
   char buffer[NAME_BUFFER];
   g_autofree char *idn = NULL;
@@ -272,12 +271,12 @@ trellis_policy_decide_at (TrellisPolicy      *policy,
 #define MANY_CHUNK 64
 
 void
-trellis_policy_decide_many (TrellisPolicy             *policy,
+trellis_policy_decide_many (TrellisPolicy *policy,
                             const TrellisChild *const *children,
-                            const char *const         *names,
-                            gsize                      n_names,
-                            GDateTime                 *now,
-                            TrellisDecision           *ret_decisions)
+                            const char *const *names,
+                            gsize n_names,
+                            GDateTime *now,
+                            TrellisDecision *ret_decisions)
 {
   g_autoptr(GDateTime) local = NULL;
 
@@ -328,10 +327,10 @@ trellis_policy_decide_many (TrellisPolicy             *policy,
 }
 
 void
-trellis_policy_decide (TrellisPolicy      *policy,
+trellis_policy_decide (TrellisPolicy *policy,
                        const TrellisChild *child,
-                       const char         *name,
-                       TrellisDecision    *ret_decision)
+                       const char *name,
+                       TrellisDecision *ret_decision)
 {
   trellis_policy_decide_at (policy, child, name, NULL, ret_decision);
 }

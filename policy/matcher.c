@@ -14,14 +14,14 @@
 
 #include <string.h>
 
-#define BLOOM_WORDS 64                  /* 4096 bits: a few hundred names at well under 1% */
-#define HASH_SEED   G_GUINT64_CONSTANT (0xcbf29ce484222325)
-#define HASH_PRIME  G_GUINT64_CONSTANT (0x100000001b3)
-#define SUFFIXES_MAX 128                /* labels walked the fast way; longer: every suffix asked */
+#define BLOOM_WORDS  64 /* 4096 bits: a few hundred names at well under 1% */
+#define HASH_SEED    G_GUINT64_CONSTANT (0xcbf29ce484222325)
+#define HASH_PRIME   G_GUINT64_CONSTANT (0x100000001b3)
+#define SUFFIXES_MAX 128 /* labels walked the fast way; longer: every suffix asked */
 
 struct _TrellisMatcher {
-  GHashTable *domains;  /* (owned) normalized domain (owned) → GUINT_TO_POINTER (rule id) */
-  guint64     bloom[BLOOM_WORDS];
+  GHashTable *domains; /* (owned) normalized domain (owned) → GUINT_TO_POINTER (rule id) */
+  guint64 bloom[BLOOM_WORDS];
 };
 
 /* FNV-1a over [start, end), read from the end: extends @h, the hash of
@@ -31,7 +31,7 @@ hash_back (guint64 h, const char *start, const char *end)
 {
   while (end > start)
     {
-      h ^= (guint8) *--end;
+      h ^= (guint8) * --end;
       h *= HASH_PRIME;
     }
   return h;
@@ -54,8 +54,7 @@ bloom_maybe (const TrellisMatcher *matcher, guint64 h)
   guint a, b;
 
   bloom_bits (h, &a, &b);
-  return (matcher->bloom[a / 64] >> (a % 64) & 1) != 0 &&
-         (matcher->bloom[b / 64] >> (b % 64) & 1) != 0;
+  return (matcher->bloom[a / 64] >> (a % 64) & 1) != 0 && (matcher->bloom[b / 64] >> (b % 64) & 1) != 0;
 }
 
 /* The suffixes of @name (trellis_matcher_next_suffix()'s), from the
@@ -104,9 +103,9 @@ trellis_matcher_free (TrellisMatcher *matcher)
 
 gboolean
 trellis_matcher_insert (TrellisMatcher *matcher,
-                        const char     *domain,
-                        guint           rule_id,
-                        guint          *ret_existing_id)
+                        const char *domain,
+                        guint rule_id,
+                        guint *ret_existing_id)
 {
   gpointer existing;
 
@@ -132,8 +131,8 @@ trellis_matcher_insert (TrellisMatcher *matcher,
 
 gboolean
 trellis_matcher_lookup_exact (const TrellisMatcher *matcher,
-                              const char           *domain,
-                              guint                *ret_rule_id)
+                              const char *domain,
+                              guint *ret_rule_id)
 {
   gpointer id;
 
@@ -169,24 +168,23 @@ trellis_matcher_next_suffix (const char *name)
 /* trellis_matcher_lookup() with the suffixes hashed already. */
 static gboolean
 lookup_hashed (const TrellisMatcher *matcher,
-               const char *const    *starts,
-               const guint64        *hashes,
-               guint                 n,
-               guint                *ret_rule_id)
+               const char *const *starts,
+               const guint64 *hashes,
+               guint n,
+               guint *ret_rule_id)
 {
   if (matcher == NULL)
     return FALSE;
   for (guint i = 0; i < n; i++)
-    if (bloom_maybe (matcher, hashes[i]) &&
-        trellis_matcher_lookup_exact (matcher, starts[i], ret_rule_id))
+    if (bloom_maybe (matcher, hashes[i]) && trellis_matcher_lookup_exact (matcher, starts[i], ret_rule_id))
       return TRUE;
   return FALSE;
 }
 
 gboolean
 trellis_matcher_lookup (const TrellisMatcher *matcher,
-                        const char           *name,
-                        guint                *ret_rule_id)
+                        const char *name,
+                        guint *ret_rule_id)
 {
   const char *starts[SUFFIXES_MAX];
   guint64 hashes[SUFFIXES_MAX];
@@ -207,7 +205,7 @@ guint
 trellis_matcher_decide (const TrellisMatcher *helplines,
                         const TrellisMatcher *rules,
                         const TrellisMatcher *integrity,
-                        const char           *name)
+                        const char *name)
 {
   const char *starts[SUFFIXES_MAX];
   guint64 hashes[SUFFIXES_MAX];
@@ -224,11 +222,9 @@ trellis_matcher_decide (const TrellisMatcher *helplines,
         return id;
       for (guint i = 0; i < n; i++)
         {
-          if (rules != NULL && bloom_maybe (rules, hashes[i]) &&
-              trellis_matcher_lookup_exact (rules, starts[i], &id))
+          if (rules != NULL && bloom_maybe (rules, hashes[i]) && trellis_matcher_lookup_exact (rules, starts[i], &id))
             return id;
-          if (integrity != NULL && bloom_maybe (integrity, hashes[i]) &&
-              trellis_matcher_lookup_exact (integrity, starts[i], &id))
+          if (integrity != NULL && bloom_maybe (integrity, hashes[i]) && trellis_matcher_lookup_exact (integrity, starts[i], &id))
             return id;
         }
       return 0;

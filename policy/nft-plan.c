@@ -17,11 +17,11 @@
 #define TABLE_NAME_MAX 256u
 
 /* Standard chain priorities (nft's names for them). */
-#define PRIO_MANGLE   (-150)
-#define PRIO_DSTNAT   (-100)
-#define PRIO_FILTER   0
-#define PRIO_SRCNAT   100
-#define PRIO_LEARN    (-140)  /* after the queue's verdict, before NAT */
+#define PRIO_MANGLE (-150)
+#define PRIO_DSTNAT (-100)
+#define PRIO_FILTER 0
+#define PRIO_SRCNAT 100
+#define PRIO_LEARN  (-140) /* after the queue's verdict, before NAT */
 
 static gboolean
 child_name_valid (const char *name)
@@ -114,13 +114,13 @@ cidr_contains (const TrellisNftCidr *outer, const TrellisNftCidr *inner, size_t 
 
 /* Checked, masked, sorted copy of @cidrs with every range inside another left out. */
 static gboolean
-cidrs_normalize (const TrellisNftCidr  *cidrs,
-                 size_t                 n,
-                 TrellisNftKeyType      key,
-                 const char            *child,
-                 TrellisNftCidr       **ret_cidrs,
-                 size_t                *ret_n,
-                 GError               **error)
+cidrs_normalize (const TrellisNftCidr *cidrs,
+                 size_t n,
+                 TrellisNftKeyType key,
+                 const char *child,
+                 TrellisNftCidr **ret_cidrs,
+                 size_t *ret_n,
+                 GError **error)
 {
   g_autofree TrellisNftCidr *out = NULL;
   size_t len = addr_len (key);
@@ -166,10 +166,10 @@ cidrs_normalize (const TrellisNftCidr  *cidrs,
 /* Building */
 
 typedef struct {
-  GArray *sets;      /* TrellisNftSet */
-  GArray *chains;    /* TrellisNftChain */
-  GArray *rules;     /* TrellisNftRule */
-  GArray *children;  /* TrellisNftChild */
+  GArray *sets;     /* TrellisNftSet */
+  GArray *chains;   /* TrellisNftChain */
+  GArray *rules;    /* TrellisNftRule */
+  GArray *children; /* TrellisNftChild */
 } Builder;
 
 static size_t
@@ -255,12 +255,14 @@ time_ranges_normalize (const TrellisNftTimeRange *r, size_t n, size_t *ret_n)
   return k > 0 ? g_steal_pointer (&out) : NULL;
 }
 
-#define STEP(k, ...) ((TrellisNftStep) { .kind = TRELLIS_NFT_STEP_ ## k, __VA_ARGS__ })
+#define STEP(k, ...) ((TrellisNftStep) { .kind = TRELLIS_NFT_STEP_##k, __VA_ARGS__ })
 #define ADD_RULE(b, chain, child, ...) \
-  do { \
-    const TrellisNftStep steps_[] = { __VA_ARGS__ }; \
-    add_rule ((b), (chain), (child), steps_, G_N_ELEMENTS (steps_)); \
-  } while (0)
+  do \
+    { \
+      const TrellisNftStep steps_[] = { __VA_ARGS__ }; \
+      add_rule ((b), (chain), (child), steps_, G_N_ELEMENTS (steps_)); \
+    } \
+  while (0)
 
 /* The set child-NAME-uids of child @i, made the first time it is asked for. */
 static size_t
@@ -313,8 +315,7 @@ params_check (const TrellisNftPlanParams *p, GError **error)
                    "the mark must not be 0");
       return FALSE;
     }
-  if (p->queue_total > TRELLIS_NFT_QUEUE_TOTAL_MAX ||
-      (guint) p->queue_num + MAX (p->queue_total, 1) - 1 > G_MAXUINT16)
+  if (p->queue_total > TRELLIS_NFT_QUEUE_TOTAL_MAX || (guint) p->queue_num + MAX (p->queue_total, 1) - 1 > G_MAXUINT16)
     {
       g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
                    "1 to %u queues, numbered at most 65535", TRELLIS_NFT_QUEUE_TOTAL_MAX);
@@ -326,8 +327,7 @@ params_check (const TrellisNftPlanParams *p, GError **error)
                    "unknown queue expression %d", (int) p->queue_expr);
       return FALSE;
     }
-  if (p->answers_queue_num != 0 && p->answers_queue_num >= p->queue_num &&
-      p->answers_queue_num < (guint) p->queue_num + MAX (p->queue_total, 1))
+  if (p->answers_queue_num != 0 && p->answers_queue_num >= p->queue_num && p->answers_queue_num < (guint) p->queue_num + MAX (p->queue_total, 1))
     {
       g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
                    "the answers' queue must not be one of the queries' queues");
@@ -433,8 +433,8 @@ child_clear (gpointer data)
 }
 
 TrellisNftPlan *
-trellis_nft_plan_new (const TrellisNftPlanParams  *params,
-                      GError                     **error)
+trellis_nft_plan_new (const TrellisNftPlanParams *params,
+                      GError **error)
 {
   g_auto (Builder) b = { 0 };
   g_autofree uint32_t *all = NULL;
@@ -574,11 +574,11 @@ trellis_nft_plan_new (const TrellisNftPlanParams  *params,
       /* One set and one rule for each family that has addresses. */
       {
         const struct {
-          const char        *suffix;
-          TrellisNftKeyType  key;
+          const char *suffix;
+          TrellisNftKeyType key;
           TrellisNftStepKind match;
-          TrellisNftCidr   **cidrs;
-          size_t             n;
+          TrellisNftCidr **cidrs;
+          size_t n;
         } fam[] = {
           { "v4", TRELLIS_NFT_KEY_IPV4_ADDR, TRELLIS_NFT_STEP_IP_DADDR_IN_SET, &v4, n_v4 },
           { "v6", TRELLIS_NFT_KEY_IPV6_ADDR, TRELLIS_NFT_STEP_IP6_DADDR_IN_SET, &v6, n_v6 },
@@ -671,7 +671,10 @@ trellis_nft_plan_new (const TrellisNftPlanParams  *params,
   ADD_RULE (&b, chain_net, NULL, STEP (SKUID_IN_SET, .set = set_uids),
             STEP (UDP_DPORT, .value = 853), STEP (REJECT));
   {
-    const struct { TrellisNftStepKind match; size_t set; } doh[] = {
+    const struct {
+      TrellisNftStepKind match;
+      size_t set;
+    } doh[] = {
       { TRELLIS_NFT_STEP_IP_DADDR_IN_SET, set_doh4 },
       { TRELLIS_NFT_STEP_IP_DADDR_IN_SET, set_dohl4 },
       { TRELLIS_NFT_STEP_IP6_DADDR_IN_SET, set_doh6 },
@@ -781,7 +784,7 @@ trellis_nft_plan_free (TrellisNftPlan *plan)
 
 const TrellisNftSet *
 trellis_nft_plan_find_set (const TrellisNftPlan *plan,
-                           const char           *name)
+                           const char *name)
 {
   size_t i;
 
@@ -801,8 +804,7 @@ steps_equal (const TrellisNftRule *a, const TrellisNftRule *b)
     {
       const TrellisNftStep *x = &a->steps[i], *y = &b->steps[i];
 
-      if (x->kind != y->kind || x->set != y->set || x->value != y->value ||
-          x->bypass != y->bypass || MAX (x->total, 1) != MAX (y->total, 1))
+      if (x->kind != y->kind || x->set != y->set || x->value != y->value || x->bypass != y->bypass || MAX (x->total, 1) != MAX (y->total, 1))
         return FALSE;
     }
   return TRUE;
@@ -814,17 +816,13 @@ trellis_nft_plan_same_shape (const TrellisNftPlan *a,
 {
   g_return_val_if_fail (a != NULL && b != NULL, FALSE);
 
-  if (strcmp (a->table, b->table) != 0 || a->queue_expr != b->queue_expr ||
-      a->n_sets != b->n_sets || a->n_chains != b->n_chains || a->n_rules != b->n_rules)
+  if (strcmp (a->table, b->table) != 0 || a->queue_expr != b->queue_expr || a->n_sets != b->n_sets || a->n_chains != b->n_chains || a->n_rules != b->n_rules)
     return FALSE;
   for (size_t i = 0; i < a->n_sets; i++)
-    if (strcmp (a->sets[i].name, b->sets[i].name) != 0 || a->sets[i].key != b->sets[i].key ||
-        a->sets[i].interval != b->sets[i].interval || a->sets[i].timeout != b->sets[i].timeout)
+    if (strcmp (a->sets[i].name, b->sets[i].name) != 0 || a->sets[i].key != b->sets[i].key || a->sets[i].interval != b->sets[i].interval || a->sets[i].timeout != b->sets[i].timeout)
       return FALSE;
   for (size_t i = 0; i < a->n_chains; i++)
-    if (strcmp (a->chains[i].name, b->chains[i].name) != 0 ||
-        a->chains[i].type != b->chains[i].type || a->chains[i].hook != b->chains[i].hook ||
-        a->chains[i].priority != b->chains[i].priority)
+    if (strcmp (a->chains[i].name, b->chains[i].name) != 0 || a->chains[i].type != b->chains[i].type || a->chains[i].hook != b->chains[i].hook || a->chains[i].priority != b->chains[i].priority)
       return FALSE;
   for (size_t i = 0; i < a->n_rules; i++)
     if (!steps_equal (&a->rules[i], &b->rules[i]))
@@ -838,10 +836,7 @@ trellis_nft_set_same_elements (const TrellisNftSet *a,
 {
   g_return_val_if_fail (a != NULL && b != NULL, FALSE);
 
-  return a->n_uids == b->n_uids && a->n_cidrs == b->n_cidrs && a->n_times == b->n_times &&
-         (a->n_times == 0 || memcmp (a->times, b->times, a->n_times * sizeof *a->times) == 0) &&
-         (a->n_uids == 0 || memcmp (a->uids, b->uids, a->n_uids * sizeof *a->uids) == 0) &&
-         (a->n_cidrs == 0 || memcmp (a->cidrs, b->cidrs, a->n_cidrs * sizeof *a->cidrs) == 0);
+  return a->n_uids == b->n_uids && a->n_cidrs == b->n_cidrs && a->n_times == b->n_times && (a->n_times == 0 || memcmp (a->times, b->times, a->n_times * sizeof *a->times) == 0) && (a->n_uids == 0 || memcmp (a->uids, b->uids, a->n_uids * sizeof *a->uids) == 0) && (a->n_cidrs == 0 || memcmp (a->cidrs, b->cidrs, a->n_cidrs * sizeof *a->cidrs) == 0);
 }
 
 /* ---------------------------------------------------------------------- */
@@ -866,9 +861,9 @@ resolve_getpwnam (const char *account, uint32_t *ret_uid, gpointer user_data)
 
 void
 trellis_nft_quiet_horizon (TrellisPolicy *policy,
-                           int64_t        now_us,
-                           int64_t       *ret_from_us,
-                           int64_t       *ret_to_us)
+                           int64_t now_us,
+                           int64_t *ret_from_us,
+                           int64_t *ret_to_us)
 {
   g_autoptr (GDateTime) now = g_date_time_new_from_unix_utc (now_us / G_USEC_PER_SEC);
   g_autoptr (GDateTime) local = NULL;
@@ -895,11 +890,11 @@ trellis_nft_quiet_horizon (TrellisPolicy *policy,
 }
 
 TrellisNftPlan *
-trellis_nft_plan_new_for_policy (TrellisPolicy               *policy,
-                                 const TrellisNftPlanTuning  *tuning,
-                                 TrellisNftPlanResolve        resolve,
-                                 gpointer                     user_data,
-                                 GError                     **error)
+trellis_nft_plan_new_for_policy (TrellisPolicy *policy,
+                                 const TrellisNftPlanTuning *tuning,
+                                 TrellisNftPlanResolve resolve,
+                                 gpointer user_data,
+                                 GError **error)
 {
   const TrellisNftPlanTuning defaults = {
     .table = TRELLIS_NFT_TABLE_DEFAULT,
@@ -952,7 +947,7 @@ trellis_nft_plan_new_for_policy (TrellisPolicy               *policy,
           uint32_t uid;
 
           if (!resolve (accounts[j], &uid, user_data))
-            continue;  /* no such account (yet): nothing of it to filter */
+            continue; /* no such account (yet): nothing of it to filter */
           if (uid == 0)
             {
               g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
@@ -1046,12 +1041,12 @@ hook_name (TrellisNftHook hook)
 {
   switch (hook)
     {
-    case TRELLIS_NFT_HOOK_PREROUTING:  return "prerouting";
-    case TRELLIS_NFT_HOOK_INPUT:       return "input";
-    case TRELLIS_NFT_HOOK_FORWARD:     return "forward";
-    case TRELLIS_NFT_HOOK_OUTPUT:      return "output";
+    case TRELLIS_NFT_HOOK_PREROUTING: return "prerouting";
+    case TRELLIS_NFT_HOOK_INPUT: return "input";
+    case TRELLIS_NFT_HOOK_FORWARD: return "forward";
+    case TRELLIS_NFT_HOOK_OUTPUT: return "output";
     case TRELLIS_NFT_HOOK_POSTROUTING: return "postrouting";
-    default:                           return "?";
+    default: return "?";
     }
 }
 
@@ -1124,7 +1119,8 @@ uid_in (const uint32_t *uids, size_t n, uint32_t uid)
 static void
 render_elements (GString *out, const TrellisNftSet *s, const TrellisNftChild *child)
 {
-  const size_t per_line = s->key == TRELLIS_NFT_KEY_UID ? 5 : s->key == TRELLIS_NFT_KEY_IPV4_ADDR ? 2 : 1;
+  const size_t per_line = s->key == TRELLIS_NFT_KEY_UID ? 5 : s->key == TRELLIS_NFT_KEY_IPV4_ADDR ? 2
+                                                                                                  : 1;
   size_t count = 0;
   size_t i, n;
 
@@ -1175,7 +1171,7 @@ render_set (GString *out, const TrellisNftSet *s, const TrellisNftChild *child)
 static void
 render_rule (GString *out, const TrellisNftPlan *plan, const TrellisNftRule *r)
 {
-  int family = 0;  /* 4 or 6 after an ip/ip6 match */
+  int family = 0; /* 4 or 6 after an ip/ip6 match */
   size_t i;
 
   g_string_append (out, "\t\t");
@@ -1291,7 +1287,7 @@ concerns (const char *owner, const TrellisNftChild *child)
 
 char *
 trellis_nft_plan_render (const TrellisNftPlan *plan,
-                         const char           *child_name)
+                         const char *child_name)
 {
   g_autoptr (GString) out = g_string_new (NULL);
   const TrellisNftChild *child = NULL;

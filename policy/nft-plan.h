@@ -97,40 +97,40 @@ G_BEGIN_DECLS
 
 /* trellisd's defaults, in one place: the daemon's options and the CLI's
  * rendering both read them. */
-#define TRELLIS_NFT_TABLE_DEFAULT        "trellis"
-#define TRELLIS_NFT_MARK_DEFAULT         0x54524cu  /* "TRL": a query trellisd answers */
-#define TRELLIS_NFT_QUEUE_NUM_DEFAULT    5353
-#define TRELLIS_NFT_ANSWER_PORT_DEFAULT  5354
-#define TRELLIS_NFT_LEARN_MARK_DEFAULT   0x54524c41u  /* "TRLA": conntrack mark, answer read */
+#define TRELLIS_NFT_TABLE_DEFAULT       "trellis"
+#define TRELLIS_NFT_MARK_DEFAULT        0x54524cu /* "TRL": a query trellisd answers */
+#define TRELLIS_NFT_QUEUE_NUM_DEFAULT   5353
+#define TRELLIS_NFT_ANSWER_PORT_DEFAULT 5354
+#define TRELLIS_NFT_LEARN_MARK_DEFAULT  0x54524c41u /* "TRLA": conntrack mark, answer read */
 
 /* The names in the table. */
-#define TRELLIS_NFT_SET_PROTECTED_UIDS   "protected-uids"
-#define TRELLIS_NFT_CHAIN_QUEUE          "dns-queue"
-#define TRELLIS_NFT_CHAIN_REDIRECT       "dns-redirect"
-#define TRELLIS_NFT_CHAIN_GUARD          "dns-guard"
-#define TRELLIS_NFT_CHAIN_IP_BLOCK       "ip-block"
-#define TRELLIS_NFT_CHAIN_LEARN          "dns-learn"
-#define TRELLIS_NFT_CHAIN_ANSWERS        "dns-answers"
-#define TRELLIS_NFT_CHAIN_NET_POLICY     "net-policy"
-#define TRELLIS_NFT_SET_LEARN_UIDS       "learn-uids"
-#define TRELLIS_NFT_SET_PAUSED_UIDS      "paused-uids"
-#define TRELLIS_NFT_SET_HELPLINES_V4     "helplines-v4"
-#define TRELLIS_NFT_SET_HELPLINES_V6     "helplines-v6"
-#define TRELLIS_NFT_SET_DOH_V4           "doh-v4"
-#define TRELLIS_NFT_SET_DOH_V6           "doh-v6"
-#define TRELLIS_NFT_SET_DOH_LEARNED_V4   "doh-learned-v4"
-#define TRELLIS_NFT_SET_DOH_LEARNED_V6   "doh-learned-v6"
+#define TRELLIS_NFT_SET_PROTECTED_UIDS "protected-uids"
+#define TRELLIS_NFT_CHAIN_QUEUE        "dns-queue"
+#define TRELLIS_NFT_CHAIN_REDIRECT     "dns-redirect"
+#define TRELLIS_NFT_CHAIN_GUARD        "dns-guard"
+#define TRELLIS_NFT_CHAIN_IP_BLOCK     "ip-block"
+#define TRELLIS_NFT_CHAIN_LEARN        "dns-learn"
+#define TRELLIS_NFT_CHAIN_ANSWERS      "dns-answers"
+#define TRELLIS_NFT_CHAIN_NET_POLICY   "net-policy"
+#define TRELLIS_NFT_SET_LEARN_UIDS     "learn-uids"
+#define TRELLIS_NFT_SET_PAUSED_UIDS    "paused-uids"
+#define TRELLIS_NFT_SET_HELPLINES_V4   "helplines-v4"
+#define TRELLIS_NFT_SET_HELPLINES_V6   "helplines-v6"
+#define TRELLIS_NFT_SET_DOH_V4         "doh-v4"
+#define TRELLIS_NFT_SET_DOH_V6         "doh-v6"
+#define TRELLIS_NFT_SET_DOH_LEARNED_V4 "doh-learned-v4"
+#define TRELLIS_NFT_SET_DOH_LEARNED_V6 "doh-learned-v6"
 
 /* At most this many queues for the queries (trellisd's queue threads). */
-#define TRELLIS_NFT_QUEUE_TOTAL_MAX      16
+#define TRELLIS_NFT_QUEUE_TOTAL_MAX 16
 
 /* At most this many uids in one set. */
-#define TRELLIS_NFT_UIDS_MAX             (1u << 20)
+#define TRELLIS_NFT_UIDS_MAX (1u << 20)
 
 /* How rules hand packets to the queue. */
 typedef enum {
-  TRELLIS_QUEUE_EXPR_NATIVE = 0,  /* nft "queue" expression (nft_queue) */
-  TRELLIS_QUEUE_EXPR_XT,          /* xtables NFQUEUE target, revision 3, via "target" */
+  TRELLIS_QUEUE_EXPR_NATIVE = 0, /* nft "queue" expression (nft_queue) */
+  TRELLIS_QUEUE_EXPR_XT,         /* xtables NFQUEUE target, revision 3, via "target" */
 } TrellisQueueExpr;
 
 /* A set's key: nft's datatypes "uid", "ipv4_addr", "ipv6_addr". */
@@ -138,7 +138,7 @@ typedef enum {
   TRELLIS_NFT_KEY_UID = 0,
   TRELLIS_NFT_KEY_IPV4_ADDR,
   TRELLIS_NFT_KEY_IPV6_ADDR,
-  TRELLIS_NFT_KEY_TIME,           /* typeof meta time: nanoseconds since 1970, UTC */
+  TRELLIS_NFT_KEY_TIME, /* typeof meta time: nanoseconds since 1970, UTC */
 } TrellisNftKeyType;
 
 /* A stretch of time, [start, end), in nanoseconds since 1970 (UTC). */
@@ -155,17 +155,17 @@ typedef struct {
 } TrellisNftCidr;
 
 typedef struct {
-  char              *name;      /* (owned) */
-  TrellisNftKeyType  key;
-  bool               interval;  /* flags interval (address sets) */
-  uint32_t          *uids;      /* (owned) (nullable) KEY_UID: sorted, unique */
-  size_t             n_uids;
-  TrellisNftCidr    *cidrs;     /* (owned) (nullable) address keys: sorted, none inside another */
-  size_t             n_cidrs;
-  TrellisNftTimeRange *times;   /* (owned) (nullable) KEY_TIME: sorted, apart */
-  size_t             n_times;
-  bool               timeout;   /* flags timeout: filled at run time, declared empty */
-  char              *child;     /* (owned) (nullable) the child it belongs to; NULL: shared */
+  char *name; /* (owned) */
+  TrellisNftKeyType key;
+  bool interval;  /* flags interval (address sets) */
+  uint32_t *uids; /* (owned) (nullable) KEY_UID: sorted, unique */
+  size_t n_uids;
+  TrellisNftCidr *cidrs; /* (owned) (nullable) address keys: sorted, none inside another */
+  size_t n_cidrs;
+  TrellisNftTimeRange *times; /* (owned) (nullable) KEY_TIME: sorted, apart */
+  size_t n_times;
+  bool timeout; /* flags timeout: filled at run time, declared empty */
+  char *child;  /* (owned) (nullable) the child it belongs to; NULL: shared */
 } TrellisNftSet;
 
 typedef enum {
@@ -184,123 +184,123 @@ typedef enum {
 
 /* A base chain; its policy is always accept. */
 typedef struct {
-  char                *name;      /* (owned) */
-  TrellisNftChainType  type;
-  TrellisNftHook       hook;
-  int32_t              priority;
+  char *name; /* (owned) */
+  TrellisNftChainType type;
+  TrellisNftHook hook;
+  int32_t priority;
 } TrellisNftChain;
 
 typedef enum {
-  TRELLIS_NFT_STEP_SKUID_IN_SET = 0,  /* meta skuid @SET */
-  TRELLIS_NFT_STEP_MARK,              /* meta mark VALUE */
-  TRELLIS_NFT_STEP_UDP_DPORT,         /* udp dport VALUE (meta l4proto udp + th dport) */
-  TRELLIS_NFT_STEP_TCP_DPORT,         /* tcp dport VALUE */
-  TRELLIS_NFT_STEP_CT_STATE_NEW,      /* ct state new */
-  TRELLIS_NFT_STEP_IP_DADDR_IN_SET,   /* ip daddr @SET (meta nfproto ipv4 implied) */
-  TRELLIS_NFT_STEP_IP6_DADDR_IN_SET,  /* ip6 daddr @SET (meta nfproto ipv6 implied) */
-  TRELLIS_NFT_STEP_COUNTER,           /* counter */
-  TRELLIS_NFT_STEP_QUEUE,             /* queue num VALUE[-(VALUE+TOTAL-1) fanout] [bypass],
+  TRELLIS_NFT_STEP_SKUID_IN_SET = 0,     /* meta skuid @SET */
+  TRELLIS_NFT_STEP_MARK,                 /* meta mark VALUE */
+  TRELLIS_NFT_STEP_UDP_DPORT,            /* udp dport VALUE (meta l4proto udp + th dport) */
+  TRELLIS_NFT_STEP_TCP_DPORT,            /* tcp dport VALUE */
+  TRELLIS_NFT_STEP_CT_STATE_NEW,         /* ct state new */
+  TRELLIS_NFT_STEP_IP_DADDR_IN_SET,      /* ip daddr @SET (meta nfproto ipv4 implied) */
+  TRELLIS_NFT_STEP_IP6_DADDR_IN_SET,     /* ip6 daddr @SET (meta nfproto ipv6 implied) */
+  TRELLIS_NFT_STEP_COUNTER,              /* counter */
+  TRELLIS_NFT_STEP_QUEUE,                /* queue num VALUE[-(VALUE+TOTAL-1) fanout] [bypass],
                                        * plan->queue_expr */
-  TRELLIS_NFT_STEP_REDIRECT,          /* redirect to :VALUE */
-  TRELLIS_NFT_STEP_DROP,              /* drop */
-  TRELLIS_NFT_STEP_REJECT,            /* reject: ICMP/ICMPv6 port unreachable after an
+  TRELLIS_NFT_STEP_REDIRECT,             /* redirect to :VALUE */
+  TRELLIS_NFT_STEP_DROP,                 /* drop */
+  TRELLIS_NFT_STEP_REJECT,               /* reject: ICMP/ICMPv6 port unreachable after an
                                        * ip/ip6 match, ICMPx port unreachable otherwise */
-  TRELLIS_NFT_STEP_ACCEPT,            /* accept */
-  TRELLIS_NFT_STEP_OIF_LO,            /* oif "lo" (ifindex 1 in every namespace) */
-  TRELLIS_NFT_STEP_UDP_SPORT,         /* udp sport VALUE */
-  TRELLIS_NFT_STEP_TIME_IN_SET,       /* meta time @SET */
-  TRELLIS_NFT_STEP_IP_DADDR_NOT_IN_SET,   /* ip daddr != @SET */
-  TRELLIS_NFT_STEP_IP6_DADDR_NOT_IN_SET,  /* ip6 daddr != @SET */
-  TRELLIS_NFT_STEP_CT_MARK,           /* ct mark VALUE */
-  TRELLIS_NFT_STEP_CT_MARK_SET,       /* ct mark set VALUE */
+  TRELLIS_NFT_STEP_ACCEPT,               /* accept */
+  TRELLIS_NFT_STEP_OIF_LO,               /* oif "lo" (ifindex 1 in every namespace) */
+  TRELLIS_NFT_STEP_UDP_SPORT,            /* udp sport VALUE */
+  TRELLIS_NFT_STEP_TIME_IN_SET,          /* meta time @SET */
+  TRELLIS_NFT_STEP_IP_DADDR_NOT_IN_SET,  /* ip daddr != @SET */
+  TRELLIS_NFT_STEP_IP6_DADDR_NOT_IN_SET, /* ip6 daddr != @SET */
+  TRELLIS_NFT_STEP_CT_MARK,              /* ct mark VALUE */
+  TRELLIS_NFT_STEP_CT_MARK_SET,          /* ct mark set VALUE */
 } TrellisNftStepKind;
 
 typedef struct {
-  TrellisNftStepKind  kind;
-  size_t              set;      /* *_IN_SET: index in plan->sets */
-  uint32_t            value;    /* MARK, *_DPORT, QUEUE, REDIRECT */
-  bool                bypass;   /* QUEUE */
-  uint32_t            total;    /* QUEUE: the queues VALUE to VALUE + TOTAL - 1, spread
+  TrellisNftStepKind kind;
+  size_t set;     /* *_IN_SET: index in plan->sets */
+  uint32_t value; /* MARK, *_DPORT, QUEUE, REDIRECT */
+  bool bypass;    /* QUEUE */
+  uint32_t total; /* QUEUE: the queues VALUE to VALUE + TOTAL - 1, spread
                                  * by CPU (fanout) when more than one; 0 counts as 1 */
 } TrellisNftStep;
 
 typedef struct {
-  size_t           chain;       /* index in plan->chains */
-  TrellisNftStep  *steps;       /* (owned) in order: matches, then one statement */
-  size_t           n_steps;
-  char            *child;       /* (owned) (nullable) the child it concerns; NULL: shared */
+  size_t chain;          /* index in plan->chains */
+  TrellisNftStep *steps; /* (owned) in order: matches, then one statement */
+  size_t n_steps;
+  char *child; /* (owned) (nullable) the child it concerns; NULL: shared */
 } TrellisNftRule;
 
 /* The uids of one child, so a view of the plan can keep to that child. */
 typedef struct {
-  char      *name;              /* (owned) */
-  uint32_t  *uids;              /* (owned) (nullable) sorted, unique */
-  size_t     n_uids;
+  char *name;     /* (owned) */
+  uint32_t *uids; /* (owned) (nullable) sorted, unique */
+  size_t n_uids;
 } TrellisNftChild;
 
 /* The whole table, family inet.  Immutable once built. */
 typedef struct {
-  char              *table;       /* (owned) */
-  TrellisQueueExpr   queue_expr;
-  TrellisNftSet     *sets;        /* (owned) in the order they are created */
-  size_t             n_sets;
-  TrellisNftChain   *chains;      /* (owned) */
-  size_t             n_chains;
-  TrellisNftRule    *rules;       /* (owned) in order; a chain's rules in its order */
-  size_t             n_rules;
-  TrellisNftChild   *children;    /* (owned) */
-  size_t             n_children;
+  char *table; /* (owned) */
+  TrellisQueueExpr queue_expr;
+  TrellisNftSet *sets; /* (owned) in the order they are created */
+  size_t n_sets;
+  TrellisNftChain *chains; /* (owned) */
+  size_t n_chains;
+  TrellisNftRule *rules; /* (owned) in order; a chain's rules in its order */
+  size_t n_rules;
+  TrellisNftChild *children; /* (owned) */
+  size_t n_children;
 } TrellisNftPlan;
 
 /* One child's part of the parameters. */
 typedef struct {
-  const char            *name;      /* the NAME of [child NAME]: letters, digits, - and _ */
-  const uint32_t        *uids;      /* (nullable) its accounts' uids, any order */
-  size_t                 n_uids;
-  const TrellisNftCidr  *v4;        /* (nullable) the blocked categories' IPv4 ranges */
-  size_t                 n_v4;
-  const TrellisNftCidr  *v6;        /* (nullable) and IPv6 ranges */
-  size_t                 n_v6;
-  bool                   quiet;     /* quiet-hours= given: a quiet set and rule */
-  const TrellisNftTimeRange *quiet_times;  /* (nullable) the quiet times, any order */
-  size_t                 n_quiet_times;
-  bool                   allowlist; /* mode=allowlist: only learned addresses */
+  const char *name;     /* the NAME of [child NAME]: letters, digits, - and _ */
+  const uint32_t *uids; /* (nullable) its accounts' uids, any order */
+  size_t n_uids;
+  const TrellisNftCidr *v4; /* (nullable) the blocked categories' IPv4 ranges */
+  size_t n_v4;
+  const TrellisNftCidr *v6; /* (nullable) and IPv6 ranges */
+  size_t n_v6;
+  bool quiet;                             /* quiet-hours= given: a quiet set and rule */
+  const TrellisNftTimeRange *quiet_times; /* (nullable) the quiet times, any order */
+  size_t n_quiet_times;
+  bool allowlist; /* mode=allowlist: only learned addresses */
 } TrellisNftPlanChild;
 
 typedef struct {
-  const char                 *table;        /* 1 to 255 bytes */
-  uint16_t                    queue_num;
-  uint16_t                    queue_total;  /* queues from queue_num on, 1 to
+  const char *table; /* 1 to 255 bytes */
+  uint16_t queue_num;
+  uint16_t queue_total; /* queues from queue_num on, 1 to
                                              * TRELLIS_NFT_QUEUE_TOTAL_MAX; 0 counts as 1 */
-  uint16_t                    answer_port;  /* != 0, != 53 */
-  uint32_t                    mark;         /* != 0 */
-  bool                        bypass;       /* on-failure=open */
-  TrellisQueueExpr            queue_expr;
-  const TrellisNftPlanChild  *children;     /* (nullable) */
-  size_t                      n_children;
-  bool                        net_policy;   /* the network policy's sets and chains
+  uint16_t answer_port; /* != 0, != 53 */
+  uint32_t mark;        /* != 0 */
+  bool bypass;          /* on-failure=open */
+  TrellisQueueExpr queue_expr;
+  const TrellisNftPlanChild *children; /* (nullable) */
+  size_t n_children;
+  bool net_policy;              /* the network policy's sets and chains
                                              * (trellis_nft_plan_new_for_policy() always) */
-  uint16_t                    answers_queue_num;  /* outside the queries' queues; 0: the
+  uint16_t answers_queue_num;   /* outside the queries' queues; 0: the
                                                    * first after them (queue_num + queue_total) */
-  uint32_t                    learn_mark;   /* conntrack mark; 0: TRELLIS_NFT_LEARN_MARK_DEFAULT */
-  const TrellisNftCidr       *doh_v4;       /* (nullable) DoH endpoints' shipped addresses */
-  size_t                      n_doh_v4;
-  const TrellisNftCidr       *doh_v6;
-  size_t                      n_doh_v6;
+  uint32_t learn_mark;          /* conntrack mark; 0: TRELLIS_NFT_LEARN_MARK_DEFAULT */
+  const TrellisNftCidr *doh_v4; /* (nullable) DoH endpoints' shipped addresses */
+  size_t n_doh_v4;
+  const TrellisNftCidr *doh_v6;
+  size_t n_doh_v6;
 } TrellisNftPlanParams;
 
 /* What the household does not say: where the daemon's table, queue and
  * answerer are. */
 typedef struct {
-  const char        *table;        /* (nullable) NULL: TRELLIS_NFT_TABLE_DEFAULT */
-  uint16_t           queue_num;
-  uint16_t           queue_total;  /* 0: 1 */
-  uint16_t           answer_port;
-  uint32_t           mark;         /* 0: TRELLIS_NFT_MARK_DEFAULT */
-  TrellisQueueExpr   queue_expr;
-  int64_t            now_us;       /* the moment the quiet times start from (unix
+  const char *table; /* (nullable) NULL: TRELLIS_NFT_TABLE_DEFAULT */
+  uint16_t queue_num;
+  uint16_t queue_total; /* 0: 1 */
+  uint16_t answer_port;
+  uint32_t mark; /* 0: TRELLIS_NFT_MARK_DEFAULT */
+  TrellisQueueExpr queue_expr;
+  int64_t now_us;           /* the moment the quiet times start from (unix
                                     * microseconds); 0: now */
-  int64_t            kernel_offset_us;  /* subtracted from the quiet times: a
+  int64_t kernel_offset_us; /* subtracted from the quiet times: a
                                          * test's fake clock minus the real one */
 } TrellisNftPlanTuning;
 
@@ -319,8 +319,8 @@ guint trellis_nft_queue_total_default (void);
  * packets to filter).
  */
 typedef gboolean (*TrellisNftPlanResolve) (const char *account,
-                                           uint32_t   *ret_uid,
-                                           gpointer    user_data);
+                                           uint32_t *ret_uid,
+                                           gpointer user_data);
 
 /**
  * trellis_nft_plan_new:
@@ -328,8 +328,8 @@ typedef gboolean (*TrellisNftPlanResolve) (const char *account,
  * Returns: (transfer full) the plan, or NULL with @error set
  * (TRELLIS_POLICY_ERROR_INVALID) for a bad parameter.
  */
-TrellisNftPlan *trellis_nft_plan_new (const TrellisNftPlanParams  *params,
-                                      GError                     **error);
+TrellisNftPlan *trellis_nft_plan_new (const TrellisNftPlanParams *params,
+                                      GError **error);
 
 /**
  * trellis_nft_plan_new_for_policy:
@@ -343,11 +343,11 @@ TrellisNftPlan *trellis_nft_plan_new (const TrellisNftPlanParams  *params,
  * An account that resolves to uid 0 is refused.
  * Returns: (transfer full) the plan, or NULL with @error set.
  */
-TrellisNftPlan *trellis_nft_plan_new_for_policy (TrellisPolicy               *policy,
-                                                 const TrellisNftPlanTuning  *tuning,
-                                                 TrellisNftPlanResolve        resolve,
-                                                 gpointer                     user_data,
-                                                 GError                     **error);
+TrellisNftPlan *trellis_nft_plan_new_for_policy (TrellisPolicy *policy,
+                                                 const TrellisNftPlanTuning *tuning,
+                                                 TrellisNftPlanResolve resolve,
+                                                 gpointer user_data,
+                                                 GError **error);
 
 void trellis_nft_plan_free (TrellisNftPlan *plan);
 
@@ -361,9 +361,9 @@ void trellis_nft_plan_free (TrellisNftPlan *plan);
  * each change of the zone's offset).  Sets @ret_from_us, @ret_to_us.
  */
 void trellis_nft_quiet_horizon (TrellisPolicy *policy,
-                                int64_t        now_us,
-                                int64_t       *ret_from_us,
-                                int64_t       *ret_to_us);
+                                int64_t now_us,
+                                int64_t *ret_from_us,
+                                int64_t *ret_to_us);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisNftPlan, trellis_nft_plan_free)
 
 /**
@@ -381,7 +381,7 @@ gboolean trellis_nft_set_same_elements (const TrellisNftSet *a,
 
 /** trellis_nft_plan_find_set: (nullable) the set named @name. */
 const TrellisNftSet *trellis_nft_plan_find_set (const TrellisNftPlan *plan,
-                                                const char           *name);
+                                                const char *name);
 
 /**
  * trellis_nft_plan_render:
@@ -399,6 +399,6 @@ const TrellisNftSet *trellis_nft_plan_find_set (const TrellisNftPlan *plan,
  * is not in the plan.
  */
 char *trellis_nft_plan_render (const TrellisNftPlan *plan,
-                               const char           *child);
+                               const char *child);
 
 G_END_DECLS

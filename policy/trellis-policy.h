@@ -17,34 +17,34 @@ G_BEGIN_DECLS
 GQuark trellis_policy_error_quark (void);
 
 typedef enum {
-  TRELLIS_POLICY_ERROR_IO,        /* the file could not be read */
-  TRELLIS_POLICY_ERROR_SYNTAX,    /* not a key file, or a malformed line */
-  TRELLIS_POLICY_ERROR_INVALID,   /* well-formed, but a value is wrong */
+  TRELLIS_POLICY_ERROR_IO,      /* the file could not be read */
+  TRELLIS_POLICY_ERROR_SYNTAX,  /* not a key file, or a malformed line */
+  TRELLIS_POLICY_ERROR_INVALID, /* well-formed, but a value is wrong */
 } TrellisPolicyError;
 
 /* What the answer to a filtered query looks like. */
 typedef enum {
   TRELLIS_VERDICT_ALLOW = 0,
   TRELLIS_VERDICT_BLOCK,
-  TRELLIS_VERDICT_SAFE_SEARCH,    /* answer with a CNAME to decision.target and
+  TRELLIS_VERDICT_SAFE_SEARCH, /* answer with a CNAME to decision.target and
                                    * the upstream's addresses for it */
 } TrellisVerdict;
 
 /* Which kind of rule decided.  The order is the decision order
  * (docs/household.md, "How a name is decided"). */
 typedef enum {
-  TRELLIS_RULE_KIND_DEFAULT = 0,  /* nothing matched: the profile's default */
-  TRELLIS_RULE_KIND_HELPLINE,     /* always allowed, never logged */
-  TRELLIS_RULE_KIND_ALLOW,        /* the child's allow= */
-  TRELLIS_RULE_KIND_DENY,         /* the child's deny= */
-  TRELLIS_RULE_KIND_INTEGRITY,    /* a built-in rule that keeps the filter whole
+  TRELLIS_RULE_KIND_DEFAULT = 0, /* nothing matched: the profile's default */
+  TRELLIS_RULE_KIND_HELPLINE,    /* always allowed, never logged */
+  TRELLIS_RULE_KIND_ALLOW,       /* the child's allow= */
+  TRELLIS_RULE_KIND_DENY,        /* the child's deny= */
+  TRELLIS_RULE_KIND_INTEGRITY,   /* a built-in rule that keeps the filter whole
                                    * (use-application-dns.net and the like) */
-  TRELLIS_RULE_KIND_QUIET_HOURS,  /* the child's quiet-hours= (bedtime) */
-  TRELLIS_RULE_KIND_CATEGORY,     /* a category blocked for the child's age band
+  TRELLIS_RULE_KIND_QUIET_HOURS, /* the child's quiet-hours= (bedtime) */
+  TRELLIS_RULE_KIND_CATEGORY,    /* a category blocked for the child's age band
                                    * or added with block=+NAME */
-  TRELLIS_RULE_KIND_ALLOWLIST,    /* mode=allowlist: the name is on no list the
+  TRELLIS_RULE_KIND_ALLOWLIST,   /* mode=allowlist: the name is on no list the
                                    * child may use (that mode's default) */
-  TRELLIS_RULE_KIND_SAFE_SEARCH,  /* a search engine's name, answered with its
+  TRELLIS_RULE_KIND_SAFE_SEARCH, /* a search engine's name, answered with its
                                    * provider's safe endpoint */
 } TrellisRuleKind;
 
@@ -61,7 +61,7 @@ const char *trellis_rule_kind_to_string (TrellisRuleKind kind);
  * @ret_kind: (out): set only on success
  * Returns: FALSE when @text is no kind's name.
  */
-gboolean trellis_rule_kind_from_string (const char      *text,
+gboolean trellis_rule_kind_from_string (const char *text,
                                         TrellisRuleKind *ret_kind);
 
 /* How strictly search engines are held to their safe mode (safe-search=). */
@@ -79,15 +79,15 @@ typedef struct _TrellisChild TrellisChild;
 
 /* One rule: where it came from and what it matches.  Owned by the policy. */
 typedef struct {
-  guint            id;         /* index in the policy's rule table; 0 is "default" */
-  TrellisRuleKind  kind;
-  const char      *pattern;    /* the normalized domain it matches (and all names
+  guint id; /* index in the policy's rule table; 0 is "default" */
+  TrellisRuleKind kind;
+  const char *pattern;  /* the normalized domain it matches (and all names
                                 * below it); "" for the default rule */
-  const char      *child;      /* (nullable) the child's section it belongs to */
-  const char      *category;   /* (nullable) CATEGORY: the category's id ("gambling") */
-  const char      *file;       /* (nullable) the file it was read from */
-  guint            line;       /* 1-based, 0 when built in */
-  const char      *detail;     /* (nullable) QUIET_HOURS: the window as written
+  const char *child;    /* (nullable) the child's section it belongs to */
+  const char *category; /* (nullable) CATEGORY: the category's id ("gambling") */
+  const char *file;     /* (nullable) the file it was read from */
+  guint line;           /* 1-based, 0 when built in */
+  const char *detail;   /* (nullable) QUIET_HOURS: the window as written
                                 * ("Mon-Fri 20:30-07:00"); CATEGORY: the age
                                 * band's id ("9-12"); SAFE_SEARCH: the level
                                 * ("strict") */
@@ -95,31 +95,31 @@ typedef struct {
 
 /* The outcome of trellis_policy_decide(). */
 typedef struct {
-  TrellisVerdict     verdict;
-  const TrellisRule *rule;     /* the rule that matched; never NULL */
-  const char        *target;   /* (nullable) SAFE_SEARCH: the safe endpoint,
+  TrellisVerdict verdict;
+  const TrellisRule *rule; /* the rule that matched; never NULL */
+  const char *target;      /* (nullable) SAFE_SEARCH: the safe endpoint,
                                 * e.g. "forcesafesearch.google.com"; owned by
                                 * the policy */
 } TrellisDecision;
 
 /* A category of harmful material, shipped as data (categories/ID/). */
 typedef struct {
-  const char *id;              /* the folder's name: "gambling" */
-  const char *name;            /* translated display name */
-  const char *description;     /* translated, for parents */
-  guint       bit;             /* its bit in category masks, 0–31 */
-  guint       n_domains;       /* names in its lists */
+  const char *id;          /* the folder's name: "gambling" */
+  const char *name;        /* translated display name */
+  const char *description; /* translated, for parents */
+  guint bit;               /* its bit in category masks, 0–31 */
+  guint n_domains;         /* names in its lists */
 } TrellisCategory;
 
 /* An age band: ages, the categories blocked, the safe-search level and the
  * mode a child of that age gets unless the household says otherwise. */
 typedef struct {
-  const char              *id;            /* "9-12", "under-6", ... */
-  guint                    min_age;
-  guint                    max_age;       /* inclusive */
-  guint32                  categories;    /* mask of TrellisCategory.bit */
-  TrellisSafeSearchLevel   safe_search;
-  gboolean                 allowlist;     /* mode=allowlist by default */
+  const char *id; /* "9-12", "under-6", ... */
+  guint min_age;
+  guint max_age;      /* inclusive */
+  guint32 categories; /* mask of TrellisCategory.bit */
+  TrellisSafeSearchLevel safe_search;
+  gboolean allowlist; /* mode=allowlist by default */
 } TrellisAgeBand;
 
 /**
@@ -133,9 +133,9 @@ typedef struct {
  * Reads and validates a household file.  Returns: (transfer full) the policy,
  * or NULL.
  */
-TrellisPolicy *trellis_policy_load_file (const char  *path,
-                                         const char  *data_dir,
-                                         GError     **error);
+TrellisPolicy *trellis_policy_load_file (const char *path,
+                                         const char *data_dir,
+                                         GError **error);
 
 /**
  * trellis_policy_load_data: as _load_file() but from memory; @name is used in
@@ -146,14 +146,14 @@ TrellisPolicy *trellis_policy_load_file (const char  *path,
  * helplines file in @data_dir is an error too (TRELLIS_POLICY_ERROR_IO for a
  * file that cannot be read): helplines must never be missing.
  */
-TrellisPolicy *trellis_policy_load_data (const char  *data,
-                                         gsize        length,
-                                         const char  *name,
-                                         const char  *data_dir,
-                                         GError     **error);
+TrellisPolicy *trellis_policy_load_data (const char *data,
+                                         gsize length,
+                                         const char *name,
+                                         const char *data_dir,
+                                         GError **error);
 
-TrellisPolicy *trellis_policy_ref   (TrellisPolicy *policy);
-void           trellis_policy_unref (TrellisPolicy *policy);
+TrellisPolicy *trellis_policy_ref (TrellisPolicy *policy);
+void trellis_policy_unref (TrellisPolicy *policy);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisPolicy, trellis_policy_unref)
 
 /** trellis_policy_get_parents: (transfer none) NULL-terminated account names. */
@@ -164,19 +164,19 @@ gboolean trellis_policy_get_on_failure_open (TrellisPolicy *policy);
 
 /** trellis_policy_get_children: (transfer none) the children, in file order. */
 const TrellisChild *const *trellis_policy_get_children (TrellisPolicy *policy,
-                                                        guint         *ret_n_children);
+                                                        guint *ret_n_children);
 
 /** trellis_policy_find_child_by_account: (nullable) the child whose accounts= lists @account. */
 const TrellisChild *trellis_policy_find_child_by_account (TrellisPolicy *policy,
-                                                          const char    *account);
+                                                          const char *account);
 
 /** trellis_policy_find_child: (nullable) the child named @name (the [child NAME] section). */
 const TrellisChild *trellis_policy_find_child (TrellisPolicy *policy,
-                                               const char    *name);
+                                               const char *name);
 
-const char         *trellis_child_get_name     (const TrellisChild *child);
+const char *trellis_child_get_name (const TrellisChild *child);
 /** trellis_child_get_accounts: (transfer none) NULL-terminated Linux account names. */
-const char *const  *trellis_child_get_accounts (const TrellisChild *child);
+const char *const *trellis_child_get_accounts (const TrellisChild *child);
 
 /** trellis_child_get_birth: (nullable) birth= as written ("2016-05"), NULL when age= is given. */
 const char *trellis_child_get_birth (const TrellisChild *child);
@@ -189,10 +189,10 @@ const char *trellis_child_get_birth (const TrellisChild *child);
  *
  * As trellis_policy_load_file(); the daemon uses this form.
  */
-TrellisPolicy *trellis_policy_load_file_full (const char  *path,
-                                              const char  *data_dir,
-                                              const char  *index_path,
-                                              GError     **error);
+TrellisPolicy *trellis_policy_load_file_full (const char *path,
+                                              const char *data_dir,
+                                              const char *index_path,
+                                              GError **error);
 
 /**
  * trellis_policy_get_warnings:
@@ -213,11 +213,11 @@ guint trellis_policy_get_log_retention_days (TrellisPolicy *policy);
  *   (transfer full), else NULL
  * Returns: (nullable) quiet-hours= as written, NULL when none.
  */
-const char *trellis_child_get_quiet_hours (TrellisPolicy      *policy,
+const char *trellis_child_get_quiet_hours (TrellisPolicy *policy,
                                            const TrellisChild *child,
-                                           GDateTime          *now,
-                                           gboolean           *ret_quiet_now,
-                                           char              **ret_until);
+                                           GDateTime *now,
+                                           gboolean *ret_quiet_now,
+                                           char **ret_until);
 
 /**
  * trellis_child_get_quiet_times:
@@ -227,10 +227,10 @@ const char *trellis_child_get_quiet_hours (TrellisPolicy      *policy,
  * the stretches with it.  Returns: (transfer full) a GArray of gint64
  * pairs (element size 2 × 8 bytes), [start, end), sorted, apart.
  */
-GArray *trellis_child_get_quiet_times (TrellisPolicy      *policy,
+GArray *trellis_child_get_quiet_times (TrellisPolicy *policy,
                                        const TrellisChild *child,
-                                       gint64              from_us,
-                                       gint64              to_us);
+                                       gint64 from_us,
+                                       gint64 to_us);
 
 /**
  * trellis_policy_get_doh_names:
@@ -248,15 +248,15 @@ const char *const *trellis_policy_get_doh_names (TrellisPolicy *policy);
  * network order, sorted, unique.  Returns: (transfer none), *@ret_n of them.
  */
 const guint8 *trellis_policy_get_doh_addresses (TrellisPolicy *policy,
-                                                int            family,
-                                                gsize         *ret_n);
+                                                int family,
+                                                gsize *ret_n);
 
 /* A helpline, as shipped or added by the household. */
 typedef struct {
   const char *domain;
-  const char *country;   /* ISO 3166 code, or "INT" */
+  const char *country; /* ISO 3166 code, or "INT" */
   const char *name;
-  const char *contact;   /* (nullable) phone, SMS or address to show */
+  const char *contact; /* (nullable) phone, SMS or address to show */
 } TrellisHelplineInfo;
 
 /** trellis_policy_get_helplines: (transfer full) a GArray of TrellisHelplineInfo, owned strings by the policy. */
@@ -273,20 +273,20 @@ gboolean trellis_policy_has_safe_search (TrellisPolicy *policy);
 
 /** trellis_policy_get_categories: (transfer none) every shipped category. */
 const TrellisCategory *const *trellis_policy_get_categories (TrellisPolicy *policy,
-                                                             guint         *ret_n);
+                                                             guint *ret_n);
 
 /** trellis_policy_get_age_bands: (transfer none) the bands, youngest first. */
 const TrellisAgeBand *const *trellis_policy_get_age_bands (TrellisPolicy *policy,
-                                                           guint         *ret_n);
+                                                           guint *ret_n);
 
 /**
  * trellis_child_get_age:
  * @now: the moment, in any zone (read in the household's zone)
  * Returns: the child's age in whole years at @now (from age= or birth=).
  */
-guint trellis_child_get_age (TrellisPolicy      *policy,
+guint trellis_child_get_age (TrellisPolicy *policy,
                              const TrellisChild *child,
-                             GDateTime          *now);
+                             GDateTime *now);
 
 /**
  * trellis_child_get_profile:
@@ -295,23 +295,23 @@ guint trellis_child_get_age (TrellisPolicy      *policy,
  * Returns: (transfer none) the band, or NULL when the child is 18 or over
  * at @now (Trellis does not filter adults: every name is then allowed).
  */
-const TrellisAgeBand *trellis_child_get_profile (TrellisPolicy          *policy,
-                                                 const TrellisChild     *child,
-                                                 GDateTime              *now,
-                                                 guint32                *ret_categories,
+const TrellisAgeBand *trellis_child_get_profile (TrellisPolicy *policy,
+                                                 const TrellisChild *child,
+                                                 GDateTime *now,
+                                                 guint32 *ret_categories,
                                                  TrellisSafeSearchLevel *ret_safe_search,
-                                                 gboolean               *ret_allowlist);
+                                                 gboolean *ret_allowlist);
 
 /**
  * trellis_policy_decide_at:
  * As trellis_policy_decide() at the moment @now (quiet hours and age are
  * read in the household's zone, whatever zone @now carries).
  */
-void trellis_policy_decide_at (TrellisPolicy      *policy,
+void trellis_policy_decide_at (TrellisPolicy *policy,
                                const TrellisChild *child,
-                               const char         *name,
-                               GDateTime          *now,
-                               TrellisDecision    *ret_decision);
+                               const char *name,
+                               GDateTime *now,
+                               TrellisDecision *ret_decision);
 
 /**
  * trellis_policy_decide_many:
@@ -326,12 +326,12 @@ void trellis_policy_decide_at (TrellisPolicy      *policy,
  * them: the domain index looks them up together (their memory reads
  * overlap).  The same decisions, name by name.
  */
-void trellis_policy_decide_many (TrellisPolicy             *policy,
+void trellis_policy_decide_many (TrellisPolicy *policy,
                                  const TrellisChild *const *children,
-                                 const char *const         *names,
-                                 gsize                      n_names,
-                                 GDateTime                 *now,
-                                 TrellisDecision           *ret_decisions);
+                                 const char *const *names,
+                                 gsize n_names,
+                                 GDateTime *now,
+                                 TrellisDecision *ret_decisions);
 
 /**
  * trellis_policy_decide:
@@ -349,14 +349,14 @@ void trellis_policy_decide_many (TrellisPolicy             *policy,
  * rule decides, so "allow = icloud.com" does not open "mask.icloud.com".
  * Never fails: an unparseable name is decided by the default (rule 0).
  */
-void trellis_policy_decide (TrellisPolicy      *policy,
+void trellis_policy_decide (TrellisPolicy *policy,
                             const TrellisChild *child,
-                            const char         *name,
-                            TrellisDecision    *ret_decision);
+                            const char *name,
+                            TrellisDecision *ret_decision);
 
 /** trellis_policy_get_rule: (nullable) the rule with @id. */
 const TrellisRule *trellis_policy_get_rule (TrellisPolicy *policy,
-                                            guint          id);
+                                            guint id);
 
 /**
  * trellis_rule_format_short:
@@ -380,10 +380,10 @@ char *trellis_rule_explain (const TrellisRule *rule);
  * As trellis_rule_explain(), in the words of @child's age band at @now
  * (a category's explanation comes from its category.desktop).
  */
-char *trellis_rule_explain_for (TrellisPolicy      *policy,
-                                const TrellisRule  *rule,
+char *trellis_rule_explain_for (TrellisPolicy *policy,
+                                const TrellisRule *rule,
                                 const TrellisChild *child,
-                                GDateTime          *now);
+                                GDateTime *now);
 
 /**
  * trellis_rule_explain_for_locale:
@@ -393,11 +393,11 @@ char *trellis_rule_explain_for (TrellisPolicy      *policy,
  * As trellis_rule_explain_for().  The gettext messages follow the calling
  * thread's locale (uselocale()).
  */
-char *trellis_rule_explain_for_locale (TrellisPolicy      *policy,
-                                       const TrellisRule  *rule,
+char *trellis_rule_explain_for_locale (TrellisPolicy *policy,
+                                       const TrellisRule *rule,
                                        const TrellisChild *child,
-                                       GDateTime          *now,
-                                       const char         *locale);
+                                       GDateTime *now,
+                                       const char *locale);
 
 /**
  * trellis_domain_normalize:

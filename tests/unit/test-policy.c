@@ -37,12 +37,12 @@ example_line_of (const char *prefix)
 }
 
 static void
-assert_decision (TrellisPolicy      *policy,
+assert_decision (TrellisPolicy *policy,
                  const TrellisChild *child,
-                 const char         *name,
-                 TrellisVerdict      verdict,
-                 TrellisRuleKind     kind,
-                 const char         *pattern)
+                 const char *name,
+                 TrellisVerdict verdict,
+                 TrellisRuleKind kind,
+                 const char *pattern)
 {
   TrellisDecision decision = { 0 };
 
@@ -90,8 +90,8 @@ test_example_household (void **state)
   assert_null (accounts[1]);
 
   /* What trellis policy check prints, through the public getters. */
-  assert_null (trellis_child_get_birth (sam));                /* age = 10 */
-  assert_null (trellis_policy_get_timezone_name (policy));   /* the system's zone */
+  assert_null (trellis_child_get_birth (sam));             /* age = 10 */
+  assert_null (trellis_policy_get_timezone_name (policy)); /* the system's zone */
   assert_true (trellis_policy_has_safe_search (policy));
 }
 
@@ -100,7 +100,7 @@ static void
 test_getters (void **state)
 {
   g_autoptr(TrellisPolicy) policy = trellis_test_load_policy ("[household]\nparents = mum\ntimezone = Europe/Paris\n"
-                                          "[child ana]\nbirth = 2016-05\naccounts = ana\n");
+                                                               "[child ana]\nbirth = 2016-05\naccounts = ana\n");
   const TrellisChild *ana = trellis_policy_find_child (policy, "ana");
 
   assert_non_null (ana);
@@ -117,8 +117,8 @@ static void
 test_rule_kind_names (void **state)
 {
   static const struct {
-    TrellisRuleKind  kind;
-    const char      *name;
+    TrellisRuleKind kind;
+    const char *name;
   } kinds[] = {
     { TRELLIS_RULE_KIND_DEFAULT, "default" },
     { TRELLIS_RULE_KIND_HELPLINE, "helpline" },
@@ -150,7 +150,7 @@ test_rule_kind_names (void **state)
 
       if (trellis_rule_kind_from_string (not_kinds[i], &kind))
         fail_msg ("“%s” was read as a rule kind", not_kinds[i]);
-      assert_int_equal (kind, TRELLIS_RULE_KIND_DENY);  /* untouched */
+      assert_int_equal (kind, TRELLIS_RULE_KIND_DENY); /* untouched */
     }
   assert_false (trellis_rule_kind_from_string (NULL, NULL));
 }
@@ -216,28 +216,51 @@ static void
 test_decide_many (void **state)
 {
   g_autoptr(TrellisPolicy) policy = trellis_test_load_policy ("[household]\n"
-                                          "parents = mum\n"
-                                          "timezone = Europe/Paris\n"
-                                          "[child sam]\n"
-                                          "age = 10\n"
-                                          "accounts = sam\n"
-                                          "deny = example-game.com; childline.org.uk\n"
-                                          "allow = scratch.mit.edu; 1xbet.com\n"
-                                          "quiet-hours = Mon-Sun 21:00-07:00\n"
-                                          "[child alex]\n"
-                                          "age = 4\n"
-                                          "accounts = alex\n"
-                                          "[child robin]\n"
-                                          "age = 15\n"
-                                          "accounts = robin\n"
-                                          "safe-search = moderate\n");
+                                                               "parents = mum\n"
+                                                               "timezone = Europe/Paris\n"
+                                                               "[child sam]\n"
+                                                               "age = 10\n"
+                                                               "accounts = sam\n"
+                                                               "deny = example-game.com; childline.org.uk\n"
+                                                               "allow = scratch.mit.edu; 1xbet.com\n"
+                                                               "quiet-hours = Mon-Sun 21:00-07:00\n"
+                                                               "[child alex]\n"
+                                                               "age = 4\n"
+                                                               "accounts = alex\n"
+                                                               "[child robin]\n"
+                                                               "age = 15\n"
+                                                               "accounts = robin\n"
+                                                               "safe-search = moderate\n");
   static const char *const base[] = {
-    "example-game.com", "www.example-game.com", "WWW.Example-Game.COM.", "notexample-game.com",
-    "childline.org.uk", "help.childline.org.uk", "samaritans.org", "scratch.mit.edu", "mit.edu",
-    "1xbet.com", "www.1xbet.com", "22bet.com", "m.22bet.com", "888casino.com",
-    "use-application-dns.net", "mask.icloud.com", "www.google.com", "google.com", "www.google.fr",
-    "forcesafesearch.google.com", "www.youtube.com", "en.wikipedia.org", "a\\.example-game.com",
-    "x\\046y.example-game.com", "b\\195\\188cher.de", "bücher.de", "", ".", "com",
+    "example-game.com",
+    "www.example-game.com",
+    "WWW.Example-Game.COM.",
+    "notexample-game.com",
+    "childline.org.uk",
+    "help.childline.org.uk",
+    "samaritans.org",
+    "scratch.mit.edu",
+    "mit.edu",
+    "1xbet.com",
+    "www.1xbet.com",
+    "22bet.com",
+    "m.22bet.com",
+    "888casino.com",
+    "use-application-dns.net",
+    "mask.icloud.com",
+    "www.google.com",
+    "google.com",
+    "www.google.fr",
+    "forcesafesearch.google.com",
+    "www.youtube.com",
+    "en.wikipedia.org",
+    "a\\.example-game.com",
+    "x\\046y.example-game.com",
+    "b\\195\\188cher.de",
+    "bücher.de",
+    "",
+    ".",
+    "com",
     "a.b.c.d.e.f.g.h.example.org",
   };
   const TrellisChild *kids[4];
@@ -260,7 +283,7 @@ test_decide_many (void **state)
       children[n] = kids[(k / G_N_ELEMENTS (base) + k) % 4];
       n++;
     }
-  names[n] = NULL;   /* a NULL name too */
+  names[n] = NULL; /* a NULL name too */
   children[n++] = kids[0];
 
   /* 22:30 in Paris (quiet for sam), and 12:00. */
@@ -270,8 +293,8 @@ test_decide_many (void **state)
     for (guint zone = 0; zone < 2; zone++)
       {
         g_autoptr(GDateTime) now = zone == 0
-          ? g_date_time_ref (moments[m])
-          : g_date_time_to_timezone (moments[m], trellis_policy_get_timezone (policy));
+                                      ? g_date_time_ref (moments[m])
+                                      : g_date_time_to_timezone (moments[m], trellis_policy_get_timezone (policy));
         guint blocked = 0;
 
         memset (many, 0, sizeof many);
@@ -302,12 +325,12 @@ static void
 test_helpline_beats_deny (void **state)
 {
   g_autoptr(TrellisPolicy) policy = trellis_test_load_policy ("[household]\n"
-                                          "parents = mum\n"
-                                          "[child kid]\n"
-                                          "age = 9\n"
-                                          "accounts = kid\n"
-                                          "deny = childline.org.uk; www.kidshelpphone.ca\n"
-                                          "allow = 988lifeline.org\n");
+                                                               "parents = mum\n"
+                                                               "[child kid]\n"
+                                                               "age = 9\n"
+                                                               "accounts = kid\n"
+                                                               "deny = childline.org.uk; www.kidshelpphone.ca\n"
+                                                               "allow = 988lifeline.org\n");
   const TrellisChild *kid = trellis_policy_find_child_by_account (policy, "kid");
   TrellisDecision decision = { 0 };
   g_autofree char *text = NULL;
@@ -336,18 +359,18 @@ static void
 test_explanations_by_age (void **state)
 {
   g_autoptr(TrellisPolicy) policy = trellis_test_load_policy ("[household]\n"
-                                          "parents = mum\n"
-                                          "timezone = UTC\n"
-                                          "[child kid]\n"
-                                          "age = 8\n"
-                                          "accounts = kid\n"
-                                          "deny = example-game.com\n"
-                                          "quiet-hours = Mon-Sun 00:00-23:59\n"
-                                          "[child teen]\n"
-                                          "age = 14\n"
-                                          "accounts = teen\n"
-                                          "deny = example-game.com\n"
-                                          "quiet-hours = Mon-Sun 00:00-23:59\n");
+                                                               "parents = mum\n"
+                                                               "timezone = UTC\n"
+                                                               "[child kid]\n"
+                                                               "age = 8\n"
+                                                               "accounts = kid\n"
+                                                               "deny = example-game.com\n"
+                                                               "quiet-hours = Mon-Sun 00:00-23:59\n"
+                                                               "[child teen]\n"
+                                                               "age = 14\n"
+                                                               "accounts = teen\n"
+                                                               "deny = example-game.com\n"
+                                                               "quiet-hours = Mon-Sun 00:00-23:59\n");
   const TrellisChild *kid = trellis_policy_find_child (policy, "kid");
   const TrellisChild *teen = trellis_policy_find_child (policy, "teen");
   g_autoptr(GDateTime) noon = g_date_time_new_utc (2026, 11, 26, 12, 0, 0);
@@ -379,11 +402,11 @@ static void
 test_integrity (void **state)
 {
   g_autoptr(TrellisPolicy) policy = trellis_test_load_policy ("[household]\n"
-                                          "parents = mum\n"
-                                          "[child kid]\n"
-                                          "age = 9\n"
-                                          "accounts = kid\n"
-                                          "allow = icloud.com\n");
+                                                               "parents = mum\n"
+                                                               "[child kid]\n"
+                                                               "age = 9\n"
+                                                               "accounts = kid\n"
+                                                               "allow = icloud.com\n");
   const TrellisChild *kid = trellis_policy_find_child_by_account (policy, "kid");
   TrellisDecision decision = { 0 };
   g_autofree char *text = NULL;
@@ -414,26 +437,26 @@ static void
 test_household_keys (void **state)
 {
   g_autoptr(TrellisPolicy) policy = trellis_test_load_policy ("# a comment\n"
-                                          "[household]\n"
-                                          "parents = mum;dad   # the parents\n"
-                                          "timezone = Europe/Paris   # schedules\n"
-                                          "default-profile = guest\n"
-                                          "on-failure = open # while trellisd is down\n"
-                                          "log-retention-days = 7\n"
-                                          "\n"
-                                          "[child alice]\n"
-                                          "age = 9                 # or birth\n"
-                                          "accounts = alice;alice2\n"
-                                          "devices = aa:bb:cc:dd:ee:01; 192.168.1.20; 10.0.0.0/8\n"
-                                          "block = +gambling; -phishing\n"
-                                          "allow = scratch.mit.edu\n"
-                                          "deny = Example.COM.; bücher.de\n"
-                                          "quiet-hours = Mon-Fri 20:30-07:00; Sat,Sun 21:30-08:00   # overnight\n"
-                                          "safe-search = strict\n"
-                                          "mode = blocklist\n"
-                                          "[child guest]\n"
-                                          "age = 12\n"
-                                          "devices = 10.1.0.0/16\n");
+                                                               "[household]\n"
+                                                               "parents = mum;dad   # the parents\n"
+                                                               "timezone = Europe/Paris   # schedules\n"
+                                                               "default-profile = guest\n"
+                                                               "on-failure = open # while trellisd is down\n"
+                                                               "log-retention-days = 7\n"
+                                                               "\n"
+                                                               "[child alice]\n"
+                                                               "age = 9                 # or birth\n"
+                                                               "accounts = alice;alice2\n"
+                                                               "devices = aa:bb:cc:dd:ee:01; 192.168.1.20; 10.0.0.0/8\n"
+                                                               "block = +gambling; -phishing\n"
+                                                               "allow = scratch.mit.edu\n"
+                                                               "deny = Example.COM.; bücher.de\n"
+                                                               "quiet-hours = Mon-Fri 20:30-07:00; Sat,Sun 21:30-08:00   # overnight\n"
+                                                               "safe-search = strict\n"
+                                                               "mode = blocklist\n"
+                                                               "[child guest]\n"
+                                                               "age = 12\n"
+                                                               "devices = 10.1.0.0/16\n");
   const char *const *parents = trellis_policy_get_parents (policy);
   const TrellisChild *alice = trellis_policy_find_child_by_account (policy, "alice2");
 
@@ -458,7 +481,7 @@ test_domain_normalize (void **state)
   g_autofree char *ok_label = g_strnfill (63, 'a');
   g_autofree char *with_long_label = g_strconcat (long_label, ".com", NULL);
   g_autofree char *with_ok_label = g_strconcat (ok_label, ".com", NULL);
-  g_autofree char *long_name = g_strjoin (".", ok_label, ok_label, ok_label, ok_label, NULL);  /* 255 */
+  g_autofree char *long_name = g_strjoin (".", ok_label, ok_label, ok_label, ok_label, NULL); /* 255 */
   struct {
     const char *in;
     const char *out;
@@ -501,10 +524,10 @@ test_domain_normalize (void **state)
 /* Malformed files: every error, with its place. */
 
 typedef struct {
-  const char         *what;
-  const char         *text;
-  TrellisPolicyError  code;
-  const char         *expected[4];  /* each must be a line of the message; nothing else may be */
+  const char *what;
+  const char *text;
+  TrellisPolicyError code;
+  const char *expected[4]; /* each must be a line of the message; nothing else may be */
 } Malformed;
 
 static const Malformed malformed[] = {

@@ -23,12 +23,12 @@
 
 #include "daemon/service-notify.h"
 
-#define INTERVAL_USEC 100000   /* WATCHDOG_USEC: pings every 50 ms */
+#define INTERVAL_USEC 100000 /* WATCHDOG_USEC: pings every 50 ms */
 
 typedef struct {
-  char *dir;    /* (owned) */
-  char *path;   /* (owned) the notify socket */
-  int   fd;     /* where "systemd" reads */
+  char *dir;  /* (owned) */
+  char *path; /* (owned) the notify socket */
+  int fd;     /* where "systemd" reads */
 } Fixture;
 
 static int
