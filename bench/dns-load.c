@@ -225,7 +225,8 @@ expire (Load *load, uint64_t t)
     {
       uint64_t sent = atomic_load (&load->sent_at[id]);
 
-      if (sent != 0 && t - sent > load->timeout_ns && atomic_compare_exchange_strong (&load->sent_at[id], &sent, 0))
+      if (sent != 0 && t - sent > load->timeout_ns
+          && atomic_compare_exchange_strong (&load->sent_at[id], &sent, 0))
         atomic_fetch_sub (&load->outstanding, 1);
     }
 }
@@ -316,7 +317,8 @@ main (int argc, char **argv)
       case 'S': n_sockets = atoi (optarg); break;
       default: usage ();
       }
-  if (server == NULL || file == NULL || (load.rate <= 0) == (load.in_flight <= 0) || n_sockets < 1 || n_sockets > MAX_SOCKETS || load.in_flight >= IDS / 2)
+  if (server == NULL || file == NULL || (load.rate <= 0) == (load.in_flight <= 0) || n_sockets < 1
+      || n_sockets > MAX_SOCKETS || load.in_flight >= IDS / 2)
     usage ();
   if (load_queries (&load, file) < 0)
     {

@@ -21,11 +21,11 @@
 
 static const char *const tlds[] = {
   "com", "com", "com", "com", "net", "org", "de", "uk", "co.uk", "ru", "io",
-  "info", "xyz", "fr", "nl", "com.br", "jp", "top", "online", "site",
+  "info", "xyz", "fr", "nl", "com.br", "jp", "top", "online", "site"
 };
 
 static void
-random_label (GRand   *rand,
+random_label (GRand *rand,
               GString *out)
 {
   static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -73,7 +73,7 @@ rss_kib (void)
 }
 
 int
-main (int   argc,
+main (int argc,
       char *argv[])
 {
   gint n_names = 1000000;
@@ -206,9 +206,9 @@ main (int   argc,
       else if (kind < 7)
         q = g_strdup_printf ("cdn-%u.static.%s", g_rand_int_range (rand, 0, 100), base);
       else if (kind < 8)
-        q = g_strdup_printf ("x%s", base);      /* a near miss */
+        q = g_strdup_printf ("x%s", base); /* a near miss */
       else
-        q = random_name (rand);                 /* almost always a miss */
+        q = random_name (rand); /* almost always a miss */
       g_ptr_array_add (queries, g_string_chunk_insert (query_chunk, q));
     }
 

@@ -84,11 +84,11 @@ ms (gint64 usec)
 
 /* Logs @names[i % n] for @events blocks and prints what it cost. */
 static gboolean
-run_writes (const char   *label,
-            const char   *path,
-            GPtrArray    *names,
-            gint          events,
-            gboolean      three_children)
+run_writes (const char *label,
+            const char *path,
+            GPtrArray *names,
+            gint events,
+            gboolean three_children)
 {
   static const char *const children[] = { "alice", "bob", "carol" };
   static const char *const categories[] = { "gambling", "adult", "social", NULL };
@@ -140,8 +140,8 @@ run_writes (const char   *label,
           ms (t1 - t0), (double) (t1 - t0) / events);
   printf ("  flush after the calls:  %.3f ms\n", ms (t2 - t1));
   printf ("  close (checkpoint):     %.3f ms\n", ms (t3 - t2));
-  printf ("  queued/folded/written/dropped: %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT "/%"
-          G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " (lost %" G_GUINT64_FORMAT ")\n",
+  printf ("  queued/folded/written/dropped: %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT
+          "/%" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " (lost %" G_GUINT64_FORMAT ")\n",
           stats.queued, stats.folded, stats.written, stats.dropped, stats.lost);
   printf ("  entries kept/dropped:   %" G_GINT64_FORMAT "/%" G_GUINT64_FORMAT "\n",
           entries, dropped_entries);
@@ -156,8 +156,8 @@ run_writes (const char   *label,
  * the slowest page. */
 static void
 page_through (TrellisEventLog *log,
-              const char      *child,
-              const char      *label)
+              const char *child,
+              const char *label)
 {
   guint64 before = 0, entries = 0;
   gint64 t0 = g_get_monotonic_time (), first = 0, slowest = 0;
@@ -168,7 +168,7 @@ page_through (TrellisEventLog *log,
       g_autoptr(GError) error = NULL;
       gint64 p0 = g_get_monotonic_time ();
       g_autoptr(TrellisEventLogPage) page = trellis_event_log_read_page (log, child, before, 0,
-                                                                         &error);
+                                                                          &error);
       gint64 took = g_get_monotonic_time () - p0;
 
       if (page == NULL)
@@ -191,8 +191,8 @@ page_through (TrellisEventLog *log,
 
 typedef struct {
   TrellisEventLog *log;
-  gint             stop;
-  guint            added;
+  gint stop;
+  guint added;
 } Writer;
 
 static gpointer
@@ -260,7 +260,7 @@ compare_int64 (gconstpointer a,
 
 static gboolean
 run_upgrade (const char *path,
-             gint        rows)
+             gint rows)
 {
   g_autoptr(GError) error = NULL;
   TrellisEventLog *log;
@@ -275,19 +275,22 @@ run_upgrade (const char *path,
   remove_db (path);
   if (sqlite3_open (path, &db) != SQLITE_OK
       || sqlite3_exec (db,
-           "CREATE TABLE events (id INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
-           "  child TEXT NOT NULL, name TEXT NOT NULL, rule TEXT, category TEXT);"
-           "CREATE INDEX events_child_time ON events (child, time);"
-           "CREATE INDEX events_time ON events (time);"
-           "CREATE TABLE requests (id INTEGER PRIMARY KEY, child TEXT NOT NULL,"
-           "  name TEXT NOT NULL, message TEXT, state TEXT NOT NULL,"
-           "  created INTEGER NOT NULL, answered INTEGER, answer TEXT, grant_until INTEGER);"
-           "CREATE INDEX requests_child_state ON requests (child, state);"
-           "CREATE TABLE pauses (child TEXT PRIMARY KEY, until INTEGER NOT NULL);"
-           "PRAGMA user_version=1; BEGIN;", NULL, NULL, NULL) != SQLITE_OK
+                       "CREATE TABLE events (id INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
+                       "  child TEXT NOT NULL, name TEXT NOT NULL, rule TEXT, category TEXT);"
+                       "CREATE INDEX events_child_time ON events (child, time);"
+                       "CREATE INDEX events_time ON events (time);"
+                       "CREATE TABLE requests (id INTEGER PRIMARY KEY, child TEXT NOT NULL,"
+                       "  name TEXT NOT NULL, message TEXT, state TEXT NOT NULL,"
+                       "  created INTEGER NOT NULL, answered INTEGER, answer TEXT, grant_until INTEGER);"
+                       "CREATE INDEX requests_child_state ON requests (child, state);"
+                       "CREATE TABLE pauses (child TEXT PRIMARY KEY, until INTEGER NOT NULL);"
+                       "PRAGMA user_version=1; BEGIN;",
+                       NULL, NULL, NULL)
+           != SQLITE_OK
       || sqlite3_prepare_v2 (db, "INSERT INTO events (time, child, name, rule) "
                                  "VALUES (?1, 'sam', ?2, 'deny example-game.com')",
-                             -1, &stmt, NULL) != SQLITE_OK)
+                             -1, &stmt, NULL)
+           != SQLITE_OK)
     {
       fprintf (stderr, "cannot make a schema-1 database: %s\n", sqlite3_errmsg (db));
       sqlite3_close (db);
@@ -325,8 +328,9 @@ run_upgrade (const char *path,
     }
   trellis_event_log_get_summary (log, "sam", &sum, NULL);
   printf ("upgrade: a schema-1 log of %d rows (one child, 5,000 names, three days)\n", rows);
-  printf ("  open (the migration):   %.3f ms; %" G_GUINT64_FORMAT " entries hold %"
-          G_GUINT64_FORMAT " blocks\n", ms (t1 - t0), sum.entries, sum.blocked);
+  printf ("  open (the migration):   %.3f ms; %" G_GUINT64_FORMAT " entries hold %" G_GUINT64_FORMAT
+          " blocks\n",
+          ms (t1 - t0), sum.entries, sum.blocked);
   page_through (log, "sam", "paged");
   trellis_event_log_free (log);
   printf ("  on disk after close:    %" G_GINT64_FORMAT " bytes\n", disk_bytes (path));
@@ -334,7 +338,7 @@ run_upgrade (const char *path,
 }
 
 int
-main (int   argc,
+main (int argc,
       char *argv[])
 {
   gint events = 100000;
@@ -362,8 +366,8 @@ main (int   argc,
   if (!g_option_context_parse (context, &argc, &argv, &error)
       || events <= 0 || n_names <= 0 || upgrade <= 0)
     {
-      fprintf (stderr, "%s\n", error != NULL ? error->message
-                                             : "--events, --names and --upgrade must be positive");
+      fprintf (stderr, "%s\n",
+               error != NULL ? error->message : "--events, --names and --upgrade must be positive");
       return 2;
     }
   if (dir == NULL)

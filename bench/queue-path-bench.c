@@ -33,7 +33,7 @@
 
 #include "daemon/dns-packet.h"
 #include "daemon/queue.h"
-#include "daemon/trellisd-private.h"
+#include "daemon/trellisd.h"
 #include "policy/domain-index.h"
 #include "policy/trellis-policy.h"
 
@@ -180,7 +180,9 @@ main (int argc, char **argv)
   gsize hits = 0;
 
   g_option_context_add_main_entries (options, entries, NULL);
-  if (!g_option_context_parse (options, &argc, &argv, &error) || household == NULL || data_dir == NULL || queries == NULL || uid < 0 || n_packets < 1 || batch < 1 || batch > TRELLIS_QUEUE_BATCH)
+  if (!g_option_context_parse (options, &argc, &argv, &error) || household == NULL
+      || data_dir == NULL || queries == NULL || uid < 0 || n_packets < 1 || batch < 1
+      || batch > TRELLIS_QUEUE_BATCH)
     {
       g_printerr ("queue-path-bench: %s\n", error != NULL ? error->message
                                                           : "--household, --data-dir, --queries and --uid are needed; --batch 1 to 64");

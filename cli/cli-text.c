@@ -48,8 +48,8 @@ trellis_cli_message_check (const char *message)
     return TRUE;
   /* Translators: U+%04X is a character's code (e.g. U+001B, the escape
    * character), %ld its place in the message, counting from 1. */
-  g_printerr (_("trellis: the message holds a control character (U+%04X, character %ld): "
-                "write it as plain text on one line\n"),
+  g_printerr (_ ("trellis: the message holds a control character (U+%04X, character %ld): "
+                 "write it as plain text on one line\n"),
               (guint) c, at + 1);
   return FALSE;
 }

@@ -7,6 +7,7 @@
 
 #include <glib.h>
 
+#include "cli/cli-json.h"
 #include "policy/trellis-policy.h"
 
 G_BEGIN_DECLS
@@ -15,9 +16,9 @@ G_BEGIN_DECLS
 
 /* Exit status, documented in --help. */
 enum {
-  TRELLIS_CLI_EXIT_OK = 0,        /* done; for why: the name is not blocked */
-  TRELLIS_CLI_EXIT_BLOCKED = 1,   /* why: the name is blocked; policy check: errors */
-  TRELLIS_CLI_EXIT_USAGE = 2,     /* a usage error, or a household file that cannot be read;
+  TRELLIS_CLI_EXIT_OK = 0,          /* done; for why: the name is not blocked */
+  TRELLIS_CLI_EXIT_BLOCKED = 1,     /* why: the name is blocked; policy check: errors */
+  TRELLIS_CLI_EXIT_USAGE = 2,       /* a usage error, or a household file that cannot be read;
                                    * trellisd refused (not allowed, bad argument, not found) */
   TRELLIS_CLI_EXIT_UNREACHABLE = 3, /* trellisd is not running or cannot be reached */
 };
@@ -26,15 +27,15 @@ enum {
 #define TRELLIS_CLI_DEFAULT_GRANT_SECONDS 3600
 
 typedef struct {
-  char     *household;  /* (owned) (nullable) --household */
-  char     *data_dir;   /* (owned) --data-dir, or trellis_data_dir_default() */
-  gboolean  data_dir_given; /* --data-dir was on the command line */
-  char     *account;    /* (owned) (nullable) --account */
-  gboolean  nft;        /* --nft */
-  gboolean  json;       /* --json */
-  char     *child;      /* (owned) (nullable) --child: a child's name (parents) */
-  char     *duration;   /* (owned) (nullable) --for: e.g. 30m, 2h, 1d */
-  gboolean  clear;      /* --clear (log) */
+  char *household;         /* (owned) (nullable) --household */
+  char *data_dir;          /* (owned) --data-dir, or trellis_data_dir_default() */
+  gboolean data_dir_given; /* --data-dir was on the command line */
+  char *account;           /* (owned) (nullable) --account */
+  gboolean nft;            /* --nft */
+  gboolean json;           /* --json */
+  char *child;             /* (owned) (nullable) --child: a child's name (parents) */
+  char *duration;          /* (owned) (nullable) --for: e.g. 30m, 2h, 1d */
+  gboolean clear;          /* --clear (log) */
 } TrellisCliOptions;
 
 /** trellis_cli_household_path: --household, or the system's file. */
@@ -49,7 +50,7 @@ char *trellis_cli_caller_account (void);
  * Returns: (transfer full) (nullable).
  */
 TrellisPolicy *trellis_cli_policy_load (const TrellisCliOptions *options,
-                                        const char              *path);
+                                        const char *path);
 
 /**
  * trellis_cli_data_dir_hint:
@@ -58,44 +59,40 @@ TrellisPolicy *trellis_cli_policy_load (const TrellisCliOptions *options,
  * line where it was looked for and how to give another.
  */
 void trellis_cli_data_dir_hint (const TrellisCliOptions *options,
-                                const GError            *error);
+                                const GError *error);
 
 /**
  * trellis_cli_duration_parse:
  * Reads a duration such as 90s, 30m, 2h, 1d (a bare number is seconds)
  * into a positive number of seconds; G_OPTION_ERROR_BAD_VALUE otherwise.
  */
-gboolean trellis_cli_duration_parse (const char  *text,
-                                     gint64      *ret_seconds,
-                                     GError     **error);
+gboolean trellis_cli_duration_parse (const char *text,
+                                     gint64 *ret_seconds,
+                                     GError **error);
 
 /** trellis_cli_time_format: (transfer full) @unix_time in local time, "YYYY-MM-DD HH:MM:SS". */
 char *trellis_cli_time_format (gint64 unix_time);
 
-/** trellis_cli_json_string: appends @text to @out as a JSON string, quoted and escaped. */
-void trellis_cli_json_string  (GString    *out,
-                               const char *text);
-
 /**
- * trellis_cli_json_variant:
- * Appends @value as JSON: a dictionary with string keys is an object,
- * other arrays and tuples are arrays, a variant is its content.
+ * trellis_cli_time_format_as:
+ * (transfer full) @unix_time in local time, as g_date_time_format()
+ * writes @format; "@SECONDS" for a time GLib cannot place.
  */
-void trellis_cli_json_variant (GString  *out,
-                               GVariant *value);
+char *trellis_cli_time_format_as (gint64 unix_time,
+                                  const char *format);
 
 /* The commands: @argc/@argv are the words after the command's own name. */
-int trellis_cli_why          (TrellisCliOptions *options, int argc, char **argv);
+int trellis_cli_why (TrellisCliOptions *options, int argc, char **argv);
 int trellis_cli_policy_check (TrellisCliOptions *options, int argc, char **argv);
-int trellis_cli_policy_show  (TrellisCliOptions *options, int argc, char **argv);
-int trellis_cli_status       (TrellisCliOptions *options, int argc, char **argv);
-int trellis_cli_log          (TrellisCliOptions *options, int argc, char **argv);
-int trellis_cli_ask          (TrellisCliOptions *options, int argc, char **argv);
-int trellis_cli_requests     (TrellisCliOptions *options, int argc, char **argv);
-int trellis_cli_approve      (TrellisCliOptions *options, int argc, char **argv);
-int trellis_cli_decline      (TrellisCliOptions *options, int argc, char **argv);
-int trellis_cli_pause        (TrellisCliOptions *options, int argc, char **argv);
+int trellis_cli_policy_show (TrellisCliOptions *options, int argc, char **argv);
+int trellis_cli_status (TrellisCliOptions *options, int argc, char **argv);
+int trellis_cli_log (TrellisCliOptions *options, int argc, char **argv);
+int trellis_cli_ask (TrellisCliOptions *options, int argc, char **argv);
+int trellis_cli_requests (TrellisCliOptions *options, int argc, char **argv);
+int trellis_cli_approve (TrellisCliOptions *options, int argc, char **argv);
+int trellis_cli_decline (TrellisCliOptions *options, int argc, char **argv);
+int trellis_cli_pause (TrellisCliOptions *options, int argc, char **argv);
 int trellis_cli_policy_apply (TrellisCliOptions *options, int argc, char **argv);
-int trellis_cli_helplines    (TrellisCliOptions *options, int argc, char **argv);
+int trellis_cli_helplines (TrellisCliOptions *options, int argc, char **argv);
 
 G_END_DECLS

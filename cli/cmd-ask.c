@@ -13,20 +13,20 @@
 int
 trellis_cli_ask (TrellisCliOptions *options, int argc, char **argv)
 {
-  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(TrellisTrellis1) proxy = NULL;
   g_autoptr(GError) error = NULL;
   const char *message;
-  guint32 id;
+  guint id;
 
   if (argc < 1 || argc > 2 || *argv[0] == '\0')
     {
-      g_printerr (_("trellis: write trellis ask NAME [MESSAGE], e.g. trellis ask example.org \"for homework\"\n"));
+      g_printerr (_ ("trellis: write trellis ask NAME [MESSAGE], e.g. trellis ask example.org \"for homework\"\n"));
       return TRELLIS_CLI_EXIT_USAGE;
     }
   message = argc == 2 ? argv[1] : "";
   if (!g_utf8_validate (argv[0], -1, NULL) || !g_utf8_validate (message, -1, NULL))
     {
-      g_printerr (_("trellis: the name and the message must be text (UTF-8)\n"));
+      g_printerr (_ ("trellis: the name and the message must be text (UTF-8)\n"));
       return TRELLIS_CLI_EXIT_USAGE;
     }
   if (!trellis_cli_message_check (message))
@@ -44,20 +44,20 @@ trellis_cli_ask (TrellisCliOptions *options, int argc, char **argv)
       }
   }
 
-  if (!trellis_cli_dbus_call ("Ask", g_variant_new ("(ss)", argv[0], message), "(u)", &reply, &error))
-    return trellis_cli_dbus_error_report (error, _("Only a child's account can ask for a site."));
-  g_variant_get (reply, "(u)", &id);
+  proxy = trellis_cli_dbus_proxy (&error);
+  if (proxy == NULL || !trellis_trellis1_call_ask_sync (proxy, argv[0], message, &id, NULL, &error))
+    return trellis_cli_dbus_error_report (error, _ ("Only a child's account can ask for a site."));
 
   if (options->json)
     {
-      g_print ("{\"id\": %" G_GUINT32_FORMAT "}\n", id);
+      g_print ("{\"id\": %u}\n", id);
       return TRELLIS_CLI_EXIT_OK;
     }
   /* Translators: %u is the request's number, %s a web address. */
-  g_print (_("Request %u sent: your parents will see that you asked for %s"), id, argv[0]);
+  g_print (_ ("Request %u sent: your parents will see that you asked for %s"), id, argv[0]);
   if (*message != '\0')
-    g_print (_(", and your message"));
+    g_print (_ (", and your message"));
   g_print (".\n");
-  g_print (_("Their answer will show in: trellis requests\n"));
+  g_print (_ ("Their answer will show in: trellis requests\n"));
   return TRELLIS_CLI_EXIT_OK;
 }

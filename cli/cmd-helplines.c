@@ -11,7 +11,7 @@
 int
 trellis_cli_helplines (TrellisCliOptions *options, int argc, char **argv)
 {
-  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(TrellisTrellis1) proxy = NULL;
   g_autoptr(GVariant) helplines = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GString) out = NULL;
@@ -22,12 +22,12 @@ trellis_cli_helplines (TrellisCliOptions *options, int argc, char **argv)
   (void) argv;
   if (argc != 0)
     {
-      g_printerr (_("trellis: write trellis helplines, with nothing after it\n"));
+      g_printerr (_ ("trellis: write trellis helplines, with nothing after it\n"));
       return TRELLIS_CLI_EXIT_USAGE;
     }
-  if (!trellis_cli_dbus_call ("GetHelplines", NULL, "(a(ssss))", &reply, &error))
+  proxy = trellis_cli_dbus_proxy (&error);
+  if (proxy == NULL || !trellis_trellis1_call_get_helplines_sync (proxy, &helplines, NULL, &error))
     return trellis_cli_dbus_error_report (error, NULL);
-  helplines = g_variant_get_child_value (reply, 0);
 
   if (options->json)
     {
@@ -52,17 +52,17 @@ trellis_cli_helplines (TrellisCliOptions *options, int argc, char **argv)
       return TRELLIS_CLI_EXIT_OK;
     }
 
-  g_print (_("Helplines: always open, never blocked, never logged.  Nobody sees that you used them.\n"));
+  g_print (_ ("Helplines: always open, never blocked, never logged.  Nobody sees that you used them.\n"));
   g_variant_iter_init (&iter, helplines);
   while (g_variant_iter_next (&iter, "(&s&s&s&s)", &name, &country, &domain, &how))
     {
       first = FALSE;
       /* Translators: a helpline: its name, its country code, its web address. */
-      g_print (_("  %s (%s): %s\n"), name, country, domain);
+      g_print (_ ("  %s (%s): %s\n"), name, country, domain);
       if (*how != '\0')
         g_print ("      %s\n", how);
     }
   if (first)
-    g_print (_("  (no helplines are known on this computer)\n"));
+    g_print (_ ("  (no helplines are known on this computer)\n"));
   return TRELLIS_CLI_EXIT_OK;
 }

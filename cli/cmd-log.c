@@ -13,24 +13,24 @@ static const char *
 denied_words (const TrellisCliOptions *options)
 {
   if (options->child == NULL)
-    return _("Trellis does not filter your account, so it keeps no log for you.");
-  return _("You can only see your own log.");
+    return _ ("Trellis does not filter your account, so it keeps no log for you.");
+  return _ ("You can only see your own log.");
 }
 
 static int
 log_clear (TrellisCliOptions *options, const char *child)
 {
-  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(TrellisTrellis1) proxy = NULL;
   g_autoptr(GError) error = NULL;
-  guint32 deleted;
+  guint deleted;
 
-  if (!trellis_cli_dbus_call ("ClearLog", g_variant_new ("(s)", child), "(u)", &reply, &error))
+  proxy = trellis_cli_dbus_proxy (&error);
+  if (proxy == NULL || !trellis_trellis1_call_clear_log_sync (proxy, child, &deleted, NULL, &error))
     return trellis_cli_dbus_error_report (error, options->child == NULL
-                                                 ? denied_words (options)
-                                                 : _("You can only clear your own log."));
-  g_variant_get (reply, "(u)", &deleted);
+                                                   ? denied_words (options)
+                                                   : _ ("You can only clear your own log."));
   if (options->json)
-    g_print ("{\"deleted\": %" G_GUINT32_FORMAT "}\n", deleted);
+    g_print ("{\"deleted\": %u}\n", deleted);
   else
     g_print (g_dngettext (GETTEXT_PACKAGE,
                           /* Translators: %u is how many log entries were deleted. */
@@ -50,13 +50,13 @@ typedef struct {
   guint64 dropped_entries;
   guint64 dropped_blocked;
   guint64 missed;
-  gint64  losses_until;
+  gint64 losses_until;
   guint32 fold_seconds;
   guint32 max_entries;
 } LogSummary;
 
 static void
-summary_read (GVariant   *dict,
+summary_read (GVariant *dict,
               LogSummary *ret_summary)
 {
   LogSummary s = { 0 };
@@ -79,24 +79,14 @@ count_for_words (guint64 n)
   return (guint) MIN (n, G_MAXUINT);
 }
 
-static char *
-clock_format (gint64 unix_time)
-{
-  g_autoptr(GDateTime) local = g_date_time_new_from_unix_local (unix_time);
-
-  if (local == NULL)
-    return g_strdup_printf ("@%" G_GINT64_FORMAT, unix_time);
-  return g_date_time_format (local, "%H:%M:%S");
-}
-
 static void
-json_entry (GString    *out,
-            gint64      first,
-            gint64      last,
+json_entry (GString *out,
+            gint64 first,
+            gint64 last,
             const char *name,
             const char *rule,
             const char *category,
-            guint32     count)
+            guint32 count)
 {
   g_autofree char *local = trellis_cli_time_format (first);
   g_autofree char *local_last = trellis_cli_time_format (last);
@@ -116,12 +106,12 @@ json_entry (GString    *out,
 }
 
 static void
-text_entry (gint64      first,
-            gint64      last,
+text_entry (gint64 first,
+            gint64 last,
             const char *name,
             const char *rule,
             const char *category,
-            guint32     count)
+            guint32 count)
 {
   g_autofree char *local = trellis_cli_time_format (first);
   /* What the daemon stored is shown inert: a name or a rule's text never
@@ -132,13 +122,13 @@ text_entry (gint64      first,
 
   if (*category != '\0')
     /* Translators: a log line: local time, web address, the rule, the category. */
-    g_print (_("%s  %s  %s [%s]\n"), local, safe_name, safe_rule, safe_category);
+    g_print (_ ("%s  %s  %s [%s]\n"), local, safe_name, safe_rule, safe_category);
   else
     /* Translators: a log line: local time, web address, the rule. */
-    g_print (_("%s  %s  %s\n"), local, safe_name, safe_rule);
+    g_print (_ ("%s  %s  %s\n"), local, safe_name, safe_rule);
   if (count > 1)
     {
-      g_autofree char *until = clock_format (last);
+      g_autofree char *until = trellis_cli_time_format_as (last, "%H:%M:%S");
 
       g_print (g_dngettext (GETTEXT_PACKAGE,
                             /* Translators: under a log line, when the same address was
@@ -153,7 +143,7 @@ text_entry (gint64      first,
 /* After the entries: what the log folded, dropped or missed, in words. */
 static void
 text_notes (const LogSummary *s,
-            gboolean          folded)
+            gboolean folded)
 {
   if (folded && s->fold_seconds >= 60)
     {
@@ -164,7 +154,8 @@ text_notes (const LogSummary *s,
                             "The same address blocked again within %u minute is one line, "
                             "with how many times.\n",
                             "The same address blocked again within %u minutes is one line, "
-                            "with how many times.\n", minutes),
+                            "with how many times.\n",
+                            minutes),
                minutes);
     }
   if (s->dropped_entries > 0)
@@ -197,6 +188,7 @@ trellis_cli_log (TrellisCliOptions *options, int argc, char **argv)
 {
   const char *child = options->child != NULL ? options->child : "";
   g_autoptr(GString) out = g_string_new (NULL);
+  g_autoptr(TrellisTrellis1) proxy = NULL;
   LogSummary summary = { 0 };
   guint64 before = 0;
   gboolean first_page = TRUE, any = FALSE, folded = FALSE;
@@ -204,7 +196,7 @@ trellis_cli_log (TrellisCliOptions *options, int argc, char **argv)
   (void) argv;
   if (argc != 0)
     {
-      g_printerr (_("trellis: write trellis log, with at most --clear or --child NAME\n"));
+      g_printerr (_ ("trellis: write trellis log, with at most --clear or --child NAME\n"));
       return TRELLIS_CLI_EXIT_USAGE;
     }
   if (options->clear)
@@ -214,7 +206,6 @@ trellis_cli_log (TrellisCliOptions *options, int argc, char **argv)
    * memory, here or in trellisd. */
   do
     {
-      g_autoptr(GVariant) reply = NULL;
       g_autoptr(GVariant) events = NULL;
       g_autoptr(GVariant) dict = NULL;
       g_autoptr(GError) error = NULL;
@@ -224,11 +215,12 @@ trellis_cli_log (TrellisCliOptions *options, int argc, char **argv)
       guint32 count;
       guint64 next;
 
-      if (!trellis_cli_dbus_call ("GetLog",
-                                  g_variant_new ("(stu)", child, before, (guint32) LOG_PAGE),
-                                  "(a(xxsssu)ta{sv})", &reply, &error))
+      if (proxy == NULL)
+        proxy = trellis_cli_dbus_proxy (&error);
+      if (proxy == NULL
+          || !trellis_trellis1_call_get_log_sync (proxy, child, before, LOG_PAGE, &events, &next,
+                                                  &dict, NULL, &error))
         return trellis_cli_dbus_error_report (error, denied_words (options));
-      g_variant_get (reply, "(@a(xxsssu)t@a{sv})", &events, &next, &dict);
       if (first_page)
         {
           summary_read (dict, &summary);
@@ -243,7 +235,7 @@ trellis_cli_log (TrellisCliOptions *options, int argc, char **argv)
                      summary.dropped_blocked, summary.missed, summary.losses_until,
                      summary.fold_seconds, summary.max_entries);
           else if (g_variant_n_children (events) > 0)
-            g_print (_("Blocked, newest first (allowed sites and helplines are never stored):\n"));
+            g_print (_ ("Blocked, newest first (allowed sites and helplines are never stored):\n"));
           first_page = FALSE;
         }
 
@@ -276,9 +268,9 @@ trellis_cli_log (TrellisCliOptions *options, int argc, char **argv)
       return TRELLIS_CLI_EXIT_OK;
     }
   if (!any)
-    g_print (_("Nothing in the log: nothing was blocked, or the log was cleared.\n"));
+    g_print (_ ("Nothing in the log: nothing was blocked, or the log was cleared.\n"));
   text_notes (&summary, folded);
   if (any && options->child == NULL)
-    g_print (_("You can delete this log with: trellis log --clear\n"));
+    g_print (_ ("You can delete this log with: trellis log --clear\n"));
   return TRELLIS_CLI_EXIT_OK;
 }

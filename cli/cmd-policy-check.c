@@ -14,37 +14,7 @@
 #include "policy/trellis-policy.h"
 
 static void
-json_string (GString    *out,
-             const char *text)
-{
-  const char *p;
-
-  if (text == NULL)
-    {
-      g_string_append (out, "null");
-      return;
-    }
-  g_string_append_c (out, '"');
-  for (p = text; *p != '\0'; p++)
-    {
-      guchar c = *p;
-
-      if (c == '"' || c == '\\')
-        g_string_append_printf (out, "\\%c", c);
-      else if (c == '\n')
-        g_string_append (out, "\\n");
-      else if (c == '\t')
-        g_string_append (out, "\\t");
-      else if (c < 0x20)
-        g_string_append_printf (out, "\\u%04x", c);
-      else
-        g_string_append_c (out, c);
-    }
-  g_string_append_c (out, '"');
-}
-
-static void
-json_strv (GString           *out,
+json_strv (GString *out,
            const char *const *strv)
 {
   guint i;
@@ -54,7 +24,7 @@ json_strv (GString           *out,
     {
       if (i > 0)
         g_string_append (out, ", ");
-      json_string (out, strv[i]);
+      trellis_cli_json_string (out, strv[i]);
     }
   g_string_append_c (out, ']');
 }
@@ -80,8 +50,8 @@ zone_name (TrellisPolicy *policy)
 
 static void
 summary_text (TrellisPolicy *policy,
-              const char    *path,
-              GDateTime     *now)
+              const char *path,
+              GDateTime *now)
 {
   g_autofree char *zone = zone_name (policy);
   g_autofree char *parents = g_strjoinv (", ", (char **) trellis_policy_get_parents (policy));
@@ -90,12 +60,12 @@ summary_text (TrellisPolicy *policy,
   const TrellisCategory *const *categories = trellis_policy_get_categories (policy, &n_categories);
 
   /* Translators: %s is the path of the household file. */
-  g_print (_("%s: no errors.\n"), path);
+  g_print (_ ("%s: no errors.\n"), path);
   /* Translators: %s is a time zone such as Europe/Paris. */
-  g_print (_("Time zone: %s (schedules are read in it)\n"), zone);
-  g_print (_("Parents (never filtered): %s\n"), parents);
+  g_print (_ ("Time zone: %s (schedules are read in it)\n"), zone);
+  g_print (_ ("Parents (never filtered): %s\n"), parents);
   if (!trellis_policy_has_safe_search (policy))
-    g_print (_("Safe search: no safe-search data installed, so it is not enforced\n"));
+    g_print (_ ("Safe search: no safe-search data installed, so it is not enforced\n"));
 
   children = trellis_policy_get_children (policy, &n_children);
   for (i = 0; i < n_children; i++)
@@ -111,34 +81,34 @@ summary_text (TrellisPolicy *policy,
       g_print ("\n[child %s]\n", trellis_child_get_name (child));
       if (trellis_child_get_birth (child) != NULL)
         /* Translators: %u is an age in years, %s a date as written (2016-05). */
-        g_print (_("  Age: %u (born %s)\n"), trellis_child_get_age (policy, child, now),
+        g_print (_ ("  Age: %u (born %s)\n"), trellis_child_get_age (policy, child, now),
                  trellis_child_get_birth (child));
       else
-        g_print (_("  Age: %u\n"), trellis_child_get_age (policy, child, now));
+        g_print (_ ("  Age: %u\n"), trellis_child_get_age (policy, child, now));
       if (band == NULL)
         {
-          g_print (_("  18 or over: Trellis does not filter adults\n"));
+          g_print (_ ("  18 or over: Trellis does not filter adults\n"));
           continue;
         }
-      g_print (_("  Age band: %s\n"), band->id);
-      g_print (_("  Categories blocked:\n"));
+      g_print (_ ("  Age band: %s\n"), band->id);
+      g_print (_ ("  Categories blocked:\n"));
       for (c = 0; c < n_categories; c++)
         if (mask & (1u << categories[c]->bit))
           /* Translators: a category's id, its name, and how many names it lists. */
-          g_print (_("    %s (%s): %u names\n"), categories[c]->id, categories[c]->name, categories[c]->n_domains);
+          g_print (_ ("    %s (%s): %u names\n"), categories[c]->id, categories[c]->name, categories[c]->n_domains);
       if (mask == 0)
-        g_print (_("    none\n"));
-      g_print (_("  Safe search: %s\n"), trellis_safe_search_level_to_string (level));
-      g_print (_("  Mode: %s\n"), allowlist ? "allowlist" : "blocklist");
-      g_print (_("  Quiet hours: %s\n"), quiet_hours != NULL ? quiet_hours : _("none"));
-      g_print (_("  Accounts: %s\n"), *accounts != '\0' ? accounts : _("none"));
+        g_print (_ ("    none\n"));
+      g_print (_ ("  Safe search: %s\n"), trellis_safe_search_level_to_string (level));
+      g_print (_ ("  Mode: %s\n"), allowlist ? "allowlist" : "blocklist");
+      g_print (_ ("  Quiet hours: %s\n"), quiet_hours != NULL ? quiet_hours : _ ("none"));
+      g_print (_ ("  Accounts: %s\n"), *accounts != '\0' ? accounts : _ ("none"));
     }
 }
 
 static void
 summary_json (TrellisPolicy *policy,
-              const char    *path,
-              GDateTime     *now)
+              const char *path,
+              GDateTime *now)
 {
   g_autoptr(GString) out = g_string_new ("{\n  \"file\": ");
   g_autofree char *zone = zone_name (policy);
@@ -146,9 +116,9 @@ summary_json (TrellisPolicy *policy,
   guint n_children, n_categories, i, c;
   const TrellisCategory *const *categories = trellis_policy_get_categories (policy, &n_categories);
 
-  json_string (out, path);
+  trellis_cli_json_string (out, path);
   g_string_append (out, ",\n  \"ok\": true,\n  \"timezone\": ");
-  json_string (out, zone);
+  trellis_cli_json_string (out, zone);
   g_string_append (out, ",\n  \"parents\": ");
   json_strv (out, trellis_policy_get_parents (policy));
   g_string_append (out, ",\n  \"warnings\": ");
@@ -166,28 +136,28 @@ summary_json (TrellisPolicy *policy,
 
       g_string_append (out, i > 0 ? ",\n    {" : "\n    {");
       g_string_append (out, "\"name\": ");
-      json_string (out, trellis_child_get_name (child));
+      trellis_cli_json_string (out, trellis_child_get_name (child));
       g_string_append_printf (out, ", \"age\": %u, \"birth\": ", trellis_child_get_age (policy, child, now));
-      json_string (out, trellis_child_get_birth (child));
+      trellis_cli_json_string (out, trellis_child_get_birth (child));
       g_string_append (out, ", \"band\": ");
-      json_string (out, band != NULL ? band->id : NULL);
+      trellis_cli_json_string (out, band != NULL ? band->id : NULL);
       g_string_append (out, ", \"categories\": [");
       for (c = 0; band != NULL && c < n_categories; c++)
         if (mask & (1u << categories[c]->bit))
           {
             g_string_append (out, first ? "{\"id\": " : ", {\"id\": ");
-            json_string (out, categories[c]->id);
+            trellis_cli_json_string (out, categories[c]->id);
             g_string_append (out, ", \"name\": ");
-            json_string (out, categories[c]->name);
+            trellis_cli_json_string (out, categories[c]->name);
             g_string_append_printf (out, ", \"names\": %u}", categories[c]->n_domains);
             first = FALSE;
           }
       g_string_append (out, "], \"safe_search\": ");
-      json_string (out, band != NULL ? trellis_safe_search_level_to_string (level) : NULL);
+      trellis_cli_json_string (out, band != NULL ? trellis_safe_search_level_to_string (level) : NULL);
       g_string_append (out, ", \"mode\": ");
-      json_string (out, band != NULL ? (allowlist ? "allowlist" : "blocklist") : NULL);
+      trellis_cli_json_string (out, band != NULL ? (allowlist ? "allowlist" : "blocklist") : NULL);
       g_string_append (out, ", \"quiet_hours\": ");
-      json_string (out, trellis_child_get_quiet_hours (policy, child, now, NULL, NULL));
+      trellis_cli_json_string (out, trellis_child_get_quiet_hours (policy, child, now, NULL, NULL));
       g_string_append (out, ", \"accounts\": ");
       json_strv (out, trellis_child_get_accounts (child));
       g_string_append_c (out, '}');
@@ -208,7 +178,7 @@ trellis_cli_policy_check (TrellisCliOptions *options, int argc, char **argv)
 
   if (argc > 1)
     {
-      g_printerr (_("trellis: write trellis policy check [FILE], with at most one FILE\n"));
+      g_printerr (_ ("trellis: write trellis policy check [FILE], with at most one FILE\n"));
       return TRELLIS_CLI_EXIT_USAGE;
     }
   path = argc == 1 ? argv[0] : trellis_cli_household_path (options);
@@ -225,7 +195,7 @@ trellis_cli_policy_check (TrellisCliOptions *options, int argc, char **argv)
       g_printerr ("%s\n", error->message);
       trellis_cli_data_dir_hint (options, error);
       /* Translators: printed after the list of a household file's errors. */
-      g_printerr (_("policy check: the file has errors\n"));
+      g_printerr (_ ("policy check: the file has errors\n"));
       return TRELLIS_CLI_EXIT_BLOCKED;
     }
 

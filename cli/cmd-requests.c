@@ -13,14 +13,14 @@
 #include "cli/dbus-client.h"
 
 typedef struct {
-  guint32     id;
+  guint32 id;
   const char *child;
   const char *name;
   const char *message;
   const char *state;
-  gint64      created;
+  gint64 created;
   const char *answer;
-  gint64      expires;
+  gint64 expires;
 } Request;
 
 /* Pending first, then newest first. */
@@ -43,13 +43,13 @@ state_words (const char *state)
 {
   if (strcmp (state, "pending") == 0)
     /* Translators: a request's state. */
-    return _("waiting for an answer");
+    return _ ("waiting for an answer");
   if (strcmp (state, "approved") == 0)
     /* Translators: a request's state. */
-    return _("approved");
+    return _ ("approved");
   if (strcmp (state, "declined") == 0)
     /* Translators: a request's state. */
-    return _("declined");
+    return _ ("declined");
   return state;
 }
 
@@ -61,7 +61,7 @@ parse_id (const char *text, guint32 *ret_id)
   if (!g_ascii_string_to_unsigned (text, 10, 1, G_MAXUINT32, &value, NULL))
     {
       /* Translators: %s is what the user wrote as a request number. */
-      g_printerr (_("trellis: “%s” is not a request number (see trellis requests)\n"), text);
+      g_printerr (_ ("trellis: “%s” is not a request number (see trellis requests)\n"), text);
       return FALSE;
     }
   *ret_id = (guint32) value;
@@ -98,7 +98,7 @@ print_json (GArray *requests)
 int
 trellis_cli_requests (TrellisCliOptions *options, int argc, char **argv)
 {
-  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(TrellisTrellis1) proxy = NULL;
   g_autoptr(GVariant) list = NULL;
   g_autoptr(GError) error = NULL;
   g_autoptr(GArray) requests = g_array_new (FALSE, TRUE, sizeof (Request));
@@ -111,15 +111,14 @@ trellis_cli_requests (TrellisCliOptions *options, int argc, char **argv)
   (void) argv;
   if (argc != 0)
     {
-      g_printerr (_("trellis: write trellis requests, with at most --child NAME\n"));
+      g_printerr (_ ("trellis: write trellis requests, with at most --child NAME\n"));
       return TRELLIS_CLI_EXIT_USAGE;
     }
-  if (!trellis_cli_dbus_call ("ListRequests", g_variant_new ("(s)", child), "(a(ussssxsx))",
-                              &reply, &error))
+  proxy = trellis_cli_dbus_proxy (&error);
+  if (proxy == NULL || !trellis_trellis1_call_list_requests_sync (proxy, child, &list, NULL, &error))
     return trellis_cli_dbus_error_report (error, options->child != NULL
-                                                 ? _("You can only see your own requests.")
-                                                 : _("Only children and parents have requests."));
-  list = g_variant_get_child_value (reply, 0);
+                                                   ? _ ("You can only see your own requests.")
+                                                   : _ ("Only children and parents have requests."));
   g_variant_iter_init (&iter, list);
   while (g_variant_iter_next (&iter, "(u&s&s&s&sx&sx)", &r.id, &r.child, &r.name, &r.message,
                               &r.state, &r.created, &r.answer, &r.expires))
@@ -133,7 +132,7 @@ trellis_cli_requests (TrellisCliOptions *options, int argc, char **argv)
     }
   if (requests->len == 0)
     {
-      g_print (_("No requests.  A child can ask with: trellis ask NAME [MESSAGE]\n"));
+      g_print (_ ("No requests.  A child can ask with: trellis ask NAME [MESSAGE]\n"));
       return TRELLIS_CLI_EXIT_OK;
     }
   for (i = 0; i < requests->len; i++)
@@ -149,24 +148,24 @@ trellis_cli_requests (TrellisCliOptions *options, int argc, char **argv)
 
       /* Translators: a request: its number, the child's name, the web
        * address, its state (e.g. "declined"), when it was asked. */
-      g_print (_("#%u  %s asked for %s: %s (asked %s)\n"), q->id, who, name,
+      g_print (_ ("#%u  %s asked for %s: %s (asked %s)\n"), q->id, who, name,
                state_words (q->state), created);
       if (*message != '\0')
         /* Translators: %s is the child's message, as written. */
-        g_print (_("      message: “%s”\n"), message);
+        g_print (_ ("      message: “%s”\n"), message);
       if (*answer != '\0')
         /* Translators: %s is the parent's answer, as written. */
-        g_print (_("      answer: “%s”\n"), answer);
+        g_print (_ ("      answer: “%s”\n"), answer);
       if (strcmp (q->state, "approved") == 0 && q->expires > 0)
         {
           g_autofree char *until = trellis_cli_time_format (q->expires);
 
           if (q->expires > now)
             /* Translators: %s is a local date and time. */
-            g_print (_("      allowed until %s\n"), until);
+            g_print (_ ("      allowed until %s\n"), until);
           else
             /* Translators: %s is a local date and time. */
-            g_print (_("      was allowed until %s\n"), until);
+            g_print (_ ("      was allowed until %s\n"), until);
         }
     }
   return TRELLIS_CLI_EXIT_OK;
@@ -175,14 +174,14 @@ trellis_cli_requests (TrellisCliOptions *options, int argc, char **argv)
 int
 trellis_cli_approve (TrellisCliOptions *options, int argc, char **argv)
 {
-  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(TrellisTrellis1) proxy = NULL;
   g_autoptr(GError) error = NULL;
   gint64 seconds = TRELLIS_CLI_DEFAULT_GRANT_SECONDS;
   guint32 id;
 
   if (argc != 1)
     {
-      g_printerr (_("trellis: write trellis approve ID [--for DURATION]\n"));
+      g_printerr (_ ("trellis: write trellis approve ID [--for DURATION]\n"));
       return TRELLIS_CLI_EXIT_USAGE;
     }
   if (!parse_id (argv[0], &id))
@@ -192,10 +191,11 @@ trellis_cli_approve (TrellisCliOptions *options, int argc, char **argv)
       g_printerr ("trellis: %s\n", error->message);
       return TRELLIS_CLI_EXIT_USAGE;
     }
-  if (!trellis_cli_dbus_call ("Approve", g_variant_new ("(ux)", id, seconds), "()", &reply, &error))
-    return trellis_cli_dbus_error_report (error, _("Only parents can approve requests."));
+  proxy = trellis_cli_dbus_proxy (&error);
+  if (proxy == NULL || !trellis_trellis1_call_approve_sync (proxy, id, seconds, NULL, &error))
+    return trellis_cli_dbus_error_report (error, _ ("Only parents can approve requests."));
   /* Translators: %u is the request's number, %s a duration as typed, e.g. "2h". */
-  g_print (_("Request %u approved for %s: the site works for the child now.\n"), id,
+  g_print (_ ("Request %u approved for %s: the site works for the child now.\n"), id,
            options->duration != NULL ? options->duration : "1h");
   return TRELLIS_CLI_EXIT_OK;
 }
@@ -203,7 +203,7 @@ trellis_cli_approve (TrellisCliOptions *options, int argc, char **argv)
 int
 trellis_cli_decline (TrellisCliOptions *options, int argc, char **argv)
 {
-  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(TrellisTrellis1) proxy = NULL;
   g_autoptr(GError) error = NULL;
   const char *message;
   guint32 id;
@@ -211,7 +211,7 @@ trellis_cli_decline (TrellisCliOptions *options, int argc, char **argv)
   (void) options;
   if (argc < 1 || argc > 2)
     {
-      g_printerr (_("trellis: write trellis decline ID [MESSAGE]\n"));
+      g_printerr (_ ("trellis: write trellis decline ID [MESSAGE]\n"));
       return TRELLIS_CLI_EXIT_USAGE;
     }
   if (!parse_id (argv[0], &id))
@@ -219,28 +219,29 @@ trellis_cli_decline (TrellisCliOptions *options, int argc, char **argv)
   message = argc == 2 ? argv[1] : "";
   if (!g_utf8_validate (message, -1, NULL))
     {
-      g_printerr (_("trellis: the message must be text (UTF-8)\n"));
+      g_printerr (_ ("trellis: the message must be text (UTF-8)\n"));
       return TRELLIS_CLI_EXIT_USAGE;
     }
   if (!trellis_cli_message_check (message))
     return TRELLIS_CLI_EXIT_USAGE;
-  if (!trellis_cli_dbus_call ("Decline", g_variant_new ("(us)", id, message), "()", &reply, &error))
-    return trellis_cli_dbus_error_report (error, _("Only parents can decline requests."));
+  proxy = trellis_cli_dbus_proxy (&error);
+  if (proxy == NULL || !trellis_trellis1_call_decline_sync (proxy, id, message, NULL, &error))
+    return trellis_cli_dbus_error_report (error, _ ("Only parents can decline requests."));
   /* Translators: %u is the request's number. */
-  g_print (_("Request %u declined; the child will see your answer.\n"), id);
+  g_print (_ ("Request %u declined; the child will see your answer.\n"), id);
   return TRELLIS_CLI_EXIT_OK;
 }
 
 int
 trellis_cli_pause (TrellisCliOptions *options, int argc, char **argv)
 {
-  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(TrellisTrellis1) proxy = NULL;
   g_autoptr(GError) error = NULL;
   gint64 seconds;
 
   if (argc != 1 || options->duration == NULL)
     {
-      g_printerr (_("trellis: write trellis pause NAME --for DURATION, e.g. --for 30m\n"));
+      g_printerr (_ ("trellis: write trellis pause NAME --for DURATION, e.g. --for 30m\n"));
       return TRELLIS_CLI_EXIT_USAGE;
     }
   if (!trellis_cli_duration_parse (options->duration, &seconds, &error))
@@ -248,28 +249,30 @@ trellis_cli_pause (TrellisCliOptions *options, int argc, char **argv)
       g_printerr ("trellis: %s\n", error->message);
       return TRELLIS_CLI_EXIT_USAGE;
     }
-  if (!trellis_cli_dbus_call ("Pause", g_variant_new ("(sx)", argv[0], seconds), "()", &reply, &error))
-    return trellis_cli_dbus_error_report (error, _("Only parents can pause filtering."));
+  proxy = trellis_cli_dbus_proxy (&error);
+  if (proxy == NULL || !trellis_trellis1_call_pause_sync (proxy, argv[0], seconds, NULL, &error))
+    return trellis_cli_dbus_error_report (error, _ ("Only parents can pause filtering."));
   /* Translators: %s is a child's name, then a duration as typed, e.g. "30m". */
-  g_print (_("Filtering is paused for %s for %s (helplines stay open).\n"), argv[0], options->duration);
+  g_print (_ ("Filtering is paused for %s for %s (helplines stay open).\n"), argv[0], options->duration);
   return TRELLIS_CLI_EXIT_OK;
 }
 
 int
 trellis_cli_policy_apply (TrellisCliOptions *options, int argc, char **argv)
 {
-  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(TrellisTrellis1) proxy = NULL;
   g_autoptr(GError) error = NULL;
 
   (void) options;
   (void) argv;
   if (argc != 0)
     {
-      g_printerr (_("trellis: write trellis policy apply, with nothing after it\n"));
+      g_printerr (_ ("trellis: write trellis policy apply, with nothing after it\n"));
       return TRELLIS_CLI_EXIT_USAGE;
     }
-  if (!trellis_cli_dbus_call ("ApplyPolicy", NULL, "()", &reply, &error))
-    return trellis_cli_dbus_error_report (error, _("Only parents can apply the household file."));
-  g_print (_("The household file is in force.\n"));
+  proxy = trellis_cli_dbus_proxy (&error);
+  if (proxy == NULL || !trellis_trellis1_call_apply_policy_sync (proxy, NULL, &error))
+    return trellis_cli_dbus_error_report (error, _ ("Only parents can apply the household file."));
+  g_print (_ ("The household file is in force.\n"));
   return TRELLIS_CLI_EXIT_OK;
 }

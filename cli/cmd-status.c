@@ -19,7 +19,7 @@ status_text (GVariant *status, const char *key)
   if (g_variant_is_of_type (value, G_VARIANT_TYPE_STRING))
     return g_variant_dup_string (value, NULL);
   if (g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
-    return g_strdup (g_variant_get_boolean (value) ? _("on") : _("off"));
+    return g_strdup (g_variant_get_boolean (value) ? _ ("on") : _ ("off"));
   return g_variant_print (value, FALSE);
 }
 
@@ -63,9 +63,9 @@ print_categories (GVariant *status)
     }
   if (names->len > 0)
     /* Translators: %s is a list of category names, e.g. "Gambling, Adult content". */
-    g_print (_("Blocked categories: %s\n"), names->str);
+    g_print (_ ("Blocked categories: %s\n"), names->str);
   else
-    g_print (_("Blocked categories: none\n"));
+    g_print (_ ("Blocked categories: none\n"));
 }
 
 /* What the daemon's parents_can_see items mean, in plain words. */
@@ -74,20 +74,20 @@ can_see_words (const char *item)
 {
   if (g_strcmp0 (item, "blocked") == 0)
     /* Translators: an item of "What your parents can see about you". */
-    return _("the sites blocked for you, when, and by which rule");
+    return _ ("the sites blocked for you, when, and by which rule");
   if (g_strcmp0 (item, "requests") == 0)
     /* Translators: an item of "What your parents can see about you". */
-    return _("what you asked them to look at again, and your message");
+    return _ ("what you asked them to look at again, and your message");
   if (g_strcmp0 (item, "profile") == 0)
     /* Translators: an item of "What your parents can see about you". */
-    return _("this profile: your age band, the blocked categories, quiet hours");
+    return _ ("this profile: your age band, the blocked categories, quiet hours");
   return item;
 }
 
 int
 trellis_cli_status (TrellisCliOptions *options, int argc, char **argv)
 {
-  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(TrellisTrellis1) proxy = NULL;
   g_autoptr(GVariant) status = NULL;
   g_autoptr(GVariant) can_see = NULL;
   g_autoptr(GError) error = NULL;
@@ -104,15 +104,15 @@ trellis_cli_status (TrellisCliOptions *options, int argc, char **argv)
   (void) argv;
   if (argc != 0)
     {
-      g_printerr (_("trellis: write trellis status, with nothing after it\n"));
+      g_printerr (_ ("trellis: write trellis status, with nothing after it\n"));
       return TRELLIS_CLI_EXIT_USAGE;
     }
 
-  if (!trellis_cli_dbus_call ("GetStatus", g_variant_new ("(s)", child), "(a{sv})", &reply, &error))
+  proxy = trellis_cli_dbus_proxy (&error);
+  if (proxy == NULL || !trellis_trellis1_call_get_status_sync (proxy, child, &status, NULL, &error))
     return trellis_cli_dbus_error_report (error,
-                                          mine ? _("Trellis does not filter your account, so there is no profile to show.")
-                                               : _("Only parents can see another child's profile."));
-  status = g_variant_get_child_value (reply, 0);
+                                          mine ? _ ("Trellis does not filter your account, so there is no profile to show.")
+                                               : _ ("Only parents can see another child's profile."));
 
   if (options->json)
     {
@@ -133,37 +133,37 @@ trellis_cli_status (TrellisCliOptions *options, int argc, char **argv)
 
   if (mine)
     /* Translators: %s is the child's name in the household file. */
-    g_print (_("Trellis looks after this account for %s.\n"), name != NULL ? name : "?");
+    g_print (_ ("Trellis looks after this account for %s.\n"), name != NULL ? name : "?");
   else
     /* Translators: %s is the child's name in the household file. */
-    g_print (_("Profile of %s:\n"), name != NULL ? name : child);
+    g_print (_ ("Profile of %s:\n"), name != NULL ? name : child);
   if (age != NULL)
     /* Translators: the first %s is an age in years, the second the age band's name. */
-    g_print (_("Age: %s (rules for the %s band)\n"), age, band != NULL ? band : "?");
+    g_print (_ ("Age: %s (rules for the %s band)\n"), age, band != NULL ? band : "?");
   print_categories (status);
   if (safe_search != NULL)
     /* Translators: %s is "on", "off" or a mode like "strict". */
-    g_print (_("Safe search: %s\n"), safe_search);
+    g_print (_ ("Safe search: %s\n"), safe_search);
   if (mode != NULL && *mode != '\0')
     /* Translators: %s is the filtering mode, e.g. "denylist" or "allowlist". */
-    g_print (_("Mode: %s\n"), mode);
+    g_print (_ ("Mode: %s\n"), mode);
   if (quiet_hours == NULL || *quiet_hours == '\0')
-    g_print (_("Quiet hours: none\n"));
+    g_print (_ ("Quiet hours: none\n"));
   else if (status_int (status, "quiet_now") != 0)
     /* Translators: %s is a time range, e.g. "21:00-07:00". */
-    g_print (_("Quiet hours: %s (it is quiet time now: only helplines and allowed sites work)\n"), quiet_hours);
+    g_print (_ ("Quiet hours: %s (it is quiet time now: only helplines and allowed sites work)\n"), quiet_hours);
   else
     /* Translators: %s is a time range, e.g. "21:00-07:00". */
-    g_print (_("Quiet hours: %s (not now)\n"), quiet_hours);
+    g_print (_ ("Quiet hours: %s (not now)\n"), quiet_hours);
   if (paused_until > 0)
     {
       g_autofree char *until = trellis_cli_time_format (paused_until);
 
       /* Translators: %s is a local date and time. */
-      g_print (_("Filtering is paused until %s.\n"), until);
+      g_print (_ ("Filtering is paused until %s.\n"), until);
     }
   else
-    g_print (_("Filtering is on (not paused).\n"));
+    g_print (_ ("Filtering is on (not paused).\n"));
   g_print (g_dngettext (GETTEXT_PACKAGE,
                         /* Translators: %u is a number of days. */
                         "Blocked sites stay in the log for %u day; allowed sites are never stored.\n",
@@ -172,13 +172,13 @@ trellis_cli_status (TrellisCliOptions *options, int argc, char **argv)
            (guint) status_int (status, "log_retention_days"));
 
   if (mine)
-    g_print (_("What your parents can see about you:\n"));
+    g_print (_ ("What your parents can see about you:\n"));
   else
     /* Translators: %s is the child's name. */
-    g_print (_("What the parents can see about %s:\n"), name != NULL ? name : child);
+    g_print (_ ("What the parents can see about %s:\n"), name != NULL ? name : child);
   can_see = g_variant_lookup_value (status, "parents_can_see", G_VARIANT_TYPE_STRING_ARRAY);
   if (can_see == NULL || g_variant_n_children (can_see) == 0)
-    g_print (_("  nothing\n"));
+    g_print (_ ("  nothing\n"));
   else
     {
       GVariantIter iter;
@@ -188,6 +188,6 @@ trellis_cli_status (TrellisCliOptions *options, int argc, char **argv)
       while (g_variant_iter_next (&iter, "&s", &item))
         g_print ("  - %s\n", can_see_words (item));
     }
-  g_print (_("Helplines are always open and never logged: trellis helplines\n"));
+  g_print (_ ("Helplines are always open and never logged: trellis helplines\n"));
   return TRELLIS_CLI_EXIT_OK;
 }

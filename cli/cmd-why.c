@@ -18,34 +18,35 @@
 static int
 why_ask_daemon (TrellisCliOptions *options, const char *name)
 {
-  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(TrellisTrellis1) proxy = NULL;
   g_autoptr(GError) error = NULL;
   const char *child = options->child != NULL ? options->child : "";
   const char *locale = setlocale (LC_MESSAGES, NULL);
-  const char *rule, *explanation;
+  g_autofree char *rule = NULL, *explanation = NULL;
   gboolean blocked;
 
-  if (!trellis_cli_dbus_call ("Why", g_variant_new ("(sss)", child, name, locale != NULL ? locale : ""),
-                              "(bss)", &reply, &error))
+  proxy = trellis_cli_dbus_proxy (&error);
+  if (proxy == NULL
+      || !trellis_trellis1_call_why_sync (proxy, child, name, locale != NULL ? locale : "",
+                                          &blocked, &rule, &explanation, NULL, &error))
     {
       if (trellis_cli_dbus_error_is_unreachable (error))
         return -1;
       return trellis_cli_dbus_error_report (error, options->child != NULL
-                                                   ? _("Only parents can ask about another child.")
-                                                   : _("Trellis does not filter your account."));
+                                                     ? _ ("Only parents can ask about another child.")
+                                                     : _ ("Trellis does not filter your account."));
     }
-  g_variant_get (reply, "(b&s&s)", &blocked, &rule, &explanation);
   if (options->child != NULL)
     /* Translators: the first %s is a web address, the second a child's name. */
-    g_print (blocked ? _("%s is blocked for %s.\n") : _("%s is not blocked for %s.\n"), name, options->child);
+    g_print (blocked ? _ ("%s is blocked for %s.\n") : _ ("%s is not blocked for %s.\n"), name, options->child);
   else if (blocked)
     /* Translators: %s is a web address. */
-    g_print (_("%s is blocked for you.\n"), name);
+    g_print (_ ("%s is blocked for you.\n"), name);
   else
     /* Translators: %s is a web address. */
-    g_print (_("%s is not blocked for you.\n"), name);
+    g_print (_ ("%s is not blocked for you.\n"), name);
   if (*rule != '\0')
-    g_print (_("Rule: %s\n"), rule);
+    g_print (_ ("Rule: %s\n"), rule);
   if (*explanation != '\0')
     g_print ("%s\n", explanation);
   return blocked ? TRELLIS_CLI_EXIT_BLOCKED : TRELLIS_CLI_EXIT_OK;
@@ -67,7 +68,7 @@ trellis_cli_why (TrellisCliOptions *options, int argc, char **argv)
 
   if (argc != 1)
     {
-      g_printerr (_("trellis: write trellis why NAME, with one NAME\n"));
+      g_printerr (_ ("trellis: write trellis why NAME, with one NAME\n"));
       return TRELLIS_CLI_EXIT_USAGE;
     }
   name = argv[0];
@@ -83,14 +84,14 @@ trellis_cli_why (TrellisCliOptions *options, int argc, char **argv)
 
   if (caller == NULL)
     {
-      g_printerr (_("trellis: cannot find the name of your account (uid %u)\n"), (guint) getuid ());
+      g_printerr (_ ("trellis: cannot find the name of your account (uid %u)\n"), (guint) getuid ());
       return TRELLIS_CLI_EXIT_USAGE;
     }
 
   domain = trellis_domain_normalize (name);
   if (domain == NULL)
     {
-      g_printerr (_("trellis: “%s” is not a domain name\n"), name);
+      g_printerr (_ ("trellis: “%s” is not a domain name\n"), name);
       return TRELLIS_CLI_EXIT_USAGE;
     }
 
@@ -105,7 +106,7 @@ trellis_cli_why (TrellisCliOptions *options, int argc, char **argv)
 
       if (getuid () != 0 && (parents == NULL || !g_strv_contains (parents, caller)))
         {
-          g_printerr (_("trellis: only parents can ask about another account\n"));
+          g_printerr (_ ("trellis: only parents can ask about another account\n"));
           return TRELLIS_CLI_EXIT_USAGE;
         }
       account = options->account;
@@ -118,11 +119,11 @@ trellis_cli_why (TrellisCliOptions *options, int argc, char **argv)
 
       if (parents != NULL && g_strv_contains (parents, account))
         /* Translators: %s is a Linux account name. */
-        g_print (_("The account %s belongs to a parent: Trellis never filters it.\n"), account);
+        g_print (_ ("The account %s belongs to a parent: Trellis never filters it.\n"), account);
       else
         /* Translators: %s is a Linux account name; the household file lists
          * the children's accounts. */
-        g_print (_("The account %s is not a child's account in the household file: Trellis does not filter it.\n"),
+        g_print (_ ("The account %s is not a child's account in the household file: Trellis does not filter it.\n"),
                  account);
       return TRELLIS_CLI_EXIT_OK;
     }
@@ -135,13 +136,13 @@ trellis_cli_why (TrellisCliOptions *options, int argc, char **argv)
   if (decision.verdict == TRELLIS_VERDICT_BLOCK)
     /* Translators: the first %s is a web address, the second a child's
      * name, the third the child's Linux account. */
-    g_print (_("%s is blocked for %s (account %s).\n"), domain, trellis_child_get_name (child), account);
+    g_print (_ ("%s is blocked for %s (account %s).\n"), domain, trellis_child_get_name (child), account);
   else
     /* Translators: as for "%s is blocked for %s (account %s)." */
-    g_print (_("%s is not blocked for %s (account %s).\n"), domain, trellis_child_get_name (child), account);
+    g_print (_ ("%s is not blocked for %s (account %s).\n"), domain, trellis_child_get_name (child), account);
   /* Translators: %s is the rule in a few untranslated words, e.g.
    * "deny example-game.com (household.conf:12)". */
-  g_print (_("Rule: %s\n"), rule);
+  g_print (_ ("Rule: %s\n"), rule);
   g_print ("%s\n", explanation);
 
   return decision.verdict == TRELLIS_VERDICT_BLOCK ? TRELLIS_CLI_EXIT_BLOCKED : TRELLIS_CLI_EXIT_OK;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * dbus-client.c — one method call to trellisd, and its errors in words.
+ * dbus-client.c — trellisd's proxy, and its errors in words.
  */
 #include <string.h>
 
@@ -12,20 +12,13 @@
 /* Generous: an Ask waits for the bus to tell the daemon who is asking. */
 #define CALL_TIMEOUT_MS 25000
 
-gboolean
-trellis_cli_dbus_call (const char  *method,
-                       GVariant    *parameters,
-                       const char  *reply_type,
-                       GVariant   **ret_reply,
-                       GError     **error)
+TrellisTrellis1 *
+trellis_cli_dbus_proxy (GError **error)
 {
   g_autoptr(GDBusConnection) bus = NULL;
-  g_autoptr(GVariant) reply = NULL;
-  g_autoptr(GVariant) owned_parameters = NULL;
+  g_autoptr(TrellisTrellis1) proxy = NULL;
   g_autoptr(GError) local_error = NULL;
-
-  if (parameters != NULL)
-    owned_parameters = g_variant_ref_sink (parameters);
+  g_autofree char *owner = NULL;
 
   /* g_bus_get_sync() honours DBUS_SYSTEM_BUS_ADDRESS itself. */
   bus = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, &local_error);
@@ -33,19 +26,26 @@ trellis_cli_dbus_call (const char  *method,
     {
       /* No bus at all is, for the user, the same as no trellisd. */
       g_set_error_literal (error, G_DBUS_ERROR, G_DBUS_ERROR_NO_SERVER, local_error->message);
-      return FALSE;
+      return NULL;
     }
-
-  reply = g_dbus_connection_call_sync (bus, TRELLIS_CLI_DBUS_NAME, TRELLIS_CLI_DBUS_PATH,
-                                       TRELLIS_CLI_DBUS_INTERFACE, method, owned_parameters,
-                                       G_VARIANT_TYPE (reply_type),
-                                       G_DBUS_CALL_FLAGS_NO_AUTO_START,
-                                       CALL_TIMEOUT_MS, NULL, error);
-  if (reply == NULL)
-    return FALSE;
-
-  *ret_reply = g_steal_pointer (&reply);
-  return TRUE;
+  /* Calls only: no properties to load, no signals to follow (that is
+   * trellis-notify's, which takes them from the owner alone). */
+  proxy = trellis_trellis1_proxy_new_sync (bus,
+                                           G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES
+                                             | G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS
+                                             | G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                           TRELLIS_DBUS_NAME, TRELLIS_DBUS_PATH, NULL, error);
+  if (proxy == NULL)
+    return NULL;
+  owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (proxy));
+  if (owner == NULL)
+    {
+      g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_NAME_HAS_NO_OWNER,
+                   "nobody owns the name %s on the system bus", TRELLIS_DBUS_NAME);
+      return NULL;
+    }
+  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (proxy), CALL_TIMEOUT_MS);
+  return g_steal_pointer (&proxy);
 }
 
 gboolean
@@ -67,7 +67,7 @@ trellis_cli_dbus_error_is_unreachable (const GError *error)
 
 int
 trellis_cli_dbus_error_report (const GError *error,
-                               const char   *denied)
+                               const char *denied)
 {
   g_autofree char *remote = g_dbus_error_get_remote_error (error);
   g_autoptr(GError) plain = g_error_copy (error);
@@ -77,7 +77,7 @@ trellis_cli_dbus_error_report (const GError *error,
   if (trellis_cli_dbus_error_is_unreachable (error))
     {
       /* Translators: trellisd is the name of the program; keep it. */
-      g_printerr (_("trellis: trellisd is not running, or cannot be reached (%s)\n"), plain->message);
+      g_printerr (_ ("trellis: trellisd is not running, or cannot be reached (%s)\n"), plain->message);
       return TRELLIS_CLI_EXIT_UNREACHABLE;
     }
   if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_ACCESS_DENIED))
@@ -85,22 +85,22 @@ trellis_cli_dbus_error_report (const GError *error,
       if (denied != NULL)
         g_printerr ("trellis: %s\n", denied);
       else
-        g_printerr (_("trellis: you are not allowed to do that; parents can.\n"));
+        g_printerr (_ ("trellis: you are not allowed to do that; parents can.\n"));
       return TRELLIS_CLI_EXIT_USAGE;
     }
   if (g_error_matches (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS))
     {
       /* Translators: %s is trellisd's own explanation, in English. */
-      g_printerr (_("trellis: trellisd refused the request: %s\n"), plain->message);
+      g_printerr (_ ("trellis: trellisd refused the request: %s\n"), plain->message);
       return TRELLIS_CLI_EXIT_USAGE;
     }
-  if (remote != NULL && strcmp (remote, "org.trellis.Trellis1.Error.NotFound") == 0)
+  if (remote != NULL && strcmp (remote, TRELLIS_DBUS_ERROR_NAME_NOT_FOUND) == 0)
     {
       /* Translators: %s is trellisd's own explanation, e.g. "no child named bob". */
-      g_printerr (_("trellis: not found: %s\n"), plain->message);
+      g_printerr (_ ("trellis: not found: %s\n"), plain->message);
       return TRELLIS_CLI_EXIT_USAGE;
     }
   /* Translators: %s says what went wrong. */
-  g_printerr (_("trellis: trellisd could not do it: %s\n"), plain->message);
+  g_printerr (_ ("trellis: trellisd could not do it: %s\n"), plain->message);
   return TRELLIS_CLI_EXIT_USAGE;
 }

@@ -22,7 +22,10 @@
  * signal's sender): the match rules name that owner, not the well-known
  * name, which GDBus before 2.78.5 does not check on a unicast signal
  * (CVE-2024-34397), and every signal's sender is compared with it again.
- * The owner is followed with a name watch (NameOwnerChanged).
+ * The owner is followed with a name watch (NameOwnerChanged).  Calls go
+ * to it through the proxy generated from the interface's XML
+ * (bus/trellis-bus.h), made for the owner's unique name, without its
+ * signals; a signal's arguments are checked against the XML's types.
  */
 #include <locale.h>
 #include <signal.h>
@@ -33,40 +36,41 @@
 #include <glib/gi18n.h>
 #include <libnotify/notify.h>
 
+#include "bus/trellis-bus.h"
 #include "cli/cli-text.h"
 #include "policy/trellis-policy.h"
 
-#define TRELLIS_NOTIFY_BUS_NAME   "org.trellis.Trellis1"
-#define TRELLIS_NOTIFY_PATH       "/org/trellis/Trellis1"
-#define TRELLIS_NOTIFY_INTERFACE  "org.trellis.Trellis1"
+/* How long a call to trellisd may take. */
+#define TRELLIS_NOTIFY_CALL_TIMEOUT_MS 5000
 
 /* Rate limits: one notification per name per minute, three per minute. */
-#define TRELLIS_NOTIFY_WINDOW_USEC     (60 * G_USEC_PER_SEC)
-#define TRELLIS_NOTIFY_MAX_PER_WINDOW  3
-#define TRELLIS_NOTIFY_NAMES_MAX       1024
+#define TRELLIS_NOTIFY_WINDOW_USEC    (60 * G_USEC_PER_SEC)
+#define TRELLIS_NOTIFY_MAX_PER_WINDOW 3
+#define TRELLIS_NOTIFY_NAMES_MAX      1024
 
 typedef struct {
-  GMainLoop       *loop;            /* (owned) */
-  GDBusConnection *system;          /* (owned) */
-  GCancellable    *cancellable;     /* (owned) */
-  GHashTable      *last_by_name;    /* (owned) name → gint64 * (monotonic µs) */
-  gint64           recent[TRELLIS_NOTIFY_MAX_PER_WINDOW]; /* last shown, ring */
-  guint            recent_next;
-  guint            watch_id;
-  char            *owner;           /* (owned) (nullable) trellisd's unique name */
-  guint            blocked_sub;     /* match rules on @owner; 0 without one */
-  guint            request_sub;
-  GSource         *resubscribe;     /* (owned) (nullable) a Subscribe to try again */
-  gboolean         verbose;
-  gboolean         quiet_shown;     /* the quiet-hours one went out */
-  int              exit_status;
+  GMainLoop *loop;                              /* (owned) */
+  GDBusConnection *system;                      /* (owned) */
+  GCancellable *cancellable;                    /* (owned) */
+  GHashTable *last_by_name;                     /* (owned) name → gint64 * (monotonic µs) */
+  gint64 recent[TRELLIS_NOTIFY_MAX_PER_WINDOW]; /* last shown, ring */
+  guint recent_next;
+  guint watch_id;
+  char *owner;               /* (owned) (nullable) trellisd's unique name */
+  TrellisTrellis1 *trellisd; /* (owned) (nullable) calls to @owner */
+  guint blocked_sub;         /* match rules on @owner; 0 without one */
+  guint request_sub;
+  GSource *resubscribe; /* (owned) (nullable) a Subscribe to try again */
+  gboolean verbose;
+  gboolean quiet_shown; /* the quiet-hours one went out */
+  int exit_status;
 } Agent;
 
 /* One signal waiting for the GetStatus("") that tells who we are. */
 typedef struct {
-  Agent    *agent;
-  char     *member;   /* (owned) "Blocked" or "RequestChanged" */
-  GVariant *params;   /* (owned) */
+  Agent *agent;
+  char *member;     /* (owned) "Blocked" or "RequestChanged" */
+  GVariant *params; /* (owned) */
 } PendingSignal;
 
 static void
@@ -175,7 +179,7 @@ agent_show (Agent *agent, const char *summary, const char *body)
   notify_notification_set_category (n, "network");
   if (!notify_notification_show (n, &error))
     g_printerr ("trellis-notify: %s: %s\n",
-                _("cannot show a notification"), error->message);
+                _ ("cannot show a notification"), error->message);
   else
     agent_log (agent, "shown: %s", summary);
   g_object_unref (n);
@@ -186,16 +190,16 @@ why_hint (const char *name)
 {
   /* Translators: the last line of a notification about a blocked site; %s
    * is the site's name, and “trellis why %s” a command to type as is. */
-  return g_strdup_printf (_("Type “trellis why %s” to see why."), name);
+  return g_strdup_printf (_ ("Type “trellis why %s” to see why."), name);
 }
 
 static void
-agent_show_blocked (Agent      *agent,
+agent_show_blocked (Agent *agent,
                     const char *name,
                     const char *rule_kind,
                     const char *explanation,
-                    gint64      until,
-                    gboolean    quiet_now,
+                    gint64 until,
+                    gboolean quiet_now,
                     const char *quiet_until)
 {
   g_autofree char *summary = NULL;
@@ -226,11 +230,11 @@ agent_show_blocked (Agent      *agent,
         opens = g_strdup (quiet_until);
       /* Translators: the title of a notification shown to a child at the
        * start of quiet hours (bedtime); %s is a site, e.g. youtube.com. */
-      summary = g_strdup_printf (_("%s is off during quiet hours."), name);
+      summary = g_strdup_printf (_ ("%s is off during quiet hours."), name);
       if (opens != NULL)
         {
           /* Translators: %s is a time of day, e.g. 07:00. */
-          g_autofree char *when = g_strdup_printf (_("It opens again at %s."), opens);
+          g_autofree char *when = g_strdup_printf (_ ("It opens again at %s."), opens);
 
           body = g_strdup_printf ("%s\n%s", when, hint);
         }
@@ -245,14 +249,14 @@ agent_show_blocked (Agent      *agent,
     return;
   /* Translators: the title of a notification shown to a child when a site
    * does not open; %s is its name, e.g. example-game.com. */
-  summary = g_strdup_printf (_("%s is blocked."), name);
+  summary = g_strdup_printf (_ ("%s is blocked."), name);
   body = explanation[0] != '\0' ? g_strdup_printf ("%s\n%s", explanation, hint)
                                 : g_strdup (hint);
   agent_show (agent, summary, body);
 }
 
 static void
-agent_show_request (Agent      *agent,
+agent_show_request (Agent *agent,
                     const char *me,
                     const char *child,
                     const char *name,
@@ -267,23 +271,23 @@ agent_show_request (Agent      *agent,
     {
       /* Translators: the title of a notification shown to a parent; %s is
        * the child's name. */
-      summary = g_strdup_printf (_("A request from %s"), child);
+      summary = g_strdup_printf (_ ("A request from %s"), child);
       /* Translators: shown to a parent: the child (first %s) asks to open
        * a site (second %s); the third %s is the child's message.
        * “trellis requests” is a command to type as is. */
-      body = g_strdup_printf (_("%s asks to open %s: “%s”. Type “trellis requests” to answer."),
+      body = g_strdup_printf (_ ("%s asks to open %s: “%s”. Type “trellis requests” to answer."),
                               child, name, message);
     }
   else if (g_strcmp0 (state, "approved") == 0 && mine)
     {
       /* Translators: shown to a child; %s is the site it asked for. */
-      summary = g_strdup_printf (_("Your request for %s was approved."), name);
+      summary = g_strdup_printf (_ ("Your request for %s was approved."), name);
       body = g_strdup (message);
     }
   else if (g_strcmp0 (state, "declined") == 0 && mine)
     {
       /* Translators: shown to a child; %s is the site it asked for. */
-      summary = g_strdup_printf (_("Your request for %s was declined."), name);
+      summary = g_strdup_printf (_ ("Your request for %s was declined."), name);
       body = g_strdup (message);
     }
   else
@@ -302,19 +306,17 @@ status_ready (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr(PendingSignal) p = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
   g_autoptr(GVariant) status = NULL;
   g_autofree char *me = NULL;
   g_autofree char *quiet_until = NULL;
   gboolean quiet_now = FALSE;
   Agent *agent = p->agent;
 
-  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
-  if (reply == NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  if (!trellis_trellis1_call_get_status_finish (TRELLIS_TRELLIS1 (source), &status, result, &error)
+      && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     return;
-  if (reply != NULL)
+  if (status != NULL)
     {
-      status = g_variant_get_child_value (reply, 0);
       g_variant_lookup (status, "name", "s", &me);
       g_variant_lookup (status, "quiet_now", "b", &quiet_now);
       g_variant_lookup (status, "quiet_until", "s", &quiet_until);
@@ -359,18 +361,36 @@ status_ready (GObject *source, GAsyncResult *result, gpointer user_data)
     }
 }
 
+/* The type of @member's arguments as the interface has them; NULL for a
+ * signal it does not have. */
+static GVariantType *
+signal_type (const char *member)
+{
+  GDBusSignalInfo *info = g_dbus_interface_info_lookup_signal (trellis_trellis1_interface_info (),
+                                                               member);
+  g_autoptr(GString) type = NULL;
+
+  if (info == NULL)
+    return NULL;
+  type = g_string_new ("(");
+  for (guint i = 0; info->args != NULL && info->args[i] != NULL; i++)
+    g_string_append (type, info->args[i]->signature);
+  g_string_append_c (type, ')');
+  return g_variant_type_new (type->str);
+}
+
 static void
 signal_received (GDBusConnection *connection,
-                 const char      *sender,
-                 const char      *path,
-                 const char      *interface,
-                 const char      *member,
-                 GVariant        *params,
-                 gpointer         user_data)
+                 const char *sender,
+                 const char *path,
+                 const char *interface,
+                 const char *member,
+                 GVariant *params,
+                 gpointer user_data)
 {
   Agent *agent = user_data;
   PendingSignal *p;
-  const char *type = g_strcmp0 (member, "Blocked") == 0 ? "(ssssx)" : "(ussss)";
+  g_autoptr(GVariantType) type = signal_type (member);
 
   (void) path;
   (void) interface;
@@ -383,7 +403,7 @@ signal_received (GDBusConnection *connection,
                  agent->owner != NULL ? agent->owner : "not on the bus");
       return;
     }
-  if (!g_variant_is_of_type (params, G_VARIANT_TYPE (type)))
+  if (type == NULL || !g_variant_is_of_type (params, type))
     {
       agent_log (agent, "ignoring %s with arguments %s", member, g_variant_get_type_string (params));
       return;
@@ -393,10 +413,7 @@ signal_received (GDBusConnection *connection,
   p->agent = agent;
   p->member = g_strdup (member);
   p->params = g_variant_ref (params);
-  g_dbus_connection_call (connection, agent->owner, TRELLIS_NOTIFY_PATH,
-                          TRELLIS_NOTIFY_INTERFACE, "GetStatus", g_variant_new ("(s)", ""),
-                          G_VARIANT_TYPE ("(a{sv})"), G_DBUS_CALL_FLAGS_NO_AUTO_START,
-                          5000, agent->cancellable, status_ready, p);
+  trellis_trellis1_call_get_status (agent->trellisd, "", agent->cancellable, status_ready, p);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -422,15 +439,13 @@ subscribe_ready (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Agent *agent = user_data;
   g_autoptr(GError) error = NULL;
-  g_autoptr(GVariant) reply = NULL;
 
-  reply = g_dbus_connection_call_finish (G_DBUS_CONNECTION (source), result, &error);
-  if (reply == NULL)
+  if (!trellis_trellis1_call_subscribe_finish (TRELLIS_TRELLIS1 (source), result, &error))
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
         return;
       g_printerr ("trellis-notify: %s: %s\n",
-                  _("cannot subscribe to trellisd"), error->message);
+                  _ ("cannot subscribe to trellisd"), error->message);
       /* Say, trellisd had no room (another account's connections): try
        * again in a while, as long as it is the same trellisd. */
       if (agent->owner != NULL && agent->resubscribe == NULL)
@@ -447,10 +462,7 @@ subscribe_ready (GObject *source, GAsyncResult *result, gpointer user_data)
 static void
 agent_subscribe (Agent *agent)
 {
-  g_dbus_connection_call (agent->system, agent->owner, TRELLIS_NOTIFY_PATH,
-                          TRELLIS_NOTIFY_INTERFACE, "Subscribe", NULL,
-                          G_VARIANT_TYPE ("()"), G_DBUS_CALL_FLAGS_NO_AUTO_START,
-                          5000, agent->cancellable, subscribe_ready, agent);
+  trellis_trellis1_call_subscribe (agent->trellisd, agent->cancellable, subscribe_ready, agent);
 }
 
 /* Forgets the owner: its match rules go, and a pending retry with them. */
@@ -467,38 +479,53 @@ agent_forget_owner (Agent *agent)
       g_source_destroy (agent->resubscribe);
       g_clear_pointer (&agent->resubscribe, g_source_unref);
     }
+  g_clear_object (&agent->trellisd);
   g_clear_pointer (&agent->owner, g_free);
 }
 
 static void
 trellisd_appeared (GDBusConnection *connection,
-                   const char      *name,
-                   const char      *owner,
-                   gpointer         user_data)
+                   const char *name,
+                   const char *owner,
+                   gpointer user_data)
 {
   Agent *agent = user_data;
+  g_autoptr(GError) error = NULL;
 
   agent_log (agent, "%s is %s: subscribing", name, owner);
   agent_forget_owner (agent);
+  /* For a unique name, with neither properties nor signals, the proxy is
+   * made without a word on the bus. */
+  agent->trellisd = trellis_trellis1_proxy_new_sync (connection,
+                                                     G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES
+                                                       | G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS
+                                                       | G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                                     owner, TRELLIS_DBUS_PATH, NULL, &error);
+  if (agent->trellisd == NULL)
+    {
+      g_printerr ("trellis-notify: %s: %s\n", _ ("cannot subscribe to trellisd"), error->message);
+      return;
+    }
+  g_dbus_proxy_set_default_timeout (G_DBUS_PROXY (agent->trellisd), TRELLIS_NOTIFY_CALL_TIMEOUT_MS);
   agent->owner = g_strdup (owner);
   /* The bus delivers a unicast signal only when a match rule asks for it;
    * signal_subscribe adds the rule, for this sender alone.  Rules first,
    * so that nothing sent after Subscribe is missed. */
   agent->blocked_sub =
-    g_dbus_connection_signal_subscribe (connection, owner, TRELLIS_NOTIFY_INTERFACE, "Blocked",
-                                        TRELLIS_NOTIFY_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+    g_dbus_connection_signal_subscribe (connection, owner, TRELLIS_DBUS_INTERFACE, "Blocked",
+                                        TRELLIS_DBUS_PATH, NULL, G_DBUS_SIGNAL_FLAGS_NONE,
                                         signal_received, agent, NULL);
   agent->request_sub =
-    g_dbus_connection_signal_subscribe (connection, owner, TRELLIS_NOTIFY_INTERFACE,
-                                        "RequestChanged", TRELLIS_NOTIFY_PATH, NULL,
+    g_dbus_connection_signal_subscribe (connection, owner, TRELLIS_DBUS_INTERFACE,
+                                        "RequestChanged", TRELLIS_DBUS_PATH, NULL,
                                         G_DBUS_SIGNAL_FLAGS_NONE, signal_received, agent, NULL);
   agent_subscribe (agent);
 }
 
 static void
 trellisd_vanished (GDBusConnection *connection,
-                   const char      *name,
-                   gpointer         user_data)
+                   const char *name,
+                   gpointer user_data)
 {
   Agent *agent = user_data;
 
@@ -509,15 +536,15 @@ trellisd_vanished (GDBusConnection *connection,
 
 static void
 system_bus_closed (GDBusConnection *connection,
-                   gboolean         remote_peer_vanished,
-                   GError          *error,
-                   gpointer         user_data)
+                   gboolean remote_peer_vanished,
+                   GError *error,
+                   gpointer user_data)
 {
   Agent *agent = user_data;
 
   (void) connection;
   (void) remote_peer_vanished;
-  g_printerr ("trellis-notify: %s%s%s\n", _("the system bus went away"),
+  g_printerr ("trellis-notify: %s%s%s\n", _ ("the system bus went away"),
               error != NULL ? ": " : "", error != NULL ? error->message : "");
   agent->exit_status = 1;
   g_main_loop_quit (agent->loop);
@@ -544,9 +571,9 @@ main (int argc, char **argv)
   guint sigterm_id, sigint_id;
   const GOptionEntry entries[] = {
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose,
-      N_("Say what arrives and what is shown"), NULL },
+      N_ ("Say what arrives and what is shown"), NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version,
-      N_("Print the version and exit"), NULL },
+      N_ ("Print the version and exit"), NULL },
     { NULL, 0, 0, 0, NULL, NULL, NULL }
   };
 
@@ -557,7 +584,7 @@ main (int argc, char **argv)
 
   /* Translators: what trellis-notify --help says it is. */
   context = g_option_context_new (NULL);
-  g_option_context_set_summary (context, _("Shows Trellis’s notifications on the desktop."));
+  g_option_context_set_summary (context, _ ("Shows Trellis’s notifications on the desktop."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
@@ -575,13 +602,13 @@ main (int argc, char **argv)
 
   if (!notify_init ("Trellis"))
     {
-      g_printerr ("trellis-notify: %s\n", _("cannot talk to the notification service"));
+      g_printerr ("trellis-notify: %s\n", _ ("cannot talk to the notification service"));
       return 1;
     }
   agent.system = g_bus_get_sync (G_BUS_TYPE_SYSTEM, NULL, &error);
   if (agent.system == NULL)
     {
-      g_printerr ("trellis-notify: %s: %s\n", _("cannot reach the system bus"), error->message);
+      g_printerr ("trellis-notify: %s: %s\n", _ ("cannot reach the system bus"), error->message);
       notify_uninit ();
       return 1;
     }
@@ -593,7 +620,7 @@ main (int argc, char **argv)
 
   g_signal_connect (agent.system, "closed", G_CALLBACK (system_bus_closed), &agent);
   /* Signals are subscribed to once the name's owner is known. */
-  agent.watch_id = g_bus_watch_name_on_connection (agent.system, TRELLIS_NOTIFY_BUS_NAME,
+  agent.watch_id = g_bus_watch_name_on_connection (agent.system, TRELLIS_DBUS_NAME,
                                                    G_BUS_NAME_WATCHER_FLAGS_NONE,
                                                    trellisd_appeared, trellisd_vanished,
                                                    &agent, NULL);

@@ -4,7 +4,6 @@
  * file reads the options and hands over to the command (cmd-*.c).
  */
 #include <locale.h>
-#include <math.h>
 #include <pwd.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,7 +12,6 @@
 
 #include "cli/cli.h"
 #include "policy/data-dir.h"
-#include "policy/text-safety.h"
 
 const char *
 trellis_cli_household_path (const TrellisCliOptions *options)
@@ -41,7 +39,7 @@ trellis_cli_policy_load (const TrellisCliOptions *options, const char *path)
       if (g_error_matches (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_IO))
         g_printerr ("trellis: %s\n", error->message);
       else
-        g_printerr (_("trellis: the household file has errors:\n%s\n"), error->message);
+        g_printerr (_ ("trellis: the household file has errors:\n%s\n"), error->message);
       trellis_cli_data_dir_hint (options, error);
     }
   return policy;
@@ -49,21 +47,21 @@ trellis_cli_policy_load (const TrellisCliOptions *options, const char *path)
 
 void
 trellis_cli_data_dir_hint (const TrellisCliOptions *options,
-                           const GError            *error)
+                           const GError *error)
 {
   if (options->data_dir_given || error == NULL
       || !g_error_matches (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_IO)
       || strstr (error->message, options->data_dir) == NULL)
     return;
   /* Translators: %s is a folder. */
-  g_printerr (_("trellis: the shipped data was looked for in %s; give another folder with --data-dir DIR\n"),
+  g_printerr (_ ("trellis: the shipped data was looked for in %s; give another folder with --data-dir DIR\n"),
               options->data_dir);
 }
 
 gboolean
-trellis_cli_duration_parse (const char  *text,
-                            gint64      *ret_seconds,
-                            GError     **error)
+trellis_cli_duration_parse (const char *text,
+                            gint64 *ret_seconds,
+                            GError **error)
 {
   g_autofree char *number = NULL;
   guint64 value = 0;
@@ -74,10 +72,22 @@ trellis_cli_duration_parse (const char  *text,
     {
       switch (text[len - 1])
         {
-        case 's': unit = 1; len--; break;
-        case 'm': unit = 60; len--; break;
-        case 'h': unit = 3600; len--; break;
-        case 'd': unit = 24 * 3600; len--; break;
+        case 's':
+          unit = 1;
+          len--;
+          break;
+        case 'm':
+          unit = 60;
+          len--;
+          break;
+        case 'h':
+          unit = 3600;
+          len--;
+          break;
+        case 'd':
+          unit = 24 * 3600;
+          len--;
+          break;
         default: break;
         }
     }
@@ -87,7 +97,7 @@ trellis_cli_duration_parse (const char  *text,
     {
       /* Translators: %s is what the user wrote after --for; keep 30m, 2h, 1d as they are. */
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   _("“%s” is not a duration: write for example 30m, 2h or 1d"),
+                   _ ("“%s” is not a duration: write for example 30m, 2h or 1d"),
                    text != NULL ? text : "");
       return FALSE;
     }
@@ -96,136 +106,20 @@ trellis_cli_duration_parse (const char  *text,
 }
 
 char *
-trellis_cli_time_format (gint64 unix_time)
+trellis_cli_time_format_as (gint64 unix_time,
+                            const char *format)
 {
   g_autoptr(GDateTime) local = g_date_time_new_from_unix_local (unix_time);
 
   if (local == NULL)
     return g_strdup_printf ("@%" G_GINT64_FORMAT, unix_time);
-  return g_date_time_format (local, "%Y-%m-%d %H:%M:%S");
+  return g_date_time_format (local, format);
 }
 
-void
-trellis_cli_json_string (GString    *out,
-                         const char *text)
+char *
+trellis_cli_time_format (gint64 unix_time)
 {
-  g_autofree char *valid = g_utf8_make_valid (text, -1);
-
-  g_string_append_c (out, '"');
-  for (const char *p = valid; *p != '\0'; p = g_utf8_next_char (p))
-    {
-      gunichar c = g_utf8_get_char (p);
-
-      switch (c)
-        {
-        case '"':  g_string_append (out, "\\\""); break;
-        case '\\': g_string_append (out, "\\\\"); break;
-        case '\n': g_string_append (out, "\\n"); break;
-        case '\r': g_string_append (out, "\\r"); break;
-        case '\t': g_string_append (out, "\\t"); break;
-        default:
-          /* Controls (C1 too), bidirectional overrides and line separators
-           * as \uXXXX: the same string to a JSON reader, and inert on the
-           * terminal that shows the JSON. */
-          if (trellis_text_char_is_unsafe (c))
-            g_string_append_printf (out, "\\u%04x", (guint) c);
-          else
-            g_string_append_len (out, p, g_utf8_next_char (p) - p);
-          break;
-        }
-    }
-  g_string_append_c (out, '"');
-}
-
-void
-trellis_cli_json_variant (GString  *out,
-                          GVariant *value)
-{
-  const GVariantType *type = g_variant_get_type (value);
-  gsize i, n;
-
-  if (g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN))
-    g_string_append (out, g_variant_get_boolean (value) ? "true" : "false");
-  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_BYTE))
-    g_string_append_printf (out, "%u", (guint) g_variant_get_byte (value));
-  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_INT16))
-    g_string_append_printf (out, "%d", (int) g_variant_get_int16 (value));
-  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_UINT16))
-    g_string_append_printf (out, "%u", (guint) g_variant_get_uint16 (value));
-  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_INT32))
-    g_string_append_printf (out, "%" G_GINT32_FORMAT, g_variant_get_int32 (value));
-  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_UINT32))
-    g_string_append_printf (out, "%" G_GUINT32_FORMAT, g_variant_get_uint32 (value));
-  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_INT64))
-    g_string_append_printf (out, "%" G_GINT64_FORMAT, g_variant_get_int64 (value));
-  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_UINT64))
-    g_string_append_printf (out, "%" G_GUINT64_FORMAT, g_variant_get_uint64 (value));
-  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_DOUBLE))
-    {
-      char buf[G_ASCII_DTOSTR_BUF_SIZE];
-      double d = g_variant_get_double (value);
-
-      if (isfinite (d))
-        g_string_append (out, g_ascii_dtostr (buf, sizeof buf, d));
-      else
-        g_string_append (out, "null");
-    }
-  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_STRING)
-           || g_variant_is_of_type (value, G_VARIANT_TYPE_OBJECT_PATH)
-           || g_variant_is_of_type (value, G_VARIANT_TYPE_SIGNATURE))
-    trellis_cli_json_string (out, g_variant_get_string (value, NULL));
-  else if (g_variant_is_of_type (value, G_VARIANT_TYPE_VARIANT))
-    {
-      g_autoptr(GVariant) inner = g_variant_get_variant (value);
-
-      trellis_cli_json_variant (out, inner);
-    }
-  else if (g_variant_type_is_maybe (type))
-    {
-      g_autoptr(GVariant) inner = g_variant_get_maybe (value);
-
-      if (inner == NULL)
-        g_string_append (out, "null");
-      else
-        trellis_cli_json_variant (out, inner);
-    }
-  else if (g_variant_type_is_array (type)
-           && g_variant_type_is_dict_entry (g_variant_type_element (type))
-           && g_variant_type_equal (g_variant_type_key (g_variant_type_element (type)),
-                                    G_VARIANT_TYPE_STRING))
-    {
-      n = g_variant_n_children (value);
-      g_string_append_c (out, '{');
-      for (i = 0; i < n; i++)
-        {
-          g_autoptr(GVariant) entry = g_variant_get_child_value (value, i);
-          g_autoptr(GVariant) key = g_variant_get_child_value (entry, 0);
-          g_autoptr(GVariant) item = g_variant_get_child_value (entry, 1);
-
-          if (i > 0)
-            g_string_append (out, ", ");
-          trellis_cli_json_string (out, g_variant_get_string (key, NULL));
-          g_string_append (out, ": ");
-          trellis_cli_json_variant (out, item);
-        }
-      g_string_append_c (out, '}');
-    }
-  else if (g_variant_is_container (value))
-    {
-      n = g_variant_n_children (value);
-      g_string_append_c (out, '[');
-      for (i = 0; i < n; i++)
-        {
-          g_autoptr(GVariant) item = g_variant_get_child_value (value, i);
-
-          if (i > 0)
-            g_string_append (out, ", ");
-          trellis_cli_json_variant (out, item);
-        }
-      g_string_append_c (out, ']');
-    }
-  else
-    g_string_append (out, "null");
+  return trellis_cli_time_format_as (unix_time, "%Y-%m-%d %H:%M:%S");
 }
 
 static void
@@ -240,7 +134,7 @@ options_clear (TrellisCliOptions *options)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TrellisCliOptions, options_clear)
 
 int
-main (int   argc,
+main (int argc,
       char *argv[])
 {
   g_auto(TrellisCliOptions) options = { 0 };
@@ -252,23 +146,23 @@ main (int   argc,
   gboolean version = FALSE;
   const GOptionEntry entries[] = {
     { "household", 0, 0, G_OPTION_ARG_FILENAME, &options.household,
-      N_("Read this household file instead of the system's"), N_("FILE") },
+      N_ ("Read this household file instead of the system's"), N_ ("FILE") },
     { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &options.data_dir,
-      N_("The folder with Trellis's data, such as the helplines"), N_("DIR") },
+      N_ ("The folder with Trellis's data, such as the helplines"), N_ ("DIR") },
     { "account", 0, 0, G_OPTION_ARG_STRING, &options.account,
-      N_("Ask about another account (parents and root only)"), N_("NAME") },
+      N_ ("Ask about another account (parents and root only)"), N_ ("NAME") },
     { "nft", 0, 0, G_OPTION_ARG_NONE, &options.nft,
-      N_("policy show: print the kernel's rules as nft text"), NULL },
+      N_ ("policy show: print the kernel's rules as nft text"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &options.json,
-      N_("Print listings as JSON"), NULL },
+      N_ ("Print listings as JSON"), NULL },
     { "child", 0, 0, G_OPTION_ARG_STRING, &options.child,
-      N_("status, log, requests: about this child (parents only)"), N_("NAME") },
+      N_ ("status, log, requests: about this child (parents only)"), N_ ("NAME") },
     { "for", 0, 0, G_OPTION_ARG_STRING, &options.duration,
-      N_("approve, pause: for how long, e.g. 30m, 2h, 1d"), N_("DURATION") },
+      N_ ("approve, pause: for how long, e.g. 30m, 2h, 1d"), N_ ("DURATION") },
     { "clear", 0, 0, G_OPTION_ARG_NONE, &options.clear,
-      N_("log: delete the log"), NULL },
+      N_ ("log: delete the log"), NULL },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version,
-      N_("Print the version and exit"), NULL },
+      N_ ("Print the version and exit"), NULL },
     { NULL }
   };
 
@@ -281,7 +175,7 @@ main (int   argc,
 
   /* Translators: the command line's synopsis; "COMMAND" stands for one of
    * the commands listed below it. */
-  context = g_option_context_new (_("COMMAND — what Trellis filters for you, and why"));
+  context = g_option_context_new (_ ("COMMAND — what Trellis filters for you, and why"));
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   g_option_context_set_summary (context,
@@ -289,31 +183,31 @@ main (int   argc,
                                  * ask, requests, approve, decline, pause, helplines, policy
                                  * check, policy show, policy apply) and the options as they
                                  * are: they are typed. */
-                                _("Trellis keeps some websites away from children's accounts and tells them why.\n"
-                                  "Commands for everyone:\n"
-                                  "  status                your profile, and exactly what your parents can see (the default)\n"
-                                  "  log [--clear]         what was blocked for you, and by which rule; --clear deletes it\n"
-                                  "  why NAME              whether NAME is blocked for you, by which rule, and why\n"
-                                  "  ask NAME [MESSAGE]    ask your parents to allow NAME\n"
-                                  "  requests              your requests and your parents' answers\n"
-                                  "  helplines             helplines: always open, never logged\n"
-                                  "Commands for parents:\n"
-                                  "  log --child NAME      a child's log (also status --child NAME)\n"
-                                  "  requests              every child's requests, pending first\n"
-                                  "  approve ID [--for DURATION]  allow a request's site for a while (default 1h)\n"
-                                  "  decline ID [MESSAGE]  decline a request, with a word for the child\n"
-                                  "  pause NAME --for DURATION    no filtering for child NAME for a while\n"
-                                  "  policy apply          read the household file again and put it in force\n"
-                                  "  policy check [FILE]   check a household file and summarise it\n"
-                                  "  policy show NAME      a child's profile; with --nft, the kernel's rules\n"
-                                  "Durations: 90s, 30m, 2h, 1d.  --json prints listings as JSON."));
+                                _ ("Trellis keeps some websites away from children's accounts and tells them why.\n"
+                                   "Commands for everyone:\n"
+                                   "  status                your profile, and exactly what your parents can see (the default)\n"
+                                   "  log [--clear]         what was blocked for you, and by which rule; --clear deletes it\n"
+                                   "  why NAME              whether NAME is blocked for you, by which rule, and why\n"
+                                   "  ask NAME [MESSAGE]    ask your parents to allow NAME\n"
+                                   "  requests              your requests and your parents' answers\n"
+                                   "  helplines             helplines: always open, never logged\n"
+                                   "Commands for parents:\n"
+                                   "  log --child NAME      a child's log (also status --child NAME)\n"
+                                   "  requests              every child's requests, pending first\n"
+                                   "  approve ID [--for DURATION]  allow a request's site for a while (default 1h)\n"
+                                   "  decline ID [MESSAGE]  decline a request, with a word for the child\n"
+                                   "  pause NAME --for DURATION    no filtering for child NAME for a while\n"
+                                   "  policy apply          read the household file again and put it in force\n"
+                                   "  policy check [FILE]   check a household file and summarise it\n"
+                                   "  policy show NAME      a child's profile; with --nft, the kernel's rules\n"
+                                   "Durations: 90s, 30m, 2h, 1d.  --json prints listings as JSON."));
   /* Translators: %s is the path of the system's household file. */
-  description = g_strdup_printf (_("The household file is %s unless --household says otherwise.\n"
-                                   "Exit status: 0 done (why: the name is not blocked), "
-                                   "1 why: the name is blocked, policy check: the file has errors, "
-                                   "2 a usage error, a household file that cannot be read, "
-                                   "or trellisd refused (not allowed, a bad argument, not found), "
-                                   "3 trellisd is not running."),
+  description = g_strdup_printf (_ ("The household file is %s unless --household says otherwise.\n"
+                                    "Exit status: 0 done (why: the name is not blocked), "
+                                    "1 why: the name is blocked, policy check: the file has errors, "
+                                    "2 a usage error, a household file that cannot be read, "
+                                    "or trellisd refused (not allowed, a bad argument, not found), "
+                                    "3 trellisd is not running."),
                                  TRELLIS_CLI_DEFAULT_HOUSEHOLD);
   g_option_context_set_description (context, description);
 
@@ -359,7 +253,7 @@ main (int   argc,
   if (strcmp (argv[1], "policy") == 0 && argc >= 3 && strcmp (argv[2], "show") == 0)
     return trellis_cli_policy_show (&options, argc - 3, argv + 3);
 
-  g_printerr (_("trellis: unknown command “%s”\n"), argv[1]);
+  g_printerr (_ ("trellis: unknown command “%s”\n"), argv[1]);
   g_printerr ("%s", help);
   return TRELLIS_CLI_EXIT_USAGE;
 }

@@ -118,7 +118,8 @@ answer_decide (TrellisAnswerer *answerer,
   answerer->decide (flow->uid, proto, query, ret_answer, answerer->user_data);
   if (ret_answer->action == TRELLIS_ANSWER_SAFE_SEARCH && ret_answer->target[0] == '\0')
     ret_answer->action = TRELLIS_ANSWER_FORWARD; /* nothing to rewrite to */
-  if (ret_answer->action == TRELLIS_ANSWER_FORWARD || ret_answer->action == TRELLIS_ANSWER_SAFE_SEARCH)
+  if (ret_answer->action == TRELLIS_ANSWER_FORWARD
+      || ret_answer->action == TRELLIS_ANSWER_SAFE_SEARCH)
     *ret_server_len = trellis_flow_dst_to_sockaddr (flow, family, ret_server);
 }
 
@@ -285,7 +286,8 @@ raw_udp_send (const struct sockaddr_storage *src, const struct sockaddr_storage 
       const struct sockaddr_in *s4 = (const struct sockaddr_in *) src;
       const struct sockaddr_in *d4 = (const struct sockaddr_in *) dst;
 
-      built = trellis_raw_udp_build (AF_INET, (const guint8 *) &s4->sin_addr, g_ntohs (s4->sin_port),
+      built = trellis_raw_udp_build (AF_INET, (const guint8 *) &s4->sin_addr,
+                                     g_ntohs (s4->sin_port),
                                      (const guint8 *) &d4->sin_addr, g_ntohs (d4->sin_port),
                                      payload, len, pkt, len + TRELLIS_RAW_HEADER_MAX);
     }
@@ -294,7 +296,8 @@ raw_udp_send (const struct sockaddr_storage *src, const struct sockaddr_storage 
       const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *) src;
       const struct sockaddr_in6 *d6 = (const struct sockaddr_in6 *) dst;
 
-      built = trellis_raw_udp_build (AF_INET6, (const guint8 *) &s6->sin6_addr, g_ntohs (s6->sin6_port),
+      built = trellis_raw_udp_build (AF_INET6, (const guint8 *) &s6->sin6_addr,
+                                     g_ntohs (s6->sin6_port),
                                      (const guint8 *) &d6->sin6_addr, g_ntohs (d6->sin6_port),
                                      payload, len, pkt, len + TRELLIS_RAW_HEADER_MAX);
     }
@@ -364,7 +367,8 @@ udp_safe_search_run (UdpForward *fw)
   fd = forward_socket_new (fw->server.ss_family, SOCK_DGRAM);
   if (fd < 0)
     return;
-  if (connect (fd, (struct sockaddr *) &fw->server, fw->server_len) == 0 && send (fd, ask, (size_t) ask_len, 0) == ask_len)
+  if (connect (fd, (struct sockaddr *) &fw->server, fw->server_len) == 0
+      && send (fd, ask, (size_t) ask_len, 0) == ask_len)
     {
       for (;;)
         {
@@ -410,7 +414,8 @@ udp_forward_run (gpointer data, gpointer user_data)
   if (fd < 0)
     return;
   /* A connected socket only accepts the reply from the server asked. */
-  if (connect (fd, (struct sockaddr *) &fw->server, fw->server_len) == 0 && send (fd, fw->query, fw->len, 0) == (ssize_t) fw->len)
+  if (connect (fd, (struct sockaddr *) &fw->server, fw->server_len) == 0
+      && send (fd, fw->query, fw->len, 0) == (ssize_t) fw->len)
     {
       pfd.fd = fd;
       pfd.events = POLLIN;
@@ -471,7 +476,8 @@ udp_readable (gint fd, GIOCondition condition, gpointer user_data)
           fw->server_len = server_len;
           fw->len = (gsize) n;
           memcpy (fw->query, packet, (gsize) n);
-          if (g_thread_pool_unprocessed (answerer->forwards) >= 256 || !g_thread_pool_push (answerer->forwards, fw, NULL))
+          if (g_thread_pool_unprocessed (answerer->forwards) >= 256
+              || !g_thread_pool_push (answerer->forwards, fw, NULL))
             g_free (fw); /* overloaded: the child's resolver will retry */
           continue;
         }
@@ -530,7 +536,8 @@ trellis_answerer_answer_unredirected (TrellisAnswerer *answerer,
     {
       fw->safe_search = TRUE;
       g_strlcpy (fw->target, answer->target, sizeof fw->target);
-      if (g_thread_pool_unprocessed (answerer->forwards) >= 256 || !g_thread_pool_push (answerer->forwards, fw, NULL))
+      if (g_thread_pool_unprocessed (answerer->forwards) >= 256
+          || !g_thread_pool_push (answerer->forwards, fw, NULL))
         g_free (fw);
       return;
     }
@@ -847,7 +854,8 @@ tcp_connection_place (TrellisAnswerer *answerer, int fd, const struct sockaddr_s
   TrellisFlow flow;
   int r;
 
-  if (!trellis_flow_key_from_sockaddr ((const struct sockaddr *) peer, IPPROTO_TCP, &key) || !trellis_flow_table_lookup (answerer->flows, &key, g_get_monotonic_time (), &flow))
+  if (!trellis_flow_key_from_sockaddr ((const struct sockaddr *) peer, IPPROTO_TCP, &key)
+      || !trellis_flow_table_lookup (answerer->flows, &key, g_get_monotonic_time (), &flow))
     return FALSE;
   if (key.family == AF_INET)
     r = getsockopt (fd, SOL_IP, SO_ORIGINAL_DST, &orig, &orig_len);
@@ -869,7 +877,8 @@ tcp_connection_place (TrellisAnswerer *answerer, int fd, const struct sockaddr_s
       const struct sockaddr_in6 *a = (const struct sockaddr_in6 *) &orig;
       const struct sockaddr_in6 *b = (const struct sockaddr_in6 *) &server;
 
-      if (a->sin6_port != b->sin6_port || memcmp (&a->sin6_addr, &b->sin6_addr, sizeof a->sin6_addr) != 0)
+      if (a->sin6_port != b->sin6_port
+          || memcmp (&a->sin6_addr, &b->sin6_addr, sizeof a->sin6_addr) != 0)
         return FALSE;
     }
   *ret_flow = flow;
@@ -911,7 +920,8 @@ tcp_acceptable (gint fd, GIOCondition condition, gpointer user_data)
       count = GPOINTER_TO_UINT (g_hash_table_lookup (answerer->per_uid,
                                                      GUINT_TO_POINTER (flow.uid)));
       /* The thread is not started before it is in the table. */
-      if (answerer->closing || g_hash_table_size (answerer->connections) >= TCP_MAX_CONNECTIONS || count >= TCP_MAX_PER_PRINCIPAL)
+      if (answerer->closing || g_hash_table_size (answerer->connections) >= TCP_MAX_CONNECTIONS
+          || count >= TCP_MAX_PER_PRINCIPAL)
         {
           answerer->n_over_cap++;
           g_mutex_unlock (&answerer->lock);
@@ -1001,7 +1011,8 @@ trellis_answerer_new (guint16 port,
       int ufd, tfd;
 
       ufd = socket_bind (families[i], SOCK_DGRAM, port, &local_error);
-      if (ufd < 0 && families[i] == AF_INET6 && g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
+      if (ufd < 0 && families[i] == AF_INET6
+          && g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
         break; /* no IPv6 on this host: nothing to redirect there either */
       if (ufd < 0 && families[i] == AF_INET6 && errno == EADDRNOTAVAIL)
         break;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * dbus-backend.c — the daemon's answers to the D-Bus service: the policy in
- * force, the event log, grants and pauses.  The service has already checked
- * who is asking and that they may; this file only answers.
+ * force, the event log, grants and pauses, from what the daemon handed it
+ * (TrellisDBusBackendContext).  The service has already checked who is
+ * asking and that they may; this file only answers.
  */
 #include <locale.h>
 #include <pwd.h>
@@ -11,7 +12,7 @@
 #include <gio/gio.h>
 #include <glib/gi18n.h>
 
-#include "daemon/trellisd-private.h"
+#include "daemon/dbus-backend.h"
 #include "policy/public-suffix.h"
 
 #define REQUEST_SECONDS_DEFAULT 3600
@@ -23,9 +24,9 @@ now_unix (void)
 }
 
 static const TrellisChild *
-child_find (Snapshot *s, const char *name, GError **error)
+child_find (TrellisPolicy *policy, const char *name, GError **error)
 {
-  const TrellisChild *child = trellis_policy_find_child (s->policy, name);
+  const TrellisChild *child = trellis_policy_find_child (policy, name);
 
   if (child == NULL)
     g_set_error (error, TRELLIS_DBUS_ERROR, TRELLIS_DBUS_ERROR_NOT_FOUND,
@@ -54,63 +55,13 @@ no_log (GError **error)
   return FALSE;
 }
 
+/* The grants and pauses again, after a parent changed them. */
 static void
-grant_free (gpointer data)
+grants_reload (TrellisDBusBackendContext *ctx)
 {
-  Grant *g = data;
+  g_autoptr(TrellisPolicy) policy = ctx->policy_get (ctx->daemon);
 
-  g_free (g->domain);
-  g_free (g);
-}
-
-void
-trellis_daemon_grants_load (TrellisDaemon *daemon)
-{
-  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
-  g_autoptr(GPtrArray) grants = NULL;
-  const TrellisChild *const *children;
-  guint n;
-
-  if (daemon->events == NULL)
-    return;
-  grants = trellis_event_log_grants_active (daemon->events, now_unix (), NULL);
-  g_mutex_lock (&daemon->grants_lock);
-  g_hash_table_remove_all (daemon->grants);
-  g_hash_table_remove_all (daemon->pauses);
-  for (guint i = 0; grants != NULL && i < grants->len; i++)
-    {
-      const TrellisRequest *r = grants->pdata[i];
-      GPtrArray *list = g_hash_table_lookup (daemon->grants, r->child);
-      Grant *g;
-
-      /* A grant of a public suffix, approved before they were refused,
-       * would lift every block under it: it is not honoured. */
-      if (!trellis_public_suffix_check (r->name, TRELLIS_SUFFIX_USE_LIFT, NULL))
-        {
-          g_warning ("request %u: its grant is not honoured: it is for a public suffix", r->id);
-          continue;
-        }
-      g = g_new0 (Grant, 1);
-      if (list == NULL)
-        {
-          list = g_ptr_array_new_with_free_func (grant_free);
-          g_hash_table_insert (daemon->grants, g_strdup (r->child), list);
-        }
-      g->domain = g_strdup (r->name);
-      g->until = r->grant_until;
-      g_ptr_array_add (list, g);
-    }
-  children = trellis_policy_get_children (s->policy, &n);
-  for (guint i = 0; i < n; i++)
-    {
-      gint64 until = trellis_event_log_pause_get (daemon->events,
-                                                  trellis_child_get_name (children[i]));
-
-      if (until > now_unix ())
-        g_hash_table_insert (daemon->pauses, g_strdup (trellis_child_get_name (children[i])),
-                             g_memdup2 (&until, sizeof until));
-    }
-  g_mutex_unlock (&daemon->grants_lock);
+  trellis_grants_load (ctx->grants, ctx->events, policy);
 }
 
 /* ---- the backend ------------------------------------------------------------ */
@@ -118,9 +69,9 @@ trellis_daemon_grants_load (TrellisDaemon *daemon)
 static gboolean
 backend_whois (gpointer data, guint32 uid, char **ret_child, gboolean *ret_parent, GError **error)
 {
-  TrellisDaemon *daemon = data;
-  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
-  const char *const *parents = trellis_policy_get_parents (s->policy);
+  TrellisDBusBackendContext *ctx = data;
+  g_autoptr(TrellisPolicy) policy = ctx->policy_get (ctx->daemon);
+  const char *const *parents = trellis_policy_get_parents (policy);
   const TrellisChild *child;
   struct passwd *pw;
 
@@ -133,13 +84,13 @@ backend_whois (gpointer data, guint32 uid, char **ret_child, gboolean *ret_paren
     }
   pw = getpwuid (uid);
   if (pw == NULL)
-    return TRUE;   /* nobody we know */
+    return TRUE; /* nobody we know */
   if (parents != NULL && g_strv_contains (parents, pw->pw_name))
     {
       *ret_parent = TRUE;
       return TRUE;
     }
-  child = trellis_policy_find_child_by_account (s->policy, pw->pw_name);
+  child = trellis_policy_find_child_by_account (policy, pw->pw_name);
   if (child != NULL)
     *ret_child = g_strdup (trellis_child_get_name (child));
   return TRUE;
@@ -148,17 +99,18 @@ backend_whois (gpointer data, guint32 uid, char **ret_child, gboolean *ret_paren
 static const char *
 safe_search_name (TrellisSafeSearchLevel level)
 {
-  return level == TRELLIS_SAFE_SEARCH_STRICT ? "strict"
-       : level == TRELLIS_SAFE_SEARCH_MODERATE ? "moderate" : "off";
+  return level == TRELLIS_SAFE_SEARCH_STRICT     ? "strict"
+         : level == TRELLIS_SAFE_SEARCH_MODERATE ? "moderate"
+                                                 : "off";
 }
 
 static gboolean
 backend_get_status (gpointer data, const char *name, GVariant **ret_status, GError **error)
 {
-  TrellisDaemon *daemon = data;
-  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+  TrellisDBusBackendContext *ctx = data;
+  g_autoptr(TrellisPolicy) policy = ctx->policy_get (ctx->daemon);
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
-  const TrellisChild *child = child_find (s, name, error);
+  const TrellisChild *child = child_find (policy, name, error);
   const TrellisAgeBand *band;
   const TrellisCategory *const *cats;
   guint32 mask = 0;
@@ -167,29 +119,22 @@ backend_get_status (gpointer data, const char *name, GVariant **ret_status, GErr
   g_autofree char *quiet_until = NULL;
   const char *quiet_hours;
   GVariantBuilder b, c, see;
-  gint64 paused = 0;
+  gint64 paused;
   guint n;
 
   if (child == NULL)
     return FALSE;
-  band = trellis_child_get_profile (s->policy, child, now, &mask, &level, &allowlist);
-  quiet_hours = trellis_child_get_quiet_hours (s->policy, child, now, &quiet, &quiet_until);
-  g_mutex_lock (&daemon->grants_lock);
-  {
-    gint64 *p = g_hash_table_lookup (daemon->pauses, name);
-
-    if (p != NULL && *p > g_date_time_to_unix (now))
-      paused = *p;
-  }
-  g_mutex_unlock (&daemon->grants_lock);
+  band = trellis_child_get_profile (policy, child, now, &mask, &level, &allowlist);
+  quiet_hours = trellis_child_get_quiet_hours (policy, child, now, &quiet, &quiet_until);
+  paused = trellis_grants_get_paused_until (ctx->grants, name, g_date_time_to_unix (now));
 
   g_variant_builder_init (&b, G_VARIANT_TYPE ("a{sv}"));
   g_variant_builder_add (&b, "{sv}", "name", g_variant_new_string (name));
   g_variant_builder_add (&b, "{sv}", "age",
-                         g_variant_new_uint32 (trellis_child_get_age (s->policy, child, now)));
+                         g_variant_new_uint32 (trellis_child_get_age (policy, child, now)));
   g_variant_builder_add (&b, "{sv}", "band", g_variant_new_string (band != NULL ? band->id : ""));
   g_variant_builder_init (&c, G_VARIANT_TYPE ("a(ss)"));
-  cats = trellis_policy_get_categories (s->policy, &n);
+  cats = trellis_policy_get_categories (policy, &n);
   for (guint i = 0; i < n; i++)
     if (mask & (1u << cats[i]->bit))
       g_variant_builder_add (&c, "(ss)", cats[i]->id, cats[i]->name);
@@ -201,12 +146,12 @@ backend_get_status (gpointer data, const char *name, GVariant **ret_status, GErr
   g_variant_builder_add (&b, "{sv}", "quiet_until", g_variant_new_string (quiet_until != NULL ? quiet_until : ""));
   g_variant_builder_add (&b, "{sv}", "paused_until", g_variant_new_int64 (paused));
   g_variant_builder_add (&b, "{sv}", "log_retention_days",
-                         g_variant_new_uint32 (trellis_policy_get_log_retention_days (s->policy)));
+                         g_variant_new_uint32 (trellis_policy_get_log_retention_days (policy)));
   /* GC25 §75: exactly what the parents can see, and nothing more is kept. */
   g_variant_builder_init (&see, G_VARIANT_TYPE ("as"));
-  g_variant_builder_add (&see, "s", "blocked");     /* the names blocked for you, when, by which rule */
-  g_variant_builder_add (&see, "s", "requests");    /* what you asked them to look at, and your message */
-  g_variant_builder_add (&see, "s", "profile");     /* this profile */
+  g_variant_builder_add (&see, "s", "blocked");  /* the names blocked for you, when, by which rule */
+  g_variant_builder_add (&see, "s", "requests"); /* what you asked them to look at, and your message */
+  g_variant_builder_add (&see, "s", "profile");  /* this profile */
   g_variant_builder_add (&b, "{sv}", "parents_can_see", g_variant_builder_end (&see));
   *ret_status = g_variant_ref_sink (g_variant_builder_end (&b));
   return TRUE;
@@ -216,13 +161,12 @@ static gboolean
 backend_why (gpointer data, const char *name, const char *qname, const char *locale,
              gboolean *ret_blocked, char **ret_rule, char **ret_explanation, GError **error)
 {
-  TrellisDaemon *daemon = data;
-  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+  TrellisDBusBackendContext *ctx = data;
+  g_autoptr(TrellisPolicy) policy = ctx->policy_get (ctx->daemon);
   g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
-  const TrellisChild *child = child_find (s, name, error);
+  const TrellisChild *child = child_find (policy, name, error);
   g_autofree char *domain = NULL;
   TrellisDecision decision;
-  TrellisAnswer answer;
 
   if (child == NULL)
     return FALSE;
@@ -232,7 +176,7 @@ backend_why (gpointer data, const char *name, const char *qname, const char *loc
       g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS, "“%s” is not a domain name", qname);
       return FALSE;
     }
-  trellis_daemon_decide_child (daemon, s, child, domain, FALSE, &decision, &answer);
+  ctx->decide (ctx->daemon, policy, child, domain, &decision);
   *ret_blocked = decision.verdict == TRELLIS_VERDICT_BLOCK;
   *ret_rule = trellis_rule_format_short (decision.rule);
   /* In the child's language (§25): this thread alone switches to the
@@ -242,7 +186,7 @@ backend_why (gpointer data, const char *name, const char *qname, const char *loc
     locale_t loc = *locale != '\0' ? newlocale (LC_MESSAGES_MASK, locale, (locale_t) 0) : (locale_t) 0;
     locale_t old = loc != (locale_t) 0 ? uselocale (loc) : (locale_t) 0;
 
-    *ret_explanation = trellis_rule_explain_for_locale (s->policy, decision.rule, child, now,
+    *ret_explanation = trellis_rule_explain_for_locale (policy, decision.rule, child, now,
                                                         *locale != '\0' ? locale : NULL);
     if (loc != (locale_t) 0)
       {
@@ -294,13 +238,13 @@ log_page_reply (const TrellisEventLogPage *page)
 
 /* Whether @name is a child of the household and there is a log to ask. */
 static gboolean
-log_ready (TrellisDaemon *daemon, const char *name, GError **error)
+log_ready (TrellisDBusBackendContext *ctx, const char *name, GError **error)
 {
-  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+  g_autoptr(TrellisPolicy) policy = ctx->policy_get (ctx->daemon);
 
-  if (child_find (s, name, error) == NULL)
+  if (child_find (policy, name, error) == NULL)
     return FALSE;
-  if (daemon->events == NULL)
+  if (ctx->events == NULL)
     return no_log (error);
   return TRUE;
 }
@@ -308,7 +252,7 @@ log_ready (TrellisDaemon *daemon, const char *name, GError **error)
 /* Where a GetLog or ClearLog answer goes. */
 typedef struct {
   TrellisDBusReplyFunc reply;
-  gpointer             reply_data;
+  gpointer reply_data;
 } LogReply;
 
 static LogReply *
@@ -341,15 +285,15 @@ static void
 backend_get_log (gpointer data, const char *name, guint64 before, guint32 limit,
                  TrellisDBusReplyFunc reply, gpointer reply_data)
 {
-  TrellisDaemon *daemon = data;
+  TrellisDBusBackendContext *ctx = data;
   GError *error = NULL;
 
-  if (!log_ready (daemon, name, &error))
+  if (!log_ready (ctx, name, &error))
     {
       reply (NULL, error, reply_data);
       return;
     }
-  trellis_event_log_read_page_async (daemon->events, name, before, limit, log_page_read,
+  trellis_event_log_read_page_async (ctx->events, name, before, limit, log_page_read,
                                      log_reply_new (reply, reply_data));
 }
 
@@ -368,15 +312,15 @@ static void
 backend_clear_log (gpointer data, const char *name, TrellisDBusReplyFunc reply,
                    gpointer reply_data)
 {
-  TrellisDaemon *daemon = data;
+  TrellisDBusBackendContext *ctx = data;
   GError *error = NULL;
 
-  if (!log_ready (daemon, name, &error))
+  if (!log_ready (ctx, name, &error))
     {
       reply (NULL, error, reply_data);
       return;
     }
-  trellis_event_log_clear_async (daemon->events, name, log_cleared,
+  trellis_event_log_clear_async (ctx->events, name, log_cleared,
                                  log_reply_new (reply, reply_data));
 }
 
@@ -384,11 +328,11 @@ static gboolean
 backend_ask (gpointer data, const char *name, const char *qname, const char *message,
              guint32 *ret_id, GError **error)
 {
-  TrellisDaemon *daemon = data;
-  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+  TrellisDBusBackendContext *ctx = data;
+  g_autoptr(TrellisPolicy) policy = ctx->policy_get (ctx->daemon);
   g_autofree char *domain = trellis_domain_normalize (qname);
 
-  if (child_find (s, name, error) == NULL)
+  if (child_find (policy, name, error) == NULL)
     return FALSE;
   if (domain == NULL)
     {
@@ -399,13 +343,13 @@ backend_ask (gpointer data, const char *name, const char *qname, const char *mes
    * parent can approve, so not one to send them. */
   if (!suffix_check (domain, error))
     return FALSE;
-  if (daemon->events == NULL)
+  if (ctx->events == NULL)
     return no_log (error);
-  if (!trellis_event_log_request_add (daemon->events, name, domain, message, now_unix (),
+  if (!trellis_event_log_request_add (ctx->events, name, domain, message, now_unix (),
                                       ret_id, error))
     return FALSE;
-  if (daemon->dbus != NULL)
-    trellis_dbus_service_emit_request_changed (daemon->dbus, *ret_id, name, domain, "pending",
+  if (ctx->service != NULL)
+    trellis_dbus_service_emit_request_changed (ctx->service, *ret_id, name, domain, "pending",
                                                message);
   return TRUE;
 }
@@ -413,20 +357,20 @@ backend_ask (gpointer data, const char *name, const char *qname, const char *mes
 static gboolean
 backend_list_requests (gpointer data, const char *name, GVariant **ret_requests, GError **error)
 {
-  TrellisDaemon *daemon = data;
+  TrellisDBusBackendContext *ctx = data;
   g_autoptr(GPtrArray) requests = NULL;
   GVariantBuilder b;
 
   if (name != NULL)
     {
-      g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+      g_autoptr(TrellisPolicy) policy = ctx->policy_get (ctx->daemon);
 
-      if (child_find (s, name, error) == NULL)
+      if (child_find (policy, name, error) == NULL)
         return FALSE;
     }
-  if (daemon->events == NULL)
+  if (ctx->events == NULL)
     return no_log (error);
-  requests = trellis_event_log_request_list (daemon->events, name, error);
+  requests = trellis_event_log_request_list (ctx->events, name, error);
   if (requests == NULL)
     return FALSE;
   g_variant_builder_init (&b, G_VARIANT_TYPE ("a(ussssxsx)"));
@@ -443,15 +387,15 @@ backend_list_requests (gpointer data, const char *name, GVariant **ret_requests,
 }
 
 static gboolean
-request_answer (TrellisDaemon *daemon, guint32 id, const char *state, const char *message,
+request_answer (TrellisDBusBackendContext *ctx, guint32 id, const char *state, const char *message,
                 gint64 grant_until, GError **error)
 {
   g_autoptr(TrellisRequest) r = NULL;
   g_autoptr(GError) local_error = NULL;
 
-  if (daemon->events == NULL)
+  if (ctx->events == NULL)
     return no_log (error);
-  if (!trellis_event_log_request_get (daemon->events, id, &r, &local_error))
+  if (!trellis_event_log_request_get (ctx->events, id, &r, &local_error))
     {
       if (g_error_matches (local_error, TRELLIS_EVENT_LOG_ERROR, TRELLIS_EVENT_LOG_ERROR_NOT_FOUND))
         g_set_error (error, TRELLIS_DBUS_ERROR, TRELLIS_DBUS_ERROR_NOT_FOUND,
@@ -467,12 +411,12 @@ request_answer (TrellisDaemon *daemon, guint32 id, const char *state, const char
       g_prefix_error (error, "Request %u cannot be approved, decline it: ", id);
       return FALSE;
     }
-  if (!trellis_event_log_request_answer (daemon->events, id, state, message, now_unix (),
+  if (!trellis_event_log_request_answer (ctx->events, id, state, message, now_unix (),
                                          grant_until, error))
     return FALSE;
-  trellis_daemon_grants_load (daemon);
-  if (daemon->dbus != NULL)
-    trellis_dbus_service_emit_request_changed (daemon->dbus, id, r->child, r->name, state,
+  grants_reload (ctx);
+  if (ctx->service != NULL)
+    trellis_dbus_service_emit_request_changed (ctx->service, id, r->child, r->name, state,
                                                message != NULL ? message : "");
   return TRUE;
 }
@@ -493,33 +437,35 @@ backend_decline (gpointer data, guint32 id, const char *message, GError **error)
 static gboolean
 backend_pause (gpointer data, const char *name, gint64 seconds, GError **error)
 {
-  TrellisDaemon *daemon = data;
-  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+  TrellisDBusBackendContext *ctx = data;
+  g_autoptr(TrellisPolicy) policy = ctx->policy_get (ctx->daemon);
 
-  if (child_find (s, name, error) == NULL)
+  if (child_find (policy, name, error) == NULL)
     return FALSE;
-  if (daemon->events == NULL)
+  if (ctx->events == NULL)
     return no_log (error);
-  if (!trellis_event_log_pause_set (daemon->events, name, now_unix () + seconds, error))
+  if (!trellis_event_log_pause_set (ctx->events, name, now_unix () + seconds, error))
     return FALSE;
-  trellis_daemon_grants_load (daemon);
-  trellis_daemon_pause_changed (daemon, name, now_unix () + seconds);
+  grants_reload (ctx);
+  ctx->pause_changed (ctx->daemon, name, now_unix () + seconds);
   return TRUE;
 }
 
 static gboolean
 backend_apply_policy (gpointer data, GError **error)
 {
-  trellis_daemon_reload (data);
+  TrellisDBusBackendContext *ctx = data;
+
+  ctx->reload (ctx->daemon);
   return TRUE;
 }
 
 static gboolean
 backend_get_helplines (gpointer data, GVariant **ret_helplines, GError **error)
 {
-  TrellisDaemon *daemon = data;
-  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
-  g_autoptr(GArray) helplines = trellis_policy_get_helplines (s->policy);
+  TrellisDBusBackendContext *ctx = data;
+  g_autoptr(TrellisPolicy) policy = ctx->policy_get (ctx->daemon);
+  g_autoptr(GArray) helplines = trellis_policy_get_helplines (policy);
   GVariantBuilder b;
 
   g_variant_builder_init (&b, G_VARIANT_TYPE ("a(ssss)"));

@@ -24,7 +24,6 @@
 #include <string.h>
 
 #include "daemon/dbus-service.h"
-#include "daemon/trellis-dbus-generated.h"
 #include "policy/text-safety.h"
 
 typedef enum {
@@ -49,32 +48,32 @@ typedef enum {
 } Role;
 
 typedef struct {
-  TrellisDBusService *service;    /* (not owned) */
-  char               *name;       /* (owned) the subscriber's unique name */
-  guint32             uid;
-  gboolean            parent;     /* a parent's when it subscribed: which pool */
-  guint               watch_id;   /* name watch: gone → forgotten */
+  TrellisDBusService *service; /* (not owned) */
+  char *name;                  /* (owned) the subscriber's unique name */
+  guint32 uid;
+  gboolean parent; /* a parent's when it subscribed: which pool */
+  guint watch_id;  /* name watch: gone → forgotten */
 } Subscriber;
 
 struct _TrellisDBusService {
-  GDBusConnection          *connection;    /* (owned) */
-  const TrellisDBusBackend *backend;       /* (not owned) */
-  gpointer                  backend_data;  /* (not owned) */
-  TrellisTrellis1           *skeleton;     /* (owned) */
-  GCancellable             *cancellable;   /* (owned) cancelled by free */
-  GHashTable               *subscribers;   /* (owned) unique name → Subscriber */
-  guint                     own_id;
-  gboolean                  has_name;
-  gboolean                  name_lost_told;
+  GDBusConnection *connection;       /* (owned) */
+  const TrellisDBusBackend *backend; /* (not owned) */
+  gpointer backend_data;             /* (not owned) */
+  TrellisTrellis1 *skeleton;         /* (owned) */
+  GCancellable *cancellable;         /* (owned) cancelled by free */
+  GHashTable *subscribers;           /* (owned) unique name → Subscriber */
+  guint own_id;
+  gboolean has_name;
+  gboolean name_lost_told;
 };
 
 /* One method call waiting for the bus to say who sent it. */
 typedef struct {
-  TrellisDBusService    *service;     /* (not owned) valid unless cancelled */
-  GDBusMethodInvocation *invocation;  /* (owned) */
-  GCancellable          *cancellable; /* (owned) */
-  Method                 method;
-  guint32                uid;         /* the sender's, once the bus has said */
+  TrellisDBusService *service;       /* (not owned) valid unless cancelled */
+  GDBusMethodInvocation *invocation; /* (owned) */
+  GCancellable *cancellable;         /* (owned) */
+  Method method;
+  guint32 uid; /* the sender's, once the bus has said */
 } Call;
 
 /* polkit's authority, spoken to over plain GDBus: no libpolkit. */
@@ -91,8 +90,8 @@ typedef struct {
 /* Errors */
 
 static const GDBusErrorEntry trellis_dbus_error_entries[] = {
-  { TRELLIS_DBUS_ERROR_NOT_FOUND, "org.trellis.Trellis1.Error.NotFound" },
-  { TRELLIS_DBUS_ERROR_FAILED,    "org.trellis.Trellis1.Error.Failed" },
+  { TRELLIS_DBUS_ERROR_NOT_FOUND, TRELLIS_DBUS_ERROR_NAME_NOT_FOUND },
+  { TRELLIS_DBUS_ERROR_FAILED, TRELLIS_DBUS_ERROR_NAME_FAILED },
 };
 
 GQuark
@@ -110,7 +109,7 @@ trellis_dbus_error_quark (void)
  * anything else becomes Failed. */
 static void
 invocation_return_error (GDBusMethodInvocation *invocation,
-                         const GError          *error)
+                         const GError *error)
 {
   if (error->domain == TRELLIS_DBUS_ERROR
       || (error->domain == G_DBUS_ERROR
@@ -138,9 +137,9 @@ invocation_return_error (GDBusMethodInvocation *invocation,
 static gboolean
 check_text (const char *text,
             const char *what,
-            gsize       max,
-            gboolean    required,
-            GError    **error)
+            gsize max,
+            gboolean required,
+            GError **error)
 {
   gsize len = strlen (text);
   gunichar c = 0;
@@ -168,7 +167,8 @@ check_text (const char *text,
     {
       g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
                    "The %s holds a control character (U+%04X, character %ld): "
-                   "write plain text on one line.", what, (guint) c, at + 1);
+                   "write plain text on one line.",
+                   what, (guint) c, at + 1);
       return FALSE;
     }
   return TRUE;
@@ -176,14 +176,14 @@ check_text (const char *text,
 
 gboolean
 trellis_dbus_check_name (const char *name,
-                         GError    **error)
+                         GError **error)
 {
   return check_text (name, "name", TRELLIS_DBUS_NAME_MAX, TRUE, error);
 }
 
 gboolean
 trellis_dbus_check_message (const char *message,
-                            GError    **error)
+                            GError **error)
 {
   return check_text (message, "message", TRELLIS_DBUS_MESSAGE_MAX, FALSE, error);
 }
@@ -191,7 +191,7 @@ trellis_dbus_check_message (const char *message,
 /* A CHILD argument: "" (the caller, or every child for a parent) or a name. */
 static gboolean
 check_child (const char *child,
-             GError    **error)
+             GError **error)
 {
   if (child[0] == '\0')
     return TRUE;
@@ -200,7 +200,7 @@ check_child (const char *child,
 
 static gboolean
 check_locale (const char *locale,
-              GError    **error)
+              GError **error)
 {
   gsize len = strlen (locale);
 
@@ -221,7 +221,7 @@ check_locale (const char *locale,
 }
 
 static gboolean
-check_duration (gint64   seconds,
+check_duration (gint64 seconds,
                 GError **error)
 {
   if (seconds < TRELLIS_DBUS_DURATION_MIN || seconds > TRELLIS_DBUS_DURATION_MAX)
@@ -236,7 +236,7 @@ check_duration (gint64   seconds,
 }
 
 static gboolean
-check_id (guint32  id,
+check_id (guint32 id,
           GError **error)
 {
   if (id == 0)
@@ -250,9 +250,9 @@ check_id (guint32  id,
 
 /* Step 1: the shape of the arguments, before anything is asked of anyone. */
 static gboolean
-check_args (Method    method,
+check_args (Method method,
             GVariant *params,
-            GError  **error)
+            GError **error)
 {
   const char *child, *name, *locale, *message;
   guint32 id, limit;
@@ -296,7 +296,7 @@ check_args (Method    method,
 
 static const struct {
   const char *name;
-  Method      method;
+  Method method;
 } method_names[] = {
   { "GetStatus", METHOD_GET_STATUS },
   { "Why", METHOD_WHY },
@@ -314,8 +314,8 @@ static const struct {
 
 gboolean
 trellis_dbus_check_args (const char *method_name,
-                         GVariant   *params,
-                         GError    **error)
+                         GVariant *params,
+                         GError **error)
 {
   GDBusMethodInfo *info = g_dbus_interface_info_lookup_method (trellis_trellis1_interface_info (),
                                                                method_name);
@@ -349,17 +349,18 @@ trellis_dbus_check_args (const char *method_name,
 
 static gboolean
 service_whois (TrellisDBusService *self,
-               guint32             uid,
-               Role               *ret_role,
-               char              **ret_child,
-               GError            **error)
+               guint32 uid,
+               Role *ret_role,
+               char **ret_child,
+               GError **error)
 {
   g_autofree char *child = NULL;
   gboolean parent = FALSE;
 
   if (!self->backend->whois (self->backend_data, uid, &child, &parent, error))
     return FALSE;
-  *ret_role = parent ? ROLE_PARENT : child != NULL ? ROLE_CHILD : ROLE_OTHER;
+  *ret_role = parent ? ROLE_PARENT : child != NULL ? ROLE_CHILD
+                                                   : ROLE_OTHER;
   *ret_child = parent ? NULL : g_steal_pointer (&child);
   return TRUE;
 }
@@ -371,12 +372,12 @@ service_whois (TrellisDBusService *self,
  * way whether that child exists or not: siblings are not to be probed.
  */
 static gboolean
-resolve_child (Role         role,
-               const char  *own_child,
-               const char  *arg,
-               gboolean     all_allowed,
+resolve_child (Role role,
+               const char *own_child,
+               const char *arg,
+               gboolean all_allowed,
                const char **ret_child,
-               GError     **error)
+               GError **error)
 {
   switch (role)
     {
@@ -407,7 +408,7 @@ resolve_child (Role         role,
 }
 
 static gboolean
-require_parent (Role     role,
+require_parent (Role role,
                 GError **error)
 {
   if (role != ROLE_PARENT)
@@ -421,10 +422,10 @@ require_parent (Role     role,
 
 /* Takes @value (a new or floating reference). */
 static gboolean
-check_result (GVariant           *value,
+check_result (GVariant *value,
               const GVariantType *type,
-              GVariant          **ret_value,
-              GError            **error)
+              GVariant **ret_value,
+              GError **error)
 {
   g_autoptr(GVariant) owned = value != NULL ? g_variant_ref_sink (value) : NULL;
 
@@ -454,8 +455,8 @@ subscriber_free (Subscriber *sub)
 
 static void
 subscriber_vanished (GDBusConnection *connection,
-                     const char      *name,
-                     gpointer         user_data)
+                     const char *name,
+                     gpointer user_data)
 {
   Subscriber *sub = user_data;
 
@@ -473,9 +474,9 @@ subscriber_vanished (GDBusConnection *connection,
  */
 static gboolean
 service_subscribe_allowed (TrellisDBusService *self,
-                           guint32             uid,
-                           gboolean            parent,
-                           GError            **error)
+                           guint32 uid,
+                           gboolean parent,
+                           GError **error)
 {
   GHashTableIter iter;
   Subscriber *sub;
@@ -491,7 +492,8 @@ service_subscribe_allowed (TrellisDBusService *self,
     {
       g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_LIMITS_EXCEEDED,
                    "This account has %u subscribed connections already, the most it may have; "
-                   "close one of them first.", same_uid);
+                   "close one of them first.",
+                   same_uid);
       return FALSE;
     }
   if (g_hash_table_size (self->subscribers) >= TRELLIS_DBUS_SUBSCRIBERS_MAX
@@ -507,10 +509,10 @@ service_subscribe_allowed (TrellisDBusService *self,
 
 static gboolean
 service_subscribe (TrellisDBusService *self,
-                   const char         *sender,
-                   guint32             uid,
-                   gboolean            parent,
-                   GError            **error)
+                   const char *sender,
+                   guint32 uid,
+                   gboolean parent,
+                   GError **error)
 {
   Subscriber *sub;
 
@@ -539,9 +541,9 @@ service_subscribe (TrellisDBusService *self,
 /* Sends one signal to every subscriber that is @child's or a parent's. */
 static guint
 service_emit (TrellisDBusService *self,
-              const char         *child,
-              const char         *signal_name,
-              GVariant           *params)
+              const char *child,
+              const char *signal_name,
+              GVariant *params)
 {
   g_autoptr(GVariant) owned = g_variant_ref_sink (params);
   GHashTableIter iter;
@@ -579,11 +581,11 @@ service_emit (TrellisDBusService *self,
 
 guint
 trellis_dbus_service_emit_blocked (TrellisDBusService *service,
-                                   const char         *child,
-                                   const char         *name,
-                                   const char         *rule_kind,
-                                   const char         *explanation,
-                                   gint64              until)
+                                   const char *child,
+                                   const char *name,
+                                   const char *rule_kind,
+                                   const char *explanation,
+                                   gint64 until)
 {
   g_return_val_if_fail (service != NULL && child != NULL && name != NULL, 0);
   g_return_val_if_fail (rule_kind != NULL && explanation != NULL, 0);
@@ -595,11 +597,11 @@ trellis_dbus_service_emit_blocked (TrellisDBusService *service,
 
 guint
 trellis_dbus_service_emit_request_changed (TrellisDBusService *service,
-                                           guint32             id,
-                                           const char         *child,
-                                           const char         *name,
-                                           const char         *state,
-                                           const char         *message)
+                                           guint32 id,
+                                           const char *child,
+                                           const char *name,
+                                           const char *state,
+                                           const char *message)
 {
   g_return_val_if_fail (service != NULL && child != NULL && name != NULL, 0);
   g_return_val_if_fail (state != NULL && message != NULL, 0);
@@ -631,12 +633,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Call, call_free)
  * Returns the reply's body (floating or NULL for none), or FALSE with
  * @error. */
 static gboolean
-call_dispatch (Call        *call,
-               guint32      uid,
-               Role         role,
-               const char  *own_child,
-               GVariant   **ret_reply,
-               GError     **error)
+call_dispatch (Call *call,
+               guint32 uid,
+               Role role,
+               const char *own_child,
+               GVariant **ret_reply,
+               GError **error)
 {
   TrellisDBusService *self = call->service;
   const TrellisDBusBackend *b = self->backend;
@@ -739,7 +741,7 @@ call_dispatch (Call        *call,
       *ret_reply = NULL;
       return TRUE;
 
-    case METHOD_GET_LOG:       /* call_start_log */
+    case METHOD_GET_LOG: /* call_start_log */
     case METHOD_CLEAR_LOG:
     case METHOD_GET_HELPLINES:
       break;
@@ -751,14 +753,15 @@ call_dispatch (Call        *call,
  * thread gave it.  Touches nothing but the call: the service may be gone. */
 static void
 call_log_done (GVariant *reply,
-               GError   *error,
-               gpointer  user_data)
+               GError *error,
+               gpointer user_data)
 {
   g_autoptr(Call) call = user_data;
   g_autoptr(GVariant) value = reply;
   g_autoptr(GError) local_error = error;
   const GVariantType *type = call->method == METHOD_GET_LOG
-                             ? G_VARIANT_TYPE ("(a(xxsssu)ta{sv})") : G_VARIANT_TYPE ("(u)");
+                               ? G_VARIANT_TYPE ("(a(xxsssu)ta{sv})")
+                               : G_VARIANT_TYPE ("(u)");
 
   if (g_cancellable_is_cancelled (call->cancellable))
     {
@@ -781,8 +784,8 @@ call_log_done (GVariant *reply,
 /* Takes @call: step 3 for GetLog and ClearLog, whose answers come later,
  * so that no read or delete of the log holds up the main loop. */
 static void
-call_start_log (Call       *call,
-                Role        role,
+call_start_log (Call *call,
+                Role role,
                 const char *own_child)
 {
   TrellisDBusService *self = call->service;
@@ -812,8 +815,8 @@ call_start_log (Call       *call,
 
 /* Takes @call: step 3, and the answer to the caller. */
 static void
-call_run (Call       *call,
-          Role        role,
+call_run (Call *call,
+          Role role,
           const char *own_child)
 {
   g_autoptr(Call) owned = NULL;
@@ -837,9 +840,9 @@ call_run (Call       *call,
 /* Takes @call.  The caller is someone else's than a parent's or a child's:
  * polkit's answer is the service's. */
 static void
-call_got_authorization (GObject      *source,
+call_got_authorization (GObject *source,
                         GAsyncResult *result,
-                        gpointer      user_data)
+                        gpointer user_data)
 {
   g_autoptr(Call) call = user_data;
   g_autoptr(GVariant) answer = NULL;
@@ -943,9 +946,9 @@ call_check_authorization (Call *call)
 }
 
 static void
-call_got_uid (GObject      *source,
+call_got_uid (GObject *source,
               GAsyncResult *result,
-              gpointer      user_data)
+              gpointer user_data)
 {
   g_autoptr(Call) call = user_data;
   g_autoptr(GVariant) uid_reply = NULL;
@@ -991,7 +994,7 @@ call_got_uid (GObject      *source,
 
 /* Takes @invocation. */
 static void
-get_helplines (TrellisDBusService    *self,
+get_helplines (TrellisDBusService *self,
                GDBusMethodInvocation *invocation)
 {
   g_autoptr(GError) error = NULL;
@@ -1011,9 +1014,9 @@ get_helplines (TrellisDBusService    *self,
  * is @invocation (the skeleton hands its reference to the handler that
  * returns TRUE; each g_dbus_method_invocation_return_*() consumes it). */
 static gboolean
-call_begin (TrellisDBusService    *self,
+call_begin (TrellisDBusService *self,
             GDBusMethodInvocation *invocation,
-            Method                 method)
+            Method method)
 {
   g_autoptr(GError) error = NULL;
   const char *sender = g_dbus_method_invocation_get_sender (invocation);
@@ -1040,7 +1043,7 @@ call_begin (TrellisDBusService    *self,
 
   call = g_new0 (Call, 1);
   call->service = self;
-  call->invocation = invocation;  /* the handler owns it: see call_begin */
+  call->invocation = invocation; /* the handler owns it: see call_begin */
   call->cancellable = g_object_ref (self->cancellable);
   call->method = method;
   g_dbus_connection_call (self->connection, "org.freedesktop.DBus",
@@ -1143,8 +1146,8 @@ handle_subscribe (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
 
 static void
 name_acquired (GDBusConnection *connection,
-               const char      *name,
-               gpointer         user_data)
+               const char *name,
+               gpointer user_data)
 {
   TrellisDBusService *self = user_data;
 
@@ -1153,8 +1156,8 @@ name_acquired (GDBusConnection *connection,
 
 static void
 name_lost (GDBusConnection *connection,
-           const char      *name,
-           gpointer         user_data)
+           const char *name,
+           gpointer user_data)
 {
   TrellisDBusService *self = user_data;
 
@@ -1176,10 +1179,10 @@ trellis_dbus_service_has_name (TrellisDBusService *service)
 /* ------------------------------------------------------------------------ */
 
 TrellisDBusService *
-trellis_dbus_service_new (GDBusConnection           *connection,
-                          const TrellisDBusBackend  *backend,
-                          gpointer                   backend_data,
-                          GError                   **error)
+trellis_dbus_service_new (GDBusConnection *connection,
+                          const TrellisDBusBackend *backend,
+                          gpointer backend_data,
+                          GError **error)
 {
   g_autoptr(TrellisDBusService) self = NULL;
 

@@ -20,28 +20,26 @@
 
 #include <gio/gio.h>
 
+#include "bus/trellis-bus.h" /* the name, the path, the interface */
+
 G_BEGIN_DECLS
 
-#define TRELLIS_DBUS_NAME      "org.trellis.Trellis1"
-#define TRELLIS_DBUS_PATH      "/org/trellis/Trellis1"
-#define TRELLIS_DBUS_INTERFACE "org.trellis.Trellis1"
-
 /* Bounds on what callers may pass. */
-#define TRELLIS_DBUS_NAME_MAX        253              /* bytes, a DNS name */
-#define TRELLIS_DBUS_MESSAGE_MAX     500              /* bytes */
-#define TRELLIS_DBUS_LOCALE_MAX      64               /* bytes */
-#define TRELLIS_DBUS_DURATION_MIN    1                /* seconds */
-#define TRELLIS_DBUS_DURATION_MAX    (30 * 24 * 3600) /* seconds: 30 days */
-#define TRELLIS_DBUS_SUBSCRIBERS_MAX 256              /* connections, in all */
-#define TRELLIS_DBUS_SUBSCRIBERS_PER_UID 8            /* connections of one uid */
-#define TRELLIS_DBUS_SUBSCRIBERS_FOR_PARENTS 64       /* of the MAX: parents' only */
+#define TRELLIS_DBUS_NAME_MAX                253              /* bytes, a DNS name */
+#define TRELLIS_DBUS_MESSAGE_MAX             500              /* bytes */
+#define TRELLIS_DBUS_LOCALE_MAX              64               /* bytes */
+#define TRELLIS_DBUS_DURATION_MIN            1                /* seconds */
+#define TRELLIS_DBUS_DURATION_MAX            (30 * 24 * 3600) /* seconds: 30 days */
+#define TRELLIS_DBUS_SUBSCRIBERS_MAX         256              /* connections, in all */
+#define TRELLIS_DBUS_SUBSCRIBERS_PER_UID     8                /* connections of one uid */
+#define TRELLIS_DBUS_SUBSCRIBERS_FOR_PARENTS 64               /* of the MAX: parents' only */
 
 /**
  * TrellisDBusError:
  * @TRELLIS_DBUS_ERROR_NOT_FOUND: no such child or request
- *   (org.trellis.Trellis1.Error.NotFound).
+ *   (TRELLIS_DBUS_ERROR_NAME_NOT_FOUND on the wire).
  * @TRELLIS_DBUS_ERROR_FAILED: anything else that went wrong
- *   (org.trellis.Trellis1.Error.Failed).
+ *   (TRELLIS_DBUS_ERROR_NAME_FAILED).
  *
  * Errors a backend returns.  Besides these, a backend may return
  * G_DBUS_ERROR_ACCESS_DENIED or G_DBUS_ERROR_INVALID_ARGS, which reach the
@@ -66,8 +64,8 @@ GQuark trellis_dbus_error_quark (void);
  * How a backend answers GetLog and ClearLog: once, from any thread.
  */
 typedef void (*TrellisDBusReplyFunc) (GVariant *reply,
-                                      GError   *error,
-                                      gpointer  reply_data);
+                                      GError *error,
+                                      gpointer reply_data);
 
 /**
  * TrellisDBusBackend:
@@ -91,73 +89,73 @@ typedef struct {
   /* Who is @uid: a parent (root or an account in parents=: @ret_parent
    * TRUE), a child's account (@ret_child_name set to that child's name) or
    * anyone else (neither).  Required. */
-  gboolean (*whois)         (gpointer     backend_data,
-                             guint32      uid,
-                             char       **ret_child_name,
-                             gboolean    *ret_parent,
-                             GError     **error);
+  gboolean (*whois) (gpointer backend_data,
+                     guint32 uid,
+                     char **ret_child_name,
+                     gboolean *ret_parent,
+                     GError **error);
   /* a{sv}: see GetStatus in data/org.trellis.Trellis1.xml. */
-  gboolean (*get_status)    (gpointer     backend_data,
-                             const char  *child,
-                             GVariant   **ret_status,
-                             GError     **error);
+  gboolean (*get_status) (gpointer backend_data,
+                          const char *child,
+                          GVariant **ret_status,
+                          GError **error);
   /* Would @name be blocked for @child now; @locale may be "". */
-  gboolean (*why)           (gpointer     backend_data,
-                             const char  *child,
-                             const char  *name,
-                             const char  *locale,
-                             gboolean    *ret_blocked,
-                             char       **ret_rule,
-                             char       **ret_explanation,
-                             GError     **error);
+  gboolean (*why) (gpointer backend_data,
+                   const char *child,
+                   const char *name,
+                   const char *locale,
+                   gboolean *ret_blocked,
+                   char **ret_rule,
+                   char **ret_explanation,
+                   GError **error);
   /* GetLog and ClearLog answer later, and may answer from any thread: the
    * backend reads and deletes beside the main loop, and calls @reply once
    * with the method's whole reply ("(a(xxsssu)ta{sv})", "(u)") or an
    * error. */
-  void     (*get_log)       (gpointer               backend_data,
-                             const char            *child,
-                             guint64                before,
-                             guint32                limit,
-                             TrellisDBusReplyFunc   reply,
-                             gpointer               reply_data);
-  void     (*clear_log)     (gpointer               backend_data,
-                             const char            *child,
-                             TrellisDBusReplyFunc   reply,
-                             gpointer               reply_data);
+  void (*get_log) (gpointer backend_data,
+                   const char *child,
+                   guint64 before,
+                   guint32 limit,
+                   TrellisDBusReplyFunc reply,
+                   gpointer reply_data);
+  void (*clear_log) (gpointer backend_data,
+                     const char *child,
+                     TrellisDBusReplyFunc reply,
+                     gpointer reply_data);
   /* @child is always the caller's own child. */
-  gboolean (*ask)           (gpointer     backend_data,
-                             const char  *child,
-                             const char  *name,
-                             const char  *message,
-                             guint32     *ret_id,
-                             GError     **error);
+  gboolean (*ask) (gpointer backend_data,
+                   const char *child,
+                   const char *name,
+                   const char *message,
+                   guint32 *ret_id,
+                   GError **error);
   /* a(ussssxsx); @child NULL: every child's (parents only). */
-  gboolean (*list_requests) (gpointer     backend_data,
-                             const char  *child,
-                             GVariant   **ret_requests,
-                             GError     **error);
+  gboolean (*list_requests) (gpointer backend_data,
+                             const char *child,
+                             GVariant **ret_requests,
+                             GError **error);
   /* Parents only (pause and apply_policy: or a caller polkit authorised
    * for that one call).  An unknown @id is TRELLIS_DBUS_ERROR_NOT_FOUND. */
-  gboolean (*approve)       (gpointer     backend_data,
-                             guint32      id,
-                             gint64       seconds,
-                             GError     **error);
-  gboolean (*decline)       (gpointer     backend_data,
-                             guint32      id,
-                             const char  *message,
-                             GError     **error);
-  gboolean (*pause)         (gpointer     backend_data,
-                             const char  *child,
-                             gint64       seconds,
-                             GError     **error);
-  gboolean (*apply_policy)  (gpointer     backend_data,
-                             GError     **error);
+  gboolean (*approve) (gpointer backend_data,
+                       guint32 id,
+                       gint64 seconds,
+                       GError **error);
+  gboolean (*decline) (gpointer backend_data,
+                       guint32 id,
+                       const char *message,
+                       GError **error);
+  gboolean (*pause) (gpointer backend_data,
+                     const char *child,
+                     gint64 seconds,
+                     GError **error);
+  gboolean (*apply_policy) (gpointer backend_data,
+                            GError **error);
   /* a(ssss).  Asked without any check of the caller: helplines always work. */
-  gboolean (*get_helplines) (gpointer     backend_data,
-                             GVariant   **ret_helplines,
-                             GError     **error);
+  gboolean (*get_helplines) (gpointer backend_data,
+                             GVariant **ret_helplines,
+                             GError **error);
   /* (nullable) Told once if the bus takes the name away or never gives it. */
-  void     (*name_lost)     (gpointer     backend_data);
+  void (*name_lost) (gpointer backend_data);
 } TrellisDBusBackend;
 
 typedef struct _TrellisDBusService TrellisDBusService;
@@ -171,13 +169,13 @@ typedef struct _TrellisDBusService TrellisDBusService;
  * Exports the interface at TRELLIS_DBUS_PATH and asks for TRELLIS_DBUS_NAME,
  * without replacing an owner.  Fails only if the export fails.
  */
-TrellisDBusService *trellis_dbus_service_new  (GDBusConnection           *connection,
-                                               const TrellisDBusBackend  *backend,
-                                               gpointer                   backend_data,
-                                               GError                   **error);
+TrellisDBusService *trellis_dbus_service_new (GDBusConnection *connection,
+                                              const TrellisDBusBackend *backend,
+                                              gpointer backend_data,
+                                              GError **error);
 
 /** trellis_dbus_service_has_name: whether the bus has given us the name. */
-gboolean            trellis_dbus_service_has_name (TrellisDBusService *service);
+gboolean trellis_dbus_service_has_name (TrellisDBusService *service);
 
 /**
  * trellis_dbus_service_emit_blocked:
@@ -185,33 +183,33 @@ gboolean            trellis_dbus_service_has_name (TrellisDBusService *service);
  * parent's, one unicast message each.  Never call it for a helpline.
  * Returns how many connections it was sent to.
  */
-guint               trellis_dbus_service_emit_blocked         (TrellisDBusService *service,
-                                                               const char         *child,
-                                                               const char         *name,
-                                                               const char         *rule_kind,
-                                                               const char         *explanation,
-                                                               gint64              until);
+guint trellis_dbus_service_emit_blocked (TrellisDBusService *service,
+                                         const char *child,
+                                         const char *name,
+                                         const char *rule_kind,
+                                         const char *explanation,
+                                         gint64 until);
 
 /**
  * trellis_dbus_service_emit_request_changed:
  * Sends RequestChanged to @child's and parents' subscribers, as above.
  */
-guint               trellis_dbus_service_emit_request_changed (TrellisDBusService *service,
-                                                               guint32             id,
-                                                               const char         *child,
-                                                               const char         *name,
-                                                               const char         *state,
-                                                               const char         *message);
+guint trellis_dbus_service_emit_request_changed (TrellisDBusService *service,
+                                                 guint32 id,
+                                                 const char *child,
+                                                 const char *name,
+                                                 const char *state,
+                                                 const char *message);
 
 /** trellis_dbus_service_get_n_subscribers: connections subscribed now. */
-guint               trellis_dbus_service_get_n_subscribers    (TrellisDBusService *service);
+guint trellis_dbus_service_get_n_subscribers (TrellisDBusService *service);
 
 /**
  * trellis_dbus_service_free:
  * Unexports, releases the name, drops the subscribers; calls still waiting
  * for the bus's answer about their sender get Failed.
  */
-void                trellis_dbus_service_free (TrellisDBusService *service);
+void trellis_dbus_service_free (TrellisDBusService *service);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisDBusService, trellis_dbus_service_free)
 
 /**
@@ -222,8 +220,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisDBusService, trellis_dbus_service_free)
  * G_DBUS_ERROR_INVALID_ARGS otherwise.  (The bus already refuses invalid
  * UTF-8; this is the service's own guard.)
  */
-gboolean trellis_dbus_check_name    (const char *name,
-                                     GError    **error);
+gboolean trellis_dbus_check_name (const char *name,
+                                  GError **error);
 
 /**
  * trellis_dbus_check_message: valid UTF-8, at most TRELLIS_DBUS_MESSAGE_MAX
@@ -231,7 +229,7 @@ gboolean trellis_dbus_check_name    (const char *name,
  * on one line, as written.
  */
 gboolean trellis_dbus_check_message (const char *message,
-                                     GError    **error);
+                                     GError **error);
 
 /**
  * trellis_dbus_check_args:
@@ -244,8 +242,8 @@ gboolean trellis_dbus_check_message (const char *message,
  * refuses them) or of the wrong shape (as the service does: the checks
  * above, durations, ids, locales).
  */
-gboolean trellis_dbus_check_args    (const char *method_name,
-                                     GVariant   *params,
-                                     GError    **error);
+gboolean trellis_dbus_check_args (const char *method_name,
+                                  GVariant *params,
+                                  GError **error);
 
 G_END_DECLS

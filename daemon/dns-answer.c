@@ -7,9 +7,9 @@
 #include <errno.h>
 #include <string.h>
 
-#define TYPE_A     1
-#define TYPE_AAAA  28
-#define CLASS_IN   1
+#define TYPE_A    1
+#define TYPE_AAAA 28
+#define CLASS_IN  1
 
 static uint16_t
 get16 (const uint8_t *p)
@@ -48,7 +48,7 @@ name_read (const uint8_t *msg, size_t len, size_t *pos, char *out, size_t out_ca
             return -EBADMSG;
           target = ((size_t) (l & 0x3f) << 8) | msg[p + 1];
           if (target >= p)
-            return -EBADMSG;   /* backward only */
+            return -EBADMSG; /* backward only */
           if (!jumped)
             end = p + 2;
           jumped = true;
@@ -90,8 +90,8 @@ name_read (const uint8_t *msg, size_t len, size_t *pos, char *out, size_t out_ca
 }
 
 int
-trellis_dns_response_parse (const uint8_t      *packet,
-                            size_t              len,
+trellis_dns_response_parse (const uint8_t *packet,
+                            size_t len,
                             TrellisDnsResponse *ret_response)
 {
   TrellisDnsResponse r;
@@ -132,7 +132,7 @@ trellis_dns_response_parse (const uint8_t      *packet,
 
           a->family = type == TYPE_A ? 4 : 6;
           memcpy (a->addr, packet + pos, rdlen);
-          a->ttl = ttl > 0x7fffffffu ? 0 : ttl;   /* RFC 2181 §8 */
+          a->ttl = ttl > 0x7fffffffu ? 0 : ttl; /* RFC 2181 §8 */
         }
       pos += rdlen;
     }

@@ -17,17 +17,17 @@
 
 /* One address of an answer: @family 4 or 6, @addr in network order. */
 typedef struct {
-  uint8_t   family;
-  uint8_t   addr[16];
-  uint32_t  ttl;       /* seconds, as the answer gave it */
+  uint8_t family;
+  uint8_t addr[16];
+  uint32_t ttl; /* seconds, as the answer gave it */
 } TrellisDnsAddress;
 
 typedef struct {
-  char               qname[256];  /* the question, presentation form, lower case, no final dot */
-  uint16_t           qtype;
-  uint8_t            rcode;
-  size_t             n_addrs;
-  TrellisDnsAddress  addrs[TRELLIS_DNS_ANSWER_ADDRS_MAX];  /* the A and AAAA records of the answer section */
+  char qname[256]; /* the question, presentation form, lower case, no final dot */
+  uint16_t qtype;
+  uint8_t rcode;
+  size_t n_addrs;
+  TrellisDnsAddress addrs[TRELLIS_DNS_ANSWER_ADDRS_MAX]; /* the A and AAAA records of the answer section */
 } TrellisDnsResponse;
 
 /**
@@ -38,6 +38,6 @@ typedef struct {
  * backward only, at most 64 of them a name.  Returns: 0 and fills
  * @ret_response, or -EBADMSG.
  */
-int trellis_dns_response_parse (const uint8_t      *packet,
-                                size_t              len,
+int trellis_dns_response_parse (const uint8_t *packet,
+                                size_t len,
                                 TrellisDnsResponse *ret_response);

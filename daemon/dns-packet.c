@@ -43,25 +43,25 @@
 /* Fixed part of a resource record after its owner name. */
 #define DNS_RR_FIXED_SIZE 10
 /* An OPT record with root owner and empty RDATA. */
-#define DNS_OPT_RR_SIZE   (1 + DNS_RR_FIXED_SIZE)
+#define DNS_OPT_RR_SIZE (1 + DNS_RR_FIXED_SIZE)
 /* EDE option header (code, length) and its INFO-CODE. */
 #define DNS_EDE_OPTION_FIXED_SIZE 6
 
 typedef struct {
   const uint8_t *data;
-  size_t         len;
-  size_t         pos;
+  size_t len;
+  size_t pos;
 } Cursor;
 
 static bool
 cursor_has (const Cursor *c,
-            size_t        n)
+            size_t n)
 {
   return c->pos <= c->len && n <= c->len - c->pos;
 }
 
 static int
-cursor_read_u16 (Cursor   *c,
+cursor_read_u16 (Cursor *c,
                  uint16_t *ret)
 {
   if (!cursor_has (c, 2))
@@ -72,22 +72,21 @@ cursor_read_u16 (Cursor   *c,
 }
 
 static int
-cursor_read_u32 (Cursor   *c,
+cursor_read_u32 (Cursor *c,
                  uint32_t *ret)
 {
   if (!cursor_has (c, 4))
     return -EBADMSG;
-  *ret = ((uint32_t) c->data[c->pos] << 24) |
-         ((uint32_t) c->data[c->pos + 1] << 16) |
-         ((uint32_t) c->data[c->pos + 2] << 8) |
-         (uint32_t) c->data[c->pos + 3];
+  *ret = ((uint32_t) c->data[c->pos] << 24) | ((uint32_t) c->data[c->pos + 1] << 16)
+         | ((uint32_t) c->data[c->pos + 2] << 8)
+         | (uint32_t) c->data[c->pos + 3];
   c->pos += 4;
   return 0;
 }
 
 static int
 cursor_skip (Cursor *c,
-             size_t  n)
+             size_t n)
 {
   if (!cursor_has (c, n))
     return -EBADMSG;
@@ -108,9 +107,9 @@ octet_is_plain (uint8_t o)
  * wire name keeps us well inside it (at most 1012 characters + NUL).
  */
 static void
-text_append_octet (char    *text,
-                   size_t  *text_len,
-                   uint8_t  o)
+text_append_octet (char *text,
+                   size_t *text_len,
+                   uint8_t o)
 {
   if (o >= 'A' && o <= 'Z')
     o = (uint8_t) (o - 'A' + 'a');
@@ -145,14 +144,14 @@ text_append_octet (char    *text,
  *   (TRELLIS_DNS_WIRE_NAME_MAX bytes); its length goes to @ret_wire_len.
  */
 static int
-name_read_full (Cursor  *c,
-                char    *text,
+name_read_full (Cursor *c,
+                char *text,
                 uint8_t *wire,
-                size_t  *ret_wire_len)
+                size_t *ret_wire_len)
 {
   size_t pos = c->pos;
-  size_t barrier = c->pos;     /* targets must lie strictly before this */
-  size_t end_after_jump = 0;   /* where @c continues once we jumped */
+  size_t barrier = c->pos;   /* targets must lie strictly before this */
+  size_t end_after_jump = 0; /* where @c continues once we jumped */
   bool jumped = false;
   unsigned hops = 0;
   size_t wire_len = 0;
@@ -189,7 +188,7 @@ name_read_full (Cursor  *c,
         }
 
       if ((b & 0xC0) != 0)
-        return -EBADMSG;  /* 0x40 extended label, 0x80 reserved */
+        return -EBADMSG; /* 0x40 extended label, 0x80 reserved */
 
       /* A plain label of b octets (b <= 63 by the mask), or the root. */
       wire_len += (size_t) b + 1;
@@ -232,7 +231,7 @@ name_read_full (Cursor  *c,
 
 static int
 name_read (Cursor *c,
-           char   *text)
+           char *text)
 {
   return name_read_full (c, text, NULL, NULL);
 }
@@ -243,7 +242,7 @@ name_read (Cursor *c,
  */
 static int
 edns_options_check (const uint8_t *rdata,
-                    size_t         rdlength)
+                    size_t rdlength)
 {
   Cursor c = { rdata, rdlength, 0 };
 
@@ -252,9 +251,9 @@ edns_options_check (const uint8_t *rdata,
       uint16_t code, optlen;
       int r;
 
-      if ((r = cursor_read_u16 (&c, &code)) < 0 ||
-          (r = cursor_read_u16 (&c, &optlen)) < 0 ||
-          (r = cursor_skip (&c, optlen)) < 0)
+      if ((r = cursor_read_u16 (&c, &code)) < 0
+          || (r = cursor_read_u16 (&c, &optlen)) < 0
+          || (r = cursor_skip (&c, optlen)) < 0)
         return r;
     }
   return 0;
@@ -270,7 +269,7 @@ edns_options_check (const uint8_t *rdata,
  * owner is the root label itself, never a pointer to one.
  */
 static int
-additional_rr_read (Cursor          *c,
+additional_rr_read (Cursor *c,
                     TrellisDnsQuery *q)
 {
   uint16_t type, klass, rdlength;
@@ -280,10 +279,10 @@ additional_rr_read (Cursor          *c,
   if (!cursor_has (c, 1) || c->data[c->pos] != 0)
     return -EBADMSG;
   c->pos += 1;
-  if ((r = cursor_read_u16 (c, &type)) < 0 ||
-      (r = cursor_read_u16 (c, &klass)) < 0 ||
-      (r = cursor_read_u32 (c, &ttl)) < 0 ||
-      (r = cursor_read_u16 (c, &rdlength)) < 0)
+  if ((r = cursor_read_u16 (c, &type)) < 0
+      || (r = cursor_read_u16 (c, &klass)) < 0
+      || (r = cursor_read_u32 (c, &ttl)) < 0
+      || (r = cursor_read_u16 (c, &rdlength)) < 0)
     return r;
   if (type != TRELLIS_DNS_TYPE_OPT || q->has_edns)
     return -EBADMSG;
@@ -321,8 +320,8 @@ additional_rr_read (Cursor          *c,
  *    the message is -EBADMSG.
  */
 int
-trellis_dns_query_parse (const uint8_t   *packet,
-                         size_t           len,
+trellis_dns_query_parse (const uint8_t *packet,
+                         size_t len,
                          TrellisDnsQuery *ret_query)
 {
   TrellisDnsQuery q;
@@ -336,12 +335,12 @@ trellis_dns_query_parse (const uint8_t   *packet,
   memset (&q, 0, sizeof q);
   q.edns_udp_size = DNS_UDP_SIZE_MIN;
 
-  if ((r = cursor_read_u16 (&c, &q.id)) < 0 ||
-      (r = cursor_read_u16 (&c, &q.flags)) < 0 ||
-      (r = cursor_read_u16 (&c, &qdcount)) < 0 ||
-      (r = cursor_read_u16 (&c, &ancount)) < 0 ||
-      (r = cursor_read_u16 (&c, &nscount)) < 0 ||
-      (r = cursor_read_u16 (&c, &arcount)) < 0)
+  if ((r = cursor_read_u16 (&c, &q.id)) < 0
+      || (r = cursor_read_u16 (&c, &q.flags)) < 0
+      || (r = cursor_read_u16 (&c, &qdcount)) < 0
+      || (r = cursor_read_u16 (&c, &ancount)) < 0
+      || (r = cursor_read_u16 (&c, &nscount)) < 0
+      || (r = cursor_read_u16 (&c, &arcount)) < 0)
     return r;
 
   if (q.flags & DNS_FLAG_QR)
@@ -351,8 +350,8 @@ trellis_dns_query_parse (const uint8_t   *packet,
 
   if ((r = name_read (&c, q.qname)) < 0)
     return r;
-  if ((r = cursor_read_u16 (&c, &q.qtype)) < 0 ||
-      (r = cursor_read_u16 (&c, &q.qclass)) < 0)
+  if ((r = cursor_read_u16 (&c, &q.qtype)) < 0
+      || (r = cursor_read_u16 (&c, &q.qclass)) < 0)
     return r;
   q.question_end = c.pos;
 
@@ -371,16 +370,16 @@ trellis_dns_query_parse (const uint8_t   *packet,
 }
 
 static void
-put_u16 (uint8_t  *p,
-         uint16_t  v)
+put_u16 (uint8_t *p,
+         uint16_t v)
 {
   p[0] = (uint8_t) (v >> 8);
   p[1] = (uint8_t) v;
 }
 
 static void
-put_u32 (uint8_t  *p,
-         uint32_t  v)
+put_u32 (uint8_t *p,
+         uint32_t v)
 {
   p[0] = (uint8_t) (v >> 24);
   p[1] = (uint8_t) (v >> 16);
@@ -394,8 +393,8 @@ put_u32 (uint8_t  *p,
  */
 static size_t
 utf8_prefix_len (const char *text,
-                 size_t      text_len,
-                 size_t      max)
+                 size_t text_len,
+                 size_t max)
 {
   size_t n;
 
@@ -422,14 +421,14 @@ utf8_prefix_len (const char *text,
  *    write no extended rcodes) or an @ede_code outside -1..65535.
  */
 ssize_t
-trellis_dns_reply_build (const uint8_t         *packet,
-                         size_t                 len,
+trellis_dns_reply_build (const uint8_t *packet,
+                         size_t len,
                          const TrellisDnsQuery *query,
-                         int                    rcode,
-                         int                    ede_code,
-                         const char            *ede_text,
-                         uint8_t               *buf,
-                         size_t                 cap)
+                         int rcode,
+                         int ede_code,
+                         const char *ede_text,
+                         uint8_t *buf,
+                         size_t cap)
 {
   size_t question_len, limit, need, text_len = 0;
   bool with_ede;
@@ -460,8 +459,8 @@ trellis_dns_reply_build (const uint8_t         *packet,
   if (need > limit)
     return -ENOBUFS;
 
-  with_ede = query->has_edns && ede_code >= 0 &&
-             need + DNS_EDE_OPTION_FIXED_SIZE <= limit;
+  with_ede = query->has_edns && ede_code >= 0
+             && need + DNS_EDE_OPTION_FIXED_SIZE <= limit;
   if (with_ede)
     {
       need += DNS_EDE_OPTION_FIXED_SIZE;
@@ -470,17 +469,17 @@ trellis_dns_reply_build (const uint8_t         *packet,
       need += text_len;
     }
 
-  flags = (uint16_t) (DNS_FLAG_QR | DNS_FLAG_RA |
-                      (query->flags & (DNS_FLAG_RD | DNS_FLAG_CD)) |
-                      (unsigned) rcode);
+  flags = (uint16_t) (DNS_FLAG_QR | DNS_FLAG_RA
+                      | (query->flags & (DNS_FLAG_RD | DNS_FLAG_CD))
+                      | (unsigned) rcode);
 
   p = buf;
   put_u16 (p, query->id);
   put_u16 (p + 2, flags);
-  put_u16 (p + 4, 1);                          /* QDCOUNT */
-  put_u16 (p + 6, 0);                          /* ANCOUNT */
-  put_u16 (p + 8, 0);                          /* NSCOUNT */
-  put_u16 (p + 10, query->has_edns ? 1 : 0);   /* ARCOUNT */
+  put_u16 (p + 4, 1);                        /* QDCOUNT */
+  put_u16 (p + 6, 0);                        /* ANCOUNT */
+  put_u16 (p + 8, 0);                        /* NSCOUNT */
+  put_u16 (p + 10, query->has_edns ? 1 : 0); /* ARCOUNT */
   p += TRELLIS_DNS_HEADER_SIZE;
 
   memcpy (p, packet + TRELLIS_DNS_HEADER_SIZE, question_len);
@@ -490,7 +489,7 @@ trellis_dns_reply_build (const uint8_t         *packet,
     {
       size_t rdlength = with_ede ? DNS_EDE_OPTION_FIXED_SIZE + text_len : 0;
 
-      *p++ = 0;                                 /* root owner */
+      *p++ = 0; /* root owner */
       put_u16 (p, TRELLIS_DNS_TYPE_OPT);
       put_u16 (p + 2, DNS_EDNS_UDP_SIZE_OURS);
       /* extended rcode 0, version 0, DO copied, Z 0 */
@@ -517,19 +516,19 @@ trellis_dns_reply_build (const uint8_t         *packet,
 
 /* The most names a safe-search chain may hold: the target and the CNAMEs
  * the upstream followed from it. */
-#define DNS_CHAIN_MAX     8
+#define DNS_CHAIN_MAX 8
 /* The most upstream records copied; a real answer has a handful. */
-#define DNS_COPY_RR_MAX   32
+#define DNS_COPY_RR_MAX 32
 /* Names we remember writing, to point back at. */
-#define DNS_WRITTEN_MAX   (DNS_COPY_RR_MAX * 2 + 2)
+#define DNS_WRITTEN_MAX (DNS_COPY_RR_MAX * 2 + 2)
 /* The highest offset a compression pointer can hold. */
-#define DNS_POINTER_MAX   0x3FFF
+#define DNS_POINTER_MAX 0x3FFF
 
 /* A name from presentation form without escapes to wire form.  Returns
  * the wire length or -EINVAL. */
 static int
 name_from_text (const char *text,
-                uint8_t    *wire)
+                uint8_t *wire)
 {
   size_t len = strlen (text);
   size_t out = 0;
@@ -568,9 +567,9 @@ name_from_text (const char *text,
 /* Two uncompressed wire names, equal but for ASCII case. */
 static bool
 wire_name_equal (const uint8_t *a,
-                 size_t         a_len,
+                 size_t a_len,
                  const uint8_t *b,
-                 size_t         b_len)
+                 size_t b_len)
 {
   if (a_len != b_len)
     return false;
@@ -589,12 +588,12 @@ wire_name_equal (const uint8_t *a,
 }
 
 ssize_t
-trellis_dns_query_build (uint16_t    id,
+trellis_dns_query_build (uint16_t id,
                          const char *name,
-                         uint16_t    qtype,
-                         bool        edns,
-                         uint8_t    *buf,
-                         size_t      cap)
+                         uint16_t qtype,
+                         bool edns,
+                         uint8_t *buf,
+                         size_t cap)
 {
   uint8_t wire[TRELLIS_DNS_WIRE_NAME_MAX];
   int wire_len;
@@ -638,32 +637,32 @@ trellis_dns_query_build (uint16_t    id,
 
 /* One upstream answer record kept for the reply. */
 typedef struct {
-  uint8_t  owner[TRELLIS_DNS_WIRE_NAME_MAX];
-  size_t   owner_len;
+  uint8_t owner[TRELLIS_DNS_WIRE_NAME_MAX];
+  size_t owner_len;
   uint16_t type;
   uint32_t ttl;
   /* A, AAAA: the address; CNAME: the uncompressed target name. */
-  uint8_t  rdata[TRELLIS_DNS_WIRE_NAME_MAX];
-  size_t   rdata_len;
+  uint8_t rdata[TRELLIS_DNS_WIRE_NAME_MAX];
+  size_t rdata_len;
 } KeptRR;
 
 typedef struct {
-  uint8_t  name[TRELLIS_DNS_WIRE_NAME_MAX];
-  size_t   len;
+  uint8_t name[TRELLIS_DNS_WIRE_NAME_MAX];
+  size_t len;
 } ChainName;
 
 typedef struct {
-  uint16_t   rcode;
-  bool       truncated;
-  KeptRR     rrs[DNS_COPY_RR_MAX];
-  size_t     n_rrs;
+  uint16_t rcode;
+  bool truncated;
+  KeptRR rrs[DNS_COPY_RR_MAX];
+  size_t n_rrs;
 } UpstreamAnswer;
 
 static bool
 chain_contains (const ChainName *chain,
-                size_t           n,
-                const uint8_t   *name,
-                size_t           len)
+                size_t n,
+                const uint8_t *name,
+                size_t len)
 {
   for (size_t i = 0; i < n; i++)
     if (wire_name_equal (chain[i].name, chain[i].len, name, len))
@@ -677,12 +676,12 @@ chain_contains (const ChainName *chain,
  * the question and the answer section are read; what follows is ignored.
  */
 static int
-upstream_answer_read (const uint8_t  *msg,
-                      size_t          len,
-                      uint16_t        id,
-                      const uint8_t  *target_wire,
-                      size_t          target_len,
-                      uint16_t        qtype,
+upstream_answer_read (const uint8_t *msg,
+                      size_t len,
+                      uint16_t id,
+                      const uint8_t *target_wire,
+                      size_t target_len,
+                      uint16_t qtype,
                       UpstreamAnswer *ret)
 {
   Cursor c = { msg, len, 0 };
@@ -693,27 +692,27 @@ upstream_answer_read (const uint8_t  *msg,
   size_t n_chain = 0;
   int r;
 
-  if ((r = cursor_read_u16 (&c, &rid)) < 0 ||
-      (r = cursor_read_u16 (&c, &flags)) < 0 ||
-      (r = cursor_read_u16 (&c, &qdcount)) < 0 ||
-      (r = cursor_read_u16 (&c, &ancount)) < 0 ||
-      (r = cursor_read_u16 (&c, &nscount)) < 0 ||
-      (r = cursor_read_u16 (&c, &arcount)) < 0)
+  if ((r = cursor_read_u16 (&c, &rid)) < 0
+      || (r = cursor_read_u16 (&c, &flags)) < 0
+      || (r = cursor_read_u16 (&c, &qdcount)) < 0
+      || (r = cursor_read_u16 (&c, &ancount)) < 0
+      || (r = cursor_read_u16 (&c, &nscount)) < 0
+      || (r = cursor_read_u16 (&c, &arcount)) < 0)
     return r;
   (void) nscount;
   (void) arcount;
 
-  if (rid != id || !(flags & DNS_FLAG_QR) ||
-      ((flags & DNS_OPCODE_MASK) >> DNS_OPCODE_SHIFT) != DNS_OPCODE_QUERY ||
-      qdcount != 1)
+  if (rid != id || !(flags & DNS_FLAG_QR)
+      || ((flags & DNS_OPCODE_MASK) >> DNS_OPCODE_SHIFT) != DNS_OPCODE_QUERY
+      || qdcount != 1)
     return -EBADMSG;
 
   if ((r = name_read_full (&c, NULL, qname, &qname_len)) < 0)
     return r;
   if ((r = cursor_read_u16 (&c, &t)) < 0 || (r = cursor_read_u16 (&c, &k)) < 0)
     return r;
-  if (!wire_name_equal (qname, qname_len, target_wire, target_len) ||
-      t != qtype || k != TRELLIS_DNS_CLASS_IN)
+  if (!wire_name_equal (qname, qname_len, target_wire, target_len)
+      || t != qtype || k != TRELLIS_DNS_CLASS_IN)
     return -EBADMSG;
 
   ret->rcode = flags & DNS_RCODE_MASK;
@@ -733,17 +732,17 @@ upstream_answer_read (const uint8_t  *msg,
 
       if ((r = name_read_full (&c, NULL, rr.owner, &rr.owner_len)) < 0)
         return r;
-      if ((r = cursor_read_u16 (&c, &rr.type)) < 0 ||
-          (r = cursor_read_u16 (&c, &klass)) < 0 ||
-          (r = cursor_read_u32 (&c, &rr.ttl)) < 0 ||
-          (r = cursor_read_u16 (&c, &rdlength)) < 0)
+      if ((r = cursor_read_u16 (&c, &rr.type)) < 0
+          || (r = cursor_read_u16 (&c, &klass)) < 0
+          || (r = cursor_read_u32 (&c, &rr.ttl)) < 0
+          || (r = cursor_read_u16 (&c, &rdlength)) < 0)
         return r;
       if (!cursor_has (&c, rdlength))
         return -EBADMSG;
       rdata_start = c.pos;
 
-      keep = klass == TRELLIS_DNS_CLASS_IN &&
-             chain_contains (chain, n_chain, rr.owner, rr.owner_len);
+      keep = klass == TRELLIS_DNS_CLASS_IN
+             && chain_contains (chain, n_chain, rr.owner, rr.owner_len);
       /* RFC 2181 §8: a TTL with the top bit set is read as 0. */
       if (rr.ttl > INT32_MAX)
         rr.ttl = 0;
@@ -782,7 +781,7 @@ upstream_answer_read (const uint8_t  *msg,
           break;
 
         default:
-          keep = false;   /* RRSIGs and the like: not ours to vouch for */
+          keep = false; /* RRSIGs and the like: not ours to vouch for */
           c.pos += rdlength;
           break;
         }
@@ -790,7 +789,7 @@ upstream_answer_read (const uint8_t  *msg,
       if (keep)
         {
           if (ret->n_rrs == DNS_COPY_RR_MAX)
-            continue;   /* enough addresses for anyone */
+            continue; /* enough addresses for anyone */
           ret->rrs[ret->n_rrs++] = rr;
         }
     }
@@ -800,21 +799,21 @@ upstream_answer_read (const uint8_t  *msg,
 /* Our own message being written, with the names written so far. */
 typedef struct {
   uint8_t *buf;
-  size_t   limit;
-  size_t   pos;
-  bool     overflow;
+  size_t limit;
+  size_t pos;
+  bool overflow;
   struct {
-    const uint8_t *name;   /* points into buf */
-    size_t         len;
-    size_t         offset;
+    const uint8_t *name; /* points into buf */
+    size_t len;
+    size_t offset;
   } written[DNS_WRITTEN_MAX];
-  size_t   n_written;
+  size_t n_written;
 } Writer;
 
 static void
-writer_bytes (Writer        *w,
+writer_bytes (Writer *w,
               const uint8_t *data,
-              size_t         n)
+              size_t n)
 {
   if (w->overflow || n > w->limit - w->pos)
     {
@@ -826,8 +825,8 @@ writer_bytes (Writer        *w,
 }
 
 static void
-writer_u16 (Writer   *w,
-            uint16_t  v)
+writer_u16 (Writer *w,
+            uint16_t v)
 {
   uint8_t b[2];
 
@@ -836,8 +835,8 @@ writer_u16 (Writer   *w,
 }
 
 static void
-writer_u32 (Writer   *w,
-            uint32_t  v)
+writer_u32 (Writer *w,
+            uint32_t v)
 {
   uint8_t b[4];
 
@@ -848,9 +847,9 @@ writer_u32 (Writer   *w,
 /* Writes an uncompressed wire name, as a pointer when the same name was
  * written whole before (within pointer reach). */
 static void
-writer_name (Writer        *w,
+writer_name (Writer *w,
              const uint8_t *name,
-             size_t         len)
+             size_t len)
 {
   size_t start = w->pos;
 
@@ -872,13 +871,13 @@ writer_name (Writer        *w,
 
 /* Writes a record whose RDATA is a name; RDLENGTH is filled in after. */
 static void
-writer_rr_name (Writer        *w,
+writer_rr_name (Writer *w,
                 const uint8_t *owner,
-                size_t         owner_len,
-                uint16_t       type,
-                uint32_t       ttl,
+                size_t owner_len,
+                uint16_t type,
+                uint32_t ttl,
                 const uint8_t *rdata_name,
-                size_t         rdata_name_len)
+                size_t rdata_name_len)
 {
   size_t rdlength_at, rdata_start;
 
@@ -897,22 +896,22 @@ writer_rr_name (Writer        *w,
 /* Header, question, answers (when @answers) and OPT.  Returns the length,
  * or 0 when it does not fit. */
 static size_t
-safe_search_write (Writer                *w,
-                   const uint8_t         *packet,
+safe_search_write (Writer *w,
+                   const uint8_t *packet,
                    const TrellisDnsQuery *query,
-                   const uint8_t         *target_wire,
-                   size_t                 target_len,
-                   const UpstreamAnswer  *up,
-                   bool                   answers)
+                   const uint8_t *target_wire,
+                   size_t target_len,
+                   const UpstreamAnswer *up,
+                   bool answers)
 {
   size_t qname_len = query->question_end - 4 - TRELLIS_DNS_HEADER_SIZE;
   uint32_t ttl = TRELLIS_DNS_SAFE_SEARCH_TTL;
   uint16_t flags;
   size_t n_answers = answers ? 1 + up->n_rrs : 0;
 
-  flags = (uint16_t) (DNS_FLAG_QR | DNS_FLAG_RA |
-                      (query->flags & (DNS_FLAG_RD | DNS_FLAG_CD)) |
-                      (answers ? 0 : DNS_FLAG_TC) | up->rcode);
+  flags = (uint16_t) (DNS_FLAG_QR | DNS_FLAG_RA
+                      | (query->flags & (DNS_FLAG_RD | DNS_FLAG_CD))
+                      | (answers ? 0 : DNS_FLAG_TC) | up->rcode);
   writer_u16 (w, query->id);
   writer_u16 (w, flags);
   writer_u16 (w, 1);
@@ -972,16 +971,16 @@ safe_search_write (Writer                *w,
 }
 
 ssize_t
-trellis_dns_safe_search_reply_build (const uint8_t         *packet,
-                                     size_t                 len,
+trellis_dns_safe_search_reply_build (const uint8_t *packet,
+                                     size_t len,
                                      const TrellisDnsQuery *query,
-                                     const char            *target,
-                                     const uint8_t         *upstream,
-                                     size_t                 upstream_len,
-                                     uint16_t               upstream_id,
-                                     bool                   stream,
-                                     uint8_t               *buf,
-                                     size_t                 cap)
+                                     const char *target,
+                                     const uint8_t *upstream,
+                                     size_t upstream_len,
+                                     uint16_t upstream_id,
+                                     bool stream,
+                                     uint8_t *buf,
+                                     size_t cap)
 {
   uint8_t target_wire[TRELLIS_DNS_WIRE_NAME_MAX];
   UpstreamAnswer up;
@@ -1020,8 +1019,8 @@ trellis_dns_safe_search_reply_build (const uint8_t         *packet,
   memset (&w, 0, sizeof w);
   w.buf = buf;
   w.limit = limit;
-  n = up.truncated ? 0 : safe_search_write (&w, packet, query, target_wire,
-                                            (size_t) target_len, &up, true);
+  n = up.truncated ? 0
+                   : safe_search_write (&w, packet, query, target_wire, (size_t) target_len, &up, true);
   if (n == 0)
     {
       /* Too big, or the upstream's answer was cut: TC, no answers. */

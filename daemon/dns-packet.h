@@ -13,46 +13,46 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define TRELLIS_DNS_HEADER_SIZE    12
-#define TRELLIS_DNS_WIRE_NAME_MAX  255   /* RFC 1035 §2.3.4, on the wire */
-#define TRELLIS_DNS_LABEL_MAX      63
+#define TRELLIS_DNS_HEADER_SIZE   12
+#define TRELLIS_DNS_WIRE_NAME_MAX 255 /* RFC 1035 §2.3.4, on the wire */
+#define TRELLIS_DNS_LABEL_MAX     63
 /* Presentation form: every octet may become "\DDD" (4 chars). */
-#define TRELLIS_DNS_NAME_TEXT_MAX  (TRELLIS_DNS_WIRE_NAME_MAX * 4 + 1)
+#define TRELLIS_DNS_NAME_TEXT_MAX (TRELLIS_DNS_WIRE_NAME_MAX * 4 + 1)
 
 enum {
-  TRELLIS_DNS_RCODE_NOERROR  = 0,
-  TRELLIS_DNS_RCODE_FORMERR  = 1,
+  TRELLIS_DNS_RCODE_NOERROR = 0,
+  TRELLIS_DNS_RCODE_FORMERR = 1,
   TRELLIS_DNS_RCODE_SERVFAIL = 2,
   TRELLIS_DNS_RCODE_NXDOMAIN = 3,
-  TRELLIS_DNS_RCODE_REFUSED  = 5,
+  TRELLIS_DNS_RCODE_REFUSED = 5,
 };
 
 enum {
-  TRELLIS_DNS_TYPE_A    = 1,
+  TRELLIS_DNS_TYPE_A = 1,
   TRELLIS_DNS_TYPE_CNAME = 5,
   TRELLIS_DNS_TYPE_AAAA = 28,
-  TRELLIS_DNS_TYPE_OPT  = 41,
+  TRELLIS_DNS_TYPE_OPT = 41,
 };
 
 #define TRELLIS_DNS_CLASS_IN        1
-#define TRELLIS_DNS_SAFE_SEARCH_TTL 300   /* the CNAME's TTL at most, seconds */
+#define TRELLIS_DNS_SAFE_SEARCH_TTL 300 /* the CNAME's TTL at most, seconds */
 
-#define TRELLIS_DNS_EDNS_OPTION_EDE  15  /* RFC 8914 */
-#define TRELLIS_DNS_EDE_FILTERED     17
+#define TRELLIS_DNS_EDNS_OPTION_EDE 15 /* RFC 8914 */
+#define TRELLIS_DNS_EDE_FILTERED    17
 
 /* A parsed query.  Plain data: no pointers into the packet. */
 typedef struct {
   uint16_t id;
-  uint16_t flags;                   /* header flags word as on the wire (host order) */
-  char     qname[TRELLIS_DNS_NAME_TEXT_MAX]; /* lower-case presentation form, no
+  uint16_t flags;                        /* header flags word as on the wire (host order) */
+  char qname[TRELLIS_DNS_NAME_TEXT_MAX]; /* lower-case presentation form, no
                                      * trailing dot; "" for the root; octets other
                                      * than [a-z0-9-_] are written as \DDD */
   uint16_t qtype;
   uint16_t qclass;
-  size_t   question_end;            /* offset just past the question section */
-  bool     has_edns;                /* an OPT record was in the additional section */
-  uint16_t edns_udp_size;           /* the requestor's payload size (>= 512) */
-  bool     edns_do;                 /* the DO bit */
+  size_t question_end;    /* offset just past the question section */
+  bool has_edns;          /* an OPT record was in the additional section */
+  uint16_t edns_udp_size; /* the requestor's payload size (>= 512) */
+  bool edns_do;           /* the DO bit */
 } TrellisDnsQuery;
 
 /**
@@ -77,8 +77,8 @@ typedef struct {
  *   that passes every check above but has an opcode other than QUERY,
  *   -EINVAL for a NULL argument.  @ret_query is untouched on failure.
  */
-int trellis_dns_query_parse (const uint8_t   *packet,
-                             size_t           len,
+int trellis_dns_query_parse (const uint8_t *packet,
+                             size_t len,
                              TrellisDnsQuery *ret_query);
 
 /**
@@ -104,14 +104,14 @@ int trellis_dns_query_parse (const uint8_t   *packet,
  *   @packet), -ENOBUFS (not even header, question and bare OPT fit),
  *   -EINVAL (a NULL argument, @rcode or @ede_code out of range).
  */
-ssize_t trellis_dns_reply_build (const uint8_t         *packet,
-                                 size_t                 len,
+ssize_t trellis_dns_reply_build (const uint8_t *packet,
+                                 size_t len,
                                  const TrellisDnsQuery *query,
-                                 int                    rcode,
-                                 int                    ede_code,
-                                 const char            *ede_text,
-                                 uint8_t               *buf,
-                                 size_t                 cap);
+                                 int rcode,
+                                 int ede_code,
+                                 const char *ede_text,
+                                 uint8_t *buf,
+                                 size_t cap);
 
 /**
  * trellis_dns_query_build:
@@ -128,12 +128,12 @@ ssize_t trellis_dns_reply_build (const uint8_t         *packet,
  *   written: empty label, label over 63 octets, name over 255 octets, a
  *   backslash), -ENOBUFS (@cap too small).
  */
-ssize_t trellis_dns_query_build (uint16_t    id,
+ssize_t trellis_dns_query_build (uint16_t id,
                                  const char *name,
-                                 uint16_t    qtype,
-                                 bool        edns,
-                                 uint8_t    *buf,
-                                 size_t      cap);
+                                 uint16_t qtype,
+                                 bool edns,
+                                 uint8_t *buf,
+                                 size_t cap);
 
 /**
  * trellis_dns_safe_search_reply_build:
@@ -169,13 +169,13 @@ ssize_t trellis_dns_query_build (uint16_t    id,
  *   NULL argument or a @target that cannot be written; -ENOBUFS when not
  *   even the header, question and OPT fit.
  */
-ssize_t trellis_dns_safe_search_reply_build (const uint8_t         *packet,
-                                             size_t                 len,
+ssize_t trellis_dns_safe_search_reply_build (const uint8_t *packet,
+                                             size_t len,
                                              const TrellisDnsQuery *query,
-                                             const char            *target,
-                                             const uint8_t         *upstream,
-                                             size_t                 upstream_len,
-                                             uint16_t               upstream_id,
-                                             bool                   stream,
-                                             uint8_t               *buf,
-                                             size_t                 cap);
+                                             const char *target,
+                                             const uint8_t *upstream,
+                                             size_t upstream_len,
+                                             uint16_t upstream_id,
+                                             bool stream,
+                                             uint8_t *buf,
+                                             size_t cap);

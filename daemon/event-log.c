@@ -26,25 +26,27 @@
 
 #include "daemon/event-log.h"
 
+/* clang-format off */  /* the quark's name is one word, with its dashes */
 G_DEFINE_QUARK (trellis-event-log-error-quark, trellis_event_log_error)
+/* clang-format on */
 
 /* A queued entry: the strings live in one allocation with the struct. */
 typedef struct {
-  gint64      first;     /* the first block's time */
-  gint64      last;      /* the last block's time */
-  gint64      slot;      /* the fold interval: floor (first / FOLD_SECONDS) */
-  guint64     count;     /* blocks folded into it */
+  gint64 first;  /* the first block's time */
+  gint64 last;   /* the last block's time */
+  gint64 slot;   /* the fold interval: floor (first / FOLD_SECONDS) */
+  guint64 count; /* blocks folded into it */
   const char *child;
   const char *name;
-  const char *rule;      /* (nullable) */
-  const char *category;  /* (nullable) */
-  char        buf[];
+  const char *rule;     /* (nullable) */
+  const char *category; /* (nullable) */
+  char buf[];
 } QueuedEvent;
 
 /* Blocks a child lost because the queue was full. */
 typedef struct {
   guint64 count;
-  gint64  until;   /* the newest of their times */
+  gint64 until; /* the newest of their times */
 } Missed;
 
 /* At most this many children's missed counts wait in memory. */
@@ -85,32 +87,32 @@ static const char *const writer_sql[W_N] = {
 };
 
 struct _TrellisEventLog {
-  char         *path;          /* (owned) */
+  char *path; /* (owned) */
 
-  GMutex        db_lock;
-  sqlite3      *db;            /* (owned) guarded by db_lock */
-  sqlite3_stmt *w[W_N];        /* (owned) used by the writer under db_lock */
+  GMutex db_lock;
+  sqlite3 *db;          /* (owned) guarded by db_lock */
+  sqlite3_stmt *w[W_N]; /* (owned) used by the writer under db_lock */
 
-  GMutex        read_lock;
-  sqlite3      *rdb;           /* (owned) read-only, guarded by read_lock */
+  GMutex read_lock;
+  sqlite3 *rdb; /* (owned) read-only, guarded by read_lock */
 
-  GMutex        queue_lock;
-  GCond         queue_cond;    /* writer: work arrived, flush asked, stop */
-  GCond         done_cond;     /* flushers: a batch finished */
-  GPtrArray    *queue;         /* (owned) QueuedEvent in arrival order, guarded by queue_lock */
-  GTree        *queued;        /* (owned) the same entries by fold key */
-  GHashTable   *missed;        /* (owned) child → Missed, guarded by queue_lock */
-  gint64        first_usec;    /* monotonic time the oldest queued entry arrived */
-  guint64       seq_queued;    /* blocks accepted so far */
-  guint64       seq_done;      /* blocks committed or lost so far */
-  guint         flushers;
-  gboolean      stop;
+  GMutex queue_lock;
+  GCond queue_cond;   /* writer: work arrived, flush asked, stop */
+  GCond done_cond;    /* flushers: a batch finished */
+  GPtrArray *queue;   /* (owned) QueuedEvent in arrival order, guarded by queue_lock */
+  GTree *queued;      /* (owned) the same entries by fold key */
+  GHashTable *missed; /* (owned) child → Missed, guarded by queue_lock */
+  gint64 first_usec;  /* monotonic time the oldest queued entry arrived */
+  guint64 seq_queued; /* blocks accepted so far */
+  guint64 seq_done;   /* blocks committed or lost so far */
+  guint flushers;
+  gboolean stop;
   TrellisEventLogStats stats;
-  GError       *last_error;    /* (owned) (nullable) */
+  GError *last_error; /* (owned) (nullable) */
 
-  GThread      *writer;        /* (owned) */
-  GThreadPool  *jobs;          /* (owned) the _async jobs, one at a time */
-  gint          closing;       /* atomic: free() has begun */
+  GThread *writer;   /* (owned) */
+  GThreadPool *jobs; /* (owned) the _async jobs, one at a time */
+  gint closing;      /* atomic: free() has begun */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -139,10 +141,10 @@ code_from_sqlite (int rc)
 }
 
 static gboolean
-set_sqlite_error (GError     **error,
-                  sqlite3     *db,
-                  int          rc,
-                  const char  *what)
+set_sqlite_error (GError **error,
+                  sqlite3 *db,
+                  int rc,
+                  const char *what)
 {
   g_set_error (error, TRELLIS_EVENT_LOG_ERROR, code_from_sqlite (rc),
                "%s: %s", what, db != NULL ? sqlite3_errmsg (db) : sqlite3_errstr (rc));
@@ -157,8 +159,8 @@ is_corrupt (int rc)
 
 static gboolean
 string_ok (const char *s,
-           gsize       max,
-           gboolean    nullable)
+           gsize max,
+           gboolean nullable)
 {
   gsize len;
 
@@ -171,11 +173,11 @@ string_ok (const char *s,
 }
 
 static gboolean
-check_string (const char  *what,
-              const char  *s,
-              gsize        max,
-              gboolean     nullable,
-              GError     **error)
+check_string (const char *what,
+              const char *s,
+              gsize max,
+              gboolean nullable,
+              GError **error)
 {
   if (string_ok (s, max, nullable))
     return TRUE;
@@ -212,7 +214,7 @@ trellis_request_free (TrellisRequest *request)
 
 static char *
 column_strdup (sqlite3_stmt *stmt,
-               int           col)
+               int col)
 {
   const unsigned char *s = sqlite3_column_text (stmt, col);
 
@@ -223,8 +225,8 @@ column_strdup (sqlite3_stmt *stmt,
  * statement here is stepped while the caller's strings are alive. */
 static int
 bind_text (sqlite3_stmt *stmt,
-           int           idx,
-           const char   *s)
+           int idx,
+           const char *s)
 {
   if (s == NULL)
     return sqlite3_bind_null (stmt, idx);
@@ -314,7 +316,7 @@ fold_slot (gint64 time)
 }
 
 static int
-exec_simple (sqlite3    *db,
+exec_simple (sqlite3 *db,
              const char *sql)
 {
   return sqlite3_exec (db, sql, NULL, NULL, NULL);
@@ -322,9 +324,9 @@ exec_simple (sqlite3    *db,
 
 /* Reads one integer from a single-row statement such as a PRAGMA. */
 static int
-query_int (sqlite3    *db,
+query_int (sqlite3 *db,
            const char *sql,
-           gint64     *ret_value)
+           gint64 *ret_value)
 {
   sqlite3_stmt *stmt = NULL;
   int rc;
@@ -371,8 +373,8 @@ quick_check (sqlite3 *db)
  * @error.
  */
 static int
-setup_db (sqlite3  *db,
-          GError  **error)
+setup_db (sqlite3 *db,
+          GError **error)
 {
   gint64 version = 0;
   int rc;
@@ -438,8 +440,8 @@ setup_db (sqlite3  *db,
 /* Files                                                                    */
 
 static gboolean
-prepare_directory (const char  *path,
-                   GError     **error)
+prepare_directory (const char *path,
+                   GError **error)
 {
   g_autofree char *dir = g_path_get_dirname (path);
   struct stat st;
@@ -454,7 +456,8 @@ prepare_directory (const char  *path,
             saved = errno;
           g_set_error (error, TRELLIS_EVENT_LOG_ERROR,
                        saved == EACCES || saved == EPERM || saved == EROFS
-                         ? TRELLIS_EVENT_LOG_ERROR_PERMISSION : TRELLIS_EVENT_LOG_ERROR_IO,
+                         ? TRELLIS_EVENT_LOG_ERROR_PERMISSION
+                         : TRELLIS_EVENT_LOG_ERROR_IO,
                        "Cannot create the event log's directory %s: %s", dir,
                        g_strerror (saved));
           return FALSE;
@@ -471,7 +474,8 @@ prepare_directory (const char  *path,
     {
       g_set_error (error, TRELLIS_EVENT_LOG_ERROR, TRELLIS_EVENT_LOG_ERROR_PERMISSION,
                    "The event log's directory %s is writable by others (mode %04o); "
-                   "it must not be", dir, (unsigned) (st.st_mode & 07777));
+                   "it must not be",
+                   dir, (unsigned) (st.st_mode & 07777));
       return FALSE;
     }
   return TRUE;
@@ -479,8 +483,8 @@ prepare_directory (const char  *path,
 
 /* Creates the database file 0600, or tightens an existing one to 0600. */
 static gboolean
-prepare_file (const char  *path,
-              GError     **error)
+prepare_file (const char *path,
+              GError **error)
 {
   struct stat st;
   int fd;
@@ -492,7 +496,8 @@ prepare_file (const char  *path,
 
       g_set_error (error, TRELLIS_EVENT_LOG_ERROR,
                    saved == EACCES || saved == EPERM || saved == EROFS
-                     ? TRELLIS_EVENT_LOG_ERROR_PERMISSION : TRELLIS_EVENT_LOG_ERROR_IO,
+                     ? TRELLIS_EVENT_LOG_ERROR_PERMISSION
+                     : TRELLIS_EVENT_LOG_ERROR_IO,
                    "Cannot open the event log %s: %s", path, g_strerror (saved));
       return FALSE;
     }
@@ -518,8 +523,8 @@ prepare_file (const char  *path,
 
 /* Renames @path (and its -wal) to PATH.corrupt-<now>; drops its -shm. */
 static gboolean
-move_aside (const char  *path,
-            GError     **error)
+move_aside (const char *path,
+            GError **error)
 {
   g_autofree char *aside = NULL;
   g_autofree char *wal = g_strconcat (path, "-wal", NULL);
@@ -531,8 +536,8 @@ move_aside (const char  *path,
     {
       g_free (aside);
       aside = i == 0
-        ? g_strdup_printf ("%s.corrupt-%" G_GINT64_FORMAT, path, now)
-        : g_strdup_printf ("%s.corrupt-%" G_GINT64_FORMAT ".%u", path, now, i);
+                ? g_strdup_printf ("%s.corrupt-%" G_GINT64_FORMAT, path, now)
+                : g_strdup_printf ("%s.corrupt-%" G_GINT64_FORMAT ".%u", path, now, i);
       if (!g_file_test (aside, G_FILE_TEST_EXISTS))
         break;
     }
@@ -557,9 +562,9 @@ move_aside (const char  *path,
 }
 
 static int
-open_db (const char  *path,
-         sqlite3    **ret_db,
-         GError     **error)
+open_db (const char *path,
+         sqlite3 **ret_db,
+         GError **error)
 {
   sqlite3 *db = NULL;
   int rc;
@@ -592,10 +597,10 @@ open_db (const char  *path,
  * directory, and anything not a regular file, is left alone.
  */
 static gboolean
-purge_set_aside (const char  *path,
-                 gint64       older_than,
-                 GPtrArray   *removed,
-                 GError     **error)
+purge_set_aside (const char *path,
+                 gint64 older_than,
+                 GPtrArray *removed,
+                 GError **error)
 {
   g_autofree char *dir = g_path_get_dirname (path);
   g_autofree char *base = g_path_get_basename (path);
@@ -664,9 +669,9 @@ purge_set_aside (const char  *path,
 /* The second connection, for reads only.  Opened after setup_db(), so the
  * schema is current. */
 static int
-open_reader (const char  *path,
-             sqlite3    **ret_db,
-             GError     **error)
+open_reader (const char *path,
+             sqlite3 **ret_db,
+             GError **error)
 {
   sqlite3 *db = NULL;
   int rc;
@@ -691,13 +696,13 @@ open_reader (const char  *path,
 
 /* A child's part of one batch. */
 typedef struct {
-  gint64 next_seq;   /* 0 until read from the database */
-  guint  inserted;
+  gint64 next_seq; /* 0 until read from the database */
+  guint inserted;
 } ChildBatch;
 
 static sqlite3_stmt *
 wstmt (TrellisEventLog *log,
-       int              which)
+       int which)
 {
   sqlite3_stmt *stmt = log->w[which];
 
@@ -709,7 +714,7 @@ wstmt (TrellisEventLog *log,
 /* Steps @stmt, which must give one row, into @ret_value (its column 0). */
 static int
 step_int (sqlite3_stmt *stmt,
-          gint64       *ret_value)
+          gint64 *ret_value)
 {
   int rc = sqlite3_step (stmt);
 
@@ -736,11 +741,11 @@ step_done (sqlite3_stmt *stmt)
 /* Adds to what @child's log lost. */
 static int
 add_loss (TrellisEventLog *log,
-          const char      *child,
-          guint64          dropped_entries,
-          guint64          dropped_blocked,
-          guint64          missed,
-          gint64           until)
+          const char *child,
+          guint64 dropped_entries,
+          guint64 dropped_blocked,
+          guint64 missed,
+          gint64 until)
 {
   sqlite3_stmt *stmt = wstmt (log, W_LOSS);
 
@@ -754,9 +759,9 @@ add_loss (TrellisEventLog *log,
 
 /* Counts @ev into the entry it folds into, or makes a new entry. */
 static int
-fold_one (TrellisEventLog   *log,
+fold_one (TrellisEventLog *log,
           const QueuedEvent *ev,
-          GHashTable        *children)
+          GHashTable *children)
 {
   ChildBatch *cb = g_hash_table_lookup (children, ev->child);
   sqlite3_stmt *stmt;
@@ -820,8 +825,8 @@ fold_one (TrellisEventLog   *log,
  * TRIM_MAX) and says so in losses.  @ret_trimmed gets how many went. */
 static int
 trim_child (TrellisEventLog *log,
-            const char      *child,
-            guint64         *ret_trimmed)
+            const char *child,
+            guint64 *ret_trimmed)
 {
   sqlite3_stmt *stmt;
   gint64 n = 0, excess, blocked = 0, until = 0;
@@ -865,9 +870,9 @@ trim_child (TrellisEventLog *log,
  * db_lock held.  @ret_trimmed gets the entries removed for the cap. */
 static int
 write_batch (TrellisEventLog *log,
-             GPtrArray       *batch,
-             GHashTable      *missed,
-             guint64         *ret_trimmed)
+             GPtrArray *batch,
+             GHashTable *missed,
+             guint64 *ret_trimmed)
 {
   g_autoptr(GHashTable) children = g_hash_table_new_full (g_str_hash, g_str_equal, NULL, g_free);
   GHashTableIter iter;
@@ -908,7 +913,7 @@ write_batch (TrellisEventLog *log,
 static gint
 queued_compare (gconstpointer a,
                 gconstpointer b,
-                gpointer      user_data)
+                gpointer user_data)
 {
   const QueuedEvent *x = a;
   const QueuedEvent *y = b;
@@ -1010,13 +1015,13 @@ typedef enum {
 } JobKind;
 
 typedef struct {
-  JobKind   kind;
-  char     *child;        /* (owned) (nullable) */
-  guint64   before;
-  guint     limit;
-  gint64    older_than;
-  gpointer  func;         /* a TrellisEventLog*Func for kind */
-  gpointer  user_data;
+  JobKind kind;
+  char *child; /* (owned) (nullable) */
+  guint64 before;
+  guint limit;
+  gint64 older_than;
+  gpointer func; /* a TrellisEventLog*Func for kind */
+  gpointer user_data;
 } Job;
 
 /* Runs in the worker thread: the job, then its function, once. */
@@ -1054,7 +1059,7 @@ job_run (gpointer data,
         if (error == NULL)
           trellis_event_log_clear (log, job->child, &deleted, &error);
         ((TrellisEventLogClearFunc) job->func) (error == NULL ? deleted : 0, error,
-                                                 job->user_data);
+                                                job->user_data);
       }
       break;
     case JOB_PURGE:
@@ -1065,7 +1070,7 @@ job_run (gpointer data,
         if (error == NULL)
           trellis_event_log_purge (log, job->older_than, &deleted, &removed, &error);
         ((TrellisEventLogPurgeFunc) job->func) (error == NULL ? deleted : 0, removed, error,
-                                                 job->user_data);
+                                                job->user_data);
       }
       break;
     }
@@ -1076,13 +1081,13 @@ job_run (gpointer data,
 /* Queues a job for the worker. */
 static void
 job_push (TrellisEventLog *log,
-          JobKind          kind,
-          const char      *child,
-          guint64          before,
-          guint            limit,
-          gint64           older_than,
-          gpointer         func,
-          gpointer         user_data)
+          JobKind kind,
+          const char *child,
+          guint64 before,
+          guint limit,
+          gint64 older_than,
+          gpointer func,
+          gpointer user_data)
 {
   Job *job = g_new0 (Job, 1);
 
@@ -1101,16 +1106,16 @@ job_push (TrellisEventLog *log,
 /* Open and close                                                           */
 
 TrellisEventLog *
-trellis_event_log_open (const char  *path,
-                        GError     **error)
+trellis_event_log_open (const char *path,
+                        GError **error)
 {
   return trellis_event_log_open_full (path, NULL, error);
 }
 
 TrellisEventLog *
-trellis_event_log_open_full (const char  *path,
-                             gboolean    *ret_recreated,
-                             GError     **error)
+trellis_event_log_open_full (const char *path,
+                             gboolean *ret_recreated,
+                             GError **error)
 {
   g_autoptr(GError) local_error = NULL;
   TrellisEventLog *log;
@@ -1221,9 +1226,9 @@ trellis_event_log_free (TrellisEventLog *log)
 /* Blocked events                                                           */
 
 static char *
-pack (char       *dst,
+pack (char *dst,
       const char *s,
-      gsize       len)
+      gsize len)
 {
   memcpy (dst, s, len);
   dst[len] = '\0';
@@ -1233,8 +1238,8 @@ pack (char       *dst,
 /* Counts a block that found no room.  Called with queue_lock held. */
 static void
 count_missed (TrellisEventLog *log,
-              const char      *child,
-              gint64           time)
+              const char *child,
+              gint64 time)
 {
   Missed *m;
 
@@ -1254,11 +1259,11 @@ count_missed (TrellisEventLog *log,
 
 void
 trellis_event_log_add_blocked (TrellisEventLog *log,
-                               gint64           time,
-                               const char      *child,
-                               const char      *name,
-                               const char      *rule,
-                               const char      *category)
+                               gint64 time,
+                               const char *child,
+                               const char *name,
+                               const char *rule,
+                               const char *category)
 {
   gsize child_len, name_len, rule_len, category_len;
   QueuedEvent probe = { 0 };
@@ -1357,7 +1362,7 @@ trellis_event_log_flush (TrellisEventLog *log)
 }
 
 void
-trellis_event_log_get_stats (TrellisEventLog      *log,
+trellis_event_log_get_stats (TrellisEventLog *log,
                              TrellisEventLogStats *ret_stats)
 {
   g_return_if_fail (log != NULL);
@@ -1386,9 +1391,9 @@ trellis_event_log_get_last_error (TrellisEventLog *log)
 /* Reads (read_lock held by the public wrappers)                            */
 
 static sqlite3_stmt *
-prepare_on (sqlite3     *db,
-            const char  *sql,
-            GError     **error)
+prepare_on (sqlite3 *db,
+            const char *sql,
+            GError **error)
 {
   sqlite3_stmt *stmt = NULL;
   int rc;
@@ -1404,9 +1409,9 @@ prepare_on (sqlite3     *db,
 
 /* On the writing connection (db_lock held). */
 static sqlite3_stmt *
-prepare (TrellisEventLog  *log,
-         const char       *sql,
-         GError          **error)
+prepare (TrellisEventLog *log,
+         const char *sql,
+         GError **error)
 {
   return prepare_on (log->db, sql, error);
 }
@@ -1431,9 +1436,9 @@ event_from_row (sqlite3_stmt *stmt)
 
 /* Steps @stmt to the end, collecting entries; finalizes it. */
 static GPtrArray *
-collect_events (sqlite3       *db,
-                sqlite3_stmt  *stmt,
-                GError       **error)
+collect_events (sqlite3 *db,
+                sqlite3_stmt *stmt,
+                GError **error)
 {
   g_autoptr(GPtrArray) events = g_ptr_array_new_with_free_func ((GDestroyNotify) trellis_event_free);
   int rc;
@@ -1450,10 +1455,10 @@ collect_events (sqlite3       *db,
 }
 
 GPtrArray *
-trellis_event_log_list (TrellisEventLog  *log,
-                        const char       *child,
-                        guint             limit,
-                        GError          **error)
+trellis_event_log_list (TrellisEventLog *log,
+                        const char *child,
+                        guint limit,
+                        GError **error)
 {
   sqlite3_stmt *stmt;
   GPtrArray *events = NULL;
@@ -1482,17 +1487,18 @@ trellis_event_log_list (TrellisEventLog  *log,
 }
 
 static gboolean
-summary_locked (TrellisEventLog         *log,
-                const char              *child,
-                TrellisEventLogSummary  *ret_summary,
-                GError                 **error)
+summary_locked (TrellisEventLog *log,
+                const char *child,
+                TrellisEventLogSummary *ret_summary,
+                GError **error)
 {
   TrellisEventLogSummary summary = { 0 };
   sqlite3_stmt *stmt;
   int rc;
 
   stmt = prepare_on (log->rdb, "SELECT count (*), ifnull (sum (count), 0) FROM events "
-                               "WHERE child = ?1", error);
+                               "WHERE child = ?1",
+                     error);
   if (stmt == NULL)
     return FALSE;
   bind_text (stmt, 1, child);
@@ -1508,7 +1514,8 @@ summary_locked (TrellisEventLog         *log,
     return set_sqlite_error (error, log->rdb, rc, "Counting the event log");
 
   stmt = prepare_on (log->rdb, "SELECT dropped_entries, dropped_blocked, missed, until "
-                               "FROM losses WHERE child = ?1", error);
+                               "FROM losses WHERE child = ?1",
+                     error);
   if (stmt == NULL)
     return FALSE;
   bind_text (stmt, 1, child);
@@ -1529,10 +1536,10 @@ summary_locked (TrellisEventLog         *log,
 }
 
 gboolean
-trellis_event_log_get_summary (TrellisEventLog         *log,
-                               const char              *child,
-                               TrellisEventLogSummary  *ret_summary,
-                               GError                 **error)
+trellis_event_log_get_summary (TrellisEventLog *log,
+                               const char *child,
+                               TrellisEventLogSummary *ret_summary,
+                               GError **error)
 {
   gboolean ok;
 
@@ -1557,11 +1564,11 @@ trellis_event_log_page_free (TrellisEventLogPage *page)
 }
 
 static TrellisEventLogPage *
-read_page_locked (TrellisEventLog  *log,
-                  const char       *child,
-                  guint64           before,
-                  guint             limit,
-                  GError          **error)
+read_page_locked (TrellisEventLog *log,
+                  const char *child,
+                  guint64 before,
+                  guint limit,
+                  GError **error)
 {
   g_autoptr(TrellisEventLogPage) page = g_new0 (TrellisEventLogPage, 1);
   sqlite3_stmt *stmt;
@@ -1592,11 +1599,11 @@ read_page_locked (TrellisEventLog  *log,
 }
 
 TrellisEventLogPage *
-trellis_event_log_read_page (TrellisEventLog  *log,
-                             const char       *child,
-                             guint64           before,
-                             guint             limit,
-                             GError          **error)
+trellis_event_log_read_page (TrellisEventLog *log,
+                             const char *child,
+                             guint64 before,
+                             guint limit,
+                             GError **error)
 {
   TrellisEventLogPage *page;
   int rc;
@@ -1628,11 +1635,11 @@ trellis_event_log_read_page (TrellisEventLog  *log,
 
 /* Runs one bound DELETE/UPDATE; @ret_changes gets the row count. */
 static gboolean
-run_change (TrellisEventLog  *log,
-            sqlite3_stmt     *stmt,
-            const char       *what,
-            guint            *ret_changes,
-            GError          **error)
+run_change (TrellisEventLog *log,
+            sqlite3_stmt *stmt,
+            const char *what,
+            guint *ret_changes,
+            GError **error)
 {
   int rc = sqlite3_step (stmt);
 
@@ -1650,13 +1657,13 @@ run_change (TrellisEventLog  *log,
  * taking db_lock for each chunk only.  @ret_deleted counts the rows.
  */
 static gboolean
-delete_chunked (TrellisEventLog  *log,
-                const char       *sql,
-                const char       *text,
-                gint64            value,
-                const char       *what,
-                guint            *ret_deleted,
-                GError          **error)
+delete_chunked (TrellisEventLog *log,
+                const char *sql,
+                const char *text,
+                gint64 value,
+                const char *what,
+                guint *ret_deleted,
+                GError **error)
 {
   guint total = 0;
 
@@ -1690,10 +1697,10 @@ delete_chunked (TrellisEventLog  *log,
 #define CHUNK G_STRINGIFY (TRELLIS_EVENT_LOG_DELETE_CHUNK)
 
 gboolean
-trellis_event_log_clear (TrellisEventLog  *log,
-                         const char       *child,
-                         guint            *ret_deleted,
-                         GError          **error)
+trellis_event_log_clear (TrellisEventLog *log,
+                         const char *child,
+                         guint *ret_deleted,
+                         GError **error)
 {
   sqlite3_stmt *stmt;
   gint64 max_id = 0;
@@ -1744,11 +1751,11 @@ trellis_event_log_clear (TrellisEventLog  *log,
 }
 
 gboolean
-trellis_event_log_purge (TrellisEventLog  *log,
-                         gint64            older_than,
-                         guint            *ret_deleted,
-                         char           ***ret_removed,
-                         GError          **error)
+trellis_event_log_purge (TrellisEventLog *log,
+                         gint64 older_than,
+                         guint *ret_deleted,
+                         char ***ret_removed,
+                         GError **error)
 {
   static const char *const sql[] = {
     "DELETE FROM requests WHERE state != 'pending' AND answered < ?1 "
@@ -1820,12 +1827,12 @@ trellis_event_log_purge (TrellisEventLog  *log,
 }
 
 void
-trellis_event_log_read_page_async (TrellisEventLog          *log,
-                                   const char               *child,
-                                   guint64                   before,
-                                   guint                     limit,
-                                   TrellisEventLogPageFunc   func,
-                                   gpointer                  user_data)
+trellis_event_log_read_page_async (TrellisEventLog *log,
+                                   const char *child,
+                                   guint64 before,
+                                   guint limit,
+                                   TrellisEventLogPageFunc func,
+                                   gpointer user_data)
 {
   g_return_if_fail (log != NULL);
   g_return_if_fail (func != NULL);
@@ -1834,10 +1841,10 @@ trellis_event_log_read_page_async (TrellisEventLog          *log,
 }
 
 void
-trellis_event_log_clear_async (TrellisEventLog           *log,
-                               const char                *child,
-                               TrellisEventLogClearFunc   func,
-                               gpointer                   user_data)
+trellis_event_log_clear_async (TrellisEventLog *log,
+                               const char *child,
+                               TrellisEventLogClearFunc func,
+                               gpointer user_data)
 {
   g_return_if_fail (log != NULL);
   g_return_if_fail (func != NULL);
@@ -1846,10 +1853,10 @@ trellis_event_log_clear_async (TrellisEventLog           *log,
 }
 
 void
-trellis_event_log_purge_async (TrellisEventLog           *log,
-                               gint64                     older_than,
-                               TrellisEventLogPurgeFunc   func,
-                               gpointer                   user_data)
+trellis_event_log_purge_async (TrellisEventLog *log,
+                               gint64 older_than,
+                               TrellisEventLogPurgeFunc func,
+                               gpointer user_data)
 {
   g_return_if_fail (log != NULL);
   g_return_if_fail (func != NULL);
@@ -1874,7 +1881,7 @@ request_from_row (sqlite3_stmt *stmt)
   req->message = column_strdup (stmt, 3);
   req->state = column_strdup (stmt, 4);
   req->created = sqlite3_column_int64 (stmt, 5);
-  req->answered = sqlite3_column_int64 (stmt, 6);   /* NULL reads as 0 */
+  req->answered = sqlite3_column_int64 (stmt, 6); /* NULL reads as 0 */
   req->answer = column_strdup (stmt, 7);
   req->grant_until = sqlite3_column_int64 (stmt, 8);
   return req;
@@ -1882,9 +1889,9 @@ request_from_row (sqlite3_stmt *stmt)
 
 /* Steps @stmt to the end, collecting requests; finalizes it. */
 static GPtrArray *
-collect_requests (TrellisEventLog  *log,
-                  sqlite3_stmt     *stmt,
-                  GError          **error)
+collect_requests (TrellisEventLog *log,
+                  sqlite3_stmt *stmt,
+                  GError **error)
 {
   g_autoptr(GPtrArray) requests = g_ptr_array_new_with_free_func ((GDestroyNotify) trellis_request_free);
   int rc;
@@ -1901,13 +1908,13 @@ collect_requests (TrellisEventLog  *log,
 }
 
 static gboolean
-request_add_locked (TrellisEventLog  *log,
-                    const char       *child,
-                    const char       *name,
-                    const char       *message,
-                    gint64            now,
-                    guint32          *ret_id,
-                    GError          **error)
+request_add_locked (TrellisEventLog *log,
+                    const char *child,
+                    const char *name,
+                    const char *message,
+                    gint64 now,
+                    guint32 *ret_id,
+                    GError **error)
 {
   sqlite3_stmt *stmt;
   gint64 pending = 0;
@@ -1957,13 +1964,13 @@ request_add_locked (TrellisEventLog  *log,
 }
 
 gboolean
-trellis_event_log_request_add (TrellisEventLog  *log,
-                               const char       *child,
-                               const char       *name,
-                               const char       *message,
-                               gint64            now,
-                               guint32          *ret_id,
-                               GError          **error)
+trellis_event_log_request_add (TrellisEventLog *log,
+                               const char *child,
+                               const char *name,
+                               const char *message,
+                               gint64 now,
+                               guint32 *ret_id,
+                               GError **error)
 {
   guint32 id = 0;
   gboolean ok;
@@ -2000,9 +2007,9 @@ trellis_event_log_request_add (TrellisEventLog  *log,
 }
 
 GPtrArray *
-trellis_event_log_request_list (TrellisEventLog  *log,
-                                const char       *child,
-                                GError          **error)
+trellis_event_log_request_list (TrellisEventLog *log,
+                                const char *child,
+                                GError **error)
 {
   sqlite3_stmt *stmt;
   GPtrArray *requests = NULL;
@@ -2029,10 +2036,10 @@ trellis_event_log_request_list (TrellisEventLog  *log,
 }
 
 gboolean
-trellis_event_log_request_get (TrellisEventLog  *log,
-                               guint32           id,
-                               TrellisRequest  **ret_request,
-                               GError          **error)
+trellis_event_log_request_get (TrellisEventLog *log,
+                               guint32 id,
+                               TrellisRequest **ret_request,
+                               GError **error)
 {
   g_autoptr(GPtrArray) found = NULL;
   sqlite3_stmt *stmt;
@@ -2062,13 +2069,13 @@ trellis_event_log_request_get (TrellisEventLog  *log,
 }
 
 gboolean
-trellis_event_log_request_answer (TrellisEventLog  *log,
-                                  guint32           id,
-                                  const char       *state,
-                                  const char       *answer,
-                                  gint64            now,
-                                  gint64            grant_until,
-                                  GError          **error)
+trellis_event_log_request_answer (TrellisEventLog *log,
+                                  guint32 id,
+                                  const char *state,
+                                  const char *answer,
+                                  gint64 now,
+                                  gint64 grant_until,
+                                  GError **error)
 {
   sqlite3_stmt *stmt;
   guint changed = 0;
@@ -2129,9 +2136,9 @@ trellis_event_log_request_answer (TrellisEventLog  *log,
 }
 
 GPtrArray *
-trellis_event_log_grants_active (TrellisEventLog  *log,
-                                 gint64            now,
-                                 GError          **error)
+trellis_event_log_grants_active (TrellisEventLog *log,
+                                 gint64 now,
+                                 GError **error)
 {
   sqlite3_stmt *stmt;
   GPtrArray *requests = NULL;
@@ -2156,10 +2163,10 @@ trellis_event_log_grants_active (TrellisEventLog  *log,
 /* Pauses                                                                   */
 
 gboolean
-trellis_event_log_pause_set (TrellisEventLog  *log,
-                             const char       *child,
-                             gint64            until,
-                             GError          **error)
+trellis_event_log_pause_set (TrellisEventLog *log,
+                             const char *child,
+                             gint64 until,
+                             GError **error)
 {
   sqlite3_stmt *stmt;
   gboolean ok = FALSE;
@@ -2188,7 +2195,7 @@ trellis_event_log_pause_set (TrellisEventLog  *log,
 
 gint64
 trellis_event_log_pause_get (TrellisEventLog *log,
-                             const char      *child)
+                             const char *child)
 {
   sqlite3_stmt *stmt;
   gint64 until = 0;

@@ -5,9 +5,9 @@
 
 typedef struct {
   TrellisFlowKey key;
-  TrellisFlow    flow;
-  gint64         expires;
-  guint          slot;     /* its place in the ring */
+  TrellisFlow flow;
+  gint64 expires;
+  guint slot; /* its place in the ring */
 } Entry;
 
 /*
@@ -18,10 +18,10 @@ typedef struct {
  * the ones the answerer is about to look up, are always kept.
  */
 struct _TrellisFlowTable {
-  GMutex      lock;
-  GHashTable *entries;   /* (owned) Entry* → itself, hashed by key */
-  Entry     **ring;      /* (owned) TRELLIS_FLOW_TABLE_MAX slots, (nullable) each */
-  guint       next;      /* the slot the next record takes */
+  GMutex lock;
+  GHashTable *entries; /* (owned) Entry* → itself, hashed by key */
+  Entry **ring;        /* (owned) TRELLIS_FLOW_TABLE_MAX slots, (nullable) each */
+  guint next;          /* the slot the next record takes */
 };
 
 static guint
@@ -84,10 +84,10 @@ expire_locked (TrellisFlowTable *table, gint64 now_usec)
 }
 
 void
-trellis_flow_table_record (TrellisFlowTable     *table,
+trellis_flow_table_record (TrellisFlowTable *table,
                            const TrellisFlowKey *key,
-                           const TrellisFlow    *flow,
-                           gint64                now_usec)
+                           const TrellisFlow *flow,
+                           gint64 now_usec)
 {
   Entry *e;
   Entry *oldest;
@@ -104,7 +104,7 @@ trellis_flow_table_record (TrellisFlowTable     *table,
     table->ring[e->slot] = NULL;
   oldest = table->ring[table->next];
   if (oldest != NULL)
-    g_hash_table_remove (table->entries, oldest);   /* frees it */
+    g_hash_table_remove (table->entries, oldest); /* frees it */
   table->ring[table->next] = e;
   e->slot = table->next;
   table->next = (table->next + 1) % TRELLIS_FLOW_TABLE_MAX;
@@ -114,10 +114,10 @@ trellis_flow_table_record (TrellisFlowTable     *table,
 }
 
 gboolean
-trellis_flow_table_lookup (TrellisFlowTable     *table,
+trellis_flow_table_lookup (TrellisFlowTable *table,
                            const TrellisFlowKey *key,
-                           gint64                now_usec,
-                           TrellisFlow          *ret_flow)
+                           gint64 now_usec,
+                           TrellisFlow *ret_flow)
 {
   Entry *e;
   gboolean found = FALSE;
@@ -135,7 +135,7 @@ trellis_flow_table_lookup (TrellisFlowTable     *table,
 
 guint
 trellis_flow_table_expire (TrellisFlowTable *table,
-                           gint64            now_usec)
+                           gint64 now_usec)
 {
   guint n;
 
@@ -147,8 +147,8 @@ trellis_flow_table_expire (TrellisFlowTable *table,
 
 gboolean
 trellis_flow_key_from_sockaddr (const struct sockaddr *sa,
-                                guint8                 proto,
-                                TrellisFlowKey        *ret_key)
+                                guint8 proto,
+                                TrellisFlowKey *ret_key)
 {
   TrellisFlowKey key = { .proto = proto };
 
@@ -176,8 +176,8 @@ trellis_flow_key_from_sockaddr (const struct sockaddr *sa,
 }
 
 socklen_t
-trellis_flow_dst_to_sockaddr (const TrellisFlow       *flow,
-                              guint8                   family,
+trellis_flow_dst_to_sockaddr (const TrellisFlow *flow,
+                              guint8 family,
                               struct sockaddr_storage *ret_sa)
 {
   memset (ret_sa, 0, sizeof *ret_sa);

@@ -179,7 +179,8 @@ main (int argc, char *argv[])
       g_printerr ("trellisd: unexpected argument “%s”\n", argv[1]);
       return 2;
     }
-  if (!parse_port ("--queue-num", queue_num, &config.queue_num, &error) || !parse_port ("--answer-port", answer_port, &config.answer_port, &error))
+  if (!parse_port ("--queue-num", queue_num, &config.queue_num, &error)
+      || !parse_port ("--answer-port", answer_port, &config.answer_port, &error))
     {
       g_printerr ("trellisd: %s\n", error->message);
       return 2;

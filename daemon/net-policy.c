@@ -25,46 +25,46 @@
 #include "daemon/queue.h"
 #include "policy/nft-plan.h"
 
-#define LEARNED_PER_SET_MAX  16384u
-#define DOH_FAIL_RETRY_S     300u
-#define DOH_TTL_MIN_S        300u
-#define DOH_TTL_MAX_S        86400u
-#define DOH_PER_SECOND       20u
-#define RESOLVE_TIMEOUT_MS   1500
+#define LEARNED_PER_SET_MAX 16384u
+#define DOH_FAIL_RETRY_S    300u
+#define DOH_TTL_MIN_S       300u
+#define DOH_TTL_MAX_S       86400u
+#define DOH_PER_SECOND      20u
+#define RESOLVE_TIMEOUT_MS  1500
 
 /* What was learned into one set: key bytes → expiry (monotonic µs). */
 typedef struct {
-  TrellisNftKeyType  key;
-  GHashTable        *until;   /* (owned) GBytes → gint64* */
+  TrellisNftKeyType key;
+  GHashTable *until; /* (owned) GBytes → gint64* */
 } Learned;
 
 typedef struct {
-  char   *name;     /* (owned) */
-  gint64  due;      /* monotonic µs */
+  char *name; /* (owned) */
+  gint64 due; /* monotonic µs */
 } DohName;
 
 struct _TrellisNetPolicy {
-  char                   *table;      /* (owned) */
-  guint                   ttl_min;
-  guint                   ttl_max;
-  char                  **resolvers;  /* (owned) (nullable) */
-  TrellisFlowTable       *flows;      /* (unowned) */
-  TrellisNetPolicyHooks   hooks;
-  gpointer                user_data;
+  char *table; /* (owned) */
+  guint ttl_min;
+  guint ttl_max;
+  char **resolvers;        /* (owned) (nullable) */
+  TrellisFlowTable *flows; /* (unowned) */
+  TrellisNetPolicyHooks hooks;
+  gpointer user_data;
 
-  TrellisQueue           *answers;    /* (owned) */
+  TrellisQueue *answers; /* (owned) */
 
-  GMutex                  lock;       /* protects learned and doh_* */
-  GHashTable             *learned;    /* (owned) set name → Learned */
+  GMutex lock;         /* protects learned and doh_* */
+  GHashTable *learned; /* (owned) set name → Learned */
 
-  GThread                *doh_thread; /* (owned) (nullable) */
-  GCond                   doh_cond;
-  gboolean                doh_stop;
-  GPtrArray              *doh_names;  /* (owned) DohName */
+  GThread *doh_thread; /* (owned) (nullable) */
+  GCond doh_cond;
+  gboolean doh_stop;
+  GPtrArray *doh_names; /* (owned) DohName */
 
-  struct mnl_socket      *monitor;    /* (owned) (nullable) */
-  GSource                *monitor_source; /* (owned) (nullable) */
-  gboolean                damaged;    /* a change of our table in the transaction being read */
+  struct mnl_socket *monitor; /* (owned) (nullable) */
+  GSource *monitor_source;    /* (owned) (nullable) */
+  gboolean damaged;           /* a change of our table in the transaction being read */
 };
 
 /* ---- what was learned --------------------------------------------------- */
@@ -87,11 +87,11 @@ key_size (TrellisNftKeyType key)
 /* Notes @n keys of @set with their timeouts and sends them to the kernel.
  * Any thread.  Returns: 0 or -errno. */
 static int
-learn (TrellisNetPolicy          *np,
-       const char                *set,
-       TrellisNftKeyType          key,
+learn (TrellisNetPolicy *np,
+       const char *set,
+       TrellisNftKeyType key,
        const TrellisNftTimedElem *elems,
-       size_t                     n)
+       size_t n)
 {
   gint64 now = g_get_monotonic_time ();
   Learned *l;
@@ -188,7 +188,7 @@ trellis_net_policy_table_replaced (TrellisNetPolicy *np)
 
 void
 trellis_net_policy_forget_child (TrellisNetPolicy *np,
-                                 const char       *child)
+                                 const char *child)
 {
   g_autofree char *v4 = g_strdup_printf ("child-%s-learned-v4", child);
   g_autofree char *v6 = g_strdup_printf ("child-%s-learned-v6", child);
@@ -201,7 +201,7 @@ trellis_net_policy_forget_child (TrellisNetPolicy *np,
 
 guint
 trellis_net_policy_learned_count (TrellisNetPolicy *np,
-                                  const char       *set)
+                                  const char *set)
 {
   Learned *l;
   guint n = 0;
@@ -222,11 +222,11 @@ ttl_bound (guint ttl, guint min, guint max)
 
 /* The addresses of @r into SET-v4 / SET-v6. */
 static void
-learn_response (TrellisNetPolicy         *np,
-                const char               *prefix,
+learn_response (TrellisNetPolicy *np,
+                const char *prefix,
                 const TrellisDnsResponse *r,
-                guint                     ttl_min,
-                guint                     ttl_max)
+                guint ttl_min,
+                guint ttl_max)
 {
   TrellisNftTimedElem v4[TRELLIS_DNS_ANSWER_ADDRS_MAX], v6[TRELLIS_DNS_ANSWER_ADDRS_MAX];
   size_t n4 = 0, n6 = 0;
@@ -253,8 +253,7 @@ static TrellisQueueVerdict
 answer_handle (const TrellisQueuePacket *packet, gpointer user_data)
 {
   TrellisNetPolicy *np = user_data;
-  TrellisFlowKey key = { .family = packet->family, .proto = IPPROTO_UDP,
-                         .port = packet->dst_port };
+  TrellisFlowKey key = { .family = packet->family, .proto = IPPROTO_UDP, .port = packet->dst_port };
   TrellisFlow flow;
   TrellisDnsResponse r;
   g_autofree char *child = NULL;
@@ -401,7 +400,7 @@ resolve_one (const char *server, const char *name, GArray *addrs)
             ttl = r.addrs[i].ttl;
         }
       if (ttl < 0)
-        ttl = DOH_TTL_MIN_S;   /* answered, no address: ask again later */
+        ttl = DOH_TTL_MIN_S; /* answered, no address: ask again later */
     }
   close (fd);
   return answered > 0 ? ttl : -1;
@@ -485,7 +484,7 @@ doh_thread (gpointer data)
 }
 
 void
-trellis_net_policy_set_doh_names (TrellisNetPolicy  *np,
+trellis_net_policy_set_doh_names (TrellisNetPolicy *np,
                                   const char *const *names)
 {
   g_autoptr(GHashTable) old = g_hash_table_new (g_str_hash, g_str_equal);
@@ -519,9 +518,9 @@ trellis_net_policy_set_doh_names (TrellisNetPolicy  *np,
 
 int
 trellis_net_policy_pause (TrellisNetPolicy *np,
-                          const guint32    *uids,
-                          gsize             n_uids,
-                          gint64            until)
+                          const guint32 *uids,
+                          gsize n_uids,
+                          gint64 until)
 {
   g_autofree TrellisNftTimedElem *elems = NULL;
   gint64 left = until - g_get_real_time () / G_USEC_PER_SEC;
@@ -534,7 +533,7 @@ trellis_net_policy_pause (TrellisNetPolicy *np,
   elems = g_new0 (TrellisNftTimedElem, n_uids);
   for (gsize i = 0; i < n_uids; i++)
     {
-      memcpy (elems[i].key, &uids[i], 4);   /* host order, as the uid set */
+      memcpy (elems[i].key, &uids[i], 4); /* host order, as the uid set */
       elems[i].timeout_ms = (guint64) left * 1000;
     }
   return learn (np, TRELLIS_NFT_SET_PAUSED_UIDS, TRELLIS_NFT_KEY_UID, elems, n_uids);
@@ -631,8 +630,8 @@ monitor_start (TrellisNetPolicy *np, GError **error)
   int fd, size = 1 << 20;
 
   np->monitor = mnl_socket_open (NETLINK_NETFILTER);
-  if (np->monitor == NULL || mnl_socket_bind (np->monitor, 1u << (NFNLGRP_NFTABLES - 1),
-                                              MNL_SOCKET_AUTOPID) < 0)
+  if (np->monitor == NULL
+      || mnl_socket_bind (np->monitor, 1u << (NFNLGRP_NFTABLES - 1), MNL_SOCKET_AUTOPID) < 0)
     {
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
                    "cannot watch nftables for changes to the table: %s", g_strerror (errno));
@@ -650,10 +649,10 @@ monitor_start (TrellisNetPolicy *np, GError **error)
 
 TrellisNetPolicy *
 trellis_net_policy_new (const TrellisNetPolicyConfig *config,
-                        TrellisFlowTable             *flows,
-                        const TrellisNetPolicyHooks  *hooks,
-                        gpointer                      user_data,
-                        GError                      **error)
+                        TrellisFlowTable *flows,
+                        const TrellisNetPolicyHooks *hooks,
+                        gpointer user_data,
+                        GError **error)
 {
   g_autoptr(TrellisNetPolicy) np = g_new0 (TrellisNetPolicy, 1);
 

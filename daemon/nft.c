@@ -202,7 +202,8 @@ step_valid (const TrellisNftPlan *plan, const TrellisNftStep *st)
     case TRELLIS_NFT_STEP_REDIRECT:
       return st->value > 0 && st->value <= UINT16_MAX;
     case TRELLIS_NFT_STEP_QUEUE:
-      return st->value + MAX (st->total, 1) - 1 <= UINT16_MAX && st->total <= TRELLIS_NFT_QUEUE_TOTAL_MAX;
+      return st->value + MAX (st->total, 1) - 1 <= UINT16_MAX
+             && st->total <= TRELLIS_NFT_QUEUE_TOTAL_MAX;
     case TRELLIS_NFT_STEP_MARK:
     case TRELLIS_NFT_STEP_CT_MARK:
     case TRELLIS_NFT_STEP_CT_MARK_SET:
@@ -479,7 +480,8 @@ put_set (struct mnl_nlmsg_batch *batch,
       byteorder = NFT_BYTEORDER_HOST;
       break;
     }
-  nftnl_set_set_u32 (s, NFTNL_SET_FLAGS, (set->interval ? NFT_SET_INTERVAL : 0) | (set->timeout ? NFT_SET_TIMEOUT : 0));
+  nftnl_set_set_u32 (s, NFTNL_SET_FLAGS,
+                     (set->interval ? NFT_SET_INTERVAL : 0) | (set->timeout ? NFT_SET_TIMEOUT : 0));
   nftnl_set_set_u32 (s, NFTNL_SET_KEY_TYPE, type);
   nftnl_set_set_u32 (s, NFTNL_SET_KEY_LEN, (uint32_t) key_len (set->key));
   /* nft reads the key's byte order from here to print the elements. */
@@ -761,7 +763,8 @@ add_queue_native (NftnlRule *rule,
                   bool bypass)
 {
   NftnlExpr *e = nftnl_expr_alloc ("queue");
-  uint16_t flags = (bypass ? NFT_QUEUE_FLAG_BYPASS : 0) | (total > 1 ? NFT_QUEUE_FLAG_CPU_FANOUT : 0);
+  uint16_t flags = (bypass ? NFT_QUEUE_FLAG_BYPASS : 0)
+                   | (total > 1 ? NFT_QUEUE_FLAG_CPU_FANOUT : 0);
 
   if (e == NULL)
     return -ENOMEM;

@@ -63,9 +63,9 @@ size_t trellis_nft_batch_size (const TrellisNftPlan *plan);
  * Returns: 0 or -errno (-EINVAL for an inconsistent plan, -ENOBUFS when the
  * batch limit is too small; the batch is then incomplete).
  */
-int trellis_nft_batch_build_plan (const TrellisNftPlan    *plan,
-                                  struct mnl_nlmsg_batch  *batch,
-                                  uint32_t                *seq);
+int trellis_nft_batch_build_plan (const TrellisNftPlan *plan,
+                                  struct mnl_nlmsg_batch *batch,
+                                  uint32_t *seq);
 
 /**
  * trellis_nft_apply_plan:
@@ -92,8 +92,8 @@ int trellis_nft_update_sets (const TrellisNftPlan *plan);
 /* One element added at run time: its key (4 bytes for a uid, host order;
  * 4 or 16 for an address, network order) and its timeout (0: none). */
 typedef struct {
-  uint8_t   key[16];
-  uint64_t  timeout_ms;
+  uint8_t key[16];
+  uint64_t timeout_ms;
 } TrellisNftTimedElem;
 
 /**
@@ -102,11 +102,11 @@ typedef struct {
  * timeout), in one transaction; an element already there gets the new
  * timeout.  Returns: 0 or -errno (-ENOENT when there is no such set).
  */
-int trellis_nft_set_add_timed (const char                *table,
-                               const char                *set,
-                               TrellisNftKeyType          key,
+int trellis_nft_set_add_timed (const char *table,
+                               const char *set,
+                               TrellisNftKeyType key,
                                const TrellisNftTimedElem *elems,
-                               size_t                     n);
+                               size_t n);
 
 /** trellis_nft_set_flush: removes every element of @set.  Returns: 0 or -errno. */
 int trellis_nft_set_flush (const char *table,

@@ -187,11 +187,13 @@ config_send (TrellisQueue *queue, struct nlmsghdr *nlh)
               if (m->nlmsg_len < mnl_nlmsg_size (sizeof *e))
                 return -EBADMSG;
               /* Ours: the answer to this config message, not to a verdict. */
-              if (e->msg.nlmsg_seq == seq && NFNL_MSG_TYPE (e->msg.nlmsg_type) == NFQNL_MSG_CONFIG && NFNL_SUBSYS_ID (e->msg.nlmsg_type) == NFNL_SUBSYS_QUEUE)
+              if (e->msg.nlmsg_seq == seq && NFNL_MSG_TYPE (e->msg.nlmsg_type) == NFQNL_MSG_CONFIG
+                  && NFNL_SUBSYS_ID (e->msg.nlmsg_type) == NFNL_SUBSYS_QUEUE)
                 return e->error;
               continue;
             }
-          if (NFNL_SUBSYS_ID (m->nlmsg_type) == NFNL_SUBSYS_QUEUE && NFNL_MSG_TYPE (m->nlmsg_type) == NFQNL_MSG_PACKET)
+          if (NFNL_SUBSYS_ID (m->nlmsg_type) == NFNL_SUBSYS_QUEUE
+              && NFNL_MSG_TYPE (m->nlmsg_type) == NFQNL_MSG_PACKET)
             {
               TrellisQueueMessage msg;
               const TrellisQueueVerdict drop = TRELLIS_QUEUE_DROP;
@@ -257,7 +259,8 @@ trellis_queue_packet_parse (const guint8 *data,
         off = 40;
         len = total;
         /* Walk the extension headers we may meet before UDP/TCP. */
-        while (next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING || next == IPPROTO_DSTOPTS || next == IPPROTO_FRAGMENT)
+        while (next == IPPROTO_HOPOPTS || next == IPPROTO_ROUTING || next == IPPROTO_DSTOPTS
+               || next == IPPROTO_FRAGMENT)
           {
             if (++hops > 8 || off + 8 > len)
               return -EBADMSG;
@@ -332,7 +335,8 @@ trellis_queue_message_parse (const struct nlmsghdr *nlh,
   const guint8 *payload;
   guint32 payload_len;
 
-  if (nfq_nlmsg_parse (nlh, attr) < 0 || attr[NFQA_PACKET_HDR] == NULL || mnl_attr_get_payload_len (attr[NFQA_PACKET_HDR]) < sizeof *ph)
+  if (nfq_nlmsg_parse (nlh, attr) < 0 || attr[NFQA_PACKET_HDR] == NULL
+      || mnl_attr_get_payload_len (attr[NFQA_PACKET_HDR]) < sizeof *ph)
     return -EBADMSG;
   ph = mnl_attr_get_payload (attr[NFQA_PACKET_HDR]);
   m.id = ntohl (ph->packet_id);
@@ -345,7 +349,8 @@ trellis_queue_message_parse (const struct nlmsghdr *nlh,
    * kernel cuts out of it would leave unread.  The queue does not ask for
    * them, so the kernel segments first; should one come all the same, it
    * is dropped. */
-  if (attr[NFQA_SKB_INFO] != NULL && (ntohl (mnl_attr_get_u32 (attr[NFQA_SKB_INFO])) & NFQA_SKB_GSO) != 0)
+  if (attr[NFQA_SKB_INFO] != NULL
+      && (ntohl (mnl_attr_get_u32 (attr[NFQA_SKB_INFO])) & NFQA_SKB_GSO) != 0)
     goto out;
   /* Only part of the packet was copied: the rest would leave unread. */
   if (attr[NFQA_CAP_LEN] != NULL && ntohl (mnl_attr_get_u32 (attr[NFQA_CAP_LEN])) > payload_len)
@@ -378,7 +383,9 @@ truncated_packet_id (const guint8 *buf, gsize len, guint32 *ret_id)
   gsize off = NLMSG_HDRLEN + NLMSG_ALIGN (sizeof (struct nfgenmsg));
   struct nfqnl_msg_packet_hdr ph;
 
-  if (len < off + NLA_HDRLEN + sizeof ph || nlh->nlmsg_len < off + NLA_HDRLEN + sizeof ph || NFNL_SUBSYS_ID (nlh->nlmsg_type) != NFNL_SUBSYS_QUEUE || NFNL_MSG_TYPE (nlh->nlmsg_type) != NFQNL_MSG_PACKET)
+  if (len < off + NLA_HDRLEN + sizeof ph || nlh->nlmsg_len < off + NLA_HDRLEN + sizeof ph
+      || NFNL_SUBSYS_ID (nlh->nlmsg_type) != NFNL_SUBSYS_QUEUE
+      || NFNL_MSG_TYPE (nlh->nlmsg_type) != NFQNL_MSG_PACKET)
     return -EBADMSG;
   attr = (const struct nlattr *) (buf + off);
   if ((attr->nla_type & NLA_TYPE_MASK) != NFQA_PACKET_HDR || attr->nla_len < NLA_HDRLEN + sizeof ph)
@@ -418,7 +425,8 @@ read_datagram (TrellisQueue *queue, Read *r, const guint8 *buf, gsize len, gbool
             report_failure (queue, TRELLIS_QUEUE_FAILURE_MESSAGE, e->msg.nlmsg_seq, e->error);
           continue;
         }
-      if (NFNL_SUBSYS_ID (nlh->nlmsg_type) != NFNL_SUBSYS_QUEUE || NFNL_MSG_TYPE (nlh->nlmsg_type) != NFQNL_MSG_PACKET)
+      if (NFNL_SUBSYS_ID (nlh->nlmsg_type) != NFNL_SUBSYS_QUEUE
+          || NFNL_MSG_TYPE (nlh->nlmsg_type) != NFQNL_MSG_PACKET)
         continue;
       if (r->n == TRELLIS_QUEUE_BATCH || trellis_queue_message_parse (nlh, &r->messages[r->n]) < 0)
         {
@@ -433,7 +441,8 @@ read_datagram (TrellisQueue *queue, Read *r, const guint8 *buf, gsize len, gbool
     {
       guint32 id;
 
-      if (r->n < TRELLIS_QUEUE_BATCH && truncated_packet_id ((const guint8 *) nlh, (gsize) left, &id) == 0)
+      if (r->n < TRELLIS_QUEUE_BATCH
+          && truncated_packet_id ((const guint8 *) nlh, (gsize) left, &id) == 0)
         {
           memset (&r->messages[r->n], 0, sizeof r->messages[r->n]);
           r->messages[r->n].id = id;

@@ -1,4 +1,11 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * trellisd.c — the daemon: the policy in force (a snapshot, replaced as a
+ * whole), the queue threads' and the answerer's decisions, the kernel
+ * table, the event log's upkeep, the system bus, the accounts, reloads.
+ * Its context is private to this file; the D-Bus backend gets only what
+ * TrellisDBusBackendContext names.
+ */
 #include "daemon/trellisd.h"
 
 #include <errno.h>
@@ -11,12 +18,86 @@
 #include <unistd.h>
 
 #include "daemon/answerer.h"
+#include "daemon/dbus-backend.h"
+#include "daemon/dbus-service.h"
 #include "daemon/dns-packet.h"
+#include "daemon/event-log.h"
 #include "daemon/flows.h"
+#include "daemon/grants.h"
+#include "daemon/net-policy.h"
 #include "daemon/queue.h"
 #include "daemon/raw-reply.h"
-#include "daemon/trellisd-private.h"
+#include "policy/nft-plan.h"
 #include "policy/trellis-policy.h"
+
+/* The policy in force and what the daemon derived from it.  Immutable once
+ * made; replaced as a whole, so a reader holds one consistent view. */
+typedef struct {
+  TrellisPolicy *policy;    /* (owned) */
+  GHashTable *uid_children; /* uid → const TrellisChild* (owned by policy) */
+  GHashTable *account_uids; /* (owned) account (owned by policy) → uid, those that exist */
+  GArray *uids;             /* (owned) uint32: the protected uids, sorted */
+  GPtrArray *rule_texts;    /* (owned) by rule id: the rule's short form, the
+                             * EDE text of a block (made once, not per query) */
+  GHashTable *learn_uids;   /* (owned) (nullable) uids whose DNS answers are
+                             * read (the plan's learn-uids): the queue records
+                             * their queries' flows; NULL: every child's */
+} Snapshot;
+
+struct _TrellisDaemon {
+  TrellisDaemonConfig config;
+  TrellisQueueExpr queue_expr;
+
+  GMutex lock;              /* protects snapshot */
+  Snapshot *snapshot;       /* (owned) an rc box */
+  gint snapshot_generation; /* atomic: bumped by each swap, so that the queue
+                             * threads, which keep a reference of their own,
+                             * know to take the new one */
+
+  GMutex signal_lock;      /* protects signal_last, signal_window */
+  GHashTable *signal_last; /* (owned) "child\nname" → gint64* last signalled (usec) */
+  gint64 signal_window;    /* start of the current second (usec) */
+  guint signal_count;      /* signals sent in it */
+
+  TrellisGrants *grants; /* (owned) the parents' grants and pauses */
+
+  TrellisFlowTable *flows;           /* (owned) */
+  TrellisEventLog *events;           /* (owned) (nullable) the filter works without it */
+  GSource *purge;                    /* (owned) (nullable) daily retention */
+  TrellisAnswerer *answerer;         /* (owned) (nullable) */
+  GPtrArray *queues;                 /* (owned) (nullable) QueueWorker*: one thread
+                                      * per queue, from config.queue_num on */
+  GSource *expire;                   /* (owned) (nullable) */
+  GDBusConnection *bus;              /* (owned) (nullable) the system bus, our own connection */
+  TrellisDBusService *dbus;          /* (owned) (nullable) set and read atomically: other
+                                      * threads only look whether there is one */
+  TrellisDBusBackendContext backend; /* what the service's backend is given of us */
+  GCancellable *bus_cancellable;     /* (owned) cancelled when stopping */
+  GSource *bus_retry;                /* (owned) (nullable) the next try to connect */
+  guint bus_retry_ms;
+  gboolean bus_connecting;
+  gboolean bus_told_missing;    /* the bus's absence was logged */
+  GFileMonitor *passwd_monitor; /* (owned) (nullable) */
+  GSource *accounts_settle;     /* (owned) (nullable) a refresh after passwd changed */
+  GSource *accounts_timer;      /* (owned) (nullable) the periodic refresh */
+  gboolean accounts_again;      /* a refresh was asked for during a job */
+  gboolean table_applied;
+  TrellisNftPlan *applied; /* (owned) (nullable) the plan the kernel has */
+  gboolean reloading;      /* a reload is being compiled in a thread */
+  gboolean reload_again;
+  gboolean using_last_good;
+
+  guint64 n_malformed;      /* atomic: malformed queries dropped */
+  guint64 n_malformed_told; /* the main loop's: as many logged */
+
+  gint64 clock_offset_us;          /* the daemon's clock less the real one (tests) */
+  TrellisNetPolicy *net;           /* (owned) (nullable) */
+  GSource *quiet_timer;            /* (owned) (nullable) the next local midnight or change of offset */
+  GFileMonitor *localtime_monitor; /* (owned) (nullable) */
+  guint n_repairs;
+};
+
+static gint64 daemon_now_us (TrellisDaemon *daemon);
 
 static void
 snapshot_clear (gpointer data)
@@ -31,11 +112,12 @@ snapshot_clear (gpointer data)
   g_clear_pointer (&s->policy, trellis_policy_unref);
 }
 
-void
+static void
 snapshot_release (Snapshot *s)
 {
   g_atomic_rc_box_release_full (s, snapshot_clear);
 }
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Snapshot, snapshot_release)
 
 static int
 uid_compare (gconstpointer a, gconstpointer b)
@@ -63,7 +145,8 @@ snapshot_resolve (TrellisPolicy *policy, gboolean quiet, GError **error)
   /* The short form of every rule now, so that a block does not make it. */
   s->rule_texts = g_ptr_array_new_with_free_func (g_free);
   for (guint id = 0; trellis_policy_get_rule (s->policy, id) != NULL; id++)
-    g_ptr_array_add (s->rule_texts, trellis_rule_format_short (trellis_policy_get_rule (s->policy, id)));
+    g_ptr_array_add (s->rule_texts,
+                     trellis_rule_format_short (trellis_policy_get_rule (s->policy, id)));
 
   children = trellis_policy_get_children (s->policy, &n_children);
   for (guint i = 0; i < n_children; i++)
@@ -136,7 +219,7 @@ snapshot_same_accounts (const Snapshot *a, const Snapshot *b)
   return TRUE;
 }
 
-Snapshot *
+static Snapshot *
 snapshot_acquire (TrellisDaemon *daemon)
 {
   Snapshot *s;
@@ -173,7 +256,7 @@ nft_plan_build (TrellisDaemon *daemon, const Snapshot *s, GError **error)
     .answer_port = daemon->config.answer_port,
     .mark = daemon->config.mark,
     .queue_expr = daemon->queue_expr,
-    .now_us = trellis_daemon_now_us (daemon),
+    .now_us = daemon_now_us (daemon),
     .kernel_offset_us = daemon->clock_offset_us,
   };
 
@@ -214,38 +297,14 @@ last_good_save (const TrellisDaemonConfig *config)
   gsize length;
   g_autoptr(GError) error = NULL;
 
-  if (!g_file_get_contents (config->household_path, &contents, &length, &error) || !g_file_set_contents_full (path, contents, (gssize) length, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
+  if (!g_file_get_contents (config->household_path, &contents, &length, &error)
+
+      || !g_file_set_contents_full (path, contents, (gssize) length,
+                                    G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
     g_warning ("cannot keep a copy of the household file that works: %s", error->message);
 }
 
 /* ---- decisions ------------------------------------------------------------ */
-
-/* TRUE when a parent's pause or grant lifts a block of @qname for @child.
- * Thread-safe. */
-static gboolean
-lifted (TrellisDaemon *daemon, const char *child, const char *qname, gint64 now)
-{
-  GPtrArray *grants;
-  gint64 *pause;
-  gboolean yes = FALSE;
-  gsize qlen = strlen (qname);
-
-  g_mutex_lock (&daemon->grants_lock);
-  pause = g_hash_table_lookup (daemon->pauses, child);
-  if (pause != NULL && *pause > now)
-    yes = TRUE;
-  grants = g_hash_table_lookup (daemon->grants, child);
-  for (guint i = 0; !yes && grants != NULL && i < grants->len; i++)
-    {
-      const Grant *g = grants->pdata[i];
-      gsize dlen = strlen (g->domain);
-
-      if (g->until > now && (g_ascii_strcasecmp (qname, g->domain) == 0 || (qlen > dlen && qname[qlen - dlen - 1] == '.' && g_ascii_strcasecmp (qname + qlen - dlen, g->domain) == 0)))
-        yes = TRUE;
-    }
-  g_mutex_unlock (&daemon->grants_lock);
-  return yes;
-}
 
 #define SIGNAL_SAME_NAME_USEC (10 * G_USEC_PER_SEC)
 #define SIGNAL_PER_SECOND     20
@@ -341,11 +400,8 @@ decision_apply (TrellisDaemon *daemon,
   ret_answer->action = TRELLIS_ANSWER_FORWARD;
   ret_answer->ede_code = -1;
 
-  if (decision->verdict == TRELLIS_VERDICT_BLOCK && decision->rule->kind != TRELLIS_RULE_KIND_INTEGRITY && lifted (daemon, trellis_child_get_name (child), qname, g_date_time_to_unix (now)))
-    {
-      decision->verdict = TRELLIS_VERDICT_ALLOW;
-      decision->rule = trellis_policy_get_rule (s->policy, 0);
-    }
+  trellis_grants_lift (daemon->grants, s->policy, trellis_child_get_name (child), qname,
+                       g_date_time_to_unix (now), decision);
 
   switch (decision->verdict)
     {
@@ -365,7 +421,8 @@ decision_apply (TrellisDaemon *daemon,
         trellis_event_log_add_blocked (daemon->events, g_date_time_to_unix (now),
                                        trellis_child_get_name (child), qname, text,
                                        decision->rule->category);
-      if (g_atomic_pointer_get (&daemon->dbus) != NULL && signal_allowed (daemon, trellis_child_get_name (child), qname))
+      if (g_atomic_pointer_get (&daemon->dbus) != NULL
+          && signal_allowed (daemon, trellis_child_get_name (child), qname))
         {
           BlockedSignal *b = g_new0 (BlockedSignal, 1);
 
@@ -392,17 +449,39 @@ decision_apply (TrellisDaemon *daemon,
     }
 }
 
-void
-trellis_daemon_decide_child (TrellisDaemon *daemon,
-                             Snapshot *s,
-                             const TrellisChild *child,
-                             const char *qname,
-                             gboolean record,
-                             TrellisDecision *ret_decision,
-                             TrellisAnswer *ret_answer)
+/* The policy's decision for @qname and @child at @now, then a parent's
+ * pause or temporary grant, which lifts a block; never the rules that keep
+ * the filter whole (what decision_apply() does, without the answer). */
+static void
+decide_at (TrellisDaemon *daemon,
+           TrellisPolicy *policy,
+           const TrellisChild *child,
+           const char *qname,
+           GDateTime *now,
+           TrellisDecision *ret_decision)
 {
   TrellisDecision decision;
-  g_autoptr(GDateTime) now = g_date_time_new_from_unix_utc (trellis_daemon_now_us (daemon) / G_USEC_PER_SEC);
+
+  trellis_policy_decide_at (policy, child, qname, now, &decision);
+  trellis_grants_lift (daemon->grants, policy, trellis_child_get_name (child), qname,
+                       g_date_time_to_unix (now), &decision);
+  *ret_decision = decision;
+}
+
+/* Decides @qname for @child now, as a query would be: the policy, then a
+ * pause or a grant that lifts a block.  @record: write a block to the
+ * event log and signal it.  Fills @ret_decision (nullable) and @ret_answer. */
+static void
+decide_child (TrellisDaemon *daemon,
+              Snapshot *s,
+              const TrellisChild *child,
+              const char *qname,
+              gboolean record,
+              TrellisDecision *ret_decision,
+              TrellisAnswer *ret_answer)
+{
+  TrellisDecision decision;
+  g_autoptr(GDateTime) now = g_date_time_new_from_unix_utc (daemon_now_us (daemon) / G_USEC_PER_SEC);
 
   trellis_policy_decide_at (s->policy, child, qname, now, &decision);
   decision_apply (daemon, s, child, qname, now, record, &decision, ret_answer);
@@ -428,7 +507,7 @@ decide (TrellisDaemon *daemon, Snapshot *s, uid_t uid, const char *qname, gboole
       ret_answer->ede_code = -1;
       return;
     }
-  trellis_daemon_decide_child (daemon, s, child, qname, record, NULL, ret_answer);
+  decide_child (daemon, s, child, qname, record, NULL, ret_answer);
 }
 
 /* What went wrong in the queue's source, logged here: the queue does not log. */
@@ -489,7 +568,7 @@ static void
 worker_refresh (QueueWorker *w)
 {
   gint generation = g_atomic_int_get (&w->daemon->snapshot_generation);
-  gint64 second = trellis_daemon_now_us (w->daemon) / G_USEC_PER_SEC;
+  gint64 second = daemon_now_us (w->daemon) / G_USEC_PER_SEC;
   gboolean swapped = FALSE;
 
   if (w->snapshot == NULL || generation != w->generation)
@@ -690,7 +769,10 @@ queue_judge (const TrellisQueuePacket *const *packets,
           /* Its answer is read (quiet hours, allow-list mode: net-policy.c),
            * and placed by this query's flow.  Not known (no plan yet):
            * recorded all the same. */
-          if (!returned && (s->learn_uids == NULL || g_hash_table_contains (s->learn_uids, GUINT_TO_POINTER (packet->uid))))
+          if (!returned
+
+              && (s->learn_uids == NULL
+                  || g_hash_table_contains (s->learn_uids, GUINT_TO_POINTER (packet->uid))))
             {
               TrellisFlowKey key = { .family = packet->family, .proto = packet->proto, .port = packet->src_port };
               TrellisFlow flow = { .uid = packet->uid, .dst_port = packet->dst_port };
@@ -793,6 +875,7 @@ queues_free (TrellisDaemon *daemon)
         continue;
       trellis_queue_get_stats (w->queue, &stats);
       g_debug ("queue %u: %" G_GUINT64_FORMAT " packets in %" G_GUINT64_FORMAT " reads, %" G_GUINT64_FORMAT " verdict messages, %" G_GUINT64_FORMAT " unreadable",
+
                trellis_queue_get_num (w->queue), stats.packets, stats.reads,
                stats.verdict_messages, stats.unreadable);
     }
@@ -939,8 +1022,9 @@ flows_expire (gpointer user_data)
 
 /* ---- the network policy at run time --------------------------------------- */
 
-gint64
-trellis_daemon_now_us (TrellisDaemon *daemon)
+/* The daemon's clock (real time, or a test's fake one), unix µs. */
+static gint64
+daemon_now_us (TrellisDaemon *daemon)
 {
   return g_get_real_time () + daemon->clock_offset_us;
 }
@@ -965,10 +1049,12 @@ child_uids (Snapshot *s, const char *child)
   return out;
 }
 
-void
-trellis_daemon_pause_changed (TrellisDaemon *daemon,
-                              const char *child,
-                              gint64 until)
+/* A parent paused @child until @until (unix seconds; past: resumed): the
+ * kernel's network policy follows. */
+static void
+pause_changed (TrellisDaemon *daemon,
+               const char *child,
+               gint64 until)
 {
   g_autoptr(Snapshot) s = NULL;
   g_autoptr(GArray) uids = NULL;
@@ -997,12 +1083,12 @@ net_classify (uid_t uid, const char *qname, char **ret_child, gpointer user_data
 
   if (child == NULL)
     return TRELLIS_LEARN_NONE;
-  trellis_daemon_decide_child (daemon, s, child, qname, FALSE, &decision, &answer);
+  decide_child (daemon, s, child, qname, FALSE, &decision, &answer);
   if (decision.rule->kind == TRELLIS_RULE_KIND_HELPLINE)
     return TRELLIS_LEARN_HELPLINE;
   if (decision.verdict == TRELLIS_VERDICT_BLOCK)
     return TRELLIS_LEARN_NONE;
-  now = g_date_time_new_from_unix_utc (trellis_daemon_now_us (daemon) / G_USEC_PER_SEC);
+  now = g_date_time_new_from_unix_utc (daemon_now_us (daemon) / G_USEC_PER_SEC);
   if (trellis_child_get_profile (s->policy, child, now, NULL, NULL, &allowlist) == NULL || !allowlist)
     return TRELLIS_LEARN_NONE;
   *ret_child = g_strdup (trellis_child_get_name (child));
@@ -1055,7 +1141,7 @@ quiet_timer_due (gpointer user_data)
   g_autoptr(TrellisNftPlan) plan = NULL;
   g_autoptr(GError) error = NULL;
   GTimeZone *tz = trellis_policy_get_timezone (s->policy);
-  gint32 offset = zone_offset_at (tz, trellis_daemon_now_us (daemon) / G_USEC_PER_SEC);
+  gint32 offset = zone_offset_at (tz, daemon_now_us (daemon) / G_USEC_PER_SEC);
   int r;
 
   g_clear_pointer (&daemon->quiet_timer, g_source_unref);
@@ -1088,7 +1174,7 @@ quiet_timer_arm (TrellisDaemon *daemon)
 {
   g_autoptr(Snapshot) s = snapshot_acquire (daemon);
   GTimeZone *tz = trellis_policy_get_timezone (s->policy);
-  gint64 now_s = trellis_daemon_now_us (daemon) / G_USEC_PER_SEC;
+  gint64 now_s = daemon_now_us (daemon) / G_USEC_PER_SEC;
   gint64 from_us, to_us, next;
   gint32 offset_now;
 
@@ -1160,6 +1246,7 @@ net_start (TrellisDaemon *daemon, GError **error)
     .ttl_max = daemon->config.learn_ttl_max != 0 ? daemon->config.learn_ttl_max : 21600,
     .resolvers = (const char *const *) daemon->config.resolvers,
   };
+  g_autoptr(GHashTable) pauses = NULL;
   GHashTableIter iter;
   gpointer name, until;
 
@@ -1167,21 +1254,11 @@ net_start (TrellisDaemon *daemon, GError **error)
   if (daemon->net == NULL)
     return FALSE;
   trellis_net_policy_set_doh_names (daemon->net, trellis_policy_get_doh_names (daemon->snapshot->policy));
-  g_mutex_lock (&daemon->grants_lock);
-  g_hash_table_iter_init (&iter, daemon->pauses);
+  /* A copy: the kernel is told without the grants' lock held. */
+  pauses = trellis_grants_dup_pauses (daemon->grants);
+  g_hash_table_iter_init (&iter, pauses);
   while (g_hash_table_iter_next (&iter, &name, &until))
-    {
-      g_autofree char *child = g_strdup (name);
-      gint64 when = *(gint64 *) until;
-
-      g_mutex_unlock (&daemon->grants_lock);
-      trellis_daemon_pause_changed (daemon, child, when);
-      g_mutex_lock (&daemon->grants_lock);
-      g_hash_table_iter_init (&iter, daemon->pauses); /* the table may have moved */
-      while (g_hash_table_iter_next (&iter, &name, &until) && strcmp (name, child) != 0)
-        ;
-    }
-  g_mutex_unlock (&daemon->grants_lock);
+    pause_changed (daemon, name, *(gint64 *) until);
   quiet_timer_arm (daemon);
   {
     g_autoptr(GFile) lt = g_file_new_for_path ("/etc/localtime");
@@ -1245,6 +1322,7 @@ bus_drop (TrellisDaemon *daemon)
   TrellisDBusService *service = daemon->dbus; /* only this thread writes it */
 
   g_atomic_pointer_set (&daemon->dbus, NULL);
+  daemon->backend.service = NULL;
   g_clear_pointer (&service, trellis_dbus_service_free);
   if (daemon->bus != NULL)
     {
@@ -1267,6 +1345,41 @@ bus_closed (GDBusConnection *connection,
   daemon->bus_retry_ms = 0;
   daemon->bus_told_missing = TRUE;
   bus_retry_later (daemon);
+}
+
+/* The D-Bus backend's way to the policy in force: a reference of its own. */
+static TrellisPolicy *
+backend_policy_get (gpointer data)
+{
+  g_autoptr(Snapshot) s = snapshot_acquire (data);
+
+  return trellis_policy_ref (s->policy);
+}
+
+static void
+backend_reload (gpointer data)
+{
+  trellis_daemon_reload (data);
+}
+
+/* Why's decision: the one a query would get now, by the daemon's clock. */
+static void
+backend_decide (gpointer data,
+                TrellisPolicy *policy,
+                const TrellisChild *child,
+                const char *qname,
+                TrellisDecision *ret_decision)
+{
+  TrellisDaemon *daemon = data;
+  g_autoptr(GDateTime) now = g_date_time_new_from_unix_utc (daemon_now_us (daemon) / G_USEC_PER_SEC);
+
+  decide_at (daemon, policy, child, qname, now, ret_decision);
+}
+
+static void
+backend_pause_changed (gpointer data, const char *child, gint64 until)
+{
+  pause_changed (data, child, until);
 }
 
 static void
@@ -1296,7 +1409,16 @@ bus_connected (GObject *source,
     }
   /* A bus that restarts must not take the filter down with it. */
   g_dbus_connection_set_exit_on_close (bus, FALSE);
-  service = trellis_dbus_service_new (bus, &trellis_dbus_backend, daemon, &error);
+  daemon->backend = (TrellisDBusBackendContext) {
+    .policy_get = backend_policy_get,
+    .reload = backend_reload,
+    .decide = backend_decide,
+    .pause_changed = backend_pause_changed,
+    .daemon = daemon,
+    .grants = daemon->grants,
+    .events = daemon->events,
+  };
+  service = trellis_dbus_service_new (bus, &trellis_dbus_backend, &daemon->backend, &error);
   if (service == NULL)
     {
       g_warning ("no D-Bus service (%s): filtering goes on, but trellis cannot ask; "
@@ -1312,6 +1434,7 @@ bus_connected (GObject *source,
   daemon->bus_retry_ms = 0;
   daemon->bus = g_steal_pointer (&bus);
   g_signal_connect (daemon->bus, "closed", G_CALLBACK (bus_closed), daemon);
+  daemon->backend.service = service;
   g_atomic_pointer_set (&daemon->dbus, service);
 }
 
@@ -1468,12 +1591,9 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
   if (config->fake_time != 0)
     daemon->clock_offset_us = config->fake_time * G_USEC_PER_SEC - g_get_real_time ();
   g_mutex_init (&daemon->lock);
-  g_mutex_init (&daemon->grants_lock);
   g_mutex_init (&daemon->signal_lock);
   daemon->signal_last = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
-  daemon->grants = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
-                                          (GDestroyNotify) g_ptr_array_unref);
-  daemon->pauses = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  daemon->grants = trellis_grants_new ();
   daemon->flows = trellis_flow_table_new ();
   daemon->bus_cancellable = g_cancellable_new ();
 
@@ -1483,7 +1603,8 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
                    "the answer port must be a free local port other than 53");
       return NULL;
     }
-  if (daemon->config.queue_threads > TRELLIS_NFT_QUEUE_TOTAL_MAX || (guint) daemon->config.queue_num + daemon->config.queue_threads - 1 > G_MAXUINT16)
+  if (daemon->config.queue_threads > TRELLIS_NFT_QUEUE_TOTAL_MAX
+      || (guint) daemon->config.queue_num + daemon->config.queue_threads - 1 > G_MAXUINT16)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    "1 to %u queue threads, and queue numbers up to 65535",
@@ -1492,7 +1613,8 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
     }
   /* The state directory is trellisd's alone: what is in it about a child
    * is for that child and the parents, through trellisd. */
-  if (g_mkdir_with_parents (daemon->config.state_dir, 0700) < 0 || g_chmod (daemon->config.state_dir, 0700) < 0)
+  if (g_mkdir_with_parents (daemon->config.state_dir, 0700) < 0
+      || g_chmod (daemon->config.state_dir, 0700) < 0)
     {
       set_errno_error (error, errno, "cannot create the state directory (mode 0700)");
       return NULL;
@@ -1531,7 +1653,8 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
   {
     g_autofree char *start = NULL;
 
-    if (g_file_get_contents ("/proc/sys/net/ipv4/ip_unprivileged_port_start", &start, NULL, NULL) && g_ascii_strtoll (start, NULL, 10) < 1024)
+    if (g_file_get_contents ("/proc/sys/net/ipv4/ip_unprivileged_port_start", &start, NULL, NULL)
+        && g_ascii_strtoll (start, NULL, 10) < 1024)
       g_warning ("net.ipv4.ip_unprivileged_port_start is %s: children can bind ports "
                  "below 1024, and a query trellisd passes on may meet one of theirs",
                  g_strstrip (start));
@@ -1583,7 +1706,7 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
                  "one started (the damaged copy is removed after log-retention-days)",
                  path, path);
     events_purge (daemon);
-    trellis_daemon_grants_load (daemon);
+    trellis_grants_load (daemon->grants, daemon->events, daemon->snapshot->policy);
     daemon->purge = g_timeout_source_new_seconds (24 * 3600);
     g_source_set_callback (daemon->purge, events_purge, daemon, NULL);
     g_source_attach (daemon->purge, g_main_context_get_thread_default ());
@@ -1623,7 +1746,8 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
 
   {
     g_autofree char *queues = daemon->config.queue_threads > 1
-                                ? g_strdup_printf ("queues %u-%u, a thread each", daemon->config.queue_num,
+                                ? g_strdup_printf ("queues %u-%u, a thread each",
+                                                   daemon->config.queue_num,
                                                    daemon->config.queue_num + daemon->config.queue_threads - 1)
                                 : g_strdup_printf ("queue %u", daemon->config.queue_num);
 
@@ -1920,9 +2044,7 @@ trellis_daemon_free (TrellisDaemon *daemon)
   bus_disconnect (daemon);
   g_clear_object (&daemon->bus_cancellable);
   g_clear_pointer (&daemon->events, trellis_event_log_free);
-  g_hash_table_unref (daemon->grants);
-  g_hash_table_unref (daemon->pauses);
-  g_mutex_clear (&daemon->grants_lock);
+  trellis_grants_free (daemon->grants);
   g_hash_table_unref (daemon->signal_last);
   g_mutex_clear (&daemon->signal_lock);
   trellis_flow_table_free (daemon->flows);

@@ -9,6 +9,7 @@
 #include <glib.h>
 
 #include "daemon/nft.h"
+#include "daemon/queue.h"
 
 G_BEGIN_DECLS
 
@@ -19,7 +20,7 @@ typedef struct {
   char *table;          /* (owned) nft table name, family inet */
   guint16 queue_num;
   guint queue_threads; /* the queues queue_num, queue_num + 1, ..., one thread
-                              * each; 0: trellis_nft_queue_total_default () */
+                        * each; 0: trellis_nft_queue_total_default () */
   guint16 answer_port;
   guint32 mark;
   /* (nullable) Called once, when the table and the queues are in place:
@@ -30,7 +31,7 @@ typedef struct {
   void (*ready) (GMainContext *main_context, gpointer user_data);
   gpointer ready_data;
   guint16 answers_queue_num; /* 0: queue_num + queue_threads, the first after
-                                 * the queries' queues */
+                              * the queries' queues */
   gint64 fake_time;          /* tests: unix seconds the daemon's clock starts at; 0: the real clock */
   guint learn_ttl_min;       /* seconds; 0: 120 */
   guint learn_ttl_max;       /* seconds; 0: 21600 */
@@ -100,5 +101,28 @@ void trellis_daemon_stop_for_restart (TrellisDaemon *daemon);
 
 void trellis_daemon_free (TrellisDaemon *daemon);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisDaemon, trellis_daemon_free)
+
+/*
+ * The queue threads' judging, without a queue: for the bench of the
+ * daemon's own path (bench/queue-path-bench) and the tests.  A judge has
+ * the state of one queue thread (its snapshot, its time, its raw sockets)
+ * and must be used from one thread at a time.
+ */
+typedef struct _TrellisDaemonJudge TrellisDaemonJudge;
+
+/** trellis_daemon_judge_new: a judge for @daemon (which need not be started). */
+TrellisDaemonJudge *trellis_daemon_judge_new (TrellisDaemon *daemon);
+
+/**
+ * trellis_daemon_judge_run:
+ * Judges @packets as the queue's handler does, answers included (blocked
+ * UDP is answered in the server's name on a raw socket, where it can be
+ * opened), and writes their verdicts.
+ */
+void trellis_daemon_judge_run (TrellisDaemonJudge *judge,
+                               const TrellisQueuePacket *const *packets,
+                               guint n_packets,
+                               TrellisQueueVerdict *ret_verdicts);
+void trellis_daemon_judge_free (TrellisDaemonJudge *judge);
 
 G_END_DECLS

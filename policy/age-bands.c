@@ -24,8 +24,8 @@ static const char *const band_keys[] = { "ages", "categories", "safe-search", "m
 /* The line of @key in [@group] (of [@group] when @key is NULL), else 1. */
 static guint
 line_of (TrellisKeyFileLines *lines,
-         const char          *group,
-         const char          *key)
+         const char *group,
+         const char *key)
 {
   TrellisKeyFilePosition where;
 
@@ -46,8 +46,8 @@ compare_bands (gconstpointer a,
   trellis_problems_add ((problems), TRELLIS_PROBLEM_DATA, (path), (line), 1, __VA_ARGS__)
 
 void
-trellis_age_bands_load (TrellisPolicy   *policy,
-                        const char      *path,
+trellis_age_bands_load (TrellisPolicy *policy,
+                        const char *path,
                         TrellisProblems *problems)
 {
   g_autofree char *contents = NULL;
@@ -62,19 +62,19 @@ trellis_age_bands_load (TrellisPolicy   *policy,
   if (!g_file_get_contents (path, &contents, &length, &local_error))
     {
       trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
-                            _("%s: cannot read the age bands: %s"), path, local_error->message);
+                            _ ("%s: cannot read the age bands: %s"), path, local_error->message);
       return;
     }
   if (!g_key_file_load_from_data (key_file, contents, -1, G_KEY_FILE_NONE, &local_error))
     {
       trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
-                            _("%s: not an age-bands file: %s"), path, local_error->message);
+                            _ ("%s: not an age-bands file: %s"), path, local_error->message);
       return;
     }
   policy->age_bands_file = g_string_chunk_insert_const (policy->strings, path);
   lines = trellis_key_file_scan (contents, length, path, TRELLIS_PROBLEM_DATA, problems);
   if (lines == NULL)
-    return;  /* the scan said why: a key written twice, say */
+    return; /* the scan said why: a key written twice, say */
 
   groups = g_key_file_get_groups (key_file, NULL);
   for (i = 0; groups[i] != NULL; i++)
@@ -93,14 +93,14 @@ trellis_age_bands_load (TrellisPolicy   *policy,
 
       if (!g_str_has_prefix (group, "band ") || group[5] == '\0')
         {
-          add_problem (problems, path, header, _("unknown section [%s]; write [band ID]"), group);
+          add_problem (problems, path, header, _ ("unknown section [%s]; write [band ID]"), group);
           continue;
         }
       keys = g_key_file_get_keys (key_file, group, NULL, NULL);
       for (j = 0; keys != NULL && keys[j] != NULL; j++)
         if (!g_strv_contains (band_keys, keys[j]))
           add_problem (problems, path, line_of (lines, group, keys[j]),
-                       _("unknown key “%s” in [%s]"), keys[j], group);
+                       _ ("unknown key “%s” in [%s]"), keys[j], group);
 
       ages = g_key_file_get_string (key_file, group, "ages", NULL);
       dash = ages != NULL ? strchr (ages, '-') : NULL;
@@ -112,7 +112,7 @@ trellis_age_bands_load (TrellisPolicy   *policy,
           || min > max)
         {
           add_problem (problems, path, line_of (lines, group, ages != NULL ? "ages" : NULL),
-                       _("[%s] needs ages = FIRST-LAST, two ages from 0 to 17"), group);
+                       _ ("[%s] needs ages = FIRST-LAST, two ages from 0 to 17"), group);
           continue;
         }
 
@@ -120,13 +120,13 @@ trellis_age_bands_load (TrellisPolicy   *policy,
       band->pub.id = g_string_chunk_insert_const (policy->strings, group + 5);
       band->pub.min_age = min;
       band->pub.max_age = max;
-      band->line = line_of (lines, group, g_key_file_has_key (key_file, group, "categories", NULL)
-                            ? "categories" : NULL);
+      band->line = line_of (lines, group,
+                            g_key_file_has_key (key_file, group, "categories", NULL) ? "categories" : NULL);
       g_ptr_array_add (policy->bands, band);
 
       for (age = min; age <= max; age++)
         if (covered[age]++ > 0)
-          add_problem (problems, path, header, _("age %u is in two bands"), age);
+          add_problem (problems, path, header, _ ("age %u is in two bands"), age);
 
       categories = g_key_file_get_string_list (key_file, group, "categories", NULL, NULL);
       for (j = 0; categories != NULL && categories[j] != NULL; j++)
@@ -138,7 +138,7 @@ trellis_age_bands_load (TrellisPolicy   *policy,
             continue;
           category = trellis_policy_find_category (policy, id);
           if (category == NULL)
-            add_problem (problems, path, band->line, _("[%s]: there is no category “%s”"), group, id);
+            add_problem (problems, path, band->line, _ ("[%s]: there is no category “%s”"), group, id);
           else
             band->pub.categories |= 1u << category->pub.bit;
         }
@@ -147,7 +147,7 @@ trellis_age_bands_load (TrellisPolicy   *policy,
       if (safe_search != NULL
           && !trellis_safe_search_level_from_string (g_strstrip (safe_search), &band->pub.safe_search))
         add_problem (problems, path, line_of (lines, group, "safe-search"),
-                     _("safe-search must be “strict”, “moderate” or “off”, not “%s”"), safe_search);
+                     _ ("safe-search must be “strict”, “moderate” or “off”, not “%s”"), safe_search);
 
       mode = g_key_file_get_string (key_file, group, "mode", NULL);
       if (mode != NULL)
@@ -157,7 +157,7 @@ trellis_age_bands_load (TrellisPolicy   *policy,
             band->pub.allowlist = TRUE;
           else if (strcmp (mode, "blocklist") != 0)
             add_problem (problems, path, line_of (lines, group, "mode"),
-                         _("mode must be “blocklist” or “allowlist”, not “%s”"), mode);
+                         _ ("mode must be “blocklist” or “allowlist”, not “%s”"), mode);
         }
     }
 
@@ -165,7 +165,7 @@ trellis_age_bands_load (TrellisPolicy   *policy,
     if (covered[age] == 0)
       {
         trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
-                              _("%s: no band holds age %u: the bands cover 0 to 17"), path, age);
+                              _ ("%s: no band holds age %u: the bands cover 0 to 17"), path, age);
         break;
       }
   g_ptr_array_sort (policy->bands, compare_bands);
@@ -173,7 +173,7 @@ trellis_age_bands_load (TrellisPolicy   *policy,
 
 int
 trellis_policy_band_for_age (TrellisPolicy *policy,
-                             guint          age)
+                             guint age)
 {
   guint i;
 
@@ -189,7 +189,7 @@ trellis_policy_band_for_age (TrellisPolicy *policy,
 
 const TrellisAgeBand *const *
 trellis_policy_get_age_bands (TrellisPolicy *policy,
-                              guint         *ret_n)
+                              guint *ret_n)
 {
   g_return_val_if_fail (policy != NULL, NULL);
   if (ret_n != NULL)

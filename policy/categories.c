@@ -52,8 +52,8 @@ compare_names (gconstpointer a,
 
 /* The sorted names of @dir's entries; NULL with @error when unreadable. */
 static GPtrArray *
-list_dir (const char  *dir,
-          GError     **error)
+list_dir (const char *dir,
+          GError **error)
 {
   g_autoptr(GDir) d = g_dir_open (dir, 0, error);
   g_autoptr(GPtrArray) names = NULL;
@@ -72,7 +72,7 @@ list_dir (const char  *dir,
  * would be lost.  Returns: the line it is on, or 0 when there is none. */
 static guint
 nul_line (const char *contents,
-          gsize       length)
+          gsize length)
 {
   const char *nul = memchr (contents, '\0', length);
   guint line = 1;
@@ -95,7 +95,7 @@ line_shown (const char *line)
   for (const char *p = valid; *p != '\0'; p++)
     {
       if ((guchar) *p < 0x20 || *p == 0x7f)
-        g_string_append (shown, "\xef\xbf\xbd");   /* U+FFFD */
+        g_string_append (shown, "\xef\xbf\xbd"); /* U+FFFD */
       else
         g_string_append_c (shown, *p);
     }
@@ -121,12 +121,12 @@ trellis_cidr_is_valid (const char *text)
 }
 
 guint
-trellis_domain_list_read (char                      *contents,
-                          gsize                      length,
-                          const char                *path,
-                          guint32                    bit,
+trellis_domain_list_read (char *contents,
+                          gsize length,
+                          const char *path,
+                          guint32 bit,
                           TrellisDomainIndexBuilder *builder,
-                          TrellisProblems           *problems)
+                          TrellisProblems *problems)
 {
   g_autoptr(GError) local_error = NULL;
   guint i = 0, n = 0, nul = nul_line (contents, length);
@@ -134,7 +134,7 @@ trellis_domain_list_read (char                      *contents,
   if (nul != 0)
     {
       trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
-                            _("%s:%u:1: a NUL byte: this is not a text file"), path, nul);
+                            _ ("%s:%u:1: a NUL byte: this is not a text file"), path, nul);
       return 0;
     }
   for (char *cursor = contents, *line; (line = trellis_data_line_next (&cursor, &i)) != NULL;)
@@ -146,7 +146,7 @@ trellis_domain_list_read (char                      *contents,
           g_autofree char *shown = line_shown (line);
 
           trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
-                                _("%s:%u:1: “%s” is not a domain name"), path, i, shown);
+                                _ ("%s:%u:1: “%s” is not a domain name"), path, i, shown);
           continue;
         }
       if (!trellis_domain_index_builder_add (builder, domain, 1u << bit, 0, &local_error))
@@ -161,10 +161,10 @@ trellis_domain_list_read (char                      *contents,
 }
 
 static guint
-read_domains (const char                *path,
-              guint32                    bit,
+read_domains (const char *path,
+              guint32 bit,
               TrellisDomainIndexBuilder *builder,
-              TrellisProblems           *problems)
+              TrellisProblems *problems)
 {
   g_autofree char *contents = NULL;
   g_autoptr(GError) local_error = NULL;
@@ -179,9 +179,9 @@ read_domains (const char                *path,
 }
 
 char **
-trellis_cidr_list_read (char            *contents,
-                        gsize            length,
-                        const char      *path,
+trellis_cidr_list_read (char *contents,
+                        gsize length,
+                        const char *path,
                         TrellisProblems *problems)
 {
   g_autoptr(GPtrArray) cidrs = g_ptr_array_new_with_free_func (g_free);
@@ -189,7 +189,7 @@ trellis_cidr_list_read (char            *contents,
 
   if (nul != 0)
     trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
-                          _("%s:%u:1: a NUL byte: this is not a text file"), path, nul);
+                          _ ("%s:%u:1: a NUL byte: this is not a text file"), path, nul);
   for (char *cursor = nul != 0 ? NULL : contents, *line;
        (line = trellis_data_line_next (&cursor, &i)) != NULL;)
     {
@@ -198,7 +198,7 @@ trellis_cidr_list_read (char            *contents,
           g_autofree char *shown = line_shown (line);
 
           trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
-                                _("%s:%u:1: “%s” is not an address or a CIDR like 192.0.2.0/24"), path, i, shown);
+                                _ ("%s:%u:1: “%s” is not an address or a CIDR like 192.0.2.0/24"), path, i, shown);
         }
       else
         g_ptr_array_add (cidrs, g_strdup (line));
@@ -208,22 +208,22 @@ trellis_cidr_list_read (char            *contents,
 }
 
 static char **
-read_cidrs (const char      *path,
+read_cidrs (const char *path,
             TrellisProblems *problems)
 {
   g_autofree char *contents = NULL;
   gsize length;
 
   if (!g_file_get_contents (path, &contents, &length, NULL))
-    return NULL;  /* optional */
+    return NULL; /* optional */
   return trellis_cidr_list_read (contents, length, path, problems);
 }
 
 void
-trellis_categories_load (TrellisPolicy             *policy,
-                         const char                *dir,
+trellis_categories_load (TrellisPolicy *policy,
+                         const char *dir,
                          TrellisDomainIndexBuilder *builder,
-                         TrellisProblems           *problems)
+                         TrellisProblems *problems)
 {
   g_autoptr(GError) local_error = NULL;
   g_autoptr(GPtrArray) ids = list_dir (dir, &local_error);
@@ -232,7 +232,7 @@ trellis_categories_load (TrellisPolicy             *policy,
   if (ids == NULL)
     {
       trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
-                            _("%s: cannot read the categories: %s"), dir, local_error->message);
+                            _ ("%s: cannot read the categories: %s"), dir, local_error->message);
       return;
     }
 
@@ -248,17 +248,17 @@ trellis_categories_load (TrellisPolicy             *policy,
       g_autofree char *description = NULL;
 
       if (!g_file_test (folder, G_FILE_TEST_IS_DIR))
-        continue;  /* SOURCES.md and the like */
+        continue; /* SOURCES.md and the like */
       if (!category_id_is_valid (id))
         {
           trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
-                                _("%s: a category's folder is named in lower-case letters, digits and “-”"), folder);
+                                _ ("%s: a category's folder is named in lower-case letters, digits and “-”"), folder);
           continue;
         }
       if (policy->categories->len >= TRELLIS_MAX_CATEGORIES)
         {
           trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
-                                _("%s: there are more than %u categories"), folder, TRELLIS_MAX_CATEGORIES);
+                                _ ("%s: there are more than %u categories"), folder, TRELLIS_MAX_CATEGORIES);
           break;
         }
 
@@ -274,7 +274,7 @@ trellis_categories_load (TrellisPolicy             *policy,
           || !g_key_file_has_key (entry->desktop, GROUP, "Name", NULL))
         {
           trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, NULL, 0, 0,
-                                _("%s: cannot read the category: %s"), desktop_path, local_error != NULL ? local_error->message : _("it has no [Trellis Category] Name="));
+                                _ ("%s: cannot read the category: %s"), desktop_path, local_error != NULL ? local_error->message : _ ("it has no [Trellis Category] Name="));
           g_clear_error (&local_error);
           continue;
         }
@@ -304,7 +304,7 @@ trellis_categories_load (TrellisPolicy             *policy,
 
 const TrellisCategoryEntry *
 trellis_policy_find_category (TrellisPolicy *policy,
-                              const char    *id)
+                              const char *id)
 {
   guint i;
 
@@ -322,7 +322,7 @@ trellis_policy_find_category (TrellisPolicy *policy,
 
 const TrellisCategory *const *
 trellis_policy_get_categories (TrellisPolicy *policy,
-                               guint         *ret_n)
+                               guint *ret_n)
 {
   g_return_val_if_fail (policy != NULL, NULL);
   if (ret_n != NULL)

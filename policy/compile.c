@@ -20,7 +20,7 @@
  * rules. */
 static void
 compile_child (TrellisPolicy *policy,
-               TrellisChild  *child)
+               TrellisChild *child)
 {
   guint b, c;
 
@@ -31,7 +31,7 @@ compile_child (TrellisPolicy *policy,
       guint32 mask = (band->pub.categories | child->block_add) & ~child->block_remove;
 
       if (child->age >= 0 && ((guint) child->age < band->pub.min_age || (guint) child->age > band->pub.max_age))
-        continue;  /* a fixed age= never reaches this band */
+        continue; /* a fixed age= never reaches this band */
       for (c = 0; c < policy->categories->len; c++)
         {
           const TrellisCategoryEntry *category = g_ptr_array_index (policy->categories, c);
@@ -59,10 +59,10 @@ compile_child (TrellisPolicy *policy,
 /* The compiled index: in memory, or written to @index_path (the previous
  * file kept as @index_path.last-good) and mapped. */
 static gboolean
-compile_index (TrellisPolicy              *policy,
-               TrellisDomainIndexBuilder  *builder,
-               const char                 *index_path,
-               GError                    **error)
+compile_index (TrellisPolicy *policy,
+               TrellisDomainIndexBuilder *builder,
+               const char *index_path,
+               GError **error)
 {
   g_autoptr(GError) local_error = NULL;
 
@@ -89,7 +89,7 @@ compile_index (TrellisPolicy              *policy,
 
               (void) g_unlink (tmp);
               g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_IO,
-                           _("%s: cannot keep the last good index: %s"), last_good, g_strerror (saved_errno));
+                           _ ("%s: cannot keep the last good index: %s"), last_good, g_strerror (saved_errno));
               return FALSE;
             }
         }
@@ -100,19 +100,19 @@ compile_index (TrellisPolicy              *policy,
   if (policy->index == NULL)
     {
       g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_IO,
-                   _("cannot compile the domain index: %s"), local_error->message);
+                   _ ("cannot compile the domain index: %s"), local_error->message);
       return FALSE;
     }
   return TRUE;
 }
 
 static TrellisPolicy *
-load_data_full (const char  *data,
-                gsize        length,
-                const char  *name,
-                const char  *data_dir,
-                const char  *index_path,
-                GError     **error)
+load_data_full (const char *data,
+                gsize length,
+                const char *name,
+                const char *data_dir,
+                const char *index_path,
+                GError **error)
 {
   g_autoptr(TrellisPolicy) policy = NULL;
   g_autoptr(TrellisProblems) problems = trellis_problems_new ();
@@ -137,9 +137,9 @@ load_data_full (const char  *data,
   if (trellis_problems_get_n_errors (problems) > 0)
     {
       trellis_problems_set_error (problems,
-                                  !data_ok ? TRELLIS_POLICY_ERROR_IO
+                                  !data_ok   ? TRELLIS_POLICY_ERROR_IO
                                   : !text_ok ? TRELLIS_POLICY_ERROR_SYNTAX
-                                  : TRELLIS_POLICY_ERROR_INVALID,
+                                             : TRELLIS_POLICY_ERROR_INVALID,
                                   error);
       return NULL;
     }
@@ -156,20 +156,20 @@ load_data_full (const char  *data,
 }
 
 TrellisPolicy *
-trellis_policy_load_data (const char  *data,
-                          gsize        length,
-                          const char  *name,
-                          const char  *data_dir,
-                          GError     **error)
+trellis_policy_load_data (const char *data,
+                          gsize length,
+                          const char *name,
+                          const char *data_dir,
+                          GError **error)
 {
   return load_data_full (data, length, name, data_dir, NULL, error);
 }
 
 TrellisPolicy *
-trellis_policy_load_file_full (const char  *path,
-                               const char  *data_dir,
-                               const char  *index_path,
-                               GError     **error)
+trellis_policy_load_file_full (const char *path,
+                               const char *data_dir,
+                               const char *index_path,
+                               GError **error)
 {
   g_autofree char *contents = NULL;
   g_autoptr(GError) local_error = NULL;
@@ -188,9 +188,9 @@ trellis_policy_load_file_full (const char  *path,
 }
 
 TrellisPolicy *
-trellis_policy_load_file (const char  *path,
-                          const char  *data_dir,
-                          GError     **error)
+trellis_policy_load_file (const char *path,
+                          const char *data_dir,
+                          GError **error)
 {
   return trellis_policy_load_file_full (path, data_dir, NULL, error);
 }

@@ -164,7 +164,12 @@ decide_prepared (TrellisPolicy *policy,
     }
   if (child == NULL)
     {
-      decision_set (policy, id, rule->kind == TRELLIS_RULE_KIND_DENY || rule->kind == TRELLIS_RULE_KIND_INTEGRITY ? TRELLIS_VERDICT_BLOCK : TRELLIS_VERDICT_ALLOW, ret_decision);
+      decision_set (policy, id, rule->kind == TRELLIS_RULE_KIND_DENY
+
+                                    || rule->kind == TRELLIS_RULE_KIND_INTEGRITY
+                                  ? TRELLIS_VERDICT_BLOCK
+                                  : TRELLIS_VERDICT_ALLOW,
+                    ret_decision);
       return;
     }
 

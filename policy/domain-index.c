@@ -28,21 +28,23 @@
 
 #include "policy/domain-index.h"
 
-#define MAGIC "TRLSDIX"
-#define HEADER_SIZE 64
-#define SLOTS 5
-#define BUCKET_OVERFLOW 1u
-#define MAX_NAME 253          /* an entry, in presentation form */
-#define MAX_LABEL 63
-#define MAX_QUERY 1024        /* a query name, escapes included */
+#define MAGIC            "TRLSDIX"
+#define HEADER_SIZE      64
+#define SLOTS            5
+#define BUCKET_OVERFLOW  1u
+#define MAX_NAME         253 /* an entry, in presentation form */
+#define MAX_LABEL        63
+#define MAX_QUERY        1024 /* a query name, escapes included */
 #define MAX_QUERY_LABELS 128
-#define MAX_ENTRIES (1u << 31)
-#define LOAD_FACTOR 0.93
-#define MAX_KICKS 500
-#define MAX_ATTEMPTS 64
-#define PIPELINE 8          /* queries in flight in lookup_many */
+#define MAX_ENTRIES      (1u << 31)
+#define LOAD_FACTOR      0.93
+#define MAX_KICKS        500
+#define MAX_ATTEMPTS     64
+#define PIPELINE         8 /* queries in flight in lookup_many */
 
+/* clang-format off */  /* the quark's name is one word, with its dashes */
 G_DEFINE_QUARK (trellis-domain-index-error-quark, trellis_domain_index_error)
+/* clang-format on */
 
 typedef struct
 {
@@ -55,7 +57,7 @@ G_STATIC_ASSERT (sizeof (Bucket) == 64);
 
 typedef struct
 {
-  char    magic[8];
+  char magic[8];
   guint32 version;
   guint32 header_size;
   guint64 seed;
@@ -82,28 +84,26 @@ typedef struct
 
 typedef struct
 {
-  guint32 name_offset;   /* into names */
+  guint32 name_offset; /* into names */
   guint32 category_bits;
   guint32 rule_id;
 } BuilderEntry;
 
-struct _TrellisDomainIndexBuilder
-{
-  GByteArray *names;     /* (owned) NUL-terminated names, back to back */
-  GArray     *entries;   /* (owned) BuilderEntry */
-  guint64     seed;
+struct _TrellisDomainIndexBuilder {
+  GByteArray *names; /* (owned) NUL-terminated names, back to back */
+  GArray *entries;   /* (owned) BuilderEntry */
+  guint64 seed;
 };
 
-struct _TrellisDomainIndex
-{
+struct _TrellisDomainIndex {
   gatomicrefcount ref_count;
-  GBytes         *bytes;    /* (owned) the image: mapped file or memory */
-  const Bucket   *buckets;  /* into bytes */
-  const guint32  *values;   /* into bytes: pairs */
-  guint32         n_buckets;
-  guint32         n_entries;
-  guint32         n_values;
-  HashKeys        keys;
+  GBytes *bytes;         /* (owned) the image: mapped file or memory */
+  const Bucket *buckets; /* into bytes */
+  const guint32 *values; /* into bytes: pairs */
+  guint32 n_buckets;
+  guint32 n_entries;
+  guint32 n_values;
+  HashKeys keys;
 };
 
 /* ------------------------------------------------------------------------ */
@@ -132,7 +132,7 @@ mum (guint64 a,
 
 static inline guint64
 rotl64 (guint64 x,
-        int     r)
+        int r)
 {
   return (x << r) | (x >> (64 - r));
 }
@@ -148,7 +148,7 @@ splitmix (guint64 x)
 
 static void
 hash_keys_init (HashKeys *keys,
-                guint64   seed)
+                guint64 seed)
 {
   keys->root = splitmix (seed);
   keys->k1 = splitmix (seed + 1) | 1;
@@ -168,7 +168,7 @@ load64 (const guint8 *p)
 /* The first @n (0–8) bytes at @p; reads 8 bytes. */
 static inline guint64
 load_partial (const guint8 *p,
-              gsize         n)
+              gsize n)
 {
   if (n >= 8)
     return load64 (p);
@@ -183,9 +183,9 @@ load_partial (const guint8 *p,
  */
 static inline guint64
 label_hash (const HashKeys *keys,
-            guint64         h,
-            const guint8   *p,
-            gsize           len)
+            guint64 h,
+            const guint8 *p,
+            gsize len)
 {
   gsize rest = len;
 
@@ -222,10 +222,11 @@ bucket_second (guint64 h,
 
 /* A name byte: its lower-case form, or CLASS_BAD when no entry can hold it;
  * CLASS_END for NUL, CLASS_DOT for ".", CLASS_ESCAPE for a backslash. */
-#define CLASS_BAD 0
-#define CLASS_END 1
-#define CLASS_DOT 2
+#define CLASS_BAD    0
+#define CLASS_END    1
+#define CLASS_DOT    2
 #define CLASS_ESCAPE 3
+/* clang-format off */  /* a table, in rows of 16 */
 static const guint8 name_class[256] = {
     1,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
     0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
@@ -244,6 +245,7 @@ static const guint8 name_class[256] = {
     0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
     0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
 };
+/* clang-format on */
 
 /* ------------------------------------------------------------------------ */
 /* Checksum: four xxhash-style lanes over 64-bit words. */
@@ -260,9 +262,9 @@ ck_round (guint64 acc,
 }
 
 static guint64
-checksum_update (guint64       state,
+checksum_update (guint64 state,
                  const guint8 *p,
-                 gsize         len)
+                 gsize len)
 {
   guint64 v[4] = { state + CK_P1, state ^ CK_P2, state + CK_P3, state - CK_P1 };
   guint64 h;
@@ -296,7 +298,7 @@ checksum_update (guint64       state,
 
 static guint64
 image_checksum (const guint8 *image,
-                gsize         size)
+                gsize size)
 {
   guint64 state = checksum_update (0, image, G_STRUCT_OFFSET (Header, checksum));
 
@@ -335,8 +337,8 @@ trellis_domain_index_builder_get_n_added (const TrellisDomainIndexBuilder *build
 }
 
 static gboolean
-name_is_normalized (const char  *name,
-                    gsize       *ret_len)
+name_is_normalized (const char *name,
+                    gsize *ret_len)
 {
   gsize i, label = 0;
 
@@ -357,17 +359,17 @@ name_is_normalized (const char  *name,
         return FALSE;
     }
   if (label == 0)
-    return FALSE;   /* empty, or a trailing dot */
+    return FALSE; /* empty, or a trailing dot */
   *ret_len = i;
   return TRUE;
 }
 
 gboolean
 trellis_domain_index_builder_add (TrellisDomainIndexBuilder *builder,
-                                  const char                *normalized_name,
-                                  guint32                    category_bits,
-                                  guint32                    rule_id,
-                                  GError                   **error)
+                                  const char *normalized_name,
+                                  guint32 category_bits,
+                                  guint32 rule_id,
+                                  GError **error)
 {
   BuilderEntry entry;
   gsize len;
@@ -405,7 +407,7 @@ trellis_domain_index_builder_add (TrellisDomainIndexBuilder *builder,
 /* The hash of a whole normalized name, as a lookup computes it. */
 static guint64
 name_hash (const HashKeys *keys,
-           const char     *name)
+           const char *name)
 {
   guint8 buf[MAX_NAME + 1 + 16] = { 0 };
   gsize len = strlen (name);
@@ -427,9 +429,9 @@ name_hash (const HashKeys *keys,
 
 typedef struct
 {
-  Bucket  *buckets;
-  guint32  n_buckets;
-  guint64  rng;
+  Bucket *buckets;
+  guint32 n_buckets;
+  guint64 rng;
 } Table;
 
 static inline guint64
@@ -442,9 +444,9 @@ table_rng (Table *table)
 }
 
 static gboolean
-bucket_place (Bucket  *bucket,
-              guint64  h,
-              guint32  val)
+bucket_place (Bucket *bucket,
+              guint64 h,
+              guint32 val)
 {
   guint i;
 
@@ -461,7 +463,7 @@ bucket_place (Bucket  *bucket,
 /* Returns: the slot holding @h as bucket * SLOTS + slot, or -1. */
 static gint64
 table_find (const Table *table,
-            guint64      h)
+            guint64 h)
 {
   guint32 b1 = bucket_first (h, table->n_buckets);
   guint32 b2 = bucket_second (h, table->n_buckets, b1);
@@ -480,9 +482,9 @@ table_find (const Table *table,
 /* Cuckoo insertion.  Returns: FALSE when the table is too full (an entry was
  * lost on the way: the caller starts again with more buckets). */
 static gboolean
-table_insert (Table   *table,
-              guint64  h,
-              guint32  val)
+table_insert (Table *table,
+              guint64 h,
+              guint32 val)
 {
   guint32 b1 = bucket_first (h, table->n_buckets);
   guint32 b2 = bucket_second (h, table->n_buckets, b1);
@@ -516,8 +518,7 @@ table_insert (Table   *table,
   return FALSE;
 }
 
-typedef enum
-{
+typedef enum {
   FILL_OK,
   FILL_FULL,
   FILL_COLLISION,
@@ -529,11 +530,11 @@ typedef enum
  * into, itself for a name seen first).  Slots hold entry indexes.
  */
 static FillResult
-table_fill (Table                     *table,
+table_fill (Table *table,
             TrellisDomainIndexBuilder *builder,
-            const HashKeys            *keys,
-            guint32                   *merged_into,
-            guint32                   *ret_n_unique)
+            const HashKeys *keys,
+            guint32 *merged_into,
+            guint32 *ret_n_unique)
 {
   const BuilderEntry *entries = (const BuilderEntry *) (gpointer) builder->entries->data;
   const char *names = (const char *) builder->names->data;
@@ -566,13 +567,13 @@ table_fill (Table                     *table,
 
 GBytes *
 trellis_domain_index_builder_to_bytes (TrellisDomainIndexBuilder *builder,
-                                       GError                   **error)
+                                       GError **error)
 {
   const BuilderEntry *entries;
   guint32 n;
   g_autofree guint32 *merged_into = NULL;
-  g_autofree guint32 *value_of = NULL;   /* entry index → value index */
-  g_autoptr(GArray) values = NULL;       /* guint32 pairs */
+  g_autofree guint32 *value_of = NULL; /* entry index → value index */
+  g_autoptr(GArray) values = NULL;    /* guint32 pairs */
   g_autoptr(GHashTable) value_index = NULL;
   g_autofree guint8 *image = NULL;
   guint64 seed;
@@ -596,7 +597,7 @@ trellis_domain_index_builder_to_bytes (TrellisDomainIndexBuilder *builder,
   seed = builder->seed;
   n_buckets = (guint32) MAX (1.0, (double) n / (SLOTS * LOAD_FACTOR) + 1.0);
 
-  for (attempt = 0; ; attempt++)
+  for (attempt = 0;; attempt++)
     {
       FillResult result;
       HashKeys keys;
@@ -736,8 +737,8 @@ trellis_domain_index_builder_to_bytes (TrellisDomainIndexBuilder *builder,
 
 gboolean
 trellis_domain_index_builder_write (TrellisDomainIndexBuilder *builder,
-                                    const char                *path,
-                                    GError                   **error)
+                                    const char *path,
+                                    GError **error)
 {
   g_autoptr(GBytes) bytes = NULL;
   g_autoptr(GError) local_error = NULL;
@@ -767,7 +768,7 @@ trellis_domain_index_builder_write (TrellisDomainIndexBuilder *builder,
 /* Reader */
 
 static gboolean
-corrupt (GError    **error,
+corrupt (GError **error,
          const char *what)
 {
   g_set_error (error, TRELLIS_DOMAIN_INDEX_ERROR, TRELLIS_DOMAIN_INDEX_ERROR_CORRUPT,
@@ -778,9 +779,9 @@ corrupt (GError    **error,
 /* Checks everything a lookup relies on; fills @index's views. */
 static gboolean
 index_validate (TrellisDomainIndex *index,
-                const guint8       *image,
-                gsize               size,
-                GError            **error)
+                const guint8 *image,
+                gsize size,
+                GError **error)
 {
   Header header;
   guint64 buckets_end;
@@ -847,7 +848,7 @@ index_validate (TrellisDomainIndex *index,
 }
 
 TrellisDomainIndex *
-trellis_domain_index_new_from_bytes (GBytes  *bytes,
+trellis_domain_index_new_from_bytes (GBytes *bytes,
                                      GError **error)
 {
   g_autoptr(TrellisDomainIndex) index = NULL;
@@ -861,7 +862,7 @@ trellis_domain_index_new_from_bytes (GBytes  *bytes,
   g_atomic_ref_count_init (&index->ref_count);
   data = g_bytes_get_data (bytes, &size);
   if (((guintptr) data % sizeof (guint64)) != 0)
-    index->bytes = g_bytes_new (data, size);   /* malloc'ed: aligned */
+    index->bytes = g_bytes_new (data, size); /* malloc'ed: aligned */
   else
     index->bytes = g_bytes_ref (bytes);
   data = g_bytes_get_data (index->bytes, &size);
@@ -877,7 +878,7 @@ trellis_domain_index_new_from_bytes (GBytes  *bytes,
 
 TrellisDomainIndex *
 trellis_domain_index_open (const char *path,
-                           GError    **error)
+                           GError **error)
 {
   g_autoptr(GMappedFile) mapped = NULL;
   g_autoptr(GBytes) bytes = NULL;
@@ -939,7 +940,7 @@ trellis_domain_index_get_size (const TrellisDomainIndex *index)
 
 static inline gint
 bucket_find (const Bucket *bucket,
-             guint64       h_le)
+             guint64 h_le)
 {
   guint s;
 
@@ -952,11 +953,11 @@ bucket_find (const Bucket *bucket,
 /* One query between hashing and comparing. */
 typedef struct
 {
-  guint   n_labels;
-  guint   first_matchable;            /* labels before it hold an escape or a strange byte */
-  guint16 start[MAX_QUERY_LABELS];    /* into the name */
-  guint64 hash[MAX_QUERY_LABELS];     /* of the suffix starting at each label */
-  guint32 first[MAX_QUERY_LABELS];    /* its first bucket */
+  guint n_labels;
+  guint first_matchable;           /* labels before it hold an escape or a strange byte */
+  guint16 start[MAX_QUERY_LABELS]; /* into the name */
+  guint64 hash[MAX_QUERY_LABELS];  /* of the suffix starting at each label */
+  guint32 first[MAX_QUERY_LABELS]; /* its first bucket */
 } Probe;
 
 /*
@@ -965,8 +966,8 @@ typedef struct
  */
 static gboolean
 probe_prepare (const TrellisDomainIndex *index,
-               const char               *name,
-               Probe                    *probe)
+               const char *name,
+               Probe *probe)
 {
   guint8 buf[MAX_QUERY + 16];
   guint16 len[MAX_QUERY_LABELS];
@@ -1054,8 +1055,8 @@ parsed:
  * index of the match, or -1; @ret_label is the first label of the match. */
 static gint64
 probe_resolve (const TrellisDomainIndex *index,
-               const Probe              *probe,
-               guint                    *ret_label)
+               const Probe *probe,
+               guint *ret_label)
 {
   guint k;
 
@@ -1082,10 +1083,10 @@ probe_resolve (const TrellisDomainIndex *index,
 
 gboolean
 trellis_domain_index_lookup (const TrellisDomainIndex *index,
-                             const char               *name,
-                             guint32                  *ret_category_bits,
-                             guint32                  *ret_rule_id,
-                             const char              **ret_matched_suffix)
+                             const char *name,
+                             guint32 *ret_category_bits,
+                             guint32 *ret_rule_id,
+                             const char **ret_matched_suffix)
 {
   Probe probe;
   gint64 v;
@@ -1110,9 +1111,9 @@ trellis_domain_index_lookup (const TrellisDomainIndex *index,
 
 gsize
 trellis_domain_index_lookup_many (const TrellisDomainIndex *index,
-                                  const char *const        *names,
-                                  gsize                     n_names,
-                                  TrellisDomainIndexMatch  *ret_matches)
+                                  const char *const *names,
+                                  gsize n_names,
+                                  TrellisDomainIndexMatch *ret_matches)
 {
   Probe probes[PIPELINE];
   gboolean prepared[PIPELINE];

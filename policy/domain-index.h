@@ -29,8 +29,7 @@ G_BEGIN_DECLS
 #define TRELLIS_DOMAIN_INDEX_ERROR (trellis_domain_index_error_quark ())
 GQuark trellis_domain_index_error_quark (void);
 
-typedef enum
-{
+typedef enum {
   TRELLIS_DOMAIN_INDEX_ERROR_INVALID_NAME, /* not a normalized domain name */
   TRELLIS_DOMAIN_INDEX_ERROR_IO,           /* the file could not be read or written */
   TRELLIS_DOMAIN_INDEX_ERROR_CORRUPT,      /* bad magic, sizes, offsets or checksum */
@@ -62,10 +61,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisDomainIndexBuilder, trellis_domain_index_b
  * TRELLIS_DOMAIN_INDEX_ERROR_TOO_LARGE past 2^31 names.
  */
 gboolean trellis_domain_index_builder_add (TrellisDomainIndexBuilder *builder,
-                                           const char                *normalized_name,
-                                           guint32                    category_bits,
-                                           guint32                    rule_id,
-                                           GError                   **error);
+                                           const char *normalized_name,
+                                           guint32 category_bits,
+                                           guint32 rule_id,
+                                           GError **error);
 
 /** trellis_domain_index_builder_get_n_added: names added so far, repeats included. */
 guint trellis_domain_index_builder_get_n_added (const TrellisDomainIndexBuilder *builder);
@@ -77,7 +76,7 @@ guint trellis_domain_index_builder_get_n_added (const TrellisDomainIndexBuilder 
  * full): the image, or NULL with @error set.
  */
 GBytes *trellis_domain_index_builder_to_bytes (TrellisDomainIndexBuilder *builder,
-                                               GError                   **error);
+                                               GError **error);
 
 /**
  * trellis_domain_index_builder_write:
@@ -86,8 +85,8 @@ GBytes *trellis_domain_index_builder_to_bytes (TrellisDomainIndexBuilder *builde
  * renames it over @path: a reader sees the old file or the new one, whole.
  */
 gboolean trellis_domain_index_builder_write (TrellisDomainIndexBuilder *builder,
-                                             const char                *path,
-                                             GError                   **error);
+                                             const char *path,
+                                             GError **error);
 
 /**
  * trellis_domain_index_open:
@@ -97,7 +96,7 @@ gboolean trellis_domain_index_builder_write (TrellisDomainIndexBuilder *builder,
  * set (TRELLIS_DOMAIN_INDEX_ERROR_IO, _CORRUPT or _VERSION).
  */
 TrellisDomainIndex *trellis_domain_index_open (const char *path,
-                                               GError    **error);
+                                               GError **error);
 
 /**
  * trellis_domain_index_new_from_bytes:
@@ -105,7 +104,7 @@ TrellisDomainIndex *trellis_domain_index_open (const char *path,
  * As trellis_domain_index_open() for an image in memory; keeps a reference
  * to @bytes (or an aligned copy of it).  Returns: (transfer full).
  */
-TrellisDomainIndex *trellis_domain_index_new_from_bytes (GBytes  *bytes,
+TrellisDomainIndex *trellis_domain_index_new_from_bytes (GBytes *bytes,
                                                          GError **error);
 
 /** trellis_domain_index_ref: Returns: (transfer full): @index. */
@@ -135,18 +134,18 @@ gsize trellis_domain_index_get_size (const TrellisDomainIndex *index);
  * Returns: TRUE when one matched; the ret_* are set only then.
  */
 gboolean trellis_domain_index_lookup (const TrellisDomainIndex *index,
-                                      const char               *name,
-                                      guint32                  *ret_category_bits,
-                                      guint32                  *ret_rule_id,
-                                      const char              **ret_matched_suffix);
+                                      const char *name,
+                                      guint32 *ret_category_bits,
+                                      guint32 *ret_rule_id,
+                                      const char **ret_matched_suffix);
 
 /* The answer for one name of trellis_domain_index_lookup_many(). */
 typedef struct
 {
   gboolean matched;
-  guint32  category_bits;   /* 0 unless matched */
-  guint32  rule_id;         /* 0 unless matched */
-  guint32  suffix_offset;   /* where in the name the matched suffix starts */
+  guint32 category_bits; /* 0 unless matched */
+  guint32 rule_id;       /* 0 unless matched */
+  guint32 suffix_offset; /* where in the name the matched suffix starts */
 } TrellisDomainIndexMatch;
 
 /**
@@ -159,8 +158,8 @@ typedef struct
  * CPU caches.  Returns: the number of names that matched.
  */
 gsize trellis_domain_index_lookup_many (const TrellisDomainIndex *index,
-                                        const char *const        *names,
-                                        gsize                     n_names,
-                                        TrellisDomainIndexMatch  *ret_matches);
+                                        const char *const *names,
+                                        gsize n_names,
+                                        TrellisDomainIndexMatch *ret_matches);
 
 G_END_DECLS

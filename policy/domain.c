@@ -16,8 +16,8 @@
 #include "policy/trellis-policy.h"
 
 TrellisDomainProblem
-trellis_domain_check (const char  *name,
-                      char       **ret_normalized)
+trellis_domain_check (const char *name,
+                      char **ret_normalized)
 {
   g_autofree char *copy = NULL;
   g_autofree char *ascii = NULL;
@@ -48,7 +48,7 @@ trellis_domain_check (const char  *name,
       ascii = g_ascii_strdown (idn, -1);
     }
 
-  for (p = ascii; ; p++)
+  for (p = ascii;; p++)
     {
       if (*p == '.' || *p == '\0')
         {
@@ -84,8 +84,8 @@ trellis_domain_normalize (const char *name)
 }
 
 char *
-trellis_domain_problem_describe (const char           *name,
-                                 TrellisDomainProblem  problem)
+trellis_domain_problem_describe (const char *name,
+                                 TrellisDomainProblem problem)
 {
   const char *rest = name;
 
@@ -94,26 +94,26 @@ trellis_domain_problem_describe (const char           *name,
     case TRELLIS_DOMAIN_WILDCARD:
       while (*rest == '*' || *rest == '.')
         rest++;
-      return g_strdup_printf (_("“%s”: write %s: a rule covers every name below it"), name, rest);
+      return g_strdup_printf (_ ("“%s”: write %s: a rule covers every name below it"), name, rest);
     case TRELLIS_DOMAIN_BAD_CHAR:
       if (strpbrk (name, ", \t") != NULL)
-        return g_strdup_printf (_("“%s” is not a domain name: separate domains with “;”"), name);
-      return g_strdup_printf (_("“%s” is not a domain name: only letters, digits, “-” and “_” may appear in it"),
+        return g_strdup_printf (_ ("“%s” is not a domain name: separate domains with “;”"), name);
+      return g_strdup_printf (_ ("“%s” is not a domain name: only letters, digits, “-” and “_” may appear in it"),
                               name);
     case TRELLIS_DOMAIN_EMPTY_LABEL:
-      return g_strdup_printf (_("“%s” is not a domain name: it has two dots in a row or starts with a dot"),
+      return g_strdup_printf (_ ("“%s” is not a domain name: it has two dots in a row or starts with a dot"),
                               name);
     case TRELLIS_DOMAIN_LABEL_TOO_LONG:
-      return g_strdup_printf (_("“%s” is not a domain name: a part between dots is longer than 63 characters"),
+      return g_strdup_printf (_ ("“%s” is not a domain name: a part between dots is longer than 63 characters"),
                               name);
     case TRELLIS_DOMAIN_TOO_LONG:
-      return g_strdup_printf (_("“%s” is not a domain name: it is longer than 253 characters"), name);
+      return g_strdup_printf (_ ("“%s” is not a domain name: it is longer than 253 characters"), name);
     case TRELLIS_DOMAIN_BAD_IDN:
-      return g_strdup_printf (_("“%s” is not a domain name: it cannot be written as an international domain name"),
+      return g_strdup_printf (_ ("“%s” is not a domain name: it cannot be written as an international domain name"),
                               name);
     case TRELLIS_DOMAIN_EMPTY:
     case TRELLIS_DOMAIN_OK:
     default:
-      return g_strdup (_("an empty domain name"));
+      return g_strdup (_ ("an empty domain name"));
     }
 }

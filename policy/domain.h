@@ -31,8 +31,8 @@ typedef enum {
  * trellis_domain_normalize(), telling why a name is refused.  Returns: the
  * problem; @ret_normalized (transfer full) is set only on TRELLIS_DOMAIN_OK.
  */
-TrellisDomainProblem trellis_domain_check (const char  *name,
-                                           char       **ret_normalized);
+TrellisDomainProblem trellis_domain_check (const char *name,
+                                           char **ret_normalized);
 
 /**
  * trellis_domain_problem_describe:
@@ -42,7 +42,7 @@ TrellisDomainProblem trellis_domain_check (const char  *name,
  * The message for a name a list of the household file or of the shipped
  * data may not hold, translated, without its place.  Returns: (transfer full).
  */
-char *trellis_domain_problem_describe (const char           *name,
-                                       TrellisDomainProblem  problem);
+char *trellis_domain_problem_describe (const char *name,
+                                       TrellisDomainProblem problem);
 
 G_END_DECLS

@@ -11,7 +11,7 @@
 
 /* @text as printable ASCII: anything else becomes '?'. */
 static void
-append_ascii (GString    *out,
+append_ascii (GString *out,
               const char *text)
 {
   for (; *text != '\0'; text++)
@@ -92,54 +92,54 @@ trellis_rule_explain (const TrellisRule *rule)
       /* Translators: shown to a child.  %s is a web address, e.g.
        * childline.org.uk.  Helplines are services where children can talk
        * to someone in confidence; keep the promise plain and certain. */
-      return g_strdup_printf (_("%s is a helpline. It is never blocked, and nobody is told that you visited it."),
+      return g_strdup_printf (_ ("%s is a helpline. It is never blocked, and nobody is told that you visited it."),
                               rule->pattern);
     case TRELLIS_RULE_KIND_ALLOW:
       if (rule->child == NULL)
         /* Translators: shown to a child.  %s is a web address, e.g.
          * pbskids.org, on Trellis's own list of websites made for
          * children (used when only listed websites are open). */
-        return g_strdup_printf (_("%s is on the list of websites made for children, so you can use it."),
+        return g_strdup_printf (_ ("%s is on the list of websites made for children, so you can use it."),
                                 rule->pattern);
       /* Translators: shown to a child.  %s is a web address, e.g.
        * scratch.mit.edu, that the child's parents chose to allow. */
-      return g_strdup_printf (_("Your parents have said yes to %s, so it is not blocked."),
+      return g_strdup_printf (_ ("Your parents have said yes to %s, so it is not blocked."),
                               rule->pattern);
     case TRELLIS_RULE_KIND_DENY:
       /* Translators: shown to a child.  %s is a web address, e.g.
        * example-game.com, that the child's parents chose to block.  Keep
        * the invitation to ask: children may object to a rule. */
-      return g_strdup_printf (_("Your parents have blocked %s. If you think this is a mistake, you can ask them to look at it again."),
+      return g_strdup_printf (_ ("Your parents have blocked %s. If you think this is a mistake, you can ask them to look at it again."),
                               rule->pattern);
     case TRELLIS_RULE_KIND_INTEGRITY:
       /* Translators: shown to a child.  %s is a technical address, e.g.
        * use-application-dns.net, that a web browser uses to switch to
        * another way of looking up websites, which would skip the family's
        * filter.  Blocking it changes nothing else. */
-      return g_strdup_printf (_("%s is a way for a web browser to go around the filter your family chose, so it is blocked. Websites still work as usual."),
+      return g_strdup_printf (_ ("%s is a way for a web browser to go around the filter your family chose, so it is blocked. Websites still work as usual."),
                               rule->pattern);
     case TRELLIS_RULE_KIND_QUIET_HOURS:
       /* Translators: shown to a child during the quiet hours (bedtime)
        * their family set.  Helplines keep working: say so plainly. */
-      return g_strdup (_("It is quiet time now, so websites are resting. Helplines still work."));
+      return g_strdup (_ ("It is quiet time now, so websites are resting. Helplines still work."));
     case TRELLIS_RULE_KIND_CATEGORY:
       /* Translators: shown to a child.  %s is a category's id, e.g.
        * "gambling"; the category's own explanation is used when known. */
-      return g_strdup_printf (_("This website is in the category “%s”, which is blocked for your age. If you think this is a mistake, you can ask your parents to look at it again."),
+      return g_strdup_printf (_ ("This website is in the category “%s”, which is blocked for your age. If you think this is a mistake, you can ask your parents to look at it again."),
                               rule->category != NULL ? rule->category : "");
     case TRELLIS_RULE_KIND_ALLOWLIST:
       /* Translators: shown to a young child whose family uses a list of
        * chosen websites: only those open.  Keep the invitation to ask. */
-      return g_strdup (_("This website is not on your list of websites yet. You can ask your parents to add it."));
+      return g_strdup (_ ("This website is not on your list of websites yet. You can ask your parents to add it."));
     case TRELLIS_RULE_KIND_SAFE_SEARCH:
       /* Translators: shown to a child when a search engine is switched to
        * its safe mode.  Searching still works. */
-      return g_strdup (_("This search website uses its safe mode for you, so results meant for grown-ups are hidden. Searching still works."));
+      return g_strdup (_ ("This search website uses its safe mode for you, so results meant for grown-ups are hidden. Searching still works."));
     case TRELLIS_RULE_KIND_DEFAULT:
     default:
       /* Translators: shown to a child when no rule of the family is about
        * the website they asked about. */
-      return g_strdup (_("None of your family's rules is about this website, so it is not blocked."));
+      return g_strdup (_ ("None of your family's rules is about this website, so it is not blocked."));
     }
 }
 
@@ -153,52 +153,52 @@ explain_teen (const TrellisRule *rule, const char *until)
       /* Translators: shown to a teenager.  Both %s are the same web address,
        * e.g. example-game.com.  Keep the right to disagree and the command
        * ("trellis ask") as they are. */
-      return g_strdup_printf (_("Your parents have blocked %s. You have the right to know why and to disagree: type “trellis ask %s” with your reason, and they will see it."),
+      return g_strdup_printf (_ ("Your parents have blocked %s. You have the right to know why and to disagree: type “trellis ask %s” with your reason, and they will see it."),
                               rule->pattern, rule->pattern);
     case TRELLIS_RULE_KIND_QUIET_HOURS:
       if (until != NULL)
         /* Translators: shown to a teenager during quiet hours.  %s is a time
          * of day, e.g. 07:00.  Helplines keep working: say so plainly. */
-        return g_strdup_printf (_("It is quiet time until %s: your family set these hours for rest. Helplines still work. If the hours no longer fit your life, talk to your parents or use “trellis ask”."),
+        return g_strdup_printf (_ ("It is quiet time until %s: your family set these hours for rest. Helplines still work. If the hours no longer fit your life, talk to your parents or use “trellis ask”."),
                                 until);
       /* Translators: shown to a teenager during quiet hours. */
-      return g_strdup (_("It is quiet time now: your family set these hours for rest. Helplines still work."));
+      return g_strdup (_ ("It is quiet time now: your family set these hours for rest. Helplines still work."));
     case TRELLIS_RULE_KIND_ALLOWLIST:
       /* Translators: shown to a teenager whose family opens only listed
        * websites.  %s is a web address; keep the command as it is. */
-      return g_strdup_printf (_("Your family chose to open only listed websites, and %s is not on the list. You can ask for it with “trellis ask %s”."),
+      return g_strdup_printf (_ ("Your family chose to open only listed websites, and %s is not on the list. You can ask for it with “trellis ask %s”."),
                               rule->pattern != NULL && *rule->pattern != '\0' ? rule->pattern : "…",
                               rule->pattern != NULL && *rule->pattern != '\0' ? rule->pattern : "…");
     case TRELLIS_RULE_KIND_INTEGRITY:
       /* Translators: shown to a teenager.  %s is a technical address, e.g.
        * use-application-dns.net, that browsers use to switch to their own
        * way of looking up websites, outside the family's filter. */
-      return g_strdup_printf (_("%s would let a browser look up websites outside the filter your family chose, so it is answered as if it did not exist. Websites still work as usual."),
+      return g_strdup_printf (_ ("%s would let a browser look up websites outside the filter your family chose, so it is answered as if it did not exist. Websites still work as usual."),
                               rule->pattern);
     case TRELLIS_RULE_KIND_SAFE_SEARCH:
       /* Translators: shown to a teenager when a search engine runs in its
        * safe mode. */
-      return g_strdup (_("This search engine runs in its safe mode for your profile, which hides explicit results. You can ask your parents to change this setting."));
+      return g_strdup (_ ("This search engine runs in its safe mode for your profile, which hides explicit results. You can ask your parents to change this setting."));
     default:
       return NULL;
     }
 }
 
 char *
-trellis_rule_explain_for (TrellisPolicy      *policy,
-                          const TrellisRule  *rule,
+trellis_rule_explain_for (TrellisPolicy *policy,
+                          const TrellisRule *rule,
                           const TrellisChild *child,
-                          GDateTime          *now)
+                          GDateTime *now)
 {
   return trellis_rule_explain_for_locale (policy, rule, child, now, NULL);
 }
 
 char *
-trellis_rule_explain_for_locale (TrellisPolicy      *policy,
-                                 const TrellisRule  *rule,
+trellis_rule_explain_for_locale (TrellisPolicy *policy,
+                                 const TrellisRule *rule,
                                  const TrellisChild *child,
-                                 GDateTime          *now,
-                                 const char         *locale)
+                                 GDateTime *now,
+                                 const char *locale)
 {
   const TrellisAgeBand *band;
   g_autofree char *until = NULL;
@@ -245,6 +245,6 @@ trellis_rule_explain_for_locale (TrellisPolicy      *policy,
     /* Translators: shown to a child during their quiet hours
      * (bedtime).  %s is a time of day, e.g. 07:00, in the household's
      * time zone.  Helplines keep working: say so plainly. */
-    return g_strdup_printf (_("It is quiet time until %s. Helplines still work."), until);
+    return g_strdup_printf (_ ("It is quiet time until %s. Helplines still work."), until);
   return trellis_rule_explain (rule);
 }

@@ -36,13 +36,13 @@ static const char *const child_keys[] = {
 typedef TrellisKeyFilePosition Entry;
 
 typedef struct {
-  TrellisPolicy       *policy;         /* the policy being built */
-  const char          *file;           /* the household file's name in messages */
-  TrellisProblems     *problems;
-  GKeyFile            *key_file;       /* (owned) */
-  TrellisKeyFileLines *lines;          /* (owned) (nullable) where each group and key is */
-  GHashTable          *account_owner;  /* (owned) account (owned) → TrellisChild */
-  GHashTable          *account_where;  /* (owned) account (owned) → Entry (owned): where it was listed */
+  TrellisPolicy *policy; /* the policy being built */
+  const char *file;      /* the household file's name in messages */
+  TrellisProblems *problems;
+  GKeyFile *key_file;         /* (owned) */
+  TrellisKeyFileLines *lines; /* (owned) (nullable) where each group and key is */
+  GHashTable *account_owner;  /* (owned) account (owned) → TrellisChild */
+  GHashTable *account_where;  /* (owned) account (owned) → Entry (owned): where it was listed */
 } Loader;
 
 static void
@@ -67,7 +67,7 @@ G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Loader, loader_clear)
 /* Small helpers. */
 
 static Entry
-entry_lookup (Loader     *loader,
+entry_lookup (Loader *loader,
               const char *group,
               const char *key)
 {
@@ -94,8 +94,8 @@ strip_comment (char *value)
 
 /* One element of a ';' list, with its column in the file. */
 typedef struct {
-  char  *text;  /* (owned) trimmed */
-  guint  col;
+  char *text; /* (owned) trimmed */
+  guint col;
 } Item;
 
 static void
@@ -106,7 +106,7 @@ item_clear (gpointer data)
 
 /* The value of @key without its comment, or NULL when the key is absent. */
 static char *
-value_get (Loader     *loader,
+value_get (Loader *loader,
            const char *group,
            const char *key)
 {
@@ -120,7 +120,7 @@ value_get (Loader     *loader,
 /* Splits @value at ';' into trimmed, non-empty items. */
 static GArray *
 value_split (const char *value,
-             Entry       entry)
+             Entry entry)
 {
   GArray *items = g_array_new (FALSE, TRUE, sizeof (Item));
   const char *start = value;
@@ -185,11 +185,11 @@ child_name_is_valid (const char *name)
 
 /* A name allow= or deny= may not hold, in domain.c's words. */
 static void
-report_domain (Loader               *loader,
-               guint                 line,
-               guint                 col,
-               const char           *name,
-               TrellisDomainProblem  problem)
+report_domain (Loader *loader,
+               guint line,
+               guint col,
+               const char *name,
+               TrellisDomainProblem problem)
 {
   g_autofree char *why = trellis_domain_problem_describe (name, problem);
 
@@ -200,28 +200,28 @@ report_domain (Loader               *loader,
 /* [household] */
 
 static void
-report_unknown_key (Loader             *loader,
-                    const char         *group,
-                    const char         *key,
-                    const char *const  *known,
-                    const char *const  *elsewhere,
-                    const char         *elsewhere_group)
+report_unknown_key (Loader *loader,
+                    const char *group,
+                    const char *key,
+                    const char *const *known,
+                    const char *const *elsewhere,
+                    const char *elsewhere_group)
 {
   Entry entry = entry_lookup (loader, group, key);
   const char *suggestion = trellis_did_you_mean (key, known);
 
   if (g_strv_contains (elsewhere, key))
-    report (loader, entry.line, entry.key_col, _("“%s” belongs in [%s], not in [%s]"),
+    report (loader, entry.line, entry.key_col, _ ("“%s” belongs in [%s], not in [%s]"),
             key, elsewhere_group, group);
   else if (suggestion != NULL)
-    report (loader, entry.line, entry.key_col, _("unknown key “%s” in [%s]; did you mean “%s”?"),
+    report (loader, entry.line, entry.key_col, _ ("unknown key “%s” in [%s]; did you mean “%s”?"),
             key, group, suggestion);
   else
-    report (loader, entry.line, entry.key_col, _("unknown key “%s” in [%s]"), key, group);
+    report (loader, entry.line, entry.key_col, _ ("unknown key “%s” in [%s]"), key, group);
 }
 
 static gboolean
-account_list_contains (GPtrArray  *accounts,
+account_list_contains (GPtrArray *accounts,
                        const char *account)
 {
   guint i;
@@ -235,10 +235,10 @@ account_list_contains (GPtrArray  *accounts,
 /* Reads a list of accounts, NULL-terminated, leaving the bad ones out; NULL
  * when @key is absent.  @ret_items gets every item as written. */
 static char **
-read_accounts (Loader     *loader,
+read_accounts (Loader *loader,
                const char *group,
                const char *key,
-               GArray    **ret_items)
+               GArray **ret_items)
 {
   g_autofree char *value = value_get (loader, group, key);
   Entry entry = entry_lookup (loader, group, key);
@@ -255,10 +255,10 @@ read_accounts (Loader     *loader,
 
       if (!account_name_is_valid (item->text))
         report (loader, entry.line, item->col,
-                _("“%s” is not a Linux account name (letters, digits, “.”, “_” and “-”, at most 32)"),
+                _ ("“%s” is not a Linux account name (letters, digits, “.”, “_” and “-”, at most 32)"),
                 item->text);
       else if (account_list_contains (accounts, item->text))
-        report (loader, entry.line, item->col, _("the account “%s” is listed twice"), item->text);
+        report (loader, entry.line, item->col, _ ("the account “%s” is listed twice"), item->text);
       else
         g_ptr_array_add (accounts, g_strdup (item->text));
     }
@@ -270,8 +270,8 @@ read_accounts (Loader     *loader,
 
 static gboolean
 parse_uint (const char *text,
-            guint       max,
-            guint      *ret_value)
+            guint max,
+            guint *ret_value)
 {
   guint64 value;
 
@@ -303,7 +303,7 @@ parse_household (Loader *loader)
       Entry header = entry_lookup (loader, group, NULL);
 
       report (loader, header.line, header.col,
-              _("[household] needs parents = the accounts of the parents (they are never filtered)"));
+              _ ("[household] needs parents = the accounts of the parents (they are never filtered)"));
     }
   else if (policy->parents[0] == NULL && g_key_file_has_key (loader->key_file, group, "parents", NULL))
     {
@@ -312,7 +312,7 @@ parse_household (Loader *loader)
 
       if (*value == '\0')
         report (loader, entry.line, entry.col,
-                _("parents = is empty: list at least one parent account"));
+                _ ("parents = is empty: list at least one parent account"));
     }
 
   on_failure = value_get (loader, group, "on-failure");
@@ -324,7 +324,7 @@ parse_household (Loader *loader)
         policy->on_failure_open = TRUE;
       else if (strcmp (on_failure, "closed") != 0)
         report (loader, entry.line, entry.col,
-                _("on-failure must be “closed” or “open”, not “%s”"), on_failure);
+                _ ("on-failure must be “closed” or “open”, not “%s”"), on_failure);
     }
 
   timezone = value_get (loader, group, "timezone");
@@ -337,7 +337,7 @@ parse_household (Loader *loader)
         tz = g_time_zone_new_identifier (timezone);
       if (tz == NULL)
         report (loader, entry.line, entry.col,
-                _("“%s” is not a time zone this system knows; write one like Europe/Paris"),
+                _ ("“%s” is not a time zone this system knows; write one like Europe/Paris"),
                 timezone);
       else
         {
@@ -349,7 +349,7 @@ parse_household (Loader *loader)
 
   profile = value_get (loader, group, "default-profile");
   if (profile != NULL)
-    policy->default_profile = g_steal_pointer (&profile);  /* checked once the children are known */
+    policy->default_profile = g_steal_pointer (&profile); /* checked once the children are known */
 
   retention = value_get (loader, group, "log-retention-days");
   if (retention != NULL)
@@ -358,7 +358,7 @@ parse_household (Loader *loader)
 
       if (!parse_uint (retention, 365, &policy->log_retention_days))
         report (loader, entry.line, entry.col,
-                _("log-retention-days must be a number of days from 0 to 365, not “%s”"),
+                _ ("log-retention-days must be a number of days from 0 to 365, not “%s”"),
                 retention);
     }
 }
@@ -387,10 +387,10 @@ device_is_valid (const char *text)
 }
 
 static void
-child_check_birth (Loader       *loader,
+child_check_birth (Loader *loader,
                    TrellisChild *child,
-                   const char   *group,
-                   const char   *birth)
+                   const char *group,
+                   const char *birth)
 {
   Entry entry = entry_lookup (loader, group, "birth");
   g_autoptr(GDateTime) now = g_date_time_new_now (loader->policy->tz);
@@ -402,12 +402,12 @@ child_check_birth (Loader       *loader,
   if ((n != 2 && n != 3)
       || strlen (parts[0]) != 4 || !g_ascii_string_to_unsigned (parts[0], 10, 1900, 9999, &year, NULL)
       || strlen (parts[1]) != 2 || !g_ascii_string_to_unsigned (parts[1], 10, 1, 12, &month, NULL)
-      || (n == 3 && (strlen (parts[2]) != 2
-                     || !g_ascii_string_to_unsigned (parts[2], 10, 1, 31, &day, NULL)))
+      || (n == 3
+          && (strlen (parts[2]) != 2 || !g_ascii_string_to_unsigned (parts[2], 10, 1, 31, &day, NULL)))
       || !g_date_valid_dmy (day, month, year))
     {
       report (loader, entry.line, entry.col,
-              _("birth must be a year and month like 2016-05 (or a date like 2016-05-21), not “%s”"),
+              _ ("birth must be a year and month like 2016-05 (or a date like 2016-05-21), not “%s”"),
               birth);
       return;
     }
@@ -417,12 +417,12 @@ child_check_birth (Loader       *loader,
       || ((guint) g_date_time_get_month (now) == month && (guint) g_date_time_get_day_of_month (now) < day))
     age--;
   if (age < 0)
-    report (loader, entry.line, entry.col, _("birth %s is in the future"), birth);
+    report (loader, entry.line, entry.col, _ ("birth %s is in the future"), birth);
   else if (age >= TRELLIS_ADULT_AGE)
     /* Translators: GC25: a filter for a child is not a filter for an
      * adult.  %s is a date as written (2005-03), then a name, then an age. */
     report (loader, entry.line, entry.col,
-            _("born %s, %s is %d: Trellis does not filter adults: remove this section"),
+            _ ("born %s, %s is %d: Trellis does not filter adults: remove this section"),
             birth, child->name, age);
   else
     {
@@ -434,9 +434,9 @@ child_check_birth (Loader       *loader,
 }
 
 static void
-report_unknown_category (Loader     *loader,
-                         guint       line,
-                         guint       col,
+report_unknown_category (Loader *loader,
+                         guint line,
+                         guint col,
                          const char *id)
 {
   TrellisPolicy *policy = loader->policy;
@@ -450,20 +450,20 @@ report_unknown_category (Loader     *loader,
   g_ptr_array_add (ids, NULL);
   suggestion = trellis_did_you_mean (id, (const char *const *) ids->pdata);
   if (suggestion != NULL)
-    report (loader, line, col, _("there is no category “%s”; did you mean “%s”?"), id, suggestion);
+    report (loader, line, col, _ ("there is no category “%s”; did you mean “%s”?"), id, suggestion);
   else
     {
       all = g_strjoinv (", ", (char **) ids->pdata);
-      report (loader, line, col, _("there is no category “%s”; the categories are: %s"), id, all);
+      report (loader, line, col, _ ("there is no category “%s”; the categories are: %s"), id, all);
     }
 }
 
 static void
-child_read_domains (Loader          *loader,
-                    TrellisChild    *child,
-                    const char      *group,
-                    const char      *key,
-                    TrellisRuleKind  kind)
+child_read_domains (Loader *loader,
+                    TrellisChild *child,
+                    const char *group,
+                    const char *key,
+                    TrellisRuleKind kind)
 {
   TrellisPolicy *policy = loader->policy;
   g_autofree char *value = value_get (loader, group, key);
@@ -488,8 +488,10 @@ child_read_domains (Loader          *loader,
           continue;
         }
       /* "com" or "co.uk" would cover every site under it (public-suffix.c). */
-      if (!trellis_public_suffix_check (domain, kind == TRELLIS_RULE_KIND_DENY
-                                                ? TRELLIS_SUFFIX_USE_BLOCK : TRELLIS_SUFFIX_USE_LIFT,
+      if (!trellis_public_suffix_check (domain,
+                                        kind == TRELLIS_RULE_KIND_DENY
+                                          ? TRELLIS_SUFFIX_USE_BLOCK
+                                          : TRELLIS_SUFFIX_USE_LIFT,
                                         &suffix_error))
         {
           report (loader, entry.line, item->col, "%s", suffix_error->message);
@@ -501,10 +503,10 @@ child_read_domains (Loader          *loader,
 
           if (first->kind == kind)
             report (loader, entry.line, item->col,
-                    _("%s is listed twice (also on line %u)"), domain, first->line);
+                    _ ("%s is listed twice (also on line %u)"), domain, first->line);
           else
             warn (loader, entry.line, item->col,
-                  _("%s is in both allow= and deny= (the other on line %u): allow= wins; keep one"),
+                  _ ("%s is in both allow= and deny= (the other on line %u): allow= wins; keep one"),
                   domain, first->line);
           continue;
         }
@@ -513,7 +515,7 @@ child_read_domains (Loader          *loader,
 }
 
 static void
-parse_child (Loader     *loader,
+parse_child (Loader *loader,
              const char *group)
 {
   TrellisPolicy *policy = loader->policy;
@@ -532,12 +534,12 @@ parse_child (Loader     *loader,
   if (!child_name_is_valid (name))
     {
       report (loader, header.line, header.col,
-              _("a child's section is written [child NAME], with a one-word NAME"));
+              _ ("a child's section is written [child NAME], with a one-word NAME"));
       return;
     }
   if (trellis_policy_find_child (policy, name) != NULL)
     {
-      report (loader, header.line, header.col, _("there are two children named %s"), name);
+      report (loader, header.line, header.col, _ ("there are two children named %s"), name);
       return;
     }
 
@@ -561,11 +563,11 @@ parse_child (Loader     *loader,
 
       if (!g_ascii_string_to_unsigned (age, 10, 0, G_MAXUINT16, &years, NULL))
         report (loader, entry.line, entry.col,
-                _("age must be a whole number of years from 0 to 17, not “%s”"), age);
+                _ ("age must be a whole number of years from 0 to 17, not “%s”"), age);
       else if (years >= TRELLIS_ADULT_AGE)
         /* Translators: GC25: Trellis filters children only. */
         report (loader, entry.line, entry.col,
-                _("age %s: Trellis does not filter adults: remove this section, or give a child's age (0 to 17)"),
+                _ ("age %s: Trellis does not filter adults: remove this section, or give a child's age (0 to 17)"),
                 age);
       else
         child->age = years;
@@ -578,14 +580,14 @@ parse_child (Loader     *loader,
         {
           Entry entry = entry_lookup (loader, group, "birth");
 
-          report (loader, entry.line, entry.key_col, _("write age = or birth =, not both"));
+          report (loader, entry.line, entry.key_col, _ ("write age = or birth =, not both"));
         }
       else
         child_check_birth (loader, child, group, birth);
     }
   else if (age == NULL)
     report (loader, header.line, header.col,
-            _("[child %s] needs age = (0 to 17) or birth = (like 2016-05): the age chooses what is filtered"),
+            _ ("[child %s] needs age = (0 to 17) or birth = (like 2016-05): the age chooses what is filtered"),
             child->name);
 
   child->accounts = read_accounts (loader, group, "accounts", &account_items);
@@ -599,13 +601,13 @@ parse_child (Loader     *loader,
         continue;
       owner = g_hash_table_lookup (loader->account_owner, item->text);
       if (owner == child)
-        continue;  /* listed twice here: already reported */
+        continue; /* listed twice here: already reported */
       if (owner != NULL)
         {
           const Entry *first = g_hash_table_lookup (loader->account_where, item->text);
 
           report (loader, entry.line, item->col,
-                  _("the account “%s” is already listed for [child %s] on line %u; an account belongs to one child"),
+                  _ ("the account “%s” is already listed for [child %s] on line %u; an account belongs to one child"),
                   item->text, owner->name, first->line);
           continue;
         }
@@ -614,7 +616,7 @@ parse_child (Loader     *loader,
           Entry parents = entry_lookup (loader, "household", "parents");
 
           report (loader, entry.line, item->col,
-                  _("the account “%s” is a parent (parents = on line %u), so it cannot be a child's account"),
+                  _ ("the account “%s” is a parent (parents = on line %u), so it cannot be a child's account"),
                   item->text, parents.line);
           continue;
         }
@@ -644,7 +646,7 @@ parse_child (Loader     *loader,
             g_ptr_array_add (list, g_strdup (item->text));
           else
             report (loader, entry.line, item->col,
-                    _("“%s” is not a device: write a MAC address (aa:bb:cc:dd:ee:01), an IP address or a CIDR"),
+                    _ ("“%s” is not a device: write a MAC address (aa:bb:cc:dd:ee:01), an IP address or a CIDR"),
                     item->text);
         }
       g_ptr_array_add (list, NULL);
@@ -654,7 +656,7 @@ parse_child (Loader     *loader,
   /* Bad items were reported where they are; this is for a child with none written. */
   if ((account_items == NULL || account_items->len == 0) && n_devices_written == 0)
     report (loader, header.line, header.col,
-            _("[child %s] has no accounts = (nor devices =): list the child's Linux accounts"),
+            _ ("[child %s] has no accounts = (nor devices =): list the child's Linux accounts"),
             child->name);
 
   block = value_get (loader, group, "block");
@@ -674,7 +676,7 @@ parse_child (Loader     *loader,
               p++;
           if ((item->text[0] != '+' && item->text[0] != '-') || item->text[1] == '\0' || *p != '\0')
             report (loader, entry.line, item->col,
-                    _("“%s”: write +category to block one more category, -category to block one less"),
+                    _ ("“%s”: write +category to block one more category, -category to block one less"),
                     item->text);
           else
             {
@@ -688,7 +690,7 @@ parse_child (Loader     *loader,
                 child->block_remove |= 1u << category->pub.bit;
               if (category != NULL && (child->block_add & child->block_remove & (1u << category->pub.bit)))
                 report (loader, entry.line, item->col,
-                        _("%s is both added and removed: keep one"), item->text + 1);
+                        _ ("%s is both added and removed: keep one"), item->text + 1);
               g_ptr_array_add (list, g_strdup (item->text));
             }
         }
@@ -734,7 +736,7 @@ parse_child (Loader     *loader,
       child->safe_search_line = entry.line;
       if (!trellis_safe_search_level_from_string (child->safe_search, &level))
         report (loader, entry.line, entry.col,
-                _("safe-search must be “strict”, “moderate” or “off”, not “%s”"), child->safe_search);
+                _ ("safe-search must be “strict”, “moderate” or “off”, not “%s”"), child->safe_search);
     }
 
   child->mode = value_get (loader, group, "mode");
@@ -746,7 +748,7 @@ parse_child (Loader     *loader,
       child->mode_line = entry.line;
       if (!g_strv_contains ((const char *const[]) { "blocklist", "allowlist", NULL }, child->mode))
         report (loader, entry.line, entry.col,
-                _("mode must be “blocklist” or “allowlist”, not “%s”"), child->mode);
+                _ ("mode must be “blocklist” or “allowlist”, not “%s”"), child->mode);
     }
 }
 
@@ -754,9 +756,9 @@ parse_child (Loader     *loader,
 /* The file. */
 
 gboolean
-trellis_household_parse (TrellisPolicy   *policy,
-                         const char      *data,
-                         gsize            length,
+trellis_household_parse (TrellisPolicy *policy,
+                         const char *data,
+                         gsize length,
                          TrellisProblems *problems)
 {
   static const char *const groups[] = { "household", "child", NULL };
@@ -777,12 +779,12 @@ trellis_household_parse (TrellisPolicy   *policy,
   if (loader->lines == NULL)
     return FALSE;
   if (trellis_problems_get_n_errors (problems) > 0)
-    return TRUE;  /* the shipped data is wrong: the household is not read */
+    return TRUE; /* the shipped data is wrong: the household is not read */
 
   if (!g_key_file_load_from_data (loader->key_file, data, length, G_KEY_FILE_KEEP_COMMENTS,
                                   &local_error))
     {
-      report (loader, 0, 0, _("not a household file: %s"), local_error->message);
+      report (loader, 0, 0, _ ("not a household file: %s"), local_error->message);
       return FALSE;
     }
 
@@ -790,7 +792,7 @@ trellis_household_parse (TrellisPolicy   *policy,
     parse_household (loader);
   else
     report (loader, 1, 1,
-            _("the file has no [household] section; it needs one with parents = the parents' accounts"));
+            _ ("the file has no [household] section; it needs one with parents = the parents' accounts"));
 
   names = g_key_file_get_groups (loader->key_file, NULL);
   for (i = 0; names[i] != NULL; i++)
@@ -813,14 +815,14 @@ trellis_household_parse (TrellisPolicy   *policy,
           suggestion = trellis_did_you_mean (first, groups);
           if (suggestion != NULL && strcmp (suggestion, "child") == 0)
             report (loader, header.line, header.col,
-                    _("unknown section [%s]; did you mean [child%s]?"),
+                    _ ("unknown section [%s]; did you mean [child%s]?"),
                     group, space != NULL ? group + (space - first) : " NAME");
           else if (suggestion != NULL && space == NULL)
             report (loader, header.line, header.col,
-                    _("unknown section [%s]; did you mean [%s]?"), group, suggestion);
+                    _ ("unknown section [%s]; did you mean [%s]?"), group, suggestion);
           else
             report (loader, header.line, header.col,
-                    _("unknown section [%s]; the sections are [household] and [child NAME]"), group);
+                    _ ("unknown section [%s]; the sections are [household] and [child NAME]"), group);
         }
     }
 
@@ -830,7 +832,7 @@ trellis_household_parse (TrellisPolicy   *policy,
       Entry entry = entry_lookup (loader, "household", "default-profile");
 
       report (loader, entry.line, entry.col,
-              _("default-profile names no child: there is no [child %s]"),
+              _ ("default-profile names no child: there is no [child %s]"),
               loader->policy->default_profile);
     }
   return TRUE;

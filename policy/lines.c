@@ -60,9 +60,9 @@ where_key (const char *group,
 }
 
 gboolean
-trellis_key_file_lines_find (TrellisKeyFileLines    *lines,
-                             const char             *group,
-                             const char             *key,
+trellis_key_file_lines_find (TrellisKeyFileLines *lines,
+                             const char *group,
+                             const char *key,
                              TrellisKeyFilePosition *ret_position)
 {
   g_autofree char *k = where_key (group, key);
@@ -75,11 +75,11 @@ trellis_key_file_lines_find (TrellisKeyFileLines    *lines,
 }
 
 TrellisKeyFileLines *
-trellis_key_file_scan (const char           *data,
-                       gsize                 length,
-                       const char           *file,
-                       TrellisProblemSource  source,
-                       TrellisProblems      *problems)
+trellis_key_file_scan (const char *data,
+                       gsize length,
+                       const char *file,
+                       TrellisProblemSource source,
+                       TrellisProblems *problems)
 {
   g_autoptr(TrellisKeyFileLines) lines = g_new0 (TrellisKeyFileLines, 1);
   g_autofree char *group = NULL;
@@ -104,7 +104,7 @@ trellis_key_file_scan (const char           *data,
       /* A NUL byte makes the copy shorter than the line. */
       if (strlen (line) != line_len || !g_utf8_validate (line, -1, NULL))
         {
-          trellis_problems_add (problems, source, file, line_no, 1, _("this line is not text (UTF-8)"));
+          trellis_problems_add (problems, source, file, line_no, 1, _ ("this line is not text (UTF-8)"));
           continue;
         }
 
@@ -124,7 +124,7 @@ trellis_key_file_scan (const char           *data,
           if (text[len - 1] != ']' || len < 3 || memchr (text + 1, ']', len - 2) != NULL)
             {
               trellis_problems_add (problems, source, file, line_no, text - line + 1,
-                                    _("a section header is written [NAME], with nothing after the “]”"));
+                                    _ ("a section header is written [NAME], with nothing after the “]”"));
               continue;
             }
           g_free (group);
@@ -133,7 +133,7 @@ trellis_key_file_scan (const char           *data,
           if (first != NULL)
             {
               trellis_problems_add (problems, source, file, line_no, text - line + 1,
-                                    _("the section [%s] appears twice (first on line %u): merge them"),
+                                    _ ("the section [%s] appears twice (first on line %u): merge them"),
                                     group, first->line);
               continue;
             }
@@ -155,13 +155,13 @@ trellis_key_file_scan (const char           *data,
           if (eq == NULL || eq == text)
             {
               trellis_problems_add (problems, source, file, line_no, text - line + 1,
-                                    _("this line is not a [section], a key = value or a # comment"));
+                                    _ ("this line is not a [section], a key = value or a # comment"));
               continue;
             }
           if (group == NULL)
             {
               trellis_problems_add (problems, source, file, line_no, text - line + 1,
-                                    _("this key comes before any section: start the file with [household]"));
+                                    _ ("this key comes before any section: start the file with [household]"));
               continue;
             }
           key = g_strstrip (g_strndup (text, eq - text));
@@ -174,7 +174,7 @@ trellis_key_file_scan (const char           *data,
           if (first != NULL)
             {
               trellis_problems_add (problems, source, file, line_no, text - line + 1,
-                                    _("“%s” is set twice in [%s] (first on line %u): keep one"),
+                                    _ ("“%s” is set twice in [%s] (first on line %u): keep one"),
                                     key, group, first->line);
               continue;
             }

@@ -27,9 +27,9 @@ char *trellis_data_line_next (char **cursor,
 
 /* Where a group header or a key is. */
 typedef struct {
-  guint  line;     /* 1-based */
-  guint  col;      /* 1-based, in characters, of the value (or of '[' for a group) */
-  guint  key_col;  /* 1-based, of the key (or of '[' for a group) */
+  guint line;    /* 1-based */
+  guint col;     /* 1-based, in characters, of the value (or of '[' for a group) */
+  guint key_col; /* 1-based, of the key (or of '[' for a group) */
 } TrellisKeyFilePosition;
 
 typedef struct _TrellisKeyFileLines TrellisKeyFileLines;
@@ -49,11 +49,11 @@ typedef struct _TrellisKeyFileLines TrellisKeyFileLines;
  * Returns: (transfer full) (nullable) the places, or NULL when @problems
  *   got a problem.
  */
-TrellisKeyFileLines *trellis_key_file_scan (const char           *data,
-                                            gsize                 length,
-                                            const char           *file,
-                                            TrellisProblemSource  source,
-                                            TrellisProblems      *problems);
+TrellisKeyFileLines *trellis_key_file_scan (const char *data,
+                                            gsize length,
+                                            const char *file,
+                                            TrellisProblemSource source,
+                                            TrellisProblems *problems);
 
 /** trellis_key_file_lines_free: frees @lines (NULL is allowed). */
 void trellis_key_file_lines_free (TrellisKeyFileLines *lines);
@@ -66,9 +66,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisKeyFileLines, trellis_key_file_lines_free)
  *
  * Returns: TRUE when @key of @group (or [@group]) is in the text.
  */
-gboolean trellis_key_file_lines_find (TrellisKeyFileLines    *lines,
-                                      const char             *group,
-                                      const char             *key,
+gboolean trellis_key_file_lines_find (TrellisKeyFileLines *lines,
+                                      const char *group,
+                                      const char *key,
                                       TrellisKeyFilePosition *ret_position);
 
 G_END_DECLS

@@ -54,7 +54,8 @@ bloom_maybe (const TrellisMatcher *matcher, guint64 h)
   guint a, b;
 
   bloom_bits (h, &a, &b);
-  return (matcher->bloom[a / 64] >> (a % 64) & 1) != 0 && (matcher->bloom[b / 64] >> (b % 64) & 1) != 0;
+  return (matcher->bloom[a / 64] >> (a % 64) & 1) != 0
+         && (matcher->bloom[b / 64] >> (b % 64) & 1) != 0;
 }
 
 /* The suffixes of @name (trellis_matcher_next_suffix()'s), from the
@@ -176,7 +177,8 @@ lookup_hashed (const TrellisMatcher *matcher,
   if (matcher == NULL)
     return FALSE;
   for (guint i = 0; i < n; i++)
-    if (bloom_maybe (matcher, hashes[i]) && trellis_matcher_lookup_exact (matcher, starts[i], ret_rule_id))
+    if (bloom_maybe (matcher, hashes[i])
+        && trellis_matcher_lookup_exact (matcher, starts[i], ret_rule_id))
       return TRUE;
   return FALSE;
 }
@@ -222,9 +224,11 @@ trellis_matcher_decide (const TrellisMatcher *helplines,
         return id;
       for (guint i = 0; i < n; i++)
         {
-          if (rules != NULL && bloom_maybe (rules, hashes[i]) && trellis_matcher_lookup_exact (rules, starts[i], &id))
+          if (rules != NULL && bloom_maybe (rules, hashes[i])
+              && trellis_matcher_lookup_exact (rules, starts[i], &id))
             return id;
-          if (integrity != NULL && bloom_maybe (integrity, hashes[i]) && trellis_matcher_lookup_exact (integrity, starts[i], &id))
+          if (integrity != NULL && bloom_maybe (integrity, hashes[i])
+              && trellis_matcher_lookup_exact (integrity, starts[i], &id))
             return id;
         }
       return 0;

@@ -30,14 +30,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisMatcher, trellis_matcher_free)
  * rule already there, when @domain is already in @matcher.
  */
 gboolean trellis_matcher_insert (TrellisMatcher *matcher,
-                                 const char     *domain,
-                                 guint           rule_id,
-                                 guint          *ret_existing_id);
+                                 const char *domain,
+                                 guint rule_id,
+                                 guint *ret_existing_id);
 
 /** trellis_matcher_lookup_exact: the rule for exactly @domain, if any. */
 gboolean trellis_matcher_lookup_exact (const TrellisMatcher *matcher,
-                                       const char           *domain,
-                                       guint                *ret_rule_id);
+                                       const char *domain,
+                                       guint *ret_rule_id);
 
 /**
  * trellis_matcher_lookup:
@@ -47,8 +47,8 @@ gboolean trellis_matcher_lookup_exact (const TrellisMatcher *matcher,
  * first one that @matcher holds: the most specific rule.
  */
 gboolean trellis_matcher_lookup (const TrellisMatcher *matcher,
-                                 const char           *name,
-                                 guint                *ret_rule_id);
+                                 const char *name,
+                                 guint *ret_rule_id);
 
 /**
  * trellis_matcher_next_suffix:
@@ -77,6 +77,6 @@ const char *trellis_matcher_next_suffix (const char *name);
 guint trellis_matcher_decide (const TrellisMatcher *helplines,
                               const TrellisMatcher *rules,
                               const TrellisMatcher *integrity,
-                              const char           *name);
+                              const char *name);
 
 G_END_DECLS

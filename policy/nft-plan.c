@@ -315,7 +315,8 @@ params_check (const TrellisNftPlanParams *p, GError **error)
                    "the mark must not be 0");
       return FALSE;
     }
-  if (p->queue_total > TRELLIS_NFT_QUEUE_TOTAL_MAX || (guint) p->queue_num + MAX (p->queue_total, 1) - 1 > G_MAXUINT16)
+  if (p->queue_total > TRELLIS_NFT_QUEUE_TOTAL_MAX
+      || (guint) p->queue_num + MAX (p->queue_total, 1) - 1 > G_MAXUINT16)
     {
       g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
                    "1 to %u queues, numbered at most 65535", TRELLIS_NFT_QUEUE_TOTAL_MAX);
@@ -327,7 +328,8 @@ params_check (const TrellisNftPlanParams *p, GError **error)
                    "unknown queue expression %d", (int) p->queue_expr);
       return FALSE;
     }
-  if (p->answers_queue_num != 0 && p->answers_queue_num >= p->queue_num && p->answers_queue_num < (guint) p->queue_num + MAX (p->queue_total, 1))
+  if (p->answers_queue_num != 0 && p->answers_queue_num >= p->queue_num
+      && p->answers_queue_num < (guint) p->queue_num + MAX (p->queue_total, 1))
     {
       g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
                    "the answers' queue must not be one of the queries' queues");
@@ -804,7 +806,8 @@ steps_equal (const TrellisNftRule *a, const TrellisNftRule *b)
     {
       const TrellisNftStep *x = &a->steps[i], *y = &b->steps[i];
 
-      if (x->kind != y->kind || x->set != y->set || x->value != y->value || x->bypass != y->bypass || MAX (x->total, 1) != MAX (y->total, 1))
+      if (x->kind != y->kind || x->set != y->set || x->value != y->value || x->bypass != y->bypass
+          || MAX (x->total, 1) != MAX (y->total, 1))
         return FALSE;
     }
   return TRUE;
@@ -816,13 +819,16 @@ trellis_nft_plan_same_shape (const TrellisNftPlan *a,
 {
   g_return_val_if_fail (a != NULL && b != NULL, FALSE);
 
-  if (strcmp (a->table, b->table) != 0 || a->queue_expr != b->queue_expr || a->n_sets != b->n_sets || a->n_chains != b->n_chains || a->n_rules != b->n_rules)
+  if (strcmp (a->table, b->table) != 0 || a->queue_expr != b->queue_expr || a->n_sets != b->n_sets
+      || a->n_chains != b->n_chains || a->n_rules != b->n_rules)
     return FALSE;
   for (size_t i = 0; i < a->n_sets; i++)
-    if (strcmp (a->sets[i].name, b->sets[i].name) != 0 || a->sets[i].key != b->sets[i].key || a->sets[i].interval != b->sets[i].interval || a->sets[i].timeout != b->sets[i].timeout)
+    if (strcmp (a->sets[i].name, b->sets[i].name) != 0 || a->sets[i].key != b->sets[i].key
+        || a->sets[i].interval != b->sets[i].interval || a->sets[i].timeout != b->sets[i].timeout)
       return FALSE;
   for (size_t i = 0; i < a->n_chains; i++)
-    if (strcmp (a->chains[i].name, b->chains[i].name) != 0 || a->chains[i].type != b->chains[i].type || a->chains[i].hook != b->chains[i].hook || a->chains[i].priority != b->chains[i].priority)
+    if (strcmp (a->chains[i].name, b->chains[i].name) != 0 || a->chains[i].type != b->chains[i].type
+        || a->chains[i].hook != b->chains[i].hook || a->chains[i].priority != b->chains[i].priority)
       return FALSE;
   for (size_t i = 0; i < a->n_rules; i++)
     if (!steps_equal (&a->rules[i], &b->rules[i]))
@@ -836,7 +842,10 @@ trellis_nft_set_same_elements (const TrellisNftSet *a,
 {
   g_return_val_if_fail (a != NULL && b != NULL, FALSE);
 
-  return a->n_uids == b->n_uids && a->n_cidrs == b->n_cidrs && a->n_times == b->n_times && (a->n_times == 0 || memcmp (a->times, b->times, a->n_times * sizeof *a->times) == 0) && (a->n_uids == 0 || memcmp (a->uids, b->uids, a->n_uids * sizeof *a->uids) == 0) && (a->n_cidrs == 0 || memcmp (a->cidrs, b->cidrs, a->n_cidrs * sizeof *a->cidrs) == 0);
+  return a->n_uids == b->n_uids && a->n_cidrs == b->n_cidrs && a->n_times == b->n_times
+         && (a->n_times == 0 || memcmp (a->times, b->times, a->n_times * sizeof *a->times) == 0)
+         && (a->n_uids == 0 || memcmp (a->uids, b->uids, a->n_uids * sizeof *a->uids) == 0)
+         && (a->n_cidrs == 0 || memcmp (a->cidrs, b->cidrs, a->n_cidrs * sizeof *a->cidrs) == 0);
 }
 
 /* ---------------------------------------------------------------------- */

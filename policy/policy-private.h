@@ -23,88 +23,88 @@ G_BEGIN_DECLS
 
 /* One line of the shipped helplines file. */
 typedef struct {
-  const char *domain;   /* (in policy->strings) normalized */
-  const char *country;  /* (in policy->strings) ISO 3166 code, or "INT" */
-  const char *name;     /* (in policy->strings) */
-  const char *contact;  /* (in policy->strings) (nullable) */
+  const char *domain;  /* (in policy->strings) normalized */
+  const char *country; /* (in policy->strings) ISO 3166 code, or "INT" */
+  const char *name;    /* (in policy->strings) */
+  const char *contact; /* (in policy->strings) (nullable) */
 } TrellisHelpline;
 
 /* One window of quiet-hours= ("Mon-Fri 20:30-07:00"). */
 typedef struct {
-  guint8       days;     /* bit 0 Monday … bit 6 Sunday: the days it starts on */
-  guint16      start;    /* minutes after midnight, inside the window */
-  guint16      end;      /* minutes after midnight, outside; before start: overnight */
-  const char  *text;     /* (in policy->strings) (nullable) as written */
-  guint        rule_id;  /* its QUIET_HOURS rule */
+  guint8 days;      /* bit 0 Monday … bit 6 Sunday: the days it starts on */
+  guint16 start;    /* minutes after midnight, inside the window */
+  guint16 end;      /* minutes after midnight, outside; before start: overnight */
+  const char *text; /* (in policy->strings) (nullable) as written */
+  guint rule_id;    /* its QUIET_HOURS rule */
 } TrellisQuietWindow;
 
 /* A category folder (categories/ID/): the public part first. */
 typedef struct {
-  TrellisCategory  pub;
-  GKeyFile        *desktop;   /* (owned) category.desktop, with its translations */
-  char           **cidrs;     /* (owned) NULL-terminated, from the optional cidrs file */
+  TrellisCategory pub;
+  GKeyFile *desktop; /* (owned) category.desktop, with its translations */
+  char **cidrs;      /* (owned) NULL-terminated, from the optional cidrs file */
 } TrellisCategoryEntry;
 
 /* An age band of the age-bands file: the public part first. */
 typedef struct {
-  TrellisAgeBand  pub;
-  guint           line;       /* the line of the band's categories= (or its header) */
+  TrellisAgeBand pub;
+  guint line; /* the line of the band's categories= (or its header) */
 } TrellisAgeBandEntry;
 
 struct _TrellisChild {
-  const char     *name;         /* (in policy->strings) the NAME of [child NAME] */
-  guint           line;         /* the line of the [child NAME] header */
-  char          **accounts;     /* (owned) NULL-terminated Linux account names */
-  char          **devices;      /* (owned) NULL-terminated MACs, addresses, CIDRs (not enforced yet) */
-  int             age;          /* 0–17, or -1 when birth= is given */
-  char           *birth;        /* (owned) (nullable) "YYYY-MM" or "YYYY-MM-DD" as written */
-  guint           birth_year;   /* with birth=: the birthday; day 1 when only a month is written */
-  guint           birth_month;
-  guint           birth_day;
-  char          **block;        /* (owned) (nullable) "+category" / "-category" */
-  guint32         block_add;    /* categories added by block=+ID */
-  guint32         block_remove; /* categories removed by block=-ID */
-  guint           block_line;   /* the line of block= */
-  char           *quiet_hours;  /* (owned) (nullable) as written */
-  GArray         *quiet;        /* (owned) TrellisQuietWindow */
-  char           *safe_search;  /* (owned) (nullable) strict | moderate | off */
-  guint           safe_search_line; /* the line of safe-search=, else of the header */
-  char           *mode;         /* (owned) (nullable) blocklist | allowlist */
-  guint           mode_line;    /* the line of mode=, else of the header */
-  TrellisMatcher *rules;        /* (owned) the child's allow= and deny= */
-  guint          *category_rules; /* (owned) n_bands × TRELLIS_MAX_CATEGORIES CATEGORY rule ids, 0: none */
-  guint           allowlist_rule;  /* ALLOWLIST */
-  guint           safe_search_rule[3]; /* SAFE_SEARCH, by level (0 for OFF) */
+  const char *name; /* (in policy->strings) the NAME of [child NAME] */
+  guint line;       /* the line of the [child NAME] header */
+  char **accounts;  /* (owned) NULL-terminated Linux account names */
+  char **devices;   /* (owned) NULL-terminated MACs, addresses, CIDRs (not enforced yet) */
+  int age;          /* 0–17, or -1 when birth= is given */
+  char *birth;      /* (owned) (nullable) "YYYY-MM" or "YYYY-MM-DD" as written */
+  guint birth_year; /* with birth=: the birthday; day 1 when only a month is written */
+  guint birth_month;
+  guint birth_day;
+  char **block;              /* (owned) (nullable) "+category" / "-category" */
+  guint32 block_add;         /* categories added by block=+ID */
+  guint32 block_remove;      /* categories removed by block=-ID */
+  guint block_line;          /* the line of block= */
+  char *quiet_hours;         /* (owned) (nullable) as written */
+  GArray *quiet;             /* (owned) TrellisQuietWindow */
+  char *safe_search;         /* (owned) (nullable) strict | moderate | off */
+  guint safe_search_line;    /* the line of safe-search=, else of the header */
+  char *mode;                /* (owned) (nullable) blocklist | allowlist */
+  guint mode_line;           /* the line of mode=, else of the header */
+  TrellisMatcher *rules;     /* (owned) the child's allow= and deny= */
+  guint *category_rules;     /* (owned) n_bands × TRELLIS_MAX_CATEGORIES CATEGORY rule ids, 0: none */
+  guint allowlist_rule;      /* ALLOWLIST */
+  guint safe_search_rule[3]; /* SAFE_SEARCH, by level (0 for OFF) */
 };
 
 struct _TrellisPolicy {
-  gatomicrefcount  ref_count;
-  GStringChunk    *strings;             /* (owned) every const string the rules and children point to */
-  const char      *file;                /* (in strings) the name used in messages */
+  gatomicrefcount ref_count;
+  GStringChunk *strings; /* (owned) every const string the rules and children point to */
+  const char *file;      /* (in strings) the name used in messages */
 
-  char           **parents;             /* (owned) NULL-terminated */
-  gboolean         on_failure_open;
-  char            *timezone;            /* (owned) (nullable) as written */
-  GTimeZone       *tz;                  /* (owned) timezone=, else the system's (/etc/localtime) */
-  char            *default_profile;     /* (owned) (nullable) */
-  guint            log_retention_days;  /* default 7 */
+  char **parents; /* (owned) NULL-terminated */
+  gboolean on_failure_open;
+  char *timezone;           /* (owned) (nullable) as written */
+  GTimeZone *tz;            /* (owned) timezone=, else the system's (/etc/localtime) */
+  char *default_profile;    /* (owned) (nullable) */
+  guint log_retention_days; /* default 7 */
 
-  GPtrArray       *children;            /* (owned) TrellisChild (owned), file order */
-  GArray          *rules;               /* (owned) TrellisRule, index = id; 0 is the default */
-  GArray          *helplines;           /* (owned) TrellisHelpline */
-  TrellisMatcher  *helpline_matcher;    /* (owned) shared by every child */
-  TrellisMatcher  *integrity_matcher;   /* (owned) shared by every child */
-  TrellisMatcher  *allowlist_matcher;   /* (owned) the curated list of allow-list mode */
+  GPtrArray *children;               /* (owned) TrellisChild (owned), file order */
+  GArray *rules;                     /* (owned) TrellisRule, index = id; 0 is the default */
+  GArray *helplines;                 /* (owned) TrellisHelpline */
+  TrellisMatcher *helpline_matcher;  /* (owned) shared by every child */
+  TrellisMatcher *integrity_matcher; /* (owned) shared by every child */
+  TrellisMatcher *allowlist_matcher; /* (owned) the curated list of allow-list mode */
 
-  GPtrArray       *categories;          /* (owned) TrellisCategoryEntry (owned), by bit */
-  GPtrArray       *bands;               /* (owned) TrellisAgeBandEntry (owned), youngest first */
-  const char      *age_bands_file;      /* (in strings) (nullable) */
-  TrellisDomainIndex *index;            /* (owned) (nullable) every category's names */
-  TrellisSafeSearch  *safe_search;      /* (owned) (nullable) NULL when the data has none */
-  GPtrArray       *warnings;            /* (owned) NULL-terminated "FILE:LINE:COL: warning: ..." */
-  GPtrArray       *doh_names;           /* (owned) NULL-terminated, (in strings): DoH endpoints to resolve */
-  GByteArray      *doh_v4;              /* (owned) DoH endpoints' IPv4 addresses, 4 bytes each */
-  GByteArray      *doh_v6;              /* (owned) and IPv6, 16 bytes each */
+  GPtrArray *categories;          /* (owned) TrellisCategoryEntry (owned), by bit */
+  GPtrArray *bands;               /* (owned) TrellisAgeBandEntry (owned), youngest first */
+  const char *age_bands_file;     /* (in strings) (nullable) */
+  TrellisDomainIndex *index;      /* (owned) (nullable) every category's names */
+  TrellisSafeSearch *safe_search; /* (owned) (nullable) NULL when the data has none */
+  GPtrArray *warnings;            /* (owned) NULL-terminated "FILE:LINE:COL: warning: ..." */
+  GPtrArray *doh_names;           /* (owned) NULL-terminated, (in strings): DoH endpoints to resolve */
+  GByteArray *doh_v4;             /* (owned) DoH endpoints' IPv4 addresses, 4 bytes each */
+  GByteArray *doh_v6;             /* (owned) and IPv6, 16 bytes each */
 };
 
 /* quiet-hours.c */
@@ -116,9 +116,9 @@ struct _TrellisPolicy {
  * ->rule_id are left to the caller.  Returns: FALSE with a translated
  * message naming the mistake.
  */
-gboolean trellis_quiet_window_parse (const char          *text,
-                                     TrellisQuietWindow  *ret_window,
-                                     GError             **error);
+gboolean trellis_quiet_window_parse (const char *text,
+                                     TrellisQuietWindow *ret_window,
+                                     GError **error);
 
 /**
  * trellis_quiet_windows_find:
@@ -126,8 +126,8 @@ gboolean trellis_quiet_window_parse (const char          *text,
  * Returns: the index of a window that makes @local quiet, or -1.
  */
 int trellis_quiet_windows_find (const TrellisQuietWindow *windows,
-                                guint                     n_windows,
-                                GDateTime                *local);
+                                guint n_windows,
+                                GDateTime *local);
 
 /** trellis_quiet_window_format_end: (transfer full) "07:00". */
 char *trellis_quiet_window_format_end (const TrellisQuietWindow *window);
@@ -139,11 +139,11 @@ char *trellis_quiet_window_format_end (const TrellisQuietWindow *window);
  * sorted, with overlapping and touching stretches joined.
  */
 void trellis_quiet_windows_times (const TrellisQuietWindow *windows,
-                                  guint                     n_windows,
-                                  GTimeZone                *tz,
-                                  gint64                    from_us,
-                                  gint64                    to_us,
-                                  GArray                   *times);
+                                  guint n_windows,
+                                  GTimeZone *tz,
+                                  gint64 from_us,
+                                  gint64 to_us,
+                                  GArray *times);
 
 /* categories.c */
 
@@ -158,12 +158,12 @@ void trellis_quiet_windows_times (const TrellisQuietWindow *windows,
  * added to @problems (TRELLIS_PROBLEM_DATA) as "FILE:LINE:COL: message".
  * Returns: how many names were added.
  */
-guint trellis_domain_list_read (char                      *contents,
-                                gsize                      length,
-                                const char                *path,
-                                guint32                    bit,
+guint trellis_domain_list_read (char *contents,
+                                gsize length,
+                                const char *path,
+                                guint32 bit,
                                 TrellisDomainIndexBuilder *builder,
-                                TrellisProblems           *problems);
+                                TrellisProblems *problems);
 
 /**
  * trellis_cidr_is_valid:
@@ -179,9 +179,9 @@ gboolean trellis_cidr_is_valid (const char *text);
  * and CIDRs).  Returns: (transfer full): NULL-terminated, the entries that
  * parse, as written.
  */
-char **trellis_cidr_list_read (char            *contents,
-                               gsize            length,
-                               const char      *path,
+char **trellis_cidr_list_read (char *contents,
+                               gsize length,
+                               const char *path,
                                TrellisProblems *problems);
 
 /**
@@ -190,17 +190,17 @@ char **trellis_cidr_list_read (char            *contents,
  * adds each name of its domains and domains.* files to @builder with the
  * category's bit.  Problems go to @problems (TRELLIS_PROBLEM_DATA).
  */
-void trellis_categories_load (TrellisPolicy             *policy,
-                              const char                *dir,
+void trellis_categories_load (TrellisPolicy *policy,
+                              const char *dir,
                               TrellisDomainIndexBuilder *builder,
-                              TrellisProblems           *problems);
+                              TrellisProblems *problems);
 
 /** trellis_category_entry_free: frees a TrellisCategoryEntry. */
 void trellis_category_entry_free (gpointer entry);
 
 /** trellis_policy_find_category: (nullable) the category with @id. */
 const TrellisCategoryEntry *trellis_policy_find_category (TrellisPolicy *policy,
-                                                          const char    *id);
+                                                          const char *id);
 
 /* age-bands.c */
 
@@ -209,13 +209,13 @@ const TrellisCategoryEntry *trellis_policy_find_category (TrellisPolicy *policy,
  * Reads @path into @policy->bands; needs the categories loaded first.  The
  * bands must cover the ages 0 to 17 once each.
  */
-void trellis_age_bands_load (TrellisPolicy   *policy,
-                             const char      *path,
+void trellis_age_bands_load (TrellisPolicy *policy,
+                             const char *path,
                              TrellisProblems *problems);
 
 /** trellis_policy_band_for_age: (nullable) the band index for @age, or -1. */
 int trellis_policy_band_for_age (TrellisPolicy *policy,
-                                 guint          age);
+                                 guint age);
 
 /* policy.c */
 
@@ -232,14 +232,14 @@ TrellisPolicy *trellis_policy_new (const char *file);
  * Adds a rule (every string copied into @policy; each may be NULL but
  * @pattern, "" for a rule that matches no name).  Returns: its id.
  */
-guint trellis_policy_add_rule (TrellisPolicy   *policy,
-                               TrellisRuleKind  kind,
-                               const char      *pattern,
-                               const char      *child,
-                               const char      *category,
-                               const char      *detail,
-                               const char      *file,
-                               guint            line);
+guint trellis_policy_add_rule (TrellisPolicy *policy,
+                               TrellisRuleKind kind,
+                               const char *pattern,
+                               const char *child,
+                               const char *category,
+                               const char *detail,
+                               const char *file,
+                               guint line);
 
 /* shipped-data.c */
 
@@ -253,10 +253,10 @@ guint trellis_policy_add_rule (TrellisPolicy   *policy,
  * file could not be read, or the categories or age bands are wrong: the
  * household's error is then TRELLIS_POLICY_ERROR_IO.
  */
-gboolean trellis_shipped_data_load (TrellisPolicy             *policy,
-                                    const char                *data_dir,
+gboolean trellis_shipped_data_load (TrellisPolicy *policy,
+                                    const char *data_dir,
                                     TrellisDomainIndexBuilder *builder,
-                                    TrellisProblems           *problems);
+                                    TrellisProblems *problems);
 
 /* household.c */
 
@@ -268,9 +268,9 @@ gboolean trellis_shipped_data_load (TrellisPolicy             *policy,
  * data's), only the text is checked.  Returns: FALSE when the text itself
  * is malformed (TRELLIS_POLICY_ERROR_SYNTAX).
  */
-gboolean trellis_household_parse (TrellisPolicy   *policy,
-                                  const char      *data,
-                                  gsize            length,
+gboolean trellis_household_parse (TrellisPolicy *policy,
+                                  const char *data,
+                                  gsize length,
                                   TrellisProblems *problems);
 
 G_END_DECLS

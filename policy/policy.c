@@ -18,7 +18,7 @@ static const char *const integrity_domains[] = {
   "use-application-dns.net",
   "mask.icloud.com",
   "mask-h2.icloud.com",
-  "resolver.arpa",          /* DDR (RFC 9462): _dns.resolver.arpa and below */
+  "resolver.arpa", /* DDR (RFC 9462): _dns.resolver.arpa and below */
   NULL
 };
 
@@ -41,14 +41,14 @@ child_free (gpointer data)
 }
 
 guint
-trellis_policy_add_rule (TrellisPolicy   *policy,
-                         TrellisRuleKind  kind,
-                         const char      *pattern,
-                         const char      *child,
-                         const char      *category,
-                         const char      *detail,
-                         const char      *file,
-                         guint            line)
+trellis_policy_add_rule (TrellisPolicy *policy,
+                         TrellisRuleKind kind,
+                         const char *pattern,
+                         const char *child,
+                         const char *category,
+                         const char *detail,
+                         const char *file,
+                         guint line)
 {
   TrellisRule rule = { 0 };
 
@@ -164,7 +164,7 @@ trellis_policy_get_on_failure_open (TrellisPolicy *policy)
 
 const TrellisChild *const *
 trellis_policy_get_children (TrellisPolicy *policy,
-                             guint         *ret_n_children)
+                             guint *ret_n_children)
 {
   g_return_val_if_fail (policy != NULL, NULL);
   if (ret_n_children != NULL)
@@ -174,7 +174,7 @@ trellis_policy_get_children (TrellisPolicy *policy,
 
 const TrellisChild *
 trellis_policy_find_child_by_account (TrellisPolicy *policy,
-                                      const char    *account)
+                                      const char *account)
 {
   guint i;
 
@@ -193,7 +193,7 @@ trellis_policy_find_child_by_account (TrellisPolicy *policy,
 
 const TrellisChild *
 trellis_policy_find_child (TrellisPolicy *policy,
-                           const char    *name)
+                           const char *name)
 {
   guint i;
 
@@ -228,7 +228,7 @@ trellis_child_get_accounts (const TrellisChild *child)
 
 const TrellisRule *
 trellis_policy_get_rule (TrellisPolicy *policy,
-                         guint          id)
+                         guint id)
 {
   g_return_val_if_fail (policy != NULL, NULL);
   if (id >= policy->rules->len)
@@ -272,9 +272,9 @@ trellis_child_get_birth (const TrellisChild *child)
 }
 
 guint
-trellis_child_get_age (TrellisPolicy      *policy,
+trellis_child_get_age (TrellisPolicy *policy,
                        const TrellisChild *child,
-                       GDateTime          *now)
+                       GDateTime *now)
 {
   g_autoptr(GDateTime) local = NULL;
   int age;
@@ -305,11 +305,11 @@ trellis_policy_get_log_retention_days (TrellisPolicy *policy)
 }
 
 const char *
-trellis_child_get_quiet_hours (TrellisPolicy      *policy,
+trellis_child_get_quiet_hours (TrellisPolicy *policy,
                                const TrellisChild *child,
-                               GDateTime          *now,
-                               gboolean           *ret_quiet_now,
-                               char              **ret_until)
+                               GDateTime *now,
+                               gboolean *ret_quiet_now,
+                               char **ret_until)
 {
   g_autoptr(GDateTime) local = NULL;
   int found = -1;
@@ -325,8 +325,8 @@ trellis_child_get_quiet_hours (TrellisPolicy      *policy,
     *ret_quiet_now = found >= 0;
   if (ret_until != NULL)
     *ret_until = found >= 0
-      ? trellis_quiet_window_format_end (&g_array_index (child->quiet, TrellisQuietWindow, found))
-      : NULL;
+                   ? trellis_quiet_window_format_end (&g_array_index (child->quiet, TrellisQuietWindow, found))
+                   : NULL;
   return child->quiet_hours;
 }
 
@@ -347,10 +347,10 @@ trellis_policy_get_helplines (TrellisPolicy *policy)
 }
 
 GArray *
-trellis_child_get_quiet_times (TrellisPolicy      *policy,
+trellis_child_get_quiet_times (TrellisPolicy *policy,
                                const TrellisChild *child,
-                               gint64              from_us,
-                               gint64              to_us)
+                               gint64 from_us,
+                               gint64 to_us)
 {
   GArray *out = g_array_new (FALSE, FALSE, 2 * sizeof (gint64));
 
@@ -371,8 +371,8 @@ trellis_policy_get_doh_names (TrellisPolicy *policy)
 
 const guint8 *
 trellis_policy_get_doh_addresses (TrellisPolicy *policy,
-                                  int            family,
-                                  gsize         *ret_n)
+                                  int family,
+                                  gsize *ret_n)
 {
   GByteArray *a;
 

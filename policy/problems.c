@@ -14,19 +14,21 @@
 
 #include "policy/problems.h"
 
+/* clang-format off */  /* the quark's name is one word, with its dashes */
 G_DEFINE_QUARK (trellis-policy-error-quark, trellis_policy_error)
+/* clang-format on */
 
 typedef struct {
-  TrellisProblemSource  source;
-  guint                 line;  /* 0 for the whole file */
-  guint                 col;
-  guint                 seq;   /* the order it was found in */
-  char                 *text;  /* (owned) the full "FILE:LINE:COL: message" */
+  TrellisProblemSource source;
+  guint line; /* 0 for the whole file */
+  guint col;
+  guint seq;  /* the order it was found in */
+  char *text; /* (owned) the full "FILE:LINE:COL: message" */
 } Problem;
 
 struct _TrellisProblems {
-  GArray *errors;    /* (owned) Problem */
-  GArray *warnings;  /* (owned) Problem */
+  GArray *errors;   /* (owned) Problem */
+  GArray *warnings; /* (owned) Problem */
 };
 
 static void
@@ -67,12 +69,12 @@ trellis_problems_free (TrellisProblems *problems)
 }
 
 void
-trellis_problems_add (TrellisProblems      *problems,
-                      TrellisProblemSource  source,
-                      const char           *file,
-                      guint                 line,
-                      guint                 col,
-                      const char           *format,
+trellis_problems_add (TrellisProblems *problems,
+                      TrellisProblemSource source,
+                      const char *file,
+                      guint line,
+                      guint col,
+                      const char *format,
                       ...)
 {
   GArray *to = source == TRELLIS_PROBLEM_WARNING ? problems->warnings : problems->errors;
@@ -95,7 +97,7 @@ trellis_problems_add (TrellisProblems      *problems,
   else if (source == TRELLIS_PROBLEM_WARNING)
     /* Translators: a warning about a line of the household file; the first
      * %s is "FILE:LINE:COL", the second the warning itself. */
-    problem.text = g_strdup_printf (_("%s:%u:%u: warning: %s"), file, line, MAX (col, 1), message);
+    problem.text = g_strdup_printf (_ ("%s:%u:%u: warning: %s"), file, line, MAX (col, 1), message);
   else
     problem.text = g_strdup_printf ("%s:%u:%u: %s", file, line, MAX (col, 1), message);
   g_array_append_val (to, problem);
@@ -127,9 +129,9 @@ problem_compare (gconstpointer a,
 }
 
 void
-trellis_problems_set_error (TrellisProblems     *problems,
-                            TrellisPolicyError   code,
-                            GError             **error)
+trellis_problems_set_error (TrellisProblems *problems,
+                            TrellisPolicyError code,
+                            GError **error)
 {
   g_autoptr(GString) text = g_string_new (NULL);
   guint i;
@@ -200,7 +202,7 @@ edit_distance (const char *a,
 }
 
 const char *
-trellis_did_you_mean (const char        *word,
+trellis_did_you_mean (const char *word,
                       const char *const *candidates)
 {
   const char *best = NULL;

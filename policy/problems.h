@@ -45,12 +45,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisProblems, trellis_problems_free)
  *
  * Adds an error or a warning.
  */
-void trellis_problems_add (TrellisProblems      *problems,
-                           TrellisProblemSource  source,
-                           const char           *file,
-                           guint                 line,
-                           guint                 col,
-                           const char           *format,
+void trellis_problems_add (TrellisProblems *problems,
+                           TrellisProblemSource source,
+                           const char *file,
+                           guint line,
+                           guint col,
+                           const char *format,
                            ...) G_GNUC_PRINTF (6, 7);
 
 /** trellis_problems_get_n_errors: how many errors (not warnings) were added. */
@@ -61,9 +61,9 @@ guint trellis_problems_get_n_errors (TrellisProblems *problems);
  * Sets @error (TRELLIS_POLICY_ERROR, @code) to every error, one per line,
  * in order.
  */
-void trellis_problems_set_error (TrellisProblems     *problems,
-                                 TrellisPolicyError   code,
-                                 GError             **error);
+void trellis_problems_set_error (TrellisProblems *problems,
+                                 TrellisPolicyError code,
+                                 GError **error);
 
 /**
  * trellis_problems_get_warnings:
@@ -84,7 +84,7 @@ GPtrArray *trellis_problems_get_errors (TrellisProblems *problems);
  * Returns: (nullable) the closest of @candidates (NULL-terminated) to
  *   @word, when it is at most 2 edits away (letters in any case).
  */
-const char *trellis_did_you_mean (const char        *word,
+const char *trellis_did_you_mean (const char *word,
                                   const char *const *candidates);
 
 G_END_DECLS

@@ -31,9 +31,9 @@ suffix_list (void)
 }
 
 gboolean
-trellis_public_suffix_check (const char        *normalized,
-                             TrellisSuffixUse   use,
-                             GError           **error)
+trellis_public_suffix_check (const char *normalized,
+                             TrellisSuffixUse use,
+                             GError **error)
 {
   const psl_ctx_t *list = suffix_list ();
   g_autofree char *shown = NULL;
@@ -43,9 +43,9 @@ trellis_public_suffix_check (const char        *normalized,
   g_return_val_if_fail (normalized != NULL && *normalized != '\0', FALSE);
 
   if (dot == NULL)
-    icann = TRUE;   /* a single label: a top-level domain, or nothing on the Internet */
+    icann = TRUE; /* a single label: a top-level domain, or nothing on the Internet */
   else if (list == NULL)
-    return TRUE;    /* libpsl without a list: only single labels are known */
+    return TRUE; /* libpsl without a list: only single labels are known */
   else
     icann = psl_is_public_suffix2 (list, normalized, PSL_TYPE_ICANN) != 0;
   private_suffix = !icann && list != NULL
@@ -58,46 +58,45 @@ trellis_public_suffix_check (const char        *normalized,
   if (shown == NULL)
     shown = g_strdup (normalized);
 
-  if (dot == NULL && (list == NULL
-                      || !psl_is_public_suffix2 (list, normalized,
-                                                 PSL_TYPE_ICANN | PSL_TYPE_NO_STAR_RULE)))
+  if (dot == NULL
+      && (list == NULL || !psl_is_public_suffix2 (list, normalized, PSL_TYPE_ICANN | PSL_TYPE_NO_STAR_RULE)))
     g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
                  /* Translators: %s is one word with no dot, such as “google”;
                   * keep %s.com as it is, it shows what to write. */
-                 _("“%s” is one word, not a site's full name: a rule for it would cover every "
-                   "name that ends in .%s; write the name with its ending, such as %s.com"),
+                 _ ("“%s” is one word, not a site's full name: a rule for it would cover every "
+                    "name that ends in .%s; write the name with its ending, such as %s.com"),
                  shown, shown, shown);
   else if (dot == NULL)
     g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
                  use == TRELLIS_SUFFIX_USE_LIFT
-                 /* Translators: %s is a one-word name such as “com”; keep
+                   /* Translators: %s is a one-word name such as “com”; keep
                   * example.%s as it is, it shows what to write. */
-                 ? _("“%s” is not a site but a whole top-level domain: allowing it would lift "
-                     "every block under .%s; write the site's full name, such as example.%s")
-                 /* Translators: as above, for a rule that blocks. */
-                 : _("“%s” is not a site but a whole top-level domain: denying it would block "
-                     "every site under .%s; write the site's full name, such as example.%s"),
+                   ? _ ("“%s” is not a site but a whole top-level domain: allowing it would lift "
+                        "every block under .%s; write the site's full name, such as example.%s")
+                   /* Translators: as above, for a rule that blocks. */
+                   : _ ("“%s” is not a site but a whole top-level domain: denying it would block "
+                        "every site under .%s; write the site's full name, such as example.%s"),
                  shown, shown, shown);
   else if (icann)
     g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
                  use == TRELLIS_SUFFIX_USE_LIFT
-                 /* Translators: %s is a public suffix such as “co.uk”,
+                   /* Translators: %s is a public suffix such as “co.uk”,
                   * under which anyone can register a site. */
-                 ? _("“%s” is not a site but a public suffix, under which anyone can register "
-                     "one: allowing it would lift every block under .%s; write the site's "
-                     "full name, such as example.%s")
-                 /* Translators: as above, for a rule that blocks. */
-                 : _("“%s” is not a site but a public suffix, under which anyone can register "
-                     "one: denying it would block every site under .%s; write the site's "
-                     "full name, such as example.%s"),
+                   ? _ ("“%s” is not a site but a public suffix, under which anyone can register "
+                        "one: allowing it would lift every block under .%s; write the site's "
+                        "full name, such as example.%s")
+                   /* Translators: as above, for a rule that blocks. */
+                   : _ ("“%s” is not a site but a public suffix, under which anyone can register "
+                        "one: denying it would block every site under .%s; write the site's "
+                        "full name, such as example.%s"),
                  shown, shown, shown);
   else
     g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
                  /* Translators: %s is a shared hosting suffix such as
                   * “github.io”, where each NAME.github.io is someone else's. */
-                 _("“%s” is shared by many unrelated sites (each NAME.%s is someone else's): "
-                   "allowing it would lift the blocks of all of them; write the one site's "
-                   "full name, such as example.%s"),
+                 _ ("“%s” is shared by many unrelated sites (each NAME.%s is someone else's): "
+                    "allowing it would lift the blocks of all of them; write the one site's "
+                    "full name, such as example.%s"),
                  shown, shown, shown);
   return FALSE;
 }

@@ -43,8 +43,8 @@ typedef enum {
  * translated message saying what the name covers and what to write
  * instead.  Thread-safe; the list is read once, at the first call.
  */
-gboolean trellis_public_suffix_check (const char        *normalized,
-                                      TrellisSuffixUse   use,
-                                      GError           **error);
+gboolean trellis_public_suffix_check (const char *normalized,
+                                      TrellisSuffixUse use,
+                                      GError **error);
 
 G_END_DECLS

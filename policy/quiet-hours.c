@@ -19,7 +19,7 @@ static const char *const day_names[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat
 
 static int
 day_parse (const char *text,
-           gsize       len)
+           gsize len)
 {
   guint i;
 
@@ -34,8 +34,8 @@ day_parse (const char *text,
 /* "HH:MM" at @text, exactly five characters. */
 static gboolean
 clock_parse (const char *text,
-             gsize       len,
-             guint16    *ret_minutes)
+             gsize len,
+             guint16 *ret_minutes)
 {
   guint hours, minutes;
 
@@ -51,12 +51,12 @@ clock_parse (const char *text,
 }
 
 static gboolean
-bad (GError    **error,
+bad (GError **error,
      const char *format,
      ...) G_GNUC_PRINTF (2, 3);
 
 static gboolean
-bad (GError    **error,
+bad (GError **error,
      const char *format,
      ...)
 {
@@ -71,9 +71,9 @@ bad (GError    **error,
 }
 
 gboolean
-trellis_quiet_window_parse (const char          *text,
-                            TrellisQuietWindow  *ret_window,
-                            GError             **error)
+trellis_quiet_window_parse (const char *text,
+                            TrellisQuietWindow *ret_window,
+                            GError **error)
 {
   TrellisQuietWindow window = { 0 };
   const char *space, *p, *times, *dash;
@@ -83,7 +83,7 @@ trellis_quiet_window_parse (const char          *text,
 
   space = strpbrk (text, " \t");
   if (space == NULL)
-    return bad (error, _("“%s”: write days and hours like Mon-Fri 20:30-07:00"), text);
+    return bad (error, _ ("“%s”: write days and hours like Mon-Fri 20:30-07:00"), text);
 
   /* The days: "Mon-Fri", "Sat,Sun", "Mon,Wed-Fri". */
   p = text;
@@ -113,12 +113,12 @@ trellis_quiet_window_parse (const char          *text,
             word = g_strndup (p, (range != NULL ? range : end) - p);
 
           if (end == p)
-            return bad (error, _("“%s”: a day is missing between the commas"), text);
-          return bad (error, _("“%s”: “%s” is not a day; write Mon, Tue, Wed, Thu, Fri, Sat or Sun (or a range like Mon-Fri)"),
+            return bad (error, _ ("“%s”: a day is missing between the commas"), text);
+          return bad (error, _ ("“%s”: “%s” is not a day; write Mon, Tue, Wed, Thu, Fri, Sat or Sun (or a range like Mon-Fri)"),
                       text, word);
         }
       /* A range may wrap over the week's end: Fri-Mon. */
-      for (d = first; ; d = (d + 1) % 7)
+      for (d = first;; d = (d + 1) % 7)
         {
           window.days |= 1u << d;
           if (d == last)
@@ -132,17 +132,17 @@ trellis_quiet_window_parse (const char          *text,
     times++;
   dash = strchr (times, '-');
   if (dash == NULL)
-    return bad (error, _("“%s”: write the hours as a range, like 20:30-07:00"), text);
+    return bad (error, _ ("“%s”: write the hours as a range, like 20:30-07:00"), text);
   if (!clock_parse (times, dash - times, &window.start))
     {
       g_autofree char *word = g_strndup (times, dash - times);
 
-      return bad (error, _("“%s”: “%s” is not a time of day; write HH:MM from 00:00 to 23:59"), text, word);
+      return bad (error, _ ("“%s”: “%s” is not a time of day; write HH:MM from 00:00 to 23:59"), text, word);
     }
   if (!clock_parse (dash + 1, strlen (dash + 1), &window.end))
-    return bad (error, _("“%s”: “%s” is not a time of day; write HH:MM from 00:00 to 23:59"), text, dash + 1);
+    return bad (error, _ ("“%s”: “%s” is not a time of day; write HH:MM from 00:00 to 23:59"), text, dash + 1);
   if (window.start == window.end)
-    return bad (error, _("“%s”: the quiet time starts and ends at the same minute"), text);
+    return bad (error, _ ("“%s”: the quiet time starts and ends at the same minute"), text);
 
   *ret_window = window;
   return TRUE;
@@ -150,10 +150,10 @@ trellis_quiet_window_parse (const char          *text,
 
 int
 trellis_quiet_windows_find (const TrellisQuietWindow *windows,
-                            guint                     n_windows,
-                            GDateTime                *local)
+                            guint n_windows,
+                            GDateTime *local)
 {
-  guint day = g_date_time_get_day_of_week (local) - 1;   /* 0 Monday */
+  guint day = g_date_time_get_day_of_week (local) - 1; /* 0 Monday */
   guint yesterday = (day + 6) % 7;
   guint minute = g_date_time_get_hour (local) * 60 + g_date_time_get_minute (local);
   guint i;
@@ -192,12 +192,12 @@ trellis_quiet_window_format_end (const TrellisQuietWindow *window)
 static gint64
 local_moment (GTimeZone *tz,
               GDateTime *day,
-              guint      minutes)
+              guint minutes)
 {
   g_autoptr(GDateTime) t = g_date_time_new (tz, g_date_time_get_year (day),
-                                            g_date_time_get_month (day),
-                                            g_date_time_get_day_of_month (day),
-                                            0, 0, 0);
+                                             g_date_time_get_month (day),
+                                             g_date_time_get_day_of_month (day),
+                                             0, 0, 0);
   g_autoptr(GDateTime) m = NULL;
 
   if (t == NULL)
@@ -219,11 +219,11 @@ range_cmp (gconstpointer a, gconstpointer b)
 
 void
 trellis_quiet_windows_times (const TrellisQuietWindow *windows,
-                             guint                     n_windows,
-                             GTimeZone                *tz,
-                             gint64                    from_us,
-                             gint64                    to_us,
-                             GArray                   *times)
+                             guint n_windows,
+                             GTimeZone *tz,
+                             gint64 from_us,
+                             gint64 to_us,
+                             GArray *times)
 {
   g_autoptr(GArray) all = g_array_new (FALSE, FALSE, 2 * sizeof (gint64));
   g_autoptr(GDateTime) from = g_date_time_new_from_unix_utc (from_us / G_USEC_PER_SEC);
@@ -238,7 +238,7 @@ trellis_quiet_windows_times (const TrellisQuietWindow *windows,
   day = g_date_time_add_days (local, -1);
   for (;;)
     {
-      guint weekday = g_date_time_get_day_of_week (day) - 1;   /* 0 Monday */
+      guint weekday = g_date_time_get_day_of_week (day) - 1; /* 0 Monday */
       g_autoptr(GDateTime) next = NULL;
       gint64 midnight = local_moment (tz, day, 0);
 

@@ -32,7 +32,7 @@ trellis_rule_kind_to_string (TrellisRuleKind kind)
 }
 
 gboolean
-trellis_rule_kind_from_string (const char      *text,
+trellis_rule_kind_from_string (const char *text,
                                TrellisRuleKind *ret_kind)
 {
   guint i;

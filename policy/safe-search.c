@@ -24,15 +24,15 @@
 #define PROVIDER_PREFIX "provider "
 
 typedef struct {
-  char *id;        /* (owned) */
-  char *strict;    /* (owned) */
-  char *moderate;  /* (owned) */
+  char *id;       /* (owned) */
+  char *strict;   /* (owned) */
+  char *moderate; /* (owned) */
 } Provider;
 
 struct _TrellisSafeSearch {
-  GPtrArray  *providers;  /* (owned) Provider (owned) */
-  GHashTable *hosts;      /* (owned) host (owned) → Provider* (unowned) */
-  GHashTable *targets;    /* (owned) set of every target (owned) */
+  GPtrArray *providers; /* (owned) Provider (owned) */
+  GHashTable *hosts;    /* (owned) host (owned) → Provider* (unowned) */
+  GHashTable *targets;  /* (owned) set of every target (owned) */
 };
 
 static void
@@ -75,7 +75,7 @@ trellis_safe_search_level_to_string (TrellisSafeSearchLevel level)
 }
 
 gboolean
-trellis_safe_search_level_from_string (const char             *text,
+trellis_safe_search_level_from_string (const char *text,
                                        TrellisSafeSearchLevel *ret_level)
 {
   if (g_strcmp0 (text, "strict") == 0)
@@ -94,14 +94,14 @@ trellis_safe_search_level_from_string (const char             *text,
 /* Fails with "FILE:LINE: message", LINE that of @key in [@group], else of
  * [@group]; "FILE: message" when neither is in the file. */
 static gboolean G_GNUC_PRINTF (7, 8)
-fail (GError              **error,
-      int                   code,
-      const char           *path,
-      TrellisKeyFileLines  *lines,
-      const char           *group,
-      const char           *key,
-      const char           *fmt,
-      ...)
+  fail (GError **error,
+        int code,
+        const char *path,
+        TrellisKeyFileLines *lines,
+        const char *group,
+        const char *key,
+        const char *fmt,
+        ...)
 {
   g_autofree char *msg = NULL;
   TrellisKeyFilePosition where = { 0 };
@@ -133,13 +133,13 @@ host_valid (const char *name)
 }
 
 static gboolean
-target_read (GKeyFile             *kf,
-             const char           *path,
-             TrellisKeyFileLines  *lines,
-             const char           *group,
-             const char           *key,
-             char                **ret_target,
-             GError              **error)
+target_read (GKeyFile *kf,
+             const char *path,
+             TrellisKeyFileLines *lines,
+             const char *group,
+             const char *key,
+             char **ret_target,
+             GError **error)
 {
   g_autofree char *value = g_key_file_get_string (kf, group, key, NULL);
 
@@ -154,14 +154,14 @@ target_read (GKeyFile             *kf,
 }
 
 static gboolean
-host_add (TrellisSafeSearch    *ss,
-          Provider             *p,
-          const char           *host,
-          const char           *path,
-          TrellisKeyFileLines  *lines,
-          const char           *group,
-          const char           *key,
-          GError              **error)
+host_add (TrellisSafeSearch *ss,
+          Provider *p,
+          const char *host,
+          const char *path,
+          TrellisKeyFileLines *lines,
+          const char *group,
+          const char *key,
+          GError **error)
 {
   Provider *other;
 
@@ -178,12 +178,12 @@ host_add (TrellisSafeSearch    *ss,
 }
 
 static gboolean
-provider_load (TrellisSafeSearch    *ss,
-               GKeyFile             *kf,
-               const char           *path,
-               TrellisKeyFileLines  *lines,
-               const char           *group,
-               GError              **error)
+provider_load (TrellisSafeSearch *ss,
+               GKeyFile *kf,
+               const char *path,
+               TrellisKeyFileLines *lines,
+               const char *group,
+               GError **error)
 {
   Provider *p;
   g_auto(GStrv) keys = NULL;
@@ -199,17 +199,18 @@ provider_load (TrellisSafeSearch    *ss,
   keys = g_key_file_get_keys (kf, group, NULL, NULL);
   for (guint i = 0; keys != NULL && keys[i] != NULL; i++)
     if (!g_strv_contains ((const char *const[]) { "name", "strict", "moderate", "domains",
-                                                  "with-www", NULL }, keys[i]))
+                                                  "with-www", NULL },
+                          keys[i]))
       return fail (error, TRELLIS_POLICY_ERROR_INVALID, path, lines, group, keys[i],
                    "[%s]: unknown key “%s” (known: name, strict, moderate, domains, with-www)",
                    group, keys[i]);
 
   p = g_new0 (Provider, 1);
   p->id = g_strdup (id);
-  g_ptr_array_add (ss->providers, p);   /* owned by ss from here */
+  g_ptr_array_add (ss->providers, p); /* owned by ss from here */
 
-  if (!target_read (kf, path, lines, group, "strict", &p->strict, error) ||
-      !target_read (kf, path, lines, group, "moderate", &p->moderate, error))
+  if (!target_read (kf, path, lines, group, "strict", &p->strict, error)
+      || !target_read (kf, path, lines, group, "moderate", &p->moderate, error))
     return FALSE;
 
   domains = g_key_file_get_string_list (kf, group, "domains", NULL, NULL);
@@ -247,8 +248,8 @@ provider_load (TrellisSafeSearch    *ss,
 }
 
 TrellisSafeSearch *
-trellis_safe_search_load (const char  *path,
-                          GError     **error)
+trellis_safe_search_load (const char *path,
+                          GError **error)
 {
   g_autoptr(TrellisSafeSearch) ss = NULL;
   g_autoptr(GKeyFile) kf = g_key_file_new ();
@@ -326,9 +327,9 @@ trellis_safe_search_load (const char  *path,
 /* ---- lookups --------------------------------------------------------------- */
 
 const char *
-trellis_safe_search_lookup (TrellisSafeSearch      *ss,
-                            const char             *normalized_name,
-                            TrellisSafeSearchLevel  level)
+trellis_safe_search_lookup (TrellisSafeSearch *ss,
+                            const char *normalized_name,
+                            TrellisSafeSearchLevel level)
 {
   Provider *p;
 
@@ -353,7 +354,7 @@ trellis_safe_search_lookup (TrellisSafeSearch      *ss,
 
 const char *
 trellis_safe_search_get_provider (TrellisSafeSearch *ss,
-                                  const char        *normalized_name)
+                                  const char *normalized_name)
 {
   Provider *p;
 

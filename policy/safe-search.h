@@ -22,7 +22,7 @@ typedef struct _TrellisSafeSearch TrellisSafeSearch;
  * @ret_level: (out): set only on success
  * Returns: FALSE for anything but "strict", "moderate" and "off".
  */
-gboolean trellis_safe_search_level_from_string (const char             *text,
+gboolean trellis_safe_search_level_from_string (const char *text,
                                                 TrellisSafeSearchLevel *ret_level);
 
 /**
@@ -36,8 +36,8 @@ gboolean trellis_safe_search_level_from_string (const char             *text,
  *
  * Returns: (transfer full) the table, or NULL.
  */
-TrellisSafeSearch *trellis_safe_search_load (const char  *path,
-                                             GError     **error);
+TrellisSafeSearch *trellis_safe_search_load (const char *path,
+                                             GError **error);
 
 /** trellis_safe_search_free: frees @ss (NULL is accepted). */
 void trellis_safe_search_free (TrellisSafeSearch *ss);
@@ -53,9 +53,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisSafeSearch, trellis_safe_search_free)
  *   answered with at @level (owned by @ss), or NULL: for level OFF, for a
  *   name no provider lists, and for a target itself.
  */
-const char *trellis_safe_search_lookup (TrellisSafeSearch      *ss,
-                                        const char             *normalized_name,
-                                        TrellisSafeSearchLevel  level);
+const char *trellis_safe_search_lookup (TrellisSafeSearch *ss,
+                                        const char *normalized_name,
+                                        TrellisSafeSearchLevel level);
 
 /**
  * trellis_safe_search_get_provider:
@@ -63,6 +63,6 @@ const char *trellis_safe_search_lookup (TrellisSafeSearch      *ss,
  *   @normalized_name ("google", "youtube", ...), or NULL.
  */
 const char *trellis_safe_search_get_provider (TrellisSafeSearch *ss,
-                                              const char        *normalized_name);
+                                              const char *normalized_name);
 
 G_END_DECLS

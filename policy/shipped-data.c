@@ -20,8 +20,8 @@
 
 /* Returns: FALSE when the file cannot be read. */
 static gboolean
-load_helplines (TrellisPolicy   *policy,
-                const char      *data_dir,
+load_helplines (TrellisPolicy *policy,
+                const char *data_dir,
                 TrellisProblems *problems)
 {
   g_autofree char *path = g_build_filename (data_dir, "helplines", NULL);
@@ -33,7 +33,7 @@ load_helplines (TrellisPolicy   *policy,
   if (!g_file_get_contents (path, &contents, NULL, &local_error))
     {
       trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, 0, 0,
-                            _("cannot read the helplines: %s"), local_error->message);
+                            _ ("cannot read the helplines: %s"), local_error->message);
       return FALSE;
     }
 
@@ -58,7 +58,7 @@ load_helplines (TrellisPolicy   *policy,
                || strcmp (fields[1], "INT") == 0))
         {
           trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, i + 1, 1,
-                                _("write DOMAIN | COUNTRY | NAME | CONTACT, with a two-letter COUNTRY or INT"));
+                                _ ("write DOMAIN | COUNTRY | NAME | CONTACT, with a two-letter COUNTRY or INT"));
           continue;
         }
       problem = trellis_domain_check (fields[0], &domain);
@@ -72,7 +72,7 @@ load_helplines (TrellisPolicy   *policy,
       if (!trellis_matcher_insert (policy->helpline_matcher, domain, policy->rules->len, &existing))
         {
           trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, i + 1, 1,
-                                _("%s is listed twice"), domain);
+                                _ ("%s is listed twice"), domain);
           continue;
         }
       trellis_policy_add_rule (policy, TRELLIS_RULE_KIND_HELPLINE, domain, NULL, NULL, NULL, NULL, 0);
@@ -80,7 +80,8 @@ load_helplines (TrellisPolicy   *policy,
       helpline.country = g_string_chunk_insert_const (policy->strings, fields[1]);
       helpline.name = g_string_chunk_insert_const (policy->strings, fields[2]);
       helpline.contact = n == 4 && *fields[3] != '\0'
-        ? g_string_chunk_insert_const (policy->strings, fields[3]) : NULL;
+                           ? g_string_chunk_insert_const (policy->strings, fields[3])
+                           : NULL;
       g_array_append_val (policy->helplines, helpline);
     }
   return TRUE;
@@ -89,8 +90,8 @@ load_helplines (TrellisPolicy   *policy,
 /* The curated list of allow-list mode: one domain per line, "#" comments.
  * Returns: FALSE when the file cannot be read. */
 static gboolean
-load_allowlist (TrellisPolicy   *policy,
-                const char      *path,
+load_allowlist (TrellisPolicy *policy,
+                const char *path,
                 TrellisProblems *problems)
 {
   g_autofree char *contents = NULL;
@@ -100,7 +101,7 @@ load_allowlist (TrellisPolicy   *policy,
   if (!g_file_get_contents (path, &contents, NULL, &local_error))
     {
       trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, 0, 0,
-                            _("cannot read the allow list: %s"), local_error->message);
+                            _ ("cannot read the allow list: %s"), local_error->message);
       return FALSE;
     }
   for (char *cursor = contents, *line; (line = trellis_data_line_next (&cursor, &i)) != NULL;)
@@ -169,8 +170,8 @@ doh_address_add (TrellisPolicy *policy, const char *text)
 
 /* One file of doh/.  A name several lists carry is kept once. */
 static void
-load_doh_file (TrellisPolicy   *policy,
-               const char      *path,
+load_doh_file (TrellisPolicy *policy,
+               const char *path,
                TrellisProblems *problems)
 {
   g_autofree char *contents = NULL;
@@ -180,7 +181,7 @@ load_doh_file (TrellisPolicy   *policy,
   if (!g_file_get_contents (path, &contents, NULL, &local_error))
     {
       trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, 0, 0,
-                            _("cannot read the DNS-over-HTTPS endpoints: %s"), local_error->message);
+                            _ ("cannot read the DNS-over-HTTPS endpoints: %s"), local_error->message);
       return;
     }
   for (char *cursor = contents, *line; (line = trellis_data_line_next (&cursor, &i)) != NULL;)
@@ -198,7 +199,7 @@ load_doh_file (TrellisPolicy   *policy,
         {
           if (fields[f + 1] != NULL && *fields[f + 1] != '\0')
             trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, i, 1,
-                                  _("write an address alone on its line, or after the name it belongs to"));
+                                  _ ("write an address alone on its line, or after the name it belongs to"));
           continue;
         }
       problem = trellis_domain_check (fields[f], &domain);
@@ -212,7 +213,7 @@ load_doh_file (TrellisPolicy   *policy,
       for (guint a = f + 1; fields[a] != NULL; a++)
         if (*fields[a] != '\0' && !doh_address_add (policy, fields[a]))
           trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, i, 1,
-                                _("“%s” is not an IPv4 or IPv6 address"), fields[a]);
+                                _ ("“%s” is not an IPv4 or IPv6 address"), fields[a]);
       if (!trellis_matcher_insert (policy->integrity_matcher, domain, policy->rules->len, NULL))
         continue;
       trellis_policy_add_rule (policy, TRELLIS_RULE_KIND_INTEGRITY, domain, NULL, NULL, NULL, path, i);
@@ -230,8 +231,8 @@ name_cmp (gconstpointer a, gconstpointer b)
 /* The DNS-over-HTTPS endpoints: every file of @dir but its notes (*.md),
  * in name order.  The folder is optional. */
 static void
-load_doh (TrellisPolicy   *policy,
-          const char      *dir,
+load_doh (TrellisPolicy *policy,
+          const char *dir,
           TrellisProblems *problems)
 {
   g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
@@ -256,10 +257,10 @@ load_doh (TrellisPolicy   *policy,
 }
 
 gboolean
-trellis_shipped_data_load (TrellisPolicy             *policy,
-                           const char                *data_dir,
+trellis_shipped_data_load (TrellisPolicy *policy,
+                           const char *data_dir,
                            TrellisDomainIndexBuilder *builder,
-                           TrellisProblems           *problems)
+                           TrellisProblems *problems)
 {
   g_autofree char *categories = g_build_filename (data_dir, "categories", NULL);
   g_autofree char *age_bands = g_build_filename (data_dir, "age-bands", NULL);

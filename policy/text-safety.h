@@ -46,7 +46,7 @@ trellis_text_char_is_unsafe (gunichar c)
  */
 static inline glong
 trellis_text_find_unsafe (const char *text,
-                          gunichar   *ret_char)
+                          gunichar *ret_char)
 {
   glong i = 0;
 

@@ -15,16 +15,11 @@ set -eu
 
 require_root_and_netns
 [ -x "$TRELLIS_CLI" ] || fail "$TRELLIS_CLI is not built"
-setup_net
-start_upstream
-create_accounts
 LATE_ACCOUNT="trt-${TEST_ID}-l"
 getent passwd "$LATE_ACCOUNT" >/dev/null && fail "$LATE_ACCOUNT exists already"
-write_household "" "[child robin]" "age = 12" "accounts = $LATE_ACCOUNT" "deny = example-game.com"
+setup_stack --bus --line "" --line "[child robin]" --line "age = 12" \
+  --line "accounts = $LATE_ACCOUNT" --line "deny = example-game.com"
 robin_deny_line=$(grep -n '^deny = example-game.com$' "$HOUSEHOLD" | cut -d: -f1)
-start_system_bus
-start_trellisd
-wait_for_trellisd_on_bus
 grep -q "account $LATE_ACCOUNT does not exist" "$TRELLISD_LOG" \
   || fail "trellisd did not say that $LATE_ACCOUNT does not exist yet"
 pid_at_start=$TRELLISD_PID
@@ -40,19 +35,15 @@ for o in json.load(sys.stdin)["nftables"]:
         print(e)'
 }
 
-# wait_for_uid present|absent UID: up to 10 s for the set to (not) hold UID.
-wait_for_uid ()
+# uid_queued UID: the kernel's set holds UID (a condition for wait_until).
+uid_queued ()
 {
-  local want=$1 uid=$2 i
-  for i in $(seq 1 100); do
-    if protected_uids | grep -qx "$uid"; then
-      [ "$want" = present ] && return 0
-    else
-      [ "$want" = absent ] && return 0
-    fi
-    sleep 0.1
-  done
-  return 1
+  protected_uids | grep -qx "$1"
+}
+
+uid_not_queued ()
+{
+  ! uid_queued "$1"
 }
 
 # Sam is protected from the start.
@@ -68,7 +59,7 @@ as_late ()
 {
   as_uid "$LATE_UID" "$LATE_GID" "$@"
 }
-wait_for_uid present "$LATE_UID" \
+wait_until 10 uid_queued "$LATE_UID" \
   || fail "the new account's uid $LATE_UID is not queued within 10 s of useradd"
 grep -q 'the accounts changed: protecting 2 account(s)' "$TRELLISD_LOG" \
   || fail "trellisd did not say that it protects the new account"
@@ -89,7 +80,7 @@ json_check 'j["name"] == "robin"'
 
 # The account goes: its uid is no longer queued.
 flock "$ACCOUNTS_LOCK" userdel "$LATE_ACCOUNT" || fail "userdel $LATE_ACCOUNT failed"
-wait_for_uid absent "$LATE_UID" \
+wait_until 10 uid_not_queued "$LATE_UID" \
   || fail "the removed account's uid $LATE_UID is still queued 10 s after userdel"
 protected_uids | grep -qx "$CHILD_UID" || fail "Sam's uid left the kernel's set"
 dig_as_child "$UPSTREAM_V4" example-game.com

@@ -18,13 +18,7 @@ set -eu
 require_root_and_netns
 [ -x "$TRELLIS_CLI" ] || fail "$TRELLIS_CLI is not built"
 command -v sqlite3 >/dev/null 2>&1 || skip "needs sqlite3 (Debian package: sqlite3)"
-setup_net
-start_upstream
-create_accounts
-write_household
-start_system_bus
-start_trellisd
-wait_for_trellisd_on_bus
+setup_stack --bus
 
 rule=$(deny_rule_text example-game.com)
 dig_as_child "$UPSTREAM_V4" example-game.com A
@@ -112,11 +106,7 @@ expect_cli_error "household\.conf:$allow_line:25: “co\.uk” is not a site but
 reloads=$(grep -c 'household not reloaded' "$TRELLISD_LOG" || true)
 trellis_as parent policy apply
 expect_cli_rc 0
-for i in $(seq 1 50); do
-  [ "$(grep -c 'household not reloaded' "$TRELLISD_LOG" || true)" -gt "$reloads" ] && break
-  sleep 0.1
-done
-[ "$(grep -c 'household not reloaded' "$TRELLISD_LOG" || true)" -gt "$reloads" ] \
+wait_until 5 log_has_more "$TRELLISD_LOG" 'household not reloaded' "$reloads" \
   || fail "trellisd reloaded a household that denies com"
 grep -q "“com” is not a site" "$TRELLISD_LOG" || fail "trellisd did not say why it refused the file"
 dig_as_child "$UPSTREAM_V4" casino.example A

@@ -22,20 +22,10 @@ require_root_and_netns
 require_notify_session
 [ -x "$TRELLIS_CLI" ] || fail "$TRELLIS_CLI is not built"
 command -v sqlite3 >/dev/null 2>&1 || skip "needs sqlite3 (Debian package: sqlite3)"
-setup_net
-start_upstream
-create_accounts
-write_household
-start_system_bus
-start_trellisd
-wait_for_trellisd_on_bus
+setup_stack --bus
 start_notify_session parent "$PARENT_UID" "$PARENT_GID"
 
 ESC=$'\033'
-show_parent ()
-{
-  notify_log parent
-}
 
 # 1. Control characters: refused at the bus, by gdbus and by trellis.
 forged="${ESC}[2K${ESC}[1A${ESC}[2K#1  sam asked for school.example: approved"
@@ -57,12 +47,10 @@ done
 # in the name too
 gdbus_as child Ask "$(printf 'example\033[1m.com')" ""
 expect_gdbus_error org.freedesktop.DBus.Error.InvalidArgs
-# nothing was stored, no one was told
+# nothing was stored (and no one was told: see 2)
 trellis_as parent requests --json
 expect_cli_rc 0
 json_check 'j == []'
-sleep 1
-[ "$(notify_count parent)" = 0 ] || { show_parent; fail "a refused request reached the parent's desktop"; }
 trellisd_running || fail "trellisd is no longer running"
 
 # 2. A parent's answer is checked the same way (the child sees it).
@@ -76,22 +64,28 @@ expect_cli_rc 2
 expect_cli_error 'control character \(U\+001B, character 3\)'
 gdbus_as parent Decline "$first" "$(printf 'no\033[8m')"
 expect_gdbus_error org.freedesktop.DBus.Error.InvalidArgs
-notify_wait parent 1 5 || { show_parent; fail "no notification of Sam's request within 5 s"; }
+notify_wait parent 1 5 || { notify_log_all; fail "no notification of Sam's request within 5 s"; }
+# Signals reach the agent in the order trellisd sent them: had a refused
+# request told the parents, its notification would have come first.
+case "$(notify_bodies parent | head -n1)" in
+  *casino.example*) ;;
+  *) notify_log_all; fail "a refused request reached the parent's desktop" ;;
+esac
 
 # 3. Markup is text: allowed, and shown as written everywhere.
 markup='<b>urgent</b> & <a href="http://evil.example/">open me</a> <3'
 trellis_as child ask example-game.com "$markup"
 expect_cli_rc 0
-notify_wait parent 2 5 || { show_parent; fail "no notification of the request with markup within 5 s"; }
+notify_wait parent 2 5 || { notify_log_all; fail "no notification of the request with markup within 5 s"; }
 body=$(notify_bodies parent | tail -n1)
 want='sam asks to open example-game.com: “&lt;b&gt;urgent&lt;/b&gt; &amp; &lt;a href=&quot;http://evil.example/&quot;&gt;open me&lt;/a&gt; &lt;3”. Type “trellis requests” to answer.'
-[ "$body" = "$want" ] || { show_parent; fail "the notification's body is '$body', expected '$want'"; }
+[ "$body" = "$want" ] || { notify_log_all; fail "the notification's body is '$body', expected '$want'"; }
 # What dunst made of it: the text it shows is the markup's characters.
 # (dunst keeps a notification in its history once it is closed.)
 notify_session_run parent "$PARENT_UID" "$PARENT_GID" dunstctl close-all \
-  || { show_parent; fail "dunstctl close-all failed"; }
+  || { notify_log_all; fail "dunstctl close-all failed"; }
 history=$(notify_session_run parent "$PARENT_UID" "$PARENT_GID" dunstctl history) \
-  || { show_parent; fail "dunstctl history failed"; }
+  || { notify_log_all; fail "dunstctl history failed"; }
 # Its "message" is the Pango markup it draws; the text drawn is that
 # markup's text.
 printf '%s' "$history" | "$PYTHON3" -c '
@@ -106,7 +100,7 @@ for n in h["data"][0]:
         sys.exit("dunst was given broken markup (%s): %r" % (e, n["message"]["data"]))
 if not any(("“" + want + "”") in t for t in shown):
     sys.exit("dunst does not draw the message as written: %r" % shown)
-' "$markup" || { printf '%s\n' "$history" >&2; show_parent; fail "dunst drew the child's markup"; }
+' "$markup" || { printf '%s\n' "$history" >&2; notify_log_all; fail "dunst drew the child's markup"; }
 
 trellis_as parent requests
 expect_cli_rc 0

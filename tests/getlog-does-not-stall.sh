@@ -24,12 +24,8 @@ set -eu
 
 require_root_and_netns
 [ -x "$TRELLIS_CLI" ] || fail "$TRELLIS_CLI is not built"
-setup_net
-start_upstream
-create_accounts
-create_second_child
-write_household "[child alex]" "age = 12" "accounts = $SIBLING_ACCOUNT"
-start_system_bus
+setup_stack --bus --second-child --no-trellisd --line "[child alex]" --line "age = 12" \
+  --line "accounts = $SIBLING_ACCOUNT"
 
 EVENTS=200000
 MAX_MS=100
@@ -93,25 +89,38 @@ field () { printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p"; }
 
 # probe_start NAME / probe_stop NAME WHAT: Alex's lookups, every 10 ms,
 # from probe_start to probe_stop, which checks them: none unanswered or
-# wrong, none MAX_MS or slower.
+# wrong, none MAX_MS or slower.  Each waits for 30 of them (about 0.3 s):
+# the lookups cover what comes between, and a moment either side.
 # Not through probe_as_sibling: a backgrounded function is a subshell, and
 # $! must be the probe itself (ip netns exec, chrt, setpriv and env each
 # exec the next in place), for the wait and for the cleanup.
+PROBE_SAMPLES=
 probe_start ()
 {
   rm -f "$TEST_DIR/$1.stop"
+  PROBE_SAMPLES="$TEST_DIR/$1.samples"
+  : > "$PROBE_SAMPLES"
+  chown "$SIBLING_UID:$SIBLING_GID" "$PROBE_SAMPLES"
   ip netns exec "$NS_CLIENT" chrt -f 10 setpriv --reuid="$SIBLING_UID" --regid="$SIBLING_GID" \
     --clear-groups env HOME=/ PATH=/usr/local/bin:/usr/bin:/bin "$PYTHON3" "$probe" \
-    --seconds 300 --until "$TEST_DIR/$1.stop" --interval-ms 10 \
+    --seconds 300 --until "$TEST_DIR/$1.stop" --interval-ms 10 --samples "$PROBE_SAMPLES" \
     "$UPSTREAM_V4" en.wikipedia.org > "$TEST_DIR/$1.txt" &
   PROBE_PID=$!
   track_pid "$PROBE_PID"
-  sleep 0.5
+  probe_wait 30
+}
+# probe_wait N: N more of the probe's lookups have been answered (or timed out).
+probe_wait ()
+{
+  local have
+  have=$(wc -l < "$PROBE_SAMPLES")
+  wait_until 10 log_has_more "$PROBE_SAMPLES" . $((have + $1 - 1)) \
+    || fail "Alex's probe does not go on: $(wc -l < "$PROBE_SAMPLES") lookups in all"
 }
 probe_stop ()
 {
   local result sent max
-  sleep 0.3
+  probe_wait 30
   touch "$TEST_DIR/$1.stop"
   wait "$PROBE_PID" || fail "the probe failed"
   _untrack_pid "$PROBE_PID"

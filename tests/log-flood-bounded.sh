@@ -34,14 +34,8 @@ RATE=${FLOOD_RATE:-4000}        # queries per second, what trellisd answers on t
 SIZE_MAX=$((8 * 1024 * 1024))   # bytes: events.db + -wal + -shm
 ENTRIES_MAX=10000               # TRELLIS_EVENT_LOG_CHILD_ENTRIES_MAX
 
-setup_net
-UPSTREAM_LOG_QUERIES=0 start_upstream
-create_accounts
-create_second_child
-write_household "[child alex]" "age = 12" "accounts = $SIBLING_ACCOUNT"
-start_system_bus
-start_trellisd
-wait_for_trellisd_on_bus
+UPSTREAM_LOG_QUERIES=0 setup_stack --bus --second-child --line "[child alex]" --line "age = 12" \
+  --line "accounts = $SIBLING_ACCOUNT"
 
 # The flood: every tenth query the hot name, the rest 30,000 long names,
 # each three times in a row.
@@ -61,17 +55,20 @@ PY
 chmod 644 "$flood"
 
 # probe_start UID GID OUT: the lookups of en.wikipedia.org as that account,
-# every 50 ms until the stop file is there, into OUT.  Not through as_uid:
-# a backgrounded function is a subshell, and $! must be the probe itself
-# (ip netns exec, setpriv and env each exec the next in place), for the
-# wait and for the cleanup.
+# every 50 ms until the stop file is there, into OUT (each latency into
+# OUT.samples as it comes).  Not through as_uid: a backgrounded function is
+# a subshell, and $! must be the probe itself (ip netns exec, setpriv and
+# env each exec the next in place), for the wait and for the cleanup.
 probe=$(copy_helper "$TRELLIS_TOP_SRCDIR/tests/lib/dns-probe.py")
 stop="$TEST_DIR/probe.stop"
 probe_start ()
 {
+  : > "$3.samples"
+  chown "$1:$2" "$3.samples"
   ip netns exec "$NS_CLIENT" setpriv --reuid="$1" --regid="$2" --clear-groups \
     env HOME=/ PATH=/usr/local/bin:/usr/bin:/bin "$PYTHON3" "$probe" \
-    --seconds 600 --until "$stop" --interval-ms 50 "$UPSTREAM_V4" en.wikipedia.org > "$3" &
+    --seconds 600 --until "$stop" --interval-ms 50 --samples "$3.samples" \
+    "$UPSTREAM_V4" en.wikipedia.org > "$3" &
   PROBE_PID=$!
   track_pid "$PROBE_PID"
 }
@@ -79,7 +76,11 @@ probe_start "$PARENT_UID" "$PARENT_GID" "$TEST_DIR/probe-parent.txt"
 parent_probe=$PROBE_PID
 probe_start "$SIBLING_UID" "$SIBLING_GID" "$TEST_DIR/probe-alex.txt"
 alex_probe=$PROBE_PID
-sleep 0.5
+# Both under way (a few answers each) before the flood starts.
+for who in parent alex; do
+  wait_until 10 log_has_more "$TEST_DIR/probe-$who.txt.samples" . 4 \
+    || fail "the $who's probe did not start asking"
+done
 
 t0=$(date +%s)
 rc=0

@@ -30,40 +30,11 @@ start_notify_session sam "$CHILD_UID" "$CHILD_GID"
 start_notify_session robin "$SIBLING_UID" "$SIBLING_GID"
 start_notify_session parent "$PARENT_UID" "$PARENT_GID"
 
-show_all ()
-{
-  notify_log sam
-  notify_log robin
-  notify_log parent
-}
-
-# expect_count KEY N: KEY's desktop has had exactly N notifications.
-expect_count ()
-{
-  local got
-  got=$(notify_count "$1")
-  if [ "$got" != "$2" ]; then
-    show_all
-    fail "$1's desktop: expected $2 notification(s), saw $got"
-  fi
-}
-
-# expect_summary KEY LINE: LINE is the summary of KEY's last notification.
-expect_summary ()
-{
-  local got
-  got=$(notify_summaries "$1" | tail -n1)
-  if [ "$got" != "$2" ]; then
-    show_all
-    fail "$1's desktop: expected the summary '$2', got '$got'"
-  fi
-}
-
 # expect_text KEY TEXT: TEXT is somewhere in KEY's notifications.
 expect_text ()
 {
   if ! grep -qF -- "$2" "$(_notify_dir "$1")/monitor.log"; then
-    show_all
+    notify_log_all
     fail "$1's desktop: no notification says '$2'"
   fi
 }
@@ -80,31 +51,31 @@ print(ast.literal_eval(t)[2])')
 # 1. Sam digs a denied name: Sam's desktop says so; Robin's and the parent's do not.
 dig_as_child "$UPSTREAM_V4" example-game.com
 assert_blocked "$(deny_rule_text example-game.com)"
-notify_wait sam 1 5 || { show_all; fail "no notification on Sam's desktop within 5 s"; }
-expect_summary sam "example-game.com is blocked."
+notify_wait sam 1 5 || { notify_log_all; fail "no notification on Sam's desktop within 5 s"; }
+notify_expect_summary sam "example-game.com is blocked."
 expect_text sam "$explanation"
 expect_text sam "Type “trellis why example-game.com” to see why."
 # Time must pass: what is checked next is that nothing more arrives.
 sleep 3
-expect_count sam 1
-expect_count robin 0
-expect_count parent 0
+notify_expect_count sam 1
+notify_expect_count robin 0
+notify_expect_count parent 0
 
 # 2. Robin digs it: Robin's desktop, and nothing new on Sam's.
 dig_as sibling "$UPSTREAM_V4" example-game.com
 [ "$(dig_status)" = NXDOMAIN ] || { _dig_context; fail "example-game.com is not blocked for Robin"; }
-notify_wait robin 1 5 || { show_all; fail "no notification on Robin's desktop within 5 s"; }
-expect_summary robin "example-game.com is blocked."
+notify_wait robin 1 5 || { notify_log_all; fail "no notification on Robin's desktop within 5 s"; }
+notify_expect_summary robin "example-game.com is blocked."
 # Time must pass: what is checked next is that nothing more arrives.
 sleep 3
-expect_count robin 1
-expect_count sam 1
-expect_count parent 0
+notify_expect_count robin 1
+notify_expect_count sam 1
+notify_expect_count parent 0
 # Not just held back by the agent: the bus never brought Robin's agent
 # Sam's signal, nor Sam's agent Robin's.
 for key in sam robin; do
   n=$(grep -c '^trellis-notify: signal Blocked' "$(_notify_dir "$key")/agent.log" || true)
-  [ "$n" = 1 ] || { show_all; fail "$key's agent received $n Blocked signals, expected only its own 1"; }
+  [ "$n" = 1 ] || { notify_log_all; fail "$key's agent received $n Blocked signals, expected only its own 1"; }
 done
 
 # 3. Rate limit: five tries of one name make one notification.  trellisd
@@ -114,52 +85,52 @@ for i in 1 2 3 4 5; do
   dig_as_child "$UPSTREAM_V4" casino.example
   assert_blocked "$(deny_rule_text casino.example)"
 done
-notify_wait sam 2 5 || { show_all; fail "no notification for casino.example within 5 s"; }
+notify_wait sam 2 5 || { notify_log_all; fail "no notification for casino.example within 5 s"; }
 # Time must pass: what is checked next is that nothing more arrives.
 sleep 3
-expect_count sam 2
-expect_summary sam "casino.example is blocked."
+notify_expect_count sam 2
+notify_expect_summary sam "casino.example is blocked."
 signalled=$(grep -c '^trellis-notify: signal Blocked' "$(_notify_dir sam)/agent.log" || true)
 held=$(grep -c 'not shown (casino.example was shown' "$(_notify_dir sam)/agent.log" || true)
 if [ "$signalled" != 2 ] && [ "$held" -lt 1 ]; then
-  show_all
+  notify_log_all
   fail "the repeated casino.example was neither coalesced by trellisd ($signalled signals) nor held back by the agent"
 fi
 
 # 4. At most three a minute: a third name shows, a fourth does not.
 dig_as_child "$UPSTREAM_V4" one.example
-notify_wait sam 3 5 || { show_all; fail "no notification for one.example within 5 s"; }
-expect_summary sam "one.example is blocked."
+notify_wait sam 3 5 || { notify_log_all; fail "no notification for one.example within 5 s"; }
+notify_expect_summary sam "one.example is blocked."
 dig_as_child "$UPSTREAM_V4" two.example
 assert_blocked "$(deny_rule_text two.example)"
 wait_until 5 grep -q 'not shown (3 notifications in the last minute)' "$(_notify_dir sam)/agent.log" \
-  || { show_all; fail "Sam's agent did not hold two.example back within 5 s"; }
-expect_count sam 3
+  || { notify_log_all; fail "Sam's agent did not hold two.example back within 5 s"; }
+notify_expect_count sam 3
 
 # 5. Sam asks the parents to look at a name again: the parent's desktop shows
 #    the request; Robin's stays quiet.
 gdbus_as child Ask example-game.com "It is for school"
 expect_gdbus_ok
-notify_wait parent 1 5 || { show_all; fail "no notification on the parent's desktop within 5 s"; }
-expect_summary parent "A request from sam"
+notify_wait parent 1 5 || { notify_log_all; fail "no notification on the parent's desktop within 5 s"; }
+notify_expect_summary parent "A request from sam"
 expect_text parent "sam asks to open example-game.com: “It is for school”. Type “trellis requests” to answer."
 # Time must pass: what is checked next is that nothing more arrives.
 sleep 2
-expect_count parent 1
-expect_count robin 1
+notify_expect_count parent 1
+notify_expect_count robin 1
 
 # 6. trellisd restarts: the agents subscribe again and go on working.
 stop_trellisd
 start_trellisd
 for key in sam robin parent; do
   wait_until 10 log_has_more "$(_notify_dir "$key")/agent.log" '^trellis-notify: subscribed' 1 \
-    || { show_all; fail "$key's agent did not subscribe again after trellisd restarted"; }
+    || { notify_log_all; fail "$key's agent did not subscribe again after trellisd restarted"; }
 done
 dig_as sibling "$UPSTREAM_V4" casino.example
 [ "$(dig_status)" = NXDOMAIN ] || { _dig_context; fail "casino.example is not blocked for Robin"; }
-notify_wait robin 2 5 || { show_all; fail "no notification on Robin's desktop after trellisd restarted"; }
-expect_summary robin "casino.example is blocked."
-expect_count sam 3
+notify_wait robin 2 5 || { notify_log_all; fail "no notification on Robin's desktop after trellisd restarted"; }
+notify_expect_summary robin "casino.example is blocked."
+notify_expect_count sam 3
 
 # 7. Quiet hours: the first block says so and when they end; then silence,
 #    even for a denied name.
@@ -172,19 +143,19 @@ sed -i "s/^\[household\]$/[household]\ntimezone = UTC/" "$HOUSEHOLD"
 stop_trellisd
 start_trellisd
 wait_until 10 log_has_more "$(_notify_dir sam)/agent.log" '^trellis-notify: subscribed' 2 \
-  || { show_all; fail "Sam's agent did not subscribe again after the second restart"; }
+  || { notify_log_all; fail "Sam's agent did not subscribe again after the second restart"; }
 dig_as_child "$UPSTREAM_V4" youtube.com
 [ "$(dig_status)" = NXDOMAIN ] || { _dig_context; fail "youtube.com is not blocked during quiet hours"; }
-notify_wait sam 4 5 || { show_all; fail "no quiet-hours notification on Sam's desktop within 5 s"; }
-expect_summary sam "youtube.com is off during quiet hours."
+notify_wait sam 4 5 || { notify_log_all; fail "no quiet-hours notification on Sam's desktop within 5 s"; }
+notify_expect_summary sam "youtube.com is off during quiet hours."
 expect_text sam "It opens again at $to."
 dig_as_child "$UPSTREAM_V4" wikipedia.org
 dig_as_child "$UPSTREAM_V4" example-game.com
 assert_blocked "$(deny_rule_text example-game.com)"
 # Time must pass: what is checked next is that nothing more arrives.
 sleep 3
-expect_count sam 4
-expect_count robin 2
+notify_expect_count sam 4
+notify_expect_count robin 2
 
 # 8. The agents stop cleanly on SIGTERM.
 for key in sam robin parent; do
@@ -192,7 +163,7 @@ for key in sam robin parent; do
   rc=0
   kill_pid "${!var}" TERM || rc=$?
   _untrack_pid "${!var}"
-  [ "$rc" = 0 ] || { show_all; fail "trellis-notify ($key) exited with $rc on SIGTERM"; }
+  [ "$rc" = 0 ] || { notify_log_all; fail "trellis-notify ($key) exited with $rc on SIGTERM"; }
 done
 
 log "PASS: notifications reach the child's own desktop only, rate-limited; the parent sees requests"

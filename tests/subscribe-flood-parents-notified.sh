@@ -17,14 +17,8 @@ require_root_and_netns
 require_notify_session
 "$PYTHON3" -c 'from gi.repository import Gio' 2>/dev/null \
   || skip "needs python3-gi (Debian package: python3-gi)"
-setup_net
-start_upstream
-create_accounts
-create_second_child
-write_household "" "[child robin]" "age = 12" "accounts = $SIBLING_ACCOUNT" "deny = example-game.com"
-start_system_bus
-start_trellisd
-wait_for_trellisd_on_bus
+setup_stack --bus --second-child --line "" --line "[child robin]" --line "age = 12" \
+  --line "accounts = $SIBLING_ACCOUNT" --line "deny = example-game.com"
 
 # The flood, as Sam, holding its connections open.
 flood=$(copy_helper "$TRELLIS_TOP_SRCDIR/tests/lib/subscribe-flood.py")
@@ -33,12 +27,14 @@ ip netns exec "$NS_CLIENT" setpriv --reuid="$CHILD_UID" --regid="$CHILD_GID" --c
   "$PYTHON3" "$flood" 300 >"$TEST_DIR/flood.out" 2>"$TEST_DIR/flood.err" &
 flood_pid=$!
 track_pid "$flood_pid"
-for i in $(seq 1 600); do
-  [ -s "$TEST_DIR/flood.out" ] && break
+# It prints its result once every connection has asked.
+flood_done ()
+{
+  [ -s "$TEST_DIR/flood.out" ] && return 0
   kill -0 "$flood_pid" 2>/dev/null || fail "the flood died: $(cat "$TEST_DIR/flood.err")"
-  sleep 0.1
-done
-[ -s "$TEST_DIR/flood.out" ] || fail "the flood did not finish subscribing within 60 s"
+  return 1
+}
+wait_until 60 flood_done || fail "the flood did not finish subscribing within 60 s"
 result=$(cat "$TEST_DIR/flood.out")
 log "flood: $result"
 connections=$(printf '%s\n' "$result" | sed -n 's/^connections=\([0-9]*\) .*/\1/p')
@@ -53,44 +49,37 @@ start_notify_session robin "$SIBLING_UID" "$SIBLING_GID"
 [ "$subscribed" -le 8 ] || fail "one account holds $subscribed subscriptions: $result"
 printf '%s\n' "$result" | grep -q 'org.freedesktop.DBus.Error.LimitsExceeded/' \
   || fail "the flood's extra subscriptions were not refused with LimitsExceeded: $result"
-show_all ()
-{
-  notify_log parent
-  notify_log robin
-}
 
 # Sam's block reaches the parent's agent (which does not show blocks) ...
 dig_as_child "$UPSTREAM_V4" example-game.com
 assert_blocked "$(deny_rule_text example-game.com)"
-for i in $(seq 1 50); do
-  grep -q '^trellis-notify: signal Blocked' "$(_notify_dir parent)/agent.log" && break
-  sleep 0.1
-done
-grep -q '^trellis-notify: signal Blocked' "$(_notify_dir parent)/agent.log" \
-  || { show_all; fail "the parent's agent did not receive Sam's Blocked signal"; }
+wait_until 5 grep -q '^trellis-notify: signal Blocked' "$(_notify_dir parent)/agent.log" \
+  || { notify_log_all; fail "the parent's agent did not receive Sam's Blocked signal"; }
 # ... Robin's own block reaches Robin's desktop ...
 dig_as sibling "$UPSTREAM_V4" example-game.com
 [ "$(dig_status)" = NXDOMAIN ] || { _dig_context; fail "example-game.com is not blocked for Robin"; }
-notify_wait robin 1 5 || { show_all; fail "no notification on Robin's desktop within 5 s"; }
+notify_wait robin 1 5 || { notify_log_all; fail "no notification on Robin's desktop within 5 s"; }
 # ... and Robin's request reaches the parent's desktop.  (Sam's account has
 # no connection to the bus left to ask with: the bus's own limit.)
 gdbus_as sibling Ask example-game.com "for school"
 expect_gdbus_ok
-notify_wait parent 1 5 || { show_all; fail "no notification on the parent's desktop within 5 s"; }
+notify_wait parent 1 5 || { notify_log_all; fail "no notification on the parent's desktop within 5 s"; }
 [ "$(notify_summaries parent | tail -n1)" = "A request from robin" ] \
-  || { show_all; fail "the parent's notification is not Robin's request"; }
+  || { notify_log_all; fail "the parent's notification is not Robin's request"; }
 
 # The flood goes; Sam can ask again, and the parent is told.
 kill_pid "$flood_pid" TERM || true
 _untrack_pid "$flood_pid"
-for i in $(seq 1 50); do
+# The bus frees Sam's connections as it sees them close.
+child_asks ()
+{
   gdbus_as child Ask example-game.com "for school too"
-  [ "$GDBUS_RC" = 0 ] && break
-  sleep 0.1
-done
+  [ "$GDBUS_RC" = 0 ]
+}
+wait_until 5 child_asks || true
 expect_gdbus_ok
-notify_wait parent 2 5 || { show_all; fail "no notification of Sam's request within 5 s"; }
+notify_wait parent 2 5 || { notify_log_all; fail "no notification of Sam's request within 5 s"; }
 [ "$(notify_summaries parent | tail -n1)" = "A request from sam" ] \
-  || { show_all; fail "the parent's notification is not Sam's request"; }
+  || { notify_log_all; fail "the parent's notification is not Sam's request"; }
 trellisd_running || fail "trellisd is no longer running"
 log "PASS: one account's connections cannot lock the parents' agents out"

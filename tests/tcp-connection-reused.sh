@@ -12,12 +12,7 @@
 set -eu
 . "${TRELLIS_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib/common.sh"
 
-require_root_and_netns
-setup_net
-start_upstream
-create_accounts
-write_household
-start_trellisd
+setup_stack
 
 tcp=$(copy_helper "$TRELLIS_TOP_SRCDIR/tests/lib/tcp-dns.py")
 

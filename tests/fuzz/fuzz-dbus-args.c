@@ -25,27 +25,32 @@
 
 #include "cli/cli-text.h"
 #include "daemon/dbus-service.h"
-#include "daemon/trellis-dbus-generated.h"
 #include "policy/public-suffix.h"
 #include "policy/trellis-policy.h"
 
 int LLVMFuzzerTestOneInput (const uint8_t *data, size_t size);
 
-#define CHECK(cond) do { if (!(cond)) abort (); } while (0)
+#define CHECK(cond) \
+  do \
+    { \
+      if (!(cond)) \
+        abort (); \
+    } \
+  while (0)
 
 /* The rule, written again from docs/decisions.md, not from the code. */
 static gboolean
 oracle_char_refused (gunichar c)
 {
   if (c <= 0x1f || c == 0x7f)
-    return TRUE;                      /* C0, DEL */
+    return TRUE; /* C0, DEL */
   if (c >= 0x80 && c <= 0x9f)
-    return TRUE;                      /* C1 */
+    return TRUE; /* C1 */
   if (c >= 0x202a && c <= 0x202e)
-    return TRUE;                      /* LRE RLE PDF LRO RLO */
+    return TRUE; /* LRE RLE PDF LRO RLO */
   if (c >= 0x2066 && c <= 0x2069)
-    return TRUE;                      /* LRI RLI FSI PDI */
-  return c == 0x2028 || c == 0x2029;  /* line and paragraph separators */
+    return TRUE;                     /* LRI RLI FSI PDI */
+  return c == 0x2028 || c == 0x2029; /* line and paragraph separators */
 }
 
 /* TRUE when @text is UTF-8 holding no refused character. */
@@ -76,7 +81,7 @@ check_result (gboolean ok, GError *error, GQuark domain, int code)
 
 typedef struct {
   GString *text;
-  int      depth;
+  int depth;
   gboolean bad;
 } MarkupRead;
 
@@ -202,7 +207,7 @@ check_call (guint8 selector, const uint8_t *data, size_t size)
 {
   static const char *const methods[] = {
     "GetStatus", "Why", "GetLog", "ClearLog", "Ask", "ListRequests", "Approve", "Decline",
-    "Pause", "ApplyPolicy", "GetHelplines", "Subscribe", "NoSuchMethod",
+    "Pause", "ApplyPolicy", "GetHelplines", "Subscribe", "NoSuchMethod"
   };
   const char *method = methods[selector % G_N_ELEMENTS (methods)];
   GDBusMethodInfo *info = g_dbus_interface_info_lookup_method (trellis_trellis1_interface_info (),

@@ -37,15 +37,15 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     }
   if (n < 0 || (size_t) n > cap || (size_t) n > limit || (size_t) n < q.question_end)
     abort ();
-  if (memcmp (reply, data, 2) != 0 || !(reply[2] & 0x80) ||
-      memcmp (reply + 12, data + 12, q.question_end - 12) != 0)
+  if (memcmp (reply, data, 2) != 0 || !(reply[2] & 0x80)
+      || memcmp (reply + 12, data + 12, q.question_end - 12) != 0)
     abort ();
 
-  reply[2] &= 0x7f;   /* read the reply back as a query */
-  if (trellis_dns_query_parse (reply, (size_t) n, &back) != 0 ||
-      strcmp (back.qname, q.qname) != 0 || back.qtype != q.qtype ||
-      back.question_end != q.question_end || back.has_edns != q.has_edns ||
-      back.edns_do != q.edns_do)
+  reply[2] &= 0x7f; /* read the reply back as a query */
+  if (trellis_dns_query_parse (reply, (size_t) n, &back) != 0
+      || strcmp (back.qname, q.qname) != 0 || back.qtype != q.qtype
+      || back.question_end != q.question_end || back.has_edns != q.has_edns
+      || back.edns_do != q.edns_do)
     abort ();
   return 0;
 }

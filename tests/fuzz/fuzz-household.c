@@ -77,7 +77,7 @@ check_policy (TrellisPolicy *policy)
 {
   static const char *const names[] = {
     "example.com", "www.example-game.com", "use-application-dns.net", "www.google.com",
-    "en.wikipedia.org", "scratch.mit.edu", "casino.example", "com", "",
+    "en.wikipedia.org", "scratch.mit.edu", "casino.example", "com", ""
   };
   /* Noon, midnight and a school-day evening, in 2026 and (for birth=) 2040. */
   static const gint64 times[] = { 1767268800, 1767225600, 1767726000, 2208988800 };
@@ -85,8 +85,11 @@ check_policy (TrellisPolicy *policy)
   const char *const *warnings;
   g_autoptr(GArray) helplines = trellis_policy_get_helplines (policy);
   g_autoptr(TrellisNftPlan) plan = NULL;
-  const TrellisNftPlanTuning tuning = { .queue_num = 7, .answer_port = 5300,
-                                        .queue_expr = TRELLIS_QUEUE_EXPR_XT };
+  const TrellisNftPlanTuning tuning = {
+    .queue_num = 7,
+    .answer_port = 5300,
+    .queue_expr = TRELLIS_QUEUE_EXPR_XT,
+  };
   g_autoptr(GError) error = NULL;
   g_autofree char *rendered = NULL;
   guint n_children;

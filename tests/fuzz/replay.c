@@ -78,7 +78,7 @@ replay_file (const char *path)
 /* Replays @path, a file or a directory of files; counts into *@n. */
 static int
 replay_path (const char *path,
-             unsigned   *n)
+             unsigned *n)
 {
   struct stat st;
   DIR *dir;

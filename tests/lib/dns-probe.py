@@ -15,7 +15,8 @@ exists, whichever comes first.  Then prints one line:
 An answer is "wrong" when its rcode is not the expected one (default
 NOERROR, with at least one A record); "failed" is timeouts + wrong.  The
 latencies (p50, p99, max) are over every query sent, a timeout counting
-as S.  --samples FILE writes each latency in milliseconds, one a line.
+as S.  --samples FILE writes each latency in milliseconds, one a line, as
+it is measured (a test waits on the file to know the probe is under way).
 """
 import argparse
 import os
@@ -61,6 +62,7 @@ def main():
 
     family = socket.AF_INET6 if ":" in args.server else socket.AF_INET
     latencies = []
+    samples = open(args.samples, "w") if args.samples else None
     sent = answered = timeouts = wrong = 0
     end = time.monotonic() + args.seconds
     next_send = time.monotonic()
@@ -96,14 +98,15 @@ def main():
             latencies.append(args.timeout * 1000.0)
         finally:
             s.close()
+        if samples:
+            samples.write("%.3f\n" % latencies[-1])
+            samples.flush()
         # A late start must not turn into a burst.
         if next_send < time.monotonic() - args.interval_ms / 1000.0:
             next_send = time.monotonic()
 
-    if args.samples:
-        with open(args.samples, "w") as f:
-            for v in latencies:
-                f.write("%.3f\n" % v)
+    if samples:
+        samples.close()
     values = sorted(latencies)
     print("sent=%d answered=%d failed=%d timeouts=%d wrong=%d p50_ms=%.1f p99_ms=%.1f max_ms=%.1f"
           % (sent, answered, timeouts + wrong, timeouts, wrong, percentile(values, 50),

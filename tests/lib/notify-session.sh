@@ -14,8 +14,12 @@
 #   notify_count KEY                how many Notify calls KEY's bus has seen
 #   notify_wait KEY N [SECONDS]     wait until it has seen at least N
 #   notify_summaries KEY            the summary of each, one a line
+#   notify_log_all                  every session's Notify calls and agent log
+#   notify_expect_count KEY N       KEY's bus has seen exactly N (else fail)
+#   notify_expect_summary KEY LINE  LINE is the summary of KEY's last one
 
 TRELLIS_NOTIFY=${TRELLIS_NOTIFY:-$TRELLIS_TOP_BUILDDIR/cli/trellis-notify}
+_notify_keys=()
 
 require_notify_session ()
 {
@@ -120,6 +124,7 @@ EOC
   track_pid "$pid"
   _wait_for_file_line "$dir/agent.log" '^trellis-notify: subscribed' "$pid" "trellis-notify ($key)"
 
+  _notify_keys+=("$key")
   printf -v "NOTIFY_DIR_$key" '%s' "$dir"
   printf -v "NOTIFY_AGENT_PID_$key" '%s' "$pid"
 }
@@ -176,6 +181,38 @@ notify_log ()
   cat "$dir/monitor.log" >&2
   echo "----- $1: trellis-notify log -----" >&2
   cat "$dir/agent.log" >&2
+}
+
+# notify_log_all: notify_log for every session the test started.
+notify_log_all ()
+{
+  local key
+  for key in ${_notify_keys[@]+"${_notify_keys[@]}"}; do
+    notify_log "$key"
+  done
+}
+
+# notify_expect_count KEY N: KEY's desktop has had exactly N notifications;
+# else the test fails, with every session's log.
+notify_expect_count ()
+{
+  local got
+  got=$(notify_count "$1")
+  if [ "$got" != "$2" ]; then
+    notify_log_all
+    fail "$1's desktop: expected $2 notification(s), saw $got"
+  fi
+}
+
+# notify_expect_summary KEY LINE: LINE is the summary of KEY's last notification.
+notify_expect_summary ()
+{
+  local got
+  got=$(notify_summaries "$1" | tail -n1)
+  if [ "$got" != "$2" ]; then
+    notify_log_all
+    fail "$1's desktop: expected the summary '$2', got '$got'"
+  fi
 }
 
 # notify_session_run KEY UID GID CMD...: CMD as UID in KEY's session (its X

@@ -29,7 +29,7 @@ test_month_only (void **state)
   /* Born 2016-05: 7 until 2024-05-01 (band 6-8), 8 then; 8 until
    * 2025-05-01, then 9 (band 9-12). */
   g_autoptr(TrellisPolicy) policy = trellis_test_load_policy ("[household]\nparents = mum\ntimezone = Europe/Paris\n"
-                                          "[child sam]\nbirth = 2016-05\naccounts = sam\n");
+                                                               "[child sam]\nbirth = 2016-05\naccounts = sam\n");
   const TrellisChild *sam = trellis_policy_find_child (policy, "sam");
   g_autoptr(GDateTime) before = at ("Europe/Paris", 2024, 4, 30, 23, 59);
   g_autoptr(GDateTime) on = at ("Europe/Paris", 2024, 5, 1, 0, 0);
@@ -50,7 +50,7 @@ test_full_date (void **state)
 {
   /* Born 2011-08-17: 12 on 2024-08-16, 13 on 2024-08-17 (band 9-12 → 13-15). */
   g_autoptr(TrellisPolicy) policy = trellis_test_load_policy ("[household]\nparents = mum\ntimezone = Europe/Paris\n"
-                                          "[child kim]\nbirth = 2011-08-17\naccounts = kim\n");
+                                                               "[child kim]\nbirth = 2011-08-17\naccounts = kim\n");
   const TrellisChild *kim = trellis_policy_find_child (policy, "kim");
   g_autoptr(GDateTime) before = at ("Europe/Paris", 2024, 8, 16, 23, 59);
   g_autoptr(GDateTime) on = at ("Europe/Paris", 2024, 8, 17, 0, 0);
@@ -72,9 +72,9 @@ test_household_zone (void **state)
   /* At 2024-08-16 23:30 UTC it is already 17 August in Auckland: the
    * birthday has come there, not yet in New York. */
   g_autoptr(TrellisPolicy) auckland = trellis_test_load_policy ("[household]\nparents = mum\ntimezone = Pacific/Auckland\n"
-                                            "[child kim]\nbirth = 2011-08-17\naccounts = kim\n");
+                                                                 "[child kim]\nbirth = 2011-08-17\naccounts = kim\n");
   g_autoptr(TrellisPolicy) newyork = trellis_test_load_policy ("[household]\nparents = mum\ntimezone = America/New_York\n"
-                                          "[child kim]\nbirth = 2011-08-17\naccounts = kim\n");
+                                                                "[child kim]\nbirth = 2011-08-17\naccounts = kim\n");
   g_autoptr(GDateTime) utc = at ("UTC", 2024, 8, 16, 23, 30);
 
   assert_int_equal (trellis_child_get_age (auckland, trellis_policy_find_child (auckland, "kim"), utc), 13);
@@ -94,7 +94,7 @@ test_leap_day (void **state)
 {
   /* Born 2012-02-29: the birthday is 1 March in other years. */
   g_autoptr(TrellisPolicy) policy = trellis_test_load_policy ("[household]\nparents = mum\ntimezone = UTC\n"
-                                          "[child lea]\nbirth = 2012-02-29\naccounts = lea\n");
+                                                               "[child lea]\nbirth = 2012-02-29\naccounts = lea\n");
   const TrellisChild *lea = trellis_policy_find_child (policy, "lea");
   g_autoptr(GDateTime) feb28 = at ("UTC", 2021, 2, 28, 12, 0);
   g_autoptr(GDateTime) mar1 = at ("UTC", 2021, 3, 1, 0, 0);

@@ -23,7 +23,8 @@ test_birth_refused (void **state)
   g_autoptr(GDateTime) born = g_date_time_add_full (now, -18, 0, -2, 0, 0, 0);
   g_autofree char *date = g_date_time_format (born, "%Y-%m-%d");
   g_autofree char *text = g_strdup_printf ("[household]\nparents = mum\ntimezone = UTC\n"
-                                           "[child a]\nbirth = %s\naccounts = a\n", date);
+                                           "[child a]\nbirth = %s\naccounts = a\n",
+                                           date);
   g_autofree char *message = trellis_test_refused_policy (text);
   g_autofree char *expected = g_strdup_printf ("household.conf:5:9: born %s, a is 18: Trellis does not filter adults: remove this section",
                                                date);

@@ -19,14 +19,14 @@ typedef struct
 /* The naive matcher: every entry in a hash table, and a suffix walk. */
 typedef struct
 {
-  GHashTable *table;   /* (owned) name → Value */
+  GHashTable *table; /* (owned) name → Value */
 } Naive;
 
 static void
-naive_add (Naive      *naive,
+naive_add (Naive *naive,
            const char *name,
-           guint32     bits,
-           guint32     rule)
+           guint32 bits,
+           guint32 rule)
 {
   Value *value = g_hash_table_lookup (naive->table, name);
 
@@ -46,8 +46,8 @@ naive_add (Naive      *naive,
 /* Returns: the offset into @name of the longest listed suffix, or -1. */
 static gssize
 naive_lookup (const Naive *naive,
-              const char  *name,
-              Value       *ret_value)
+              const char *name,
+              Value *ret_value)
 {
   g_autofree char *lower = g_ascii_strdown (name, -1);
   gsize len = strlen (lower);
@@ -72,10 +72,10 @@ naive_lookup (const Naive *naive,
 
 typedef struct
 {
-  GRand     *rand;    /* (owned) */
-  GPtrArray *labels;  /* (owned) a pool, so that names share labels */
-  GPtrArray *tlds;    /* (owned) */
-  guint32    seed;
+  GRand *rand;       /* (owned) */
+  GPtrArray *labels; /* (owned) a pool, so that names share labels */
+  GPtrArray *tlds;   /* (owned) */
+  guint32 seed;
 } Fixture;
 
 static char *
@@ -125,7 +125,7 @@ teardown (void **state)
 }
 
 static const char *
-pick (Fixture   *f,
+pick (Fixture *f,
       GPtrArray *pool)
 {
   return pool->pdata[g_rand_int_range (f->rand, 0, (gint32) pool->len)];
@@ -155,7 +155,7 @@ random_name (Fixture *f)
 /* A query: an entry, a subdomain of one, a near miss, a parent, or noise;
  * sometimes in mixed case or with a trailing dot. */
 static char *
-random_query (Fixture   *f,
+random_query (Fixture *f,
               GPtrArray *entries)
 {
   const char *entry = entries->len > 0 ? pick (f, entries) : "example.com";
@@ -174,25 +174,25 @@ random_query (Fixture   *f,
       q = g_strdup_printf ("%s.%s.%s", pick (f, f->labels), pick (f, f->labels), entry);
       break;
     case 3:
-      q = g_strdup_printf ("%s%s", pick (f, f->labels), entry);   /* "notexample.com" */
+      q = g_strdup_printf ("%s%s", pick (f, f->labels), entry); /* "notexample.com" */
       break;
     case 4:
       {
         const char *dot = strchr (entry, '.');
 
-        q = g_strdup (dot != NULL ? dot + 1 : entry);               /* a parent */
+        q = g_strdup (dot != NULL ? dot + 1 : entry); /* a parent */
         break;
       }
     case 5:
       {
         gsize len = strlen (entry);
 
-        q = g_strdup (entry);                                       /* a changed byte */
+        q = g_strdup (entry); /* a changed byte */
         q[g_rand_int_range (f->rand, 0, (gint32) len)] = 'q';
         break;
       }
     case 6:
-      q = g_strdup_printf ("%s.%s", entry, pick (f, f->tlds));     /* entry as a prefix */
+      q = g_strdup_printf ("%s.%s", entry, pick (f, f->tlds)); /* entry as a prefix */
       break;
     default:
       q = random_name (f);
@@ -227,11 +227,11 @@ random_query (Fixture   *f,
 /* Builds both matchers from @n_entries random entries and compares them on
  * @n_queries queries.  Returns: the number of queries that matched. */
 static guint
-compare_names (Fixture   *f,
+compare_names (Fixture *f,
                GPtrArray *names,
-               guint      n_entries,
-               guint      n_queries,
-               gboolean   through_file)
+               guint n_entries,
+               guint n_queries,
+               gboolean through_file)
 {
   g_autoptr(TrellisDomainIndexBuilder) builder = trellis_domain_index_builder_new ();
   g_autoptr(TrellisDomainIndex) index = NULL;
@@ -342,10 +342,10 @@ compare_names (Fixture   *f,
 }
 
 static guint
-compare (Fixture  *f,
-         guint     n_entries,
-         guint     n_queries,
-         gboolean  through_file)
+compare (Fixture *f,
+         guint n_entries,
+         guint n_queries,
+         gboolean through_file)
 {
   return compare_names (f, NULL, n_entries, n_queries, through_file);
 }

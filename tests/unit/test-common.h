@@ -43,7 +43,7 @@ trellis_test_refused_policy (const char *text)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(TrellisPolicy) policy = trellis_policy_load_data (text, strlen (text), "household.conf",
-                                                              TRELLIS_SRC_DATADIR, &error);
+                                                               TRELLIS_SRC_DATADIR, &error);
 
   if (policy != NULL)
     fail_msg ("accepted:\n%s", text);

@@ -28,24 +28,24 @@ typedef enum {
 } FakeRole;
 
 typedef struct {
-  FakeRole  role;
-  char     *child;          /* the caller's child when FAKE_CHILD */
-  guint32   whois_uid;      /* last uid asked about */
-  guint     n_whois;
-  guint     n_calls;        /* backend calls beyond whois */
-  char     *last_child;     /* CHILD the backend was last given ("(all)" for NULL) */
-  guint32   last_id;
-  gint64    last_seconds;
-  guint64   last_before;    /* GetLog's cursor, as the backend got it */
-  guint32   last_limit;
-  gboolean  wrong_type;     /* get_status and get_log answer with the wrong type */
-  guint     log_delay_ms;   /* get_log and clear_log answer from a thread, this late */
-  gint      log_started;    /* atomic: get_log or clear_log was called */
+  FakeRole role;
+  char *child;       /* the caller's child when FAKE_CHILD */
+  guint32 whois_uid; /* last uid asked about */
+  guint n_whois;
+  guint n_calls;    /* backend calls beyond whois */
+  char *last_child; /* CHILD the backend was last given ("(all)" for NULL) */
+  guint32 last_id;
+  gint64 last_seconds;
+  guint64 last_before; /* GetLog's cursor, as the backend got it */
+  guint32 last_limit;
+  gboolean wrong_type; /* get_status and get_log answer with the wrong type */
+  guint log_delay_ms;  /* get_log and clear_log answer from a thread, this late */
+  gint log_started;    /* atomic: get_log or clear_log was called */
 } Fake;
 
 static gboolean
 known_child (const char *child,
-             GError    **error)
+             GError **error)
 {
   if (g_strcmp0 (child, "alice") == 0 || g_strcmp0 (child, "bob") == 0)
     return TRUE;
@@ -55,7 +55,7 @@ known_child (const char *child,
 }
 
 static void
-fake_saw (Fake       *fake,
+fake_saw (Fake *fake,
           const char *child)
 {
   fake->n_calls++;
@@ -112,10 +112,10 @@ fake_why (gpointer data, const char *child, const char *name, const char *locale
 /* get_log's and clear_log's answer: at once, or from a thread of its own
  * after log_delay_ms, as the daemon's event log would. */
 typedef struct {
-  guint                 delay_ms;
-  GVariant             *reply;   /* (owned) */
-  TrellisDBusReplyFunc  func;
-  gpointer              data;
+  guint delay_ms;
+  GVariant *reply; /* (owned) */
+  TrellisDBusReplyFunc func;
+  gpointer data;
 } FakeLater;
 
 static gpointer
@@ -295,35 +295,35 @@ static const TrellisDBusBackend fake_backend = {
 /* The bus, the service and two client connections */
 
 typedef struct {
-  guint     n;
-  char     *member;       /* of the last signal */
-  GVariant *params;       /* of the last signal */
+  guint n;
+  char *member;     /* of the last signal */
+  GVariant *params; /* of the last signal */
 } Received;
 
 /* ------------------------------------------------------------------------ */
 /* The fake polkit authority */
 
 typedef enum {
-  POLKIT_YES,       /* is_authorized */
-  POLKIT_NO,        /* not authorised, not a challenge */
-  POLKIT_ERROR,     /* a polkit error instead of an answer */
-  POLKIT_HOLD,      /* keeps the invocation in FakePolkit.held */
+  POLKIT_YES,   /* is_authorized */
+  POLKIT_NO,    /* not authorised, not a challenge */
+  POLKIT_ERROR, /* a polkit error instead of an answer */
+  POLKIT_HOLD,  /* keeps the invocation in FakePolkit.held */
 } PolkitAnswer;
 
 typedef struct {
-  GDBusConnection       *conn;      /* NULL: no polkit on the bus */
-  guint                  reg_id;
-  PolkitAnswer           answer;
-  guint                  n_checks;
-  gboolean               asked;
-  char                  *action;
-  char                  *subject_kind;
-  char                  *subject_name;
-  char                  *detail_child;   /* NULL if not among the details */
-  char                  *detail_seconds;
-  guint                  n_details;
-  guint32                flags;
-  char                  *cancellation_id;
+  GDBusConnection *conn; /* NULL: no polkit on the bus */
+  guint reg_id;
+  PolkitAnswer answer;
+  guint n_checks;
+  gboolean asked;
+  char *action;
+  char *subject_kind;
+  char *subject_name;
+  char *detail_child; /* NULL if not among the details */
+  char *detail_seconds;
+  guint n_details;
+  guint32 flags;
+  char *cancellation_id;
   GDBusMethodInvocation *held;
 } FakePolkit;
 
@@ -398,8 +398,8 @@ static const GDBusInterfaceVTable polkit_vtable = { .method_call = polkit_method
 
 static guint32
 bus_name_request (GDBusConnection *c,
-                  const char      *method,
-                  GVariant        *params)
+                  const char *method,
+                  GVariant *params)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) reply = NULL;
@@ -417,15 +417,15 @@ bus_name_request (GDBusConnection *c,
 /* ------------------------------------------------------------------------ */
 
 typedef struct {
-  GTestDBus          *bus;      /* (not owned) the group's */
-  Fake                fake;
-  FakePolkit          polkit;
-  GDBusConnection    *service_conn;
+  GTestDBus *bus; /* (not owned) the group's */
+  Fake fake;
+  FakePolkit polkit;
+  GDBusConnection *service_conn;
   TrellisDBusService *service;
-  GDBusConnection    *a;        /* subscribes in the signal tests */
-  GDBusConnection    *b;        /* never subscribes */
-  Received            got_a, got_b;
-  guint               sub_a, sub_b;
+  GDBusConnection *a; /* subscribes in the signal tests */
+  GDBusConnection *b; /* never subscribes */
+  Received got_a, got_b;
+  guint sub_a, sub_b;
 } Fixture;
 
 static GDBusConnection *
@@ -436,7 +436,7 @@ connect_bus (GTestDBus *bus)
 
   c = g_dbus_connection_new_for_address_sync (g_test_dbus_get_bus_address (bus),
                                               G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT
-                                              | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
+                                                | G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION,
                                               NULL, NULL, &error);
   assert_null (error);
   assert_non_null (c);
@@ -452,7 +452,7 @@ tick (gpointer data)
 /* Runs the main loop until *flag, or @ms pass.  Returns *flag. */
 static gboolean
 wait_until (const gboolean *flag,
-            guint           ms)
+            guint ms)
 {
   gint64 end = g_get_monotonic_time () + (gint64) ms * 1000;
   guint t = g_timeout_add (5, tick, NULL);
@@ -472,9 +472,10 @@ spin (guint ms)
 }
 
 typedef struct {
-  gboolean  done;
+  gboolean done;
   GVariant *reply;
-  GError   *error;
+  GError *error;
+  guint id; /* Ask's, through the generated proxy */
 } Reply;
 
 static void
@@ -490,9 +491,9 @@ call_done (GObject *source, GAsyncResult *res, gpointer data)
  * Returns the reply, or NULL with @error. */
 static GVariant *
 call (GDBusConnection *c,
-      const char      *method,
-      GVariant        *params,
-      GError         **error)
+      const char *method,
+      GVariant *params,
+      GError **error)
 {
   Reply r = { 0 };
 
@@ -509,9 +510,9 @@ call (GDBusConnection *c,
  * Returns the error's message, as the service wrote it. */
 static char *
 call_fails (GDBusConnection *c,
-            const char      *method,
-            GVariant        *params,
-            const char      *name)
+            const char *method,
+            GVariant *params,
+            const char *name)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) reply = call (c, method, params, &error);
@@ -528,18 +529,18 @@ call_fails (GDBusConnection *c,
 
 static void
 assert_call_fails (GDBusConnection *c,
-                   const char      *method,
-                   GVariant        *params,
-                   const char      *name)
+                   const char *method,
+                   GVariant *params,
+                   const char *name)
 {
   g_free (call_fails (c, method, params, name));
 }
 
 static GVariant *
 call_ok (GDBusConnection *c,
-         const char      *method,
-         GVariant        *params,
-         const char      *reply_type)
+         const char *method,
+         GVariant *params,
+         const char *reply_type)
 {
   g_autoptr(GError) error = NULL;
   GVariant *reply = call (c, method, params, &error);
@@ -573,8 +574,8 @@ close_conn (GDBusConnection **c)
 
 /* Puts the fake authority on the bus, answering @answer. */
 static void
-polkit_up (Fixture      *f,
-           PolkitAnswer  answer)
+polkit_up (Fixture *f,
+           PolkitAnswer answer)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GDBusNodeInfo) info = g_dbus_node_info_new_for_xml (polkit_xml, &error);
@@ -686,7 +687,7 @@ teardown (void **state)
   close_conn (&f->a);
   close_conn (&f->b);
   close_conn (&f->service_conn);
-  spin (200);  /* let pending idles drop their references */
+  spin (200); /* let pending idles drop their references */
   *state = f->bus;
   g_free (f->fake.child);
   g_free (f->fake.last_child);
@@ -964,16 +965,18 @@ test_control_characters_refused (void **state)
 {
   Fixture *f = *state;
   static const char *const bad[] = {
-    "\x1b[2K\x1b[1A#1  sam asked for school.example: approved",  /* ESC: CSI */
-    "line one\nline two",                                           /* a forged line */
+    "\x1b[2K\x1b[1A#1  sam asked for school.example: approved", /* ESC: CSI */
+    "line one\nline two",                                       /* a forged line */
     "tab\there",
     "bell\a",
     "del\x7f",
-    "\xc2\x9b" "2K",                                                /* C1 CSI, U+009B */
-    "\xc2\x85" "next line",                                         /* U+0085 NEL */
-    "abc\xe2\x80\xaemoc.elpmaxe",                                  /* U+202E RLO */
-    "\xe2\x81\xa6isolated\xe2\x81\xa9",                             /* U+2066, U+2069 */
-    "one\xe2\x80\xa8two",                                          /* U+2028 */
+    "\xc2\x9b"
+    "2K", /* C1 CSI, U+009B */
+    "\xc2\x85"
+    "next line",                        /* U+0085 NEL */
+    "abc\xe2\x80\xaemoc.elpmaxe",       /* U+202E RLO */
+    "\xe2\x81\xa6isolated\xe2\x81\xa9", /* U+2066, U+2069 */
+    "one\xe2\x80\xa8two",               /* U+2028 */
   };
   g_autofree char *text = NULL;
 
@@ -994,7 +997,9 @@ test_control_characters_refused (void **state)
   set_role (f, FAKE_PARENT, NULL);
   assert_call_fails (f->a, "Decline", g_variant_new ("(us)", 7, "no\x1b]0;owned\x07"),
                      "org.freedesktop.DBus.Error.InvalidArgs");
-  assert_call_fails (f->a, "GetLog", g_variant_new ("(su)", "ali\x1b" "ce", 0),
+  assert_call_fails (f->a, "GetLog", g_variant_new ("(su)", "ali\x1b"
+                                                            "ce",
+                                                    0),
                      "org.freedesktop.DBus.Error.InvalidArgs");
   assert_int_equal (f->fake.n_calls, 0);
 
@@ -1010,11 +1015,11 @@ test_control_characters_refused (void **state)
   {
     g_autoptr(GVariant) r1 = NULL, r2 = NULL;
 
-    r1 = call_ok (f->a, "Ask", g_variant_new ("(ss)", "example.org",
-                                              "<b>for school</b> & <3"), "(u)");
-    r2 = call_ok (f->a, "Ask", g_variant_new ("(ss)", "example.org",
-                                              "\xd9\x84\xd9\x84\xd9\x85\xd8\xaf\xd8\xb1\xd8\xb3\xd8\xa9 "
-                                              "\xe2\x80\x8f" "example.org"), "(u)");
+    r1 = call_ok (f->a, "Ask", g_variant_new ("(ss)", "example.org", "<b>for school</b> & <3"), "(u)");
+    r2 = call_ok (f->a, "Ask", g_variant_new ("(ss)", "example.org", "\xd9\x84\xd9\x84\xd9\x85\xd8\xaf\xd8\xb1\xd8\xb3\xd8\xa9 "
+                                                                     "\xe2\x80\x8f"
+                                                                     "example.org"),
+                  "(u)");
   }
   assert_int_equal (f->fake.n_calls, 2);
 }
@@ -1032,6 +1037,49 @@ test_not_found (void **state)
   assert_call_fails (f->a, "Approve", g_variant_new ("(ux)", 99, (gint64) 60),
                      "org.trellis.Trellis1.Error.NotFound");
   assert_int_equal (f->fake.last_id, 99);
+}
+
+static void
+proxy_call_done (GObject *source, GAsyncResult *res, gpointer data)
+{
+  Reply *r = data;
+
+  r->reply = NULL;
+  if (trellis_trellis1_call_ask_finish (TRELLIS_TRELLIS1 (source), &r->id, res, &r->error))
+    r->reply = g_variant_ref_sink (g_variant_new ("(u)", r->id));
+  r->done = TRUE;
+}
+
+/* The clients' proxy is generated from the same XML as the service's
+ * skeleton, and names the service as bus/trellis-bus.h does: a call made
+ * through it arrives with its arguments and comes back typed. */
+static void
+test_generated_proxy_reaches_service (void **state)
+{
+  Fixture *f = *state;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TrellisTrellis1) proxy = NULL;
+  g_autofree char *owner = NULL;
+  Reply r = { 0 };
+
+  assert_string_equal (trellis_trellis1_interface_info ()->name, TRELLIS_DBUS_INTERFACE);
+  /* GetNameOwner is answered by the bus, not by this thread's loop. */
+  proxy = trellis_trellis1_proxy_new_sync (f->a,
+                                           G_DBUS_PROXY_FLAGS_DO_NOT_LOAD_PROPERTIES
+                                             | G_DBUS_PROXY_FLAGS_DO_NOT_CONNECT_SIGNALS
+                                             | G_DBUS_PROXY_FLAGS_DO_NOT_AUTO_START,
+                                           TRELLIS_DBUS_NAME, TRELLIS_DBUS_PATH, NULL, &error);
+  assert_null (error);
+  owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (proxy));
+  assert_non_null (owner);
+  set_role (f, FAKE_CHILD, "alice");
+  trellis_trellis1_call_ask (proxy, "example.org", "for homework", NULL, proxy_call_done, &r);
+  assert_true (wait_until (&r.done, 10000));
+  if (r.error != NULL)
+    fail_msg ("Ask through the proxy: %s", r.error->message);
+  assert_int_equal (r.id, 42);
+  assert_string_equal (f->fake.last_child, "alice");
+  g_variant_unref (r.reply);
 }
 
 static void
@@ -1072,7 +1120,7 @@ test_log_answered_later (void **state)
   /* Both are with the backend; a third call is answered before them. */
   {
     g_autoptr(GVariant) status = call_ok (f->a, "GetStatus", g_variant_new ("(s)", ""),
-                                          "(a{sv})");
+                                           "(a{sv})");
   }
   assert_false (r.done);
   assert_false (c.done);
@@ -1159,7 +1207,8 @@ test_signals_unicast (void **state)
   /* Alice's block reaches alice's subscribed agent, and no one else. */
   assert_int_equal (trellis_dbus_service_emit_blocked (f->service, "alice", "casino.example",
                                                        "category", "Gambling sites are blocked.",
-                                                       1700003600), 1);
+                                                       1700003600),
+                    1);
   settle (f);
   assert_true (got_one (&f->got_a));
   assert_int_equal (f->got_a.n, 1);
@@ -1174,7 +1223,8 @@ test_signals_unicast (void **state)
 
   /* Bob's block does not reach alice. */
   assert_int_equal (trellis_dbus_service_emit_blocked (f->service, "bob", "casino.example",
-                                                       "category", "x", 0), 0);
+                                                       "category", "x", 0),
+                    0);
   settle (f);
   assert_int_equal (f->got_a.n, 1);
   assert_int_equal (f->got_b.n, 0);
@@ -1183,7 +1233,8 @@ test_signals_unicast (void **state)
   set_role (f, FAKE_PARENT, NULL);
   assert_int_equal (trellis_dbus_service_emit_request_changed (f->service, 7, "bob",
                                                                "scratch.mit.edu", "approved",
-                                                               "ok"), 1);
+                                                               "ok"),
+                    1);
   settle (f);
   assert_int_equal (f->got_a.n, 2);
   assert_string_equal (f->got_a.member, "RequestChanged");
@@ -1196,7 +1247,8 @@ test_signals_unicast (void **state)
   /* Someone who is nobody's any more gets nothing. */
   set_role (f, FAKE_OTHER, NULL);
   assert_int_equal (trellis_dbus_service_emit_blocked (f->service, "alice", "x.example",
-                                                       "deny", "x", 0), 0);
+                                                       "deny", "x", 0),
+                    0);
 
   /* A subscriber that leaves is forgotten. */
   close_conn (&f->a);
@@ -1261,7 +1313,7 @@ test_subscribers_capped_per_uid (void **state)
   assert_true (gone);
   {
     g_autoptr(GVariant) r = call_ok (conns[TRELLIS_DBUS_SUBSCRIBERS_PER_UID], "Subscribe",
-                                     NULL, "()");
+                                      NULL, "()");
   }
   /* The signal reaches the parent's connection that took the place. */
   assert_int_equal (trellis_dbus_service_emit_request_changed (f->service, 7, "bob",
@@ -1346,7 +1398,7 @@ test_polkit_other_authorized (void **state)
   assert_string_equal (f->polkit.subject_kind, "system-bus-name");
   assert_non_null (f->polkit.subject_name);
   assert_string_equal (f->polkit.subject_name, g_dbus_connection_get_unique_name (f->a));
-  assert_int_equal (f->polkit.flags, 1);   /* AllowUserInteraction */
+  assert_int_equal (f->polkit.flags, 1); /* AllowUserInteraction */
   assert_string_equal (f->polkit.cancellation_id, "");
   assert_int_equal (f->polkit.n_details, 0);
 
@@ -1506,6 +1558,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_parent_reads_any, setup, teardown),
     cmocka_unit_test_setup_teardown (test_parent_only_methods, setup, teardown),
     cmocka_unit_test_setup_teardown (test_invalid_args, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_generated_proxy_reaches_service, setup, teardown),
     cmocka_unit_test_setup_teardown (test_control_characters_refused, setup, teardown),
     cmocka_unit_test_setup_teardown (test_not_found, setup, teardown),
     cmocka_unit_test_setup_teardown (test_backend_wrong_type_is_failed, setup, teardown),

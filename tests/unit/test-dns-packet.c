@@ -24,8 +24,8 @@
  */
 
 typedef struct {
-  uint8_t *data;  /* (owned) test_malloc'ed */
-  size_t   len;
+  uint8_t *data; /* (owned) test_malloc'ed */
+  size_t len;
 } Blob;
 
 static int
@@ -130,8 +130,8 @@ get_u32 (const uint8_t *p)
 
 /* Parses @name and checks the result is 0. */
 static void
-parse_fixture_ok (const char      *name,
-                  Blob            *ret_blob,
+parse_fixture_ok (const char *name,
+                  Blob *ret_blob,
                   TrellisDnsQuery *ret_query)
 {
   Blob blob = fixture_load (name);
@@ -148,9 +148,9 @@ parse_fixture_ok (const char      *name,
  */
 static void
 assert_parse_fails (const uint8_t *data,
-                    size_t         len,
-                    int            expected,
-                    const char    *what)
+                    size_t len,
+                    int expected,
+                    const char *what)
 {
   TrellisDnsQuery q, sentinel;
   int r;
@@ -175,7 +175,7 @@ test_parse_dig_a_edns (void **state)
 
   parse_fixture_ok ("dig-a-edns", &blob, &q);
   assert_int_equal (q.id, 0x9db3);
-  assert_int_equal (q.flags, 0x0120);   /* RD, AD */
+  assert_int_equal (q.flags, 0x0120); /* RD, AD */
   assert_string_equal (q.qname, "example.com");
   assert_int_equal (q.qtype, TRELLIS_DNS_TYPE_A);
   assert_int_equal (q.qclass, 1);
@@ -270,7 +270,7 @@ test_parse_edns_small_size (void **state)
 
   parse_fixture_ok ("edns-small-size", &blob, &q);
   assert_true (q.has_edns);
-  assert_int_equal (q.edns_udp_size, 512);   /* the wire says 100 */
+  assert_int_equal (q.edns_udp_size, 512); /* the wire says 100 */
   assert_true (q.edns_do);
   blob_free (&blob);
 }
@@ -384,9 +384,9 @@ test_parse_every_prefix (void **state)
  * returns its length.
  */
 static size_t
-query_build_labels (uint8_t       *buf,
-                    const size_t  *lens,
-                    size_t         n_lens)
+query_build_labels (uint8_t *buf,
+                    const size_t *lens,
+                    size_t n_lens)
 {
   static const uint8_t header[12] = { 0xab, 0xcd, 0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0 };
   size_t pos = sizeof header;
@@ -447,23 +447,28 @@ test_parse_name_all_escaped (void **state)
  * the root itself); the upstream's answer to a safe-search query can.
  */
 static size_t
-response_build_pointer_chain (uint8_t  *buf,
-                              unsigned  hops)
+response_build_pointer_chain (uint8_t *buf,
+                              unsigned hops)
 {
   static const uint8_t head[] = {
     0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0,
-    1, 'x', 0, 0, 1, 0, 1,
+    1, 'x', 0, 0, 1, 0, 1
   };
   size_t pos = sizeof head;
   size_t rdata, prev;
 
   memcpy (buf, head, sizeof head);
   /* record 1: owner "x", TXT, IN, ttl 0, rdata = root + pointers */
-  buf[pos++] = 0xC0; buf[pos++] = 12;
-  buf[pos++] = 0; buf[pos++] = 16;
-  buf[pos++] = 0; buf[pos++] = 1;
-  memset (buf + pos, 0, 4); pos += 4;
-  buf[pos++] = 0; buf[pos++] = (uint8_t) (1 + 2 * (hops - 1));
+  buf[pos++] = 0xC0;
+  buf[pos++] = 12;
+  buf[pos++] = 0;
+  buf[pos++] = 16;
+  buf[pos++] = 0;
+  buf[pos++] = 1;
+  memset (buf + pos, 0, 4);
+  pos += 4;
+  buf[pos++] = 0;
+  buf[pos++] = (uint8_t) (1 + 2 * (hops - 1));
   rdata = pos;
   buf[pos++] = 0;
   prev = rdata;
@@ -477,11 +482,16 @@ response_build_pointer_chain (uint8_t  *buf,
   /* record 2: owner points at the last link, A, IN, ttl 0, 127.0.0.1 */
   buf[pos++] = (uint8_t) (0xC0 | prev >> 8);
   buf[pos++] = (uint8_t) prev;
-  buf[pos++] = 0; buf[pos++] = 1;
-  buf[pos++] = 0; buf[pos++] = 1;
-  memset (buf + pos, 0, 4); pos += 4;
-  buf[pos++] = 0; buf[pos++] = 4;
-  memcpy (buf + pos, "\x7f\0\0\1", 4); pos += 4;
+  buf[pos++] = 0;
+  buf[pos++] = 1;
+  buf[pos++] = 0;
+  buf[pos++] = 1;
+  memset (buf + pos, 0, 4);
+  pos += 4;
+  buf[pos++] = 0;
+  buf[pos++] = 4;
+  memcpy (buf + pos, "\x7f\0\0\1", 4);
+  pos += 4;
   return pos;
 }
 
@@ -500,7 +510,8 @@ test_upstream_pointer_hop_cap (void **state)
 
   len = response_build_pointer_chain (up, 16);
   assert_true (trellis_dns_safe_search_reply_build (query, (size_t) qlen, &q, "x", up, len,
-                                                    0x1234, false, reply, sizeof reply) > 0);
+                                                    0x1234, false, reply, sizeof reply)
+               > 0);
   len = response_build_pointer_chain (up, 17);
   assert_int_equal (trellis_dns_safe_search_reply_build (query, (size_t) qlen, &q, "x", up, len,
                                                          0x1234, false, reply, sizeof reply),
@@ -518,12 +529,12 @@ static const char deny_text[] = "deny example-game.com (household.conf:12)";
  * offset just past the question.
  */
 static size_t
-assert_reply_common (const uint8_t         *reply,
-                     size_t                 reply_len,
-                     const Blob            *query_blob,
+assert_reply_common (const uint8_t *reply,
+                     size_t reply_len,
+                     const Blob *query_blob,
                      const TrellisDnsQuery *q,
-                     int                    rcode,
-                     uint16_t               arcount)
+                     int rcode,
+                     uint16_t arcount)
 {
   size_t qlen = q->question_end - 12;
   uint16_t flags;
@@ -531,15 +542,15 @@ assert_reply_common (const uint8_t         *reply,
   assert_true (reply_len >= 12 + qlen);
   assert_int_equal (get_u16 (reply), q->id);
   flags = get_u16 (reply + 2);
-  assert_true (flags & 0x8000);                          /* QR */
-  assert_int_equal ((flags >> 11) & 0xf, 0);             /* opcode */
-  assert_false (flags & 0x0400);                         /* AA */
-  assert_false (flags & 0x0200);                         /* TC */
-  assert_int_equal (flags & 0x0100, q->flags & 0x0100);  /* RD copied */
-  assert_true (flags & 0x0080);                          /* RA */
-  assert_false (flags & 0x0040);                         /* Z */
-  assert_false (flags & 0x0020);                         /* AD */
-  assert_int_equal (flags & 0x0010, q->flags & 0x0010);  /* CD copied */
+  assert_true (flags & 0x8000);                         /* QR */
+  assert_int_equal ((flags >> 11) & 0xf, 0);            /* opcode */
+  assert_false (flags & 0x0400);                        /* AA */
+  assert_false (flags & 0x0200);                        /* TC */
+  assert_int_equal (flags & 0x0100, q->flags & 0x0100); /* RD copied */
+  assert_true (flags & 0x0080);                         /* RA */
+  assert_false (flags & 0x0040);                        /* Z */
+  assert_false (flags & 0x0020);                        /* AD */
+  assert_int_equal (flags & 0x0010, q->flags & 0x0010); /* CD copied */
   assert_int_equal (flags & 0x000f, rcode);
   assert_int_equal (get_u16 (reply + 4), 1);
   assert_int_equal (get_u16 (reply + 6), 0);
@@ -554,20 +565,20 @@ assert_reply_common (const uint8_t         *reply,
  * points at the rdata.
  */
 static uint16_t
-assert_reply_opt (const uint8_t  *p,
-                  const uint8_t  *end,
-                  bool            do_bit,
+assert_reply_opt (const uint8_t *p,
+                  const uint8_t *end,
+                  bool do_bit,
                   const uint8_t **ret_rdata)
 {
   uint16_t rdlength;
 
   assert_true (end - p >= 11);
-  assert_int_equal (p[0], 0);                           /* root owner */
+  assert_int_equal (p[0], 0); /* root owner */
   assert_int_equal (get_u16 (p + 1), TRELLIS_DNS_TYPE_OPT);
   assert_int_equal (get_u16 (p + 3), 1232);
   assert_int_equal (get_u32 (p + 5), do_bit ? 0x8000u : 0);
   rdlength = get_u16 (p + 9);
-  assert_int_equal (end - (p + 11), rdlength);          /* nothing after */
+  assert_int_equal (end - (p + 11), rdlength); /* nothing after */
   *ret_rdata = p + 11;
   return rdlength;
 }
@@ -590,7 +601,7 @@ test_reply_nxdomain_ede (void **state)
   assert_int_equal (n, 12 + 17 + 11 + 6 + text_len);
 
   pos = assert_reply_common (reply, (size_t) n, &blob, &q, TRELLIS_DNS_RCODE_NXDOMAIN, 1);
-  assert_int_equal (get_u16 (reply + 2), 0x8183);   /* QR RD RA NXDOMAIN; AD dropped */
+  assert_int_equal (get_u16 (reply + 2), 0x8183); /* QR RD RA NXDOMAIN; AD dropped */
   assert_int_equal (assert_reply_opt (reply + pos, reply + n, false, &rdata), 6 + text_len);
   assert_int_equal (get_u16 (rdata), TRELLIS_DNS_EDNS_OPTION_EDE);
   assert_int_equal (get_u16 (rdata + 2), 2 + text_len);
@@ -654,7 +665,7 @@ test_reply_without_edns (void **state)
   parse_fixture_ok ("dig-noedns", &blob, &q);
   n = trellis_dns_reply_build (blob.data, blob.len, &q, TRELLIS_DNS_RCODE_NXDOMAIN,
                                TRELLIS_DNS_EDE_FILTERED, deny_text, reply, sizeof reply);
-  assert_int_equal (n, blob.len);   /* header + question, nothing more */
+  assert_int_equal (n, blob.len); /* header + question, nothing more */
   assert_reply_common (reply, (size_t) n, &blob, &q, TRELLIS_DNS_RCODE_NXDOMAIN, 0);
   blob_free (&blob);
 }
@@ -683,13 +694,13 @@ test_reply_truncates_utf8 (void **state)
 
   /* edns-small-size: the requestor says 100, which means 512 */
   parse_fixture_ok ("edns-small-size", &blob, &q);
-  room = 512 - (12 + 17 + 11 + 6);                  /* 466 */
+  room = 512 - (12 + 17 + 11 + 6); /* 466 */
   n = trellis_dns_reply_build (blob.data, blob.len, &q, TRELLIS_DNS_RCODE_NXDOMAIN,
                                TRELLIS_DNS_EDE_FILTERED, text, reply, sizeof reply);
   assert_true (n > 0 && n <= 512);
   pos = assert_reply_common (reply, (size_t) n, &blob, &q, TRELLIS_DNS_RCODE_NXDOMAIN, 1);
   got = assert_reply_opt (reply + pos, reply + n, true, &rdata) - 6u;
-  assert_int_equal (got, 2 + 3 * ((room - 2) / 3));   /* 464: 466 would split a euro */
+  assert_int_equal (got, 2 + 3 * ((room - 2) / 3)); /* 464: 466 would split a euro */
   assert_true (got < room);
   assert_true (((uint8_t) text[got] & 0xC0) != 0x80);
   assert_memory_equal (rdata + 6, text, got);
@@ -748,7 +759,7 @@ test_reply_small_cap (void **state)
   pos = assert_reply_common (reply, (size_t) n, &blob, &q, 3, 1);
   assert_int_equal (assert_reply_opt (reply + pos, reply + n, false, &rdata), 6);
   assert_int_equal (get_u16 (rdata + 2), 2);
-  assert_int_equal (reply[bare + 6], 0x5a);   /* nothing written past the end */
+  assert_int_equal (reply[bare + 6], 0x5a); /* nothing written past the end */
   blob_free (&blob);
 }
 
@@ -796,7 +807,12 @@ put_be32_for_test (uint8_t *p, uint32_t v)
 }
 
 static const uint8_t forcesafe_wire[] =
-  "\x0f" "forcesafesearch" "\x06" "google" "\x03" "com";   /* + the NUL */
+  "\x0f"
+  "forcesafesearch"
+  "\x06"
+  "google"
+  "\x03"
+  "com"; /* + the NUL */
 
 /* Builds the child's query for @name/@qtype (id 0xbeef) and parses it. */
 static size_t
@@ -893,7 +909,7 @@ test_query_build (void **state)
   assert_int_equal (n, 12 + 28 + 4 + 11);
   assert_int_equal (trellis_dns_query_parse (buf, (size_t) n, &q), 0);
   assert_int_equal (q.id, 0x4242);
-  assert_int_equal (q.flags, 0x0100);            /* RD only */
+  assert_int_equal (q.flags, 0x0100); /* RD only */
   assert_string_equal (q.qname, "forcesafesearch.google.com");
   assert_int_equal (q.qtype, TRELLIS_DNS_TYPE_AAAA);
   assert_int_equal (q.qclass, 1);
@@ -946,7 +962,7 @@ test_safe_search_reply_google_a (void **state)
                                            up.data, up.len, 0x1234, false, reply, sizeof reply);
   assert_true (n > 0);
   assert_int_equal (get_u16 (reply), 0xbeef);
-  assert_int_equal (get_u16 (reply + 2), 0x8180);   /* QR RD RA, NOERROR; no AA */
+  assert_int_equal (get_u16 (reply + 2), 0x8180); /* QR RD RA, NOERROR; no AA */
   assert_int_equal (get_u16 (reply + 4), 1);
   assert_int_equal (get_u16 (reply + 6), 2);
   assert_int_equal (get_u16 (reply + 8), 0);
@@ -960,14 +976,14 @@ test_safe_search_reply_google_a (void **state)
                     TRELLIS_DNS_TYPE_CNAME);
   assert_string_equal (owner, "www.google.com");
   assert_string_equal (cname, "forcesafesearch.google.com");
-  assert_int_equal (ttl, 0);          /* the upstream's TTL was 0 */
-  assert_int_equal (rdlength, 28);    /* written whole */
+  assert_int_equal (ttl, 0);       /* the upstream's TTL was 0 */
+  assert_int_equal (rdlength, 28); /* written whole */
 
   assert_int_equal (reply_rr (reply, (size_t) n, &pos, owner, &ttl, cname, rdata, &rdlength),
                     TRELLIS_DNS_TYPE_A);
   assert_string_equal (owner, "forcesafesearch.google.com");
   assert_int_equal (rdlength, 4);
-  assert_memory_equal (rdata, "\xd8\xef\x26\x78", 4);   /* 216.239.38.120 */
+  assert_memory_equal (rdata, "\xd8\xef\x26\x78", 4); /* 216.239.38.120 */
 
   /* OPT, then nothing. */
   assert_int_equal (reply[pos], 0);
@@ -977,7 +993,8 @@ test_safe_search_reply_google_a (void **state)
   /* Over TCP the same message. */
   assert_int_equal (trellis_dns_safe_search_reply_build (query, qlen, &q, "forcesafesearch.google.com",
                                                          up.data, up.len, 0x1234, true, reply,
-                                                         sizeof reply), n);
+                                                         sizeof reply),
+                    n);
   blob_free (&up);
 }
 
@@ -1000,7 +1017,7 @@ test_safe_search_reply_aaaa_and_ttl (void **state)
                                            up.data, up.len, 0x2345, false, reply, sizeof reply);
   assert_true (n > 0);
   assert_int_equal (get_u16 (reply + 6), 2);
-  assert_int_equal (get_u16 (reply + 10), 0);       /* no EDNS in the query: no OPT */
+  assert_int_equal (get_u16 (reply + 10), 0); /* no EDNS in the query: no OPT */
   pos = q.question_end;
   reply_rr (reply, (size_t) n, &pos, owner, &ttl, cname, rdata, &rdlength);
   assert_string_equal (owner, "www.google.fr");
@@ -1056,8 +1073,8 @@ upstream_start (uint8_t *buf, uint16_t qtype)
   ssize_t n = trellis_dns_query_build (0x1234, "forcesafesearch.google.com", qtype, false, buf, 512);
 
   assert_true (n > 0);
-  buf[2] = 0x81;   /* QR RD */
-  buf[3] = 0x80;   /* RA */
+  buf[2] = 0x81; /* QR RD */
+  buf[3] = 0x80; /* RA */
   return (size_t) n;
 }
 
@@ -1069,7 +1086,7 @@ upstream_add_a (uint8_t *buf, size_t pos, const uint8_t *owner, size_t owner_len
   pos += owner_len;
   memcpy (buf + pos, "\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04", 10);
   memcpy (buf + pos + 10, addr, 4);
-  buf[7]++;   /* ANCOUNT (< 256 here) */
+  buf[7]++; /* ANCOUNT (< 256 here) */
   return pos + 14;
 }
 
@@ -1087,7 +1104,12 @@ test_safe_search_reply_skips_foreign_records (void **state)
   ssize_t n;
 
   /* A record for someone else, then ours (by pointer), then a TXT of ours. */
-  ulen = upstream_add_a (up, ulen, (const uint8_t *) "\x04" "evil" "\x07" "example" "\x00", 14,
+  ulen = upstream_add_a (up, ulen, (const uint8_t *) "\x04"
+                                                     "evil"
+                                                     "\x07"
+                                                     "example"
+                                                     "\x00",
+                         14,
                          (const uint8_t *) "\x06\x06\x06\x06");
   ulen = upstream_add_a (up, ulen, (const uint8_t *) "\xc0\x0c", 2, (const uint8_t *) "\x01\x02\x03\x04");
   memcpy (up + ulen, "\xc0\x0c\x00\x10\x00\x01\x00\x00\x00\x3c\x00\x02\x01x", 14);
@@ -1156,8 +1178,8 @@ test_safe_search_reply_truncation (void **state)
     }
   n = trellis_dns_safe_search_reply_build (query, qlen, &q, "forcesafesearch.google.com",
                                            up, ulen, 0x1234, false, reply, sizeof reply);
-  assert_int_equal (n, (ssize_t) qlen);             /* header + question only */
-  assert_int_equal (get_u16 (reply + 2), 0x8380);   /* TC */
+  assert_int_equal (n, (ssize_t) qlen);           /* header + question only */
+  assert_int_equal (get_u16 (reply + 2), 0x8380); /* TC */
   assert_int_equal (get_u16 (reply + 6), 0);
 
   /* Over TCP it fits: the CNAME and 32 addresses. */
@@ -1226,7 +1248,8 @@ test_safe_search_reply_refuses_bad_upstream (void **state)
   assert_int_equal (BUILD (bad, up.len - 11, 0x1234), -EBADMSG);
   /* The answer's owner pointing forward, at itself, into the header. */
   memcpy (bad, up.data, up.len);
-  bad[44] = 0xc0; bad[45] = 50;
+  bad[44] = 0xc0;
+  bad[45] = 50;
   assert_int_equal (BUILD (bad, up.len, 0x1234), -EBADMSG);
   bad[45] = 44;
   assert_int_equal (BUILD (bad, up.len, 0x1234), -EBADMSG);

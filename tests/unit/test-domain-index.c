@@ -8,18 +8,18 @@
 #include "policy/domain-index.h"
 
 /* Header field offsets, as documented in domain-index.c. */
-#define OFF_VERSION 8
+#define OFF_VERSION   8
 #define OFF_N_BUCKETS 28
-#define OFF_N_VALUES 32
-#define OFF_BUCKETS 40
-#define OFF_VALUES 48
-#define HEADER_SIZE 64
+#define OFF_N_VALUES  32
+#define OFF_BUCKETS   40
+#define OFF_VALUES    48
+#define HEADER_SIZE   64
 
 static void
 add (TrellisDomainIndexBuilder *builder,
-     const char                *name,
-     guint32                    bits,
-     guint32                    rule)
+     const char *name,
+     guint32 bits,
+     guint32 rule)
 {
   g_autoptr(GError) error = NULL;
 
@@ -61,10 +61,10 @@ example_index (void)
  * @suffix_offset bytes into @name. */
 static void
 assert_match (TrellisDomainIndex *index,
-              const char         *name,
-              guint32             bits,
-              guint32             rule,
-              gsize               suffix_offset)
+              const char *name,
+              guint32 bits,
+              guint32 rule,
+              gsize suffix_offset)
 {
   guint32 got_bits = 0xdead, got_rule = 0xbeef;
   const char *suffix = NULL;
@@ -80,7 +80,7 @@ assert_match (TrellisDomainIndex *index,
 
 static void
 assert_no_match (TrellisDomainIndex *index,
-                 const char         *name)
+                 const char *name)
 {
   guint32 bits = 0xdead, rule = 0xbeef;
   const char *suffix = (const char *) &bits;
@@ -200,12 +200,23 @@ test_lookup_many (void **state)
   g_autoptr(TrellisDomainIndex) index = example_index ();
   const char *names[] = {
     "www.example.com", "notexample.com", "", "x.ads.example.com.", "exa\\109ple.com",
-    "TEST.ORG", ".", "foo\\.bar.example.com", "bbc.co.uk", "uk", "a.b.c.d.e.f.g.h.i.test.org",
+    "TEST.ORG", ".", "foo\\.bar.example.com", "bbc.co.uk", "uk", "a.b.c.d.e.f.g.h.i.test.org"
   };
-  const struct { gboolean matched; guint32 bits, rule, offset; } want[] = {
-    { TRUE, 0x1, 10, 4 }, { FALSE, 0, 0, 0 }, { FALSE, 0, 0, 0 }, { TRUE, 0x2, 20, 2 },
-    { FALSE, 0, 0, 0 }, { TRUE, 0x4, 30, 0 }, { FALSE, 0, 0, 0 }, { TRUE, 0x1, 10, 9 },
-    { TRUE, 0x10, 50, 4 }, { FALSE, 0, 0, 0 }, { TRUE, 0x4, 30, 18 },
+  const struct {
+    gboolean matched;
+    guint32 bits, rule, offset;
+  } want[] = {
+    { TRUE, 0x1, 10, 4 },
+    { FALSE, 0, 0, 0 },
+    { FALSE, 0, 0, 0 },
+    { TRUE, 0x2, 20, 2 },
+    { FALSE, 0, 0, 0 },
+    { TRUE, 0x4, 30, 0 },
+    { FALSE, 0, 0, 0 },
+    { TRUE, 0x1, 10, 9 },
+    { TRUE, 0x10, 50, 4 },
+    { FALSE, 0, 0, 0 },
+    { TRUE, 0x4, 30, 18 },
   };
   TrellisDomainIndexMatch matches[G_N_ELEMENTS (names)];
   gsize n, i;
@@ -240,7 +251,7 @@ test_builder_rejects (void **state)
   g_autofree char *label64 = g_strnfill (64, 'a');
   const char *bad[] = {
     "", ".", "Example.com", "example.com.", ".example.com", "a..b", "exa mple.com",
-    "ex\\097mple.com", "*.example.com", "ex\xc3\xa4mple.com",
+    "ex\\097mple.com", "*.example.com", "ex\xc3\xa4mple.com"
   };
   guint i;
 
@@ -392,9 +403,9 @@ test_file_round_trip (void **state)
 /* Asserts that @data is refused with @code (-1: CORRUPT or VERSION) and, if given, @words in the message. */
 static void
 assert_refused (const guint8 *data,
-                gsize         size,
-                gint          code,
-                const char   *words)
+                gsize size,
+                gint code,
+                const char *words)
 {
   g_autoptr(GBytes) bytes = g_bytes_new (data, size);
   g_autoptr(GError) error = NULL;

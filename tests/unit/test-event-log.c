@@ -21,8 +21,8 @@
 #include "daemon/event-log.h"
 
 typedef struct {
-  char *dir;   /* (owned) */
-  char *path;  /* (owned) dir/log/events.db: the log/ part does not exist yet */
+  char *dir;  /* (owned) */
+  char *path; /* (owned) dir/log/events.db: the log/ part does not exist yet */
 } Fixture;
 
 static int
@@ -65,7 +65,7 @@ open_ok (const char *path)
 /* Blocks stored for @child (NULL: everyone): the sum of the entries' counts. */
 static guint64
 count_events (TrellisEventLog *log,
-              const char      *child)
+              const char *child)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) events = trellis_event_log_list (log, child, 0, &error);
@@ -81,7 +81,7 @@ count_events (TrellisEventLog *log,
 /* Entries stored for @child (NULL: everyone). */
 static guint
 count_entries (TrellisEventLog *log,
-               const char      *child)
+               const char *child)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GPtrArray) events = trellis_event_log_list (log, child, 0, &error);
@@ -93,7 +93,7 @@ count_entries (TrellisEventLog *log,
 
 static TrellisEventLogSummary
 summary_of (TrellisEventLog *log,
-            const char      *child)
+            const char *child)
 {
   g_autoptr(GError) error = NULL;
   TrellisEventLogSummary sum = { 0 };
@@ -434,7 +434,7 @@ test_corrupt_moved_aside (void **state)
   g_autofree char *dir = g_path_get_dirname (fx->path);
   static const char *const garbage[] = {
     "this is not a database at all",
-    NULL,   /* a valid header, then garbage pages */
+    NULL, /* a valid header, then garbage pages */
   };
   guint round;
 
@@ -786,7 +786,7 @@ test_crash_never_corrupts (void **state)
   close (pipefd[1]);
   assert_int_equal (read (pipefd[0], &c, 1), 1);
   close (pipefd[0]);
-  g_usleep (300 * 1000);   /* let the writer be mid-transaction, likely */
+  g_usleep (300 * 1000); /* let the writer be mid-transaction, likely */
   kill (pid, SIGKILL);
   assert_int_equal (waitpid (pid, &status, 0), pid);
   assert_true (WIFSIGNALED (status));
@@ -840,9 +840,9 @@ test_newer_schema_refused (void **state)
 /* Folding, the cap, losses, paging, migration, the worker                  */
 
 static TrellisEvent *
-entry_named (GPtrArray  *events,
+entry_named (GPtrArray *events,
              const char *name,
-             gint64      time)
+             gint64 time)
 {
   for (guint i = 0; i < events->len; i++)
     {
@@ -864,7 +864,7 @@ test_fold_repeats (void **state)
   g_autoptr(TrellisEventLog) log = open_ok (fx->path);
   g_autoptr(GPtrArray) events = NULL;
   g_autoptr(GError) error = NULL;
-  const gint64 t0 = 1700000400;   /* a fold interval starts here (a multiple of 600) */
+  const gint64 t0 = 1700000400; /* a fold interval starts here (a multiple of 600) */
   TrellisEventLogStats stats;
   TrellisEvent *ev;
   guint i;
@@ -939,7 +939,7 @@ test_cap_drops_oldest (void **state)
   g_autoptr(GError) error = NULL;
   const guint over = 700;
   const guint n = TRELLIS_EVENT_LOG_CHILD_ENTRIES_MAX + over;
-  const gint64 t0 = 1700000400;   /* one fold interval: t0 .. t0 + 599 */
+  const gint64 t0 = 1700000400; /* one fold interval: t0 .. t0 + 599 */
   TrellisEventLogSummary sum;
   TrellisEventLogStats stats;
   guint deleted = 0, hot = 0;
@@ -1078,7 +1078,7 @@ test_paging (void **state)
   do
     {
       g_autoptr(TrellisEventLogPage) page = trellis_event_log_read_page (log, "alice", before, 100,
-                                                                         &error);
+                                                                          &error);
 
       assert_null (error);
       assert_non_null (page);
@@ -1127,7 +1127,7 @@ test_paging (void **state)
   {
     g_autoptr(TrellisEventLogPage) p0 = trellis_event_log_read_page (log, "alice", 0, 0, &error);
     g_autoptr(TrellisEventLogPage) pmax = trellis_event_log_read_page (log, "alice", 0, 100000,
-                                                                       &error);
+                                                                        &error);
 
     assert_int_equal (p0->events->len, TRELLIS_EVENT_LOG_PAGE_DEFAULT);
     assert_int_equal (pmax->events->len, TRELLIS_EVENT_LOG_PAGE_MAX);
@@ -1137,7 +1137,7 @@ test_paging (void **state)
   {
     g_autoptr(TrellisEventLogPage) p = trellis_event_log_read_page (log, "alice", 1, 10, &error);
     g_autoptr(TrellisEventLogPage) q = trellis_event_log_read_page (log, "alice", G_MAXUINT64, 10,
-                                                                    &error);
+                                                                     &error);
 
     assert_int_equal (p->events->len, 0);
     assert_int_equal (p->next, 0);
@@ -1173,33 +1173,35 @@ test_migration_from_v1 (void **state)
   assert_int_equal (g_mkdir (dir, 0700), 0);
   assert_int_equal (sqlite3_open (fx->path, &db), SQLITE_OK);
   assert_int_equal (sqlite3_exec (db,
-    "CREATE TABLE events (id INTEGER PRIMARY KEY, time INTEGER NOT NULL, child TEXT NOT NULL,"
-    "  name TEXT NOT NULL, rule TEXT, category TEXT);"
-    "CREATE INDEX events_child_time ON events (child, time);"
-    "CREATE INDEX events_time ON events (time);"
-    "CREATE TABLE requests (id INTEGER PRIMARY KEY, child TEXT NOT NULL, name TEXT NOT NULL,"
-    "  message TEXT, state TEXT NOT NULL CHECK (state IN ('pending','approved','declined')),"
-    "  created INTEGER NOT NULL, answered INTEGER, answer TEXT, grant_until INTEGER);"
-    "CREATE INDEX requests_child_state ON requests (child, state);"
-    "CREATE TABLE pauses (child TEXT PRIMARY KEY, until INTEGER NOT NULL);"
-    "PRAGMA user_version=1;"
-    "INSERT INTO events (time, child, name, rule, category) VALUES"
-    "  (1200, 'alice', 'a.example', 'deny', NULL),"
-    "  (1300, 'alice', 'a.example', 'deny', NULL),"
-    "  (1799, 'alice', 'a.example', 'deny', NULL),"
-    "  (1800, 'alice', 'a.example', 'deny', NULL),"
-    "  (1810, 'alice', 'a.example', 'category', 'games'),"
-    "  (1820, 'alice', 'b.example', NULL, NULL),"
-    "  (1830, 'alice', 'b.example', NULL, NULL),"
-    "  (1840, 'bob', 'a.example', 'deny', NULL);"
-    "INSERT INTO requests (child, name, message, state, created)"
-    "  VALUES ('alice', 'a.example', 'please', 'pending', 1900);"
-    "INSERT INTO pauses (child, until) VALUES ('bob', 99999);",
-    NULL, NULL, NULL), SQLITE_OK);
+                                  "CREATE TABLE events (id INTEGER PRIMARY KEY, time INTEGER NOT NULL, child TEXT NOT NULL,"
+                                  "  name TEXT NOT NULL, rule TEXT, category TEXT);"
+                                  "CREATE INDEX events_child_time ON events (child, time);"
+                                  "CREATE INDEX events_time ON events (time);"
+                                  "CREATE TABLE requests (id INTEGER PRIMARY KEY, child TEXT NOT NULL, name TEXT NOT NULL,"
+                                  "  message TEXT, state TEXT NOT NULL CHECK (state IN ('pending','approved','declined')),"
+                                  "  created INTEGER NOT NULL, answered INTEGER, answer TEXT, grant_until INTEGER);"
+                                  "CREATE INDEX requests_child_state ON requests (child, state);"
+                                  "CREATE TABLE pauses (child TEXT PRIMARY KEY, until INTEGER NOT NULL);"
+                                  "PRAGMA user_version=1;"
+                                  "INSERT INTO events (time, child, name, rule, category) VALUES"
+                                  "  (1200, 'alice', 'a.example', 'deny', NULL),"
+                                  "  (1300, 'alice', 'a.example', 'deny', NULL),"
+                                  "  (1799, 'alice', 'a.example', 'deny', NULL),"
+                                  "  (1800, 'alice', 'a.example', 'deny', NULL),"
+                                  "  (1810, 'alice', 'a.example', 'category', 'games'),"
+                                  "  (1820, 'alice', 'b.example', NULL, NULL),"
+                                  "  (1830, 'alice', 'b.example', NULL, NULL),"
+                                  "  (1840, 'bob', 'a.example', 'deny', NULL);"
+                                  "INSERT INTO requests (child, name, message, state, created)"
+                                  "  VALUES ('alice', 'a.example', 'please', 'pending', 1900);"
+                                  "INSERT INTO pauses (child, until) VALUES ('bob', 99999);",
+                                  NULL, NULL, NULL),
+                    SQLITE_OK);
   /* carol: more distinct names than the cap allows. */
   assert_int_equal (sqlite3_exec (db, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
   assert_int_equal (sqlite3_prepare_v2 (db, "INSERT INTO events (time, child, name, rule) "
-                                            "VALUES (?1, 'carol', ?2, 'deny')", -1, &stmt, NULL),
+                                            "VALUES (?1, 'carol', ?2, 'deny')",
+                                        -1, &stmt, NULL),
                     SQLITE_OK);
   for (i = 0; i < big; i++)
     {
@@ -1277,12 +1279,12 @@ test_corrupt_purged_on_retention (void **state)
   g_auto(GStrv) removed = NULL;
   static const char *const old_ones[] = {
     "events.db.corrupt-100", "events.db.corrupt-100-wal", "events.db.corrupt-100.1",
-    "events.db.corrupt-999",
+    "events.db.corrupt-999"
   };
   static const char *const kept[] = {
-    "events.db.corrupt-1000",      /* not older than the cutoff */
+    "events.db.corrupt-1000", /* not older than the cutoff */
     "events.db.corrupt-5000",
-    "events.db.corrupt-abc",       /* not ours: no time */
+    "events.db.corrupt-abc", /* not ours: no time */
     "events.db.corrupt-",
     "events.db.corrupt-100x",
     "events.db.corrupt-100.1.2",
@@ -1375,12 +1377,12 @@ test_corrupt_purged_on_retention (void **state)
 /* The _async jobs call back once each, in the worker thread, and all of
  * them before free() returns. */
 typedef struct {
-  gint                  done;      /* atomic */
-  GThread              *thread;
-  TrellisEventLogPage  *page;
-  guint                 deleted;
-  char                **removed;
-  GError               *error;
+  gint done; /* atomic */
+  GThread *thread;
+  TrellisEventLogPage *page;
+  guint deleted;
+  char **removed;
+  GError *error;
 } AsyncResult;
 
 static void

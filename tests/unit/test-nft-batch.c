@@ -29,32 +29,32 @@
 #include "daemon/nft.h"
 
 #define MSG_TYPE(t) ((uint16_t) ((NFNL_SUBSYS_NFTABLES << 8) | (t)))
-#define SEQ_FIRST 4242u
-#define MAX_MSGS 256
+#define SEQ_FIRST   4242u
+#define MAX_MSGS    256
 
 static const uint32_t three_uids[] = { 1000, 1001, 60000 };
 
 /* A built batch and its messages. */
 typedef struct {
-  char                   *buf;
+  char *buf;
   struct mnl_nlmsg_batch *batch;
-  const struct nlmsghdr  *msgs[MAX_MSGS];
-  size_t                  n_msgs;
-  uint32_t                seq_out;
-  size_t                  n_expected;  /* trellis_nft_batch_count () */
-  size_t                  size_hint;   /* trellis_nft_batch_size () */
+  const struct nlmsghdr *msgs[MAX_MSGS];
+  size_t n_msgs;
+  uint32_t seq_out;
+  size_t n_expected; /* trellis_nft_batch_count () */
+  size_t size_hint;  /* trellis_nft_batch_size () */
 } Built;
 
 /* The parameters the tests vary; every uid goes to one child. */
 typedef struct {
-  const char       *table;
-  uint16_t          queue_num;
-  bool              bypass;
-  uint16_t          answer_port;
-  uint32_t          mark;
-  const uint32_t   *uids;
-  size_t            n_uids;
-  TrellisQueueExpr  queue_expr;
+  const char *table;
+  uint16_t queue_num;
+  bool bypass;
+  uint16_t answer_port;
+  uint32_t mark;
+  const uint32_t *uids;
+  size_t n_uids;
+  TrellisQueueExpr queue_expr;
 } TrellisNftConfig;
 
 static TrellisNftPlan *
@@ -93,9 +93,9 @@ config_default (void)
 
 /* Builds @config into a batch with limit @limit (0: the size hint). */
 static int
-built_init (Built                  *b,
+built_init (Built *b,
             const TrellisNftConfig *config,
-            size_t                  limit)
+            size_t limit)
 {
   const struct nlmsghdr *nlh;
   TrellisNftPlan *plan;
@@ -143,7 +143,7 @@ built_clear (Built *b)
 
 static struct nftnl_expr *
 next_expr (struct nftnl_expr_iter *it,
-           const char             *name)
+           const char *name)
 {
   struct nftnl_expr *e = nftnl_expr_iter_next (it);
 
@@ -154,7 +154,7 @@ next_expr (struct nftnl_expr_iter *it,
 
 static void
 expect_meta (struct nftnl_expr_iter *it,
-             uint32_t                key)
+             uint32_t key)
 {
   struct nftnl_expr *e = next_expr (it, "meta");
 
@@ -164,9 +164,9 @@ expect_meta (struct nftnl_expr_iter *it,
 
 static void
 expect_cmp (struct nftnl_expr_iter *it,
-            uint32_t                op,
-            const void             *data,
-            uint32_t                len)
+            uint32_t op,
+            const void *data,
+            uint32_t len)
 {
   struct nftnl_expr *e = next_expr (it, "cmp");
   const void *got;
@@ -195,7 +195,7 @@ expect_skuid_in_set (struct nftnl_expr_iter *it)
 
 static void
 expect_mark (struct nftnl_expr_iter *it,
-             uint32_t                mark)
+             uint32_t mark)
 {
   expect_meta (it, NFT_META_MARK);
   expect_cmp (it, NFT_CMP_EQ, &mark, sizeof mark);
@@ -203,9 +203,9 @@ expect_mark (struct nftnl_expr_iter *it,
 
 static void
 expect_dport_53 (struct nftnl_expr_iter *it,
-                 uint8_t                 l4proto)
+                 uint8_t l4proto)
 {
-  const uint8_t dport[2] = { 0x00, 0x35 };  /* 53, network order */
+  const uint8_t dport[2] = { 0x00, 0x35 }; /* 53, network order */
   struct nftnl_expr *e;
 
   expect_meta (it, NFT_META_L4PROTO);
@@ -221,7 +221,7 @@ expect_dport_53 (struct nftnl_expr_iter *it,
 static void
 expect_ct_state_new (struct nftnl_expr_iter *it)
 {
-  const uint32_t mask = 0x08;  /* NF_CT_STATE_BIT (IP_CT_NEW) */
+  const uint32_t mask = 0x08; /* NF_CT_STATE_BIT (IP_CT_NEW) */
   const uint32_t zero = 0;
   struct nftnl_expr *e;
   const void *got;
@@ -248,7 +248,7 @@ expect_ct_state_new (struct nftnl_expr_iter *it)
 static void
 expect_queue_bypass (struct nftnl_expr_iter *it,
                      const TrellisNftConfig *config,
-                     bool                    bypass)
+                     bool bypass)
 {
   struct nftnl_expr *e;
 
@@ -298,7 +298,7 @@ expect_queue (struct nftnl_expr_iter *it,
 
 static void
 expect_redirect (struct nftnl_expr_iter *it,
-                 uint16_t                port)
+                 uint16_t port)
 {
   const uint8_t nport[2] = { port >> 8, port & 0xff };
   struct nftnl_expr *e;
@@ -330,9 +330,9 @@ expect_drop (struct nftnl_expr_iter *it)
 
 static void
 check_header (const struct nlmsghdr *nlh,
-              uint16_t               type,
-              uint32_t               seq,
-              bool                   ack)
+              uint16_t type,
+              uint32_t seq,
+              bool ack)
 {
   const struct nfgenmsg *nfg = mnl_nlmsg_get_payload (nlh);
 
@@ -349,7 +349,7 @@ check_header (const struct nlmsghdr *nlh,
 
 static void
 check_table (const struct nlmsghdr *nlh,
-             const char            *name)
+             const char *name)
 {
   struct nftnl_table *t = nftnl_table_alloc ();
 
@@ -364,7 +364,7 @@ check_table (const struct nlmsghdr *nlh,
 
 static void
 check_set (const struct nlmsghdr *nlh,
-           const char            *table)
+           const char *table)
 {
   /* NFTNL_UDATA_SET_KEYBYTEORDER (0), length 4, host byte order (1) */
   const uint8_t udata_want[] = { 0, 4, 1, 0, 0, 0 };
@@ -376,7 +376,7 @@ check_set (const struct nlmsghdr *nlh,
   assert_string_equal (nftnl_set_get_str (s, NFTNL_SET_TABLE), table);
   assert_string_equal (nftnl_set_get_str (s, NFTNL_SET_NAME), "protected-uids");
   assert_int_equal (nftnl_set_get_u32 (s, NFTNL_SET_FAMILY), NFPROTO_INET);
-  assert_int_equal (nftnl_set_get_u32 (s, NFTNL_SET_KEY_TYPE), 24);  /* nft's "uid" */
+  assert_int_equal (nftnl_set_get_u32 (s, NFTNL_SET_KEY_TYPE), 24); /* nft's "uid" */
   assert_int_equal (nftnl_set_get_u32 (s, NFTNL_SET_KEY_LEN), 4);
   assert_int_equal (nftnl_set_get_u32 (s, NFTNL_SET_FLAGS), 0);
   assert_false (nftnl_set_is_set (s, NFTNL_SET_DATA_TYPE));
@@ -423,10 +423,10 @@ elems_msg_normalize (const struct nlmsghdr *nlh)
 /* Appends the message's elements to @uids at *@n. */
 static void
 collect_elems (const struct nlmsghdr *nlh,
-               const char            *table,
-               uint32_t              *uids,
-               size_t                 cap,
-               size_t                *n)
+               const char *table,
+               uint32_t *uids,
+               size_t cap,
+               size_t *n)
 {
   struct nftnl_set *s = nftnl_set_alloc ();
   struct nlmsghdr *copy = elems_msg_normalize (nlh);
@@ -454,11 +454,11 @@ collect_elems (const struct nlmsghdr *nlh,
 
 static void
 check_chain (const struct nlmsghdr *nlh,
-             const char            *table,
-             const char            *name,
-             const char            *type,
-             uint32_t               hook,
-             int32_t                prio)
+             const char *table,
+             const char *name,
+             const char *type,
+             uint32_t hook,
+             int32_t prio)
 {
   struct nftnl_chain *c = nftnl_chain_alloc ();
 
@@ -482,10 +482,10 @@ typedef enum {
 } RuleKind;
 
 static void
-check_rule (const struct nlmsghdr  *nlh,
+check_rule (const struct nlmsghdr *nlh,
             const TrellisNftConfig *config,
-            const char             *chain,
-            RuleKind                kind)
+            const char *chain,
+            RuleKind kind)
 {
   struct nftnl_rule *r = nftnl_rule_alloc ();
   struct nftnl_expr_iter *it;
@@ -524,7 +524,7 @@ check_rule (const struct nlmsghdr  *nlh,
     case RULE_GUARD_QUEUE_UDP:
       expect_mark (it, config->mark);
       expect_dport_53 (it, IPPROTO_UDP);
-      expect_queue_bypass (it, config, false);   /* never bypass */
+      expect_queue_bypass (it, config, false); /* never bypass */
       break;
     case RULE_GUARD_DROP_TCP:
       expect_mark (it, config->mark);
@@ -692,7 +692,7 @@ test_bad_config (void **state)
   c.table = "";
   expect_plan_refused (&c);
   c = config_default ();
-  c.table = long_name;  /* 256 bytes: one too many */
+  c.table = long_name; /* 256 bytes: one too many */
   expect_plan_refused (&c);
   c = config_default ();
   c.mark = 0;
@@ -712,11 +712,11 @@ test_bad_config (void **state)
   buf = test_malloc (trellis_nft_batch_size (plan) + TRELLIS_NFT_MSG_SIZE_MAX);
   batch = mnl_nlmsg_batch_start (buf, trellis_nft_batch_size (plan));
   saved = plan->rules[0].steps[0].set;
-  plan->rules[0].steps[0].set = plan->n_sets;  /* no such set */
+  plan->rules[0].steps[0].set = plan->n_sets; /* no such set */
   assert_int_equal (trellis_nft_batch_build_plan (plan, batch, &seq), -EINVAL);
   assert_int_equal (trellis_nft_apply_plan (plan), -EINVAL);
   plan->rules[0].steps[0].set = saved;
-  plan->rules[2].chain = plan->n_chains;  /* no such chain */
+  plan->rules[2].chain = plan->n_chains; /* no such chain */
   assert_int_equal (trellis_nft_batch_build_plan (plan, batch, &seq), -EINVAL);
   plan->rules[2].chain = 1;
   plan->queue_expr = (TrellisQueueExpr) 7;

@@ -54,7 +54,7 @@ params_default (const TrellisNftPlanChild *children, size_t n)
 static void
 test_render_exact (void **state)
 {
-  const uint32_t uids[] = { 1002, 1000, 1001, 1000 };  /* sorted and made unique */
+  const uint32_t uids[] = { 1002, 1000, 1001, 1000 }; /* sorted and made unique */
   const TrellisNftPlanChild kid = { .name = "sam", .uids = uids, .n_uids = 4 };
   TrellisNftPlanParams p = params_default (&kid, 1);
   g_autoptr (TrellisNftPlan) plan = trellis_nft_plan_new (&p, NULL);
@@ -105,8 +105,8 @@ test_child_view (void **state)
   const uint32_t sam_uids[] = { 1001, 1003 };
   const uint32_t robin_uids[] = { 1002 };
   const TrellisNftCidr v4[] = {
-    { { 192, 0, 2, 77 }, 24 },       /* host bits dropped: 192.0.2.0/24 */
-    { { 192, 0, 2, 128 }, 25 },      /* inside the one above: left out */
+    { { 192, 0, 2, 77 }, 24 },  /* host bits dropped: 192.0.2.0/24 */
+    { { 192, 0, 2, 128 }, 25 }, /* inside the one above: left out */
     { { 198, 51, 100, 7 }, 32 },
   };
   const TrellisNftPlanChild kids[] = {

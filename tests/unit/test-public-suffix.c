@@ -43,7 +43,7 @@ test_refused_for_both (void **state)
   static const char *const names[] = {
     "com", "uk", "org", "xn--p1ai", "localhost", "roblox",
     /* ICANN suffixes of two and three labels, wildcard rules included */
-    "co.uk", "org.uk", "com.au", "kawasaki.jp", "x.kawasaki.jp", "bar.ck",
+    "co.uk", "org.uk", "com.au", "kawasaki.jp", "x.kawasaki.jp", "bar.ck"
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
@@ -73,7 +73,7 @@ test_sites_pass (void **state)
   static const char *const names[] = {
     "example.com", "www.example.com", "example.co.uk", "bbc.co.uk", "scratch.mit.edu",
     "city.kawasaki.jp", "www.ck", "octocat.github.io", "xn--80aswg.xn--p1ai",
-    "internal.lan",
+    "internal.lan"
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (names); i++)
@@ -109,10 +109,11 @@ static char *
 household_error (const char *child_lines)
 {
   g_autofree char *text = g_strdup_printf ("[household]\nparents = mum\n[child sam]\nage = 9\n"
-                                           "accounts = sam\n%s", child_lines);
+                                           "accounts = sam\n%s",
+                                           child_lines);
   g_autoptr(GError) error = NULL;
   g_autoptr(TrellisPolicy) policy = trellis_policy_load_data (text, strlen (text), "household.conf",
-                                                              TRELLIS_SRC_DATADIR, &error);
+                                                               TRELLIS_SRC_DATADIR, &error);
 
   if (policy != NULL)
     return NULL;

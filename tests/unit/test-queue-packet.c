@@ -21,7 +21,7 @@ static const guint8 ipv4_udp[] = {
   0x45, 0x00, 0x00, 0x20, 0x00, 0x01, 0x40, 0x00, 0x40, 0x11, 0x00, 0x00,
   10, 0, 0, 1, 10, 53, 0, 2,
   0x9c, 0x40, 0x00, 0x35, 0x00, 0x0c, 0x00, 0x00,
-  'a', 'b', 'c', 'd',
+  'a', 'b', 'c', 'd'
 };
 
 /* IPv6 + hop-by-hop (8 bytes) + UDP fd53::1:40001 → fd53::2:53, payload "xy". */
@@ -35,17 +35,27 @@ build_ipv6 (void)
   memset (p, 0, sizeof ipv6_udp);
   p[0] = 0x60;
   p[4] = 0;
-  p[5] = 8 + 8 + 2;          /* payload length */
-  p[6] = IPPROTO_HOPOPTS;    /* next header */
+  p[5] = 8 + 8 + 2;       /* payload length */
+  p[6] = IPPROTO_HOPOPTS; /* next header */
   p[7] = 64;
-  p[8] = 0xfd; p[9] = 0x53; p[23] = 1;   /* src fd53::1 */
-  p[24] = 0xfd; p[25] = 0x53; p[39] = 2; /* dst fd53::2 */
-  p[40] = IPPROTO_UDP;       /* hop-by-hop: next = UDP, len 0 (8 bytes), PadN */
+  p[8] = 0xfd;
+  p[9] = 0x53;
+  p[23] = 1; /* src fd53::1 */
+  p[24] = 0xfd;
+  p[25] = 0x53;
+  p[39] = 2;           /* dst fd53::2 */
+  p[40] = IPPROTO_UDP; /* hop-by-hop: next = UDP, len 0 (8 bytes), PadN */
   p[41] = 0;
-  p[42] = 1; p[43] = 4;
-  p[48] = 0x9c; p[49] = 0x41; p[50] = 0x00; p[51] = 0x35;
-  p[52] = 0; p[53] = 10;
-  p[56] = 'x'; p[57] = 'y';
+  p[42] = 1;
+  p[43] = 4;
+  p[48] = 0x9c;
+  p[49] = 0x41;
+  p[50] = 0x00;
+  p[51] = 0x35;
+  p[52] = 0;
+  p[53] = 10;
+  p[56] = 'x';
+  p[57] = 'y';
 }
 
 static void
@@ -84,18 +94,18 @@ test_ipv4_bad_lengths (void **state)
   TrellisQueuePacket p;
 
   memcpy (pkt, ipv4_udp, sizeof pkt);
-  pkt[0] = 0x44;                 /* IHL 16 bytes < 20 */
+  pkt[0] = 0x44; /* IHL 16 bytes < 20 */
   assert_int_equal (trellis_queue_packet_parse (pkt, sizeof pkt, &p), -EBADMSG);
   memcpy (pkt, ipv4_udp, sizeof pkt);
-  pkt[25] = 0x40;                /* UDP length beyond the packet */
+  pkt[25] = 0x40; /* UDP length beyond the packet */
   assert_int_equal (trellis_queue_packet_parse (pkt, sizeof pkt, &p), -EBADMSG);
   memcpy (pkt, ipv4_udp, sizeof pkt);
-  pkt[7] = 0x10;                 /* a later fragment: no UDP header to read */
+  pkt[7] = 0x10; /* a later fragment: no UDP header to read */
   assert_int_equal (trellis_queue_packet_parse (pkt, sizeof pkt, &p), -EBADMSG);
   memcpy (pkt, ipv4_udp, sizeof pkt);
   pkt[9] = IPPROTO_ICMP;
   assert_int_equal (trellis_queue_packet_parse (pkt, sizeof pkt, &p), -EPROTONOSUPPORT);
-  pkt[0] = 0x55;                 /* IP version 5 */
+  pkt[0] = 0x55; /* IP version 5 */
   assert_int_equal (trellis_queue_packet_parse (pkt, sizeof pkt, &p), -EBADMSG);
 }
 
@@ -133,16 +143,18 @@ test_tcp_syn (void **state)
   pkt[0] = 0x45;
   pkt[3] = 40;
   pkt[9] = IPPROTO_TCP;
-  pkt[20] = 0x9c; pkt[21] = 0x42; pkt[23] = 53;
-  pkt[32] = 5 << 4;              /* data offset 20 */
-  pkt[33] = 0x02;                /* SYN */
+  pkt[20] = 0x9c;
+  pkt[21] = 0x42;
+  pkt[23] = 53;
+  pkt[32] = 5 << 4; /* data offset 20 */
+  pkt[33] = 0x02;   /* SYN */
   assert_int_equal (trellis_queue_packet_parse (pkt, sizeof pkt, &p), 0);
   assert_int_equal (p.proto, IPPROTO_TCP);
   assert_int_equal (p.tcp_flags, 0x02);
   assert_int_equal (p.src_port, 40002);
   assert_int_equal (p.payload_len, 0);
 
-  pkt[32] = 15 << 4;             /* data offset 60 > the packet */
+  pkt[32] = 15 << 4; /* data offset 60 > the packet */
   assert_int_equal (trellis_queue_packet_parse (pkt, sizeof pkt, &p), -EBADMSG);
 }
 
@@ -165,8 +177,11 @@ packet_message (char *buf, guint32 id, guint32 skb_info, guint32 cap_len,
   nfg->res_id = htons (7);
   if (id != 0)
     {
-      struct nfqnl_msg_packet_hdr ph = { .packet_id = htonl (id), .hw_protocol = htons (0x0800),
-                                         .hook = 3 };
+      struct nfqnl_msg_packet_hdr ph = {
+        .packet_id = htonl (id),
+        .hw_protocol = htons (0x0800),
+        .hook = 3,
+      };
 
       mnl_attr_put (nlh, NFQA_PACKET_HDR, sizeof ph, &ph);
     }
@@ -187,7 +202,9 @@ test_message_readable (void **state)
 
   /* An ordinary packet, checksum not yet filled in (a local one). */
   assert_int_equal (trellis_queue_message_parse (packet_message (buf, 42, NFQA_SKB_CSUMNOTREADY, 0,
-                                                                 ipv4_udp, sizeof ipv4_udp), &m), 0);
+                                                                 ipv4_udp, sizeof ipv4_udp),
+                                                 &m),
+                    0);
   assert_int_equal (m.id, 42);
   assert_true (m.readable);
   assert_true (m.packet.has_uid);
@@ -197,7 +214,9 @@ test_message_readable (void **state)
 
   /* A CAP_LEN no longer than what was copied changes nothing. */
   assert_int_equal (trellis_queue_message_parse (packet_message (buf, 43, 0, sizeof ipv4_udp,
-                                                                 ipv4_udp, sizeof ipv4_udp), &m), 0);
+                                                                 ipv4_udp, sizeof ipv4_udp),
+                                                 &m),
+                    0);
   assert_true (m.readable);
 }
 
@@ -209,17 +228,23 @@ test_message_unreadable (void **state)
 
   /* A GSO super-packet is several packets on the wire: never judged whole. */
   assert_int_equal (trellis_queue_message_parse (packet_message (buf, 44, NFQA_SKB_GSO, 0,
-                                                                 ipv4_udp, sizeof ipv4_udp), &m), 0);
+                                                                 ipv4_udp, sizeof ipv4_udp),
+                                                 &m),
+                    0);
   assert_int_equal (m.id, 44);
   assert_false (m.readable);
   assert_int_equal (trellis_queue_message_parse (packet_message (buf, 45,
                                                                  NFQA_SKB_GSO | NFQA_SKB_CSUMNOTREADY,
-                                                                 0, ipv4_udp, sizeof ipv4_udp), &m), 0);
+                                                                 0, ipv4_udp, sizeof ipv4_udp),
+                                                 &m),
+                    0);
   assert_false (m.readable);
 
   /* Only part of the packet copied. */
   assert_int_equal (trellis_queue_message_parse (packet_message (buf, 46, 0, sizeof ipv4_udp + 1,
-                                                                 ipv4_udp, sizeof ipv4_udp), &m), 0);
+                                                                 ipv4_udp, sizeof ipv4_udp),
+                                                 &m),
+                    0);
   assert_int_equal (m.id, 46);
   assert_false (m.readable);
 
@@ -231,7 +256,9 @@ test_message_unreadable (void **state)
   /* No packet header: nothing to give a verdict to, and @m is untouched. */
   m.id = 99;
   assert_int_equal (trellis_queue_message_parse (packet_message (buf, 0, 0, 0, ipv4_udp,
-                                                                 sizeof ipv4_udp), &m), -EBADMSG);
+                                                                 sizeof ipv4_udp),
+                                                 &m),
+                    -EBADMSG);
   assert_int_equal (m.id, 99);
 }
 
@@ -239,8 +266,12 @@ static void
 test_flow_table (void **state)
 {
   g_autoptr(TrellisFlowTable) table = trellis_flow_table_new ();
-  TrellisFlowKey key = { .family = AF_INET, .proto = IPPROTO_UDP, .port = 40000,
-                         .addr = { 127, 0, 0, 1 } };
+  TrellisFlowKey key = {
+    .family = AF_INET,
+    .proto = IPPROTO_UDP,
+    .port = 40000,
+    .addr = { 127, 0, 0, 1 },
+  };
   TrellisFlowKey other = key;
   TrellisFlow flow = { .uid = 1001, .dst_port = 53, .dst_addr = { 10, 53, 0, 2 } };
   TrellisFlow found = { 0 };
@@ -311,8 +342,12 @@ test_flow_table_cap (void **state)
   trellis_flow_table_record (table, &key, &flow, 0);
   for (guint i = 0; i < TRELLIS_FLOW_TABLE_MAX - 1; i++)
     {
-      TrellisFlowKey other = { .family = AF_INET, .proto = IPPROTO_TCP, .port = (guint16) i,
-                               .addr = { (guint8) (i >> 16) } };
+      TrellisFlowKey other = {
+        .family = AF_INET,
+        .proto = IPPROTO_TCP,
+        .port = (guint16) i,
+        .addr = { (guint8) (i >> 16) },
+      };
 
       trellis_flow_table_record (table, &other, &flow, 0);
     }

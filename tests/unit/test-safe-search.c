@@ -84,7 +84,7 @@ test_country_domains (void **state)
   static const char *const cc[] = {
     "com", "fr", "de", "co.uk", "com.au", "co.jp", "com.br", "co.in", "ca", "es", "it",
     "nl", "pl", "ru", "com.tr", "com.mx", "co.za", "ad", "ae", "com.af", "co.ao", "cat",
-    "com.vn", "co.zw", "ie", "be", "ch", "at", "se", "no", "dk", "fi", "pt", "gr",
+    "com.vn", "co.zw", "ie", "be", "ch", "at", "se", "no", "dk", "fi", "pt", "gr"
   };
 
   for (size_t i = 0; i < G_N_ELEMENTS (cc); i++)
@@ -111,7 +111,7 @@ test_other_names_untouched (void **state)
     "www.www.google.com", "images.google.fr", "music.youtube.com", "studio.youtube.com",
     "i.ytimg.com", "googleapis.com", "www.googleapis.com", "edge.bing.com",
     "links.duckduckgo.com", "brave.com", "www.brave.com", "www.ecosia.org",
-    "example.com", "com", "", "www.google.com.",
+    "example.com", "com", "", "www.google.com."
   };
 
   for (size_t i = 0; i < G_N_ELEMENTS (names); i++)
@@ -129,7 +129,7 @@ test_targets_untouched (void **state)
   TrellisSafeSearch *ss = *state;
   static const char *const targets[] = {
     "forcesafesearch.google.com", "restrict.youtube.com", "restrictmoderate.youtube.com",
-    "strict.bing.com", "safe.duckduckgo.com", "forcesafe.search.brave.com",
+    "strict.bing.com", "safe.duckduckgo.com", "forcesafe.search.brave.com"
   };
 
   for (size_t i = 0; i < G_N_ELEMENTS (targets); i++)
@@ -203,8 +203,9 @@ test_malformed (void **state)
                      TRELLIS_POLICY_ERROR_INVALID, 4, "listed twice");
   {
     g_autofree char *two = g_strconcat (ok_head, "domains = s.example\n[provider y]\n"
-                                        "strict = t.example\nmoderate = t.example\n"
-                                        "domains = s.example\n", NULL);
+                                                 "strict = t.example\nmoderate = t.example\n"
+                                                 "domains = s.example\n",
+                                        NULL);
 
     assert_load_fails (two, TRELLIS_POLICY_ERROR_INVALID, 8, "also by provider x");
   }
