@@ -110,6 +110,9 @@ main (int argc, char *argv[])
   g_autofree char *state_dir = NULL;
   g_autofree char *data_dir = NULL;
   g_autofree char *table = NULL;
+  g_autofree char *lists_dir = NULL;
+  g_autofree char *updater = NULL;
+  g_autofree char *updater_config = NULL;
   gint queue_num = DEFAULT_QUEUE_NUM;
   gint queue_threads = 0;
   gint answer_port = DEFAULT_ANSWER_PORT;
@@ -137,6 +140,14 @@ main (int argc, char *argv[])
       "The answerer's local UDP and TCP port (default 5354)", "PORT" },
     { "table", 0, 0, G_OPTION_ARG_STRING, &table,
       "The nftables table (family inet) (default trellis)", "NAME" },
+    { "lists-dir", 0, 0, G_OPTION_ARG_FILENAME, &lists_dir,
+      "The list updater's folder (default " TRELLIS_LISTSDIR ")", "DIR" },
+    { "updater", 0, 0, G_OPTION_ARG_FILENAME, &updater,
+      "Run this list updater itself, as the owner of the lists folder (default: the installed one, "
+      "through systemd when it runs)",
+      "PATH" },
+    { "updater-config", 0, 0, G_OPTION_ARG_FILENAME, &updater_config,
+      "The list updater's configuration file", "FILE" },
     { "answers-queue-num", 0, 0, G_OPTION_ARG_INT, &answers_queue,
       "The NFQUEUE of the DNS answers trellisd learns from (default: the first after the queries' queues, --queue-num + --queue-threads)", "N" },
     { "resolver", 0, 0, G_OPTION_ARG_STRING_ARRAY, &resolvers,
@@ -254,6 +265,9 @@ main (int argc, char *argv[])
     }
   config.data_dir = data_dir;
   config.table = table;
+  config.lists_dir = lists_dir;
+  config.updater = updater;
+  config.updater_config = updater_config;
   config.ready = on_ready;
   config.ready_data = &ctx;
 

@@ -18,6 +18,10 @@ typedef struct {
   char *state_dir;      /* (owned) */
   char *data_dir;       /* (owned) (nullable) shipped data; NULL: built-in */
   char *table;          /* (owned) nft table name, family inet */
+  char *lists_dir;      /* (owned) (nullable) the list updater's folder; NULL: the built-in one */
+  char *updater;        /* (owned) (nullable) the list updater to run; NULL: the installed
+                              * one, through systemd when systemd is PID 1 */
+  char *updater_config; /* (owned) (nullable) its configuration file */
   guint16 queue_num;
   guint queue_threads; /* the queues queue_num, queue_num + 1, ..., one thread
                         * each; 0: trellis_nft_queue_total_default () */
@@ -86,6 +90,23 @@ void trellis_daemon_refresh_accounts (TrellisDaemon *daemon);
  */
 gboolean trellis_daemon_verdicts_alive (TrellisDaemon *daemon,
                                         gint64 max_quiet_usec);
+
+/* How an UpdateLists call ends: the updater's exit status and words, or
+ * (transfer full) @error when the daemon stops before the run is in force. */
+typedef void (*TrellisDaemonUpdateDone) (int status,
+                                         const char *output,
+                                         GError *error,
+                                         gpointer user_data);
+
+/**
+ * trellis_daemon_update_lists:
+ * Runs the list updater (one run at a time: a call during a run waits for
+ * it), then puts what it compiled in force, and then calls @done once on
+ * the main context (or from trellis_daemon_free(), with an error).
+ */
+void trellis_daemon_update_lists (TrellisDaemon *daemon,
+                                  TrellisDaemonUpdateDone done,
+                                  gpointer user_data);
 
 /** trellis_daemon_stop: removes the kernel table and lets the queue go. */
 void trellis_daemon_stop (TrellisDaemon *daemon);
