@@ -123,6 +123,8 @@ main (int argc, char *argv[])
   g_autofree char *fake_time = NULL;
   gint ttl_min = 0, ttl_max = 0;
   g_auto(GStrv) resolvers = NULL;
+  g_autofree char *runtime_dir = NULL;
+  gboolean no_nss = FALSE;
   GOptionEntry entries[] = {
     { "household", 0, 0, G_OPTION_ARG_FILENAME, &household,
       "The household file (default " TRELLIS_SYSCONFDIR "/household.conf)", "FILE" },
@@ -152,6 +154,10 @@ main (int argc, char *argv[])
       "The NFQUEUE of the DNS answers trellisd learns from (default: the first after the queries' queues, --queue-num + --queue-threads)", "N" },
     { "resolver", 0, 0, G_OPTION_ARG_STRING_ARRAY, &resolvers,
       "A DNS server trellisd asks for the DNS-over-HTTPS endpoints' addresses (repeatable; default: /etc/resolv.conf's)", "ADDRESS" },
+    { "runtime-dir", 0, 0, G_OPTION_ARG_FILENAME, &runtime_dir,
+      "Where the NSS module's socket is made (default " TRELLIS_RUNDIR ")", "DIR" },
+    { "no-nss", 0, 0, G_OPTION_ARG_NONE, &no_nss,
+      "Make no socket for the NSS module", NULL },
     { "learn-ttl-min", 0, 0, G_OPTION_ARG_INT, &ttl_min,
       "Seconds an address learned from an answer is kept at least (default 120)", "S" },
     { "learn-ttl-max", 0, 0, G_OPTION_ARG_INT, &ttl_max,
@@ -229,6 +235,8 @@ main (int argc, char *argv[])
   config.learn_ttl_min = (guint) ttl_min;
   config.learn_ttl_max = (guint) ttl_max;
   config.resolvers = resolvers;
+  config.runtime_dir = no_nss ? NULL : runtime_dir != NULL ? runtime_dir
+                                                           : (char *) TRELLIS_RUNDIR;
   if (fake_time != NULL)
     {
       g_autoptr(GDateTime) t = g_date_time_new_from_iso8601 (fake_time, NULL);

@@ -29,6 +29,7 @@
 #include "daemon/grants.h"
 #include "daemon/list-updates.h"
 #include "daemon/net-policy.h"
+#include "daemon/nss-server.h"
 #include "daemon/queue.h"
 #include "daemon/raw-reply.h"
 #include "policy/nft-plan.h"
@@ -115,6 +116,7 @@ struct _TrellisDaemon {
   GSource *quiet_timer;            /* (owned) (nullable) the next local midnight or change of offset */
   GFileMonitor *localtime_monitor; /* (owned) (nullable) */
   guint n_repairs;
+  TrellisNssServer *nss; /* (owned) (nullable) libnss_trellis's socket */
 };
 
 static gint64 daemon_now_us (TrellisDaemon *daemon);
@@ -1024,6 +1026,37 @@ answerer_decide (uid_t uid, guint8 proto, const TrellisDnsQuery *query,
   decide (daemon, s, uid, query->qname, proto == IPPROTO_TCP, ret_answer);
 }
 
+/* libnss_trellis asks (daemon/nss-server.c, its own thread): a lookup by
+ * name that never reaches port 53 (nss-resolve), decided as its query
+ * would be, and kept in the log when blocked. */
+static TrellisNssVerdict
+nss_decide (uid_t uid, const char *qname, char *ret_rule, gsize rule_size, gpointer user_data)
+{
+  TrellisDaemon *daemon = user_data;
+  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+  const TrellisChild *child = g_hash_table_lookup (s->uid_children, GUINT_TO_POINTER (uid));
+  TrellisAnswer answer;
+
+  if (child == NULL)
+    return TRELLIS_NSS_VERDICT_OUTSIDE;
+  if (qname == NULL)
+    {
+      /* as the queue drops a query it cannot read */
+      g_strlcpy (ret_rule, "malformed name", rule_size);
+      return TRELLIS_NSS_VERDICT_BLOCK;
+    }
+  decide_child (daemon, s, child, qname, TRUE, NULL, &answer);
+  if (answer.action == TRELLIS_ANSWER_SAFE_SEARCH)
+    {
+      g_strlcpy (ret_rule, answer.target, rule_size);
+      return TRELLIS_NSS_VERDICT_SAFE;
+    }
+  if (answer.action != TRELLIS_ANSWER_BLOCK)
+    return TRELLIS_NSS_VERDICT_ALLOW;
+  g_strlcpy (ret_rule, answer.ede_text, rule_size);
+  return TRELLIS_NSS_VERDICT_BLOCK;
+}
+
 /* The days of a purge under way, for its message. */
 typedef struct {
   guint days;
@@ -1677,6 +1710,7 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
   daemon->config.learn_ttl_min = config->learn_ttl_min;
   daemon->config.learn_ttl_max = config->learn_ttl_max;
   daemon->config.resolvers = g_strdupv (config->resolvers);
+  daemon->config.runtime_dir = g_strdup (config->runtime_dir);
   if (config->fake_time != 0)
     daemon->clock_offset_us = config->fake_time * G_USEC_PER_SEC - g_get_real_time ();
   g_mutex_init (&daemon->lock);
@@ -1807,6 +1841,19 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
 
   if (!net_start (daemon, error))
     return FALSE;
+
+  /* Lookups that never reach port 53 (libnss_trellis): without the
+   * socket, the module lets the kernel decide, and filtering goes on. */
+  if (daemon->config.runtime_dir != NULL)
+    {
+      g_autoptr(GError) nss_error = NULL;
+
+      daemon->nss = trellis_nss_server_new (daemon->config.runtime_dir, nss_decide, daemon, &nss_error);
+      if (daemon->nss == NULL)
+        g_warning ("no socket for the NSS module (%s): lookups through nss-resolve are "
+                   "decided by the kernel alone",
+                   nss_error->message);
+    }
 
   daemon->expire = g_timeout_source_new_seconds (10);
   g_source_set_callback (daemon->expire, flows_expire, daemon, NULL);
@@ -2447,6 +2494,8 @@ trellis_daemon_stop (TrellisDaemon *daemon)
   while (daemon->reloading)
     g_main_context_iteration (NULL, TRUE);
 
+  /* The NSS module's socket: without it the module asks the kernel. */
+  g_clear_pointer (&daemon->nss, trellis_nss_server_free);
   /* The table's guard first: removing the table ourselves is no damage. */
   net_stop (daemon);
   /* The table first: with it gone nothing is queued, so letting the queue
@@ -2492,6 +2541,7 @@ trellis_daemon_free (TrellisDaemon *daemon)
 {
   if (daemon == NULL)
     return;
+  g_clear_pointer (&daemon->nss, trellis_nss_server_free);
   net_stop (daemon);
   queues_free (daemon);
   g_clear_pointer (&daemon->answerer, trellis_answerer_free);
@@ -2550,5 +2600,6 @@ trellis_daemon_free (TrellisDaemon *daemon)
     }
   g_clear_pointer (&daemon->update_waiters, g_ptr_array_unref);
   g_strfreev (daemon->config.resolvers);
+  g_free (daemon->config.runtime_dir);
   g_free (daemon);
 }

@@ -40,6 +40,7 @@ typedef struct {
   guint learn_ttl_min;       /* seconds; 0: 120 */
   guint learn_ttl_max;       /* seconds; 0: 21600 */
   char **resolvers;          /* (owned) (nullable) servers for the DoH endpoints; NULL: resolv.conf */
+  char *runtime_dir;         /* (owned) (nullable) the NSS module's socket's folder; NULL: none */
 } TrellisDaemonConfig;
 
 typedef struct _TrellisDaemon TrellisDaemon;
