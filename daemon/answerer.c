@@ -275,7 +275,7 @@ raw_udp_send (const struct sockaddr_storage *src, const struct sockaddr_storage 
   g_autofree guint8 *pkt = NULL;
   gssize built;
   gsize total;
-  int fd, one = 1;
+  int fd;
   ssize_t n;
 
   if (len > DNS_MESSAGE_MAX - 48)
@@ -305,11 +305,9 @@ raw_udp_send (const struct sockaddr_storage *src, const struct sockaddr_storage 
     return (int) built;
   total = (gsize) built;
 
-  fd = socket (src->ss_family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+  fd = trellis_raw_socket_open (src->ss_family);
   if (fd < 0)
-    return -errno;
-  if (src->ss_family == AF_INET6)
-    setsockopt (fd, IPPROTO_IPV6, IPV6_HDRINCL, &one, sizeof one);
+    return fd;
   {
     struct sockaddr_storage to = *dst;
 

@@ -217,6 +217,7 @@ step_valid (const TrellisNftPlan *plan, const TrellisNftStep *st)
     case TRELLIS_NFT_STEP_COUNTER:
     case TRELLIS_NFT_STEP_DROP:
     case TRELLIS_NFT_STEP_REJECT:
+    case TRELLIS_NFT_STEP_NOTRACK:
       return true;
     default:
       return false;
@@ -1076,6 +1077,15 @@ add_step (NftnlRule *rule,
       return add_ct_mark (rule, st->value, true);
     case TRELLIS_NFT_STEP_CT_ZONE_SET:
       return add_ct_zone_set (rule, (uint16_t) st->value);
+    case TRELLIS_NFT_STEP_NOTRACK:
+      {
+        NftnlExpr *e = nftnl_expr_alloc ("notrack");
+
+        if (e == NULL)
+          return -ENOMEM;
+        nftnl_rule_add_expr (rule, e);
+        return 0;
+      }
     default:
       return -EINVAL;
     }

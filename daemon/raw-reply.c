@@ -7,6 +7,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "policy/nft-plan.h"
+
 /* The one's-complement sum of RFC 1071 over @len bytes, added to @sum. */
 static guint32
 csum_add (guint32 sum, const guint8 *p, gsize len)
@@ -94,6 +96,7 @@ trellis_raw_udp_build (int family,
 int
 trellis_raw_socket_open (int family)
 {
+  const guint32 mark = TRELLIS_NFT_REPLY_MARK;
   int one = 1;
   int fd;
 
@@ -109,6 +112,9 @@ trellis_raw_socket_open (int family)
       close (fd);
       return err;
     }
+  /* Untracked (the table's dns-zone chain: nft-plan.h says why).  Without
+   * CAP_NET_ADMIN the answers still go, tracked. */
+  (void) setsockopt (fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark);
   return fd;
 }
 

@@ -316,6 +316,14 @@ params_check (const TrellisNftPlanParams *p, GError **error)
                    "the mark must not be 0");
       return FALSE;
     }
+  if (p->mark == TRELLIS_NFT_REPLY_MARK)
+    {
+      /* the answers' mark: marked queries would go untracked, past NAT */
+      g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
+                   "the mark must not be 0x%08x (the mark of trellisd's own answers)",
+                   TRELLIS_NFT_REPLY_MARK);
+      return FALSE;
+    }
   if (p->queue_total > TRELLIS_NFT_QUEUE_TOTAL_MAX
       || (guint) p->queue_num + MAX (p->queue_total, 1) - 1 > G_MAXUINT16)
     {
@@ -519,6 +527,9 @@ trellis_nft_plan_new (const TrellisNftPlanParams *params,
    * their own, in the original direction, so that no one else's new flow
    * with the same addresses and ports can meet (and follow) the entry of a
    * child's redirected one. */
+  ADD_RULE (&b, chain_zone, NULL,
+            STEP (MARK, .value = TRELLIS_NFT_REPLY_MARK),
+            STEP (NOTRACK, .value = 0));
   ADD_RULE (&b, chain_zone, NULL,
             STEP (SKUID_IN_SET, .set = set_uids),
             STEP (UDP_DPORT, .value = 53),
@@ -1233,6 +1244,9 @@ render_rule (GString *out, const TrellisNftPlan *plan, const TrellisNftRule *r)
           break;
         case TRELLIS_NFT_STEP_CT_ZONE_SET:
           g_string_append_printf (out, "ct original zone set %" G_GUINT32_FORMAT, st->value);
+          break;
+        case TRELLIS_NFT_STEP_NOTRACK:
+          g_string_append (out, "notrack");
           break;
         case TRELLIS_NFT_STEP_CT_STATE_NEW:
           g_string_append (out, "ct state new");

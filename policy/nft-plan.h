@@ -11,6 +11,7 @@
  *   table inet trellis {
  *     set protected-uids { type uid; }                       # every child's uids
  *     chain dns-zone { type filter hook output priority raw (-300); policy accept;
+ *       meta mark REPLY_MARK notrack                  # trellisd's answers in a server's name
  *       meta skuid @protected-uids udp dport 53 ct original zone set ZONE
  *       meta skuid @protected-uids tcp dport 53 ct original zone set ZONE
  *     }
@@ -115,6 +116,13 @@ G_BEGIN_DECLS
 #define TRELLIS_NFT_ANSWER_PORT_DEFAULT 5354
 #define TRELLIS_NFT_LEARN_MARK_DEFAULT  0x54524c41u /* "TRLA": conntrack mark, answer read */
 #define TRELLIS_NFT_CT_ZONE_DEFAULT     0x5452u     /* "TR": protected DNS flows' conntrack zone */
+/* The mark (SO_MARK) of the answers trellisd writes in a server's name on
+ * a raw socket ("TRLR").  They are not tracked: conntrack would make an
+ * entry for each (the query it answers was dropped, unconfirmed), and when
+ * the child's resolver reuses a source port, NAT keeps the tuples unique
+ * by giving such an answer another destination port, where no one reads
+ * it. */
+#define TRELLIS_NFT_REPLY_MARK 0x54524c52u
 
 /* The names in the table. */
 #define TRELLIS_NFT_SET_PROTECTED_UIDS "protected-uids"
@@ -230,6 +238,7 @@ typedef enum {
   TRELLIS_NFT_STEP_UDP_DPORT_NOT,        /* udp dport != VALUE */
   TRELLIS_NFT_STEP_TCP_DPORT_NOT,        /* tcp dport != VALUE */
   TRELLIS_NFT_STEP_CT_ZONE_SET,          /* ct original zone set VALUE (16 bits) */
+  TRELLIS_NFT_STEP_NOTRACK,              /* notrack */
 } TrellisNftStepKind;
 
 typedef struct {
