@@ -6,7 +6,8 @@
  *
  * The CLI cannot ask the kernel which queue expression it has (it never
  * links libnftnl), so it renders the xtables NFQUEUE form; trellisd's
- * defaults (policy/nft-plan.h) give the table, queue and port.
+ * defaults (policy/nft-plan.h) give the table, the queues (one per CPU) and
+ * the port.
  */
 #include <glib/gi18n.h>
 
@@ -19,6 +20,7 @@ show_nft (TrellisPolicy *policy, const char *name)
   const TrellisNftPlanTuning tuning = {
     .table = TRELLIS_NFT_TABLE_DEFAULT,
     .queue_num = TRELLIS_NFT_QUEUE_NUM_DEFAULT,
+    .queue_total = (uint16_t) trellis_nft_queue_total_default (),
     .answer_port = TRELLIS_NFT_ANSWER_PORT_DEFAULT,
     .mark = TRELLIS_NFT_MARK_DEFAULT,
     .queue_expr = TRELLIS_QUEUE_EXPR_XT,

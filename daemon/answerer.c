@@ -12,6 +12,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "daemon/raw-reply.h"
+
 /* linux/netfilter_ipv6/ip6_tables.h, which does not mix with netinet/in.h:
  * conntrack's original destination of an IPv6 socket. */
 #ifndef IP6T_SO_ORIGINAL_DST
@@ -260,25 +262,6 @@ forward_socket_new (int family, int type)
   return -EADDRINUSE;
 }
 
-/* The one's-complement sum of RFC 1071 over @len bytes, added to @sum. */
-static guint32
-csum_add (guint32 sum, const guint8 *p, gsize len)
-{
-  for (gsize i = 0; i + 1 < len; i += 2)
-    sum += (guint32) (p[i] << 8 | p[i + 1]);
-  if (len & 1)
-    sum += (guint32) p[len - 1] << 8;
-  return sum;
-}
-
-static guint16
-csum_fold (guint32 sum)
-{
-  while (sum >> 16)
-    sum = (sum & 0xffff) + (sum >> 16);
-  return (guint16) ~sum;
-}
-
 /*
  * Sends @payload as a UDP datagram from @src to @dst, both given in full,
  * through a raw socket: the source is the server the child asked, which is
@@ -290,72 +273,41 @@ raw_udp_send (const struct sockaddr_storage *src, const struct sockaddr_storage 
               const guint8 *payload, gsize len)
 {
   g_autofree guint8 *pkt = NULL;
-  gsize hlen, total;
-  guint32 sum = 0;
-  guint8 *udp;
-  int fd, one = 1;
+  gssize built;
+  gsize total;
+  int fd;
   ssize_t n;
 
   if (len > DNS_MESSAGE_MAX - 48)
     return -EMSGSIZE;
-  hlen = src->ss_family == AF_INET ? 20 : 40;
-  total = hlen + 8 + len;
-  pkt = g_malloc0 (total);
-  udp = pkt + hlen;
-
+  pkt = g_malloc (len + TRELLIS_RAW_HEADER_MAX);
   if (src->ss_family == AF_INET)
     {
       const struct sockaddr_in *s4 = (const struct sockaddr_in *) src;
       const struct sockaddr_in *d4 = (const struct sockaddr_in *) dst;
 
-      pkt[0] = 0x45;
-      pkt[2] = (guint8) (total >> 8);
-      pkt[3] = (guint8) total;
-      pkt[6] = 0x40; /* don't fragment */
-      pkt[8] = 64;
-      pkt[9] = IPPROTO_UDP;
-      memcpy (pkt + 12, &s4->sin_addr, 4);
-      memcpy (pkt + 16, &d4->sin_addr, 4);
-      memcpy (udp, &s4->sin_port, 2);
-      memcpy (udp + 2, &d4->sin_port, 2);
-      sum = csum_add (sum, pkt + 12, 8);
-      /* the IP header checksum is the kernel's to fill in */
+      built = trellis_raw_udp_build (AF_INET, (const guint8 *) &s4->sin_addr,
+                                     g_ntohs (s4->sin_port),
+                                     (const guint8 *) &d4->sin_addr, g_ntohs (d4->sin_port),
+                                     payload, len, pkt, len + TRELLIS_RAW_HEADER_MAX);
     }
   else
     {
       const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *) src;
       const struct sockaddr_in6 *d6 = (const struct sockaddr_in6 *) dst;
 
-      pkt[0] = 0x60;
-      pkt[4] = (guint8) ((8 + len) >> 8);
-      pkt[5] = (guint8) (8 + len);
-      pkt[6] = IPPROTO_UDP;
-      pkt[7] = 64;
-      memcpy (pkt + 8, &s6->sin6_addr, 16);
-      memcpy (pkt + 24, &d6->sin6_addr, 16);
-      memcpy (udp, &s6->sin6_port, 2);
-      memcpy (udp + 2, &d6->sin6_port, 2);
-      sum = csum_add (sum, pkt + 8, 32);
+      built = trellis_raw_udp_build (AF_INET6, (const guint8 *) &s6->sin6_addr,
+                                     g_ntohs (s6->sin6_port),
+                                     (const guint8 *) &d6->sin6_addr, g_ntohs (d6->sin6_port),
+                                     payload, len, pkt, len + TRELLIS_RAW_HEADER_MAX);
     }
-  udp[4] = (guint8) ((8 + len) >> 8);
-  udp[5] = (guint8) (8 + len);
-  memcpy (udp + 8, payload, len);
-  sum += IPPROTO_UDP + (guint32) (8 + len);
-  sum = csum_add (sum, udp, 8 + len);
-  {
-    guint16 c = csum_fold (sum);
+  if (built < 0)
+    return (int) built;
+  total = (gsize) built;
 
-    if (c == 0)
-      c = 0xffff;
-    udp[6] = (guint8) (c >> 8);
-    udp[7] = (guint8) c;
-  }
-
-  fd = socket (src->ss_family, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_RAW);
+  fd = trellis_raw_socket_open (src->ss_family);
   if (fd < 0)
-    return -errno;
-  if (src->ss_family == AF_INET6)
-    setsockopt (fd, IPPROTO_IPV6, IPV6_HDRINCL, &one, sizeof one);
+    return fd;
   {
     struct sockaddr_storage to = *dst;
 
@@ -427,8 +379,7 @@ udp_safe_search_run (UdpForward *fw)
               break;
             }
           n = recv (fd, buf, DNS_MESSAGE_MAX, 0);
-          if (n >= TRELLIS_DNS_HEADER_SIZE && buf[0] == (guint8) (id >> 8)
-              && buf[1] == (guint8) id)
+          if (n >= TRELLIS_DNS_HEADER_SIZE && buf[0] == (guint8) (id >> 8) && buf[1] == (guint8) id)
             break; /* ours: whatever it says is checked by the builder */
         }
     }
@@ -508,8 +459,7 @@ udp_readable (gint fd, GIOCondition condition, gpointer user_data)
       found = trellis_flow_table_lookup (answerer->flows, &key, g_get_monotonic_time (), &flow);
       answer_decide (answerer, found ? &flow : NULL, key.family, IPPROTO_UDP, &query, &answer,
                      &server, &server_len);
-      if (answer.action == TRELLIS_ANSWER_FORWARD
-          || answer.action == TRELLIS_ANSWER_SAFE_SEARCH)
+      if (answer.action == TRELLIS_ANSWER_FORWARD || answer.action == TRELLIS_ANSWER_SAFE_SEARCH)
         {
           UdpForward *fw = g_malloc0 (sizeof *fw + (gsize) n);
 
@@ -968,8 +918,7 @@ tcp_acceptable (gint fd, GIOCondition condition, gpointer user_data)
       count = GPOINTER_TO_UINT (g_hash_table_lookup (answerer->per_uid,
                                                      GUINT_TO_POINTER (flow.uid)));
       /* The thread is not started before it is in the table. */
-      if (answerer->closing
-          || g_hash_table_size (answerer->connections) >= TCP_MAX_CONNECTIONS
+      if (answerer->closing || g_hash_table_size (answerer->connections) >= TCP_MAX_CONNECTIONS
           || count >= TCP_MAX_PER_PRINCIPAL)
         {
           answerer->n_over_cap++;

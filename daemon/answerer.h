@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * answerer.h — the local DNS endpoint that NAT sends protected principals'
- * queries to: marked (blocked) UDP queries and every TCP/53 connection.
+ * queries to: marked UDP queries (safe search, and blocked ones where the
+ * queue cannot answer them itself: no raw socket) and every TCP/53
+ * connection.
  *
  * It listens on 127.0.0.1 and ::1 at one port, UDP and TCP.  Because the
  * kernel redirected the packets, its replies reach the child in the name of

@@ -29,15 +29,25 @@ typedef struct {
   int status;
 } Context;
 
-/* The table and the queue are in place: tell systemd, and keep its
- * watchdog in the thread that gives the verdicts. */
+/* The watchdog's question: the queue threads give the verdicts. */
+static gboolean
+verdicts_alive (gint64 max_quiet_usec, gpointer user_data)
+{
+  Context *ctx = user_data;
+
+  return trellis_daemon_verdicts_alive (ctx->daemon, max_quiet_usec);
+}
+
+/* The table and the queues are in place: tell systemd, and keep its
+ * watchdog on the main loop, pinging only while every queue thread (they
+ * give the verdicts) comes round. */
 static void
-on_ready (GMainContext *verdicts, gpointer user_data)
+on_ready (GMainContext *main_context, gpointer user_data)
 {
   Context *ctx = user_data;
 
   if (ctx->watchdog == NULL)
-    ctx->watchdog = trellis_watchdog_attach (verdicts);
+    ctx->watchdog = trellis_watchdog_attach_full (main_context, verdicts_alive, ctx);
   trellis_service_notify ("READY=1\nSTATUS=filtering: the table and the queue are in place");
 }
 
@@ -104,6 +114,7 @@ main (int argc, char *argv[])
   g_autofree char *updater = NULL;
   g_autofree char *updater_config = NULL;
   gint queue_num = DEFAULT_QUEUE_NUM;
+  gint queue_threads = 0;
   gint answer_port = DEFAULT_ANSWER_PORT;
   gboolean verbose = FALSE;
   gboolean version = FALSE;
@@ -123,6 +134,10 @@ main (int argc, char *argv[])
       "Shipped data: helplines, categories (default " TRELLIS_DATADIR ", or the source tree's when run from a build tree)", "DIR" },
     { "queue-num", 0, 0, G_OPTION_ARG_INT, &queue_num,
       "The NFQUEUE number (default 5353)", "N" },
+    { "queue-threads", 0, 0, G_OPTION_ARG_INT, &queue_threads,
+      "Queues (from --queue-num on) and threads that judge queries, spread by CPU "
+      "(default: one per CPU, at most 16)",
+      "N" },
     { "answer-port", 0, 0, G_OPTION_ARG_INT, &answer_port,
       "The answerer's local UDP and TCP port (default 5354)", "PORT" },
     { "table", 0, 0, G_OPTION_ARG_STRING, &table,
@@ -136,7 +151,7 @@ main (int argc, char *argv[])
     { "updater-config", 0, 0, G_OPTION_ARG_FILENAME, &updater_config,
       "The list updater's configuration file", "FILE" },
     { "answers-queue-num", 0, 0, G_OPTION_ARG_INT, &answers_queue,
-      "The NFQUEUE of the DNS answers trellisd learns from (default: --queue-num + 1)", "N" },
+      "The NFQUEUE of the DNS answers trellisd learns from (default: the first after the queries' queues, --queue-num + --queue-threads)", "N" },
     { "resolver", 0, 0, G_OPTION_ARG_STRING_ARRAY, &resolvers,
       "A DNS server trellisd asks for the DNS-over-HTTPS endpoints' addresses (repeatable; default: /etc/resolv.conf's)", "ADDRESS" },
     { "runtime-dir", 0, 0, G_OPTION_ARG_FILENAME, &runtime_dir,
@@ -233,6 +248,13 @@ main (int argc, char *argv[])
         }
       config.fake_time = g_date_time_to_unix (t);
     }
+  if (queue_threads < 0 || queue_threads > TRELLIS_NFT_QUEUE_TOTAL_MAX)
+    {
+      g_printerr ("trellisd: --queue-threads must be between 1 and %u, not %d\n",
+                  TRELLIS_NFT_QUEUE_TOTAL_MAX, queue_threads);
+      return 2;
+    }
+  config.queue_threads = (guint) queue_threads;
   if (verbose)
     g_setenv ("G_MESSAGES_DEBUG", "all", TRUE);
 

@@ -40,7 +40,7 @@ typedef enum {
 
 typedef struct {
   /* What @qname's answer teaches for @uid; for CHILD, *@ret_child is the
-   * child's name (transfer full).  Called on the main thread. */
+   * child's name (transfer full).  Called in the answers queue's thread. */
   TrellisLearn (*classify) (uid_t uid, const char *qname, char **ret_child, gpointer user_data);
   /* The table was changed by another process (@pid, 0 when not known):
    * put it back.  Called on the main thread. */

@@ -206,7 +206,8 @@ step_valid (const TrellisNftPlan *plan, const TrellisNftStep *st)
     case TRELLIS_NFT_STEP_CT_ZONE_SET:
       return st->value <= UINT16_MAX;
     case TRELLIS_NFT_STEP_QUEUE:
-      return st->value <= UINT16_MAX;
+      return st->value + MAX (st->total, 1) - 1 <= UINT16_MAX
+             && st->total <= TRELLIS_NFT_QUEUE_TOTAL_MAX;
     case TRELLIS_NFT_STEP_MARK:
     case TRELLIS_NFT_STEP_CT_MARK:
     case TRELLIS_NFT_STEP_CT_MARK_SET:
@@ -216,6 +217,7 @@ step_valid (const TrellisNftPlan *plan, const TrellisNftStep *st)
     case TRELLIS_NFT_STEP_COUNTER:
     case TRELLIS_NFT_STEP_DROP:
     case TRELLIS_NFT_STEP_REJECT:
+    case TRELLIS_NFT_STEP_NOTRACK:
       return true;
     default:
       return false;
@@ -758,19 +760,24 @@ add_ct_state_new (NftnlRule *rule)
 
   return add_cmp (rule, NFT_CMP_NEQ, &zero, sizeof zero);
 }
+/* Several queues (@total > 1) are spread by the CPU that handles the
+ * packet (fanout): each queue thread of trellisd gets a CPU's share. */
 static int
 add_queue_native (NftnlRule *rule,
                   uint16_t queue_num,
+                  uint16_t total,
                   bool bypass)
 {
   NftnlExpr *e = nftnl_expr_alloc ("queue");
+  uint16_t flags = (bypass ? NFT_QUEUE_FLAG_BYPASS : 0)
+                   | (total > 1 ? NFT_QUEUE_FLAG_CPU_FANOUT : 0);
 
   if (e == NULL)
     return -ENOMEM;
   nftnl_expr_set_u16 (e, NFTNL_EXPR_QUEUE_NUM, queue_num);
-  nftnl_expr_set_u16 (e, NFTNL_EXPR_QUEUE_TOTAL, 1);
-  if (bypass)
-    nftnl_expr_set_u16 (e, NFTNL_EXPR_QUEUE_FLAGS, NFT_QUEUE_FLAG_BYPASS);
+  nftnl_expr_set_u16 (e, NFTNL_EXPR_QUEUE_TOTAL, total);
+  if (flags != 0)
+    nftnl_expr_set_u16 (e, NFTNL_EXPR_QUEUE_FLAGS, flags);
   nftnl_rule_add_expr (rule, e);
   return 0;
 }
@@ -780,6 +787,7 @@ add_queue_native (NftnlRule *rule,
 static int
 add_queue_xt (NftnlRule *rule,
               uint16_t queue_num,
+              uint16_t total,
               bool bypass)
 {
   const size_t info_len = XT_ALIGN (sizeof (struct xt_NFQ_info_v3));
@@ -793,8 +801,8 @@ add_queue_xt (NftnlRule *rule,
   if (info == NULL)
     return -ENOMEM;
   info->queuenum = queue_num;
-  info->queues_total = 1;
-  info->flags = bypass ? NFQ_FLAG_BYPASS : 0;
+  info->queues_total = total;
+  info->flags = (bypass ? NFQ_FLAG_BYPASS : 0) | (total > 1 ? NFQ_FLAG_CPU_FANOUT : 0);
 
   nftnl_expr_set_str (e, NFTNL_EXPR_TG_NAME, "NFQUEUE");
   nftnl_expr_set_u32 (e, NFTNL_EXPR_TG_REV, 3);
@@ -1017,8 +1025,9 @@ add_step (NftnlRule *rule,
       return add_counter (rule);
     case TRELLIS_NFT_STEP_QUEUE:
       if (plan->queue_expr == TRELLIS_QUEUE_EXPR_XT)
-        return add_queue_xt (rule, (uint16_t) st->value, st->bypass);
-      return add_queue_native (rule, (uint16_t) st->value, st->bypass);
+        return add_queue_xt (rule, (uint16_t) st->value, (uint16_t) MAX (st->total, 1), st->bypass);
+      return add_queue_native (rule, (uint16_t) st->value, (uint16_t) MAX (st->total, 1),
+                               st->bypass);
     case TRELLIS_NFT_STEP_REDIRECT:
       return add_redirect (rule, (uint16_t) st->value);
     case TRELLIS_NFT_STEP_DROP:
@@ -1068,6 +1077,15 @@ add_step (NftnlRule *rule,
       return add_ct_mark (rule, st->value, true);
     case TRELLIS_NFT_STEP_CT_ZONE_SET:
       return add_ct_zone_set (rule, (uint16_t) st->value);
+    case TRELLIS_NFT_STEP_NOTRACK:
+      {
+        NftnlExpr *e = nftnl_expr_alloc ("notrack");
+
+        if (e == NULL)
+          return -ENOMEM;
+        nftnl_rule_add_expr (rule, e);
+        return 0;
+      }
     default:
       return -EINVAL;
     }

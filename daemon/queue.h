@@ -1,14 +1,32 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * queue.h — the NFQUEUE that carries protected principals' DNS to trellisd,
- * read with libnetfilter_queue + libmnl as a GSource on the main loop.
+ * queue.h — one NFQUEUE that carries protected principals' DNS to trellisd,
+ * read with libnetfilter_queue + libmnl in a thread of its own.
  *
- * Every packet gets exactly one verdict, given as soon as the handler
- * returns; the handler must not block.
+ * The thread blocks in its own receive and takes what has arrived in one
+ * call (up to TRELLIS_QUEUE_BATCH packets, recvmmsg), hands the readable
+ * packets to the handler together, and gives all their verdicts in one
+ * send: a run of packets with the same verdict (and mark) as one
+ * NFQNL_MSG_VERDICT_BATCH, which covers every id up to its own; any other
+ * packet a verdict of its own.  Every packet gets exactly one verdict; a
+ * packet that cannot be read (cut short, a GSO super-packet, headers that
+ * do not parse) is dropped without reaching the handler.  Should the id of
+ * a packet ever be unknown, or a verdict fail to go, the queue gives only
+ * single verdicts from then on, so that no batch can cover a packet it has
+ * not judged.
+ *
+ * The kernel copies at most @copy_range bytes of each packet; a longer one
+ * arrives cut short (NFQA_CAP_LEN) and is dropped unread.
+ *
+ * The handler runs in the queue's thread, never on the main loop: it must
+ * be thread-safe, must not block, and should neither allocate nor log per
+ * packet.  Several queues (one per queue number) run side by side, each
+ * with its own thread and handler.
  */
 #pragma once
 
 #include <glib.h>
+#include <sched.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -45,8 +63,36 @@ typedef struct {
   TrellisQueuePacket packet; /* when readable */
 } TrellisQueueMessage;
 
+/* At most this many packets are read, judged and given verdicts together. */
+#define TRELLIS_QUEUE_BATCH 64
+
+/* The most of a packet the kernel copies (its own limit, 0xffff less an
+ * attribute header), and what a DNS query needs: no query the reader
+ * accepts comes near 4 KiB, headers included. */
+#define TRELLIS_QUEUE_COPY_RANGE_MAX 0xfffbu
+#define TRELLIS_QUEUE_COPY_RANGE_DNS 4096u
+
+/* How often at least an idle queue thread comes round (trellis_queue_get_progress). */
+#define TRELLIS_QUEUE_IDLE_WAKE_USEC (G_USEC_PER_SEC)
+
+/* Judges one packet; called in the queue's thread. */
 typedef TrellisQueueVerdict (*TrellisQueueHandler) (const TrellisQueuePacket *packet,
                                                     gpointer user_data);
+
+/*
+ * Judges the readable packets of one read together (1 to
+ * TRELLIS_QUEUE_BATCH of them, in the order they were queued), writing one
+ * verdict for each into @ret_verdicts (which holds DROP for each when
+ * called).  Called in the queue's thread.
+ */
+typedef void (*TrellisQueueBatchHandler) (const TrellisQueuePacket *const *packets,
+                                          guint n_packets,
+                                          TrellisQueueVerdict *ret_verdicts,
+                                          gpointer user_data);
+
+/* Called in the queue's thread when it waited TRELLIS_QUEUE_IDLE_WAKE_USEC
+ * for nothing: a moment to let go of what it holds for the next packet. */
+typedef void (*TrellisQueueIdleHandler) (gpointer user_data);
 
 typedef struct _TrellisQueue TrellisQueue;
 
@@ -58,35 +104,82 @@ typedef enum {
   TRELLIS_QUEUE_FAILURE_VERDICT,     /* the verdict for @packet_id was not sent: it stays queued */
 } TrellisQueueFailure;
 
-/* @error: -errno */
+/* @error: -errno.  Called in the queue's thread. */
 typedef void (*TrellisQueueFailureHandler) (TrellisQueueFailure failure,
                                             guint16 queue_num,
                                             guint32 packet_id,
                                             int error,
                                             gpointer user_data);
 
+typedef struct {
+  guint16 queue_num;
+  guint32 mark;       /* what TRELLIS_QUEUE_ACCEPT_MARK sets */
+  guint32 copy_range; /* bytes copied of each packet, 0: the most */
+  TrellisQueueBatchHandler handler;
+  TrellisQueueIdleHandler idle; /* (nullable) given @user_data too */
+  gpointer user_data;
+  TrellisQueueFailureHandler failed; /* (nullable) */
+  gpointer failed_data;
+  const cpu_set_t *cpus; /* (nullable) where the thread runs; NULL:
+                                             * wherever the scheduler puts it */
+} TrellisQueueConfig;
+
+/* What a queue has done, for its owner's figures. */
+typedef struct {
+  guint64 packets;          /* packet messages read */
+  guint64 reads;            /* receive calls that brought any */
+  guint64 verdict_messages; /* verdicts sent, a batch verdict counting once */
+  guint64 unreadable;       /* dropped without reaching the handler */
+} TrellisQueueStats;
+
+/**
+ * trellis_queue_new_full:
+ * Binds queue @config->queue_num in the current network namespace and
+ * starts its thread.  Fails with a clear message when another process holds
+ * the queue.  Packets that arrive while the queue is being configured are
+ * dropped (they were copied under settings not yet ours).
+ */
+TrellisQueue *trellis_queue_new_full (const TrellisQueueConfig *config,
+                                      GError **error);
+
 /**
  * trellis_queue_new:
- * Binds queue @queue_num in the current network namespace and attaches its
- * source to the thread-default main context.  Fails with a clear message
- * when another process holds the queue.
+ * trellis_queue_new_full() with a handler that judges one packet at a
+ * time, the whole packet copied, no failure handler.
  */
 TrellisQueue *trellis_queue_new (guint16 queue_num,
                                  guint32 mark,
                                  TrellisQueueHandler handler,
                                  gpointer user_data,
                                  GError **error);
+
+/** trellis_queue_free: stops the thread (waits for it), then lets the queue go. */
 void trellis_queue_free (TrellisQueue *queue);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisQueue, trellis_queue_free)
 
 /**
  * trellis_queue_set_failure_handler:
- * @handler: (nullable): called on the main loop for each failure; NULL
- *   (the default) drops them
+ * @handler: (nullable): called in the queue's thread for each failure;
+ *   NULL drops them
  */
 void trellis_queue_set_failure_handler (TrellisQueue *queue,
                                         TrellisQueueFailureHandler handler,
                                         gpointer user_data);
+
+/**
+ * trellis_queue_get_progress:
+ * When the queue's thread last came round (monotonic µs): after each read,
+ * and at least every TRELLIS_QUEUE_IDLE_WAKE_USEC while idle.  A thread
+ * that hangs (a handler that never returns) stops moving it.  Thread-safe.
+ */
+gint64 trellis_queue_get_progress (TrellisQueue *queue);
+
+/** trellis_queue_get_stats: what the queue has done so far.  Thread-safe. */
+void trellis_queue_get_stats (TrellisQueue *queue,
+                              TrellisQueueStats *ret_stats);
+
+/** trellis_queue_get_num: the queue's number. */
+guint16 trellis_queue_get_num (TrellisQueue *queue);
 
 /**
  * trellis_queue_packet_parse:

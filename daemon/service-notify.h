@@ -32,4 +32,23 @@ void trellis_service_notify (const char *state);
  */
 GSource *trellis_watchdog_attach (GMainContext *context);
 
+/* TRUE when every thread that gives verdicts has come round within
+ * @max_quiet_usec (trellis_daemon_verdicts_alive()). */
+typedef gboolean (*TrellisWatchdogAlive) (gint64 max_quiet_usec,
+                                          gpointer user_data);
+
+/**
+ * trellis_watchdog_attach_full:
+ * @alive: (nullable): asked before each ping, with half the watchdog's
+ *   interval (at least 2 s: an idle queue thread comes round every second)
+ *
+ * As trellis_watchdog_attach(), for verdicts given in threads other than
+ * @context's: a ping goes only when @alive says every one of them is
+ * well, so a thread stuck in a verdict stops the pings as surely as a main
+ * loop that hangs.
+ */
+GSource *trellis_watchdog_attach_full (GMainContext *context,
+                                       TrellisWatchdogAlive alive,
+                                       gpointer user_data);
+
 G_END_DECLS

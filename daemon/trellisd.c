@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * trellisd.c — the daemon: the policy in force (a snapshot, replaced as a
- * whole), the queue's and the answerer's decisions, the kernel table, the
- * event log's upkeep, the system bus, the accounts, reloads.  Its context
- * is private to this file; the D-Bus backend gets only what
+ * whole), the queue threads' and the answerer's decisions, the kernel
+ * table, the event log's upkeep, the system bus, the accounts, reloads.
+ * Its context is private to this file; the D-Bus backend gets only what
  * TrellisDBusBackendContext names.
  */
 #include "daemon/trellisd.h"
@@ -16,7 +16,9 @@
 #include <glib/gstdio.h>
 #include <netinet/in.h>
 #include <pwd.h>
+#include <sched.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "daemon/answerer.h"
 #include "daemon/dbus-backend.h"
@@ -29,6 +31,7 @@
 #include "daemon/net-policy.h"
 #include "daemon/nss-server.h"
 #include "daemon/queue.h"
+#include "daemon/raw-reply.h"
 #include "policy/nft-plan.h"
 #include "policy/trellis-policy.h"
 
@@ -39,14 +42,22 @@ typedef struct {
   GHashTable *uid_children; /* uid → const TrellisChild* (owned by policy) */
   GHashTable *account_uids; /* (owned) account (owned by policy) → uid, those that exist */
   GArray *uids;             /* (owned) uint32: the protected uids, sorted */
+  GPtrArray *rule_texts;    /* (owned) by rule id: the rule's short form, the
+                             * EDE text of a block (made once, not per query) */
+  GHashTable *learn_uids;   /* (owned) (nullable) uids whose DNS answers are
+                             * read (the plan's learn-uids): the queue records
+                             * their queries' flows; NULL: every child's */
 } Snapshot;
 
 struct _TrellisDaemon {
   TrellisDaemonConfig config;
   TrellisQueueExpr queue_expr;
 
-  GMutex lock;        /* protects snapshot */
-  Snapshot *snapshot; /* (owned) an rc box */
+  GMutex lock;              /* protects snapshot */
+  Snapshot *snapshot;       /* (owned) an rc box */
+  gint snapshot_generation; /* atomic: bumped by each swap, so that the queue
+                             * threads, which keep a reference of their own,
+                             * know to take the new one */
 
   GMutex signal_lock;      /* protects signal_last, signal_window */
   GHashTable *signal_last; /* (owned) "child\nname" → gint64* last signalled (usec) */
@@ -59,11 +70,12 @@ struct _TrellisDaemon {
   TrellisEventLog *events;           /* (owned) (nullable) the filter works without it */
   GSource *purge;                    /* (owned) (nullable) daily retention */
   TrellisAnswerer *answerer;         /* (owned) (nullable) */
-  TrellisQueue *queue;               /* (owned) (nullable) */
+  GPtrArray *queues;                 /* (owned) (nullable) QueueWorker*: one thread
+                                      * per queue, from config.queue_num on */
   GSource *expire;                   /* (owned) (nullable) */
   GDBusConnection *bus;              /* (owned) (nullable) the system bus, our own connection */
   TrellisDBusService *dbus;          /* (owned) (nullable) set and read atomically: other
-                                    * threads only look whether there is one */
+                                      * threads only look whether there is one */
   TrellisDBusBackendContext backend; /* what the service's backend is given of us */
   GCancellable *bus_cancellable;     /* (owned) cancelled when stopping */
   GSource *bus_retry;                /* (owned) (nullable) the next try to connect */
@@ -83,7 +95,8 @@ struct _TrellisDaemon {
   GMutex edit_lock;            /* one parents' edit of the household file at a time */
   gboolean using_last_good;
 
-  guint64 n_malformed;
+  guint64 n_malformed;      /* atomic: malformed queries dropped */
+  guint64 n_malformed_told; /* the main loop's: as many logged */
 
   /* The published lists (list-updates.c). */
   char *lists_problem;         /* (owned) (nullable) why the updater's newest lists are not in force */
@@ -129,6 +142,8 @@ snapshot_clear (gpointer data)
   g_clear_pointer (&s->account_uids, g_hash_table_unref);
   g_clear_pointer (&s->uid_children, g_hash_table_unref);
   g_clear_pointer (&s->uids, g_array_unref);
+  g_clear_pointer (&s->rule_texts, g_ptr_array_unref);
+  g_clear_pointer (&s->learn_uids, g_hash_table_unref);
   g_clear_pointer (&s->policy, trellis_policy_unref);
 }
 
@@ -162,6 +177,11 @@ snapshot_resolve (TrellisPolicy *policy, gboolean quiet, GError **error)
   s->uid_children = g_hash_table_new (NULL, NULL);
   s->account_uids = g_hash_table_new (g_str_hash, g_str_equal);
   s->uids = g_array_new (FALSE, FALSE, sizeof (guint32));
+  /* The short form of every rule now, so that a block does not make it. */
+  s->rule_texts = g_ptr_array_new_with_free_func (g_free);
+  for (guint id = 0; trellis_policy_get_rule (s->policy, id) != NULL; id++)
+    g_ptr_array_add (s->rule_texts,
+                     trellis_rule_format_short (trellis_policy_get_rule (s->policy, id)));
 
   children = trellis_policy_get_children (s->policy, &n_children);
   for (guint i = 0; i < n_children; i++)
@@ -303,6 +323,7 @@ nft_plan_build (TrellisDaemon *daemon, const Snapshot *s, GError **error)
   const TrellisNftPlanTuning tuning = {
     .table = daemon->config.table,
     .queue_num = daemon->config.queue_num,
+    .queue_total = (uint16_t) daemon->config.queue_threads,
     .answer_port = daemon->config.answer_port,
     .mark = daemon->config.mark,
     .queue_expr = daemon->queue_expr,
@@ -312,6 +333,23 @@ nft_plan_build (TrellisDaemon *daemon, const Snapshot *s, GError **error)
 
   return trellis_nft_plan_new_for_policy (s->policy, &tuning, snapshot_account_uid,
                                           (gpointer) s, error);
+}
+
+/* Whose DNS answers the plan @plan reads (its learn-uids set): net-policy.c
+ * places each answer by the flow of its query, which the queue then
+ * records.  Only before @s is in force.  A later plan of the same policy
+ * (quiet times planned again at midnight) can only take uids out of the set
+ * (a child grows out of an allow-list band), so @s may record a few flows
+ * more than needed, never fewer. */
+static void
+snapshot_learn_uids_set (Snapshot *s, const TrellisNftPlan *plan)
+{
+  const TrellisNftSet *set = trellis_nft_plan_find_set (plan, TRELLIS_NFT_SET_LEARN_UIDS);
+
+  g_clear_pointer (&s->learn_uids, g_hash_table_unref);
+  s->learn_uids = g_hash_table_new (NULL, NULL);
+  for (size_t i = 0; set != NULL && i < set->n_uids; i++)
+    g_hash_table_add (s->learn_uids, GUINT_TO_POINTER (set->uids[i]));
 }
 
 /* The household file that last compiled and was applied, kept so that a
@@ -348,10 +386,20 @@ last_good_save (const TrellisDaemonConfig *config)
 static gboolean
 signal_allowed (TrellisDaemon *daemon, const char *child, const char *qname)
 {
-  g_autofree char *key = g_strconcat (child, "\n", qname, NULL);
+  /* The key on the stack: a flood that is refused allocates nothing. */
+  char stack[1280];
+  g_autofree char *heap = NULL;
+  gsize child_len = strlen (child), name_len = strlen (qname);
+  char *key = stack;
   gint64 now = g_get_monotonic_time ();
   gint64 *last;
   gboolean yes = FALSE;
+
+  if (child_len + name_len + 2 > sizeof stack)
+    key = heap = g_malloc (child_len + name_len + 2);
+  memcpy (key, child, child_len);
+  key[child_len] = '\n';
+  memcpy (key + child_len + 1, qname, name_len + 1);
 
   g_mutex_lock (&daemon->signal_lock);
   if (now - daemon->signal_window >= G_USEC_PER_SEC)
@@ -359,16 +407,17 @@ signal_allowed (TrellisDaemon *daemon, const char *child, const char *qname)
       daemon->signal_window = now;
       daemon->signal_count = 0;
     }
-  last = g_hash_table_lookup (daemon->signal_last, key);
-  if ((last == NULL || now - *last >= SIGNAL_SAME_NAME_USEC)
-      && daemon->signal_count < SIGNAL_PER_SECOND)
+  if (daemon->signal_count < SIGNAL_PER_SECOND)
     {
-      if (g_hash_table_size (daemon->signal_last) >= 4096)
-        g_hash_table_remove_all (daemon->signal_last);
-      g_hash_table_insert (daemon->signal_last, g_steal_pointer (&key),
-                           g_memdup2 (&now, sizeof now));
-      daemon->signal_count++;
-      yes = TRUE;
+      last = g_hash_table_lookup (daemon->signal_last, key);
+      if (last == NULL || now - *last >= SIGNAL_SAME_NAME_USEC)
+        {
+          if (g_hash_table_size (daemon->signal_last) >= 4096)
+            g_hash_table_remove_all (daemon->signal_last);
+          g_hash_table_insert (daemon->signal_last, g_strdup (key), g_memdup2 (&now, sizeof now));
+          daemon->signal_count++;
+          yes = TRUE;
+        }
     }
   g_mutex_unlock (&daemon->signal_lock);
   return yes;
@@ -399,9 +448,80 @@ blocked_emit (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/*
+ * What follows a decision, wherever it was made: a parent's pause or grant
+ * that lifts a block (never an integrity rule), the answer, and, for a
+ * block with @record, the event log and the Blocked signal.  @now: the
+ * moment of the decision.  Without a block it neither allocates nor locks.
+ */
+static void
+decision_apply (TrellisDaemon *daemon,
+                Snapshot *s,
+                const TrellisChild *child,
+                const char *qname,
+                GDateTime *now,
+                gboolean record,
+                TrellisDecision *decision,
+                TrellisAnswer *ret_answer)
+{
+  const char *text;
+
+  memset (ret_answer, 0, sizeof *ret_answer);
+  ret_answer->action = TRELLIS_ANSWER_FORWARD;
+  ret_answer->ede_code = -1;
+
+  trellis_grants_lift (daemon->grants, s->policy, trellis_child_get_name (child), qname,
+                       g_date_time_to_unix (now), decision);
+
+  switch (decision->verdict)
+    {
+    case TRELLIS_VERDICT_BLOCK:
+      text = decision->rule->id < s->rule_texts->len
+               ? g_ptr_array_index (s->rule_texts, decision->rule->id)
+               : "";
+      ret_answer->action = TRELLIS_ANSWER_BLOCK;
+      ret_answer->rcode = TRELLIS_DNS_RCODE_NXDOMAIN;
+      ret_answer->ede_code = TRELLIS_DNS_EDE_FILTERED;
+      g_strlcpy (ret_answer->ede_text, text, sizeof ret_answer->ede_text);
+      if (!record)
+        break;
+      /* Only blocks are kept, and only for the child and the parents to
+       * see; allowed names and helplines are never written anywhere. */
+      if (daemon->events != NULL)
+        trellis_event_log_add_blocked (daemon->events, g_date_time_to_unix (now),
+                                       trellis_child_get_name (child), qname, text,
+                                       decision->rule->category);
+      if (g_atomic_pointer_get (&daemon->dbus) != NULL
+          && signal_allowed (daemon, trellis_child_get_name (child), qname))
+        {
+          BlockedSignal *b = g_new0 (BlockedSignal, 1);
+
+          b->daemon = daemon;
+          b->child = g_strdup (trellis_child_get_name (child));
+          b->name = g_strdup (qname);
+          b->kind = g_strdup (trellis_rule_kind_to_string (decision->rule->kind));
+          b->explanation = trellis_rule_explain_for (s->policy, decision->rule, child, now);
+          b->until = 0;
+          /* signals leave from the main loop, whoever decided */
+          g_main_context_invoke (NULL, blocked_emit, b);
+        }
+      break;
+    case TRELLIS_VERDICT_SAFE_SEARCH:
+      if (decision->target != NULL)
+        {
+          ret_answer->action = TRELLIS_ANSWER_SAFE_SEARCH;
+          g_strlcpy (ret_answer->target, decision->target, sizeof ret_answer->target);
+        }
+      break;
+    case TRELLIS_VERDICT_ALLOW:
+    default:
+      break;
+    }
+}
+
 /* The policy's decision for @qname and @child at @now, then a parent's
  * pause or temporary grant, which lifts a block; never the rules that keep
- * the filter whole. */
+ * the filter whole (what decision_apply() does, without the answer). */
 static void
 decide_at (TrellisDaemon *daemon,
            TrellisPolicy *policy,
@@ -418,9 +538,9 @@ decide_at (TrellisDaemon *daemon,
   *ret_decision = decision;
 }
 
-/* Decides @qname for @child now, as a query would be.  @record: write a
- * block to the event log and signal it.  Fills @ret_decision (nullable)
- * and @ret_answer. */
+/* Decides @qname for @child now, as a query would be: the policy, then a
+ * pause or a grant that lifts a block.  @record: write a block to the
+ * event log and signal it.  Fills @ret_decision (nullable) and @ret_answer. */
 static void
 decide_child (TrellisDaemon *daemon,
               Snapshot *s,
@@ -432,58 +552,11 @@ decide_child (TrellisDaemon *daemon,
 {
   TrellisDecision decision;
   g_autoptr(GDateTime) now = g_date_time_new_from_unix_utc (daemon_now_us (daemon) / G_USEC_PER_SEC);
-  g_autofree char *text = NULL;
 
-  memset (ret_answer, 0, sizeof *ret_answer);
-  ret_answer->action = TRELLIS_ANSWER_FORWARD;
-  ret_answer->ede_code = -1;
-
-  decide_at (daemon, s->policy, child, qname, now, &decision);
+  trellis_policy_decide_at (s->policy, child, qname, now, &decision);
+  decision_apply (daemon, s, child, qname, now, record, &decision, ret_answer);
   if (ret_decision != NULL)
     *ret_decision = decision;
-
-  switch (decision.verdict)
-    {
-    case TRELLIS_VERDICT_BLOCK:
-      text = trellis_rule_format_short (decision.rule);
-      ret_answer->action = TRELLIS_ANSWER_BLOCK;
-      ret_answer->rcode = TRELLIS_DNS_RCODE_NXDOMAIN;
-      ret_answer->ede_code = TRELLIS_DNS_EDE_FILTERED;
-      g_strlcpy (ret_answer->ede_text, text, sizeof ret_answer->ede_text);
-      if (!record)
-        break;
-      /* Only blocks are kept, and only for the child and the parents to
-       * see; allowed names and helplines are never written anywhere. */
-      if (daemon->events != NULL)
-        trellis_event_log_add_blocked (daemon->events, g_date_time_to_unix (now),
-                                       trellis_child_get_name (child), qname, text,
-                                       decision.rule->category);
-      if (g_atomic_pointer_get (&daemon->dbus) != NULL
-          && signal_allowed (daemon, trellis_child_get_name (child), qname))
-        {
-          BlockedSignal *b = g_new0 (BlockedSignal, 1);
-
-          b->daemon = daemon;
-          b->child = g_strdup (trellis_child_get_name (child));
-          b->name = g_strdup (qname);
-          b->kind = g_strdup (trellis_rule_kind_to_string (decision.rule->kind));
-          b->explanation = trellis_rule_explain_for (s->policy, decision.rule, child, now);
-          b->until = 0;
-          /* signals leave from the main loop, whoever decided */
-          g_main_context_invoke (NULL, blocked_emit, b);
-        }
-      break;
-    case TRELLIS_VERDICT_SAFE_SEARCH:
-      if (decision.target != NULL)
-        {
-          ret_answer->action = TRELLIS_ANSWER_SAFE_SEARCH;
-          g_strlcpy (ret_answer->target, decision.target, sizeof ret_answer->target);
-        }
-      break;
-    case TRELLIS_VERDICT_ALLOW:
-    default:
-      break;
-    }
 }
 
 /* Decides @qname for @uid under @s, in the policy's decision order, and says
@@ -528,65 +601,417 @@ queue_failed (TrellisQueueFailure failure, guint16 queue_num, guint32 packet_id,
     }
 }
 
-static TrellisQueueVerdict
-queue_handle (const TrellisQueuePacket *packet, gpointer user_data)
+/* ---- the queues ------------------------------------------------------------ */
+
+/* A blocked query's answer: at most its header, question (259 bytes), OPT
+ * and EDE (256 bytes of text) fit here, whatever payload size it asks. */
+#define REPLY_ROOM (1024 + TRELLIS_RAW_HEADER_MAX)
+
+/*
+ * One queue and what its thread keeps for itself: the snapshot it reads
+ * (taken again when a swap bumps the generation: no lock per packet), the
+ * time of the current second (GDateTimes made once a second, not per
+ * query), raw sockets for the answers it gives in the server's name, and
+ * room for what one read needs.  Only its thread touches the fields below
+ * @queue while the queue runs.
+ */
+struct _TrellisDaemonJudge {
+  TrellisDaemon *daemon; /* (unowned) */
+  TrellisQueue *queue;   /* (owned) (nullable) */
+  Snapshot *snapshot;    /* (owned) (nullable) */
+  gint generation;
+  gint64 second;        /* of now_utc, unix */
+  GDateTime *now_utc;   /* (owned) (nullable) */
+  GDateTime *now_local; /* (owned) (nullable) in the snapshot's household zone */
+  int raw4;             /* raw socket, or -errno: answers then go by NAT */
+  int raw6;
+  gboolean raw_told; /* a failed raw answer was logged */
+  TrellisDnsQuery queries[TRELLIS_QUEUE_BATCH];
+  guint8 replies[TRELLIS_QUEUE_BATCH][REPLY_ROOM];
+};
+
+typedef TrellisDaemonJudge QueueWorker;
+
+/* The snapshot in force and the time, as of now; allocates once a second
+ * and after a swap, never per query. */
+static void
+worker_refresh (QueueWorker *w)
 {
-  TrellisDaemon *daemon = user_data;
-  g_autoptr(Snapshot) s = NULL;
-  TrellisFlowKey key = { .family = packet->family, .proto = packet->proto, .port = packet->src_port };
-  TrellisFlow flow = { .uid = packet->uid, .dst_port = packet->dst_port };
-  TrellisDnsQuery query;
-  TrellisAnswer answer;
+  gint generation = g_atomic_int_get (&w->daemon->snapshot_generation);
+  gint64 second = daemon_now_us (w->daemon) / G_USEC_PER_SEC;
+  gboolean swapped = FALSE;
 
-  /* Only sockets of protected accounts are queued; without an owner the
-   * packet cannot be placed, and is not passed unread. */
-  if (!packet->has_uid)
-    return TRELLIS_QUEUE_DROP;
-  memcpy (key.addr, packet->src_addr, sizeof key.addr);
-  memcpy (flow.dst_addr, packet->dst_addr, sizeof flow.dst_addr);
-
-  if (packet->proto == IPPROTO_TCP)
+  if (w->snapshot == NULL || generation != w->generation)
     {
-      /* A new connection to port 53: the mark sends it to the answerer,
-       * which needs to know whose it is and where it was going.  Marking
-       * (rather than redirecting every protected SYN) is what lets
-       * on-failure=open hold for TCP too: with trellisd gone, the bypassed
-       * SYN is unmarked and goes to the server as it is. */
-      trellis_flow_table_record (daemon->flows, &key, &flow, g_get_monotonic_time ());
-      return TRELLIS_QUEUE_ACCEPT_MARK;
-    }
-  if (packet->proto != IPPROTO_UDP)
-    return TRELLIS_QUEUE_DROP;
+      /* The generation first: a swap in between is seen next time. */
+      Snapshot *next = snapshot_acquire (w->daemon);
 
-  if (trellis_dns_query_parse (packet->payload, packet->payload_len, &query) < 0)
+      if (w->snapshot != NULL)
+        snapshot_release (w->snapshot);
+      w->snapshot = next;
+      w->generation = generation;
+      swapped = TRUE;
+    }
+  if (swapped || second != w->second || w->now_utc == NULL)
     {
-      daemon->n_malformed++;
-      g_debug ("dropped a malformed DNS query from uid %u (%" G_GUINT64_FORMAT " so far)",
-               (guint) packet->uid, daemon->n_malformed);
-      return TRELLIS_QUEUE_DROP;
+      g_clear_pointer (&w->now_utc, g_date_time_unref);
+      g_clear_pointer (&w->now_local, g_date_time_unref);
+      w->now_utc = g_date_time_new_from_unix_utc (second);
+      w->now_local = g_date_time_to_timezone (w->now_utc,
+                                              trellis_policy_get_timezone (w->snapshot->policy));
+      w->second = second;
+    }
+}
+
+/* An idle queue lets go of a snapshot that is no longer in force (its
+ * policy, and the mapped index with it). */
+static void
+worker_idle (gpointer user_data)
+{
+  QueueWorker *w = user_data;
+
+  if (w->snapshot != NULL && g_atomic_int_get (&w->daemon->snapshot_generation) != w->generation)
+    {
+      g_clear_pointer (&w->snapshot, snapshot_release);
+      g_clear_pointer (&w->now_utc, g_date_time_unref);
+      g_clear_pointer (&w->now_local, g_date_time_unref);
+    }
+}
+
+/*
+ * Judges the packets of one read (the queue's thread).  TCP SYNs are marked
+ * for NAT (the answerer takes the connection); UDP queries are read and
+ * decided together (the domain index looks their names up at once);
+ * allowed ones go on, a blocked one is answered here in the server's name
+ * (a raw socket) and dropped, a safe-search one is marked for NAT, to the
+ * answerer that asks for the safe name.  Nothing here allocates, logs or
+ * waits on the D-Bus side, except for a block: the event log (a new entry),
+ * and a Blocked signal (at most 20 a second).
+ */
+static void
+queue_judge (const TrellisQueuePacket *const *packets,
+             guint n_packets,
+             TrellisQueueVerdict *verdicts,
+             gpointer user_data)
+{
+  QueueWorker *w = user_data;
+  TrellisDaemon *daemon = w->daemon;
+  const TrellisChild *children[TRELLIS_QUEUE_BATCH];
+  const char *names[TRELLIS_QUEUE_BATCH];
+  guint slots[TRELLIS_QUEUE_BATCH];
+  TrellisDecision decisions[TRELLIS_QUEUE_BATCH];
+  const guint8 *out[2][TRELLIS_QUEUE_BATCH];
+  gsize out_len[2][TRELLIS_QUEUE_BATCH];
+  guint out_slot[2][TRELLIS_QUEUE_BATCH];
+  guint n_out[2] = { 0, 0 };
+  guint n = 0, malformed = 0;
+  gint64 mono = 0;
+  Snapshot *s;
+
+  worker_refresh (w);
+  s = w->snapshot;
+  for (guint i = 0; i < n_packets; i++)
+    {
+      const TrellisQueuePacket *packet = packets[i];
+      const TrellisChild *child;
+
+      /* Only sockets of protected accounts are queued; without an owner
+       * the packet cannot be placed, and is not passed unread. */
+      verdicts[i] = TRELLIS_QUEUE_DROP;
+      if (!packet->has_uid)
+        continue;
+      if (packet->proto == IPPROTO_TCP)
+        {
+          /* A new connection to port 53: the mark sends it to the
+           * answerer, which needs to know whose it is and where it was
+           * going.  Marking (rather than redirecting every protected SYN)
+           * is what lets on-failure=open hold for TCP too: with trellisd
+           * gone, the bypassed SYN is unmarked and goes to the server. */
+          TrellisFlowKey key = { .family = packet->family, .proto = packet->proto, .port = packet->src_port };
+          TrellisFlow flow = { .uid = packet->uid, .dst_port = packet->dst_port };
+
+          memcpy (key.addr, packet->src_addr, sizeof key.addr);
+          memcpy (flow.dst_addr, packet->dst_addr, sizeof flow.dst_addr);
+          if (mono == 0)
+            mono = g_get_monotonic_time ();
+          trellis_flow_table_record (daemon->flows, &key, &flow, mono);
+          verdicts[i] = TRELLIS_QUEUE_ACCEPT_MARK;
+          continue;
+        }
+      if (packet->proto != IPPROTO_UDP)
+        continue;
+      if (trellis_dns_query_parse (packet->payload, packet->payload_len, &w->queries[n]) < 0)
+        {
+          malformed++;
+          continue;
+        }
+      child = g_hash_table_lookup (s->uid_children, GUINT_TO_POINTER (packet->uid));
+      if (child == NULL)
+        {
+          /* no longer a child's account: not ours to filter */
+          verdicts[i] = TRELLIS_QUEUE_ACCEPT;
+          continue;
+        }
+      children[n] = child;
+      names[n] = w->queries[n].qname;
+      slots[n] = i;
+      n++;
+    }
+  if (malformed > 0)
+    __atomic_fetch_add (&daemon->n_malformed, malformed, __ATOMIC_RELAXED);
+
+  trellis_policy_decide_many (s->policy, children, names, n, w->now_local, decisions);
+
+  for (guint k = 0; k < n; k++)
+    {
+      guint i = slots[k];
+      const TrellisQueuePacket *packet = packets[i];
+      const TrellisDnsQuery *query = &w->queries[k];
+      gboolean returned = packet->mark == daemon->config.mark;
+      guint family = packet->family == AF_INET ? 0 : 1;
+      int raw = family == 0 ? w->raw4 : w->raw6;
+      TrellisAnswer answer;
+
+      /* The queue sees each UDP query once (a guard-chain return is the
+       * same query again): that is where its event is recorded. */
+      decision_apply (daemon, s, children[k], query->qname, w->now_utc, !returned,
+                      &decisions[k], &answer);
+      switch (answer.action)
+        {
+        case TRELLIS_ANSWER_BLOCK:
+          if (raw >= 0)
+            {
+              /* The answer, in the server's name, straight from here: the
+               * query never leaves, and needs no trip through NAT. */
+              gsize hlen = (family == 0 ? 20 : 40) + 8;
+              guint8 *buf = w->replies[k];
+              gssize r = trellis_dns_reply_build (packet->payload, packet->payload_len, query,
+                                                  answer.rcode, answer.ede_code, answer.ede_text,
+                                                  buf + hlen, REPLY_ROOM - hlen);
+
+              if (r > 0)
+                r = trellis_raw_udp_build (packet->family, packet->dst_addr, packet->dst_port,
+                                           packet->src_addr, packet->src_port, buf + hlen,
+                                           (gsize) r, buf, REPLY_ROOM);
+              if (r > 0)
+                {
+                  out[family][n_out[family]] = buf;
+                  out_len[family][n_out[family]] = (gsize) r;
+                  out_slot[family][n_out[family]++] = i;
+                  verdicts[i] = TRELLIS_QUEUE_DROP;
+                  break;
+                }
+            }
+          /* No raw socket (no CAP_NET_RAW): the mark takes it through NAT
+           * to the answerer, which answers it. */
+          verdicts[i] = returned ? TRELLIS_QUEUE_DROP : TRELLIS_QUEUE_ACCEPT_MARK;
+          break;
+        case TRELLIS_ANSWER_SAFE_SEARCH:
+          {
+            TrellisFlowKey key = { .family = packet->family, .proto = packet->proto, .port = packet->src_port };
+            TrellisFlow flow = { .uid = packet->uid, .dst_port = packet->dst_port };
+
+            memcpy (key.addr, packet->src_addr, sizeof key.addr);
+            memcpy (flow.dst_addr, packet->dst_addr, sizeof flow.dst_addr);
+            if (mono == 0)
+              mono = g_get_monotonic_time ();
+            trellis_flow_table_record (daemon->flows, &key, &flow, mono);
+            /* Marked, so that NAT takes it to the answerer.  But NAT
+             * decides once per flow: when the child's resolver reuses a
+             * source port while conntrack still holds an earlier flow to
+             * the same server that was let through, the marked query is
+             * not redirected, and the guard chain hands it back here still
+             * carrying the mark.  Then the answer goes from here, in the
+             * server's name, and the query is dropped. */
+            if (returned)
+              {
+                trellis_answerer_answer_unredirected (daemon->answerer, &key, &flow,
+                                                      packet->payload, packet->payload_len,
+                                                      query, &answer);
+                verdicts[i] = TRELLIS_QUEUE_DROP;
+              }
+            else
+              verdicts[i] = TRELLIS_QUEUE_ACCEPT_MARK;
+          }
+          break;
+        case TRELLIS_ANSWER_FORWARD:
+        default:
+          /* Its answer is read (quiet hours, allow-list mode: net-policy.c),
+           * and placed by this query's flow.  Not known (no plan yet):
+           * recorded all the same. */
+          if (!returned
+              && (s->learn_uids == NULL
+                  || g_hash_table_contains (s->learn_uids, GUINT_TO_POINTER (packet->uid))))
+            {
+              TrellisFlowKey key = { .family = packet->family, .proto = packet->proto, .port = packet->src_port };
+              TrellisFlow flow = { .uid = packet->uid, .dst_port = packet->dst_port };
+
+              memcpy (key.addr, packet->src_addr, sizeof key.addr);
+              memcpy (flow.dst_addr, packet->dst_addr, sizeof flow.dst_addr);
+              if (mono == 0)
+                mono = g_get_monotonic_time ();
+              trellis_flow_table_record (daemon->flows, &key, &flow, mono);
+            }
+          verdicts[i] = returned ? TRELLIS_QUEUE_DROP : TRELLIS_QUEUE_ACCEPT;
+          break;
+        }
     }
 
-  trellis_flow_table_record (daemon->flows, &key, &flow, g_get_monotonic_time ());
-  s = snapshot_acquire (daemon);
-  /* The queue sees each UDP query once (a guard-chain return is the same
-   * query again): that is where its event is recorded. */
-  decide (daemon, s, packet->uid, query.qname, packet->mark != daemon->config.mark, &answer);
-  if (answer.action == TRELLIS_ANSWER_FORWARD)
-    return TRELLIS_QUEUE_ACCEPT;
-  /* Whatever the answerer answers itself (a block, a safe-search rewrite)
-   * is marked, so that NAT takes it there.  But NAT decides once per flow:
-   * when the child's resolver reuses a source port while conntrack still
-   * holds an earlier flow to the same server that was let through, the
-   * marked query is not redirected, and the guard chain hands it back here
-   * still carrying the mark.  Then the answer goes from here, in the
-   * server's name, and the query is dropped. */
-  if (packet->mark == daemon->config.mark)
+  /* The answers of the read, a call per family.  One that does not go
+   * leaves its query to NAT and the answerer instead: never unanswered. */
+  for (guint f = 0; f < 2; f++)
     {
-      trellis_answerer_answer_unredirected (daemon->answerer, &key, &flow, packet->payload,
-                                            packet->payload_len, &query, &answer);
-      return TRELLIS_QUEUE_DROP;
+      int sent;
+
+      if (n_out[f] == 0)
+        continue;
+      sent = trellis_raw_send (f == 0 ? w->raw4 : w->raw6, out[f], out_len[f], n_out[f]);
+      if (sent < (int) n_out[f])
+        {
+          if (!w->raw_told)
+            g_warning ("cannot answer a blocked query in the server's name (a raw socket): %s; "
+                       "such queries go to the answerer by NAT instead (logged once)",
+                       g_strerror (sent < 0 ? -sent : EIO));
+          w->raw_told = TRUE;
+          for (guint j = (guint) MAX (sent, 0); j < n_out[f]; j++)
+            if (packets[out_slot[f][j]]->mark != daemon->config.mark)
+              verdicts[out_slot[f][j]] = TRELLIS_QUEUE_ACCEPT_MARK;
+        }
     }
-  return TRELLIS_QUEUE_ACCEPT_MARK;
+}
+
+static QueueWorker *
+worker_new (TrellisDaemon *daemon)
+{
+  QueueWorker *w = g_new0 (QueueWorker, 1);
+
+  w->daemon = daemon;
+  w->raw4 = trellis_raw_socket_open (AF_INET);
+  w->raw6 = trellis_raw_socket_open (AF_INET6);
+  return w;
+}
+
+static void
+worker_free (QueueWorker *w)
+{
+  /* The queue first: its thread is the one that uses the rest. */
+  g_clear_pointer (&w->queue, trellis_queue_free);
+  if (w->raw4 >= 0)
+    close (w->raw4);
+  if (w->raw6 >= 0)
+    close (w->raw6);
+  g_clear_pointer (&w->snapshot, snapshot_release);
+  g_clear_pointer (&w->now_utc, g_date_time_unref);
+  g_clear_pointer (&w->now_local, g_date_time_unref);
+  g_free (w);
+}
+
+TrellisDaemonJudge *
+trellis_daemon_judge_new (TrellisDaemon *daemon)
+{
+  return worker_new (daemon);
+}
+
+void
+trellis_daemon_judge_run (TrellisDaemonJudge *judge,
+                          const TrellisQueuePacket *const *packets,
+                          guint n_packets,
+                          TrellisQueueVerdict *ret_verdicts)
+{
+  for (guint i = 0; i < n_packets; i += TRELLIS_QUEUE_BATCH)
+    queue_judge (packets + i, MIN (n_packets - i, TRELLIS_QUEUE_BATCH), ret_verdicts + i, judge);
+}
+
+void
+trellis_daemon_judge_free (TrellisDaemonJudge *judge)
+{
+  if (judge != NULL)
+    worker_free (judge);
+}
+
+/* Lets every queue go (the threads end first), saying what they did. */
+static void
+queues_free (TrellisDaemon *daemon)
+{
+  if (daemon->queues == NULL)
+    return;
+  for (guint i = 0; i < daemon->queues->len; i++)
+    {
+      QueueWorker *w = g_ptr_array_index (daemon->queues, i);
+      TrellisQueueStats stats;
+
+      if (w->queue == NULL)
+        continue;
+      trellis_queue_get_stats (w->queue, &stats);
+      g_debug ("queue %u: %" G_GUINT64_FORMAT " packets in %" G_GUINT64_FORMAT " reads, %" G_GUINT64_FORMAT " verdict messages, %" G_GUINT64_FORMAT " unreadable",
+
+               trellis_queue_get_num (w->queue), stats.packets, stats.reads,
+               stats.verdict_messages, stats.unreadable);
+    }
+  g_clear_pointer (&daemon->queues, g_ptr_array_unref);
+}
+
+/*
+ * Binds queues queue_num, queue_num + 1, ... (one thread each).  The kernel
+ * hands a packet to queue (CPU % n_queues), the CPU that queued it; each
+ * thread runs on those of its CPUs that trellisd may use, so that it is
+ * woken where the packet is, without interrupting another CPU.  A thread
+ * with none of them runs anywhere.
+ */
+static gboolean
+queues_start (TrellisDaemon *daemon, guint n_queues, GError **error)
+{
+  cpu_set_t allowed;
+  gboolean have_allowed = sched_getaffinity (0, sizeof allowed, &allowed) == 0;
+
+  daemon->queues = g_ptr_array_new_with_free_func ((GDestroyNotify) worker_free);
+  for (guint i = 0; i < n_queues; i++)
+    {
+      QueueWorker *w = worker_new (daemon);
+      cpu_set_t cpus;
+      TrellisQueueConfig config = {
+        .queue_num = (guint16) (daemon->config.queue_num + i),
+        .mark = daemon->config.mark,
+        .copy_range = TRELLIS_QUEUE_COPY_RANGE_DNS,
+        .handler = queue_judge,
+        .idle = worker_idle,
+        .user_data = w,
+        .failed = queue_failed,
+        .cpus = &cpus,
+      };
+
+      CPU_ZERO (&cpus); /* none: anywhere */
+      for (guint cpu = i; have_allowed && n_queues > 1 && cpu < CPU_SETSIZE; cpu += n_queues)
+        if (CPU_ISSET (cpu, &allowed))
+          CPU_SET (cpu, &cpus);
+
+      g_ptr_array_add (daemon->queues, w);
+      if (i == 0 && (w->raw4 < 0 || w->raw6 < 0))
+        g_message ("no raw socket for %s (%s): blocked queries are answered by the answerer, "
+                   "through NAT",
+                   w->raw4 < 0 ? "IPv4" : "IPv6",
+                   g_strerror (-(w->raw4 < 0 ? w->raw4 : w->raw6)));
+      w->queue = trellis_queue_new_full (&config, error);
+      if (w->queue == NULL)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+gboolean
+trellis_daemon_verdicts_alive (TrellisDaemon *daemon, gint64 max_quiet_usec)
+{
+  GPtrArray *queues = daemon->queues;
+  gint64 now = g_get_monotonic_time ();
+
+  for (guint i = 0; queues != NULL && i < queues->len; i++)
+    {
+      QueueWorker *w = g_ptr_array_index (queues, i);
+
+      if (w->queue != NULL && now - trellis_queue_get_progress (w->queue) > max_quiet_usec)
+        return FALSE;
+    }
+  return TRUE;
 }
 
 static void
@@ -683,8 +1108,14 @@ static gboolean
 flows_expire (gpointer user_data)
 {
   TrellisDaemon *daemon = user_data;
+  guint64 malformed = __atomic_load_n (&daemon->n_malformed, __ATOMIC_RELAXED);
 
   trellis_flow_table_expire (daemon->flows, g_get_monotonic_time ());
+  /* Counted by the queue threads, said here: never a line per packet. */
+  if (malformed != daemon->n_malformed_told)
+    g_debug ("dropped %" G_GUINT64_FORMAT " malformed DNS queries (%" G_GUINT64_FORMAT " so far)",
+             malformed - daemon->n_malformed_told, malformed);
+  daemon->n_malformed_told = malformed;
   return G_SOURCE_CONTINUE;
 }
 
@@ -738,7 +1169,7 @@ pause_changed (TrellisDaemon *daemon,
     g_warning ("child %s: the kernel did not take the pause: %s", child, g_strerror (-r));
 }
 
-/* What an answer teaches (net-policy.c asks, on the main thread). */
+/* What an answer teaches (net-policy.c asks, in the answers queue's thread). */
 static TrellisLearn
 net_classify (uid_t uid, const char *qname, char **ret_child, gpointer user_data)
 {
@@ -906,9 +1337,10 @@ net_start (TrellisDaemon *daemon, GError **error)
   const TrellisNetPolicyHooks hooks = { net_classify, net_repair };
   TrellisNetPolicyConfig config = {
     .table = daemon->config.table,
+    /* the first after the queries' queues, as the plan says */
     .answers_queue_num = daemon->config.answers_queue_num != 0
                            ? daemon->config.answers_queue_num
-                           : (guint16) (daemon->config.queue_num + 1),
+                           : (guint16) (daemon->config.queue_num + daemon->config.queue_threads),
     .mark = daemon->config.mark,
     .ttl_min = daemon->config.learn_ttl_min != 0 ? daemon->config.learn_ttl_min : 120,
     .ttl_max = daemon->config.learn_ttl_max != 0 ? daemon->config.learn_ttl_max : 21600,
@@ -1267,6 +1699,8 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
   daemon->config.updater_config = g_strdup (config->updater_config);
   daemon->update_waiters = g_ptr_array_new_with_free_func (g_free);
   daemon->config.queue_num = config->queue_num;
+  daemon->config.queue_threads = config->queue_threads != 0 ? config->queue_threads
+                                                            : trellis_nft_queue_total_default ();
   daemon->config.answer_port = config->answer_port;
   daemon->config.mark = config->mark != 0 ? config->mark : TRELLIS_NFT_MARK_DEFAULT;
   daemon->config.ready = config->ready;
@@ -1293,6 +1727,14 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    "the answer port must be a free local port other than 53");
+      return NULL;
+    }
+  if (daemon->config.queue_threads > TRELLIS_NFT_QUEUE_TOTAL_MAX
+      || (guint) daemon->config.queue_num + daemon->config.queue_threads - 1 > G_MAXUINT16)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "1 to %u queue threads, and queue numbers up to 65535",
+                   TRELLIS_NFT_QUEUE_TOTAL_MAX);
       return NULL;
     }
   /* The state directory is trellisd's alone: what is in it about a child
@@ -1345,17 +1787,6 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
                  g_strstrip (start));
   }
 
-  /* The answerer first, so that nothing redirected finds no one there. */
-  daemon->answerer = trellis_answerer_new (daemon->config.answer_port, daemon->flows,
-                                           answerer_decide, daemon, error);
-  if (daemon->answerer == NULL)
-    return FALSE;
-  daemon->queue = trellis_queue_new (daemon->config.queue_num, daemon->config.mark,
-                                     queue_handle, daemon, error);
-  if (daemon->queue == NULL)
-    return FALSE;
-  trellis_queue_set_failure_handler (daemon->queue, queue_failed, NULL);
-
   r = trellis_nft_probe_queue_expr (&daemon->queue_expr);
   if (r < 0)
     return set_errno_error (error, -r, "cannot ask the kernel which queue expression it has");
@@ -1363,10 +1794,21 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
              daemon->queue_expr == TRELLIS_QUEUE_EXPR_NATIVE
                ? "the nft queue expression"
                : "the xtables NFQUEUE target (this kernel has no nft queue expression)");
-
+  /* The plan before the queues: the snapshot learns from it whose answers
+   * are read, before a queue thread can look. */
   plan = nft_plan_build (daemon, daemon->snapshot, error);
   if (plan == NULL)
     return FALSE;
+  snapshot_learn_uids_set (daemon->snapshot, plan);
+
+  /* The answerer first, so that nothing redirected finds no one there. */
+  daemon->answerer = trellis_answerer_new (daemon->config.answer_port, daemon->flows,
+                                           answerer_decide, daemon, error);
+  if (daemon->answerer == NULL)
+    return FALSE;
+  if (!queues_start (daemon, daemon->config.queue_threads, error))
+    return FALSE;
+
   r = trellis_nft_apply_plan (plan);
   if (r < 0)
     return set_errno_error (error, -r, "the kernel refused the table");
@@ -1455,10 +1897,18 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
       g_warning ("the bus has not given us the name org.trellis.Trellis1 (yet)");
   }
 
-  g_message ("protecting %u account(s); queue %u, answerer on port %u, on-failure=%s",
-             daemon->snapshot->uids->len, daemon->config.queue_num,
-             daemon->config.answer_port,
-             trellis_policy_get_on_failure_open (daemon->snapshot->policy) ? "open" : "closed");
+  {
+    g_autofree char *queues = daemon->config.queue_threads > 1
+                                ? g_strdup_printf ("queues %u-%u, a thread each",
+                                                   daemon->config.queue_num,
+                                                   daemon->config.queue_num + daemon->config.queue_threads - 1)
+                                : g_strdup_printf ("queue %u", daemon->config.queue_num);
+
+    g_message ("protecting %u account(s); %s, answerer on port %u, on-failure=%s",
+               daemon->snapshot->uids->len, queues,
+               daemon->config.answer_port,
+               trellis_policy_get_on_failure_open (daemon->snapshot->policy) ? "open" : "closed");
+  }
   return TRUE;
 }
 
@@ -1471,6 +1921,7 @@ snapshot_swap (TrellisDaemon *daemon, Snapshot *next)
   g_mutex_lock (&daemon->lock);
   old = daemon->snapshot;
   daemon->snapshot = next;
+  g_atomic_int_inc (&daemon->snapshot_generation);
   g_mutex_unlock (&daemon->lock);
   return old;
 }
@@ -1547,7 +1998,12 @@ reload_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
   else
     r->next = snapshot_load (&daemon->config, daemon->config.household_path, &r->lists_problem, &error);
   if (r->next != NULL && daemon->table_applied)
-    r->plan = nft_plan_build (daemon, r->next, &error);
+    {
+      r->plan = nft_plan_build (daemon, r->next, &error);
+      /* not in force yet: the queue threads cannot see it */
+      if (r->plan != NULL)
+        snapshot_learn_uids_set (r->next, r->plan);
+    }
   if (r->next == NULL || (daemon->table_applied && r->plan == NULL))
     {
       reload_free (r);
@@ -2051,7 +2507,7 @@ trellis_daemon_stop (TrellisDaemon *daemon)
         g_warning ("cannot remove table inet %s: %s", daemon->config.table, g_strerror (-r));
       daemon->table_applied = FALSE;
     }
-  g_clear_pointer (&daemon->queue, trellis_queue_free);
+  queues_free (daemon);
   g_clear_pointer (&daemon->answerer, trellis_answerer_free);
   if (daemon->expire != NULL)
     {
@@ -2087,7 +2543,7 @@ trellis_daemon_free (TrellisDaemon *daemon)
     return;
   g_clear_pointer (&daemon->nss, trellis_nss_server_free);
   net_stop (daemon);
-  g_clear_pointer (&daemon->queue, trellis_queue_free);
+  queues_free (daemon);
   g_clear_pointer (&daemon->answerer, trellis_answerer_free);
   if (daemon->expire != NULL)
     {

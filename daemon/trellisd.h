@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * trellisd.h — the daemon's context: the policy in force, the kernel table,
- * the queue and the answerer, tied together on one GLib main loop.
+ * the queues (a thread each) and the answerer, tied together on one GLib
+ * main loop.
  */
 #pragma once
 
 #include <glib.h>
 
 #include "daemon/nft.h"
+#include "daemon/queue.h"
 
 G_BEGIN_DECLS
 
@@ -21,15 +23,19 @@ typedef struct {
                               * one, through systemd when systemd is PID 1 */
   char *updater_config; /* (owned) (nullable) its configuration file */
   guint16 queue_num;
+  guint queue_threads; /* the queues queue_num, queue_num + 1, ..., one thread
+                        * each; 0: trellis_nft_queue_total_default () */
   guint16 answer_port;
   guint32 mark;
-  /* (nullable) Called once, when the table and the queue are in place:
-   * filtering is in force.  @verdicts is the context of the thread that
-   * gives the queue's verdicts (main.c tells systemd READY=1 and keeps its
-   * watchdog there). */
-  void (*ready) (GMainContext *verdicts, gpointer user_data);
+  /* (nullable) Called once, when the table and the queues are in place:
+   * filtering is in force.  @main_context is the main loop's (main.c tells
+   * systemd READY=1 and keeps its watchdog there; the verdicts are given by
+   * the queue threads, which the watchdog asks about through
+   * trellis_daemon_verdicts_alive()). */
+  void (*ready) (GMainContext *main_context, gpointer user_data);
   gpointer ready_data;
-  guint16 answers_queue_num; /* 0: queue_num + 1 */
+  guint16 answers_queue_num; /* 0: queue_num + queue_threads, the first after
+                              * the queries' queues */
   gint64 fake_time;          /* tests: unix seconds the daemon's clock starts at; 0: the real clock */
   guint learn_ttl_min;       /* seconds; 0: 120 */
   guint learn_ttl_max;       /* seconds; 0: 21600 */
@@ -76,6 +82,16 @@ void trellis_daemon_reload (TrellisDaemon *daemon);
  */
 void trellis_daemon_refresh_accounts (TrellisDaemon *daemon);
 
+/**
+ * trellis_daemon_verdicts_alive:
+ * TRUE when every queue thread has come round within @max_quiet_usec (an
+ * idle one does at least every second): what a watchdog asks before it
+ * tells the service manager that trellisd is well.  A thread stuck in a
+ * verdict makes it FALSE.  TRUE before the queues are bound.  Thread-safe.
+ */
+gboolean trellis_daemon_verdicts_alive (TrellisDaemon *daemon,
+                                        gint64 max_quiet_usec);
+
 /* How an UpdateLists call ends: the updater's exit status and words, or
  * (transfer full) @error when the daemon stops before the run is in force. */
 typedef void (*TrellisDaemonUpdateDone) (int status,
@@ -107,5 +123,28 @@ void trellis_daemon_stop_for_restart (TrellisDaemon *daemon);
 
 void trellis_daemon_free (TrellisDaemon *daemon);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisDaemon, trellis_daemon_free)
+
+/*
+ * The queue threads' judging, without a queue: for the bench of the
+ * daemon's own path (bench/queue-path-bench) and the tests.  A judge has
+ * the state of one queue thread (its snapshot, its time, its raw sockets)
+ * and must be used from one thread at a time.
+ */
+typedef struct _TrellisDaemonJudge TrellisDaemonJudge;
+
+/** trellis_daemon_judge_new: a judge for @daemon (which need not be started). */
+TrellisDaemonJudge *trellis_daemon_judge_new (TrellisDaemon *daemon);
+
+/**
+ * trellis_daemon_judge_run:
+ * Judges @packets as the queue's handler does, answers included (blocked
+ * UDP is answered in the server's name on a raw socket, where it can be
+ * opened), and writes their verdicts.
+ */
+void trellis_daemon_judge_run (TrellisDaemonJudge *judge,
+                               const TrellisQueuePacket *const *packets,
+                               guint n_packets,
+                               TrellisQueueVerdict *ret_verdicts);
+void trellis_daemon_judge_free (TrellisDaemonJudge *judge);
 
 G_END_DECLS

@@ -316,16 +316,32 @@ params_check (const TrellisNftPlanParams *p, GError **error)
                    "the mark must not be 0");
       return FALSE;
     }
+  if (p->mark == TRELLIS_NFT_REPLY_MARK)
+    {
+      /* the answers' mark: marked queries would go untracked, past NAT */
+      g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
+                   "the mark must not be 0x%08x (the mark of trellisd's own answers)",
+                   TRELLIS_NFT_REPLY_MARK);
+      return FALSE;
+    }
+  if (p->queue_total > TRELLIS_NFT_QUEUE_TOTAL_MAX
+      || (guint) p->queue_num + MAX (p->queue_total, 1) - 1 > G_MAXUINT16)
+    {
+      g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
+                   "1 to %u queues, numbered at most 65535", TRELLIS_NFT_QUEUE_TOTAL_MAX);
+      return FALSE;
+    }
   if (p->queue_expr != TRELLIS_QUEUE_EXPR_NATIVE && p->queue_expr != TRELLIS_QUEUE_EXPR_XT)
     {
       g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
                    "unknown queue expression %d", (int) p->queue_expr);
       return FALSE;
     }
-  if (p->answers_queue_num != 0 && p->answers_queue_num == p->queue_num)
+  if (p->answers_queue_num != 0 && p->answers_queue_num >= p->queue_num
+      && p->answers_queue_num < (guint) p->queue_num + MAX (p->queue_total, 1))
     {
       g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
-                   "the answers' queue must not be the queries' queue");
+                   "the answers' queue must not be one of the queries' queues");
       return FALSE;
     }
   if ((p->n_doh_v4 > 0 && p->doh_v4 == NULL) || (p->n_doh_v6 > 0 && p->doh_v6 == NULL))
@@ -450,8 +466,9 @@ trellis_nft_plan_new (const TrellisNftPlanParams *params,
   if (!params_check (params, error))
     return NULL;
   learn_mark = params->learn_mark != 0 ? params->learn_mark : TRELLIS_NFT_LEARN_MARK_DEFAULT;
+  /* the first after the queries' queues */
   answers_queue = params->answers_queue_num != 0 ? params->answers_queue_num
-                                                 : (uint16_t) (params->queue_num + 1);
+                                                 : (uint16_t) (params->queue_num + MAX (params->queue_total, 1));
   /* child i's uid set, + 1; 0: not made yet */
   child_sets = g_new0 (size_t, params->n_children + 1);
 
@@ -511,6 +528,9 @@ trellis_nft_plan_new (const TrellisNftPlanParams *params,
    * with the same addresses and ports can meet (and follow) the entry of a
    * child's redirected one. */
   ADD_RULE (&b, chain_zone, NULL,
+            STEP (MARK, .value = TRELLIS_NFT_REPLY_MARK),
+            STEP (NOTRACK, .value = 0));
+  ADD_RULE (&b, chain_zone, NULL,
             STEP (SKUID_IN_SET, .set = set_uids),
             STEP (UDP_DPORT, .value = 53),
             STEP (CT_ZONE_SET, .value = TRELLIS_NFT_CT_ZONE_DEFAULT));
@@ -521,12 +541,14 @@ trellis_nft_plan_new (const TrellisNftPlanParams *params,
   ADD_RULE (&b, chain_queue, NULL,
             STEP (SKUID_IN_SET, .set = set_uids),
             STEP (UDP_DPORT, .value = 53),
-            STEP (QUEUE, .value = params->queue_num, .bypass = params->bypass));
+            STEP (QUEUE, .value = params->queue_num, .bypass = params->bypass,
+                  .total = MAX (params->queue_total, 1)));
   ADD_RULE (&b, chain_queue, NULL,
             STEP (SKUID_IN_SET, .set = set_uids),
             STEP (TCP_DPORT, .value = 53),
             STEP (CT_STATE_NEW),
-            STEP (QUEUE, .value = params->queue_num, .bypass = params->bypass));
+            STEP (QUEUE, .value = params->queue_num, .bypass = params->bypass,
+                  .total = MAX (params->queue_total, 1)));
   ADD_RULE (&b, chain_redirect, NULL,
             STEP (MARK, .value = params->mark),
             STEP (UDP_DPORT, .value = 53),
@@ -542,7 +564,8 @@ trellis_nft_plan_new (const TrellisNftPlanParams *params,
   ADD_RULE (&b, chain_guard, NULL,
             STEP (MARK, .value = params->mark),
             STEP (UDP_DPORT, .value = 53),
-            STEP (QUEUE, .value = params->queue_num, .bypass = false));
+            STEP (QUEUE, .value = params->queue_num, .bypass = false,
+                  .total = MAX (params->queue_total, 1)));
   ADD_RULE (&b, chain_guard, NULL,
             STEP (MARK, .value = params->mark),
             STEP (TCP_DPORT, .value = 53),
@@ -815,8 +838,8 @@ steps_equal (const TrellisNftRule *a, const TrellisNftRule *b)
     {
       const TrellisNftStep *x = &a->steps[i], *y = &b->steps[i];
 
-      if (x->kind != y->kind || x->set != y->set || x->value != y->value
-          || x->bypass != y->bypass)
+      if (x->kind != y->kind || x->set != y->set || x->value != y->value || x->bypass != y->bypass
+          || MAX (x->total, 1) != MAX (y->total, 1))
         return FALSE;
     }
   return TRUE;
@@ -828,17 +851,16 @@ trellis_nft_plan_same_shape (const TrellisNftPlan *a,
 {
   g_return_val_if_fail (a != NULL && b != NULL, FALSE);
 
-  if (strcmp (a->table, b->table) != 0 || a->queue_expr != b->queue_expr
-      || a->n_sets != b->n_sets || a->n_chains != b->n_chains || a->n_rules != b->n_rules)
+  if (strcmp (a->table, b->table) != 0 || a->queue_expr != b->queue_expr || a->n_sets != b->n_sets
+      || a->n_chains != b->n_chains || a->n_rules != b->n_rules)
     return FALSE;
   for (size_t i = 0; i < a->n_sets; i++)
     if (strcmp (a->sets[i].name, b->sets[i].name) != 0 || a->sets[i].key != b->sets[i].key
         || a->sets[i].interval != b->sets[i].interval || a->sets[i].timeout != b->sets[i].timeout)
       return FALSE;
   for (size_t i = 0; i < a->n_chains; i++)
-    if (strcmp (a->chains[i].name, b->chains[i].name) != 0
-        || a->chains[i].type != b->chains[i].type || a->chains[i].hook != b->chains[i].hook
-        || a->chains[i].priority != b->chains[i].priority)
+    if (strcmp (a->chains[i].name, b->chains[i].name) != 0 || a->chains[i].type != b->chains[i].type
+        || a->chains[i].hook != b->chains[i].hook || a->chains[i].priority != b->chains[i].priority)
       return FALSE;
   for (size_t i = 0; i < a->n_rules; i++)
     if (!steps_equal (&a->rules[i], &b->rules[i]))
@@ -860,6 +882,12 @@ trellis_nft_set_same_elements (const TrellisNftSet *a,
 
 /* ---------------------------------------------------------------------- */
 /* From the household */
+
+guint
+trellis_nft_queue_total_default (void)
+{
+  return CLAMP (g_get_num_processors (), 1, TRELLIS_NFT_QUEUE_TOTAL_MAX);
+}
 
 static gboolean
 resolve_getpwnam (const char *account, uint32_t *ret_uid, gpointer user_data)
@@ -1035,6 +1063,7 @@ trellis_nft_plan_new_for_policy (TrellisPolicy *policy,
 
   params.table = tuning->table != NULL ? tuning->table : TRELLIS_NFT_TABLE_DEFAULT;
   params.queue_num = tuning->queue_num;
+  params.queue_total = MAX (tuning->queue_total, 1);
   params.answer_port = tuning->answer_port;
   params.mark = tuning->mark != 0 ? tuning->mark : TRELLIS_NFT_MARK_DEFAULT;
   params.bypass = trellis_policy_get_on_failure_open (policy);
@@ -1216,6 +1245,9 @@ render_rule (GString *out, const TrellisNftPlan *plan, const TrellisNftRule *r)
         case TRELLIS_NFT_STEP_CT_ZONE_SET:
           g_string_append_printf (out, "ct original zone set %" G_GUINT32_FORMAT, st->value);
           break;
+        case TRELLIS_NFT_STEP_NOTRACK:
+          g_string_append (out, "notrack");
+          break;
         case TRELLIS_NFT_STEP_CT_STATE_NEW:
           g_string_append (out, "ct state new");
           break;
@@ -1232,12 +1264,25 @@ render_rule (GString *out, const TrellisNftPlan *plan, const TrellisNftRule *r)
           g_string_append (out, "counter packets 0 bytes 0");
           break;
         case TRELLIS_NFT_STEP_QUEUE:
-          if (plan->queue_expr == TRELLIS_QUEUE_EXPR_XT)
-            g_string_append_printf (out, "queue num %" G_GUINT32_FORMAT "%s", st->value,
-                                    st->bypass ? " bypass" : "");
-          else
-            g_string_append_printf (out, "queue %sto %" G_GUINT32_FORMAT,
-                                    st->bypass ? "flags bypass " : "", st->value);
+          {
+            gboolean fanout = st->total > 1;
+            const char *flags = st->bypass ? (fanout ? "bypass,fanout" : "bypass")
+                                           : (fanout ? "fanout" : NULL);
+
+            if (plan->queue_expr == TRELLIS_QUEUE_EXPR_XT)
+              g_string_append_printf (out, "queue num %" G_GUINT32_FORMAT, st->value);
+            else
+              {
+                g_string_append (out, "queue ");
+                if (flags != NULL)
+                  g_string_append_printf (out, "flags %s ", flags);
+                g_string_append_printf (out, "to %" G_GUINT32_FORMAT, st->value);
+              }
+            if (fanout)
+              g_string_append_printf (out, "-%" G_GUINT32_FORMAT, st->value + st->total - 1);
+            if (plan->queue_expr == TRELLIS_QUEUE_EXPR_XT && flags != NULL)
+              g_string_append_printf (out, " %s", flags);
+          }
           break;
         case TRELLIS_NFT_STEP_REDIRECT:
           g_string_append_printf (out, "redirect to :%" G_GUINT32_FORMAT, st->value);

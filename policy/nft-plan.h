@@ -11,23 +11,29 @@
  *   table inet trellis {
  *     set protected-uids { type uid; }                       # every child's uids
  *     chain dns-zone { type filter hook output priority raw (-300); policy accept;
+ *       meta mark REPLY_MARK notrack                  # trellisd's answers in a server's name
  *       meta skuid @protected-uids udp dport 53 ct original zone set ZONE
  *       meta skuid @protected-uids tcp dport 53 ct original zone set ZONE
  *     }
  *     chain dns-queue { type filter hook output priority mangle (-150); policy accept;
- *       meta skuid @protected-uids udp dport 53 queue num N [bypass]
- *       meta skuid @protected-uids tcp dport 53 ct state new queue num N [bypass]  # SYN: learn the flow
+ *       meta skuid @protected-uids udp dport 53 queue num N[-M fanout] [bypass]
+ *       meta skuid @protected-uids tcp dport 53 ct state new queue num N[-M fanout] [bypass]  # SYN
  *     }
  *     chain dns-redirect { type nat hook output priority -100; policy accept;
  *       meta mark MARK udp dport 53 redirect to :PORT   # a blocked query
  *       meta mark MARK tcp dport 53 redirect to :PORT   # every connection trellisd saw
  *     }
  *     chain dns-guard { type filter hook postrouting priority srcnat (100); policy accept;
- *       meta mark MARK udp dport 53 queue num N   # marked but not redirected: trellisd
+ *       meta mark MARK udp dport 53 queue num N[-M fanout]   # marked but not redirected: trellisd
  *                                                 # answers it and drops it; never bypass
  *       meta mark MARK tcp dport 53 drop
  *     }
  *   }
+ *
+ * With several queues (one per trellisd queue thread: N to M, queue_total
+ * of them), the kernel spreads the packets over them by the CPU that
+ * handles each one (CPU fanout), so that two cores judge twice as many.
+ * A queue of anything else (say, DNS answers) takes a number outside N-M.
  *
  * The zone keeps the conntrack entries of protected accounts' DNS flows
  * apart, in their original direction only: a parent's new query whose
@@ -110,6 +116,13 @@ G_BEGIN_DECLS
 #define TRELLIS_NFT_ANSWER_PORT_DEFAULT 5354
 #define TRELLIS_NFT_LEARN_MARK_DEFAULT  0x54524c41u /* "TRLA": conntrack mark, answer read */
 #define TRELLIS_NFT_CT_ZONE_DEFAULT     0x5452u     /* "TR": protected DNS flows' conntrack zone */
+/* The mark (SO_MARK) of the answers trellisd writes in a server's name on
+ * a raw socket ("TRLR").  They are not tracked: conntrack would make an
+ * entry for each (the query it answers was dropped, unconfirmed), and when
+ * the child's resolver reuses a source port, NAT keeps the tuples unique
+ * by giving such an answer another destination port, where no one reads
+ * it. */
+#define TRELLIS_NFT_REPLY_MARK 0x54524c52u
 
 /* The names in the table. */
 #define TRELLIS_NFT_SET_PROTECTED_UIDS "protected-uids"
@@ -129,6 +142,9 @@ G_BEGIN_DECLS
 #define TRELLIS_NFT_SET_DOH_V6         "doh-v6"
 #define TRELLIS_NFT_SET_DOH_LEARNED_V4 "doh-learned-v4"
 #define TRELLIS_NFT_SET_DOH_LEARNED_V6 "doh-learned-v6"
+
+/* At most this many queues for the queries (trellisd's queue threads). */
+#define TRELLIS_NFT_QUEUE_TOTAL_MAX 16
 
 /* At most this many uids in one set. */
 #define TRELLIS_NFT_UIDS_MAX (1u << 20)
@@ -205,7 +221,8 @@ typedef enum {
   TRELLIS_NFT_STEP_IP_DADDR_IN_SET,      /* ip daddr @SET (meta nfproto ipv4 implied) */
   TRELLIS_NFT_STEP_IP6_DADDR_IN_SET,     /* ip6 daddr @SET (meta nfproto ipv6 implied) */
   TRELLIS_NFT_STEP_COUNTER,              /* counter */
-  TRELLIS_NFT_STEP_QUEUE,                /* queue num VALUE [bypass], plan->queue_expr */
+  TRELLIS_NFT_STEP_QUEUE,                /* queue num VALUE[-(VALUE+TOTAL-1) fanout] [bypass],
+                                       * plan->queue_expr */
   TRELLIS_NFT_STEP_REDIRECT,             /* redirect to :VALUE */
   TRELLIS_NFT_STEP_DROP,                 /* drop */
   TRELLIS_NFT_STEP_REJECT,               /* reject: ICMP/ICMPv6 port unreachable after an
@@ -221,6 +238,7 @@ typedef enum {
   TRELLIS_NFT_STEP_UDP_DPORT_NOT,        /* udp dport != VALUE */
   TRELLIS_NFT_STEP_TCP_DPORT_NOT,        /* tcp dport != VALUE */
   TRELLIS_NFT_STEP_CT_ZONE_SET,          /* ct original zone set VALUE (16 bits) */
+  TRELLIS_NFT_STEP_NOTRACK,              /* notrack */
 } TrellisNftStepKind;
 
 typedef struct {
@@ -228,6 +246,8 @@ typedef struct {
   size_t set;     /* *_IN_SET: index in plan->sets */
   uint32_t value; /* MARK, *_DPORT, QUEUE, REDIRECT */
   bool bypass;    /* QUEUE */
+  uint32_t total; /* QUEUE: the queues VALUE to VALUE + TOTAL - 1, spread
+                                 * by CPU (fanout) when more than one; 0 counts as 1 */
 } TrellisNftStep;
 
 typedef struct {
@@ -276,6 +296,8 @@ typedef struct {
 typedef struct {
   const char *table; /* 1 to 255 bytes */
   uint16_t queue_num;
+  uint16_t queue_total; /* queues from queue_num on, 1 to
+                                             * TRELLIS_NFT_QUEUE_TOTAL_MAX; 0 counts as 1 */
   uint16_t answer_port; /* != 0, != 53 */
   uint32_t mark;        /* != 0 */
   bool bypass;          /* on-failure=open */
@@ -284,7 +306,8 @@ typedef struct {
   size_t n_children;
   bool net_policy;              /* the network policy's sets and chains
                                              * (trellis_nft_plan_new_for_policy() always) */
-  uint16_t answers_queue_num;   /* != queue_num; 0: queue_num + 1 */
+  uint16_t answers_queue_num;   /* outside the queries' queues; 0: the
+                                                   * first after them (queue_num + queue_total) */
   uint32_t learn_mark;          /* conntrack mark; 0: TRELLIS_NFT_LEARN_MARK_DEFAULT */
   const TrellisNftCidr *doh_v4; /* (nullable) DoH endpoints' shipped addresses */
   size_t n_doh_v4;
@@ -297,6 +320,7 @@ typedef struct {
 typedef struct {
   const char *table; /* (nullable) NULL: TRELLIS_NFT_TABLE_DEFAULT */
   uint16_t queue_num;
+  uint16_t queue_total; /* 0: 1 */
   uint16_t answer_port;
   uint32_t mark; /* 0: TRELLIS_NFT_MARK_DEFAULT */
   TrellisQueueExpr queue_expr;
@@ -305,6 +329,14 @@ typedef struct {
   int64_t kernel_offset_us; /* subtracted from the quiet times: a
                                          * test's fake clock minus the real one */
 } TrellisNftPlanTuning;
+
+/**
+ * trellis_nft_queue_total_default:
+ * How many queues trellisd reads when not told (--queue-threads): one per
+ * CPU it may run on, at most TRELLIS_NFT_QUEUE_TOTAL_MAX.  The CLI renders
+ * the plan with the same number.
+ */
+guint trellis_nft_queue_total_default (void);
 
 /**
  * TrellisNftPlanResolve:
@@ -382,8 +414,9 @@ const TrellisNftSet *trellis_nft_plan_find_set (const TrellisNftPlan *plan,
  * @child: (nullable): a child's name, for a view of what concerns it
  *
  * The plan as nft 1.0.6 prints it (`nft list table inet NAME`, the
- * xtables NFQUEUE target printed as `queue num N [bypass]`; the native
- * queue expression as `queue [flags bypass ]to N`), byte for byte.
+ * xtables NFQUEUE target printed as `queue num N[-M] [bypass|bypass,fanout|fanout]`;
+ * the native queue expression as `queue [flags bypass[,fanout] ]to N[-M]`), byte
+ * for byte.
  *
  * With @child: the same layout, but a uid set lists only that child's uids,
  * another child's sets and rules are left out, and a chain left with no

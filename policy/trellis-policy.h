@@ -505,6 +505,26 @@ void trellis_policy_decide_at (TrellisPolicy *policy,
                                TrellisDecision *ret_decision);
 
 /**
+ * trellis_policy_decide_many:
+ * @children: (array length=n_names): the child each name is decided for
+ *   (an entry may be NULL: the shared rules only)
+ * @names: (array length=n_names): as for trellis_policy_decide()
+ * @now: the moment; when it is already in the household's zone
+ *   (trellis_policy_get_timezone()) it is used as it is, without a copy
+ * @ret_decisions: (out caller-allocates) (array length=n_names)
+ *
+ * trellis_policy_decide_at() for many names at once, as the queue gets
+ * them: the domain index looks them up together (their memory reads
+ * overlap).  The same decisions, name by name.
+ */
+void trellis_policy_decide_many (TrellisPolicy *policy,
+                                 const TrellisChild *const *children,
+                                 const char *const *names,
+                                 gsize n_names,
+                                 GDateTime *now,
+                                 TrellisDecision *ret_decisions);
+
+/**
  * trellis_policy_decide:
  * @name: a DNS name in presentation form (any case, trailing dot allowed)
  *

@@ -58,7 +58,7 @@ want_chains = {"dns-zone": ("filter", "output", -300), "dns-queue": ("filter", "
                "dns-guard": ("filter", "postrouting", 100),
                "dns-learn": ("filter", "output", -140), "dns-answers": ("filter", "input", -150),
                "net-policy": ("filter", "output", 0)}
-want_rules = {"dns-zone": 2, "dns-queue": 2, "dns-redirect": 2, "dns-guard": 2, "dns-learn": 1, "dns-answers": 1,
+want_rules = {"dns-zone": 3, "dns-queue": 2, "dns-redirect": 2, "dns-guard": 2, "dns-learn": 1, "dns-answers": 1,
               "net-policy": 17}
 for name, (typ, hook, prio) in want_chains.items():
     c = chains.get(name)
@@ -75,6 +75,9 @@ for r in queued:
     if not any(("xt" in e and e["xt"].get("type") == "target" and e["xt"].get("name") == "NFQUEUE")
                or "queue" in e for e in r["expr"]):
         errors.append("dns-queue rule without a queue: %r" % r["expr"])
+zone = [r for r in rules if r["chain"] == "dns-zone"]
+if zone and not any("notrack" in e for e in zone[0]["expr"]):
+    errors.append("dns-zone does not begin by leaving the answers of trellisd untracked: %r" % zone[0]["expr"])
 if errors:
     print("\n".join(errors))
     sys.exit(1)
@@ -119,12 +122,14 @@ if printf '%s\n' "$robin" | grep -qw "$CHILD_UID"; then
 fi
 stop_trellisd TERM
 
-# 3. on-failure=open: the queue rules carry the bypass flag
+# 3. on-failure=open: the queue rules carry the bypass flag (with one queue
+#    per CPU, the range and the CPU fanout too: "queue num 5353-5354
+#    bypass,fanout" on two CPUs)
 ON_FAILURE=open write_household
 ON_FAILURE=open
 start_trellisd
-in_client nft list table inet trellis 2>/dev/null | grep -q 'queue num 5353 bypass' \
-  || fail "on-failure=open: no 'queue num 5353 bypass' in the kernel's table"
+in_client nft list table inet trellis 2>/dev/null | grep -Eq 'queue num 5353(-[0-9]+)? bypass' \
+  || fail "on-failure=open: no 'queue num 5353[-N] bypass' in the kernel's table"
 compare "on-failure=open" "$CHILD_ACCOUNT"
 stop_trellisd TERM
 

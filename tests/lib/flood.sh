@@ -68,7 +68,7 @@ flood_leaks ()
 queue_drops ()
 {
   in_client cat /proc/net/netfilter/nfnetlink_queue 2>/dev/null \
-    | awk -v q="$QUEUE_NUM" '$1 == q { n += $6 + $7 } END { print n + 0 }'
+    | awk '{ n += $6 + $7 } END { print n + 0 }'
 }
 
 # socket_drops: datagrams the kernel dropped because a socket's buffer was

@@ -493,6 +493,7 @@ check_chain (const struct nlmsghdr *nlh,
 }
 
 typedef enum {
+  RULE_ZONE_NOTRACK,
   RULE_ZONE_UDP,
   RULE_ZONE_TCP,
   RULE_QUEUE_UDP,
@@ -522,6 +523,10 @@ check_rule (const struct nlmsghdr *nlh,
   assert_non_null (it);
   switch (kind)
     {
+    case RULE_ZONE_NOTRACK:
+      expect_mark (it, TRELLIS_NFT_REPLY_MARK);
+      next_expr (it, "notrack");
+      break;
     case RULE_ZONE_UDP:
     case RULE_ZONE_TCP:
       expect_skuid_in_set (it);
@@ -619,6 +624,8 @@ check_batch (const TrellisNftConfig *config)
   check_header (b.msgs[i], MSG_TYPE (NFT_MSG_NEWCHAIN), seq++, true);
   check_chain (b.msgs[i++], config->table, "dns-guard", "filter", NF_INET_POST_ROUTING, 100);
 
+  check_header (b.msgs[i], MSG_TYPE (NFT_MSG_NEWRULE), seq++, true);
+  check_rule (b.msgs[i++], config, "dns-zone", RULE_ZONE_NOTRACK);
   check_header (b.msgs[i], MSG_TYPE (NFT_MSG_NEWRULE), seq++, true);
   check_rule (b.msgs[i++], config, "dns-zone", RULE_ZONE_UDP);
   check_header (b.msgs[i], MSG_TYPE (NFT_MSG_NEWRULE), seq++, true);
@@ -732,6 +739,9 @@ test_bad_config (void **state)
   c.mark = 0;
   expect_plan_refused (&c);
   c = config_default ();
+  c.mark = TRELLIS_NFT_REPLY_MARK;
+  expect_plan_refused (&c);
+  c = config_default ();
   c.uids = NULL;
   expect_plan_refused (&c);
   c = config_default ();
@@ -745,11 +755,11 @@ test_bad_config (void **state)
   assert_non_null (plan);
   buf = test_malloc (trellis_nft_batch_size (plan) + TRELLIS_NFT_MSG_SIZE_MAX);
   batch = mnl_nlmsg_batch_start (buf, trellis_nft_batch_size (plan));
-  saved = plan->rules[0].steps[0].set;
-  plan->rules[0].steps[0].set = plan->n_sets; /* no such set */
+  saved = plan->rules[1].steps[0].set;        /* the first rule with a set */
+  plan->rules[1].steps[0].set = plan->n_sets; /* no such set */
   assert_int_equal (trellis_nft_batch_build_plan (plan, batch, &seq), -EINVAL);
   assert_int_equal (trellis_nft_apply_plan (plan), -EINVAL);
-  plan->rules[0].steps[0].set = saved;
+  plan->rules[1].steps[0].set = saved;
   plan->rules[2].chain = plan->n_chains; /* no such chain */
   assert_int_equal (trellis_nft_batch_build_plan (plan, batch, &seq), -EINVAL);
   plan->rules[2].chain = 1;

@@ -20,6 +20,7 @@ static const char table_xt[] =
   "\n"
   "\tchain dns-zone {\n"
   "\t\ttype filter hook output priority raw; policy accept;\n"
+  "\t\tmeta mark 0x54524c52 notrack\n"
   "\t\tmeta skuid @protected-uids udp dport 53 ct original zone set 21586\n"
   "\t\tmeta skuid @protected-uids tcp dport 53 ct original zone set 21586\n"
   "\t}\n"
@@ -72,7 +73,7 @@ test_render_exact (void **state)
   assert_int_equal (plan->n_sets, 1);
   assert_int_equal (plan->sets[0].n_uids, 3);
   assert_int_equal (plan->n_chains, 4);
-  assert_int_equal (plan->n_rules, 8);
+  assert_int_equal (plan->n_rules, 9);
   text = trellis_nft_plan_render (plan, NULL);
   assert_string_equal (text, table_xt);
 }

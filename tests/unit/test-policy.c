@@ -209,6 +209,119 @@ test_decide_names (void **state)
   assert_null (trellis_policy_get_rule (policy, 100000));
 }
 
+/* Many names at once decide as each alone: every kind of rule, in chunks
+ * (more than 64 names), for children of different bands and none, at a
+ * moment in quiet hours and one out of them, with @now in the household's
+ * zone (used as it is) and in UTC (converted). */
+static void
+test_decide_many (void **state)
+{
+  g_autoptr(TrellisPolicy) policy = trellis_test_load_policy ("[household]\n"
+                                                               "parents = mum\n"
+                                                               "timezone = Europe/Paris\n"
+                                                               "[child sam]\n"
+                                                               "age = 10\n"
+                                                               "accounts = sam\n"
+                                                               "deny = example-game.com; childline.org.uk\n"
+                                                               "allow = scratch.mit.edu; 1xbet.com\n"
+                                                               "quiet-hours = Mon-Sun 21:00-07:00\n"
+                                                               "[child alex]\n"
+                                                               "age = 4\n"
+                                                               "accounts = alex\n"
+                                                               "[child robin]\n"
+                                                               "age = 15\n"
+                                                               "accounts = robin\n"
+                                                               "safe-search = moderate\n");
+  static const char *const base[] = {
+    "example-game.com",
+    "www.example-game.com",
+    "WWW.Example-Game.COM.",
+    "notexample-game.com",
+    "childline.org.uk",
+    "help.childline.org.uk",
+    "samaritans.org",
+    "scratch.mit.edu",
+    "mit.edu",
+    "1xbet.com",
+    "www.1xbet.com",
+    "22bet.com",
+    "m.22bet.com",
+    "888casino.com",
+    "use-application-dns.net",
+    "mask.icloud.com",
+    "www.google.com",
+    "google.com",
+    "www.google.fr",
+    "forcesafesearch.google.com",
+    "www.youtube.com",
+    "en.wikipedia.org",
+    "a\\.example-game.com",
+    "x\\046y.example-game.com",
+    "b\\195\\188cher.de",
+    "bücher.de",
+    "",
+    ".",
+    "com",
+    "a.b.c.d.e.f.g.h.example.org",
+  };
+  const TrellisChild *kids[4];
+  const char *names[200];
+  const TrellisChild *children[200];
+  TrellisDecision many[200];
+  GDateTime *moments[2];
+  guint n = 0;
+
+  kids[0] = trellis_policy_find_child (policy, "sam");
+  kids[1] = trellis_policy_find_child (policy, "alex");
+  kids[2] = trellis_policy_find_child (policy, "robin");
+  kids[3] = NULL;
+  assert_non_null (kids[0]);
+  assert_non_null (kids[1]);
+  assert_non_null (kids[2]);
+  for (guint k = 0; n + 1 < G_N_ELEMENTS (names); k++)
+    {
+      names[n] = base[k % G_N_ELEMENTS (base)];
+      children[n] = kids[(k / G_N_ELEMENTS (base) + k) % 4];
+      n++;
+    }
+  names[n] = NULL; /* a NULL name too */
+  children[n++] = kids[0];
+
+  /* 22:30 in Paris (quiet for sam), and 12:00. */
+  moments[0] = g_date_time_new_utc (2026, 3, 2, 21, 30, 0);
+  moments[1] = g_date_time_new_utc (2026, 3, 2, 11, 0, 0);
+  for (guint m = 0; m < 2; m++)
+    for (guint zone = 0; zone < 2; zone++)
+      {
+        g_autoptr(GDateTime) now = zone == 0
+                                      ? g_date_time_ref (moments[m])
+                                      : g_date_time_to_timezone (moments[m], trellis_policy_get_timezone (policy));
+        guint blocked = 0;
+
+        memset (many, 0, sizeof many);
+        trellis_policy_decide_many (policy, children, names, n, now, many);
+        for (guint i = 0; i < n; i++)
+          {
+            TrellisDecision one = { 0 };
+
+            trellis_policy_decide_at (policy, children[i], names[i], now, &one);
+            if (one.verdict != many[i].verdict || one.rule != many[i].rule
+                || g_strcmp0 (one.target, many[i].target) != 0)
+              fail_msg ("%s for %s (moment %u): one at a time %d rule %u, many %d rule %u",
+                        names[i] != NULL ? names[i] : "(null)",
+                        children[i] != NULL ? trellis_child_get_name (children[i]) : "nobody", m,
+                        one.verdict, one.rule->id, many[i].verdict, many[i].rule->id);
+            blocked += one.verdict == TRELLIS_VERDICT_BLOCK;
+          }
+        /* It decided something: blocks, and allows, each time. */
+        assert_true (blocked > 10 && blocked < n - 10);
+      }
+  /* None at all is fine. */
+  trellis_policy_decide_many (policy, children, names, 0, moments[0], many);
+  g_date_time_unref (moments[0]);
+  g_date_time_unref (moments[1]);
+}
+
 static void
 test_helpline_beats_deny (void **state)
 {
@@ -887,6 +1000,7 @@ main (void)
     cmocka_unit_test (test_getters),
     cmocka_unit_test (test_rule_kind_names),
     cmocka_unit_test (test_decide_names),
+    cmocka_unit_test (test_decide_many),
     cmocka_unit_test (test_helpline_beats_deny),
     cmocka_unit_test (test_integrity),
     cmocka_unit_test (test_explanations_by_age),

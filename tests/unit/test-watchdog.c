@@ -143,6 +143,57 @@ test_pings_only_while_the_context_runs (void **state)
   g_source_unref (watchdog);
 }
 
+static gboolean
+threads_alive (gint64 max_quiet_usec, gpointer user_data)
+{
+  gboolean *alive = user_data;
+
+  /* half of WATCHDOG_USEC, but never below 2 s */
+  assert_int_equal (max_quiet_usec, 2 * G_USEC_PER_SEC);
+  return *alive;
+}
+
+/* Verdicts given in other threads: the main loop runs all along, but a
+ * verdict thread that stops coming round stops the pings. */
+static void
+test_pings_only_while_the_verdict_threads_do (void **state)
+{
+  Fixture *fx = *state;
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  gboolean alive = TRUE;
+  GSource *watchdog = trellis_watchdog_attach_full (context, threads_alive, &alive);
+  guint pings = 0;
+  gint64 deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+
+  assert_non_null (watchdog);
+  while (pings < 2 && g_get_monotonic_time () < deadline)
+    {
+      g_main_context_iteration (context, TRUE);
+      pings += drain (fx, "WATCHDOG=1", NULL);
+    }
+  assert_true (pings >= 2);
+
+  /* A thread hangs: the context keeps running, no ping in five intervals. */
+  alive = FALSE;
+  deadline = g_get_monotonic_time () + 5 * INTERVAL_USEC;
+  while (g_get_monotonic_time () < deadline)
+    g_main_context_iteration (context, TRUE);
+  assert_int_equal (drain (fx, "WATCHDOG=1", NULL), 0);
+
+  alive = TRUE;
+  pings = 0;
+  deadline = g_get_monotonic_time () + 10 * G_USEC_PER_SEC;
+  while (pings < 1 && g_get_monotonic_time () < deadline)
+    {
+      g_main_context_iteration (context, TRUE);
+      pings += drain (fx, "WATCHDOG=1", NULL);
+    }
+  assert_true (pings >= 1);
+
+  g_source_destroy (watchdog);
+  g_source_unref (watchdog);
+}
+
 static void
 test_no_watchdog_attaches_nothing (void **state)
 {
@@ -187,6 +238,7 @@ main (void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown (test_notify_reaches_the_socket, setup, teardown),
     cmocka_unit_test_setup_teardown (test_pings_only_while_the_context_runs, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_pings_only_while_the_verdict_threads_do, setup, teardown),
     cmocka_unit_test_setup_teardown (test_no_watchdog_attaches_nothing, setup, teardown),
     cmocka_unit_test_setup_teardown (test_missing_socket_harms_nothing, setup, teardown),
   };
