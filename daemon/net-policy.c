@@ -587,10 +587,12 @@ monitor_msg (const struct nlmsghdr *nlh, void *data)
       break;
     case NFT_MSG_NEWGEN:
       {
-        /* The end of a transaction: whose was it? */
+        /* The end of a transaction: whose was it?  Ours by the port it
+         * came from (in a container the pid it names is not one getpid()
+         * says), or by the pid where there is one pid namespace. */
         guint32 pid = msg_gen_pid (nlh);
 
-        if (np->damaged && pid != (guint32) getpid ())
+        if (np->damaged && pid != (guint32) getpid () && !trellis_nft_portid_is_ours (nlh->nlmsg_pid))
           np->hooks.repair (pid, np->user_data);
         np->damaged = FALSE;
       }

@@ -1241,6 +1241,32 @@ seq_initial (void)
  * error).  @ret_state gets the tally.  Returns: 0 when the exchange worked
  * (the kernel's verdict is in @ret_state->error), or -errno.
  */
+
+/* The ports of the sockets the last batches went from (trellis_nft_portid_is_ours()).
+ * Batches are sent from the main loop and from the reload's worker: atomics. */
+#define OWN_PORTIDS 64
+static uint32_t own_portids[OWN_PORTIDS];
+static unsigned int own_next;
+
+static void
+portid_remember (uint32_t portid)
+{
+  unsigned int i = __atomic_fetch_add (&own_next, 1, __ATOMIC_RELAXED) % OWN_PORTIDS;
+
+  __atomic_store_n (&own_portids[i], portid, __ATOMIC_RELEASE);
+}
+
+bool
+trellis_nft_portid_is_ours (uint32_t portid)
+{
+  if (portid == 0)
+    return false; /* the kernel's own */
+  for (unsigned int i = 0; i < OWN_PORTIDS; i++)
+    if (__atomic_load_n (&own_portids[i], __ATOMIC_ACQUIRE) == portid)
+      return true;
+  return false;
+}
+
 static int
 batch_talk (struct mnl_nlmsg_batch *batch,
             AckState *ret_state)
@@ -1281,6 +1307,7 @@ batch_talk (struct mnl_nlmsg_batch *batch,
     return -errno;
   if (mnl_socket_bind (nl, 0, MNL_SOCKET_AUTOPID) < 0)
     return -errno;
+  portid_remember (mnl_socket_get_portid (nl));
   fd = mnl_socket_get_fd (nl);
 
   /* Optional: better error reports, and error ACKs without a copy of the

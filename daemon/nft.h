@@ -121,3 +121,13 @@ int trellis_nft_set_flush (const char *table,
  * kernel could not be asked at all.
  */
 int trellis_nft_probe_queue_expr (TrellisQueueExpr *ret_expr);
+
+/*
+ * trellis_nft_portid_is_ours:
+ * Whether @portid (the nlmsg_pid of an nf_tables event: the netlink port
+ * of the socket whose transaction it reports) is that of a socket this
+ * process sent one of its last batches from.  The event's
+ * NFTA_GEN_PROC_PID is the sender's pid in the first pid namespace, which
+ * a daemon in a container never sees as its own getpid().
+ */
+bool trellis_nft_portid_is_ours (uint32_t portid);
