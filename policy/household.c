@@ -658,6 +658,20 @@ parse_child (Loader *loader,
     report (loader, header.line, header.col,
             _ ("[child %s] has no accounts = (nor devices =): list the child's Linux accounts"),
             child->name);
+  else if (child->devices != NULL && child->devices[0] != NULL)
+    {
+      Entry entry = entry_lookup (loader, group, "devices");
+
+      /* Until it is enforced, a key that filters nothing says so. */
+      if (child->accounts == NULL || child->accounts[0] == NULL)
+        warn (loader, entry.line, entry.col,
+              _ ("devices = is not enforced yet, and [child %s] has no accounts =: %s is not filtered at all"),
+              child->name, child->name);
+      else
+        warn (loader, entry.line, entry.col,
+              _ ("devices = is not enforced yet: only the accounts of [child %s] are filtered"),
+              child->name);
+    }
 
   block = value_get (loader, group, "block");
   if (block != NULL)
@@ -834,6 +848,13 @@ trellis_household_parse (TrellisPolicy *policy,
       report (loader, entry.line, entry.col,
               _ ("default-profile names no child: there is no [child %s]"),
               loader->policy->default_profile);
+    }
+  else if (loader->policy->default_profile != NULL)
+    {
+      Entry entry = entry_lookup (loader, "household", "default-profile");
+
+      warn (loader, entry.line, entry.col,
+            _ ("default-profile = is not enforced yet: devices listed nowhere are not filtered"));
     }
   return TRUE;
 }
