@@ -1,10 +1,14 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-# devices-unenforced-warns: `trellis policy check` says, as a warning with
-# FILE:LINE:COL, that devices= and default-profile= are not enforced yet,
-# and names a child configured only by devices=, who is not filtered at
-# all.  The file still checks (exit 0): the keys are legal.
+# devices-unenforced-warns: devices= and default-profile= are enforced on a
+# gateway, that is when [household] gateway-interfaces= names the
+# interfaces the devices are on.  Without it, `trellis policy check` says,
+# as a warning with FILE:LINE:COL, that they are not enforced, and names a
+# child (or group) configured only by devices=, which is not filtered at
+# all; the file still checks (exit 0).  With it, no such warning, and a
+# gateway without default-profile= is refused: devices listed nowhere are
+# never left unfiltered.
 set -eu
 
 top_srcdir=${TRELLIS_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -31,7 +35,7 @@ devices = aa:bb:cc:dd:ee:01; 10.42.0.20
 age = 10
 accounts = trt-sam
 devices = 10.42.0.0/28
-[child guest]
+[group guest]
 age = 12
 devices = 10.42.1.0/24
 CONF
@@ -56,22 +60,50 @@ expect ()
   fi
 }
 
-expect "school.conf:3:19: warning: default-profile = is not enforced yet: devices listed nowhere are not filtered"
-expect "school.conf:6:11: warning: devices = is not enforced yet, and [child tab] has no accounts =: tab is not filtered at all"
-expect "school.conf:10:11: warning: devices = is not enforced yet: only the accounts of [child sam] are filtered"
-expect "school.conf:13:11: warning: devices = is not enforced yet, and [child guest] has no accounts =: guest is not filtered at all"
+expect "school.conf:3:19: warning: default-profile = is not enforced: this household names no gateway-interfaces =, so devices listed nowhere are not filtered"
+expect "school.conf:6:11: warning: devices = is not enforced: this household names no gateway-interfaces =, and [child tab] has no accounts =: tab is not filtered at all"
+expect "school.conf:10:11: warning: devices = is not enforced: this household names no gateway-interfaces =; only the accounts of [child sam] are filtered"
+expect "school.conf:13:11: warning: devices = is not enforced: this household names no gateway-interfaces =, and [group guest] has no accounts =: guest is not filtered at all"
 
 # The same warnings in --json, for a tool that reads them.
 "$trellis" --json policy check "$conf" --data-dir "$top_srcdir/policy/data" >"$dir/json" 2>/dev/null
 if ! /usr/bin/python3 - "$dir/json" <<'PY'
 import json, sys
 w = json.load(open(sys.argv[1]))["warnings"]
-need = ["school.conf:6:11: warning: devices = is not enforced yet, and [child tab]"]
+need = ["school.conf:6:11: warning: devices = is not enforced: this household names no gateway-interfaces =, and [child tab]"]
 sys.exit(0 if all(any(n in x for x in w) for n in need) else 1)
 PY
 then
   echo "FAIL: --json does not carry the warning about [child tab]"
   sed 's/^/  | /' "$dir/json"
+  failed=$((failed + 1))
+fi
+
+# On a gateway the per-key warnings go; until trellisd enforces gateway
+# mode, one warning says so.  The summary shows the devices.
+sed -i 's/^default-profile = guest$/default-profile = guest\ngateway-interfaces = eth1/' "$conf"
+rc=0
+"$trellis" policy check "$conf" --data-dir "$top_srcdir/policy/data" >"$dir/out" 2>"$dir/err" || rc=$?
+if [ "$rc" -ne 0 ] || grep -q 'devices = is not enforced' "$dir/err" \
+   || ! grep -qF 'school.conf:4:22: warning: gateway mode is not enforced yet' "$dir/err"; then
+  echo "FAIL: with gateway-interfaces = eth1: exit status $rc, or the wrong warnings:"
+  sed 's/^/  | /' "$dir/out" "$dir/err"
+  failed=$((failed + 1))
+fi
+if ! grep -qF 'Devices: aa:bb:cc:dd:ee:01, 10.42.0.20' "$dir/out" \
+   || ! grep -qF 'Devices listed nowhere get: guest' "$dir/out"; then
+  echo "FAIL: the summary does not show the devices and the default profile:"
+  sed 's/^/  | /' "$dir/out"
+  failed=$((failed + 1))
+fi
+
+# A gateway without default-profile= is refused, where it is written.
+sed -i '/^default-profile = /d' "$conf"
+rc=0
+"$trellis" policy check "$conf" --data-dir "$top_srcdir/policy/data" >"$dir/out" 2>&1 || rc=$?
+if [ "$rc" -ne 1 ] || ! grep -qF "school.conf:3:22: a gateway needs default-profile = the child or group" "$dir/out"; then
+  echo "FAIL: a gateway without default-profile = was not refused at 3:22 (exit $rc):"
+  sed 's/^/  | /' "$dir/out"
   failed=$((failed + 1))
 fi
 
