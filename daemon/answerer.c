@@ -160,8 +160,11 @@ reply_build (const guint8 *packet, gsize len, const TrellisDnsQuery *query,
                                   answer->ede_code, answer->ede_text, buf, cap);
 }
 
+/* @any: every address of the host (a gateway: NAT in prerouting sends
+ * the devices' queries to the address of the interface they came in on),
+ * else loopback only. */
 static int
-socket_bind (int family, int type, guint16 port, GError **error)
+socket_bind (int family, int type, guint16 port, gboolean any, GError **error)
 {
   struct sockaddr_storage ss = { 0 };
   socklen_t sslen;
@@ -178,7 +181,7 @@ socket_bind (int family, int type, guint16 port, GError **error)
 
       in->sin_family = AF_INET;
       in->sin_port = g_htons (port);
-      in->sin_addr.s_addr = g_htonl (INADDR_LOOPBACK);
+      in->sin_addr.s_addr = g_htonl (any ? INADDR_ANY : INADDR_LOOPBACK);
       sslen = sizeof *in;
     }
   else
@@ -188,7 +191,7 @@ socket_bind (int family, int type, guint16 port, GError **error)
       setsockopt (fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
       in6->sin6_family = AF_INET6;
       in6->sin6_port = g_htons (port);
-      in6->sin6_addr = in6addr_loopback;
+      in6->sin6_addr = any ? in6addr_any : in6addr_loopback;
       sslen = sizeof *in6;
     }
   if (bind (fd, (struct sockaddr *) &ss, sslen) < 0)
@@ -205,7 +208,7 @@ fail:
       close (fd);
     g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
                  "cannot listen on %s port %u (%s): %s",
-                 family == AF_INET ? "127.0.0.1" : "[::1]", port,
+                 family == AF_INET ? (any ? "0.0.0.0" : "127.0.0.1") : (any ? "[::]" : "[::1]"), port,
                  type == SOCK_STREAM ? "TCP" : "UDP", g_strerror (saved));
     return -1;
   }
@@ -1036,6 +1039,17 @@ trellis_answerer_new (guint16 port,
                       gpointer user_data,
                       GError **error)
 {
+  return trellis_answerer_new_full (port, FALSE, flows, decide, user_data, error);
+}
+
+TrellisAnswerer *
+trellis_answerer_new_full (guint16 port,
+                           gboolean any_address,
+                           TrellisFlowTable *flows,
+                           TrellisAnswererDecide decide,
+                           gpointer user_data,
+                           GError **error)
+{
   g_autoptr(TrellisAnswerer) answerer = g_new0 (TrellisAnswerer, 1);
   static const int families[] = { AF_INET, AF_INET6 };
 
@@ -1059,7 +1073,7 @@ trellis_answerer_new (guint16 port,
       g_autoptr(GError) local_error = NULL;
       int ufd, tfd;
 
-      ufd = socket_bind (families[i], SOCK_DGRAM, port, &local_error);
+      ufd = socket_bind (families[i], SOCK_DGRAM, port, any_address, &local_error);
       if (ufd < 0 && families[i] == AF_INET6
           && g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
         break; /* no IPv6 on this host: nothing to redirect there either */
@@ -1071,7 +1085,7 @@ trellis_answerer_new (guint16 port,
           return NULL;
         }
       listener_attach (&answerer->udp[i], ufd, udp_readable, answerer);
-      tfd = socket_bind (families[i], SOCK_STREAM, port, error);
+      tfd = socket_bind (families[i], SOCK_STREAM, port, any_address, error);
       if (tfd < 0)
         return NULL;
       listener_attach (&answerer->tcp[i], tfd, tcp_acceptable, answerer);

@@ -85,6 +85,22 @@ TrellisAnswerer *trellis_answerer_new (guint16 port,
                                        GError **error);
 
 /**
+ * trellis_answerer_new_full:
+ * @any_address: listen on every address of the host (0.0.0.0 and [::]),
+ *   as a gateway needs: NAT in prerouting redirects a device's query to
+ *   the address of the interface it came in on
+ *
+ * As trellis_answerer_new().  A query whose source the flow table does not
+ * know is refused, from wherever it comes.
+ */
+TrellisAnswerer *trellis_answerer_new_full (guint16 port,
+                                            gboolean any_address,
+                                            TrellisFlowTable *flows,
+                                            TrellisAnswererDecide decide,
+                                            gpointer user_data,
+                                            GError **error);
+
+/**
  * trellis_answerer_answer_unredirected:
  * @client: the query's source; @flow: whose it is and the server it asked
  * @answer: a BLOCK or SAFE_SEARCH decision for it

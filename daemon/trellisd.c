@@ -86,6 +86,13 @@ struct _TrellisDaemon {
 
 static gint64 daemon_now_us (TrellisDaemon *daemon);
 
+/* Gateway mode: the devices of child (or group) @i are one principal, the
+ * child's index with the top bit set: never a uid, since an account with
+ * such a uid is not taken as a child's (systemd keeps that range unused).
+ * The kernel marks their packets TRELLIS_NFT_DEVICE_MARK (i). */
+#define DEVICE_PRINCIPAL_BIT 0x80000000u
+#define DEVICE_PRINCIPAL(i)  (DEVICE_PRINCIPAL_BIT | (guint32) (i))
+
 static void
 snapshot_clear (gpointer data)
 {
@@ -153,6 +160,13 @@ snapshot_resolve (TrellisPolicy *policy, gboolean quiet, GError **error)
               return NULL;
             }
           uid = pw->pw_uid;
+          if (uid & DEVICE_PRINCIPAL_BIT)
+            {
+              if (!quiet)
+                g_message ("child %s: account %s has uid %u, in the range Trellis keeps for devices; it is not filtered",
+                           trellis_child_get_name (children[i]), accounts[j], (guint) uid);
+              continue;
+            }
           /* the policy owns the account's name */
           g_hash_table_insert (s->account_uids, (gpointer) accounts[j], GUINT_TO_POINTER (uid));
           if (g_hash_table_contains (s->uid_children, GUINT_TO_POINTER (uid)))
@@ -162,6 +176,14 @@ snapshot_resolve (TrellisPolicy *policy, gboolean quiet, GError **error)
         }
     }
   g_array_sort (s->uids, uid_compare);
+
+  /* Gateway mode: each child's and group's devices, and the default
+   * profile's (every device listed nowhere). */
+  if (trellis_policy_get_gateway_interfaces (s->policy)[0] != NULL)
+    for (guint i = 0; i < n_children && i < TRELLIS_NFT_DEVICE_PROFILES_MAX; i++)
+      if (trellis_child_get_devices (children[i])[0] != NULL
+          || children[i] == trellis_policy_get_default_profile (s->policy))
+        g_hash_table_insert (s->uid_children, GUINT_TO_POINTER (DEVICE_PRINCIPAL (i)), (gpointer) children[i]);
   return g_steal_pointer (&s);
 }
 
@@ -467,11 +489,25 @@ queue_handle (const TrellisQueuePacket *packet, gpointer user_data)
   TrellisDnsQuery query;
   TrellisAnswer answer;
 
-  /* Only sockets of protected accounts are queued; without an owner the
-   * packet cannot be placed, and is not passed unread. */
-  if (!packet->has_uid)
-    return TRELLIS_QUEUE_DROP;
   memcpy (key.addr, packet->src_addr, sizeof key.addr);
+  /* Only sockets of protected accounts, and a gateway's devices (marked
+   * by their profile in prerouting), are queued; a packet that cannot be
+   * placed is not passed on unread.  A device's query the guard chain
+   * hands back carries trellisd's mark instead: its flow says whose. */
+  if (!packet->has_uid)
+    {
+      TrellisFlow known;
+
+      if (packet->mark >= TRELLIS_NFT_DEVICE_MARK_BASE
+          && packet->mark < TRELLIS_NFT_DEVICE_MARK_BASE + TRELLIS_NFT_DEVICE_PROFILES_MAX)
+        flow.uid = DEVICE_PRINCIPAL (packet->mark - TRELLIS_NFT_DEVICE_MARK_BASE);
+      else if (packet->mark == daemon->config.mark
+               && trellis_flow_table_lookup (daemon->flows, &key, g_get_monotonic_time (), &known)
+               && (known.uid & DEVICE_PRINCIPAL_BIT))
+        flow.uid = known.uid;
+      else
+        return TRELLIS_QUEUE_DROP;
+    }
   memcpy (flow.dst_addr, packet->dst_addr, sizeof flow.dst_addr);
 
   if (packet->proto == IPPROTO_TCP)
@@ -490,8 +526,8 @@ queue_handle (const TrellisQueuePacket *packet, gpointer user_data)
   if (trellis_dns_query_parse (packet->payload, packet->payload_len, &query) < 0)
     {
       daemon->n_malformed++;
-      g_debug ("dropped a malformed DNS query from uid %u (%" G_GUINT64_FORMAT " so far)",
-               (guint) packet->uid, daemon->n_malformed);
+      g_debug ("dropped a malformed DNS query from principal %u (%" G_GUINT64_FORMAT " so far)",
+               (guint) flow.uid, daemon->n_malformed);
       return TRELLIS_QUEUE_DROP;
     }
 
@@ -499,7 +535,7 @@ queue_handle (const TrellisQueuePacket *packet, gpointer user_data)
   s = snapshot_acquire (daemon);
   /* The queue sees each UDP query once (a guard-chain return is the same
    * query again): that is where its event is recorded. */
-  decide (daemon, s, packet->uid, query.qname, packet->mark != daemon->config.mark, &answer);
+  decide (daemon, s, flow.uid, query.qname, packet->mark != daemon->config.mark, &answer);
   if (answer.action == TRELLIS_ANSWER_FORWARD)
     return TRELLIS_QUEUE_ACCEPT;
   /* Whatever the answerer answers itself (a block, a safe-search rewrite)
@@ -606,7 +642,8 @@ child_uids (Snapshot *s, const char *child)
 
   g_hash_table_iter_init (&iter, s->uid_children);
   while (g_hash_table_iter_next (&iter, &uid, &c))
-    if (strcmp (trellis_child_get_name (c), child) == 0)
+    if (strcmp (trellis_child_get_name (c), child) == 0
+        && !(GPOINTER_TO_UINT (uid) & DEVICE_PRINCIPAL_BIT)) /* a uid set: uids only */
       {
         guint32 u = GPOINTER_TO_UINT (uid);
 
@@ -1217,8 +1254,11 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
   }
 
   /* The answerer first, so that nothing redirected finds no one there. */
-  daemon->answerer = trellis_answerer_new (daemon->config.answer_port, daemon->flows,
-                                           answerer_decide, daemon, error);
+  /* A gateway's answerer listens on every address: NAT in prerouting
+   * sends a device's blocked query to the address it came in on. */
+  daemon->answerer = trellis_answerer_new_full (daemon->config.answer_port,
+                                                trellis_policy_get_gateway_interfaces (daemon->snapshot->policy)[0] != NULL,
+                                                daemon->flows, answerer_decide, daemon, error);
   if (daemon->answerer == NULL)
     return FALSE;
   daemon->queue = trellis_queue_new (daemon->config.queue_num, daemon->config.mark,

@@ -860,13 +860,6 @@ gateway_check (Loader *loader)
           report (loader, entry.line, entry.col,
                   _ ("a gateway needs default-profile = the child or group whose profile the devices listed nowhere get"));
         }
-      else
-        {
-          Entry entry = entry_lookup (loader, "household", "gateway-interfaces");
-
-          warn (loader, entry.line, entry.col,
-                _ ("gateway mode is not enforced yet: trellisd filters accounts only, and no device is filtered"));
-        }
       return;
     }
   if (g_key_file_has_key (loader->key_file, "household", "gateway-interfaces", NULL))
