@@ -91,7 +91,11 @@ setup_gateway ()
   HOUSEHOLD="$TEST_DIR/household.conf"
   printf '%s\n' "$text" > "$HOUSEHOLD"
   chmod 644 "$HOUSEHOLD"
-  start_trellisd
+  # A test may prepare more first (its own data directory: gateway_before_trellisd).
+  if declare -F gateway_before_trellisd >/dev/null; then
+    gateway_before_trellisd
+  fi
+  start_trellisd ${GW_TRELLISD_ARGS[@]+"${GW_TRELLISD_ARGS[@]}"}
 }
 
 _device_has_v4 ()
@@ -140,4 +144,13 @@ device_addr ()
 gateway_resolver_saw ()
 {
   grep -q "query\[[A-Z]*\] $1 from" "$GW_DNSMASQ_LOG"
+}
+
+# expect_connect (net.sh) from a device: connect_from NAME ok|no tcp|udp ADDR PORT
+connect_from ()
+{
+  local name=$1
+  shift
+  eval "as_device_$name () { in_device $name \"\$@\"; }"
+  expect_connect "device_$name" "$@"
 }
