@@ -36,6 +36,9 @@ typedef struct {
   char *child;             /* (owned) (nullable) --child: a child's name (parents) */
   char *duration;          /* (owned) (nullable) --for: e.g. 30m, 2h, 1d */
   gboolean clear;          /* --clear (log) */
+  char *age;               /* (owned) (nullable) --age (child add) */
+  char *birth;             /* (owned) (nullable) --birth (child add) */
+  gboolean always;         /* --always (approve) */
 } TrellisCliOptions;
 
 /** trellis_cli_household_path: --household, or the system's file. */
@@ -94,5 +97,9 @@ int trellis_cli_decline (TrellisCliOptions *options, int argc, char **argv);
 int trellis_cli_pause (TrellisCliOptions *options, int argc, char **argv);
 int trellis_cli_policy_apply (TrellisCliOptions *options, int argc, char **argv);
 int trellis_cli_helplines (TrellisCliOptions *options, int argc, char **argv);
+int trellis_cli_lists (TrellisCliOptions *options, int argc, char **argv);
+int trellis_cli_child (TrellisCliOptions *options, int argc, char **argv);
+int trellis_cli_allow (TrellisCliOptions *options, int argc, char **argv);
+int trellis_cli_deny (TrellisCliOptions *options, int argc, char **argv);
 
 G_END_DECLS

@@ -11,6 +11,7 @@
 #include <glib/gi18n.h>
 
 #include "cli/cli.h"
+#include "cli/dbus-client.h"
 #include "policy/trellis-policy.h"
 
 static void
@@ -48,6 +49,47 @@ zone_name (TrellisPolicy *policy)
   return g_strdup ("UTC");
 }
 
+/* The published lists each category is fed from, the household's own and
+ * those it removed. */
+static void
+sources_text (TrellisPolicy *policy)
+{
+  guint n_sources = 0, n_categories = 0;
+  const TrellisListSource *const *sources = trellis_policy_get_list_sources (policy, &n_sources);
+  const TrellisCategory *const *categories = trellis_policy_get_categories (policy, &n_categories);
+
+  /* Translators: the lists of names that the list updater fetches from
+   * their publishers; keep "trellis lists" as it is. */
+  g_print (_ ("Published lists (fetched by the updater; trellis lists shows when and how it went):\n"));
+  for (guint c = 0; c < n_categories; c++)
+    {
+      g_autoptr(GString) used = g_string_new (NULL);
+      g_autoptr(GString) removed = g_string_new (NULL);
+
+      for (guint i = 0; i < n_sources; i++)
+        {
+          const TrellisListSource *source = sources[i];
+          GString *out = source->removed ? removed : used;
+
+          if (strcmp (source->category, categories[c]->id) != 0)
+            continue;
+          if (out->len > 0)
+            g_string_append (out, ", ");
+          g_string_append (out, source->id);
+          if (source->household)
+            g_string_append_printf (out, " (%s:%u)", source->file, source->line);
+        }
+      if (used->len == 0 && removed->len == 0)
+        continue;
+      g_print ("  %s: %s", categories[c]->id, used->len > 0 ? used->str : _ ("none"));
+      if (removed->len > 0)
+        /* Translators: after a category's sources; the household's
+         * remove-sources= took these away.  %s is a list of source IDs. */
+        g_print (_ ("; removed by the household: %s"), removed->str);
+      g_print ("\n");
+    }
+}
+
 static void
 summary_text (TrellisPolicy *policy,
               const char *path,
@@ -76,6 +118,38 @@ summary_text (TrellisPolicy *policy,
       g_print (_ ("Devices listed nowhere get: %s\n"),
                fallback != NULL ? trellis_child_get_name (fallback) : _ ("none"));
     }
+  {
+    guint n_information = 0, n_overridden = 0;
+
+    if (trellis_policy_get_information (policy, &n_information, &n_overridden))
+      /* Translators: GC25 §56: the information list (sexual education,
+       * health, encyclopaedias) cannot be blocked by a category list.  The
+       * first %u is how many names it holds, the second how many entries
+       * of the category lists it overrides. */
+      g_print (_ ("Information list: %u names that category lists cannot block; it overrides %u category entries\n"),
+               n_information, n_overridden);
+    else
+      g_print (_ ("Information list: none installed, so category lists may block sexual education and health sites\n"));
+    /* The file is checked with the shipped lists; the published lists in
+     * force are trellisd's, who says what the list overrides in them. */
+    {
+      g_autoptr(TrellisTrellis1) proxy = trellis_cli_dbus_proxy (NULL);
+      g_autoptr(GVariant) lists = NULL;
+      g_autoptr(GVariant) sources = NULL;
+      const char *in_force = NULL;
+      guint32 overridden = 0;
+
+      if (proxy != NULL && trellis_trellis1_call_get_lists_sync (proxy, &lists, &sources, NULL, NULL)
+          && g_variant_lookup (lists, "in_force", "&s", &in_force) && strcmp (in_force, "published") == 0
+          && g_variant_lookup (lists, "information_overridden", "u", &overridden))
+        /* Translators: %u is how many entries of the published category
+         * lists in force the information list overrides. */
+        g_print (_ ("  with the published lists in force (trellisd): it overrides %u category entries\n"),
+                 overridden);
+    }
+  }
+
+  sources_text (policy);
 
   children = trellis_policy_get_children (policy, &n_children);
   for (i = 0; i < n_children; i++)
@@ -142,6 +216,38 @@ summary_json (TrellisPolicy *policy,
   trellis_cli_json_string (out, trellis_policy_get_default_profile (policy) != NULL
                                   ? trellis_child_get_name (trellis_policy_get_default_profile (policy))
                                   : NULL);
+  {
+    guint n_information = 0, n_overridden = 0;
+
+    if (trellis_policy_get_information (policy, &n_information, &n_overridden))
+      g_string_append_printf (out, ",\n  \"information\": {\"names\": %u, \"overridden\": %u}",
+                              n_information, n_overridden);
+    else
+      g_string_append (out, ",\n  \"information\": null");
+  }
+  {
+    guint n_sources = 0;
+    const TrellisListSource *const *sources = trellis_policy_get_list_sources (policy, &n_sources);
+
+    g_string_append (out, ",\n  \"sources\": [");
+    for (i = 0; i < n_sources; i++)
+      {
+        g_string_append (out, i > 0 ? ",\n    {\"id\": " : "\n    {\"id\": ");
+        trellis_cli_json_string (out, sources[i]->id);
+        g_string_append (out, ", \"category\": ");
+        trellis_cli_json_string (out, sources[i]->category);
+        g_string_append (out, ", \"url\": ");
+        trellis_cli_json_string (out, sources[i]->url);
+        g_string_append (out, ", \"format\": ");
+        trellis_cli_json_string (out, trellis_list_format_to_string (sources[i]->format));
+        g_string_append (out, ", \"licence\": ");
+        trellis_cli_json_string (out, sources[i]->licence);
+        g_string_append_printf (out, ", \"origin\": \"%s\", \"removed\": %s}",
+                                sources[i]->household ? "household" : "shipped",
+                                sources[i]->removed ? "true" : "false");
+      }
+    g_string_append (out, n_sources > 0 ? "\n  ]" : "]");
+  }
   g_string_append (out, ",\n  \"warnings\": ");
   json_strv (out, trellis_policy_get_warnings (policy));
   g_string_append (out, ",\n  \"children\": [");

@@ -179,13 +179,23 @@ trellis_cli_approve (TrellisCliOptions *options, int argc, char **argv)
   gint64 seconds = TRELLIS_CLI_DEFAULT_GRANT_SECONDS;
   guint32 id;
 
-  if (argc != 1)
+  if (argc != 1 || (options->always && options->duration != NULL))
     {
-      g_printerr (_ ("trellis: write trellis approve ID [--for DURATION]\n"));
+      g_printerr (_ ("trellis: write trellis approve ID [--for DURATION], or trellis approve ID --always\n"));
       return TRELLIS_CLI_EXIT_USAGE;
     }
   if (!parse_id (argv[0], &id))
     return TRELLIS_CLI_EXIT_USAGE;
+  if (options->always)
+    {
+      proxy = trellis_cli_dbus_proxy (&error);
+      if (proxy == NULL || !trellis_trellis1_call_approve_always_sync (proxy, id, NULL, &error))
+        return trellis_cli_dbus_error_report (error, _ ("Only parents can approve requests."));
+      /* Translators: %u is the request's number. */
+      g_print (_ ("Request %u approved for good: the site is in the child's allow= and works now.\n"),
+               id);
+      return TRELLIS_CLI_EXIT_OK;
+    }
   if (options->duration != NULL && !trellis_cli_duration_parse (options->duration, &seconds, &error))
     {
       g_printerr ("trellis: %s\n", error->message);

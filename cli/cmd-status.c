@@ -97,6 +97,7 @@ trellis_cli_status (TrellisCliOptions *options, int argc, char **argv)
   g_autofree char *safe_search = NULL;
   g_autofree char *mode = NULL;
   g_autofree char *quiet_hours = NULL;
+  g_autofree char *quiet_until = NULL;
   const char *child = options->child != NULL ? options->child : "";
   gboolean mine = options->child == NULL;
   gint64 paused_until;
@@ -129,6 +130,7 @@ trellis_cli_status (TrellisCliOptions *options, int argc, char **argv)
   safe_search = status_text (status, "safe_search");
   mode = status_text (status, "mode");
   quiet_hours = status_text (status, "quiet_hours");
+  quiet_until = status_text (status, "quiet_until");
   paused_until = status_int (status, "paused_until");
 
   if (mine)
@@ -149,6 +151,12 @@ trellis_cli_status (TrellisCliOptions *options, int argc, char **argv)
     g_print (_ ("Mode: %s\n"), mode);
   if (quiet_hours == NULL || *quiet_hours == '\0')
     g_print (_ ("Quiet hours: none\n"));
+  else if (status_int (status, "quiet_now") != 0 && quiet_until != NULL && *quiet_until != '\0')
+    /* Translators: the first %s is a time range, e.g. "21:00-07:00"; the
+     * second the time of day quiet time ends, e.g. "07:00", in the
+     * household's time zone. */
+    g_print (_ ("Quiet hours: %s (it is quiet time now, until %s: only helplines and allowed sites work)\n"),
+             quiet_hours, quiet_until);
   else if (status_int (status, "quiet_now") != 0)
     /* Translators: %s is a time range, e.g. "21:00-07:00". */
     g_print (_ ("Quiet hours: %s (it is quiet time now: only helplines and allowed sites work)\n"), quiet_hours);

@@ -130,6 +130,8 @@ options_clear (TrellisCliOptions *options)
   g_clear_pointer (&options->account, g_free);
   g_clear_pointer (&options->child, g_free);
   g_clear_pointer (&options->duration, g_free);
+  g_clear_pointer (&options->age, g_free);
+  g_clear_pointer (&options->birth, g_free);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TrellisCliOptions, options_clear)
 
@@ -144,19 +146,28 @@ main (int argc,
   g_autofree char *description = NULL;
   const char *localedir;
   gboolean version = FALSE;
+  char *set_value = NULL;
+  g_autofree char **set_args = NULL;
   const GOptionEntry entries[] = {
     { "household", 0, 0, G_OPTION_ARG_FILENAME, &options.household,
       N_ ("Read this household file instead of the system's"), N_ ("FILE") },
     { "data-dir", 0, 0, G_OPTION_ARG_FILENAME, &options.data_dir,
       N_ ("The folder with Trellis's data, such as the helplines"), N_ ("DIR") },
     { "account", 0, 0, G_OPTION_ARG_STRING, &options.account,
-      N_ ("Ask about another account (parents and root only)"), N_ ("NAME") },
+      N_ ("Ask about another account (parents and root only); child add: the child's account"),
+      N_ ("NAME") },
+    { "age", 0, 0, G_OPTION_ARG_STRING, &options.age,
+      N_ ("child add: the child's age"), N_ ("N") },
+    { "birth", 0, 0, G_OPTION_ARG_STRING, &options.birth,
+      N_ ("child add: the child's birth month, so the age band moves by itself"), N_ ("YYYY-MM") },
+    { "always", 0, 0, G_OPTION_ARG_NONE, &options.always,
+      N_ ("approve: allow the site for good (allow= in the household file)"), NULL },
     { "nft", 0, 0, G_OPTION_ARG_NONE, &options.nft,
       N_ ("policy show: print the kernel's rules as nft text"), NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &options.json,
       N_ ("Print listings as JSON"), NULL },
     { "child", 0, 0, G_OPTION_ARG_STRING, &options.child,
-      N_ ("status, log, requests: about this child (parents only)"), N_ ("NAME") },
+      N_ ("status, log, requests, allow, deny: about this child (parents only)"), N_ ("NAME") },
     { "for", 0, 0, G_OPTION_ARG_STRING, &options.duration,
       N_ ("approve, pause: for how long, e.g. 30m, 2h, 1d"), N_ ("DURATION") },
     { "clear", 0, 0, G_OPTION_ARG_NONE, &options.clear,
@@ -180,9 +191,10 @@ main (int argc,
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   g_option_context_set_summary (context,
                                 /* Translators: keep the command words (status, log, why,
-                                 * ask, requests, approve, decline, pause, helplines, policy
-                                 * check, policy show, policy apply) and the options as they
-                                 * are: they are typed. */
+                                 * ask, requests, approve, decline, pause, helplines, lists,
+                                 * lists update, child add, child remove, child set, allow,
+                                 * deny, policy check, policy show, policy apply), the keys and
+                                 * the options as they are: they are typed. */
                                 _ ("Trellis keeps some websites away from children's accounts and tells them why.\n"
                                    "Commands for everyone:\n"
                                    "  status                your profile, and exactly what your parents can see (the default)\n"
@@ -191,13 +203,21 @@ main (int argc,
                                    "  ask NAME [MESSAGE]    ask your parents to allow NAME\n"
                                    "  requests              your requests and your parents' answers\n"
                                    "  helplines             helplines: always open, never logged\n"
+                                   "  lists                 where the category lists come from, and how their updates went\n"
                                    "Commands for parents:\n"
                                    "  log --child NAME      a child's log (also status --child NAME)\n"
                                    "  requests              every child's requests, pending first\n"
                                    "  approve ID [--for DURATION]  allow a request's site for a while (default 1h)\n"
+                                   "  approve ID --always   allow a request's site for good (allow= in the household file)\n"
                                    "  decline ID [MESSAGE]  decline a request, with a word for the child\n"
                                    "  pause NAME --for DURATION    no filtering for child NAME for a while\n"
+                                   "  child add NAME --age N|--birth YYYY-MM --account USER  protect a new child\n"
+                                   "  child remove NAME     take a child out of the household file\n"
+                                   "  child set NAME KEY VALUE  age, birth, quiet-hours, safe-search, mode or block\n"
+                                   "  allow NAME --child C  allow NAME for child C for good\n"
+                                   "  deny NAME --child C   block NAME for child C\n"
                                    "  policy apply          read the household file again and put it in force\n"
+                                   "  lists update          fetch the category lists from their publishers now\n"
                                    "  policy check [FILE]   check a household file and summarise it\n"
                                    "  policy show NAME      a child's profile; with --nft, the kernel's rules\n"
                                    "Durations: 90s, 30m, 2h, 1d.  --json prints listings as JSON."));
@@ -205,16 +225,36 @@ main (int argc,
   description = g_strdup_printf (_ ("The household file is %s unless --household says otherwise.\n"
                                     "Exit status: 0 done (why: the name is not blocked), "
                                     "1 why: the name is blocked, policy check: the file has errors, "
+                                    "lists update: some lists failed and kept their last good ones, "
                                     "2 a usage error, a household file that cannot be read, "
                                     "or trellisd refused (not allowed, a bad argument, not found), "
                                     "3 trellisd is not running."),
                                  TRELLIS_CLI_DEFAULT_HOUSEHOLD);
   g_option_context_set_description (context, description);
 
+  /* "trellis child set sam block -social": the value is no option. */
+  if (argc >= 6 && strcmp (argv[1], "child") == 0 && strcmp (argv[2], "set") == 0
+      && argv[5][0] == '-')
+    {
+      set_value = argv[5];
+      memmove (argv + 5, argv + 6, (argc - 6 + 1) * sizeof (char *));
+      argc--;
+    }
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
       g_printerr ("trellis: %s\n", error->message);
       return TRELLIS_CLI_EXIT_USAGE;
+    }
+  if (set_value != NULL)
+    {
+      /* Back after NAME KEY, where it was. */
+      set_args = g_new0 (char *, argc + 2);
+      memcpy (set_args, argv, MIN (argc, 5) * sizeof (char *));
+      set_args[MIN (argc, 5)] = set_value;
+      if (argc > 5)
+        memcpy (set_args + 6, argv + 5, (argc - 5) * sizeof (char *));
+      argc++;
+      argv = set_args;
     }
   options.data_dir_given = options.data_dir != NULL;
   if (!options.data_dir_given)
@@ -242,8 +282,16 @@ main (int argc,
     return trellis_cli_decline (&options, argc - 2, argv + 2);
   if (strcmp (argv[1], "pause") == 0)
     return trellis_cli_pause (&options, argc - 2, argv + 2);
+  if (strcmp (argv[1], "child") == 0)
+    return trellis_cli_child (&options, argc - 2, argv + 2);
+  if (strcmp (argv[1], "allow") == 0)
+    return trellis_cli_allow (&options, argc - 2, argv + 2);
+  if (strcmp (argv[1], "deny") == 0)
+    return trellis_cli_deny (&options, argc - 2, argv + 2);
   if (strcmp (argv[1], "helplines") == 0)
     return trellis_cli_helplines (&options, argc - 2, argv + 2);
+  if (strcmp (argv[1], "lists") == 0)
+    return trellis_cli_lists (&options, argc - 2, argv + 2);
   if (strcmp (argv[1], "policy") == 0 && argc >= 3 && strcmp (argv[2], "apply") == 0)
     return trellis_cli_policy_apply (&options, argc - 3, argv + 3);
   if (strcmp (argv[1], "why") == 0)

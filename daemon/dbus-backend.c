@@ -13,6 +13,7 @@
 #include <glib/gi18n.h>
 
 #include "daemon/dbus-backend.h"
+#include "daemon/household-file.h"
 #include "policy/public-suffix.h"
 
 #define REQUEST_SECONDS_DEFAULT 3600
@@ -480,6 +481,253 @@ backend_get_helplines (gpointer data, GVariant **ret_helplines, GError **error)
   return TRUE;
 }
 
+static gboolean
+backend_get_lists (gpointer data, GVariant **ret_lists, GError **error)
+{
+  TrellisDBusBackendContext *ctx = data;
+  g_autoptr(TrellisPolicy) policy = ctx->policy_get (ctx->daemon);
+
+  *ret_lists = ctx->lists_get (ctx->daemon, policy);
+  return TRUE;
+}
+
+static void
+backend_update_lists (gpointer data, TrellisDBusReplyFunc reply, gpointer reply_data)
+{
+  TrellisDBusBackendContext *ctx = data;
+
+  ctx->update_lists (ctx->daemon, reply, reply_data);
+}
+
+/* ---- the household file ---------------------------------------------------- */
+
+/* One edit on its way: copied out of the call, as the call's strings are
+ * gone once the backend returns. */
+typedef struct {
+  TrellisDBusBackendContext *ctx; /* (unowned) */
+  TrellisHouseholdOp op;
+  char *child;        /* (owned) */
+  char *key;          /* (owned) (nullable) */
+  char *value;        /* (owned) (nullable) */
+  char *account;      /* (owned) (nullable) */
+  guint32 request_id; /* ApproveAlways: answered once the edit is in force; 0: none */
+  TrellisDBusReplyFunc reply;
+  gpointer reply_data;
+} Edit;
+
+static void
+edit_free (Edit *e)
+{
+  g_free (e->child);
+  g_free (e->key);
+  g_free (e->value);
+  g_free (e->account);
+  g_free (e);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (Edit, edit_free)
+
+/* Takes @e: its caller's answer. */
+static void
+edit_reply (Edit *e, GError *error)
+{
+  if (error != NULL)
+    e->reply (NULL, error, e->reply_data);
+  else
+    e->reply (g_variant_ref_sink (g_variant_new ("()")), NULL, e->reply_data);
+  edit_free (e);
+}
+
+/* The D-Bus error for what trellis_household_file_change() said. */
+static GError *
+edit_error (const GError *error)
+{
+  if (error->domain == TRELLIS_POLICY_ERROR && error->code != TRELLIS_POLICY_ERROR_IO)
+    return g_error_new (G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                        "The household file would not compile with this change, so nothing was "
+                        "written:\n%s",
+                        error->message);
+  if (error->domain == TRELLIS_HOUSEHOLD_EDIT_ERROR)
+    {
+      if (error->code == TRELLIS_HOUSEHOLD_EDIT_ERROR_NOT_FOUND)
+        return g_error_new_literal (TRELLIS_DBUS_ERROR, TRELLIS_DBUS_ERROR_NOT_FOUND, error->message);
+      return g_error_new_literal (G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS, error->message);
+    }
+  return g_error_new (TRELLIS_DBUS_ERROR, TRELLIS_DBUS_ERROR_FAILED,
+                      "The household file was not changed: %s", error->message);
+}
+
+/* On the main thread: the file read again after the edit is in force (or not). */
+static void
+edit_in_force (const GError *error, gpointer user_data)
+{
+  Edit *e = user_data;
+  TrellisDBusBackendContext *ctx = e->ctx;
+  g_autoptr(GError) local_error = NULL;
+
+  if (error != NULL)
+    {
+      edit_reply (e, g_error_new (TRELLIS_DBUS_ERROR, TRELLIS_DBUS_ERROR_FAILED,
+                                  "The household file was changed, but is not in force: %s",
+                                  error->message));
+      return;
+    }
+  if (e->request_id != 0 && ctx->events != NULL)
+    {
+      g_autoptr(TrellisRequest) r = NULL;
+
+      /* The lasting allow= is the answer: no grant to run out. */
+      if (!trellis_event_log_request_get (ctx->events, e->request_id, &r, &local_error)
+          || !trellis_event_log_request_answer (ctx->events, e->request_id, "approved", "",
+                                                now_unix (), 0, &local_error))
+        {
+          edit_reply (e, g_error_new (TRELLIS_DBUS_ERROR, TRELLIS_DBUS_ERROR_FAILED,
+                                      "%s is allowed for good, but the request was not marked "
+                                      "approved: %s",
+                                      e->value, local_error->message));
+          return;
+        }
+      grants_reload (ctx);
+      if (ctx->service != NULL)
+        trellis_dbus_service_emit_request_changed (ctx->service, e->request_id, r->child, r->name,
+                                                   "approved", "");
+    }
+  edit_reply (e, NULL);
+}
+
+/* In a worker thread: the slow part (reading, compiling, syncing). */
+static void
+edit_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  Edit *e = task_data;
+  TrellisHouseholdChange change = {
+    .op = e->op,
+    .child = e->child,
+    .key = e->key,
+    .value = e->value,
+    .account = e->account,
+  };
+  GError *error = NULL;
+  gboolean ok;
+
+  g_mutex_lock (e->ctx->edit_lock);
+  ok = trellis_household_file_change (e->ctx->household_path, e->ctx->data_dir, &change, &error);
+  g_mutex_unlock (e->ctx->edit_lock);
+  if (ok)
+    g_task_return_boolean (task, TRUE);
+  else
+    g_task_return_error (task, error);
+}
+
+static void
+edit_written (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Edit *e = g_task_get_task_data (G_TASK (result)); /* ours: the task never owned it */
+  g_autoptr(GError) error = NULL;
+
+  if (!g_task_propagate_boolean (G_TASK (result), &error))
+    {
+      edit_reply (e, edit_error (error));
+      return;
+    }
+  g_debug ("household file changed by a parent: %s", e->child);
+  e->ctx->reload_then (e->ctx->daemon, edit_in_force, e);
+}
+
+/* Takes @e. */
+static void
+edit_start (Edit *e)
+{
+  g_autoptr(GTask) task = g_task_new (NULL, NULL, edit_written, NULL);
+
+  g_task_set_source_tag (task, edit_start);
+  /* Not owned by the task: edit_written takes it back. */
+  g_task_set_task_data (task, e, NULL);
+  g_task_run_in_thread (task, edit_thread);
+}
+
+static Edit *
+edit_new (TrellisDBusBackendContext *ctx, TrellisHouseholdOp op, const char *child,
+          TrellisDBusReplyFunc reply, gpointer reply_data)
+{
+  Edit *e = g_new0 (Edit, 1);
+
+  e->ctx = ctx;
+  e->op = op;
+  e->child = g_strdup (child);
+  e->reply = reply;
+  e->reply_data = reply_data;
+  return e;
+}
+
+static void
+backend_edit_household (gpointer data, const TrellisHouseholdChange *change,
+                        TrellisDBusReplyFunc reply, gpointer reply_data)
+{
+  TrellisDBusBackendContext *ctx = data;
+  g_autoptr(Edit) e = edit_new (ctx, change->op, change->child, reply, reply_data);
+
+  e->key = g_strdup (change->key);
+  e->account = g_strdup (change->account);
+  if (change->op == TRELLIS_HOUSEHOLD_ALLOW || change->op == TRELLIS_HOUSEHOLD_DENY)
+    {
+      g_autoptr(GError) error = NULL;
+
+      e->value = trellis_domain_normalize (change->value);
+      if (e->value == NULL)
+        {
+          edit_reply (g_steal_pointer (&e),
+                      g_error_new (G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                                   "“%s” is not a domain name", change->value));
+          return;
+        }
+      /* allow=com would lift every block under .com. */
+      if (change->op == TRELLIS_HOUSEHOLD_ALLOW && !suffix_check (e->value, &error))
+        {
+          edit_reply (g_steal_pointer (&e), g_steal_pointer (&error));
+          return;
+        }
+    }
+  else
+    e->value = g_strdup (change->value);
+  edit_start (g_steal_pointer (&e));
+}
+
+static void
+backend_approve_always (gpointer data, guint32 id, TrellisDBusReplyFunc reply, gpointer reply_data)
+{
+  TrellisDBusBackendContext *ctx = data;
+  g_autoptr(TrellisRequest) r = NULL;
+  g_autoptr(GError) local_error = NULL;
+  GError *error = NULL;
+  Edit *e;
+
+  if (ctx->events == NULL)
+    {
+      no_log (&error);
+      reply (NULL, error, reply_data);
+      return;
+    }
+  if (!trellis_event_log_request_get (ctx->events, id, &r, &local_error))
+    {
+      if (g_error_matches (local_error, TRELLIS_EVENT_LOG_ERROR, TRELLIS_EVENT_LOG_ERROR_NOT_FOUND))
+        error = g_error_new (TRELLIS_DBUS_ERROR, TRELLIS_DBUS_ERROR_NOT_FOUND, "There is no request %u", id);
+      else
+        error = g_steal_pointer (&local_error);
+      reply (NULL, error, reply_data);
+      return;
+    }
+  if (!suffix_check (r->name, &error))
+    {
+      g_prefix_error (&error, "Request %u cannot be approved, decline it: ", id);
+      reply (NULL, error, reply_data);
+      return;
+    }
+  e = edit_new (ctx, TRELLIS_HOUSEHOLD_ALLOW, r->child, reply, reply_data);
+  e->value = g_strdup (r->name);
+  e->request_id = id;
+  edit_start (e);
+}
+
 const TrellisDBusBackend trellis_dbus_backend = {
   .whois = backend_whois,
   .get_status = backend_get_status,
@@ -493,4 +741,8 @@ const TrellisDBusBackend trellis_dbus_backend = {
   .pause = backend_pause,
   .apply_policy = backend_apply_policy,
   .get_helplines = backend_get_helplines,
+  .get_lists = backend_get_lists,
+  .update_lists = backend_update_lists,
+  .edit_household = backend_edit_household,
+  .approve_always = backend_approve_always,
 };

@@ -10,7 +10,14 @@
  *   3. the rule of the interface (a child sees only its own data, approving,
  *      declining, pausing and applying are for parents, anyone else may only
  *      read the helplines), then the backend.
- * GetHelplines skips step 2: helplines must work for anyone, always.
+ * GetHelplines skips step 2: helplines must work for anyone, always; so
+ * does GetLists: where the lists come from is no secret.  UpdateLists is
+ * answered by the backend once the update is done.
+ *
+ * The household edits (AddChild, RemoveChild, SetChild, Allow, Deny,
+ * ApproveAlways) are for parents by uid only, as Approve and Decline are:
+ * never polkit, which would let an administrator who is not a parent
+ * rewrite the parents' file from a desktop prompt.  root is a parent.
  *
  * Pausing and applying the policy may also be authorised by polkit, as
  * accountsservice and malcontent do, so a desktop can ask for a parent's
@@ -39,6 +46,14 @@ typedef enum {
   METHOD_APPLY_POLICY,
   METHOD_GET_HELPLINES,
   METHOD_SUBSCRIBE,
+  METHOD_GET_LISTS,
+  METHOD_UPDATE_LISTS,
+  METHOD_ADD_CHILD,
+  METHOD_REMOVE_CHILD,
+  METHOD_SET_CHILD,
+  METHOD_ALLOW,
+  METHOD_DENY,
+  METHOD_APPROVE_ALWAYS,
 } Method;
 
 typedef enum {
@@ -85,6 +100,7 @@ typedef struct {
 
 #define POLKIT_ACTION_APPLY_POLICY "org.trellis.Trellis1.apply-policy"
 #define POLKIT_ACTION_PAUSE        "org.trellis.Trellis1.pause"
+#define POLKIT_ACTION_UPDATE_LISTS "org.trellis.Trellis1.update-lists"
 
 /* ------------------------------------------------------------------------ */
 /* Errors */
@@ -198,6 +214,14 @@ check_child (const char *child,
   return trellis_dbus_check_name (child, error);
 }
 
+/* The child an edit is about: named, one line, not too long. */
+static gboolean
+check_edit_child (const char *child,
+                  GError **error)
+{
+  return check_text (child, "child's name", TRELLIS_DBUS_CHILD_MAX, TRUE, error);
+}
+
 static gboolean
 check_locale (const char *locale,
               GError **error)
@@ -289,7 +313,55 @@ check_args (Method method,
     case METHOD_APPLY_POLICY:
     case METHOD_GET_HELPLINES:
     case METHOD_SUBSCRIBE:
+    case METHOD_GET_LISTS:
+    case METHOD_UPDATE_LISTS:
       return TRUE;
+    case METHOD_ADD_CHILD:
+      {
+        const char *age, *birth, *account;
+
+        g_variant_get (params, "(&s&s&s&s)", &child, &age, &birth, &account);
+        if (!check_edit_child (child, error)
+            || !check_text (age, "age", TRELLIS_DBUS_LOCALE_MAX, FALSE, error)
+            || !check_text (birth, "birth month", TRELLIS_DBUS_LOCALE_MAX, FALSE, error)
+            || !check_text (account, "account", TRELLIS_DBUS_LOCALE_MAX, TRUE, error))
+          return FALSE;
+        if ((*age == '\0') == (*birth == '\0'))
+          {
+            g_set_error_literal (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                                 "Give an age or a birth month, one of the two.");
+            return FALSE;
+          }
+        return TRUE;
+      }
+    case METHOD_REMOVE_CHILD:
+      g_variant_get (params, "(&s)", &child);
+      return check_edit_child (child, error);
+    case METHOD_SET_CHILD:
+      {
+        const char *key, *value;
+
+        g_variant_get (params, "(&s&s&s)", &child, &key, &value);
+        if (!check_edit_child (child, error)
+            || !check_text (value, "value", TRELLIS_DBUS_VALUE_MAX, FALSE, error))
+          return FALSE;
+        if (!g_strv_contains (trellis_household_settable_keys, key))
+          {
+            g_autofree char *keys = g_strjoinv (", ", (char **) trellis_household_settable_keys);
+
+            g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                         "SetChild changes one of %s.", keys);
+            return FALSE;
+          }
+        return TRUE;
+      }
+    case METHOD_ALLOW:
+    case METHOD_DENY:
+      g_variant_get (params, "(&s&s)", &child, &name);
+      return check_edit_child (child, error) && trellis_dbus_check_name (name, error);
+    case METHOD_APPROVE_ALWAYS:
+      g_variant_get (params, "(u)", &id);
+      return check_id (id, error);
     }
   g_assert_not_reached ();
 }
@@ -310,6 +382,14 @@ static const struct {
   { "ApplyPolicy", METHOD_APPLY_POLICY },
   { "GetHelplines", METHOD_GET_HELPLINES },
   { "Subscribe", METHOD_SUBSCRIBE },
+  { "GetLists", METHOD_GET_LISTS },
+  { "UpdateLists", METHOD_UPDATE_LISTS },
+  { "AddChild", METHOD_ADD_CHILD },
+  { "RemoveChild", METHOD_REMOVE_CHILD },
+  { "SetChild", METHOD_SET_CHILD },
+  { "Allow", METHOD_ALLOW },
+  { "Deny", METHOD_DENY },
+  { "ApproveAlways", METHOD_APPROVE_ALWAYS },
 };
 
 gboolean
@@ -741,27 +821,37 @@ call_dispatch (Call *call,
       *ret_reply = NULL;
       return TRUE;
 
-    case METHOD_GET_LOG: /* call_start_log */
+    case METHOD_GET_LOG: /* call_start_later */
     case METHOD_CLEAR_LOG:
+    case METHOD_UPDATE_LISTS:
     case METHOD_GET_HELPLINES:
+    case METHOD_GET_LISTS:
+    case METHOD_ADD_CHILD: /* call_start_edit */
+    case METHOD_REMOVE_CHILD:
+    case METHOD_SET_CHILD:
+    case METHOD_ALLOW:
+    case METHOD_DENY:
+    case METHOD_APPROVE_ALWAYS:
       break;
     }
   g_assert_not_reached ();
 }
 
-/* Takes @call: the backend's answer to GetLog or ClearLog, from whichever
- * thread gave it.  Touches nothing but the call: the service may be gone. */
+/* Takes @call: the backend's answer to GetLog, ClearLog, UpdateLists or an edit,
+ * from whichever thread gave it.  Touches nothing but the call: the service
+ * may be gone. */
 static void
-call_log_done (GVariant *reply,
-               GError *error,
-               gpointer user_data)
+call_later_done (GVariant *reply,
+                 GError *error,
+                 gpointer user_data)
 {
   g_autoptr(Call) call = user_data;
   g_autoptr(GVariant) value = reply;
   g_autoptr(GError) local_error = error;
-  const GVariantType *type = call->method == METHOD_GET_LOG
-                               ? G_VARIANT_TYPE ("(a(xxsssu)ta{sv})")
-                               : G_VARIANT_TYPE ("(u)");
+  const GVariantType *type = call->method == METHOD_GET_LOG        ? G_VARIANT_TYPE ("(a(xxsssu)ta{sv})")
+                             : call->method == METHOD_UPDATE_LISTS ? G_VARIANT_TYPE ("(is)")
+                             : call->method == METHOD_CLEAR_LOG    ? G_VARIANT_TYPE ("(u)")
+                                                                   : G_VARIANT_TYPE_UNIT;
 
   if (g_cancellable_is_cancelled (call->cancellable))
     {
@@ -781,12 +871,13 @@ call_log_done (GVariant *reply,
   g_dbus_method_invocation_return_value (g_steal_pointer (&call->invocation), value);
 }
 
-/* Takes @call: step 3 for GetLog and ClearLog, whose answers come later,
- * so that no read or delete of the log holds up the main loop. */
+/* Takes @call: step 3 for GetLog, ClearLog and UpdateLists, whose answers
+ * come later, so that no read or delete of the log, and no update of the
+ * lists, holds up the main loop. */
 static void
-call_start_log (Call *call,
-                Role role,
-                const char *own_child)
+call_start_later (Call *call,
+                  Role role,
+                  const char *own_child)
 {
   TrellisDBusService *self = call->service;
   GVariant *params = g_dbus_method_invocation_get_parameters (call->invocation);
@@ -795,6 +886,18 @@ call_start_log (Call *call,
   guint64 before = 0;
   guint32 limit = 0;
 
+  if (call->method == METHOD_UPDATE_LISTS)
+    {
+      /* As for Pause: parents, or a caller polkit authorised for this call. */
+      if (!require_parent (role, &error))
+        {
+          invocation_return_error (g_steal_pointer (&call->invocation), error);
+          call_free (call);
+          return;
+        }
+      self->backend->update_lists (self->backend_data, call_later_done, call);
+      return;
+    }
   if (call->method == METHOD_GET_LOG)
     g_variant_get (params, "(&stu)", &arg, &before, &limit);
   else
@@ -805,12 +908,80 @@ call_start_log (Call *call,
       call_free (call);
       return;
     }
-  /* From here the call is call_log_done's, which may run in another thread
+  /* From here the call is call_later_done's, which may run in another thread
    * (and before these calls return). */
   if (call->method == METHOD_GET_LOG)
-    self->backend->get_log (self->backend_data, child, before, limit, call_log_done, call);
+    self->backend->get_log (self->backend_data, child, before, limit, call_later_done, call);
   else
-    self->backend->clear_log (self->backend_data, child, call_log_done, call);
+    self->backend->clear_log (self->backend_data, child, call_later_done, call);
+}
+
+static gboolean
+method_is_edit (Method method)
+{
+  return method == METHOD_ADD_CHILD || method == METHOD_REMOVE_CHILD
+         || method == METHOD_SET_CHILD || method == METHOD_ALLOW || method == METHOD_DENY
+         || method == METHOD_APPROVE_ALWAYS;
+}
+
+/* Takes @call: step 3 for the household edits, parents only, whose
+ * answers come once the file is written and in force. */
+static void
+call_start_edit (Call *call,
+                 Role role)
+{
+  TrellisDBusService *self = call->service;
+  const TrellisDBusBackend *b = self->backend;
+  GVariant *params = g_dbus_method_invocation_get_parameters (call->invocation);
+  g_autoptr(GError) error = NULL;
+  TrellisHouseholdChange change = { 0 };
+  const char *age, *birth;
+  guint32 id;
+
+  if (!require_parent (role, &error))
+    {
+      invocation_return_error (g_steal_pointer (&call->invocation), error);
+      call_free (call);
+      return;
+    }
+  if (b->edit_household == NULL || b->approve_always == NULL)
+    {
+      g_dbus_method_invocation_return_error_literal (g_steal_pointer (&call->invocation),
+                                                     TRELLIS_DBUS_ERROR, TRELLIS_DBUS_ERROR_FAILED,
+                                                     "This trellisd does not edit the household file.");
+      call_free (call);
+      return;
+    }
+  switch (call->method)
+    {
+    case METHOD_ADD_CHILD:
+      change.op = TRELLIS_HOUSEHOLD_ADD_CHILD;
+      g_variant_get (params, "(&s&s&s&s)", &change.child, &age, &birth, &change.account);
+      change.key = *age != '\0' ? "age" : "birth";
+      change.value = *age != '\0' ? age : birth;
+      break;
+    case METHOD_REMOVE_CHILD:
+      change.op = TRELLIS_HOUSEHOLD_REMOVE_CHILD;
+      g_variant_get (params, "(&s)", &change.child);
+      break;
+    case METHOD_SET_CHILD:
+      change.op = TRELLIS_HOUSEHOLD_SET_CHILD;
+      g_variant_get (params, "(&s&s&s)", &change.child, &change.key, &change.value);
+      break;
+    case METHOD_ALLOW:
+    case METHOD_DENY:
+      change.op = call->method == METHOD_ALLOW ? TRELLIS_HOUSEHOLD_ALLOW : TRELLIS_HOUSEHOLD_DENY;
+      g_variant_get (params, "(&s&s)", &change.child, &change.value);
+      break;
+    case METHOD_APPROVE_ALWAYS:
+      g_variant_get (params, "(u)", &id);
+      /* From here the call is call_later_done's. */
+      b->approve_always (self->backend_data, id, call_later_done, call);
+      return;
+    default:
+      g_assert_not_reached ();
+    }
+  b->edit_household (self->backend_data, &change, call_later_done, call);
 }
 
 /* Takes @call: step 3, and the answer to the caller. */
@@ -823,9 +994,15 @@ call_run (Call *call,
   g_autoptr(GError) error = NULL;
   GVariant *reply = NULL;
 
-  if (call->method == METHOD_GET_LOG || call->method == METHOD_CLEAR_LOG)
+  if (call->method == METHOD_GET_LOG || call->method == METHOD_CLEAR_LOG
+      || call->method == METHOD_UPDATE_LISTS)
     {
-      call_start_log (call, role, own_child);
+      call_start_later (call, role, own_child);
+      return;
+    }
+  if (method_is_edit (call->method))
+    {
+      call_start_edit (call, role);
       return;
     }
   owned = call;
@@ -888,8 +1065,8 @@ call_got_authorization (GObject *source,
                                                      "Only a parent can do this.");
       return;
     }
-  /* polkit vouches for this one call, and only Pause and ApplyPolicy come
-   * here: the caller acts as a parent for it. */
+  /* polkit vouches for this one call, and only Pause, ApplyPolicy and
+   * UpdateLists come here: the caller acts as a parent for it. */
   call_run (g_steal_pointer (&call), ROLE_PARENT, NULL);
 }
 
@@ -909,7 +1086,8 @@ call_check_authorization (Call *call)
   const char *sender = g_dbus_method_invocation_get_sender (call->invocation);
   g_auto(GVariantBuilder) subject = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
   g_auto(GVariantBuilder) details = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a{ss}"));
-  const char *action = POLKIT_ACTION_APPLY_POLICY;
+  const char *action = call->method == METHOD_UPDATE_LISTS ? POLKIT_ACTION_UPDATE_LISTS
+                                                           : POLKIT_ACTION_APPLY_POLICY;
 
   if (call->method == METHOD_PAUSE)
     {
@@ -984,7 +1162,8 @@ call_got_uid (GObject *source,
       return;
     }
   if (role == ROLE_OTHER
-      && (call->method == METHOD_APPLY_POLICY || call->method == METHOD_PAUSE))
+      && (call->method == METHOD_APPLY_POLICY || call->method == METHOD_PAUSE
+          || call->method == METHOD_UPDATE_LISTS))
     {
       call_check_authorization (g_steal_pointer (&call));
       return;
@@ -1010,6 +1189,23 @@ get_helplines (TrellisDBusService *self,
                                          g_variant_new ("(@a(ssss))", value));
 }
 
+/* Takes @invocation. */
+static void
+get_lists (TrellisDBusService *self,
+           GDBusMethodInvocation *invocation)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) value = NULL;
+
+  if (!self->backend->get_lists (self->backend_data, &value, &error)
+      || !check_result (g_steal_pointer (&value), G_VARIANT_TYPE ("(a{sv}aa{sv})"), &value, &error))
+    {
+      invocation_return_error (invocation, error);
+      return;
+    }
+  g_dbus_method_invocation_return_value (invocation, g_steal_pointer (&value));
+}
+
 /* Every handle-* signal comes here.  Returns TRUE: the call is ours, and so
  * is @invocation (the skeleton hands its reference to the handler that
  * returns TRUE; each g_dbus_method_invocation_return_*() consumes it). */
@@ -1030,6 +1226,11 @@ call_begin (TrellisDBusService *self,
   if (method == METHOD_GET_HELPLINES)
     {
       get_helplines (self, invocation);
+      return TRUE;
+    }
+  if (method == METHOD_GET_LISTS)
+    {
+      get_lists (self, invocation);
       return TRUE;
     }
   if (sender == NULL)
@@ -1141,6 +1342,63 @@ handle_subscribe (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
   return call_begin (user_data, invocation, METHOD_SUBSCRIBE);
 }
 
+static gboolean
+handle_get_lists (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+                  gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_GET_LISTS);
+}
+
+static gboolean
+handle_update_lists (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+                     gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_UPDATE_LISTS);
+}
+
+static gboolean
+handle_add_child (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+                  const char *child, const char *age, const char *birth, const char *account,
+                  gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_ADD_CHILD);
+}
+
+static gboolean
+handle_remove_child (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+                     const char *child, gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_REMOVE_CHILD);
+}
+
+static gboolean
+handle_set_child (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+                  const char *child, const char *key, const char *value, gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_SET_CHILD);
+}
+
+static gboolean
+handle_allow (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+              const char *child, const char *name, gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_ALLOW);
+}
+
+static gboolean
+handle_deny (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+             const char *child, const char *name, gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_DENY);
+}
+
+static gboolean
+handle_approve_always (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+                       guint id, gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_APPROVE_ALWAYS);
+}
+
 /* ------------------------------------------------------------------------ */
 /* The name */
 
@@ -1194,6 +1452,7 @@ trellis_dbus_service_new (GDBusConnection *connection,
   g_return_val_if_fail (backend->approve != NULL && backend->decline != NULL, NULL);
   g_return_val_if_fail (backend->pause != NULL && backend->apply_policy != NULL, NULL);
   g_return_val_if_fail (backend->get_helplines != NULL, NULL);
+  g_return_val_if_fail (backend->get_lists != NULL && backend->update_lists != NULL, NULL);
 
   /* Register the error names before the first reply can use them. */
   (void) trellis_dbus_error_quark ();
@@ -1219,6 +1478,14 @@ trellis_dbus_service_new (GDBusConnection *connection,
   g_signal_connect (self->skeleton, "handle-apply-policy", G_CALLBACK (handle_apply_policy), self);
   g_signal_connect (self->skeleton, "handle-get-helplines", G_CALLBACK (handle_get_helplines), self);
   g_signal_connect (self->skeleton, "handle-subscribe", G_CALLBACK (handle_subscribe), self);
+  g_signal_connect (self->skeleton, "handle-get-lists", G_CALLBACK (handle_get_lists), self);
+  g_signal_connect (self->skeleton, "handle-update-lists", G_CALLBACK (handle_update_lists), self);
+  g_signal_connect (self->skeleton, "handle-add-child", G_CALLBACK (handle_add_child), self);
+  g_signal_connect (self->skeleton, "handle-remove-child", G_CALLBACK (handle_remove_child), self);
+  g_signal_connect (self->skeleton, "handle-set-child", G_CALLBACK (handle_set_child), self);
+  g_signal_connect (self->skeleton, "handle-allow", G_CALLBACK (handle_allow), self);
+  g_signal_connect (self->skeleton, "handle-deny", G_CALLBACK (handle_deny), self);
+  g_signal_connect (self->skeleton, "handle-approve-always", G_CALLBACK (handle_approve_always), self);
 
   if (!g_dbus_interface_skeleton_export (G_DBUS_INTERFACE_SKELETON (self->skeleton),
                                          connection, TRELLIS_DBUS_PATH, error))

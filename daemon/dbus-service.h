@@ -8,8 +8,8 @@
  * It holds no policy of its own, so the tests drive it with a fake backend on
  * a private bus.  Pause and ApplyPolicy from a caller who is neither a
  * parent nor a child are put to polkit (org.freedesktop.PolicyKit1, spoken
- * to with plain GDBus; actions org.trellis.Trellis1.pause and
- * .apply-policy); children never are.  Signals go only to subscribed connections of the child they
+ * to with plain GDBus; actions org.trellis.Trellis1.pause, .apply-policy
+ * and, for UpdateLists, .update-lists); children never are.  Signals go only to subscribed connections of the child they
  * are about and of parents, one unicast message each: never a broadcast.
  * A uid subscribes at most TRELLIS_DBUS_SUBSCRIBERS_PER_UID connections,
  * and children's connections never take the last
@@ -21,6 +21,7 @@
 #include <gio/gio.h>
 
 #include "bus/trellis-bus.h" /* the name, the path, the interface */
+#include "policy/household-edit.h"
 
 G_BEGIN_DECLS
 
@@ -28,6 +29,8 @@ G_BEGIN_DECLS
 #define TRELLIS_DBUS_NAME_MAX                253              /* bytes, a DNS name */
 #define TRELLIS_DBUS_MESSAGE_MAX             500              /* bytes */
 #define TRELLIS_DBUS_LOCALE_MAX              64               /* bytes */
+#define TRELLIS_DBUS_CHILD_MAX               64               /* bytes, a child's name in AddChild */
+#define TRELLIS_DBUS_VALUE_MAX               500              /* bytes, SetChild's value */
 #define TRELLIS_DBUS_DURATION_MIN            1                /* seconds */
 #define TRELLIS_DBUS_DURATION_MAX            (30 * 24 * 3600) /* seconds: 30 days */
 #define TRELLIS_DBUS_SUBSCRIBERS_MAX         256              /* connections, in all */
@@ -61,7 +64,8 @@ GQuark trellis_dbus_error_quark (void);
  * @error: (transfer full) (nullable): why there is no reply
  * @reply_data: what the service gave the backend with this function
  *
- * How a backend answers GetLog and ClearLog: once, from any thread.
+ * How a backend answers GetLog, ClearLog and UpdateLists: once, from any
+ * thread.
  */
 typedef void (*TrellisDBusReplyFunc) (GVariant *reply,
                                       GError *error,
@@ -74,7 +78,8 @@ typedef void (*TrellisDBusReplyFunc) (GVariant *reply,
  * thread that runs the connection's main context (the daemon's main loop),
  * gets the backend_data given to trellis_dbus_service_new() first, returns
  * TRUE with its results set, or FALSE with @error set (see TrellisDBusError);
- * get_log and clear_log answer through a TrellisDBusReplyFunc instead.
+ * get_log, clear_log and update_lists answer through a TrellisDBusReplyFunc
+ * instead.
  * A returned GVariant is a new reference (it may be floating) of exactly the
  * type named; the service refuses any other type with Failed.
  *
@@ -154,6 +159,31 @@ typedef struct {
   gboolean (*get_helplines) (gpointer backend_data,
                              GVariant **ret_helplines,
                              GError **error);
+  /* (a{sv}aa{sv}): see GetLists.  Asked without any check of the caller:
+   * anyone may see where the lists come from and how their updates went. */
+  gboolean (*get_lists) (gpointer backend_data,
+                         GVariant **ret_lists,
+                         GError **error);
+  /* Parents only (or a caller polkit authorised for that call).  Runs an
+   * update and calls @reply once, later, with "(is)" or an error. */
+  void (*update_lists) (gpointer backend_data,
+                        TrellisDBusReplyFunc reply,
+                        gpointer reply_data);
+  /* (nullable) Parents only: AddChild, RemoveChild, SetChild, Allow and
+   * Deny as @change (its strings are the call's, valid for this call
+   * only), and ApproveAlways of request @id.  They answer later, from the
+   * main thread, with "()" once the household file is written and in
+   * force, or an error: InvalidArgs (a change that cannot be made or
+   * would not compile; nothing written), NotFound, Failed.  Without
+   * them, these methods fail. */
+  void (*edit_household) (gpointer backend_data,
+                          const TrellisHouseholdChange *change,
+                          TrellisDBusReplyFunc reply,
+                          gpointer reply_data);
+  void (*approve_always) (gpointer backend_data,
+                          guint32 id,
+                          TrellisDBusReplyFunc reply,
+                          gpointer reply_data);
   /* (nullable) Told once if the bus takes the name away or never gives it. */
   void (*name_lost) (gpointer backend_data);
 } TrellisDBusBackend;

@@ -100,6 +100,9 @@ main (int argc, char *argv[])
   g_autofree char *state_dir = NULL;
   g_autofree char *data_dir = NULL;
   g_autofree char *table = NULL;
+  g_autofree char *lists_dir = NULL;
+  g_autofree char *updater = NULL;
+  g_autofree char *updater_config = NULL;
   gint queue_num = DEFAULT_QUEUE_NUM;
   gint answer_port = DEFAULT_ANSWER_PORT;
   gboolean verbose = FALSE;
@@ -109,6 +112,8 @@ main (int argc, char *argv[])
   g_autofree char *fake_time = NULL;
   gint ttl_min = 0, ttl_max = 0;
   g_auto(GStrv) resolvers = NULL;
+  g_autofree char *runtime_dir = NULL;
+  gboolean no_nss = FALSE;
   GOptionEntry entries[] = {
     { "household", 0, 0, G_OPTION_ARG_FILENAME, &household,
       "The household file (default " TRELLIS_SYSCONFDIR "/household.conf)", "FILE" },
@@ -122,10 +127,22 @@ main (int argc, char *argv[])
       "The answerer's local UDP and TCP port (default 5354)", "PORT" },
     { "table", 0, 0, G_OPTION_ARG_STRING, &table,
       "The nftables table (family inet) (default trellis)", "NAME" },
+    { "lists-dir", 0, 0, G_OPTION_ARG_FILENAME, &lists_dir,
+      "The list updater's folder (default " TRELLIS_LISTSDIR ")", "DIR" },
+    { "updater", 0, 0, G_OPTION_ARG_FILENAME, &updater,
+      "Run this list updater itself, as the owner of the lists folder (default: the installed one, "
+      "through systemd when it runs)",
+      "PATH" },
+    { "updater-config", 0, 0, G_OPTION_ARG_FILENAME, &updater_config,
+      "The list updater's configuration file", "FILE" },
     { "answers-queue-num", 0, 0, G_OPTION_ARG_INT, &answers_queue,
       "The NFQUEUE of the DNS answers trellisd learns from (default: --queue-num + 1)", "N" },
     { "resolver", 0, 0, G_OPTION_ARG_STRING_ARRAY, &resolvers,
       "A DNS server trellisd asks for the DNS-over-HTTPS endpoints' addresses (repeatable; default: /etc/resolv.conf's)", "ADDRESS" },
+    { "runtime-dir", 0, 0, G_OPTION_ARG_FILENAME, &runtime_dir,
+      "Where the NSS module's socket is made (default " TRELLIS_RUNDIR ")", "DIR" },
+    { "no-nss", 0, 0, G_OPTION_ARG_NONE, &no_nss,
+      "Make no socket for the NSS module", NULL },
     { "learn-ttl-min", 0, 0, G_OPTION_ARG_INT, &ttl_min,
       "Seconds an address learned from an answer is kept at least (default 120)", "S" },
     { "learn-ttl-max", 0, 0, G_OPTION_ARG_INT, &ttl_max,
@@ -203,6 +220,8 @@ main (int argc, char *argv[])
   config.learn_ttl_min = (guint) ttl_min;
   config.learn_ttl_max = (guint) ttl_max;
   config.resolvers = resolvers;
+  config.runtime_dir = no_nss ? NULL : runtime_dir != NULL ? runtime_dir
+                                                           : (char *) TRELLIS_RUNDIR;
   if (fake_time != NULL)
     {
       g_autoptr(GDateTime) t = g_date_time_new_from_iso8601 (fake_time, NULL);
@@ -232,6 +251,9 @@ main (int argc, char *argv[])
     }
   config.data_dir = data_dir;
   config.table = table;
+  config.lists_dir = lists_dir;
+  config.updater = updater;
+  config.updater_config = updater_config;
   config.ready = on_ready;
   config.ready_data = &ctx;
 

@@ -214,9 +214,13 @@ step_valid (const TrellisNftPlan *plan, const TrellisNftStep *st)
     case TRELLIS_NFT_STEP_UDP_SPORT:
     case TRELLIS_NFT_STEP_UDP_DPORT:
     case TRELLIS_NFT_STEP_TCP_DPORT:
+    case TRELLIS_NFT_STEP_UDP_DPORT_NOT:
+    case TRELLIS_NFT_STEP_TCP_DPORT_NOT:
       return st->value <= UINT16_MAX;
     case TRELLIS_NFT_STEP_REDIRECT:
       return st->value > 0 && st->value <= UINT16_MAX;
+    case TRELLIS_NFT_STEP_CT_ZONE_SET:
+      return st->value <= UINT16_MAX;
     case TRELLIS_NFT_STEP_QUEUE:
       return st->value <= UINT16_MAX;
     case TRELLIS_NFT_STEP_MARK:
@@ -718,7 +722,8 @@ add_payload (NftnlRule *rule,
 static int
 add_dport (NftnlRule *rule,
            uint8_t l4proto,
-           uint16_t dport)
+           uint16_t dport,
+           bool negate)
 {
   const uint16_t port = htons (dport);
   int r;
@@ -729,7 +734,7 @@ add_dport (NftnlRule *rule,
   if (r == 0) /* UDP and TCP dport */
     r = add_payload (rule, NFT_PAYLOAD_TRANSPORT_HEADER, 2, sizeof port);
   if (r == 0)
-    r = add_cmp (rule, NFT_CMP_EQ, &port, sizeof port);
+    r = add_cmp (rule, negate ? NFT_CMP_NEQ : NFT_CMP_EQ, &port, sizeof port);
   return r;
 }
 
@@ -1014,6 +1019,27 @@ add_time_in_set (NftnlRule *rule,
   return add_lookup (rule, plan, index);
 }
 
+/* ct original zone set VALUE: the zone, 16 bits, for the original direction. */
+static int
+add_ct_zone_set (NftnlRule *rule, uint16_t zone)
+{
+  NftnlExpr *e = nftnl_expr_alloc ("immediate");
+
+  if (e == NULL)
+    return -ENOMEM;
+  nftnl_expr_set_u32 (e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
+  nftnl_expr_set (e, NFTNL_EXPR_IMM_DATA, &zone, sizeof zone);
+  nftnl_rule_add_expr (rule, e);
+  e = nftnl_expr_alloc ("ct");
+  if (e == NULL)
+    return -ENOMEM;
+  nftnl_expr_set_u32 (e, NFTNL_EXPR_CT_KEY, NFT_CT_ZONE);
+  nftnl_expr_set_u8 (e, NFTNL_EXPR_CT_DIR, IP_CT_DIR_ORIGINAL);
+  nftnl_expr_set_u32 (e, NFTNL_EXPR_CT_SREG, NFT_REG_1);
+  nftnl_rule_add_expr (rule, e);
+  return 0;
+}
+
 static int
 add_ct_mark (NftnlRule *rule, uint32_t value, bool set)
 {
@@ -1061,9 +1087,13 @@ add_step (NftnlRule *rule,
       r = add_meta (rule, NFT_META_MARK);
       return r < 0 ? r : add_cmp (rule, NFT_CMP_EQ, &st->value, sizeof st->value);
     case TRELLIS_NFT_STEP_UDP_DPORT:
-      return add_dport (rule, IPPROTO_UDP, (uint16_t) st->value);
+      return add_dport (rule, IPPROTO_UDP, (uint16_t) st->value, false);
     case TRELLIS_NFT_STEP_TCP_DPORT:
-      return add_dport (rule, IPPROTO_TCP, (uint16_t) st->value);
+      return add_dport (rule, IPPROTO_TCP, (uint16_t) st->value, false);
+    case TRELLIS_NFT_STEP_UDP_DPORT_NOT:
+      return add_dport (rule, IPPROTO_UDP, (uint16_t) st->value, true);
+    case TRELLIS_NFT_STEP_TCP_DPORT_NOT:
+      return add_dport (rule, IPPROTO_TCP, (uint16_t) st->value, true);
     case TRELLIS_NFT_STEP_CT_STATE_NEW:
       return add_ct_state_new (rule);
     case TRELLIS_NFT_STEP_IP_DADDR_IN_SET:
@@ -1143,6 +1173,8 @@ add_step (NftnlRule *rule,
       return add_saddr_in_set (rule, plan, st->set, NFPROTO_IPV6);
     case TRELLIS_NFT_STEP_MARK_SET:
       return add_mark_set (rule, st->value);
+    case TRELLIS_NFT_STEP_CT_ZONE_SET:
+      return add_ct_zone_set (rule, (uint16_t) st->value);
     default:
       return -EINVAL;
     }

@@ -9,6 +9,9 @@
 #include "daemon/trellisd.h"
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <gio/gio.h>
 #include <glib/gstdio.h>
 #include <netinet/in.h>
@@ -22,7 +25,9 @@
 #include "daemon/event-log.h"
 #include "daemon/flows.h"
 #include "daemon/grants.h"
+#include "daemon/list-updates.h"
 #include "daemon/net-policy.h"
+#include "daemon/nss-server.h"
 #include "daemon/queue.h"
 #include "policy/nft-plan.h"
 #include "policy/trellis-policy.h"
@@ -73,18 +78,48 @@ struct _TrellisDaemon {
   TrellisNftPlan *applied; /* (owned) (nullable) the plan the kernel has */
   gboolean reloading;      /* a reload is being compiled in a thread */
   gboolean reload_again;
+  GArray *reload_waiters;      /* (owned) ReloadWaiter: told when the file reload being compiled ends */
+  GArray *reload_waiters_next; /* (owned) ReloadWaiter: told when the next one ends */
+  GMutex edit_lock;            /* one parents' edit of the household file at a time */
   gboolean using_last_good;
 
   guint64 n_malformed;
+
+  /* The published lists (list-updates.c). */
+  char *lists_problem;         /* (owned) (nullable) why the updater's newest lists are not in force */
+  TrellisListUpdater *updater; /* (owned) (nullable) the run going on */
+  GPtrArray *update_waiters;   /* (owned) UpdateWaiter: calls waiting for a run and the reload after it */
+  guint64 reload_seq;          /* reloads started */
+  guint64 answer_after;        /* the waiters are answered once reload answer_after is done (0: not yet) */
+  int update_status;           /* of the last run */
+  char *update_output;         /* (owned) (nullable) of the last run */
+  GFileMonitor *lists_monitor; /* (owned) (nullable) the lists folder */
+  GSource *lists_settle;       /* (owned) (nullable) a reload after the manifest changed */
+  GSource *lists_timer;        /* (owned) (nullable) looks at the manifest now and then */
+  char *lists_seen;            /* (owned) (nullable) the manifest's identity last looked at */
 
   gint64 clock_offset_us;          /* the daemon's clock less the real one (tests) */
   TrellisNetPolicy *net;           /* (owned) (nullable) */
   GSource *quiet_timer;            /* (owned) (nullable) the next local midnight or change of offset */
   GFileMonitor *localtime_monitor; /* (owned) (nullable) */
   guint n_repairs;
+  TrellisNssServer *nss; /* (owned) (nullable) libnss_trellis's socket */
 };
 
 static gint64 daemon_now_us (TrellisDaemon *daemon);
+static void lists_watch_start (TrellisDaemon *daemon);
+static void lists_watch_stop (TrellisDaemon *daemon);
+static GVariant *backend_lists_get (gpointer data,
+                                    TrellisPolicy *policy);
+static void backend_update_lists (gpointer data,
+                                  TrellisDBusReplyFunc reply,
+                                  gpointer reply_data);
+
+/* Someone waiting for a reload of the household file to end. */
+typedef struct {
+  void (*done) (const GError *error, gpointer user_data);
+  gpointer user_data;
+} ReloadWaiter;
 
 /* Gateway mode: the devices of child (or group) @i are one principal, the
  * child's index with the top bit set: never a uid, since an account with
@@ -187,17 +222,53 @@ snapshot_resolve (TrellisPolicy *policy, gboolean quiet, GError **error)
   return g_steal_pointer (&s);
 }
 
-/* Loads the household and resolves its accounts. */
+/* Loads the household and resolves its accounts.  The category lists are
+ * the updater's when it compiled them for these categories (a copy taken
+ * into the state folder, list-updates.c): then no list of names is read
+ * here.  Otherwise the shipped lists are compiled, and whatever the
+ * compile allocated goes back to the system: trellisd keeps the mapped
+ * index and nothing of the lists it was compiled from.  @ret_problem: why
+ * the updater's newest lists are not in force, if they are not. */
 static Snapshot *
-snapshot_load (const TrellisDaemonConfig *config, const char *path, GError **error)
+snapshot_load (const TrellisDaemonConfig *config, const char *path, char **ret_problem, GError **error)
 {
   g_autofree char *index_path = g_build_filename (config->state_dir, "domains.idx", NULL);
+  g_autoptr(TrellisListsIndex) lists = NULL;
   g_autoptr(TrellisPolicy) policy = NULL;
+  g_autofree char *problem = NULL;
+  TrellisPolicyLoadOptions options = { .data_dir = config->data_dir, .index_path = index_path };
 
-  policy = trellis_policy_load_file_full (path, config->data_dir, index_path, error);
+  lists = trellis_list_updates_acquire (config->lists_dir, config->state_dir, &problem);
+  options.lists = lists;
+  policy = trellis_policy_load_with_options (path, &options, error);
+#ifdef __GLIBC__
+  malloc_trim (0);
+#endif
   if (policy == NULL)
     return NULL;
+  if (lists != NULL && trellis_policy_get_lists (policy) == NULL && problem == NULL)
+    problem = g_strdup ("the updater compiled its lists for other categories: the shipped lists "
+                        "are in force until it compiles them again");
+  if (ret_problem != NULL)
+    *ret_problem = g_steal_pointer (&problem);
   return snapshot_resolve (policy, FALSE, error);
+}
+
+/* The sources the household uses, as one string: when it changes, the
+ * updater is run. */
+static char *
+sources_key (TrellisPolicy *policy)
+{
+  const TrellisListSource *const *sources;
+  GString *key = g_string_new (NULL);
+  guint n = 0;
+
+  sources = trellis_policy_get_list_sources (policy, &n);
+  for (guint i = 0; i < n; i++)
+    if (!sources[i]->removed)
+      g_string_append_printf (key, "%s %s %s %s\n", sources[i]->id, sources[i]->category, sources[i]->url,
+                              trellis_list_format_to_string (sources[i]->format));
+  return g_string_free (key, FALSE);
 }
 
 /* The same children, the same uids for the same accounts. */
@@ -564,6 +635,37 @@ answerer_decide (uid_t uid, guint8 proto, const TrellisDnsQuery *query,
   /* A UDP query here was decided (and recorded) in the queue already; a TCP
    * query is decided only here. */
   decide (daemon, s, uid, query->qname, proto == IPPROTO_TCP, ret_answer);
+}
+
+/* libnss_trellis asks (daemon/nss-server.c, its own thread): a lookup by
+ * name that never reaches port 53 (nss-resolve), decided as its query
+ * would be, and kept in the log when blocked. */
+static TrellisNssVerdict
+nss_decide (uid_t uid, const char *qname, char *ret_rule, gsize rule_size, gpointer user_data)
+{
+  TrellisDaemon *daemon = user_data;
+  g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+  const TrellisChild *child = g_hash_table_lookup (s->uid_children, GUINT_TO_POINTER (uid));
+  TrellisAnswer answer;
+
+  if (child == NULL)
+    return TRELLIS_NSS_VERDICT_OUTSIDE;
+  if (qname == NULL)
+    {
+      /* as the queue drops a query it cannot read */
+      g_strlcpy (ret_rule, "malformed name", rule_size);
+      return TRELLIS_NSS_VERDICT_BLOCK;
+    }
+  decide_child (daemon, s, child, qname, TRUE, NULL, &answer);
+  if (answer.action == TRELLIS_ANSWER_SAFE_SEARCH)
+    {
+      g_strlcpy (ret_rule, answer.target, rule_size);
+      return TRELLIS_NSS_VERDICT_SAFE;
+    }
+  if (answer.action != TRELLIS_ANSWER_BLOCK)
+    return TRELLIS_NSS_VERDICT_ALLOW;
+  g_strlcpy (ret_rule, answer.ede_text, rule_size);
+  return TRELLIS_NSS_VERDICT_BLOCK;
 }
 
 /* The days of a purge under way, for its message. */
@@ -965,6 +1067,18 @@ backend_reload (gpointer data)
   trellis_daemon_reload (data);
 }
 
+static void daemon_reload_then (TrellisDaemon *daemon,
+                                void (*done) (const GError *error, gpointer user_data),
+                                gpointer user_data);
+
+static void
+backend_reload_then (gpointer data,
+                     void (*done) (const GError *error, gpointer user_data),
+                     gpointer user_data)
+{
+  daemon_reload_then (data, done, user_data);
+}
+
 /* Why's decision: the one a query would get now, by the daemon's clock. */
 static void
 backend_decide (gpointer data,
@@ -1015,11 +1129,17 @@ bus_connected (GObject *source,
   daemon->backend = (TrellisDBusBackendContext) {
     .policy_get = backend_policy_get,
     .reload = backend_reload,
+    .reload_then = backend_reload_then,
     .decide = backend_decide,
     .pause_changed = backend_pause_changed,
+    .lists_get = backend_lists_get,
+    .update_lists = backend_update_lists,
     .daemon = daemon,
     .grants = daemon->grants,
     .events = daemon->events,
+    .household_path = daemon->config.household_path,
+    .data_dir = daemon->config.data_dir,
+    .edit_lock = &daemon->edit_lock,
   };
   service = trellis_dbus_service_new (bus, &trellis_dbus_backend, &daemon->backend, &error);
   if (service == NULL)
@@ -1179,6 +1299,10 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
   daemon->config.data_dir = g_strdup (config->data_dir);
   daemon->config.table = g_strdup (config->table != NULL ? config->table
                                                          : TRELLIS_NFT_TABLE_DEFAULT);
+  daemon->config.lists_dir = g_strdup (config->lists_dir != NULL ? config->lists_dir : TRELLIS_LISTSDIR);
+  daemon->config.updater = g_strdup (config->updater);
+  daemon->config.updater_config = g_strdup (config->updater_config);
+  daemon->update_waiters = g_ptr_array_new_with_free_func (g_free);
   daemon->config.queue_num = config->queue_num;
   daemon->config.answer_port = config->answer_port;
   daemon->config.mark = config->mark != 0 ? config->mark : TRELLIS_NFT_MARK_DEFAULT;
@@ -1189,10 +1313,14 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
   daemon->config.learn_ttl_min = config->learn_ttl_min;
   daemon->config.learn_ttl_max = config->learn_ttl_max;
   daemon->config.resolvers = g_strdupv (config->resolvers);
+  daemon->config.runtime_dir = g_strdup (config->runtime_dir);
   if (config->fake_time != 0)
     daemon->clock_offset_us = config->fake_time * G_USEC_PER_SEC - g_get_real_time ();
   g_mutex_init (&daemon->lock);
   g_mutex_init (&daemon->signal_lock);
+  g_mutex_init (&daemon->edit_lock);
+  daemon->reload_waiters = g_array_new (FALSE, FALSE, sizeof (ReloadWaiter));
+  daemon->reload_waiters_next = g_array_new (FALSE, FALSE, sizeof (ReloadWaiter));
   daemon->signal_last = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   daemon->grants = trellis_grants_new ();
   daemon->flows = trellis_flow_table_new ();
@@ -1212,7 +1340,8 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
       set_errno_error (error, errno, "cannot create the state directory (mode 0700)");
       return NULL;
     }
-  daemon->snapshot = snapshot_load (&daemon->config, daemon->config.household_path, error);
+  daemon->snapshot = snapshot_load (&daemon->config, daemon->config.household_path,
+                                    &daemon->lists_problem, error);
   if (daemon->snapshot == NULL)
     {
       g_autofree char *last_good = last_good_path (&daemon->config);
@@ -1222,7 +1351,7 @@ trellis_daemon_new (const TrellisDaemonConfig *config, GError **error)
        * there, filter by it rather than not at all. */
       if (!g_file_test (last_good, G_FILE_TEST_IS_REGULAR))
         return NULL;
-      daemon->snapshot = snapshot_load (&daemon->config, last_good, &last_error);
+      daemon->snapshot = snapshot_load (&daemon->config, last_good, &daemon->lists_problem, &last_error);
       if (daemon->snapshot == NULL)
         return NULL;
       g_warning ("the household file does not compile; filtering with the last one that did "
@@ -1311,6 +1440,19 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
   if (!net_start (daemon, error))
     return FALSE;
 
+  /* Lookups that never reach port 53 (libnss_trellis): without the
+   * socket, the module lets the kernel decide, and filtering goes on. */
+  if (daemon->config.runtime_dir != NULL)
+    {
+      g_autoptr(GError) nss_error = NULL;
+
+      daemon->nss = trellis_nss_server_new (daemon->config.runtime_dir, nss_decide, daemon, &nss_error);
+      if (daemon->nss == NULL)
+        g_warning ("no socket for the NSS module (%s): lookups through nss-resolve are "
+                   "decided by the kernel alone",
+                   nss_error->message);
+    }
+
   daemon->expire = g_timeout_source_new_seconds (10);
   g_source_set_callback (daemon->expire, flows_expire, daemon, NULL);
   g_source_attach (daemon->expire, g_main_context_get_thread_default ());
@@ -1318,6 +1460,19 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
   /* The passwd database: an account added after start is protected from
    * the moment it exists, without a restart or an apply. */
   accounts_watch_start (daemon);
+  /* The updater's folder: what it compiles goes in force without a signal. */
+  lists_watch_start (daemon);
+  {
+    TrellisListsIndex *lists = trellis_policy_get_lists (daemon->snapshot->policy);
+
+    if (daemon->lists_problem != NULL)
+      g_warning ("the updater's newest lists are not in force: %s", daemon->lists_problem);
+    if (lists != NULL)
+      g_message ("lists of generation %" G_GUINT64_FORMAT " in force (compiled by the updater)",
+                 trellis_lists_index_get_generation (lists));
+    else
+      g_message ("the shipped lists are in force (the updater has compiled none)");
+  }
 
   /* The system bus, for trellis and the session agents.  Filtering does not
    * depend on it: without a bus (with DefaultDependencies=no it may come
@@ -1391,6 +1546,7 @@ typedef struct {
   gboolean accounts_only;
   Snapshot *next;       /* (owned) (nullable) */
   TrellisNftPlan *plan; /* (owned) (nullable) */
+  char *lists_problem;  /* (owned) (nullable) */
 } Reload;
 
 static void
@@ -1399,6 +1555,7 @@ reload_free (Reload *r)
   if (r->next != NULL)
     snapshot_release (r->next);
   g_clear_pointer (&r->plan, trellis_nft_plan_free);
+  g_free (r->lists_problem);
   g_free (r);
 }
 
@@ -1428,7 +1585,7 @@ reload_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
         }
     }
   else
-    r->next = snapshot_load (&daemon->config, daemon->config.household_path, &error);
+    r->next = snapshot_load (&daemon->config, daemon->config.household_path, &r->lists_problem, &error);
   if (r->next != NULL && daemon->table_applied)
     r->plan = nft_plan_build (daemon, r->next, &error);
   if (r->next == NULL || (daemon->table_applied && r->plan == NULL))
@@ -1443,14 +1600,29 @@ reload_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
 }
 
 /* On the main thread: put the new policy in force in one step. */
+static void lists_report (TrellisDaemon *daemon, const char *problem);
+static void lists_update_start (TrellisDaemon *daemon);
+
 static gboolean
 reload_finish (TrellisDaemon *daemon, Reload *r, GError **error)
 {
   Snapshot *old;
   int ret;
+  gboolean lists_changed = FALSE, sources_changed = FALSE;
 
   if (r->next == NULL)
     return TRUE; /* an accounts refresh that changed nothing */
+  if (!r->accounts_only)
+    {
+      TrellisListsIndex *was = trellis_policy_get_lists (daemon->snapshot->policy);
+      TrellisListsIndex *now = trellis_policy_get_lists (r->next->policy);
+      g_autofree char *sources_before = sources_key (daemon->snapshot->policy);
+      g_autofree char *sources_now = sources_key (r->next->policy);
+
+      lists_changed = (was == NULL) != (now == NULL)
+                      || (now != NULL && trellis_lists_index_get_generation (now) != trellis_lists_index_get_generation (was));
+      sources_changed = strcmp (sources_before, sources_now) != 0;
+    }
   /* The new decisions first: a child added now is decided by the new policy
    * from their first queued packet on; a child removed is no longer queued
    * once the kernel follows, and until then is let through as not ours. */
@@ -1481,11 +1653,43 @@ reload_finish (TrellisDaemon *daemon, Reload *r, GError **error)
       return TRUE;
     }
   daemon->using_last_good = FALSE;
+  lists_report (daemon, r->lists_problem);
+  if (lists_changed)
+    {
+      TrellisListsIndex *lists = trellis_policy_get_lists (daemon->snapshot->policy);
+
+      if (lists != NULL)
+        g_message ("lists of generation %" G_GUINT64_FORMAT " in force (compiled by the updater)",
+                   trellis_lists_index_get_generation (lists));
+      else
+        g_message ("the shipped lists are in force");
+    }
   g_message ("household reloaded: protecting %u account(s)", daemon->snapshot->uids->len);
+  /* The household chose other published lists: fetch them now, not at
+   * the next timer. */
+  if (sources_changed)
+    lists_update_start (daemon);
   return TRUE;
 }
 
 static void reload_start (TrellisDaemon *daemon, gboolean accounts_only);
+static void lists_answer_waiters (TrellisDaemon *daemon);
+
+/* The waiters of the file reload that just ended, told how it went.  A
+ * waiter may ask for another reload: it then waits for the next one. */
+static void
+reload_waiters_tell (TrellisDaemon *daemon, const GError *error)
+{
+  g_autoptr(GArray) waiters = daemon->reload_waiters;
+
+  daemon->reload_waiters = g_array_new (FALSE, FALSE, sizeof (ReloadWaiter));
+  for (guint i = 0; i < waiters->len; i++)
+    {
+      const ReloadWaiter *w = &g_array_index (waiters, ReloadWaiter, i);
+
+      w->done (error, w->user_data);
+    }
+}
 
 static void
 reload_done (GObject *source, GAsyncResult *result, gpointer user_data)
@@ -1493,6 +1697,7 @@ reload_done (GObject *source, GAsyncResult *result, gpointer user_data)
   TrellisDaemon *daemon = user_data;
   g_autoptr(GError) error = NULL;
   gboolean accounts_only = GPOINTER_TO_INT (g_task_get_task_data (G_TASK (result)));
+  guint64 seq = GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (result), "seq"));
   Reload *r = g_task_propagate_pointer (G_TASK (result), &error);
 
   daemon->reloading = FALSE;
@@ -1506,10 +1711,19 @@ reload_done (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   if (r != NULL)
     reload_free (r);
+  /* An update's callers hear back once what it compiled is in force. */
+  if (!accounts_only && daemon->answer_after != 0 && seq >= daemon->answer_after)
+    lists_answer_waiters (daemon);
+  if (!accounts_only)
+    reload_waiters_tell (daemon, error);
   /* A reload resolves the accounts too. */
   if (daemon->reload_again)
     {
+      GArray *next = daemon->reload_waiters_next;
+
       daemon->reload_again = daemon->accounts_again = FALSE;
+      daemon->reload_waiters_next = daemon->reload_waiters;
+      daemon->reload_waiters = next;
       reload_start (daemon, FALSE);
     }
   else if (daemon->accounts_again)
@@ -1535,7 +1749,10 @@ reload_start (TrellisDaemon *daemon, gboolean accounts_only)
       return;
     }
   daemon->reloading = TRUE;
+  if (!accounts_only)
+    daemon->reload_seq++;
   task = g_task_new (NULL, NULL, reload_done, daemon);
+  g_object_set_data (G_OBJECT (task), "seq", GSIZE_TO_POINTER (daemon->reload_seq));
   g_task_set_source_tag (task, reload_start);
   g_task_set_task_data (task, GINT_TO_POINTER (accounts_only), NULL);
   /* The daemon is no GObject: it rides on the task. */
@@ -1549,10 +1766,307 @@ trellis_daemon_reload (TrellisDaemon *daemon)
   reload_start (daemon, FALSE);
 }
 
+/* A reload that reads the file as it is after this call, and @done when
+ * it ends: the one being compiled may have read it before. */
+static void
+daemon_reload_then (TrellisDaemon *daemon,
+                    void (*done) (const GError *error, gpointer user_data),
+                    gpointer user_data)
+{
+  ReloadWaiter w = { done, user_data };
+
+  if (daemon->reloading)
+    {
+      g_array_append_val (daemon->reload_waiters_next, w);
+      daemon->reload_again = TRUE;
+      return;
+    }
+  g_array_append_val (daemon->reload_waiters, w);
+  reload_start (daemon, FALSE);
+}
+
 void
 trellis_daemon_refresh_accounts (TrellisDaemon *daemon)
 {
   reload_start (daemon, TRUE);
+}
+
+/* ---- the published lists ----------------------------------------------------- */
+
+#define LISTS_SETTLE_MS       50 /* the updater writes the manifest last, in one rename */
+#define LISTS_RECHECK_SECONDS 60 /* a folder that appears later, a missed event */
+#define SYSTEMD_RUNNING       "/run/systemd/system"
+
+typedef struct {
+  TrellisDaemonUpdateDone done;
+  gpointer user_data;
+} UpdateWaiter;
+
+/* Why the updater's newest lists are not in force; (transfer full) (nullable). */
+static char *
+lists_problem_get (TrellisDaemon *daemon)
+{
+  char *problem;
+
+  g_mutex_lock (&daemon->lock);
+  problem = g_strdup (daemon->lists_problem);
+  g_mutex_unlock (&daemon->lock);
+  return problem;
+}
+
+/* GetLists: the lists @policy decides with, and how their updates went. */
+static GVariant *
+backend_lists_get (gpointer data,
+                   TrellisPolicy *policy)
+{
+  TrellisDaemon *daemon = data;
+  g_autofree char *problem = lists_problem_get (daemon);
+
+  return g_variant_ref_sink (trellis_list_updates_describe (policy, daemon->config.lists_dir, problem,
+                                                            daemon->updater != NULL));
+}
+
+/* Logs a new reason (or its end) once. */
+static void
+lists_report (TrellisDaemon *daemon, const char *problem)
+{
+  g_mutex_lock (&daemon->lock);
+  if (g_strcmp0 (problem, daemon->lists_problem) != 0)
+    {
+      if (problem != NULL)
+        g_warning ("the updater's newest lists are not in force: %s", problem);
+      g_free (daemon->lists_problem);
+      daemon->lists_problem = g_strdup (problem);
+    }
+  g_mutex_unlock (&daemon->lock);
+}
+
+static void
+lists_answer_waiters (TrellisDaemon *daemon)
+{
+  g_autoptr(GPtrArray) waiters = g_steal_pointer (&daemon->update_waiters);
+
+  daemon->update_waiters = g_ptr_array_new_with_free_func (g_free);
+  daemon->answer_after = 0;
+  for (guint i = 0; i < waiters->len; i++)
+    {
+      UpdateWaiter *w = waiters->pdata[i];
+
+      w->done (daemon->update_status, daemon->update_output != NULL ? daemon->update_output : "",
+               NULL, w->user_data);
+    }
+}
+
+static void
+lists_update_done (int status, const char *output, gpointer user_data)
+{
+  TrellisDaemon *daemon = user_data;
+  g_autofree char *last = g_strstrip (g_strdup (output));
+  char *nl;
+
+  g_clear_pointer (&daemon->updater, trellis_list_updater_free);
+  daemon->update_status = status;
+  g_free (daemon->update_output);
+  daemon->update_output = g_strdup (output);
+  /* Its last line says what it did; the details are in trellis lists. */
+  nl = strrchr (last, '\n');
+  if (status == 0 || status == 1)
+    g_message ("list update done (exit %d): %s", status, nl != NULL ? nl + 1 : last);
+  else
+    g_warning ("list update failed (exit %d): %s", status, last);
+  /* What it compiled goes in force with the next reload; callers hear
+   * back after that one. */
+  daemon->answer_after = daemon->reload_seq + 1;
+  reload_start (daemon, FALSE);
+}
+
+static void
+lists_update_start (TrellisDaemon *daemon)
+{
+  g_autoptr(GError) error = NULL;
+  TrellisListUpdaterOptions options = {
+    .updater = daemon->config.updater != NULL ? daemon->config.updater
+                                              : TRELLIS_LIBEXECDIR "/trellis-lists-update",
+    .lists_dir = daemon->config.lists_dir,
+    .data_dir = daemon->config.data_dir,
+    .config = daemon->config.updater_config,
+    .household_path = daemon->config.household_path,
+    .state_dir = daemon->config.state_dir,
+    .use_systemd = daemon->config.updater == NULL && g_file_test (SYSTEMD_RUNNING, G_FILE_TEST_IS_DIR),
+  };
+
+  if (daemon->updater != NULL)
+    return; /* one run at a time; its callers are answered together */
+  g_message ("list update started%s", options.use_systemd ? " (asked trellis-lists-update.path)" : "");
+  daemon->updater = trellis_list_updater_start (&options, lists_update_done, daemon, &error);
+  if (daemon->updater == NULL)
+    {
+      g_warning ("cannot run the list updater: %s", error->message);
+      daemon->update_status = -1;
+      g_free (daemon->update_output);
+      daemon->update_output = g_strdup (error->message);
+      lists_answer_waiters (daemon);
+    }
+}
+
+void
+trellis_daemon_update_lists (TrellisDaemon *daemon,
+                             TrellisDaemonUpdateDone done,
+                             gpointer user_data)
+{
+  UpdateWaiter *w = g_new0 (UpdateWaiter, 1);
+
+  w->done = done;
+  w->user_data = user_data;
+  g_ptr_array_add (daemon->update_waiters, w);
+  /* A run already going on: this call waits for it (answer_after, set
+   * when it ends, covers every waiter). */
+  if (daemon->updater == NULL && daemon->answer_after == 0)
+    lists_update_start (daemon);
+}
+
+typedef struct {
+  TrellisDBusReplyFunc reply;
+  gpointer reply_data;
+} UpdateCall;
+
+static void
+update_call_done (int status, const char *output, GError *error, gpointer user_data)
+{
+  g_autofree UpdateCall *call = user_data;
+
+  if (error != NULL)
+    call->reply (NULL, error, call->reply_data);
+  else
+    call->reply (g_variant_ref_sink (g_variant_new ("(is)", status, output)), NULL, call->reply_data);
+}
+
+/* UpdateLists: the run's words once what it compiled is in force. */
+static void
+backend_update_lists (gpointer data,
+                      TrellisDBusReplyFunc reply,
+                      gpointer reply_data)
+{
+  UpdateCall *call = g_new0 (UpdateCall, 1);
+
+  call->reply = reply;
+  call->reply_data = reply_data;
+  trellis_daemon_update_lists (data, update_call_done, call);
+}
+
+/* The manifest's identity as the file system sees it: changes with every
+ * rename the updater makes. */
+static char *
+lists_manifest_seen (TrellisDaemon *daemon)
+{
+  g_autofree char *path = g_build_filename (daemon->config.lists_dir, "manifest", NULL);
+  GStatBuf st;
+
+  if (g_lstat (path, &st) != 0)
+    return NULL;
+  return g_strdup_printf ("%" G_GUINT64_FORMAT ":%" G_GINT64_FORMAT ":%" G_GINT64_FORMAT,
+                          (guint64) st.st_ino, (gint64) st.st_mtime, (gint64) st.st_size);
+}
+
+static gboolean
+lists_settled (gpointer user_data)
+{
+  TrellisDaemon *daemon = user_data;
+
+  g_clear_pointer (&daemon->lists_settle, g_source_unref);
+  g_debug ("the updater's manifest changed: reloading");
+  reload_start (daemon, FALSE);
+  return G_SOURCE_REMOVE;
+}
+
+static void lists_watch_ensure (TrellisDaemon *daemon);
+
+/* A reload when the updater wrote a new manifest. */
+static void
+lists_check (TrellisDaemon *daemon)
+{
+  g_autofree char *seen = lists_manifest_seen (daemon);
+
+  lists_watch_ensure (daemon);
+  if (g_strcmp0 (seen, daemon->lists_seen) == 0 || daemon->lists_settle != NULL)
+    return;
+  g_free (daemon->lists_seen);
+  daemon->lists_seen = g_steal_pointer (&seen);
+  daemon->lists_settle = g_timeout_source_new (LISTS_SETTLE_MS);
+  g_source_set_callback (daemon->lists_settle, lists_settled, daemon, NULL);
+  g_source_attach (daemon->lists_settle, NULL);
+}
+
+static void
+lists_changed (GFileMonitor *monitor,
+               GFile *file,
+               GFile *other,
+               GFileMonitorEvent event,
+               gpointer user_data)
+{
+  g_autofree char *name = g_file_get_basename (file);
+  g_autofree char *other_name = other != NULL ? g_file_get_basename (other) : NULL;
+
+  if (g_strcmp0 (name, "manifest") == 0 || g_strcmp0 (other_name, "manifest") == 0)
+    lists_check (user_data);
+}
+
+static gboolean
+lists_recheck (gpointer user_data)
+{
+  lists_check (user_data);
+  return G_SOURCE_CONTINUE;
+}
+
+/* Watches the lists folder once it exists. */
+static void
+lists_watch_ensure (TrellisDaemon *daemon)
+{
+  g_autoptr(GFile) dir = NULL;
+  g_autoptr(GError) error = NULL;
+
+  if (daemon->lists_monitor != NULL || !g_file_test (daemon->config.lists_dir, G_FILE_TEST_IS_DIR))
+    return;
+  dir = g_file_new_for_path (daemon->config.lists_dir);
+  daemon->lists_monitor = g_file_monitor_directory (dir, G_FILE_MONITOR_WATCH_MOVES, NULL, &error);
+  if (daemon->lists_monitor == NULL)
+    {
+      g_debug ("cannot watch %s (%s): looking every %d s", daemon->config.lists_dir, error->message,
+               LISTS_RECHECK_SECONDS);
+      return;
+    }
+  g_signal_connect (daemon->lists_monitor, "changed", G_CALLBACK (lists_changed), daemon);
+}
+
+static void
+lists_watch_start (TrellisDaemon *daemon)
+{
+  daemon->lists_seen = lists_manifest_seen (daemon);
+  lists_watch_ensure (daemon);
+  daemon->lists_timer = g_timeout_source_new_seconds (LISTS_RECHECK_SECONDS);
+  g_source_set_callback (daemon->lists_timer, lists_recheck, daemon, NULL);
+  g_source_attach (daemon->lists_timer, NULL);
+}
+
+static void
+lists_watch_stop (TrellisDaemon *daemon)
+{
+  if (daemon->lists_monitor != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (daemon->lists_monitor, daemon);
+      g_file_monitor_cancel (daemon->lists_monitor);
+      g_clear_object (&daemon->lists_monitor);
+    }
+  if (daemon->lists_settle != NULL)
+    {
+      g_source_destroy (daemon->lists_settle);
+      g_clear_pointer (&daemon->lists_settle, g_source_unref);
+    }
+  if (daemon->lists_timer != NULL)
+    {
+      g_source_destroy (daemon->lists_timer);
+      g_clear_pointer (&daemon->lists_timer, g_source_unref);
+    }
 }
 
 void
@@ -1564,6 +2078,8 @@ trellis_daemon_stop (TrellisDaemon *daemon)
   while (daemon->reloading)
     g_main_context_iteration (NULL, TRUE);
 
+  /* The NSS module's socket: without it the module asks the kernel. */
+  g_clear_pointer (&daemon->nss, trellis_nss_server_free);
   /* The table's guard first: removing the table ourselves is no damage. */
   net_stop (daemon);
   /* The table first: with it gone nothing is queued, so letting the queue
@@ -1588,6 +2104,9 @@ trellis_daemon_stop (TrellisDaemon *daemon)
       g_clear_pointer (&daemon->purge, g_source_unref);
     }
   accounts_watch_stop (daemon);
+  lists_watch_stop (daemon);
+  /* A run going on is left to end; nobody waits for it now. */
+  g_clear_pointer (&daemon->updater, trellis_list_updater_free);
   bus_disconnect (daemon);
   /* Commits what is queued. */
   g_clear_pointer (&daemon->events, trellis_event_log_free);
@@ -1606,6 +2125,7 @@ trellis_daemon_free (TrellisDaemon *daemon)
 {
   if (daemon == NULL)
     return;
+  g_clear_pointer (&daemon->nss, trellis_nss_server_free);
   net_stop (daemon);
   g_clear_pointer (&daemon->queue, trellis_queue_free);
   g_clear_pointer (&daemon->answerer, trellis_answerer_free);
@@ -1623,7 +2143,19 @@ trellis_daemon_free (TrellisDaemon *daemon)
       g_source_unref (daemon->purge);
     }
   accounts_watch_stop (daemon);
+  lists_watch_stop (daemon);
   bus_disconnect (daemon);
+  {
+    g_autoptr(GError) stopping = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                                                       "trellisd is stopping");
+
+    reload_waiters_tell (daemon, stopping);
+    g_array_append_vals (daemon->reload_waiters, daemon->reload_waiters_next->data,
+                         daemon->reload_waiters_next->len);
+    reload_waiters_tell (daemon, stopping);
+    g_array_unref (daemon->reload_waiters);
+    g_array_unref (daemon->reload_waiters_next);
+  }
   g_clear_object (&daemon->bus_cancellable);
   g_clear_pointer (&daemon->events, trellis_event_log_free);
   trellis_grants_free (daemon->grants);
@@ -1631,10 +2163,27 @@ trellis_daemon_free (TrellisDaemon *daemon)
   g_mutex_clear (&daemon->signal_lock);
   trellis_flow_table_free (daemon->flows);
   g_mutex_clear (&daemon->lock);
+  g_mutex_clear (&daemon->edit_lock);
   g_free (daemon->config.household_path);
   g_free (daemon->config.state_dir);
   g_free (daemon->config.data_dir);
   g_free (daemon->config.table);
+  g_free (daemon->config.lists_dir);
+  g_free (daemon->config.updater);
+  g_free (daemon->config.updater_config);
+  g_free (daemon->lists_problem);
+  g_free (daemon->update_output);
+  g_free (daemon->lists_seen);
+  g_clear_pointer (&daemon->updater, trellis_list_updater_free);
+  for (guint i = 0; daemon->update_waiters != NULL && i < daemon->update_waiters->len; i++)
+    {
+      UpdateWaiter *w = daemon->update_waiters->pdata[i];
+
+      w->done (-1, NULL, g_error_new_literal (TRELLIS_DBUS_ERROR, TRELLIS_DBUS_ERROR_FAILED, "The service is shutting down."),
+               w->user_data);
+    }
+  g_clear_pointer (&daemon->update_waiters, g_ptr_array_unref);
   g_strfreev (daemon->config.resolvers);
+  g_free (daemon->config.runtime_dir);
   g_free (daemon);
 }

@@ -16,6 +16,10 @@ typedef struct {
   char *state_dir;      /* (owned) */
   char *data_dir;       /* (owned) (nullable) shipped data; NULL: built-in */
   char *table;          /* (owned) nft table name, family inet */
+  char *lists_dir;      /* (owned) (nullable) the list updater's folder; NULL: the built-in one */
+  char *updater;        /* (owned) (nullable) the list updater to run; NULL: the installed
+                              * one, through systemd when systemd is PID 1 */
+  char *updater_config; /* (owned) (nullable) its configuration file */
   guint16 queue_num;
   guint16 answer_port;
   guint32 mark;
@@ -30,6 +34,7 @@ typedef struct {
   guint learn_ttl_min;       /* seconds; 0: 120 */
   guint learn_ttl_max;       /* seconds; 0: 21600 */
   char **resolvers;          /* (owned) (nullable) servers for the DoH endpoints; NULL: resolv.conf */
+  char *runtime_dir;         /* (owned) (nullable) the NSS module's socket's folder; NULL: none */
 } TrellisDaemonConfig;
 
 typedef struct _TrellisDaemon TrellisDaemon;
@@ -70,6 +75,23 @@ void trellis_daemon_reload (TrellisDaemon *daemon);
  * has the uid it had.
  */
 void trellis_daemon_refresh_accounts (TrellisDaemon *daemon);
+
+/* How an UpdateLists call ends: the updater's exit status and words, or
+ * (transfer full) @error when the daemon stops before the run is in force. */
+typedef void (*TrellisDaemonUpdateDone) (int status,
+                                         const char *output,
+                                         GError *error,
+                                         gpointer user_data);
+
+/**
+ * trellis_daemon_update_lists:
+ * Runs the list updater (one run at a time: a call during a run waits for
+ * it), then puts what it compiled in force, and then calls @done once on
+ * the main context (or from trellis_daemon_free(), with an error).
+ */
+void trellis_daemon_update_lists (TrellisDaemon *daemon,
+                                  TrellisDaemonUpdateDone done,
+                                  gpointer user_data);
 
 /** trellis_daemon_stop: removes the kernel table and lets the queue go. */
 void trellis_daemon_stop (TrellisDaemon *daemon);

@@ -3,7 +3,8 @@
  * categories.c — the category folders: categories/ID/ holds domains (and
  * domains.* files imported at build time), an optional cidrs file and
  * category.desktop (Name, Description, one Explanation-BAND per age band,
- * translated by msgfmt --desktop).  Every name goes into the domain index
+ * translated by msgfmt --desktop) and an optional sources file (the
+ * published lists the updater fetches for it, list-sources.c).  Every name goes into the domain index
  * builder with the category's bit.  Problems go to the household's list
  * (problems.c), with the place written by the message itself where a
  * translation punctuates it.
@@ -120,13 +121,16 @@ trellis_cidr_is_valid (const char *text)
   return mask != NULL;
 }
 
-guint
-trellis_domain_list_read (char *contents,
-                          gsize length,
-                          const char *path,
-                          guint32 bit,
-                          TrellisDomainIndexBuilder *builder,
-                          TrellisProblems *problems)
+/* Each name of @contents to @func; problems to @problems.  Returns: how many
+ * @func took. */
+static guint
+domain_list_foreach (char *contents,
+                     gsize length,
+                     const char *path,
+                     guint bit,
+                     TrellisShippedNameFunc func,
+                     gpointer user_data,
+                     TrellisProblems *problems)
 {
   g_autoptr(GError) local_error = NULL;
   guint i = 0, n = 0, nul = nul_line (contents, length);
@@ -149,7 +153,7 @@ trellis_domain_list_read (char *contents,
                                 _ ("%s:%u:1: “%s” is not a domain name"), path, i, shown);
           continue;
         }
-      if (!trellis_domain_index_builder_add (builder, domain, 1u << bit, 0, &local_error))
+      if (!func (bit, domain, user_data, &local_error))
         {
           trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, i, 1, "%s", local_error->message);
           g_clear_error (&local_error);
@@ -160,10 +164,32 @@ trellis_domain_list_read (char *contents,
   return n;
 }
 
+static gboolean
+add_to_builder (guint bit,
+                const char *name,
+                gpointer user_data,
+                GError **error)
+{
+  return trellis_domain_index_builder_add (user_data, name, 1u << bit, 0, error);
+}
+
+guint
+trellis_domain_list_read (char *contents,
+                          gsize length,
+                          const char *path,
+                          guint32 bit,
+                          TrellisDomainIndexBuilder *builder,
+                          TrellisProblems *problems)
+{
+  return domain_list_foreach (contents, length, path, bit, add_to_builder, builder, problems);
+}
+
+/* Each name of the file @path to @func.  Returns: how many @func took. */
 static guint
 read_domains (const char *path,
-              guint32 bit,
-              TrellisDomainIndexBuilder *builder,
+              guint bit,
+              TrellisShippedNameFunc func,
+              gpointer user_data,
               TrellisProblems *problems)
 {
   g_autofree char *contents = NULL;
@@ -175,7 +201,7 @@ read_domains (const char *path,
       trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, 0, 0, "%s", local_error->message);
       return 0;
     }
-  return trellis_domain_list_read (contents, length, path, bit, builder, problems);
+  return domain_list_foreach (contents, length, path, bit, func, user_data, problems);
 }
 
 char **
@@ -220,14 +246,49 @@ read_cidrs (const char *path,
 }
 
 void
+trellis_categories_load_domains (TrellisPolicy *policy,
+                                 const char *dir,
+                                 TrellisDomainIndexBuilder *builder,
+                                 TrellisProblems *problems)
+{
+  trellis_categories_foreach_domain (policy, dir, add_to_builder, builder, problems);
+}
+
+void
+trellis_categories_foreach_domain (TrellisPolicy *policy,
+                                   const char *dir,
+                                   TrellisShippedNameFunc func,
+                                   gpointer user_data,
+                                   TrellisProblems *problems)
+{
+  for (guint i = 0; i < policy->categories->len; i++)
+    {
+      TrellisCategoryEntry *entry = g_ptr_array_index (policy->categories, i);
+      g_autofree char *folder = g_build_filename (dir, entry->pub.id, NULL);
+      g_autoptr(GPtrArray) files = list_dir (folder, NULL);
+
+      for (guint j = 0; files != NULL && j < files->len; j++)
+        {
+          const char *file = g_ptr_array_index (files, j);
+
+          if (strcmp (file, "domains") == 0 || g_str_has_prefix (file, "domains."))
+            {
+              g_autofree char *path = g_build_filename (folder, file, NULL);
+
+              entry->pub.n_domains += read_domains (path, entry->pub.bit, func, user_data, problems);
+            }
+        }
+    }
+}
+
+void
 trellis_categories_load (TrellisPolicy *policy,
                          const char *dir,
-                         TrellisDomainIndexBuilder *builder,
                          TrellisProblems *problems)
 {
   g_autoptr(GError) local_error = NULL;
   g_autoptr(GPtrArray) ids = list_dir (dir, &local_error);
-  guint i, j;
+  guint i;
 
   if (ids == NULL)
     {
@@ -242,7 +303,6 @@ trellis_categories_load (TrellisPolicy *policy,
       g_autofree char *folder = g_build_filename (dir, id, NULL);
       g_autofree char *desktop_path = NULL;
       g_autofree char *cidrs_path = NULL;
-      g_autoptr(GPtrArray) files = NULL;
       TrellisCategoryEntry *entry;
       g_autofree char *name = NULL;
       g_autofree char *description = NULL;
@@ -284,21 +344,14 @@ trellis_categories_load (TrellisPolicy *policy,
       entry->pub.description = g_string_chunk_insert_const (policy->strings,
                                                             description != NULL ? description : "");
 
-      files = list_dir (folder, NULL);
-      for (j = 0; files != NULL && j < files->len; j++)
-        {
-          const char *file = g_ptr_array_index (files, j);
-
-          if (strcmp (file, "domains") == 0 || g_str_has_prefix (file, "domains."))
-            {
-              g_autofree char *path = g_build_filename (folder, file, NULL);
-
-              entry->pub.n_domains += read_domains (path, entry->pub.bit, builder, problems);
-            }
-        }
-
       cidrs_path = g_build_filename (folder, "cidrs", NULL);
       entry->cidrs = read_cidrs (cidrs_path, problems);
+
+      {
+        g_autofree char *sources_path = g_build_filename (folder, "sources", NULL);
+
+        trellis_list_sources_load_shipped (policy, sources_path, entry->pub.id, problems);
+      }
     }
 }
 
@@ -329,4 +382,28 @@ trellis_policy_get_categories (TrellisPolicy *policy,
     *ret_n = policy->categories->len;
   /* TrellisCategoryEntry starts with its TrellisCategory. */
   return (const TrellisCategory *const *) policy->categories->pdata;
+}
+
+gboolean
+trellis_policy_foreach_shipped_name (TrellisPolicy *policy,
+                                     const char *data_dir,
+                                     TrellisShippedNameFunc func,
+                                     gpointer user_data,
+                                     GError **error)
+{
+  g_autoptr(TrellisProblems) problems = trellis_problems_new ();
+  g_autofree char *dir = g_build_filename (data_dir != NULL ? data_dir : TRELLIS_DATADIR,
+                                           "categories", NULL);
+
+  g_return_val_if_fail (policy != NULL && func != NULL, FALSE);
+
+  for (guint i = 0; i < policy->categories->len; i++)
+    ((TrellisCategoryEntry *) g_ptr_array_index (policy->categories, i))->pub.n_domains = 0;
+  trellis_categories_foreach_domain (policy, dir, func, user_data, problems);
+  if (trellis_problems_get_n_errors (problems) > 0)
+    {
+      trellis_problems_set_error (problems, TRELLIS_POLICY_ERROR_IO, error);
+      return FALSE;
+    }
+  return TRUE;
 }

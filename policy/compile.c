@@ -3,7 +3,9 @@
  * compile.c — from a household file and the shipped data to a policy:
  * reads the data (shipped-data.c), parses the file (household.c), adds the
  * rules that depend on the age band, and compiles every category's names
- * into the domain index, in memory or written to a file and mapped.
+ * into the domain index, in memory or written to a file and mapped; or,
+ * given the lists the updater compiled (lists-index.c) for the same
+ * categories, decides with those and reads no list of names.
  * Every problem of every file is reported at once (problems.c).
  */
 #include <errno.h>
@@ -106,32 +108,70 @@ compile_index (TrellisPolicy *policy,
   return TRUE;
 }
 
+guint
+trellis_policy_count_information_below (TrellisPolicy *policy)
+{
+  guint n = 0;
+
+  /* The information list's names that a category entry above them covers
+   * (the names at or below them were counted while compiling). */
+  for (guint i = 0; policy->index != NULL && i < policy->information->len; i++)
+    {
+      const char *name = g_ptr_array_index (policy->information, i);
+      const char *suffix = NULL;
+
+      if (name != NULL && trellis_domain_index_lookup (policy->index, name, NULL, NULL, &suffix)
+          && suffix != name)
+        n++;
+    }
+  return n;
+}
+
 static TrellisPolicy *
 load_data_full (const char *data,
                 gsize length,
                 const char *name,
-                const char *data_dir,
-                const char *index_path,
+                const TrellisPolicyLoadOptions *options,
                 GError **error)
 {
+  static const TrellisPolicyLoadOptions defaults = { 0 };
   g_autoptr(TrellisPolicy) policy = NULL;
   g_autoptr(TrellisProblems) problems = trellis_problems_new ();
-  g_autoptr(TrellisDomainIndexBuilder) builder = trellis_domain_index_builder_new ();
-  gboolean data_ok, text_ok;
-  guint i;
+  g_autoptr(TrellisDomainIndexBuilder) builder = NULL;
+  g_autoptr(GError) fit_error = NULL;
+  const char *data_dir;
+  gboolean data_ok, text_ok, use_lists;
+  guint i, n_errors;
 
   g_return_val_if_fail (data != NULL || length == 0, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
+  if (options == NULL)
+    options = &defaults;
   if (name == NULL)
     name = "household.conf";
-  if (data_dir == NULL)
-    data_dir = TRELLIS_DATADIR;
+  data_dir = options->data_dir != NULL ? options->data_dir : TRELLIS_DATADIR;
   if (length == (gsize) -1)
     length = strlen (data);
 
   policy = trellis_policy_new (name);
-  data_ok = trellis_shipped_data_load (policy, data_dir, builder, problems);
+  data_ok = trellis_shipped_data_load (policy, data_dir, problems);
+
+  /* The updater's lists, when they were compiled for these categories:
+   * then no list of names is read here at all (a reload of the household
+   * costs nothing of the lists' size).  Otherwise the shipped lists. */
+  use_lists = options->lists != NULL && !options->no_index
+              && trellis_lists_index_fits (options->lists, policy, &fit_error);
+  if (!use_lists && !options->no_index)
+    {
+      g_autofree char *categories = g_build_filename (data_dir, "categories", NULL);
+
+      n_errors = trellis_problems_get_n_errors (problems);
+      builder = trellis_domain_index_builder_new ();
+      trellis_categories_load_domains (policy, categories, builder, problems);
+      if (trellis_problems_get_n_errors (problems) > n_errors)
+        data_ok = FALSE;
+    }
   text_ok = trellis_household_parse (policy, data, length, problems);
 
   if (trellis_problems_get_n_errors (problems) > 0)
@@ -146,13 +186,37 @@ load_data_full (const char *data,
 
   for (i = 0; i < policy->children->len; i++)
     compile_child (policy, g_ptr_array_index (policy->children, i));
-  if (!compile_index (policy, builder, index_path, error))
-    return NULL;
+  if (use_lists)
+    {
+      policy->lists = trellis_lists_index_ref (options->lists);
+      policy->index = trellis_domain_index_ref (trellis_lists_index_get_index (options->lists));
+      trellis_lists_index_apply_counts (options->lists, policy);
+      policy->n_information_overridden = trellis_lists_index_get_information_overridden (options->lists)
+                                         + trellis_policy_count_information_below (policy);
+    }
+  else if (builder != NULL)
+    {
+      trellis_domain_index_builder_set_watch (builder, (const char *const *) policy->information->pdata);
+      if (!compile_index (policy, builder, options->index_path, error))
+        return NULL;
+      policy->n_information_overridden = trellis_domain_index_builder_get_n_watched (builder)
+                                         + trellis_policy_count_information_below (policy);
+    }
 
   g_ptr_array_unref (policy->warnings);
   policy->warnings = trellis_problems_get_warnings (problems);
 
   return g_steal_pointer (&policy);
+}
+
+TrellisPolicy *
+trellis_policy_load_data_with_options (const char *data,
+                                       gssize length,
+                                       const char *name,
+                                       const TrellisPolicyLoadOptions *options,
+                                       GError **error)
+{
+  return load_data_full (data, length < 0 ? (gsize) -1 : (gsize) length, name, options, error);
 }
 
 TrellisPolicy *
@@ -162,14 +226,15 @@ trellis_policy_load_data (const char *data,
                           const char *data_dir,
                           GError **error)
 {
-  return load_data_full (data, length, name, data_dir, NULL, error);
+  TrellisPolicyLoadOptions options = { .data_dir = data_dir };
+
+  return load_data_full (data, length, name, &options, error);
 }
 
 TrellisPolicy *
-trellis_policy_load_file_full (const char *path,
-                               const char *data_dir,
-                               const char *index_path,
-                               GError **error)
+trellis_policy_load_with_options (const char *path,
+                                  const TrellisPolicyLoadOptions *options,
+                                  GError **error)
 {
   g_autofree char *contents = NULL;
   g_autoptr(GError) local_error = NULL;
@@ -184,7 +249,18 @@ trellis_policy_load_file_full (const char *path,
                    "%s: %s", path, local_error->message);
       return NULL;
     }
-  return load_data_full (contents, length, path, data_dir, index_path, error);
+  return load_data_full (contents, length, path, options, error);
+}
+
+TrellisPolicy *
+trellis_policy_load_file_full (const char *path,
+                               const char *data_dir,
+                               const char *index_path,
+                               GError **error)
+{
+  TrellisPolicyLoadOptions options = { .data_dir = data_dir, .index_path = index_path };
+
+  return trellis_policy_load_with_options (path, &options, error);
 }
 
 TrellisPolicy *

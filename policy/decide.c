@@ -169,8 +169,15 @@ trellis_policy_decide_at (TrellisPolicy *policy,
         {
           guint c = g_bit_nth_lsf (bits & categories, -1);
           guint category_rule = child->category_rules[band * TRELLIS_MAX_CATEGORIES + c];
+          guint information;
 
-          if (category_rule != 0)
+          /* A name on the information list, or below one of its names, is
+           * decided as if no category listed it (GC25 §56): someone
+           * else's list does not decide what a child may learn. */
+          if (category_rule != 0
+              && trellis_matcher_lookup (policy->information_matcher, lookup, &information))
+            id = information;
+          else if (category_rule != 0)
             {
               decision_set (policy, category_rule, TRELLIS_VERDICT_BLOCK, ret_decision);
               return;

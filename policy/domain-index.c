@@ -90,9 +90,13 @@ typedef struct
 } BuilderEntry;
 
 struct _TrellisDomainIndexBuilder {
-  GByteArray *names; /* (owned) NUL-terminated names, back to back */
-  GArray *entries;   /* (owned) BuilderEntry */
-  guint64 seed;
+  GByteArray *names;      /* (owned) NUL-terminated names, back to back */
+  GArray *entries;        /* (owned) BuilderEntry */
+  guint64 seed;           /* the seed the first attempt uses */
+  guint64 seed_used;      /* the seed of the last image made */
+  GPtrArray *watch;       /* (owned) (nullable) normalized names whose subtrees are counted */
+  guint32 n_watched;      /* of the last image made */
+  guint32 bit_counts[32]; /* of the last image made: distinct names with each bit */
 };
 
 struct _TrellisDomainIndex {
@@ -103,6 +107,8 @@ struct _TrellisDomainIndex {
   guint32 n_buckets;
   guint32 n_entries;
   guint32 n_values;
+  guint64 seed;
+  guint64 checksum;
   HashKeys keys;
 };
 
@@ -326,6 +332,7 @@ trellis_domain_index_builder_free (TrellisDomainIndexBuilder *builder)
     return;
   g_byte_array_unref (builder->names);
   g_array_unref (builder->entries);
+  g_clear_pointer (&builder->watch, g_ptr_array_unref);
   g_free (builder);
 }
 
@@ -404,35 +411,29 @@ trellis_domain_index_builder_add (TrellisDomainIndexBuilder *builder,
   return TRUE;
 }
 
-/* The hash of a whole normalized name, as a lookup computes it. */
-static guint64
-name_hash (const HashKeys *keys,
-           const char *name)
-{
-  guint8 buf[MAX_NAME + 1 + 16] = { 0 };
-  gsize len = strlen (name);
-  gsize end = len;
-  gsize i;
-  guint64 h = keys->root;
-
-  memcpy (buf, name, len);
-  for (i = len; i > 0; i--)
-    {
-      if (buf[i - 1] == '.')
-        {
-          h = label_hash (keys, h, buf + i, end - i);
-          end = i - 1;
-        }
-    }
-  return label_hash (keys, h, buf, end);
-}
-
 typedef struct
 {
   Bucket *buckets;
   guint32 n_buckets;
   guint64 rng;
+  gboolean keep_flags; /* set overflow flags as names are placed (a patch);
+                           * otherwise they are set once at the end */
 } Table;
+
+/* @h was put in bucket @b: flag its first bucket if @b is its second. */
+static inline void
+table_placed (Table *table,
+              guint32 b,
+              guint64 h)
+{
+  guint32 first;
+
+  if (!table->keep_flags)
+    return;
+  first = bucket_first (h, table->n_buckets);
+  if (first != b)
+    table->buckets[first].flags |= BUCKET_OVERFLOW;
+}
 
 static inline guint64
 table_rng (Table *table)
@@ -496,7 +497,10 @@ table_insert (Table *table,
   if (table->n_buckets == 1)
     return FALSE;
   if (bucket_place (&table->buckets[b2], h, val))
-    return TRUE;
+    {
+      table_placed (table, b2, h);
+      return TRUE;
+    }
 
   b = (table_rng (table) & 1) ? b1 : b2;
   for (kick = 0; kick < MAX_KICKS; kick++)
@@ -508,12 +512,16 @@ table_insert (Table *table,
 
       table->buckets[b].fp[slot] = h;
       table->buckets[b].val[slot] = val;
+      table_placed (table, b, h);
       h = evicted_h;
       val = evicted_val;
       e1 = bucket_first (h, table->n_buckets);
       b = (b == e1) ? bucket_second (h, table->n_buckets, e1) : e1;
       if (bucket_place (&table->buckets[b], h, val))
-        return TRUE;
+        {
+          table_placed (table, b, h);
+          return TRUE;
+        }
     }
   return FALSE;
 }
@@ -524,45 +532,305 @@ typedef enum {
   FILL_COLLISION,
 } FillResult;
 
+/* A small open-addressing set of 64-bit hashes (0 is never a hash). */
+typedef struct
+{
+  guint64 *slots;
+  guint64 mask;
+} HashSet;
+
+static void
+hash_set_init (HashSet *set,
+               guint n)
+{
+  guint64 size = 16;
+
+  while (size < 2 * (guint64) n + 2)
+    size *= 2;
+  set->slots = g_new0 (guint64, size);
+  set->mask = size - 1;
+}
+
+static void
+hash_set_add (HashSet *set,
+              guint64 h)
+{
+  guint64 i = h & set->mask;
+
+  while (set->slots[i] != 0 && set->slots[i] != h)
+    i = (i + 1) & set->mask;
+  set->slots[i] = h;
+}
+
+static inline gboolean
+hash_set_contains (const HashSet *set,
+                   guint64 h)
+{
+  guint64 i = h & set->mask;
+
+  while (set->slots[i] != 0)
+    {
+      if (set->slots[i] == h)
+        return TRUE;
+      i = (i + 1) & set->mask;
+    }
+  return FALSE;
+}
+
+/* The hash of a whole normalized name, as a lookup computes it, and
+ * whether a suffix of it (or all of it) is in @watch (nullable). */
+static guint64
+name_hash_watched (const HashKeys *keys,
+                   const char *name,
+                   const HashSet *watch,
+                   gboolean *ret_watched)
+{
+  guint8 buf[MAX_NAME + 1 + 16] = { 0 };
+  gsize len = strlen (name);
+  gsize end = len;
+  gsize i;
+  guint64 h = keys->root;
+  gboolean watched = FALSE;
+
+  memcpy (buf, name, len);
+  for (i = len; i > 0; i--)
+    {
+      if (buf[i - 1] == '.')
+        {
+          h = label_hash (keys, h, buf + i, end - i);
+          if (watch != NULL && hash_set_contains (watch, h))
+            watched = TRUE;
+          end = i - 1;
+        }
+    }
+  h = label_hash (keys, h, buf, end);
+  if (watch != NULL && hash_set_contains (watch, h))
+    watched = TRUE;
+  *ret_watched = watched;
+  return h;
+}
+
+/* The hash of a whole normalized name, as a lookup computes it. */
+static guint64
+name_hash (const HashKeys *keys,
+           const char *name)
+{
+  gboolean watched;
+
+  return name_hash_watched (keys, name, NULL, &watched);
+}
+
+#define FILL_AHEAD 8 /* names hashed (and their buckets fetched) ahead of their insertion */
+
 /*
- * Fills @table with every entry of @builder, merging repeated names into
- * the first one (@merged_into maps each entry index to the index it merged
- * into, itself for a name seen first).  Slots hold entry indexes.
+ * Fills @table with every entry of @builder.  A repeated name merges into
+ * the entry seen first, in place (bits ORed, the lower rule id kept: both
+ * idempotent, so an attempt that starts again merges the same way).  Slots
+ * hold entry indexes.  @ret_n_watched: the distinct names on or below a
+ * name of the builder's watch list.
  */
 static FillResult
 table_fill (Table *table,
             TrellisDomainIndexBuilder *builder,
             const HashKeys *keys,
-            guint32 *merged_into,
-            guint32 *ret_n_unique)
+            guint32 *ret_n_unique,
+            guint32 *ret_n_watched)
 {
-  const BuilderEntry *entries = (const BuilderEntry *) (gpointer) builder->entries->data;
+  BuilderEntry *entries = (BuilderEntry *) (gpointer) builder->entries->data;
   const char *names = (const char *) builder->names->data;
   guint32 n = builder->entries->len;
-  guint32 n_unique = 0;
+  guint32 n_unique = 0, n_watched = 0;
+  guint64 ahead[FILL_AHEAD];
+  gboolean ahead_watched[FILL_AHEAD];
+  HashSet watch = { NULL, 0 };
   guint32 i;
 
-  for (i = 0; i < n; i++)
+  if (builder->watch != NULL && builder->watch->len > 0)
     {
-      guint64 h = name_hash (keys, names + entries[i].name_offset);
-      gint64 found = table_find (table, h);
-
-      if (found >= 0)
-        {
-          guint32 other = table->buckets[found / SLOTS].val[found % SLOTS];
-
-          if (strcmp (names + entries[other].name_offset, names + entries[i].name_offset) != 0)
-            return FILL_COLLISION;
-          merged_into[i] = other;
-          continue;
-        }
-      merged_into[i] = i;
-      if (!table_insert (table, h, i))
-        return FILL_FULL;
-      n_unique++;
+      hash_set_init (&watch, builder->watch->len);
+      for (i = 0; i < builder->watch->len; i++)
+        hash_set_add (&watch, name_hash (keys, g_ptr_array_index (builder->watch, i)));
     }
+
+  for (i = 0; i < n + FILL_AHEAD; i++)
+    {
+      guint slot = i % FILL_AHEAD;
+
+      if (i >= FILL_AHEAD)
+        {
+          guint32 e = i - FILL_AHEAD;
+          guint64 h = ahead[slot];
+          gint64 found = table_find (table, h);
+
+          if (found >= 0)
+            {
+              guint32 other = table->buckets[found / SLOTS].val[found % SLOTS];
+
+              if (strcmp (names + entries[other].name_offset, names + entries[e].name_offset) != 0)
+                {
+                  g_free (watch.slots);
+                  return FILL_COLLISION;
+                }
+              entries[other].category_bits |= entries[e].category_bits;
+              entries[other].rule_id = MIN (entries[other].rule_id, entries[e].rule_id);
+            }
+          else
+            {
+              if (!table_insert (table, h, e))
+                {
+                  g_free (watch.slots);
+                  return FILL_FULL;
+                }
+              n_unique++;
+              n_watched += ahead_watched[slot];
+            }
+        }
+      if (i < n)
+        {
+          guint64 h = name_hash_watched (keys, names + entries[i].name_offset,
+                                         watch.slots != NULL ? &watch : NULL,
+                                         &ahead_watched[slot]);
+          guint32 b1 = bucket_first (h, table->n_buckets);
+
+          ahead[slot] = h;
+          __builtin_prefetch (&table->buckets[b1], 1);
+          __builtin_prefetch (&table->buckets[bucket_second (h, table->n_buckets, b1)], 1);
+        }
+    }
+  g_free (watch.slots);
   *ret_n_unique = n_unique;
+  *ret_n_watched = n_watched;
   return FILL_OK;
+}
+
+/* The distinct (category bits, rule id) pairs, in order of first use. */
+typedef struct
+{
+  GArray *pairs;     /* (owned) guint32 pairs, little-endian */
+  GHashTable *index; /* (owned) packed (owned) → value index + 1 */
+  guint64 last_packed;
+  guint32 last_index;
+  gboolean have_last;
+} ValueTable;
+
+static void
+value_table_init (ValueTable *values)
+{
+  values->pairs = g_array_new (FALSE, FALSE, sizeof (guint32));
+  values->index = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
+  values->have_last = FALSE;
+}
+
+static void
+value_table_clear (ValueTable *values)
+{
+  g_clear_pointer (&values->pairs, g_array_unref);
+  g_clear_pointer (&values->index, g_hash_table_unref);
+}
+
+static guint32
+value_table_get (ValueTable *values,
+                 guint32 category_bits,
+                 guint32 rule_id)
+{
+  guint64 packed = ((guint64) category_bits << 32) | rule_id;
+  gpointer found;
+
+  if (values->have_last && packed == values->last_packed)
+    return values->last_index;
+  found = g_hash_table_lookup (values->index, &packed);
+  if (found == NULL)
+    {
+      guint32 pair[2] = { GUINT32_TO_LE (category_bits), GUINT32_TO_LE (rule_id) };
+      guint64 *key = g_memdup2 (&packed, sizeof packed);
+
+      values->last_index = values->pairs->len / 2;
+      g_array_append_vals (values->pairs, pair, 2);
+      g_hash_table_insert (values->index, key, GUINT_TO_POINTER (values->last_index + 1));
+    }
+  else
+    values->last_index = GPOINTER_TO_UINT (found) - 1;
+  values->last_packed = packed;
+  values->have_last = TRUE;
+  return values->last_index;
+}
+
+/* Sets every bucket's overflow flag from where its names are: a name that
+ * lives in its second bucket flags its first. */
+static void
+table_set_overflow (Bucket *buckets,
+                    guint32 n_buckets)
+{
+  guint32 b;
+
+  for (b = 0; b < n_buckets; b++)
+    buckets[b].flags = 0;
+  for (b = 0; b < n_buckets; b++)
+    {
+      guint s;
+
+      for (s = 0; s < SLOTS; s++)
+        {
+          guint64 h = buckets[b].fp[s];
+
+          if (h != 0 && bucket_first (h, n_buckets) != b)
+            buckets[bucket_first (h, n_buckets)].flags |= BUCKET_OVERFLOW;
+        }
+    }
+}
+
+/*
+ * The file image: the header, @buckets (host order, overflow flags set;
+ * they are converted to little-endian in place) and @values after them.
+ * Takes @image, which holds the header's room and the buckets.
+ */
+static GBytes *
+image_finish (guint8 *image,
+              guint32 n_buckets,
+              guint64 seed,
+              guint32 n_entries,
+              GArray *values)
+{
+  Bucket *buckets = (Bucket *) (gpointer) (image + HEADER_SIZE);
+  guint64 values_offset = HEADER_SIZE + (guint64) n_buckets * sizeof (Bucket);
+  guint64 total = values_offset + (guint64) values->len * sizeof (guint32);
+  Header header;
+
+#if G_BYTE_ORDER != G_LITTLE_ENDIAN
+  for (guint32 b = 0; b < n_buckets; b++)
+    {
+      Bucket *bucket = &buckets[b];
+      guint s;
+
+      for (s = 0; s < SLOTS; s++)
+        {
+          bucket->fp[s] = GUINT64_TO_LE (bucket->fp[s]);
+          bucket->val[s] = GUINT32_TO_LE (bucket->val[s]);
+        }
+      bucket->flags = GUINT32_TO_LE (bucket->flags);
+    }
+#else
+  (void) buckets;
+#endif
+
+  image = g_realloc (image, total);
+  if (values->len > 0)
+    memcpy (image + values_offset, values->data, values->len * sizeof (guint32));
+
+  memset (&header, 0, sizeof header);
+  memcpy (header.magic, MAGIC, sizeof header.magic);
+  header.version = GUINT32_TO_LE (TRELLIS_DOMAIN_INDEX_FORMAT_VERSION);
+  header.header_size = GUINT32_TO_LE (HEADER_SIZE);
+  header.seed = GUINT64_TO_LE (seed);
+  header.n_entries = GUINT32_TO_LE (n_entries);
+  header.n_buckets = GUINT32_TO_LE (n_buckets);
+  header.n_values = GUINT32_TO_LE (values->len / 2);
+  header.buckets_offset = GUINT64_TO_LE (HEADER_SIZE);
+  header.values_offset = GUINT64_TO_LE (values_offset);
+  memcpy (image, &header, sizeof header);
+  header.checksum = GUINT64_TO_LE (image_checksum (image, total));
+  memcpy (image, &header, sizeof header);
+  return g_bytes_new_take (image, total);
 }
 
 GBytes *
@@ -571,29 +839,21 @@ trellis_domain_index_builder_to_bytes (TrellisDomainIndexBuilder *builder,
 {
   const BuilderEntry *entries;
   guint32 n;
-  g_autofree guint32 *merged_into = NULL;
-  g_autofree guint32 *value_of = NULL; /* entry index → value index */
-  g_autoptr(GArray) values = NULL;    /* guint32 pairs */
-  g_autoptr(GHashTable) value_index = NULL;
   g_autofree guint8 *image = NULL;
+  ValueTable values;
   guint64 seed;
   guint32 n_buckets;
-  guint32 n_unique = 0;
-  guint64 image_size = 0;
+  guint32 n_unique = 0, n_watched = 0;
   Table table;
-  Header header;
   guint attempt;
-  guint32 i, b;
-  guint64 last_packed = 0;
-  gboolean have_last = FALSE;
-  guint32 last_index = 0;
+  guint32 b;
+  GBytes *bytes;
 
   g_return_val_if_fail (builder != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   entries = (const BuilderEntry *) (gpointer) builder->entries->data;
   n = builder->entries->len;
-  merged_into = g_new (guint32, MAX (n, 1));
   seed = builder->seed;
   n_buckets = (guint32) MAX (1.0, (double) n / (SLOTS * LOAD_FACTOR) + 1.0);
 
@@ -608,15 +868,15 @@ trellis_domain_index_builder_to_bytes (TrellisDomainIndexBuilder *builder,
                        "Could not lay out %u names in the domain index", n);
           return NULL;
         }
-      image_size = HEADER_SIZE + (guint64) n_buckets * sizeof (Bucket);
       g_free (image);
-      image = g_malloc0 (image_size);
+      image = g_malloc0 (HEADER_SIZE + (guint64) n_buckets * sizeof (Bucket));
       table.buckets = (Bucket *) (gpointer) (image + HEADER_SIZE);
       table.n_buckets = n_buckets;
       table.rng = seed | 1;
+      table.keep_flags = FALSE;
       hash_keys_init (&keys, seed);
 
-      result = table_fill (&table, builder, &keys, merged_into, &n_unique);
+      result = table_fill (&table, builder, &keys, &n_unique, &n_watched);
       if (result == FILL_OK)
         break;
       if (result == FILL_COLLISION)
@@ -625,115 +885,80 @@ trellis_domain_index_builder_to_bytes (TrellisDomainIndexBuilder *builder,
         n_buckets = n_buckets + n_buckets / 16 + 1;
     }
 
-  /* Merge repeated names: OR the bits, keep the lowest rule id. */
-  {
-    g_autofree BuilderEntry *merged = g_new (BuilderEntry, MAX (n, 1));
+  /* Slots: entry index → value index (repeats were merged into the entry
+   * seen first). */
+  value_table_init (&values);
+  memset (builder->bit_counts, 0, sizeof builder->bit_counts);
+  for (b = 0; b < n_buckets; b++)
+    {
+      Bucket *bucket = &table.buckets[b];
+      guint s;
 
-    if (n > 0)
-      memcpy (merged, entries, sizeof (BuilderEntry) * n);
-
-    for (i = 0; i < n; i++)
-      if (merged_into[i] != i)
-        {
-          BuilderEntry *into = &merged[merged_into[i]];
-
-          into->category_bits |= entries[i].category_bits;
-          into->rule_id = MIN (into->rule_id, entries[i].rule_id);
-        }
-
-    /* Distinct values, in order of first use. */
-    values = g_array_new (FALSE, FALSE, sizeof (guint32));
-    value_index = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
-    value_of = g_new (guint32, MAX (n, 1));
-    for (i = 0; i < n; i++)
-      {
-        guint64 packed;
-        gpointer found;
-
-        if (merged_into[i] != i)
-          continue;
-        packed = ((guint64) merged[i].category_bits << 32) | merged[i].rule_id;
-        if (!have_last || packed != last_packed)
+      for (s = 0; s < SLOTS; s++)
+        if (bucket->fp[s] != 0)
           {
-            found = g_hash_table_lookup (value_index, &packed);
-            if (found == NULL)
+            const BuilderEntry *entry = &entries[bucket->val[s]];
+            guint32 bits = entry->category_bits;
+
+            bucket->val[s] = value_table_get (&values, entry->category_bits, entry->rule_id);
+            while (bits != 0)
               {
-                guint32 pair[2] = { GUINT32_TO_LE (merged[i].category_bits),
-                                    GUINT32_TO_LE (merged[i].rule_id) };
-                guint64 *key = g_new (guint64, 1);
-
-                last_index = values->len / 2;
-                g_array_append_vals (values, pair, 2);
-                *key = packed;
-                g_hash_table_insert (value_index, key, GUINT_TO_POINTER (last_index + 1));
+                builder->bit_counts[g_bit_nth_lsf (bits, -1)]++;
+                bits &= bits - 1;
               }
-            else
-              last_index = GPOINTER_TO_UINT (found) - 1;
-            last_packed = packed;
-            have_last = TRUE;
           }
-        value_of[i] = last_index;
-      }
-  }
-
-  /* Slots: entry index → value index; overflow flags; byte order. */
-  for (b = 0; b < n_buckets; b++)
-    {
-      Bucket *bucket = &table.buckets[b];
-      guint s;
-
-      for (s = 0; s < SLOTS; s++)
-        {
-          guint64 h = bucket->fp[s];
-
-          if (h == 0)
-            continue;
-          bucket->val[s] = value_of[bucket->val[s]];
-          if (bucket_first (h, n_buckets) != b)
-            table.buckets[bucket_first (h, n_buckets)].flags |= BUCKET_OVERFLOW;
-        }
     }
-#if G_BYTE_ORDER != G_LITTLE_ENDIAN
-  for (b = 0; b < n_buckets; b++)
-    {
-      Bucket *bucket = &table.buckets[b];
-      guint s;
+  table_set_overflow (table.buckets, n_buckets);
 
-      for (s = 0; s < SLOTS; s++)
-        {
-          bucket->fp[s] = GUINT64_TO_LE (bucket->fp[s]);
-          bucket->val[s] = GUINT32_TO_LE (bucket->val[s]);
-        }
-      bucket->flags = GUINT32_TO_LE (bucket->flags);
-    }
-#endif
-
-  {
-    guint64 values_offset = image_size;
-    guint64 total = values_offset + (guint64) values->len * sizeof (guint32);
-
-    image = g_realloc (image, total);
-    if (values->len > 0)
-      memcpy (image + values_offset, values->data, values->len * sizeof (guint32));
-
-    memset (&header, 0, sizeof header);
-    memcpy (header.magic, MAGIC, sizeof header.magic);
-    header.version = GUINT32_TO_LE (TRELLIS_DOMAIN_INDEX_FORMAT_VERSION);
-    header.header_size = GUINT32_TO_LE (HEADER_SIZE);
-    header.seed = GUINT64_TO_LE (seed);
-    header.n_entries = GUINT32_TO_LE (n_unique);
-    header.n_buckets = GUINT32_TO_LE (n_buckets);
-    header.n_values = GUINT32_TO_LE (values->len / 2);
-    header.buckets_offset = GUINT64_TO_LE (HEADER_SIZE);
-    header.values_offset = GUINT64_TO_LE (values_offset);
-    memcpy (image, &header, sizeof header);
-    header.checksum = GUINT64_TO_LE (image_checksum (image, total));
-    memcpy (image, &header, sizeof header);
-    image_size = total;
-  }
-
-  return g_bytes_new_take (g_steal_pointer (&image), image_size);
+  builder->n_watched = n_watched;
+  builder->seed_used = seed;
+  bytes = image_finish (g_steal_pointer (&image), n_buckets, seed, n_unique, values.pairs);
+  value_table_clear (&values);
+  return bytes;
 }
+
+void
+trellis_domain_index_builder_set_watch (TrellisDomainIndexBuilder *builder,
+                                        const char *const *names)
+{
+  g_return_if_fail (builder != NULL);
+
+  g_clear_pointer (&builder->watch, g_ptr_array_unref);
+  if (names == NULL)
+    return;
+  builder->watch = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; names[i] != NULL; i++)
+    {
+      gsize len;
+
+      if (name_is_normalized (names[i], &len))
+        g_ptr_array_add (builder->watch, g_strdup (names[i]));
+    }
+}
+
+void
+trellis_domain_index_builder_get_bit_counts (const TrellisDomainIndexBuilder *builder,
+                                             guint32 ret_counts[32])
+{
+  g_return_if_fail (builder != NULL);
+  memcpy (ret_counts, builder->bit_counts, sizeof builder->bit_counts);
+}
+
+guint
+trellis_domain_index_builder_get_n_watched (const TrellisDomainIndexBuilder *builder)
+{
+  g_return_val_if_fail (builder != NULL, 0);
+  return builder->n_watched;
+}
+
+void
+trellis_domain_index_builder_set_seed (TrellisDomainIndexBuilder *builder,
+                                       guint64 seed)
+{
+  g_return_if_fail (builder != NULL);
+  builder->seed = seed != 0 ? seed : G_GUINT64_CONSTANT (0x7472656c6c697321);
+}
+
 
 gboolean
 trellis_domain_index_builder_write (TrellisDomainIndexBuilder *builder,
@@ -823,7 +1048,9 @@ index_validate (TrellisDomainIndex *index,
 
   index->buckets = (const Bucket *) (gconstpointer) (image + HEADER_SIZE);
   index->values = (const guint32 *) (gconstpointer) (image + buckets_end);
-  hash_keys_init (&index->keys, GUINT64_FROM_LE (header.seed));
+  index->seed = GUINT64_FROM_LE (header.seed);
+  index->checksum = GUINT64_FROM_LE (header.checksum);
+  hash_keys_init (&index->keys, index->seed);
 
   /* Every slot a lookup can reach must point inside the value table. */
   for (b = 0; b < index->n_buckets; b++)
@@ -1157,4 +1384,275 @@ trellis_domain_index_lookup_many (const TrellisDomainIndex *index,
         prepared[slot] = probe_prepare (index, names[i], &probes[slot]);
     }
   return n_matched;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Exact lookups and patches */
+
+guint64
+trellis_domain_index_get_seed (const TrellisDomainIndex *index)
+{
+  g_return_val_if_fail (index != NULL, 0);
+  return index->seed;
+}
+
+gboolean
+trellis_domain_index_image_peek (GBytes *image,
+                                 guint64 *ret_seed,
+                                 guint32 *ret_n_entries,
+                                 guint64 *ret_checksum)
+{
+  Header header;
+  gsize size;
+  const guint8 *data = g_bytes_get_data (image, &size);
+
+  if (data == NULL || size < HEADER_SIZE)
+    return FALSE;
+  memcpy (&header, data, sizeof header);
+  if (memcmp (header.magic, MAGIC, sizeof header.magic) != 0
+      || GUINT32_FROM_LE (header.version) != TRELLIS_DOMAIN_INDEX_FORMAT_VERSION)
+    return FALSE;
+  if (ret_seed != NULL)
+    *ret_seed = GUINT64_FROM_LE (header.seed);
+  if (ret_n_entries != NULL)
+    *ret_n_entries = GUINT32_FROM_LE (header.n_entries);
+  if (ret_checksum != NULL)
+    *ret_checksum = GUINT64_FROM_LE (header.checksum);
+  return TRUE;
+}
+
+guint64
+trellis_domain_index_get_checksum (const TrellisDomainIndex *index)
+{
+  g_return_val_if_fail (index != NULL, 0);
+  return index->checksum;
+}
+
+/* The slot of @h in @buckets (little-endian when @le) as bucket * SLOTS +
+ * slot, or -1.  The second bucket is read only when the first's overflow
+ * flag says some name of it lives there. */
+static gint64
+buckets_find (const Bucket *buckets,
+              guint32 n_buckets,
+              guint64 h,
+              gboolean le)
+{
+  guint32 b1 = bucket_first (h, n_buckets);
+  guint64 want = le ? GUINT64_TO_LE (h) : h;
+  guint32 flags = le ? GUINT32_FROM_LE (buckets[b1].flags) : buckets[b1].flags;
+  gint s = bucket_find (&buckets[b1], want);
+  guint32 b2;
+
+  if (s >= 0)
+    return (gint64) b1 * SLOTS + s;
+  if ((flags & BUCKET_OVERFLOW) == 0 || n_buckets == 1)
+    return -1;
+  b2 = bucket_second (h, n_buckets, b1);
+  s = bucket_find (&buckets[b2], want);
+  return s >= 0 ? (gint64) b2 * SLOTS + s : -1;
+}
+
+gboolean
+trellis_domain_index_lookup_exact (const TrellisDomainIndex *index,
+                                   const char *normalized_name,
+                                   guint32 *ret_category_bits,
+                                   guint32 *ret_rule_id)
+{
+  gsize len;
+  gint64 slot;
+  guint32 v;
+
+  g_return_val_if_fail (index != NULL, FALSE);
+  g_return_val_if_fail (normalized_name != NULL, FALSE);
+
+  if (!name_is_normalized (normalized_name, &len))
+    return FALSE;
+  slot = buckets_find (index->buckets, index->n_buckets, name_hash (&index->keys, normalized_name), TRUE);
+  if (slot < 0)
+    return FALSE;
+  v = GUINT32_FROM_LE (index->buckets[slot / SLOTS].val[slot % SLOTS]);
+  if (v >= index->n_values)
+    return FALSE;
+  if (ret_category_bits != NULL)
+    *ret_category_bits = GUINT32_FROM_LE (index->values[2 * v]);
+  if (ret_rule_id != NULL)
+    *ret_rule_id = GUINT32_FROM_LE (index->values[2 * v + 1]);
+  return TRUE;
+}
+
+/* A patch stops taking names past this share of its slots: cuckoo
+ * insertion gets slow, then fails, close to full. */
+#define PATCH_MAX_LOAD 0.97
+
+struct _TrellisDomainIndexPatch {
+  guint8 *image; /* (owned) header room + buckets, host order */
+  Table table;   /* into image */
+  ValueTable values;
+  guint32 n_entries;
+  guint64 seed;
+  HashKeys keys;
+  gboolean broken; /* an insertion failed: only free is left */
+};
+
+TrellisDomainIndexPatch *
+trellis_domain_index_patch_new (const TrellisDomainIndex *base)
+{
+  TrellisDomainIndexPatch *patch;
+  gsize buckets_size;
+  guint32 v;
+
+  g_return_val_if_fail (base != NULL, NULL);
+
+  patch = g_new0 (TrellisDomainIndexPatch, 1);
+  buckets_size = (gsize) base->n_buckets * sizeof (Bucket);
+  patch->image = g_malloc (HEADER_SIZE + buckets_size);
+  memcpy (patch->image + HEADER_SIZE, base->buckets, buckets_size);
+  patch->table.buckets = (Bucket *) (gpointer) (patch->image + HEADER_SIZE);
+  patch->table.n_buckets = base->n_buckets;
+  patch->table.rng = base->seed | 1;
+  /* The base's flags are right for its names; a name placed now flags its
+   * first bucket as it goes, and one removed leaves a flag that only costs
+   * a read: no pass over the table at the end. */
+  patch->table.keep_flags = TRUE;
+#if G_BYTE_ORDER != G_LITTLE_ENDIAN
+  for (guint32 b = 0; b < base->n_buckets; b++)
+    {
+      Bucket *bucket = &patch->table.buckets[b];
+
+      for (guint s = 0; s < SLOTS; s++)
+        {
+          bucket->fp[s] = GUINT64_FROM_LE (bucket->fp[s]);
+          bucket->val[s] = GUINT32_FROM_LE (bucket->val[s]);
+        }
+      bucket->flags = GUINT32_FROM_LE (bucket->flags);
+    }
+#endif
+  value_table_init (&patch->values);
+  for (v = 0; v < base->n_values; v++)
+    value_table_get (&patch->values, GUINT32_FROM_LE (base->values[2 * v]),
+                     GUINT32_FROM_LE (base->values[2 * v + 1]));
+  patch->n_entries = base->n_entries;
+  patch->seed = base->seed;
+  patch->keys = base->keys;
+  return patch;
+}
+
+void
+trellis_domain_index_patch_free (TrellisDomainIndexPatch *patch)
+{
+  if (patch == NULL)
+    return;
+  g_free (patch->image);
+  value_table_clear (&patch->values);
+  g_free (patch);
+}
+
+guint
+trellis_domain_index_patch_get_n_entries (const TrellisDomainIndexPatch *patch)
+{
+  g_return_val_if_fail (patch != NULL, 0);
+  return patch->n_entries;
+}
+
+gboolean
+trellis_domain_index_patch_lookup (const TrellisDomainIndexPatch *patch,
+                                   const char *normalized_name,
+                                   guint32 *ret_category_bits,
+                                   guint32 *ret_rule_id)
+{
+  gsize len;
+  gint64 slot;
+  guint32 v;
+
+  g_return_val_if_fail (patch != NULL, FALSE);
+  g_return_val_if_fail (normalized_name != NULL, FALSE);
+
+  if (patch->broken || !name_is_normalized (normalized_name, &len))
+    return FALSE;
+  /* Overflow flags are set again only at the end: read both buckets. */
+  slot = table_find (&patch->table, name_hash (&patch->keys, normalized_name));
+  if (slot < 0)
+    return FALSE;
+  v = patch->table.buckets[slot / SLOTS].val[slot % SLOTS];
+  if (ret_category_bits != NULL)
+    *ret_category_bits = GUINT32_FROM_LE (g_array_index (patch->values.pairs, guint32, 2 * v));
+  if (ret_rule_id != NULL)
+    *ret_rule_id = GUINT32_FROM_LE (g_array_index (patch->values.pairs, guint32, 2 * v + 1));
+  return TRUE;
+}
+
+gboolean
+trellis_domain_index_patch_set (TrellisDomainIndexPatch *patch,
+                                const char *normalized_name,
+                                guint32 category_bits,
+                                guint32 rule_id,
+                                GError **error)
+{
+  gsize len;
+  guint64 h;
+  gint64 slot;
+
+  g_return_val_if_fail (patch != NULL, FALSE);
+  g_return_val_if_fail (normalized_name != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (patch->broken)
+    {
+      g_set_error_literal (error, TRELLIS_DOMAIN_INDEX_ERROR, TRELLIS_DOMAIN_INDEX_ERROR_TOO_LARGE,
+                           "The patched domain index is full: compile it in full");
+      return FALSE;
+    }
+  if (!name_is_normalized (normalized_name, &len))
+    {
+      g_autofree char *shown = g_strescape (normalized_name, NULL);
+
+      g_set_error (error, TRELLIS_DOMAIN_INDEX_ERROR, TRELLIS_DOMAIN_INDEX_ERROR_INVALID_NAME,
+                   "“%.300s” is not a normalized domain name", shown);
+      return FALSE;
+    }
+  h = name_hash (&patch->keys, normalized_name);
+  slot = table_find (&patch->table, h);
+  if (slot >= 0)
+    {
+      Bucket *bucket = &patch->table.buckets[slot / SLOTS];
+
+      if (category_bits == 0)
+        {
+          bucket->fp[slot % SLOTS] = 0;
+          bucket->val[slot % SLOTS] = 0;
+          patch->n_entries--;
+        }
+      else
+        bucket->val[slot % SLOTS] = value_table_get (&patch->values, category_bits, rule_id);
+      return TRUE;
+    }
+  if (category_bits == 0)
+    return TRUE; /* not there: nothing to remove */
+  if ((double) patch->n_entries + 1 > (double) patch->table.n_buckets * SLOTS * PATCH_MAX_LOAD
+      || !table_insert (&patch->table, h, value_table_get (&patch->values, category_bits, rule_id)))
+    {
+      patch->broken = TRUE;
+      g_set_error_literal (error, TRELLIS_DOMAIN_INDEX_ERROR, TRELLIS_DOMAIN_INDEX_ERROR_TOO_LARGE,
+                           "The patched domain index is full: compile it in full");
+      return FALSE;
+    }
+  patch->n_entries++;
+  return TRUE;
+}
+
+GBytes *
+trellis_domain_index_patch_to_bytes (TrellisDomainIndexPatch *patch)
+{
+  GBytes *bytes;
+
+  g_return_val_if_fail (patch != NULL, NULL);
+  g_return_val_if_fail (!patch->broken, NULL);
+
+  /* The image is made in place, without a second copy of the table: the
+   * patch is spent.  The overflow flags were kept as names were placed. */
+  bytes = image_finish (g_steal_pointer (&patch->image), patch->table.n_buckets, patch->seed,
+                        patch->n_entries, patch->values.pairs);
+  patch->table.buckets = NULL;
+  patch->broken = TRUE;
+  return bytes;
 }

@@ -66,6 +66,37 @@ gboolean trellis_domain_index_builder_add (TrellisDomainIndexBuilder *builder,
                                            guint32 rule_id,
                                            GError **error);
 
+/**
+ * trellis_domain_index_builder_set_watch:
+ * @names: (nullable): NULL-terminated normalized names (others are ignored)
+ *
+ * Asks the next trellis_domain_index_builder_to_bytes() to count the
+ * distinct names it compiles that equal a name of @names or lie below one
+ * (trellis_domain_index_builder_get_n_watched()).  The count costs nothing
+ * noticeable: the suffixes are hashed anyway.
+ */
+void trellis_domain_index_builder_set_watch (TrellisDomainIndexBuilder *builder,
+                                             const char *const *names);
+
+/** trellis_domain_index_builder_get_n_watched: of the last image made, see _set_watch(). */
+guint trellis_domain_index_builder_get_n_watched (const TrellisDomainIndexBuilder *builder);
+
+/**
+ * trellis_domain_index_builder_get_bit_counts:
+ * @ret_counts: (out caller-allocates): for each of the 32 category bits,
+ *   the distinct names of the last image made that carry it
+ */
+void trellis_domain_index_builder_get_bit_counts (const TrellisDomainIndexBuilder *builder,
+                                                  guint32 ret_counts[32]);
+
+/**
+ * trellis_domain_index_builder_set_seed:
+ * The seed the builder tries first (0: the default).  It changes the seed
+ * by itself when two names of the list have the same hash.
+ */
+void trellis_domain_index_builder_set_seed (TrellisDomainIndexBuilder *builder,
+                                            guint64 seed);
+
 /** trellis_domain_index_builder_get_n_added: names added so far, repeats included. */
 guint trellis_domain_index_builder_get_n_added (const TrellisDomainIndexBuilder *builder);
 
@@ -138,6 +169,90 @@ gboolean trellis_domain_index_lookup (const TrellisDomainIndex *index,
                                       guint32 *ret_category_bits,
                                       guint32 *ret_rule_id,
                                       const char **ret_matched_suffix);
+
+/**
+ * trellis_domain_index_lookup_exact:
+ * @normalized_name: as for trellis_domain_index_builder_add()
+ *
+ * The entry for exactly @normalized_name, not a suffix of it.  Returns:
+ * TRUE when there is one; the ret_* are set only then.
+ */
+gboolean trellis_domain_index_lookup_exact (const TrellisDomainIndex *index,
+                                            const char *normalized_name,
+                                            guint32 *ret_category_bits,
+                                            guint32 *ret_rule_id);
+
+/** trellis_domain_index_get_seed: the seed that keys the index's name hash. */
+guint64 trellis_domain_index_get_seed (const TrellisDomainIndex *index);
+
+/**
+ * trellis_domain_index_image_peek:
+ * @image: an image the builder or a patch made
+ *
+ * Its header's seed, names and checksum, read without validating the
+ * image (its maker knows it is whole; a reader validates with
+ * trellis_domain_index_new_from_bytes()).  Returns: FALSE when @image does
+ * not even start like one.
+ */
+gboolean trellis_domain_index_image_peek (GBytes *image,
+                                          guint64 *ret_seed,
+                                          guint32 *ret_n_entries,
+                                          guint64 *ret_checksum);
+
+/** trellis_domain_index_get_checksum: the checksum of the image, as its header holds it. */
+guint64 trellis_domain_index_get_checksum (const TrellisDomainIndex *index);
+
+/**
+ * TrellisDomainIndexPatch:
+ *
+ * A few names changed in a copy of a compiled index, without compiling
+ * every name again: what a list update that changes 1% of a list costs
+ * instead of a full compile.  The index holds no names, only their 64-bit
+ * hashes, so the caller, who holds the lists the index was compiled from,
+ * is the one to know that a name it adds is not on any of them already
+ * (a hash already there for another name is a collision only the caller
+ * can see: it then compiles in full, and the builder picks another seed).
+ */
+typedef struct _TrellisDomainIndexPatch TrellisDomainIndexPatch;
+
+/** trellis_domain_index_patch_new: a writable copy of @base.  Returns: (transfer full). */
+TrellisDomainIndexPatch *trellis_domain_index_patch_new (const TrellisDomainIndex *base);
+
+/** trellis_domain_index_patch_free: frees @patch (NULL is allowed). */
+void trellis_domain_index_patch_free (TrellisDomainIndexPatch *patch);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisDomainIndexPatch, trellis_domain_index_patch_free)
+
+/** trellis_domain_index_patch_lookup: as trellis_domain_index_lookup_exact(), in @patch. */
+gboolean trellis_domain_index_patch_lookup (const TrellisDomainIndexPatch *patch,
+                                            const char *normalized_name,
+                                            guint32 *ret_category_bits,
+                                            guint32 *ret_rule_id);
+
+/**
+ * trellis_domain_index_patch_set:
+ *
+ * @normalized_name → (@category_bits, @rule_id), added or replaced;
+ * @category_bits 0 removes the name.  Returns: FALSE with
+ * TRELLIS_DOMAIN_INDEX_ERROR_INVALID_NAME for a name that is not
+ * normalized (nothing changed), or _TOO_LARGE when the table is too full
+ * for another name: then @patch may only be freed, and the caller compiles
+ * in full (the builder makes a bigger table).
+ */
+gboolean trellis_domain_index_patch_set (TrellisDomainIndexPatch *patch,
+                                         const char *normalized_name,
+                                         guint32 category_bits,
+                                         guint32 rule_id,
+                                         GError **error);
+
+/** trellis_domain_index_patch_get_n_entries: the distinct names @patch holds now. */
+guint trellis_domain_index_patch_get_n_entries (const TrellisDomainIndexPatch *patch);
+
+/**
+ * trellis_domain_index_patch_to_bytes:
+ * The patched index's file image (the same format and seed as the base),
+ * made in place: @patch may then only be freed.  Returns: (transfer full).
+ */
+GBytes *trellis_domain_index_patch_to_bytes (TrellisDomainIndexPatch *patch);
 
 /* The answer for one name of trellis_domain_index_lookup_many(). */
 typedef struct

@@ -33,7 +33,9 @@ trellis_rule_format_short (const TrellisRule *rule)
     case TRELLIS_RULE_KIND_ALLOW:
     case TRELLIS_RULE_KIND_DENY:
     case TRELLIS_RULE_KIND_INTEGRITY:
-      /* "deny example-game.com (household.conf:12)" */
+    case TRELLIS_RULE_KIND_INFORMATION:
+      /* "deny example-game.com (household.conf:12)",
+       * "information doctissimo.fr (ut1-sexual_education:14)" */
       g_string_append_c (out, ' ');
       break;
     case TRELLIS_RULE_KIND_CATEGORY:
@@ -122,6 +124,15 @@ trellis_rule_explain (const TrellisRule *rule)
       /* Translators: shown to a child during the quiet hours (bedtime)
        * their family set.  Helplines keep working: say so plainly. */
       return g_strdup (_ ("It is quiet time now, so websites are resting. Helplines still work."));
+    case TRELLIS_RULE_KIND_INFORMATION:
+      /* Translators: shown to a child.  %s is a web address, e.g.
+       * doctissimo.fr, on Trellis's information list: sites about health,
+       * bodies, growing up and sexual education, and encyclopaedias.  A
+       * list of blocked websites that someone else wrote named it, but
+       * such lists may not block these: children have a right to this
+       * information (UN Committee on the Rights of the Child, GC25 §56). */
+      return g_strdup_printf (_ ("%s is a place to learn about health, your body and growing up. Trellis keeps it open, even though a list of blocked websites named it: you have the right to find this information."),
+                              rule->pattern);
     case TRELLIS_RULE_KIND_CATEGORY:
       /* Translators: shown to a child.  %s is a category's id, e.g.
        * "gambling"; the category's own explanation is used when known. */
@@ -174,6 +185,13 @@ explain_teen (const TrellisRule *rule, const char *until)
        * use-application-dns.net, that browsers use to switch to their own
        * way of looking up websites, outside the family's filter. */
       return g_strdup_printf (_ ("%s would let a browser look up websites outside the filter your family chose, so it is answered as if it did not exist. Websites still work as usual."),
+                              rule->pattern);
+    case TRELLIS_RULE_KIND_INFORMATION:
+      /* Translators: shown to a teenager.  %s is a web address on
+       * Trellis's information list (health, sexual education,
+       * encyclopaedias).  A category list someone else wrote named it;
+       * such lists may not block information (GC25 §56). */
+      return g_strdup_printf (_ ("%s is on Trellis's information list (health, sexuality, encyclopaedias). A list of blocked websites written by someone else named it, but such lists are not allowed to block information you have a right to, so it stays open."),
                               rule->pattern);
     case TRELLIS_RULE_KIND_SAFE_SEARCH:
       /* Translators: shown to a teenager when a search engine runs in its

@@ -14,7 +14,10 @@
  * GKeyFile keeps such a comment as part of the value, so it is cut here: a
  * '#' that starts the value or follows a space or tab begins a comment.
  * Lists are separated by ';'.  Every domain of allow= and deny= passes
- * trellis_domain_check() (domain.c) in child_read_domains().
+ * trellis_domain_check() (domain.c) in child_read_domains().  A [source
+ * ID] group adds a published list to a category, and remove-sources=
+ * under [household] takes shipped ones away (list-sources.c checks the
+ * values of a source).
  */
 #include <string.h>
 
@@ -26,7 +29,7 @@
 
 static const char *const household_keys[] = {
   "parents", "on-failure", "timezone", "default-profile", "log-retention-days",
-  "gateway-interfaces", NULL
+  "gateway-interfaces", "remove-sources", NULL
 };
 
 static const char *const child_keys[] = {
@@ -45,6 +48,8 @@ typedef struct {
   GHashTable *account_owner;  /* (owned) account (owned) → TrellisChild */
   GHashTable *account_where;  /* (owned) account (owned) → Entry (owned): where it was listed */
   GArray *devices;            /* (owned) LoadedDevice: every device read so far */
+  GArray *removals;           /* (owned) (nullable) Item: remove-sources= as written */
+  Entry removals_entry;       /* where remove-sources= is */
 } Loader;
 
 /* A device of devices=, where it was written and whose it is. */
@@ -63,6 +68,7 @@ loader_clear (Loader *loader)
   g_clear_pointer (&loader->account_owner, g_hash_table_unref);
   g_clear_pointer (&loader->account_where, g_hash_table_unref);
   g_clear_pointer (&loader->devices, g_array_unref);
+  g_clear_pointer (&loader->removals, g_array_unref);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Loader, loader_clear)
 
@@ -405,6 +411,15 @@ parse_household (Loader *loader)
     policy->default_profile = g_steal_pointer (&profile); /* checked once the children are known */
 
   policy->gateway_ifaces = read_interfaces (loader, group);
+  {
+    g_autofree char *removals = value_get (loader, group, "remove-sources");
+
+    if (removals != NULL)
+      {
+        loader->removals_entry = entry_lookup (loader, group, "remove-sources");
+        loader->removals = value_split (removals, loader->removals_entry);
+      }
+  }
 
   retention = value_get (loader, group, "log-retention-days");
   if (retention != NULL)
@@ -890,6 +905,101 @@ gateway_check (Loader *loader)
 }
 
 /* ------------------------------------------------------------------------ */
+/* [source ID] and remove-sources= */
+
+static void
+parse_source (Loader *loader,
+              const char *group)
+{
+  TrellisPolicy *policy = loader->policy;
+  g_auto(TrellisListSourceDraft) draft = { 0 };
+  const TrellisListSource *shipped;
+  const TrellisCategoryEntry *category;
+
+  gboolean ok = trellis_list_source_read (loader->key_file, loader->lines, group, loader->file,
+                                          TRELLIS_PROBLEM_HOUSEHOLD, loader->problems, &draft);
+
+  if (draft.id == NULL)
+    return; /* the header is wrong, and was reported */
+  if (draft.category == NULL || *draft.category == '\0')
+    {
+      Entry header = entry_lookup (loader, group, NULL);
+
+      report (loader, header.line, header.col,
+              _ ("[%s] needs category = the category its names block, like adult or gambling"), group);
+      return;
+    }
+  category = trellis_policy_find_category (policy, draft.category);
+  if (category == NULL)
+    {
+      Entry entry = entry_lookup (loader, group, "category");
+
+      report_unknown_category (loader, entry.line, entry.col, draft.category);
+      return;
+    }
+  shipped = trellis_policy_find_list_source (policy, draft.id);
+  if (shipped != NULL)
+    {
+      Entry header = entry_lookup (loader, group, NULL);
+
+      report (loader, header.line, header.col,
+              _ ("%s is a source Trellis ships (for %s): give yours another ID; to stop using it, write remove-sources = %s under [household]"),
+              draft.id, shipped->category, draft.id);
+      return;
+    }
+  if (!ok)
+    return;
+  trellis_policy_add_list_source (policy, &draft, category->pub.id, TRUE, loader->file);
+}
+
+/* remove-sources=: each item names a shipped source, once. */
+static void
+apply_removals (Loader *loader)
+{
+  TrellisPolicy *policy = loader->policy;
+  g_autoptr(GPtrArray) shipped_ids = g_ptr_array_new ();
+  guint i;
+
+  if (loader->removals == NULL)
+    return;
+  for (i = 0; i < policy->list_sources->len; i++)
+    {
+      const TrellisListSource *source = g_ptr_array_index (policy->list_sources, i);
+
+      if (!source->household)
+        g_ptr_array_add (shipped_ids, (gpointer) source->id);
+    }
+  g_ptr_array_add (shipped_ids, NULL);
+
+  for (i = 0; i < loader->removals->len; i++)
+    {
+      Item *item = &g_array_index (loader->removals, Item, i);
+      TrellisListSource *source = trellis_policy_find_list_source (policy, item->text);
+      const char *suggestion;
+
+      if (source != NULL && source->household)
+        report (loader, loader->removals_entry.line, item->col,
+                _ ("%s is this file's own source: delete its [source %s] section instead"),
+                item->text, item->text);
+      else if (source != NULL && source->removed)
+        report (loader, loader->removals_entry.line, item->col,
+                _ ("the source %s is listed twice"), item->text);
+      else if (source != NULL)
+        source->removed = TRUE;
+      else if ((suggestion = trellis_did_you_mean (item->text, (const char *const *) shipped_ids->pdata)) != NULL)
+        report (loader, loader->removals_entry.line, item->col,
+                _ ("there is no source “%s”; did you mean “%s”?"), item->text, suggestion);
+      else
+        {
+          g_autofree char *all = g_strjoinv (", ", (char **) shipped_ids->pdata);
+
+          report (loader, loader->removals_entry.line, item->col,
+                  _ ("there is no source “%s”; the sources Trellis ships are: %s"), item->text, all);
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------ */
 /* The file. */
 
 gboolean
@@ -898,7 +1008,7 @@ trellis_household_parse (TrellisPolicy *policy,
                          gsize length,
                          TrellisProblems *problems)
 {
-  static const char *const groups[] = { "household", "child", "group", NULL };
+  static const char *const groups[] = { "household", "child", "group", "source", NULL };
   g_auto(Loader) loader_data = { 0 };
   Loader *loader = &loader_data;
   g_autoptr(GError) local_error = NULL;
@@ -943,6 +1053,8 @@ trellis_household_parse (TrellisPolicy *policy,
         parse_child (loader, group, FALSE);
       else if (g_str_has_prefix (group, "group") && (group[5] == '\0' || g_ascii_isspace (group[5])))
         parse_child (loader, group, TRUE);
+      else if (g_str_has_prefix (group, "source") && (group[6] == '\0' || g_ascii_isspace (group[6])))
+        parse_source (loader, group);
       else
         {
           Entry header = entry_lookup (loader, group, NULL);
@@ -957,14 +1069,20 @@ trellis_household_parse (TrellisPolicy *policy,
             report (loader, header.line, header.col,
                     _ ("unknown section [%s]; did you mean [%s%s]?"),
                     group, suggestion, space != NULL ? group + (space - first) : " NAME");
+          else if (suggestion != NULL && strcmp (suggestion, "source") == 0)
+            report (loader, header.line, header.col,
+                    _ ("unknown section [%s]; did you mean [source%s]?"),
+                    group, space != NULL ? group + (space - first) : " ID");
           else if (suggestion != NULL && space == NULL)
             report (loader, header.line, header.col,
                     _ ("unknown section [%s]; did you mean [%s]?"), group, suggestion);
           else
             report (loader, header.line, header.col,
-                    _ ("unknown section [%s]; the sections are [household], [child NAME] and [group NAME]"), group);
+                    _ ("unknown section [%s]; the sections are [household], [child NAME], [group NAME] and [source ID]"), group);
         }
     }
+
+  apply_removals (loader);
 
   if (loader->policy->default_profile != NULL
       && trellis_policy_find_child (loader->policy, loader->policy->default_profile) == NULL)

@@ -3,7 +3,8 @@
  * lines.c — reading the text of policy/'s files line by line: the lines of
  * a plain list (the category lists, the allow list) and the key-file scan
  * that gives every group and key of the household file, the age bands and
- * the safe-search data its line and column for the messages.
+ * the safe-search data its line and column for the messages, and the lines
+ * each group spans, for the edits of household-edit.c.
  *
  * It calls nothing else in policy/ but problems.c.
  */
@@ -41,6 +42,9 @@ trellis_data_line_next (char **cursor,
 struct _TrellisKeyFileLines {
   /* (owned) "group" or "group\037key" (owned) → TrellisKeyFilePosition (owned) */
   GHashTable *where;
+  /* (owned) "group" (owned) → TrellisKeyFileGroupSpan (owned) */
+  GHashTable *spans;
+  guint n_lines;
 };
 
 void
@@ -49,6 +53,7 @@ trellis_key_file_lines_free (TrellisKeyFileLines *lines)
   if (lines == NULL)
     return;
   g_hash_table_unref (lines->where);
+  g_hash_table_unref (lines->spans);
   g_free (lines);
 }
 
@@ -74,6 +79,25 @@ trellis_key_file_lines_find (TrellisKeyFileLines *lines,
   return TRUE;
 }
 
+gboolean
+trellis_key_file_lines_get_span (TrellisKeyFileLines *lines,
+                                 const char *group,
+                                 TrellisKeyFileGroupSpan *ret_span)
+{
+  const TrellisKeyFileGroupSpan *span = g_hash_table_lookup (lines->spans, group);
+
+  if (span == NULL)
+    return FALSE;
+  *ret_span = *span;
+  return TRUE;
+}
+
+guint
+trellis_key_file_lines_get_n_lines (TrellisKeyFileLines *lines)
+{
+  return lines->n_lines;
+}
+
 TrellisKeyFileLines *
 trellis_key_file_scan (const char *data,
                        gsize length,
@@ -83,10 +107,12 @@ trellis_key_file_scan (const char *data,
 {
   g_autoptr(TrellisKeyFileLines) lines = g_new0 (TrellisKeyFileLines, 1);
   g_autofree char *group = NULL;
+  TrellisKeyFileGroupSpan *span = NULL; /* the group's being read */
   const char *line_start = data, *end = data + length;
   guint line_no = 0, n_errors = trellis_problems_get_n_errors (problems);
 
   lines->where = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  lines->spans = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   while (line_start < end)
     {
       const char *line_end = memchr (line_start, '\n', end - line_start);
@@ -100,6 +126,8 @@ trellis_key_file_scan (const char *data,
       line_len = line_end - line_start;
       line = g_strndup (line_start, line_len);
       line_start = line_end + 1;
+      if (span != NULL)
+        span->last_line = line_no;
 
       /* A NUL byte makes the copy shorter than the line. */
       if (strlen (line) != line_len || !g_utf8_validate (line, -1, NULL))
@@ -127,9 +155,13 @@ trellis_key_file_scan (const char *data,
                                     _ ("a section header is written [NAME], with nothing after the “]”"));
               continue;
             }
+          /* This line starts the next group. */
+          if (span != NULL)
+            span->last_line = line_no - 1;
           g_free (group);
           group = g_strndup (text + 1, len - 2);
           first = g_hash_table_lookup (lines->where, group);
+          span = NULL;
           if (first != NULL)
             {
               trellis_problems_add (problems, source, file, line_no, text - line + 1,
@@ -142,6 +174,9 @@ trellis_key_file_scan (const char *data,
           position->col = g_utf8_strlen (line, text - line) + 1;
           position->key_col = position->col;
           g_hash_table_insert (lines->where, g_strdup (group), position);
+          span = g_new0 (TrellisKeyFileGroupSpan, 1);
+          span->header = span->last_key = span->last_line = line_no;
+          g_hash_table_insert (lines->spans, g_strdup (group), span);
         }
       else
         {
@@ -183,8 +218,11 @@ trellis_key_file_scan (const char *data,
           position->col = g_utf8_strlen (line, value - line) + 1;
           position->key_col = g_utf8_strlen (line, text - line) + 1;
           g_hash_table_insert (lines->where, g_steal_pointer (&k), position);
+          if (span != NULL)
+            span->last_key = line_no;
         }
     }
+  lines->n_lines = line_no;
 
   if (trellis_problems_get_n_errors (problems) > n_errors)
     return NULL;

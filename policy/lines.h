@@ -71,4 +71,27 @@ gboolean trellis_key_file_lines_find (TrellisKeyFileLines *lines,
                                       const char *key,
                                       TrellisKeyFilePosition *ret_position);
 
+/* The lines a group spans: its header, its last key (the header's line
+ * when it has none), and the last line before the next header (or the
+ * file's last line): comments and blank lines after the last key are in
+ * it. */
+typedef struct {
+  guint header;
+  guint last_key;
+  guint last_line;
+} TrellisKeyFileGroupSpan;
+
+/**
+ * trellis_key_file_lines_get_span:
+ * @ret_span: (out): set only when found
+ *
+ * Returns: TRUE when [@group] is in the text.
+ */
+gboolean trellis_key_file_lines_get_span (TrellisKeyFileLines *lines,
+                                          const char *group,
+                                          TrellisKeyFileGroupSpan *ret_span);
+
+/** trellis_key_file_lines_get_n_lines: how many lines the text has (a last one without "\n" counts). */
+guint trellis_key_file_lines_get_n_lines (TrellisKeyFileLines *lines);
+
 G_END_DECLS

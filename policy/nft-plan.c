@@ -17,6 +17,7 @@
 #define TABLE_NAME_MAX 256u
 
 /* Standard chain priorities (nft's names for them). */
+#define PRIO_RAW    (-300)
 #define PRIO_MANGLE (-150)
 #define PRIO_DSTNAT (-100)
 #define PRIO_FILTER 0
@@ -681,7 +682,7 @@ trellis_nft_plan_new (const TrellisNftPlanParams *params,
   TrellisNftPlan *plan;
   size_t n_all = 0;
   size_t i;
-  size_t set_uids, chain_queue, chain_redirect, chain_guard;
+  size_t set_uids, chain_zone, chain_queue, chain_redirect, chain_guard;
   size_t chain_ip_block = 0;
   gboolean have_ip_block = FALSE;
   size_t set_learn, set_paused, set_help4, set_help6, set_doh4, set_doh6, set_dohl4, set_dohl6;
@@ -743,6 +744,8 @@ trellis_nft_plan_new (const TrellisNftPlanParams *params,
       g_array_append_val (b.children, c);
     }
 
+  chain_zone = add_chain (&b, TRELLIS_NFT_CHAIN_ZONE, TRELLIS_NFT_CHAIN_FILTER,
+                          TRELLIS_NFT_HOOK_OUTPUT, PRIO_RAW);
   chain_queue = add_chain (&b, TRELLIS_NFT_CHAIN_QUEUE, TRELLIS_NFT_CHAIN_FILTER,
                            TRELLIS_NFT_HOOK_OUTPUT, PRIO_MANGLE);
   chain_redirect = add_chain (&b, TRELLIS_NFT_CHAIN_REDIRECT, TRELLIS_NFT_CHAIN_NAT,
@@ -750,6 +753,18 @@ trellis_nft_plan_new (const TrellisNftPlanParams *params,
   chain_guard = add_chain (&b, TRELLIS_NFT_CHAIN_GUARD, TRELLIS_NFT_CHAIN_FILTER,
                            TRELLIS_NFT_HOOK_POSTROUTING, PRIO_SRCNAT);
 
+  /* Before conntrack: the protected accounts' DNS flows in a zone of
+   * their own, in the original direction, so that no one else's new flow
+   * with the same addresses and ports can meet (and follow) the entry of a
+   * child's redirected one. */
+  ADD_RULE (&b, chain_zone, NULL,
+            STEP (SKUID_IN_SET, .set = set_uids),
+            STEP (UDP_DPORT, .value = 53),
+            STEP (CT_ZONE_SET, .value = TRELLIS_NFT_CT_ZONE_DEFAULT));
+  ADD_RULE (&b, chain_zone, NULL,
+            STEP (SKUID_IN_SET, .set = set_uids),
+            STEP (TCP_DPORT, .value = 53),
+            STEP (CT_ZONE_SET, .value = TRELLIS_NFT_CT_ZONE_DEFAULT));
   ADD_RULE (&b, chain_queue, NULL,
             STEP (SKUID_IN_SET, .set = set_uids),
             STEP (UDP_DPORT, .value = 53),
@@ -907,25 +922,31 @@ trellis_nft_plan_new (const TrellisNftPlanParams *params,
             STEP (TCP_DPORT, .value = 853), STEP (REJECT));
   ADD_RULE (&b, chain_net, NULL, STEP (SKUID_IN_SET, .set = set_uids),
             STEP (UDP_DPORT, .value = 853), STEP (REJECT));
+  /* The addresses written in the data are the providers' resolvers
+   * (anycast addresses that serve nothing else): every port but 53, which
+   * the queue decides, since some answer DNS on 443 and 5353 too.  A
+   * learned address may be a CDN's, shared with websites: 443 only. */
   {
     const struct {
       TrellisNftStepKind match;
       size_t set;
+      TrellisNftStepKind tcp, udp;
+      uint32_t port;
     } doh[] = {
-      { TRELLIS_NFT_STEP_IP_DADDR_IN_SET, set_doh4 },
-      { TRELLIS_NFT_STEP_IP_DADDR_IN_SET, set_dohl4 },
-      { TRELLIS_NFT_STEP_IP6_DADDR_IN_SET, set_doh6 },
-      { TRELLIS_NFT_STEP_IP6_DADDR_IN_SET, set_dohl6 },
+      { TRELLIS_NFT_STEP_IP_DADDR_IN_SET, set_doh4, TRELLIS_NFT_STEP_TCP_DPORT_NOT, TRELLIS_NFT_STEP_UDP_DPORT_NOT, 53 },
+      { TRELLIS_NFT_STEP_IP_DADDR_IN_SET, set_dohl4, TRELLIS_NFT_STEP_TCP_DPORT, TRELLIS_NFT_STEP_UDP_DPORT, 443 },
+      { TRELLIS_NFT_STEP_IP6_DADDR_IN_SET, set_doh6, TRELLIS_NFT_STEP_TCP_DPORT_NOT, TRELLIS_NFT_STEP_UDP_DPORT_NOT, 53 },
+      { TRELLIS_NFT_STEP_IP6_DADDR_IN_SET, set_dohl6, TRELLIS_NFT_STEP_TCP_DPORT, TRELLIS_NFT_STEP_UDP_DPORT, 443 },
     };
 
     for (size_t d = 0; d < G_N_ELEMENTS (doh); d++)
       {
         ADD_RULE (&b, chain_net, NULL, STEP (SKUID_IN_SET, .set = set_uids),
                   ((TrellisNftStep) { .kind = doh[d].match, .set = doh[d].set }),
-                  STEP (TCP_DPORT, .value = 443), STEP (REJECT));
+                  ((TrellisNftStep) { .kind = doh[d].tcp, .value = doh[d].port }), STEP (REJECT));
         ADD_RULE (&b, chain_net, NULL, STEP (SKUID_IN_SET, .set = set_uids),
                   ((TrellisNftStep) { .kind = doh[d].match, .set = doh[d].set }),
-                  STEP (UDP_DPORT, .value = 443), STEP (REJECT));
+                  ((TrellisNftStep) { .kind = doh[d].udp, .value = doh[d].port }), STEP (REJECT));
       }
   }
   /* What quiet hours and allow-list mode leave alone: the machine's own
@@ -1362,7 +1383,7 @@ hook_name (TrellisNftHook hook)
 static void
 render_priority (GString *out, TrellisNftHook hook, int32_t prio)
 {
-  if (prio == -300)
+  if (prio == PRIO_RAW)
     g_string_append (out, "raw");
   else if (prio == PRIO_MANGLE)
     g_string_append (out, "mangle");
@@ -1510,6 +1531,15 @@ render_rule (GString *out, const TrellisNftPlan *plan, const TrellisNftRule *r)
           break;
         case TRELLIS_NFT_STEP_TCP_DPORT:
           g_string_append_printf (out, "tcp dport %" G_GUINT32_FORMAT, st->value);
+          break;
+        case TRELLIS_NFT_STEP_UDP_DPORT_NOT:
+          g_string_append_printf (out, "udp dport != %" G_GUINT32_FORMAT, st->value);
+          break;
+        case TRELLIS_NFT_STEP_TCP_DPORT_NOT:
+          g_string_append_printf (out, "tcp dport != %" G_GUINT32_FORMAT, st->value);
+          break;
+        case TRELLIS_NFT_STEP_CT_ZONE_SET:
+          g_string_append_printf (out, "ct original zone set %" G_GUINT32_FORMAT, st->value);
           break;
         case TRELLIS_NFT_STEP_CT_STATE_NEW:
           g_string_append (out, "ct state new");

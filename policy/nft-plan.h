@@ -10,6 +10,10 @@
  *
  *   table inet trellis {
  *     set protected-uids { type uid; }                       # every child's uids
+ *     chain dns-zone { type filter hook output priority raw (-300); policy accept;
+ *       meta skuid @protected-uids udp dport 53 ct original zone set ZONE
+ *       meta skuid @protected-uids tcp dport 53 ct original zone set ZONE
+ *     }
  *     chain dns-queue { type filter hook output priority mangle (-150); policy accept;
  *       meta skuid @protected-uids udp dport 53 queue num N [bypass]
  *       meta skuid @protected-uids tcp dport 53 ct state new queue num N [bypass]  # SYN: learn the flow
@@ -24,6 +28,12 @@
  *       meta mark MARK tcp dport 53 drop
  *     }
  *   }
+ *
+ * The zone keeps the conntrack entries of protected accounts' DNS flows
+ * apart, in their original direction only: a parent's new query whose
+ * addresses and ports are those of a child's redirected flow still in the
+ * conntrack table would otherwise follow that entry to the answerer.
+ * Replies, in no zone, find the entries as before.
  *
  * TCP is redirected by the mark trellisd's verdict sets on the SYN, not by
  * uid, so that with on-failure=open (bypass) and trellisd gone, a child's TCP
@@ -63,8 +73,10 @@
  *       meta skuid @protected-uids ip6 daddr @helplines-v6 accept
  *       meta skuid @protected-uids tcp dport 853 reject              # DNS-over-TLS
  *       meta skuid @protected-uids udp dport 853 reject              # DNS-over-QUIC
- *       meta skuid @protected-uids ip daddr @doh-v4 tcp dport 443 reject
- *       ... udp 443, doh-learned-v4, and the same for ip6
+ *       meta skuid @protected-uids ip daddr @doh-v4 tcp dport != 53 reject   # a resolver's
+ *       meta skuid @protected-uids ip daddr @doh-v4 udp dport != 53 reject   # own address
+ *       meta skuid @protected-uids ip daddr @doh-learned-v4 tcp dport 443 reject
+ *       ... udp 443, and the same for ip6
  *       oif "lo" accept                                              # local IPC
  *       meta mark MARK accept                                        # sent to the answerer
  *       udp dport 53 accept                                          # the queue's job
@@ -97,9 +109,11 @@ G_BEGIN_DECLS
 #define TRELLIS_NFT_QUEUE_NUM_DEFAULT   5353
 #define TRELLIS_NFT_ANSWER_PORT_DEFAULT 5354
 #define TRELLIS_NFT_LEARN_MARK_DEFAULT  0x54524c41u /* "TRLA": conntrack mark, answer read */
+#define TRELLIS_NFT_CT_ZONE_DEFAULT     0x5452u     /* "TR": protected DNS flows' conntrack zone */
 
 /* The names in the table. */
 #define TRELLIS_NFT_SET_PROTECTED_UIDS "protected-uids"
+#define TRELLIS_NFT_CHAIN_ZONE         "dns-zone"
 #define TRELLIS_NFT_CHAIN_QUEUE        "dns-queue"
 #define TRELLIS_NFT_CHAIN_REDIRECT     "dns-redirect"
 #define TRELLIS_NFT_CHAIN_GUARD        "dns-guard"
@@ -223,6 +237,9 @@ typedef enum {
   TRELLIS_NFT_STEP_IP_SADDR_IN_SET,      /* ip saddr @SET */
   TRELLIS_NFT_STEP_IP6_SADDR_IN_SET,     /* ip6 saddr @SET */
   TRELLIS_NFT_STEP_MARK_SET,             /* meta mark set VALUE */
+  TRELLIS_NFT_STEP_UDP_DPORT_NOT,        /* udp dport != VALUE */
+  TRELLIS_NFT_STEP_TCP_DPORT_NOT,        /* tcp dport != VALUE */
+  TRELLIS_NFT_STEP_CT_ZONE_SET,          /* ct original zone set VALUE (16 bits) */
 } TrellisNftStepKind;
 
 typedef struct {

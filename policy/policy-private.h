@@ -8,6 +8,7 @@
 #include "policy/trellis-policy.h"
 #include "policy/domain.h"
 #include "policy/domain-index.h"
+#include "policy/lists-index.h"
 #include "policy/lines.h"
 #include "policy/matcher.h"
 #include "policy/problems.h"
@@ -93,17 +94,24 @@ struct _TrellisPolicy {
   char **gateway_ifaces;    /* (owned) NULL-terminated gateway-interfaces= (maybe empty) */
   guint log_retention_days; /* default 7 */
 
-  GPtrArray *children;               /* (owned) TrellisChild (owned), file order */
-  GArray *rules;                     /* (owned) TrellisRule, index = id; 0 is the default */
-  GArray *helplines;                 /* (owned) TrellisHelpline */
-  TrellisMatcher *helpline_matcher;  /* (owned) shared by every child */
-  TrellisMatcher *integrity_matcher; /* (owned) shared by every child */
-  TrellisMatcher *allowlist_matcher; /* (owned) the curated list of allow-list mode */
+  GPtrArray *children;                 /* (owned) TrellisChild (owned), file order */
+  GArray *rules;                       /* (owned) TrellisRule, index = id; 0 is the default */
+  GArray *helplines;                   /* (owned) TrellisHelpline */
+  TrellisMatcher *helpline_matcher;    /* (owned) shared by every child */
+  TrellisMatcher *integrity_matcher;   /* (owned) shared by every child */
+  TrellisMatcher *allowlist_matcher;   /* (owned) the curated list of allow-list mode */
+  TrellisMatcher *information_matcher; /* (owned) the information list: INFORMATION rules */
+  gboolean has_information;            /* the information/ folder was there */
+  GPtrArray *information;              /* (owned) its names (in strings), NULL-terminated */
+  guint n_information;                 /* names on it */
+  guint n_information_overridden;      /* category entries it overrides */
 
   GPtrArray *categories;          /* (owned) TrellisCategoryEntry (owned), by bit */
+  GPtrArray *list_sources;        /* (owned) TrellisListSource (owned): shipped first, then the household's */
   GPtrArray *bands;               /* (owned) TrellisAgeBandEntry (owned), youngest first */
   const char *age_bands_file;     /* (in strings) (nullable) */
   TrellisDomainIndex *index;      /* (owned) (nullable) every category's names */
+  TrellisListsIndex *lists;       /* (owned) (nullable) the updater's lists, when index is theirs */
   TrellisSafeSearch *safe_search; /* (owned) (nullable) NULL when the data has none */
   GPtrArray *warnings;            /* (owned) NULL-terminated "FILE:LINE:COL: warning: ..." */
   GPtrArray *doh_names;           /* (owned) NULL-terminated, (in strings): DoH endpoints to resolve */
@@ -190,14 +198,30 @@ char **trellis_cidr_list_read (char *contents,
 
 /**
  * trellis_categories_load:
- * Reads every folder of @dir (sorted by name) into @policy->categories and
- * adds each name of its domains and domains.* files to @builder with the
- * category's bit.  Problems go to @problems (TRELLIS_PROBLEM_DATA).
+ * Reads every folder of @dir (sorted by name) into @policy->categories:
+ * its category.desktop, cidrs and sources, not its lists of names.
+ * Problems go to @problems (TRELLIS_PROBLEM_DATA).
  */
 void trellis_categories_load (TrellisPolicy *policy,
                               const char *dir,
-                              TrellisDomainIndexBuilder *builder,
                               TrellisProblems *problems);
+
+/**
+ * trellis_categories_load_domains:
+ * Adds each name of every category's domains and domains.* files to
+ * @builder with the category's bit, and counts them.
+ */
+void trellis_categories_load_domains (TrellisPolicy *policy,
+                                      const char *dir,
+                                      TrellisDomainIndexBuilder *builder,
+                                      TrellisProblems *problems);
+
+/** trellis_categories_foreach_domain: as _load_domains(), each name to @func. */
+void trellis_categories_foreach_domain (TrellisPolicy *policy,
+                                        const char *dir,
+                                        TrellisShippedNameFunc func,
+                                        gpointer user_data,
+                                        TrellisProblems *problems);
 
 /** trellis_category_entry_free: frees a TrellisCategoryEntry. */
 void trellis_category_entry_free (gpointer entry);
@@ -205,6 +229,92 @@ void trellis_category_entry_free (gpointer entry);
 /** trellis_policy_find_category: (nullable) the category with @id. */
 const TrellisCategoryEntry *trellis_policy_find_category (TrellisPolicy *policy,
                                                           const char *id);
+
+/* list-sources.c */
+
+/* The keys of a [source ID] group. */
+extern const char *const trellis_list_source_keys[];
+
+/* A [source ID] group as read, before it is added to a policy. */
+typedef struct {
+  char *id;       /* (owned) */
+  char *category; /* (owned) (nullable) category = as written */
+  char *url;      /* (owned) (nullable) */
+  TrellisListFormat format;
+  char *licence;       /* (owned) (nullable) */
+  char *attribution;   /* (owned) (nullable) */
+  char *homepage;      /* (owned) (nullable) */
+  char *checksum_url;  /* (owned) (nullable) */
+  char *checksum_type; /* (owned) (nullable) */
+  char *member;        /* (owned) (nullable) UT1: given, or NAME/domains */
+  guint line;          /* the group's header */
+} TrellisListSourceDraft;
+
+/** trellis_list_source_draft_clear: frees what @draft holds. */
+void trellis_list_source_draft_clear (TrellisListSourceDraft *draft);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TrellisListSourceDraft, trellis_list_source_draft_clear)
+
+/** trellis_list_source_id_is_valid: lower-case letters, digits, "-", "_", "." (first a letter or digit), at most 64. */
+gboolean trellis_list_source_id_is_valid (const char *id);
+
+/**
+ * trellis_list_source_check_url:
+ * An https:// address with a server, no user name or password, no
+ * fragment, printable ASCII, at most 2048 characters.  Returns: FALSE with
+ * a translated message (TRELLIS_POLICY_ERROR_INVALID) otherwise.
+ */
+gboolean trellis_list_source_check_url (const char *url,
+                                        GError **error);
+
+/** trellis_list_source_default_member: (transfer full) (nullable) "adult/domains" for .../adult.tar.gz. */
+char *trellis_list_source_default_member (const char *url);
+
+/**
+ * trellis_list_source_read:
+ * Reads the group @group ("source ID") of @key_file, every problem to
+ * @problems with its place in @file (from @lines).  category = is read but
+ * not checked: the caller knows what it may be.  Returns: TRUE when the
+ * group is good; @ret_draft is filled either way, as far as it was read.
+ */
+gboolean trellis_list_source_read (GKeyFile *key_file,
+                                   TrellisKeyFileLines *lines,
+                                   const char *group,
+                                   const char *file,
+                                   TrellisProblemSource source,
+                                   TrellisProblems *problems,
+                                   TrellisListSourceDraft *ret_draft);
+
+/** trellis_policy_add_list_source: adds a copy of @draft, feeding @category. */
+void trellis_policy_add_list_source (TrellisPolicy *policy,
+                                     const TrellisListSourceDraft *draft,
+                                     const char *category,
+                                     gboolean household,
+                                     const char *file);
+
+/** trellis_policy_find_list_source: (nullable) the source with @id. */
+TrellisListSource *trellis_policy_find_list_source (TrellisPolicy *policy,
+                                                    const char *id);
+
+/**
+ * trellis_list_sources_load_shipped:
+ * Reads categories/@category/sources (@path), if there is one, into
+ * @policy: its groups are [source ID], for @category.
+ */
+void trellis_list_sources_load_shipped (TrellisPolicy *policy,
+                                        const char *path,
+                                        const char *category,
+                                        TrellisProblems *problems);
+
+/* lists-index.c */
+
+/** trellis_lists_index_fits: @lists was compiled for @policy's categories, in bit order. */
+gboolean trellis_lists_index_fits (TrellisListsIndex *lists,
+                                   TrellisPolicy *policy,
+                                   GError **error);
+
+/** trellis_lists_index_apply_counts: each category's names, from the manifest. */
+void trellis_lists_index_apply_counts (TrellisListsIndex *lists,
+                                       TrellisPolicy *policy);
 
 /* age-bands.c */
 
@@ -249,18 +359,29 @@ guint trellis_policy_add_rule (TrellisPolicy *policy,
 
 /**
  * trellis_shipped_data_load:
- * @builder: gets every category's names
  *
  * Reads the data shipped in @data_dir into @policy: the helplines, the
- * categories, the age bands, the allow list and the safe-search table.
+ * categories (not their lists of names: trellis_categories_load_domains()),
+ * the age bands, the allow list, the information list and the safe-search
+ * table.
  * Problems go to @problems (TRELLIS_PROBLEM_DATA).  Returns: FALSE when a
  * file could not be read, or the categories or age bands are wrong: the
  * household's error is then TRELLIS_POLICY_ERROR_IO.
  */
 gboolean trellis_shipped_data_load (TrellisPolicy *policy,
                                     const char *data_dir,
-                                    TrellisDomainIndexBuilder *builder,
                                     TrellisProblems *problems);
+
+/* compile.c */
+
+/**
+ * trellis_policy_count_information_below:
+ * The names of the information list that lie below a category entry of
+ * @policy->index (a category lists "example.org", the information list
+ * "sexed.example.org"): the part of the override count that the index
+ * alone tells.
+ */
+guint trellis_policy_count_information_below (TrellisPolicy *policy);
 
 /* household.c */
 

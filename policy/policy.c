@@ -90,7 +90,11 @@ trellis_policy_new (const char *file)
   policy->helpline_matcher = trellis_matcher_new ();
   policy->integrity_matcher = trellis_matcher_new ();
   policy->allowlist_matcher = trellis_matcher_new ();
+  policy->information_matcher = trellis_matcher_new ();
+  policy->information = g_ptr_array_new ();
+  g_ptr_array_add (policy->information, NULL);
   policy->categories = g_ptr_array_new_with_free_func (trellis_category_entry_free);
+  policy->list_sources = g_ptr_array_new_with_free_func (g_free);
   policy->bands = g_ptr_array_new_with_free_func (g_free);
   policy->warnings = g_ptr_array_new_with_free_func (g_free);
   g_ptr_array_add (policy->warnings, NULL);
@@ -133,10 +137,14 @@ trellis_policy_unref (TrellisPolicy *policy)
   trellis_matcher_free (policy->helpline_matcher);
   trellis_matcher_free (policy->integrity_matcher);
   trellis_matcher_free (policy->allowlist_matcher);
+  trellis_matcher_free (policy->information_matcher);
+  g_ptr_array_unref (policy->information);
   g_clear_pointer (&policy->tz, g_time_zone_unref);
   g_ptr_array_unref (policy->categories);
+  g_ptr_array_unref (policy->list_sources);
   g_ptr_array_unref (policy->bands);
   g_clear_pointer (&policy->index, trellis_domain_index_unref);
+  g_clear_pointer (&policy->lists, trellis_lists_index_unref);
   g_clear_pointer (&policy->safe_search, trellis_safe_search_free);
   g_ptr_array_unref (policy->warnings);
   g_ptr_array_unref (policy->doh_names);
@@ -288,6 +296,46 @@ trellis_policy_get_timezone_name (TrellisPolicy *policy)
 {
   g_return_val_if_fail (policy != NULL, NULL);
   return policy->timezone;
+}
+
+gboolean
+trellis_policy_get_information (TrellisPolicy *policy,
+                                guint *ret_n_names,
+                                guint *ret_n_overridden)
+{
+  g_return_val_if_fail (policy != NULL, FALSE);
+  if (!policy->has_information)
+    return FALSE;
+  if (ret_n_names != NULL)
+    *ret_n_names = policy->n_information;
+  if (ret_n_overridden != NULL)
+    *ret_n_overridden = policy->n_information_overridden;
+  return TRUE;
+}
+
+const char *const *
+trellis_policy_get_information_names (TrellisPolicy *policy)
+{
+  g_return_val_if_fail (policy != NULL, NULL);
+  return (const char *const *) policy->information->pdata;
+}
+
+TrellisListsIndex *
+trellis_policy_get_lists (TrellisPolicy *policy)
+{
+  g_return_val_if_fail (policy != NULL, NULL);
+  return policy->lists;
+}
+
+gboolean
+trellis_policy_information_covers (TrellisPolicy *policy,
+                                   const char *normalized_name)
+{
+  guint rule;
+
+  g_return_val_if_fail (policy != NULL, FALSE);
+  return normalized_name != NULL
+         && trellis_matcher_lookup (policy->information_matcher, normalized_name, &rule);
 }
 
 gboolean

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
 #include <libpsl.h>
 
 #include "policy/trellis-policy.h"
@@ -28,6 +29,20 @@ suffix_list (void)
       g_once_init_leave (&once, 1);
     }
   return list;
+}
+
+char *
+trellis_public_suffix_list_version (void)
+{
+  const char *dist = psl_dist_filename ();
+  GStatBuf st;
+  gint64 dist_time = 0;
+
+  if (dist != NULL && *dist != '\0' && g_stat (dist, &st) == 0)
+    dist_time = (gint64) st.st_mtime;
+  return g_strdup_printf ("libpsl %s, built in %" G_GINT64_FORMAT ", %s %" G_GINT64_FORMAT,
+                          psl_get_version (), (gint64) psl_builtin_file_time (),
+                          dist != NULL ? dist : "-", dist_time);
 }
 
 gboolean

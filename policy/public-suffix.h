@@ -47,4 +47,11 @@ gboolean trellis_public_suffix_check (const char *normalized,
                                       TrellisSuffixUse use,
                                       GError **error);
 
+/**
+ * trellis_public_suffix_list_version:
+ * Which list the check reads, and its date: what a cache of its answers
+ * must match.  Returns: (transfer full).
+ */
+char *trellis_public_suffix_list_version (void);
+
 G_END_DECLS

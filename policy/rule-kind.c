@@ -18,6 +18,7 @@ static const char *const kind_names[] = {
   [TRELLIS_RULE_KIND_DENY] = "deny",
   [TRELLIS_RULE_KIND_INTEGRITY] = "integrity",
   [TRELLIS_RULE_KIND_QUIET_HOURS] = "quiet-hours",
+  [TRELLIS_RULE_KIND_INFORMATION] = "information",
   [TRELLIS_RULE_KIND_CATEGORY] = "category",
   [TRELLIS_RULE_KIND_ALLOWLIST] = "allowlist",
   [TRELLIS_RULE_KIND_SAFE_SEARCH] = "safe-search",

@@ -4,9 +4,10 @@
  * folder before the household file: the helplines ("DOMAIN | COUNTRY |
  * NAME | CONTACT" lines), the categories (categories.c), the age bands
  * (age-bands.c), the curated allow list of allow-list mode (one domain a
- * line), the search engines' safe modes (safe-search.c) and the
- * DNS-over-HTTPS endpoints (doh/: every file of the folder, one endpoint a
- * line, "NAME [ADDRESS...]" or "ADDRESS").
+ * line), the information list (information/: every file, one domain a
+ * line; category lists cannot block these names), the search engines' safe
+ * modes (safe-search.c) and the DNS-over-HTTPS endpoints (doh/: every file
+ * of the folder, one endpoint a line, "NAME [ADDRESS...]" or "ADDRESS").
  *
  * Its problems come after the household file's, as they were found.  A
  * missing helplines file is an error: helplines must never be missing.
@@ -228,6 +229,66 @@ name_cmp (gconstpointer a, gconstpointer b)
   return strcmp (*(const char *const *) a, *(const char *const *) b);
 }
 
+/* The information list: every file of @dir but dot files, *.md and *~,
+ * sorted by name, one domain a line.  Each name gets an INFORMATION rule that
+ * points at its file and line.  The folder is optional data: without it,
+ * nothing is kept open against the category lists (policy check says so). */
+static void
+load_information (TrellisPolicy *policy,
+                  const char *dir,
+                  TrellisProblems *problems)
+{
+  g_autoptr(GDir) d = g_dir_open (dir, 0, NULL);
+  g_autoptr(GPtrArray) files = g_ptr_array_new_with_free_func (g_free);
+  const char *file;
+
+  if (d == NULL)
+    return;
+  policy->has_information = TRUE;
+  while ((file = g_dir_read_name (d)) != NULL)
+    if (file[0] != '.' && !g_str_has_suffix (file, ".md") && !g_str_has_suffix (file, "~"))
+      g_ptr_array_add (files, g_strdup (file));
+  g_ptr_array_sort (files, name_cmp);
+
+  for (guint f = 0; f < files->len; f++)
+    {
+      g_autofree char *path = g_build_filename (dir, g_ptr_array_index (files, f), NULL);
+      g_autofree char *contents = NULL;
+      g_autoptr(GError) local_error = NULL;
+      guint i = 0;
+
+      if (!g_file_get_contents (path, &contents, NULL, &local_error))
+        {
+          trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, 0, 0,
+                                _ ("cannot read the information list: %s"), local_error->message);
+          continue;
+        }
+      for (char *cursor = contents, *line; (line = trellis_data_line_next (&cursor, &i)) != NULL;)
+        {
+          g_autofree char *domain = NULL;
+          TrellisDomainProblem problem = trellis_domain_check (line, &domain);
+
+          if (problem != TRELLIS_DOMAIN_OK)
+            {
+              g_autofree char *why = trellis_domain_problem_describe (line, problem);
+
+              trellis_problems_add (problems, TRELLIS_PROBLEM_DATA, path, i, 1, "%s", why);
+              continue;
+            }
+          if (trellis_matcher_insert (policy->information_matcher, domain, policy->rules->len, NULL))
+            {
+              trellis_policy_add_rule (policy, TRELLIS_RULE_KIND_INFORMATION, domain, NULL, NULL,
+                                       NULL, path, i);
+              /* NULL-terminated: the last element is replaced. */
+              g_ptr_array_index (policy->information, policy->information->len - 1) =
+                (gpointer) g_string_chunk_insert_const (policy->strings, domain);
+              g_ptr_array_add (policy->information, NULL);
+              policy->n_information++;
+            }
+        }
+    }
+}
+
 /* The DNS-over-HTTPS endpoints: every file of @dir but its notes (*.md),
  * in name order.  The folder is optional. */
 static void
@@ -259,13 +320,13 @@ load_doh (TrellisPolicy *policy,
 gboolean
 trellis_shipped_data_load (TrellisPolicy *policy,
                            const char *data_dir,
-                           TrellisDomainIndexBuilder *builder,
                            TrellisProblems *problems)
 {
   g_autofree char *categories = g_build_filename (data_dir, "categories", NULL);
   g_autofree char *age_bands = g_build_filename (data_dir, "age-bands", NULL);
   g_autofree char *allowlist = g_build_filename (data_dir, "allowlist", NULL);
   g_autofree char *safe_search = g_build_filename (data_dir, "safe-search", NULL);
+  g_autofree char *information = g_build_filename (data_dir, "information", NULL);
   g_autofree char *doh = g_build_filename (data_dir, "doh", NULL);
   gboolean ok = TRUE;
   guint n_errors;
@@ -275,13 +336,14 @@ trellis_shipped_data_load (TrellisPolicy *policy,
 
   /* Any problem of the categories or the age bands makes the data unusable. */
   n_errors = trellis_problems_get_n_errors (problems);
-  trellis_categories_load (policy, categories, builder, problems);
+  trellis_categories_load (policy, categories, problems);
   trellis_age_bands_load (policy, age_bands, problems);
   if (trellis_problems_get_n_errors (problems) > n_errors)
     ok = FALSE;
 
   if (!load_allowlist (policy, allowlist, problems))
     ok = FALSE;
+  load_information (policy, information, problems);
 
   load_doh (policy, doh, problems);
 

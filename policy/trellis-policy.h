@@ -40,6 +40,9 @@ typedef enum {
   TRELLIS_RULE_KIND_INTEGRITY,   /* a built-in rule that keeps the filter whole
                                    * (use-application-dns.net and the like) */
   TRELLIS_RULE_KIND_QUIET_HOURS, /* the child's quiet-hours= (bedtime) */
+  TRELLIS_RULE_KIND_INFORMATION, /* a name of the information list that a
+                                   * category blocked for the child lists:
+                                   * category lists cannot block it (GC25 §56) */
   TRELLIS_RULE_KIND_CATEGORY,    /* a category blocked for the child's age band
                                    * or added with block=+NAME */
   TRELLIS_RULE_KIND_ALLOWLIST,   /* mode=allowlist: the name is on no list the
@@ -316,6 +319,194 @@ gboolean trellis_policy_has_safe_search (TrellisPolicy *policy);
 /** trellis_policy_get_categories: (transfer none) every shipped category. */
 const TrellisCategory *const *trellis_policy_get_categories (TrellisPolicy *policy,
                                                              guint *ret_n);
+
+/* How a published list is written (the updater reads each). */
+typedef enum {
+  TRELLIS_LIST_FORMAT_PLAIN = 0, /* one name a line, "#" comments */
+  TRELLIS_LIST_FORMAT_HOSTS,     /* "0.0.0.0 name [name...]", as /etc/hosts */
+  TRELLIS_LIST_FORMAT_ADBLOCK,   /* "||name^" rules; the others are left out */
+  TRELLIS_LIST_FORMAT_UT1,       /* a UT1 archive, NAME.tar.gz holding NAME/domains */
+} TrellisListFormat;
+
+/** trellis_list_format_to_string: "plain", "hosts", "adblock" or "ut1". */
+const char *trellis_list_format_to_string (TrellisListFormat format);
+
+/** trellis_list_format_from_string: @ret_format is set only on success. */
+gboolean trellis_list_format_from_string (const char *text,
+                                          TrellisListFormat *ret_format);
+
+/* A published list that feeds a category: shipped in
+ * categories/CATEGORY/sources, or added by the household file.  Owned by
+ * the policy. */
+typedef struct {
+  const char *id;       /* "ut1-adult" */
+  const char *category; /* the category it feeds: "adult" */
+  const char *url;      /* https:// */
+  TrellisListFormat format;
+  const char *licence;       /* (nullable) the publisher's licence, e.g. CC-BY-SA-4.0 */
+  const char *attribution;   /* (nullable) whom the licence asks to name */
+  const char *homepage;      /* (nullable) */
+  const char *checksum_url;  /* (nullable) the publisher's file of checksums */
+  const char *checksum_type; /* (nullable) md5, sha256 or sha512, with checksum_url */
+  const char *member;        /* (nullable) UT1: the file inside the archive */
+  gboolean household;        /* written in the household file (else shipped) */
+  gboolean removed;          /* shipped, and the household's remove-sources= names it */
+  const char *file;          /* where it is written */
+  guint line;                /* the line of its [source ID] */
+} TrellisListSource;
+
+/**
+ * trellis_policy_get_list_sources:
+ * Every source: the shipped ones (those the household removed too, with
+ * removed set), then the household's, in file order.
+ * Returns: (transfer none).
+ */
+const TrellisListSource *const *trellis_policy_get_list_sources (TrellisPolicy *policy,
+                                                                 guint *ret_n);
+
+/* ------------------------------------------------------------------------ */
+/* The category lists as the list updater compiled them */
+
+#define TRELLIS_LISTS_ERROR (trellis_lists_error_quark ())
+GQuark trellis_lists_error_quark (void);
+
+typedef enum {
+  TRELLIS_LISTS_ERROR_IO,      /* a file could not be read or written */
+  TRELLIS_LISTS_ERROR_CORRUPT, /* a manifest or an index that does not check */
+  TRELLIS_LISTS_ERROR_STALE,   /* compiled for other categories */
+} TrellisListsError;
+
+/* The manifest format this code writes and reads. */
+#define TRELLIS_LISTS_FORMAT 1
+
+/* The largest index the updater may hand over: 1 GiB (UT1's 4.6 million
+ * adult names take 64 MB). */
+#define TRELLIS_LISTS_INDEX_MAX (G_GUINT64_CONSTANT (1) << 30)
+
+typedef struct _TrellisListsIndex TrellisListsIndex;
+
+/**
+ * trellis_lists_index_open:
+ * @manifest_path: the manifest the updater wrote
+ * @index_path: (nullable): the index to map; NULL: the file the manifest
+ *   names, beside it
+ *
+ * Reads the manifest and maps its index, checking both as input from
+ * another process: the manifest's keys, a plain file (never a link) of the
+ * size it says, every slot of the index, and that the index is the one the
+ * manifest describes (checksum, seed, entries).  Returns: (transfer full),
+ * or NULL with @error (TRELLIS_LISTS_ERROR).
+ */
+TrellisListsIndex *trellis_lists_index_open (const char *manifest_path,
+                                             const char *index_path,
+                                             GError **error);
+
+TrellisListsIndex *trellis_lists_index_ref (TrellisListsIndex *lists);
+void trellis_lists_index_unref (TrellisListsIndex *lists);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisListsIndex, trellis_lists_index_unref)
+
+/** trellis_lists_index_file_is_valid: @name is "index/lists-N.idx", the only names an index may have. */
+gboolean trellis_lists_index_file_is_valid (const char *name);
+
+/** trellis_lists_index_get_generation: the updater's count of compiles, 1 for the first. */
+guint64 trellis_lists_index_get_generation (TrellisListsIndex *lists);
+
+/** trellis_lists_index_get_compiled: when it was compiled, unix seconds. */
+gint64 trellis_lists_index_get_compiled (TrellisListsIndex *lists);
+
+/** trellis_lists_index_get_index_file: the index's name, as the manifest writes it ("index/lists-7.idx"). */
+const char *trellis_lists_index_get_index_file (TrellisListsIndex *lists);
+
+/** trellis_lists_index_get_index_checksum: the index's checksum, which binds it to its manifest. */
+guint64 trellis_lists_index_get_index_checksum (TrellisListsIndex *lists);
+
+/** trellis_lists_index_get_categories: (transfer none) the category ids, in bit order. */
+const char *const *trellis_lists_index_get_categories (TrellisListsIndex *lists);
+
+/**
+ * trellis_lists_index_get_source:
+ * @ret_names: (out) (optional): the names of that source's list in the index
+ * @ret_fetched: (out) (optional): when that list was fetched, unix seconds
+ * @ret_version: (out) (optional) (transfer full) (nullable): its version as
+ *   the publisher gave it (the Last-Modified date, or its ETag)
+ * Returns: TRUE when source @id was compiled into @lists.
+ */
+gboolean trellis_lists_index_get_source (TrellisListsIndex *lists,
+                                         const char *id,
+                                         guint *ret_names,
+                                         gint64 *ret_fetched,
+                                         char **ret_version);
+
+/**
+ * trellis_lists_index_get_source_lines:
+ * @ret_lines: (out) (optional): the lines of that source's list in force
+ * @ret_refused: (out) (optional) (transfer full) (nullable): the lines it
+ *   refused, by reason: "address=14;invalid=2"
+ * Returns: TRUE when source @id was compiled into @lists.
+ */
+gboolean trellis_lists_index_get_source_lines (TrellisListsIndex *lists,
+                                               const char *id,
+                                               guint64 *ret_lines,
+                                               char **ret_refused);
+
+/** trellis_lists_index_get_information_overridden: category names on or below the information list, as compiled. */
+guint trellis_lists_index_get_information_overridden (TrellisListsIndex *lists);
+
+/* How a household file is loaded. */
+typedef struct {
+  const char *data_dir;     /* (nullable) the shipped data; NULL: the built-in place */
+  const char *index_path;   /* (nullable) where to write the shipped lists' index
+                                   * when it is compiled; NULL: in memory */
+  TrellisListsIndex *lists; /* (nullable) the updater's lists: used instead of
+                                   * compiling the shipped ones when they fit the
+                                   * categories (trellis_policy_get_lists() says) */
+  gboolean no_index;        /* compile no category list at all (the updater,
+                                   * which compiles them itself) */
+} TrellisPolicyLoadOptions;
+
+/** trellis_policy_load_with_options: trellis_policy_load_file() with @options (nullable). */
+TrellisPolicy *trellis_policy_load_with_options (const char *path,
+                                                 const TrellisPolicyLoadOptions *options,
+                                                 GError **error);
+
+/** trellis_policy_load_data_with_options: trellis_policy_load_data() with @options (nullable). */
+TrellisPolicy *trellis_policy_load_data_with_options (const char *data,
+                                                      gssize length,
+                                                      const char *name,
+                                                      const TrellisPolicyLoadOptions *options,
+                                                      GError **error);
+
+/**
+ * trellis_policy_get_lists:
+ * Returns: (transfer none) (nullable): the updater's lists @policy decides
+ *   with, or NULL when it compiled the shipped lists (none given, or
+ *   compiled for other categories).
+ */
+TrellisListsIndex *trellis_policy_get_lists (TrellisPolicy *policy);
+
+/**
+ * trellis_policy_information_covers:
+ * @normalized_name: a name as trellis_domain_normalize() writes it
+ * Returns: TRUE when @normalized_name is on the information list or below
+ *   one of its names.
+ */
+gboolean trellis_policy_information_covers (TrellisPolicy *policy,
+                                            const char *normalized_name);
+
+/**
+ * trellis_policy_get_information:
+ * @ret_n_names: (out) (optional): the names on the information list (the
+ *   shipped information/ folder)
+ * @ret_n_overridden: (out) (optional): the category entries it overrides:
+ *   the names of the category lists that are on it or below one of its
+ *   names, and its names that lie below a category list's name
+ *
+ * A name on the information list is decided as if no category listed it
+ * (GC25 §56).  Returns: TRUE when the list is installed.
+ */
+gboolean trellis_policy_get_information (TrellisPolicy *policy,
+                                         guint *ret_n_names,
+                                         guint *ret_n_overridden);
 
 /** trellis_policy_get_age_bands: (transfer none) the bands, youngest first. */
 const TrellisAgeBand *const *trellis_policy_get_age_bands (TrellisPolicy *policy,

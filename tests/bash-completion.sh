@@ -38,15 +38,24 @@ expect ()
   echo "trellis $*<TAB> -> $got"
 }
 
-expect "approve ask decline helplines log pause policy requests status why" ""
+expect "allow approve ask child decline deny helplines lists log pause policy requests status why" ""
 expect "pause policy" p
 expect "apply check show" policy ""
+expect "update" lists ""
+expect "" lists update ""
 expect "--json" --js
 expect "alex sam" --household "$tmp/household.conf" policy show ""
 expect "sam" --household="$tmp/household.conf" pause s
 expect "alex sam" --household "$tmp/household.conf" log --child ""
 expect "" --household "$tmp/household.conf" policy show sam ""
 expect "1d 1h 2h 30m" approve 3 --for ""
+expect "add remove set" child ""
+expect "alex sam" --household "$tmp/household.conf" child set ""
+expect "sam" --household "$tmp/household.conf" child remove s
+expect "age birth block mode quiet-hours safe-search" --household "$tmp/household.conf" child set sam ""
+expect "allowlist blocklist" --household "$tmp/household.conf" child set sam mode ""
+expect "alex sam" --household "$tmp/household.conf" deny example.org --child ""
+expect "--account --age --always" --a
 
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null 2>&1; then
   chmod 0600 "$tmp/household.conf"

@@ -7,8 +7,11 @@
 # and UT1's 3,015-name doh category where the copy is at hand); their
 # addresses are refused on 443, TCP and UDP (HTTP/3), IPv4 and IPv6: the
 # addresses written in the data at once, and those of a listed name
-# without any as soon as trellisd has resolved it itself.  Port 80 of the
-# same address, and 443 of an address that is no endpoint's, stay open.
+# without any as soon as trellisd has resolved it itself.  An address
+# written in the data is a resolver's own: every port of it but 53 is
+# refused (some answer DNS on 443 and 5353).  A learned address may be
+# shared with websites: its port 80 stays open, and so does 443 of an
+# address that is no endpoint's.
 
 set -eu
 . "${TRELLIS_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}/tests/lib/common.sh"
@@ -52,7 +55,13 @@ for addr in 192.0.2.53 2001:db8::53 192.0.2.54 2001:db8::54; do
   expect_connect parent ok tcp "$addr" 443
   expect_connect child no tcp "$addr" 443
   expect_connect child no udp "$addr" 443
+done
+for addr in 192.0.2.53 2001:db8::53; do
+  expect_connect parent ok tcp "$addr" 80
+  expect_connect child no tcp "$addr" 80
+done
+for addr in 192.0.2.54 2001:db8::54; do
   expect_connect child ok tcp "$addr" 80
 done
 expect_connect child ok tcp 192.0.2.55 443
-log "PASS: DoH endpoints refused by name and by address on 443 (TCP, UDP; IPv4, IPv6)"
+log "PASS: DoH endpoints refused by name, by address on 443 (TCP, UDP; IPv4, IPv6), and a resolver's own address on every port but 53"

@@ -30,8 +30,16 @@ cx journalctl -q -u trellisd -g 'protecting 0 account' | grep -q . ||
   fail "trellisd did not start with the installed household (no child)"
 show busctl status --no-pager org.trellis.Trellis1 | grep -q "^UID=$(cx id -u _trellis)$" ||
   fail "org.trellis.Trellis1 is not owned by trellisd's account on the system bus"
-show stat -c '%A %U:%G %n' /etc/trellis/household.conf | grep -q '^-rw-r----- root:trellis-parents ' ||
-  fail "the household file is not 0640 root:trellis-parents"
+# trellisd writes the household for the parents: its folder and file are
+# trellisd's, the parents' group reads them, children nothing.
+household_owned_right ()
+{
+  show stat -c '%A %U:%G %n' /etc/trellis | grep -q '^drwxr-s--x _trellis:trellis-parents ' ||
+    fail "/etc/trellis is not 2751 _trellis:trellis-parents ($1)"
+  show stat -c '%A %U:%G %n' /etc/trellis/household.conf | grep -q '^-rw-r----- _trellis:trellis-parents ' ||
+    fail "the household file is not 0640 _trellis:trellis-parents ($1)"
+}
+household_owned_right "as installed"
 
 ct_upstream
 # Nobody is named yet: nobody is filtered, the child-to-be included.
@@ -40,6 +48,7 @@ grep -q "status: NOERROR" <<<"$out" || fail "with no child named, an account's l
 upstream_forget
 
 ct_protect_child
+household_owned_right "after trellis child add and trellis deny"
 
 log "the child's blocked lookup"
 out=$(ct_dig "$CHILD" "$BLOCKED_NAME")

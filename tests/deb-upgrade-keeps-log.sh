@@ -33,6 +33,9 @@ cx sed -i "s/^deny = .*/deny = $BLOCKED_NAME; casino.example/" /etc/trellis/hous
 ct_apply
 out=$(ct_dig "$CHILD" casino.example)
 grep -q "status: NXDOMAIN" <<<"$out" || fail "casino.example is not blocked: $out"
+# As a version from before trellisd wrote the household left them: root's.
+show chown root:trellis-parents /etc/trellis /etc/trellis/household.conf
+show chmod 0755 /etc/trellis
 show sh -c 'ls -l /var/lib/trellis; sha256sum /etc/trellis/household.conf'
 conf_before=$(cx sha256sum /etc/trellis/household.conf)
 log_before=$(as_child trellis log)
@@ -41,11 +44,13 @@ upstream_forget
 
 log "upgrading to $DEB_VERSION+t1 while the child asks for casino.example"
 t0=$(now_ms)
-probe_run casino.example 5 "$t0" &
+rm -f "$CT_DIR/upgraded"
+probe_run casino.example 3 "$t0" "$CT_DIR/upgraded" &
 probes=$!
 sleep 0.5
 show bash -o pipefail -c "apt-get install -y -o Dpkg::Use-Pty=0 /debs-next/trellis_*.deb /debs-next/trellis-notify_*.deb 2>&1 | grep -v '^\(Reading\|Building\|Note, selecting\)'" ||
-  fail "the upgrade failed"
+  { touch "$CT_DIR/upgraded"; fail "the upgrade failed"; }
+touch "$CT_DIR/upgraded"
 wait "$probes"
 echo "the child's lookups of casino.example during the upgrade (ms since it began):"
 probe_summary
@@ -83,4 +88,16 @@ out=$(ct_dig "$CHILD" "$BLOCKED_NAME")
 grep -q "status: NOERROR" <<<"$out" || fail "the grant no longer lets the child through: $out"
 out=$(ct_dig "$CHILD" casino.example)
 grep -q "status: NXDOMAIN" <<<"$out" || fail "casino.example is no longer blocked: $out"
+
+log "the new trellisd still writes the household for the parents"
+show stat -c '%A %U:%G %n' /etc/trellis /etc/trellis/household.conf
+[ "$(cx stat -c '%a %U:%G' /etc/trellis)" = "2751 _trellis:trellis-parents" ] ||
+  fail "the upgrade did not give /etc/trellis to trellisd"
+[ "$(cx stat -c '%a %U:%G' /etc/trellis/household.conf)" = "640 _trellis:trellis-parents" ] ||
+  fail "the upgrade did not give the household file to trellisd"
+show trellis deny casino2.example --child "$CHILD" || fail "trellis deny failed after the upgrade"
+out=$(ct_dig "$CHILD" casino2.example)
+grep -q "status: NXDOMAIN" <<<"$out" || fail "casino2.example is not blocked after trellis deny: $out"
+cx grep -q '^deny = .*casino2\.example' /etc/trellis/household.conf ||
+  fail "trellis deny did not write the household file"
 log "PASS"

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Every man page the build made renders with man(1) without a warning;
 # trellis-household.conf(5) documents exactly the keys the policy library
-# reads; and its examples (a family, a school) pass trellis policy check.
+# reads (the household's, a child's and a [source]'s); and its examples
+# (a family, a school) pass trellis policy check.
 set -eu
 TEST_NAME=man-pages-build
 src=${TRELLIS_TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -10,7 +11,7 @@ build=${TRELLIS_TOP_BUILDDIR:-$(pwd)}
 fail () { echo "$TEST_NAME: FAIL: $*" >&2; exit 1; }
 command -v man >/dev/null 2>&1 || fail "needs man (man-db)"
 
-pages=(man/trellis.1 man/trellis-notify.1 man/trellis-household.conf.5 man/trellisd.8)
+pages=(man/trellis.1 man/trellis-notify.1 man/trellis-household.conf.5 man/trellisd.8 man/trellis-lists-update.8)
 for p in "${pages[@]}"; do
   [ -s "$build/$p" ] || fail "$p was not built"
   warnings=$(MANWIDTH=80 man --warnings -l "$build/$p" 2>&1 >/dev/null) || fail "man -l $p failed: $warnings"
@@ -22,10 +23,13 @@ for p in "${pages[@]}"; do
 done
 
 # The keys: what policy/ accepts against what the page documents.
-known=$(sed -n '/^static const char \*const \(household\|child\)_keys\[\] = {/,/};/p' "$src"/policy/*.c |
-        grep -o '"[a-z-]*"' | tr -d '"' | sort -u)
+known=$(sed -n '/^\(static \)\?const char \*const \(household\|child\|trellis_list_source\)_keys\[\] = {/,/};/p' \
+          "$src"/policy/*.c | grep -o '"[a-z-]*"' | tr -d '"' | sort -u)
 [ -n "$known" ] || fail "cannot find the keys in policy/*.c"
-documented=$(grep -o '^\*[a-z-]* =\*' "$src/man/trellis-household.conf.5.scd" | tr -d '*=' | tr -d ' ' | sort -u)
+# A key is documented where a definition line (one that begins with *)
+# names it: "*key =*", one or several keys a line.
+documented=$(grep '^\*' "$src/man/trellis-household.conf.5.scd" | grep -o '\*[a-z-]* =\*' | tr -d '*=' | tr -d ' ' |
+             sort -u)
 missing=$(comm -23 <(echo "$known") <(echo "$documented"))
 extra=$(comm -13 <(echo "$known") <(echo "$documented"))
 [ -z "$missing" ] || fail "keys the policy reads but trellis-household.conf(5) does not document: $missing"

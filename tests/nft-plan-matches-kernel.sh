@@ -54,11 +54,11 @@ if [s["name"] for s in sets] != want_sets:
     errors.append("sets: %r" % [s["name"] for s in sets])
 elif sets[0]["type"] != "uid" or sorted(sets[0].get("elem", [])) != want_uids:
     errors.append("protected-uids: %r, want %r" % (sets[0].get("elem"), want_uids))
-want_chains = {"dns-queue": ("filter", "output", -150), "dns-redirect": ("nat", "output", -100),
+want_chains = {"dns-zone": ("filter", "output", -300), "dns-queue": ("filter", "output", -150), "dns-redirect": ("nat", "output", -100),
                "dns-guard": ("filter", "postrouting", 100),
                "dns-learn": ("filter", "output", -140), "dns-answers": ("filter", "input", -150),
                "net-policy": ("filter", "output", 0)}
-want_rules = {"dns-queue": 2, "dns-redirect": 2, "dns-guard": 2, "dns-learn": 1, "dns-answers": 1,
+want_rules = {"dns-zone": 2, "dns-queue": 2, "dns-redirect": 2, "dns-guard": 2, "dns-learn": 1, "dns-answers": 1,
               "net-policy": 17}
 for name, (typ, hook, prio) in want_chains.items():
     c = chains.get(name)

@@ -1,8 +1,10 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-# policy-no-cycles: no file of policy/ or daemon/ calls, however indirectly,
-# a file that calls it back, and no file of policy/ calls into daemon/.
+# policy-no-cycles: no file of policy/, daemon/ or lists/ calls, however
+# indirectly, a file that calls it back; no file of policy/ calls into
+# daemon/ or lists/, and daemon/ and lists/ (trellisd and the unprivileged
+# updater) never call each other.
 # Read from the objects the build made (tools/file-cycles: nm's defined and
 # undefined symbols of each member of policy/libtrellis-policy.a and
 # daemon/libtrellisd.a), so a cycle through a prototype written by hand
@@ -19,10 +21,11 @@ check=$top_srcdir/tools/file-cycles
 python=/usr/bin/python3
 policy=$top_builddir/policy/libtrellis-policy.a
 daemon=$top_builddir/daemon/libtrellisd.a
+lists=$top_builddir/lists/libtrellis-lists.a
 
 [ -x "$python" ] || { echo "SKIP: $python is not installed"; exit 77; }
 command -v nm >/dev/null || { echo "SKIP: nm (binutils) is not installed"; exit 77; }
-for a in "$policy" "$daemon"; do
+for a in "$policy" "$daemon" "$lists"; do
   [ -f "$a" ] || { echo "FAIL: $a is not built"; exit 1; }
 done
 
@@ -49,11 +52,13 @@ elif ! grep -q '^cycle: loop/a.c -> loop/b.c -> loop/a.c$' "$tmp/loop.out"; then
 fi
 
 # The real archives.
-"$python" "$check" --forbid policy:daemon "$policy" "$daemon" >"$tmp/out" 2>&1
+"$python" "$check" --forbid policy:daemon --forbid policy:lists --forbid daemon:lists --forbid lists:daemon \
+  "$policy" "$daemon" "$lists" >"$tmp/out" 2>&1
 rc=$?
 cat "$tmp/out"
 # It read them: decide.c asks the matcher, trellisd.c the decision.
-for use in 'policy/decide.c -> policy/matcher.c: ' 'daemon/trellisd.c -> policy/decide.c: '; do
+for use in 'policy/decide.c -> policy/matcher.c: ' 'daemon/trellisd.c -> policy/decide.c: ' \
+           'lists/updater.c -> lists/list-parse.c: '; do
   grep -qF -- "$use" "$tmp/out" || { echo "FAIL: no use \"$use\" seen"; failed=1; }
 done
 if [ "$rc" -ne 0 ]; then

@@ -207,7 +207,7 @@ check_call (guint8 selector, const uint8_t *data, size_t size)
 {
   static const char *const methods[] = {
     "GetStatus", "Why", "GetLog", "ClearLog", "Ask", "ListRequests", "Approve", "Decline",
-    "Pause", "ApplyPolicy", "GetHelplines", "Subscribe", "NoSuchMethod"
+    "Pause", "ApplyPolicy", "GetHelplines", "Subscribe", "GetLists", "UpdateLists", "NoSuchMethod"
   };
   const char *method = methods[selector % G_N_ELEMENTS (methods)];
   GDBusMethodInfo *info = g_dbus_interface_info_lookup_method (trellis_trellis1_interface_info (),

@@ -509,8 +509,12 @@ start_trellisd ()
 {
   [ -x "$TRELLISD" ] || fail "$TRELLISD is not built"
   mkdir -p "$TEST_DIR/state"
+  # The NSS module's socket goes in the test's own folder, never the
+  # machine's /run/trellis (tests/nss-module-blocks.sh mounts it there in
+  # a mount namespace of its own).
   TRELLISD_ARGS=(--household "$HOUSEHOLD" --state-dir "$TEST_DIR/state"
-                 --queue-num "$QUEUE_NUM" --answer-port "$ANSWER_PORT")
+                 --queue-num "$QUEUE_NUM" --answer-port "$ANSWER_PORT"
+                 --runtime-dir "$TEST_DIR/run")
   if [ -n "$TRELLIS_DATA_DIR" ]; then
     TRELLISD_ARGS+=(--data-dir "$TRELLIS_DATA_DIR")
   fi

@@ -10,7 +10,9 @@
 #     is (committed or not: the working tree's files that git tracks or
 #     would track), into /var/cache/trellis-ci/debs/KEY, KEY being the git
 #     tree of those files, so each state of the tree is built once, under a
-#     lock, however many tests ask at once.
+#     lock, however many tests ask at once;
+#   - from a release tarball's tree (make distcheck), KEY is a hash of its
+#     files, and the tree is copied as it is.
 #
 # deb_ensure sets DEB_DIR, DEB_VERSION, DEB_TRELLIS, DEB_NOTIFY, DEB_CHANGES.
 # deb_next_version sets DEB_NEXT_DIR: the same packages as version
@@ -54,6 +56,22 @@ _deb_tree_key ()
   return $rc
 }
 
+# _deb_is_checkout SRC: SRC is the top of a git working tree (not a folder
+# that only lies inside one, as the unpacked tarball of make distcheck does).
+_deb_is_checkout ()
+{
+  local top
+  top=$(git -C "$1" rev-parse --show-toplevel 2>/dev/null) || return 1
+  [ "$(cd "$top" && pwd -P)" = "$(cd "$1" && pwd -P)" ]
+}
+
+# _deb_dir_key SRC: a hash of every file's path and contents below SRC.
+_deb_dir_key ()
+{
+  (cd "$1" && find . -type f ! -path './_build/*' ! -path './_inst/*' -print0 |
+     LC_ALL=C sort -z | xargs -0 sha256sum | sha256sum | cut -c1-40)
+}
+
 # _deb_find DIR: sets the DEB_* names from DIR; 1 when something is missing.
 _deb_find ()
 {
@@ -73,7 +91,13 @@ _deb_build ()
   local src=$1 key=$2 out=$DEB_CACHE/$2 work
   work=$(mktemp -d "$DEB_CACHE/build.XXXXXX")
   mkdir -p "$work/src"
-  if ! git -C "$src" archive "$key" | tar -x -C "$work/src"; then
+  if [ "${key#dist-}" != "$key" ]; then
+    if ! (cd "$src" && tar -c --exclude=./_build --exclude=./_inst .) | tar -x -C "$work/src"; then
+      rm -rf "$work"
+      _deb_die "cannot copy the source tree $src"
+    fi
+    chmod -R u+w "$work/src"
+  elif ! git -C "$src" archive "$key" | tar -x -C "$work/src"; then
     rm -rf "$work"
     _deb_die "cannot export the source tree (git archive $key)"
   fi
@@ -109,9 +133,12 @@ deb_ensure ()
   fi
   command -v dpkg-buildpackage >/dev/null 2>&1 ||
     _deb_die "needs dpkg-buildpackage to build the .deb (./bootstrap deps installs it), or TRELLIS_DEB_DIR"
-  git -C "$src" rev-parse --git-dir >/dev/null 2>&1 ||
-    _deb_die "$src is not a git checkout: set TRELLIS_DEB_DIR to a directory with the .debs"
-  key=$(_deb_tree_key "$src") || _deb_die "cannot read the source tree's state with git"
+  if _deb_is_checkout "$src"; then
+    key=$(_deb_tree_key "$src") || _deb_die "cannot read the source tree's state with git"
+  else
+    # A release tarball's tree (make distcheck): keyed by its files' contents.
+    key=dist-$(_deb_dir_key "$src") || _deb_die "cannot read the files of $src"
+  fi
   mkdir -p "$DEB_CACHE"
   (
     flock 9

@@ -231,21 +231,18 @@ ct_upstream ()
   wait_until 5 "the upstream answers" _ct_upstream_answers
 }
 
-# ct_protect_child: a household that names the child, put in force.
+# ct_protect_child: the child named in the household with the parents'
+# commands, as root (a parent), as a family does it: trellis child add,
+# trellis deny.  Each is in force when it returns.
 ct_protect_child ()
 {
-  # TODO(child add): write the household with "trellis child add" once it lands.
-  show sh -c "cat > /etc/trellis/household.conf <<EOF
-[household]
-parents = root;$PARENT
-
-[child $CHILD]
-age = 10
-accounts = $CHILD
-deny = $BLOCKED_NAME
-EOF"
-  show ls -l /etc/trellis/household.conf
-  ct_apply
+  local since
+  since=$(cx date +%s)
+  show trellis child add "$CHILD" --age 10 --account "$CHILD" || fail "trellis child add failed"
+  show trellis deny "$BLOCKED_NAME" --child "$CHILD" || fail "trellis deny failed"
+  wait_until 10 "trellisd protects $CHILD's account" _ct_reloaded "$since" 1
+  show ls -ld /etc/trellis /etc/trellis/household.conf
+  show tail -n 5 /etc/trellis/household.conf
 }
 
 _ct_upstream_answers ()
@@ -301,8 +298,11 @@ wait_until ()
   done
 }
 
-# probe_run NAME SECONDS T0: for SECONDS from now, every 50 ms, the child
-# asks NAME (dig, one try, 1 s), each in the background.  Writes
+# probe_run NAME SECONDS T0 [DONE_FILE]: for SECONDS from now, every 50 ms,
+# the child asks NAME (dig, one try, 1 s), each in the background; with
+# DONE_FILE, also until that file exists and SECONDS more after it (at most
+# 120 s in all), so what is watched is seen to its end on a slow machine.
+# Writes
 # $CT_DIR/probes, one line per query sorted by when it was sent:
 # "MS RESULT", MS since T0 (now_ms), RESULT one of
 #   NXDOMAIN  answered by trellisd (blocked)
@@ -311,10 +311,17 @@ wait_until ()
 #   OTHER     anything else
 probe_run ()
 {
-  local name=$1 until_ms t0=$3 pids=() sent
+  local name=$1 until_ms t0=$3 done_file=${4:-} pids=() sent limit_ms
   until_ms=$(( $(now_ms) + $2 * 1000 ))
+  limit_ms=$(( $(now_ms) + 120000 ))
   : > "$CT_DIR/probes.raw"
-  while [ "$(now_ms)" -lt "$until_ms" ]; do
+  while [ "$(now_ms)" -lt "$until_ms" ] ||
+        { [ -n "$done_file" ] && [ "$(now_ms)" -lt "$limit_ms" ]; }; do
+    if [ -n "$done_file" ] && [ -e "$done_file" ]; then
+      until_ms=$(( $(stat -c %Y "$done_file") * 1000 + $2 * 1000 ))
+      done_file=
+      continue
+    fi
     sent=$(( $(now_ms) - t0 ))
     _probe_one "$name" "$sent" &
     pids+=($!)

@@ -4,7 +4,8 @@
  * material only.  Fails if a default band blocks a category that looks
  * like information (news, health, sexuality or identity, religion,
  * politics, education), if a band names a category that does not exist,
- * or if a band blocks no narrow-harm category at all.
+ * if a band blocks no narrow-harm category at all, or if a band above 12
+ * blocks the bypass category (teenagers keep their way to information).
  */
 #include "tests/unit/test-common.h"
 
@@ -84,6 +85,24 @@ test_defaults_are_narrow (void **state)
         }
     }
   assert_int_equal (age, 18);
+
+  /* The bypass category (VPNs, proxies) is shipped, optional: a parent
+   * adds it for a younger child; no band from 13 blocks it. */
+  {
+    gboolean found = FALSE;
+
+    for (c = 0; c < n_categories; c++)
+      {
+        if (strcmp (categories[c]->id, "bypass") != 0)
+          continue;
+        found = TRUE;
+        assert_true (categories[c]->n_domains > 0);
+        for (b = 0; b < n_bands; b++)
+          if (bands[b]->max_age > 12 && (bands[b]->categories & (1u << categories[c]->bit)))
+            fail_msg ("band %s blocks the bypass category: not above 12 (GC25 §56)", bands[b]->id);
+      }
+    assert_true (found);
+  }
 }
 
 /* The test itself can fail: a band blocking "news" is caught. */

@@ -276,6 +276,48 @@ fake_get_helplines (gpointer data, GVariant **ret_helplines, GError **error)
   return TRUE;
 }
 
+static gboolean
+fake_get_lists (gpointer data, GVariant **ret_lists, GError **error)
+{
+  GVariantBuilder summary, sources;
+
+  fake_saw (data, NULL);
+  g_variant_builder_init (&summary, G_VARIANT_TYPE_VARDICT);
+  g_variant_builder_add (&summary, "{sv}", "in_force", g_variant_new_string ("published"));
+  g_variant_builder_init (&sources, G_VARIANT_TYPE ("aa{sv}"));
+  *ret_lists = g_variant_new ("(@a{sv}@aa{sv})", g_variant_builder_end (&summary),
+                              g_variant_builder_end (&sources));
+  return TRUE;
+}
+
+typedef struct {
+  TrellisDBusReplyFunc reply;
+  gpointer reply_data;
+} FakeUpdate;
+
+/* The update ends a moment later, as a real one does. */
+static gboolean
+fake_update_finished (gpointer data)
+{
+  FakeUpdate *update = data;
+
+  update->reply (g_variant_ref_sink (g_variant_new ("(is)", 1, "2 source(s): 1 failed")), NULL,
+                 update->reply_data);
+  g_free (update);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+fake_update_lists (gpointer data, TrellisDBusReplyFunc reply, gpointer reply_data)
+{
+  FakeUpdate *update = g_new0 (FakeUpdate, 1);
+
+  fake_saw (data, NULL);
+  update->reply = reply;
+  update->reply_data = reply_data;
+  g_timeout_add (50, fake_update_finished, update);
+}
+
 static const TrellisDBusBackend fake_backend = {
   .whois = fake_whois,
   .get_status = fake_get_status,
@@ -289,6 +331,8 @@ static const TrellisDBusBackend fake_backend = {
   .pause = fake_pause,
   .apply_policy = fake_apply_policy,
   .get_helplines = fake_get_helplines,
+  .get_lists = fake_get_lists,
+  .update_lists = fake_update_lists,
 };
 
 /* ------------------------------------------------------------------------ */
@@ -1548,10 +1592,56 @@ test_polkit_free_while_asking (void **state)
   assert_int_equal (f->fake.n_calls, 0);
 }
 
+/* Anyone reads the lists' state; only parents (or polkit's word) update
+ * them, and the answer comes when the update is done. */
+static void
+test_lists_methods (void **state)
+{
+  Fixture *f = *state;
+  g_autoptr(GVariant) lists = NULL, other_lists = NULL, updated = NULL, by_polkit = NULL;
+  const char *output;
+  gint32 status;
+  guint n_whois;
+
+  set_role (f, FAKE_OTHER, NULL);
+  n_whois = f->fake.n_whois;
+  other_lists = call_ok (f->a, "GetLists", NULL, "(a{sv}aa{sv})");
+  assert_int_equal (f->fake.n_whois, n_whois); /* nobody is asked who the caller is */
+  set_role (f, FAKE_CHILD, "alice");
+  lists = call_ok (f->a, "GetLists", NULL, "(a{sv}aa{sv})");
+  assert_int_equal (f->fake.n_calls, 2);
+
+  /* A child never updates, and polkit is not asked. */
+  polkit_up (f, POLKIT_YES);
+  assert_call_fails (f->a, "UpdateLists", NULL, ACCESS_DENIED);
+  assert_int_equal (f->fake.n_calls, 2);
+  assert_int_equal (f->polkit.n_checks, 0);
+
+  set_role (f, FAKE_PARENT, NULL);
+  updated = call_ok (f->a, "UpdateLists", NULL, "(is)");
+  g_variant_get (updated, "(i&s)", &status, &output);
+  assert_int_equal (status, 1);
+  assert_string_equal (output, "2 source(s): 1 failed");
+  assert_int_equal (f->fake.n_calls, 3);
+  assert_int_equal (f->polkit.n_checks, 0);
+
+  /* Someone else: polkit, for this action. */
+  set_role (f, FAKE_OTHER, NULL);
+  by_polkit = call_ok (f->b, "UpdateLists", NULL, "(is)");
+  assert_int_equal (f->polkit.n_checks, 1);
+  assert_string_equal (f->polkit.action, "org.trellis.Trellis1.update-lists");
+  assert_int_equal (f->fake.n_calls, 4);
+
+  /* Arguments are refused as for any method. */
+  assert_call_fails (f->a, "UpdateLists", g_variant_new ("(s)", "now"),
+                     "org.freedesktop.DBus.Error.InvalidArgs");
+}
+
 int
 main (void)
 {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown (test_lists_methods, setup, teardown),
     cmocka_unit_test_setup_teardown (test_child_reads_own_log, setup, teardown),
     cmocka_unit_test_setup_teardown (test_child_sibling_denied, setup, teardown),
     cmocka_unit_test_setup_teardown (test_other_denied, setup, teardown),

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * test-domain-index.c — the compiled domain index: building, lookups, the
- * file round trip, and corrupt images refused with a GError.
+ * file round trip, corrupt images refused with a GError, the count of
+ * names below a watch list, and patches (a few names changed in a copy)
+ * against a full compile of the same names.
  */
 #include "tests/unit/test-common.h"
 
@@ -608,6 +610,228 @@ test_ref_unref (void **state)
   trellis_domain_index_builder_free (NULL);
 }
 
+static void
+test_watch_counts_subtrees (void **state)
+{
+  g_autoptr(TrellisDomainIndexBuilder) builder = trellis_domain_index_builder_new ();
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *const watch[] = { "sexed.example", "health.org", "NOT normalized", NULL };
+
+  add (builder, "sexed.example", 1, 0);     /* the name itself */
+  add (builder, "cdn.sexed.example", 1, 0); /* below it */
+  add (builder, "cdn.sexed.example", 2, 0); /* a repeat: counted once */
+  add (builder, "notsexed.example", 1, 0);  /* a different label */
+  add (builder, "example", 1, 0);           /* above it: not below */
+  add (builder, "a.b.health.org", 4, 0);
+  add (builder, "health.org.evil.com", 4, 0);
+  trellis_domain_index_builder_set_watch (builder, watch);
+  bytes = trellis_domain_index_builder_to_bytes (builder, &error);
+  assert_non_null (bytes);
+  assert_int_equal (trellis_domain_index_builder_get_n_watched (builder), 3);
+
+  /* No watch list: nothing counted. */
+  trellis_domain_index_builder_set_watch (builder, NULL);
+  g_bytes_unref (bytes);
+  bytes = trellis_domain_index_builder_to_bytes (builder, &error);
+  assert_non_null (bytes);
+  assert_int_equal (trellis_domain_index_builder_get_n_watched (builder), 0);
+}
+
+static void
+test_lookup_exact (void **state)
+{
+  g_autoptr(TrellisDomainIndex) index = example_index ();
+  guint32 bits = 0, rule = 0;
+
+  assert_true (trellis_domain_index_lookup_exact (index, "ads.example.com", &bits, &rule));
+  assert_int_equal (bits, 0x2);
+  assert_int_equal (rule, 20);
+  assert_false (trellis_domain_index_lookup_exact (index, "www.example.com", &bits, &rule));
+  assert_false (trellis_domain_index_lookup_exact (index, "com", NULL, NULL));
+  assert_false (trellis_domain_index_lookup_exact (index, "Example.com", NULL, NULL));
+  assert_false (trellis_domain_index_lookup_exact (index, "example.com.", NULL, NULL));
+  assert_int_equal (bits, 0x2); /* untouched by the misses */
+}
+
+static char *
+random_name (GRand *rand)
+{
+  GString *name = g_string_new (NULL);
+  gint32 labels = g_rand_int_range (rand, 1, 4);
+
+  for (gint32 i = 0; i < labels; i++)
+    {
+      gint32 len = g_rand_int_range (rand, 1, 12);
+
+      for (gint32 j = 0; j < len; j++)
+        g_string_append_c (name, "abcdefghijklmnopqrstuvwxyz0123456789-_"[g_rand_int_range (rand, 0, j > 0 && j < len - 1 ? 38 : 36)]);
+      g_string_append_c (name, '.');
+    }
+  g_string_append (name, g_rand_boolean (rand) ? "com" : "example.org");
+  return g_string_free (name, FALSE);
+}
+
+/* Every name of @expected maps to its value in @index, and the entry count
+ * matches. */
+static void
+assert_same_as (const TrellisDomainIndex *index,
+                GHashTable *expected)
+{
+  GHashTableIter iter;
+  gpointer name, value;
+
+  assert_int_equal (trellis_domain_index_get_n_entries (index), g_hash_table_size (expected));
+  g_hash_table_iter_init (&iter, expected);
+  while (g_hash_table_iter_next (&iter, &name, &value))
+    {
+      guint32 bits = 0, rule = 0;
+
+      if (!trellis_domain_index_lookup_exact (index, name, &bits, &rule))
+        fail_msg ("%s is missing", (const char *) name);
+      assert_int_equal (bits, GPOINTER_TO_UINT (value));
+      assert_int_equal (rule, 0);
+    }
+}
+
+static void
+test_patch_matches_full_compile (void **state)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (12);
+  g_autoptr(GHashTable) expected = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free); /* copies: expected loses some */
+  g_autoptr(TrellisDomainIndexBuilder) builder = trellis_domain_index_builder_new ();
+  g_autoptr(TrellisDomainIndex) base = NULL;
+  g_autoptr(TrellisDomainIndex) patched = NULL;
+  g_autoptr(TrellisDomainIndexPatch) patch = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  guint i;
+
+  /* 20,000 names in 1–3 categories. */
+  while (g_hash_table_size (expected) < 20000)
+    {
+      char *name = random_name (rand);
+      guint32 bits = 1u << g_rand_int_range (rand, 0, 3);
+
+      if (g_hash_table_contains (expected, name))
+        {
+          g_free (name);
+          continue;
+        }
+      add (builder, name, bits, 0);
+      g_hash_table_insert (expected, name, GUINT_TO_POINTER (bits));
+      g_ptr_array_add (names, g_strdup (name));
+    }
+  bytes = trellis_domain_index_builder_to_bytes (builder, &error);
+  assert_non_null (bytes);
+  base = trellis_domain_index_new_from_bytes (bytes, &error);
+  assert_non_null (base);
+  assert_same_as (base, expected);
+
+  /* Remove 2%, change the bits of 2%, add 2% new names. */
+  patch = trellis_domain_index_patch_new (base);
+  for (i = 0; i < 400; i++)
+    {
+      const char *gone = g_ptr_array_index (names, i);
+
+      assert_true (trellis_domain_index_patch_set (patch, gone, 0, 0, &error));
+      assert_false (trellis_domain_index_patch_lookup (patch, gone, NULL, NULL));
+      g_hash_table_remove (expected, gone);
+    }
+  for (i = 400; i < 800; i++)
+    {
+      const char *moved = g_ptr_array_index (names, i);
+      guint32 bits = 0;
+
+      assert_true (trellis_domain_index_patch_lookup (patch, moved, &bits, NULL));
+      assert_true (trellis_domain_index_patch_set (patch, moved, bits | 0x80, 0, &error));
+      g_hash_table_replace (expected, g_strdup (moved), GUINT_TO_POINTER (bits | 0x80));
+    }
+  for (i = 0; i < 400;)
+    {
+      char *name = random_name (rand);
+
+      if (g_hash_table_contains (expected, name))
+        {
+          g_free (name);
+          continue;
+        }
+      assert_true (trellis_domain_index_patch_set (patch, name, 0x10, 0, &error));
+      g_hash_table_insert (expected, name, GUINT_TO_POINTER (0x10));
+      i++;
+    }
+  /* Removing what is not there changes nothing; a bad name changes nothing. */
+  assert_true (trellis_domain_index_patch_set (patch, "never-there.example", 0, 0, &error));
+  assert_false (trellis_domain_index_patch_set (patch, "Bad Name", 1, 0, &error));
+  assert_true (g_error_matches (error, TRELLIS_DOMAIN_INDEX_ERROR, TRELLIS_DOMAIN_INDEX_ERROR_INVALID_NAME));
+  g_clear_error (&error);
+  assert_int_equal (trellis_domain_index_patch_get_n_entries (patch), g_hash_table_size (expected));
+
+  g_clear_pointer (&bytes, g_bytes_unref);
+  bytes = trellis_domain_index_patch_to_bytes (patch);
+  assert_non_null (bytes);
+  /* The image validates (checksum, counts, every slot) and answers as the
+   * lists say, suffixes too. */
+  patched = trellis_domain_index_new_from_bytes (bytes, &error);
+  if (patched == NULL)
+    fail_msg ("the patched image does not open: %s", error->message);
+  assert_same_as (patched, expected);
+  assert_int_equal (trellis_domain_index_get_seed (patched), trellis_domain_index_get_seed (base));
+  {
+    const char *kept = g_ptr_array_index (names, 900);
+    g_autofree char *below = g_strconcat ("www.", kept, NULL);
+    guint32 bits = 0;
+
+    assert_true (trellis_domain_index_lookup (patched, below, &bits, NULL, NULL));
+    assert_int_equal (bits, GPOINTER_TO_UINT (g_hash_table_lookup (expected, kept)));
+    /* A name the patch removed matches nothing (unless a parent of it is
+     * still listed). */
+    assert_false (g_hash_table_contains (expected, g_ptr_array_index (names, 3)));
+    assert_false (trellis_domain_index_lookup_exact (patched, g_ptr_array_index (names, 3), NULL, NULL));
+  }
+  /* A spent patch refuses more. */
+  assert_false (trellis_domain_index_patch_set (patch, "late.example", 1, 0, &error));
+  g_clear_error (&error);
+}
+
+static void
+test_patch_refuses_when_full (void **state)
+{
+  g_autoptr(TrellisDomainIndexBuilder) builder = trellis_domain_index_builder_new ();
+  g_autoptr(TrellisDomainIndex) base = NULL;
+  g_autoptr(TrellisDomainIndexPatch) patch = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GError) error = NULL;
+  gboolean refused = FALSE;
+  guint i;
+
+  for (i = 0; i < 1000; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("n%u.example", i);
+
+      add (builder, name, 1, 0);
+    }
+  bytes = trellis_domain_index_builder_to_bytes (builder, &error);
+  base = trellis_domain_index_new_from_bytes (bytes, &error);
+  assert_non_null (base);
+  patch = trellis_domain_index_patch_new (base);
+  /* The table was sized for 1000: it takes a few more, then says so. */
+  for (i = 0; i < 1000 && !refused; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("more%u.example", i);
+
+      if (!trellis_domain_index_patch_set (patch, name, 1, 0, &error))
+        {
+          assert_true (g_error_matches (error, TRELLIS_DOMAIN_INDEX_ERROR,
+                                        TRELLIS_DOMAIN_INDEX_ERROR_TOO_LARGE));
+          refused = TRUE;
+        }
+    }
+  assert_true (refused);
+  assert_true (i > 10);
+}
+
 int
 main (void)
 {
@@ -622,6 +846,10 @@ main (void)
     cmocka_unit_test (test_corrupt_images),
     cmocka_unit_test (test_corrupt_files),
     cmocka_unit_test (test_ref_unref),
+    cmocka_unit_test (test_watch_counts_subtrees),
+    cmocka_unit_test (test_lookup_exact),
+    cmocka_unit_test (test_patch_matches_full_compile),
+    cmocka_unit_test (test_patch_refuses_when_full),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);

@@ -218,6 +218,26 @@ expect_dport_53 (struct nftnl_expr_iter *it,
   expect_cmp (it, NFT_CMP_EQ, dport, sizeof dport);
 }
 
+/* immediate ZONE (16 bits) into reg 1, then ct original zone set from it. */
+static void
+expect_ct_zone_set (struct nftnl_expr_iter *it)
+{
+  const uint16_t zone = TRELLIS_NFT_CT_ZONE_DEFAULT;
+  struct nftnl_expr *e;
+  const void *got;
+  uint32_t len = 0;
+
+  e = next_expr (it, "immediate");
+  assert_int_equal (nftnl_expr_get_u32 (e, NFTNL_EXPR_IMM_DREG), NFT_REG_1);
+  got = nftnl_expr_get (e, NFTNL_EXPR_IMM_DATA, &len);
+  assert_int_equal (len, sizeof zone);
+  assert_memory_equal (got, &zone, sizeof zone);
+  e = next_expr (it, "ct");
+  assert_int_equal (nftnl_expr_get_u32 (e, NFTNL_EXPR_CT_KEY), NFT_CT_ZONE);
+  assert_int_equal (nftnl_expr_get_u8 (e, NFTNL_EXPR_CT_DIR), 0); /* IP_CT_DIR_ORIGINAL */
+  assert_int_equal (nftnl_expr_get_u32 (e, NFTNL_EXPR_CT_SREG), NFT_REG_1);
+}
+
 static void
 expect_ct_state_new (struct nftnl_expr_iter *it)
 {
@@ -473,6 +493,8 @@ check_chain (const struct nlmsghdr *nlh,
 }
 
 typedef enum {
+  RULE_ZONE_UDP,
+  RULE_ZONE_TCP,
   RULE_QUEUE_UDP,
   RULE_QUEUE_TCP,
   RULE_REDIRECT_MARKED_UDP,
@@ -500,6 +522,12 @@ check_rule (const struct nlmsghdr *nlh,
   assert_non_null (it);
   switch (kind)
     {
+    case RULE_ZONE_UDP:
+    case RULE_ZONE_TCP:
+      expect_skuid_in_set (it);
+      expect_dport_53 (it, kind == RULE_ZONE_UDP ? IPPROTO_UDP : IPPROTO_TCP);
+      expect_ct_zone_set (it);
+      break;
     case RULE_QUEUE_UDP:
       expect_skuid_in_set (it);
       expect_dport_53 (it, IPPROTO_UDP);
@@ -583,12 +611,18 @@ check_batch (const TrellisNftConfig *config)
   test_free (uids);
 
   check_header (b.msgs[i], MSG_TYPE (NFT_MSG_NEWCHAIN), seq++, true);
+  check_chain (b.msgs[i++], config->table, "dns-zone", "filter", NF_INET_LOCAL_OUT, -300);
+  check_header (b.msgs[i], MSG_TYPE (NFT_MSG_NEWCHAIN), seq++, true);
   check_chain (b.msgs[i++], config->table, "dns-queue", "filter", NF_INET_LOCAL_OUT, -150);
   check_header (b.msgs[i], MSG_TYPE (NFT_MSG_NEWCHAIN), seq++, true);
   check_chain (b.msgs[i++], config->table, "dns-redirect", "nat", NF_INET_LOCAL_OUT, -100);
   check_header (b.msgs[i], MSG_TYPE (NFT_MSG_NEWCHAIN), seq++, true);
   check_chain (b.msgs[i++], config->table, "dns-guard", "filter", NF_INET_POST_ROUTING, 100);
 
+  check_header (b.msgs[i], MSG_TYPE (NFT_MSG_NEWRULE), seq++, true);
+  check_rule (b.msgs[i++], config, "dns-zone", RULE_ZONE_UDP);
+  check_header (b.msgs[i], MSG_TYPE (NFT_MSG_NEWRULE), seq++, true);
+  check_rule (b.msgs[i++], config, "dns-zone", RULE_ZONE_TCP);
   check_header (b.msgs[i], MSG_TYPE (NFT_MSG_NEWRULE), seq++, true);
   check_rule (b.msgs[i++], config, "dns-queue", RULE_QUEUE_UDP);
   check_header (b.msgs[i], MSG_TYPE (NFT_MSG_NEWRULE), seq++, true);

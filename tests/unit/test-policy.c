@@ -126,6 +126,7 @@ test_rule_kind_names (void **state)
     { TRELLIS_RULE_KIND_DENY, "deny" },
     { TRELLIS_RULE_KIND_INTEGRITY, "integrity" },
     { TRELLIS_RULE_KIND_QUIET_HOURS, "quiet-hours" },
+    { TRELLIS_RULE_KIND_INFORMATION, "information" },
     { TRELLIS_RULE_KIND_CATEGORY, "category" },
     { TRELLIS_RULE_KIND_ALLOWLIST, "allowlist" },
     { TRELLIS_RULE_KIND_SAFE_SEARCH, "safe-search" },
@@ -433,7 +434,7 @@ static const Malformed malformed[] = {
   { "unknown group",
     "[household]\nparents = mum\n[settings]\nfoo = bar\n",
     TRELLIS_POLICY_ERROR_INVALID,
-    { "household.conf:3:1: unknown section [settings]; the sections are [household], [child NAME] and [group NAME]" } },
+    { "household.conf:3:1: unknown section [settings]; the sections are [household], [child NAME], [group NAME] and [source ID]" } },
   { "misspelt group",
     "[houshold]\nparents = mum\n",
     TRELLIS_POLICY_ERROR_INVALID,
@@ -649,6 +650,235 @@ test_data_key_twice (void **state)
   assert_int_equal (g_rmdir (dir), 0);
 }
 
+static void
+write_file (const char *dir,
+            const char *name,
+            const char *text)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+
+  assert_true (g_file_set_contents (path, text, -1, NULL));
+}
+
+static void
+link_file (const char *dir,
+           const char *name,
+           const char *from_dir)
+{
+  g_autofree char *from = g_build_filename (from_dir, name, NULL);
+  g_autofree char *to = g_build_filename (dir, name, NULL);
+
+  assert_int_equal (symlink (from, to), 0);
+}
+
+/* The published lists: shipped per category, added and removed by the
+ * household. */
+static void
+test_list_sources (void **state)
+{
+  g_autoptr(TrellisPolicy) policy =
+               trellis_test_load_policy ("[household]\nparents = mum\nremove-sources = blp-gambling\n"
+                                         "[child sam]\nage = 10\naccounts = sam\n"
+                                         "[source family-list]\ncategory = gambling\n"
+                                         "url = https://lists.example.net/g.tar.gz  # ours\nformat = ut1\n"
+                                         "licence = CC0-1.0\n");
+  const TrellisListSource *const *sources;
+  const TrellisListSource *ut1 = NULL, *blp = NULL, *family = NULL;
+  TrellisListFormat format = TRELLIS_LIST_FORMAT_PLAIN;
+  guint n = 0;
+
+  sources = trellis_policy_get_list_sources (policy, &n);
+  for (guint i = 0; i < n; i++)
+    {
+      if (strcmp (sources[i]->id, "ut1-gambling") == 0)
+        ut1 = sources[i];
+      else if (strcmp (sources[i]->id, "blp-gambling") == 0)
+        blp = sources[i];
+      else if (strcmp (sources[i]->id, "family-list") == 0)
+        family = sources[i];
+      assert_true (g_str_has_prefix (sources[i]->url, "https://"));
+    }
+  assert_non_null (ut1);
+  assert_non_null (blp);
+  assert_non_null (family);
+  assert_ptr_equal (sources[n - 1], family); /* the household's come last */
+
+  assert_string_equal (ut1->category, "gambling");
+  assert_int_equal (ut1->format, TRELLIS_LIST_FORMAT_UT1);
+  assert_string_equal (ut1->member, "gambling/domains");
+  assert_string_equal (ut1->licence, "CC-BY-SA-4.0");
+  assert_string_equal (ut1->checksum_type, "md5");
+  assert_false (ut1->household);
+  assert_false (ut1->removed);
+  assert_true (blp->removed);
+  assert_true (family->household);
+  assert_string_equal (family->url, "https://lists.example.net/g.tar.gz");
+  assert_string_equal (family->member, "g/domains");
+  assert_string_equal (family->file, "household.conf");
+  assert_int_equal (family->line, 7);
+
+  assert_true (trellis_list_format_from_string ("adblock", &format));
+  assert_int_equal (format, TRELLIS_LIST_FORMAT_ADBLOCK);
+  assert_false (trellis_list_format_from_string ("Adblock", &format));
+  assert_int_equal (format, TRELLIS_LIST_FORMAT_ADBLOCK);
+  assert_string_equal (trellis_list_format_to_string (TRELLIS_LIST_FORMAT_HOSTS), "hosts");
+}
+
+/* GC25 §56: a category list cannot block a name on the information list or
+ * below one of its names; a parent's deny= still does, and allow-list mode
+ * still decides by its list.  The count of overridden entries is exact. */
+static void
+test_information_list (void **state)
+{
+  static const char *const linked[] = { "helplines", "allowlist", "safe-search", "age-bands", NULL };
+  static const char *const categories[] = { "gambling", "malware", "phishing", NULL };
+  g_autofree char *dir = g_dir_make_tmp ("trellis-information-XXXXXX", NULL);
+  g_autofree char *cats = g_build_filename (dir, "categories", NULL);
+  g_autofree char *adult = g_build_filename (cats, "adult", NULL);
+  g_autofree char *info = g_build_filename (dir, "information", NULL);
+  g_autofree char *shipped_cats = g_build_filename (TRELLIS_SRC_DATADIR, "categories", NULL);
+  g_autofree char *shipped_adult = g_build_filename (shipped_cats, "adult", NULL);
+  g_autofree char *info_file = NULL;
+  g_autofree char *text = NULL;
+  g_autoptr(TrellisPolicy) policy = NULL;
+  g_autoptr(TrellisPolicy) strict = NULL;
+  g_autoptr(TrellisPolicy) broken = NULL;
+  g_autoptr(GError) error = NULL;
+  const TrellisChild *sam;
+  TrellisDecision decision;
+  guint n_names = 0, n_overridden = 0;
+  guint i;
+
+  assert_non_null (dir);
+  for (i = 0; linked[i] != NULL; i++)
+    link_file (dir, linked[i], TRELLIS_SRC_DATADIR);
+  assert_int_equal (g_mkdir (cats, 0755), 0);
+  for (i = 0; categories[i] != NULL; i++)
+    link_file (cats, categories[i], shipped_cats);
+  assert_int_equal (g_mkdir (adult, 0755), 0);
+  link_file (adult, "category.desktop", shipped_adult);
+  write_file (adult, "domains",
+              "porn.example\n"
+              "sexed.example\n"      /* on the information list */
+              "cdn.sexed.example\n"  /* below a name of it */
+              "liberation.example\n" /* above one of its names */
+              "other.example\n");
+  assert_int_equal (g_mkdir (info, 0755), 0);
+  write_file (info, "test-list", "# a test's information list\nsexed.example\nblogs.sex.liberation.example\n");
+  write_file (info, "README.md", "not-a-name because markdown is not read\n");
+  info_file = g_build_filename (info, "test-list", NULL);
+
+  text = g_strdup_printf ("[household]\nparents = mum\n[child sam]\nage = 10\naccounts = sam\n"
+                          "deny = deny-me.sexed.example\n"
+                          "[child kim]\nage = 4\naccounts = kim\n");
+  policy = trellis_policy_load_data (text, -1, "household.conf", dir, &error);
+  if (policy == NULL)
+    fail_msg ("%s", error->message);
+  sam = trellis_policy_find_child (policy, "sam");
+
+  assert_true (trellis_policy_get_information (policy, &n_names, &n_overridden));
+  assert_int_equal (n_names, 2);
+  /* sexed.example, cdn.sexed.example, and the information name below
+   * liberation.example. */
+  assert_int_equal (n_overridden, 3);
+
+  assert_decision (policy, sam, "porn.example", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_CATEGORY, NULL);
+  assert_decision (policy, sam, "sexed.example", TRELLIS_VERDICT_ALLOW, TRELLIS_RULE_KIND_INFORMATION,
+                   "sexed.example");
+  assert_decision (policy, sam, "WWW.Sexed.Example.", TRELLIS_VERDICT_ALLOW, TRELLIS_RULE_KIND_INFORMATION,
+                   "sexed.example");
+  assert_decision (policy, sam, "cdn.sexed.example", TRELLIS_VERDICT_ALLOW, TRELLIS_RULE_KIND_INFORMATION,
+                   "sexed.example");
+  assert_decision (policy, sam, "blogs.sex.liberation.example", TRELLIS_VERDICT_ALLOW,
+                   TRELLIS_RULE_KIND_INFORMATION, "blogs.sex.liberation.example");
+  /* The rest of the category entry above it stays blocked. */
+  assert_decision (policy, sam, "liberation.example", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_CATEGORY, NULL);
+  assert_decision (policy, sam, "sex.liberation.example", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_CATEGORY, NULL);
+  /* A look-alike is not on the list. */
+  assert_decision (policy, sam, "notsexed.example", TRELLIS_VERDICT_ALLOW, TRELLIS_RULE_KIND_DEFAULT, "");
+  /* A parent's deny= still applies, explained as the parent's rule. */
+  assert_decision (policy, sam, "deny-me.sexed.example", TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_DENY,
+                   "deny-me.sexed.example");
+
+  /* The rule says where the name is listed, and why, in words for a child. */
+  trellis_policy_decide (policy, sam, "sexed.example", &decision);
+  {
+    g_autofree char *expected = g_strdup ("information sexed.example (test-list:2)");
+    g_autofree char *short_form = trellis_rule_format_short (decision.rule);
+    g_autofree char *words = trellis_rule_explain_for (policy, decision.rule, sam, NULL);
+
+    assert_string_equal (short_form, expected);
+    assert_string_equal (decision.rule->file, info_file);
+    assert_non_null (strstr (words, "sexed.example"));
+    assert_non_null (strstr (words, "keeps it open"));
+  }
+
+  /* A 4-year-old in allow-list mode: the information list lifts only the
+   * category; the name is still not on the child's list of sites. */
+  assert_decision (policy, trellis_policy_find_child (policy, "kim"), "sexed.example",
+                   TRELLIS_VERDICT_BLOCK, TRELLIS_RULE_KIND_ALLOWLIST, NULL);
+
+  /* A name on the information list that no category lists: the default. */
+  g_clear_pointer (&text, g_free);
+  write_file (adult, "domains", "porn.example\n");
+  text = g_strdup ("[household]\nparents = mum\n[child sam]\nage = 10\naccounts = sam\n");
+  strict = trellis_policy_load_data (text, -1, "household.conf", dir, &error);
+  assert_non_null (strict);
+  assert_true (trellis_policy_get_information (strict, NULL, &n_overridden));
+  assert_int_equal (n_overridden, 0);
+  assert_decision (strict, trellis_policy_find_child (strict, "sam"), "sexed.example",
+                   TRELLIS_VERDICT_ALLOW, TRELLIS_RULE_KIND_DEFAULT, "");
+
+  /* A bad name in the information list is the data's error, with its place. */
+  write_file (info, "test-list", "sexed.example\nnot a name\n");
+  broken = trellis_policy_load_data (text, -1, "household.conf", dir, &error);
+  assert_null (broken);
+  {
+    g_autofree char *expected = g_strdup_printf ("%s:2:1: ", info_file);
+
+    if (strstr (error->message, expected) == NULL)
+      fail_msg ("expected “%s” in:\n%s", expected, error->message);
+  }
+  g_clear_error (&error);
+
+  /* No information folder: nothing is held open, and the policy says so. */
+  {
+    g_autofree char *gone = g_build_filename (info, "test-list", NULL);
+    g_autofree char *readme = g_build_filename (info, "README.md", NULL);
+    g_autoptr(TrellisPolicy) none = NULL;
+
+    assert_int_equal (g_unlink (gone), 0);
+    assert_int_equal (g_unlink (readme), 0);
+    assert_int_equal (g_rmdir (info), 0);
+    none = trellis_policy_load_data (text, -1, "household.conf", dir, &error);
+    assert_non_null (none);
+    assert_false (trellis_policy_get_information (none, &n_names, NULL));
+  }
+
+  {
+    g_autofree char *domains = g_build_filename (adult, "domains", NULL);
+    g_autofree char *desktop = g_build_filename (adult, "category.desktop", NULL);
+
+    assert_int_equal (g_unlink (domains), 0);
+    assert_int_equal (g_unlink (desktop), 0);
+    assert_int_equal (g_rmdir (adult), 0);
+  }
+  for (i = 0; categories[i] != NULL; i++)
+    {
+      g_autofree char *path = g_build_filename (cats, categories[i], NULL);
+
+      assert_int_equal (g_unlink (path), 0);
+    }
+  assert_int_equal (g_rmdir (cats), 0);
+  for (i = 0; linked[i] != NULL; i++)
+    {
+      g_autofree char *path = g_build_filename (dir, linked[i], NULL);
+
+      assert_int_equal (g_unlink (path), 0);
+    }
+  assert_int_equal (g_rmdir (dir), 0);
+}
+
 int
 main (void)
 {
@@ -665,6 +895,8 @@ main (void)
     cmocka_unit_test (test_malformed),
     cmocka_unit_test (test_files),
     cmocka_unit_test (test_data_key_twice),
+    cmocka_unit_test (test_information_list),
+    cmocka_unit_test (test_list_sources),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);
