@@ -105,7 +105,9 @@ _device_has_v4 ()
 
 add_device ()
 {
-  local name=$1 mac=$2 addr=${3:-} ns="trellis-${TEST_ID}-d-$1" port="gd$RANDOM"
+  # The gateway's end of the device's cable: one name per device (a
+  # random one collides now and then among 30).
+  local name=$1 mac=$2 addr=${3:-} ns="trellis-${TEST_ID}-d-$1" port="gd${#DEVICES[@]}"
   ip netns add "$ns" || fail "ip netns add $ns"
   _namespaces+=("$ns")
   ip -n "$NS_CLIENT" link add "$port" type veth peer name eth0 netns "$ns"
