@@ -50,6 +50,7 @@ struct _TrellisAnswerer {
   TrellisAnswererDecide decide;
   gpointer user_data;
   Listener udp[2];
+  Listener udp_any[2]; /* a gateway's: every address but loopback's */
   Listener tcp[2];
   guint n_families;
   GThreadPool *forwards; /* (owned) UDP queries to pass on */
@@ -1061,7 +1062,7 @@ trellis_answerer_new_full (guint16 port,
   answerer->per_uid = g_hash_table_new (NULL, NULL);
   answerer->finished = g_ptr_array_new ();
   for (guint i = 0; i < 2; i++)
-    answerer->udp[i].fd = answerer->tcp[i].fd = -1;
+    answerer->udp[i].fd = answerer->udp_any[i].fd = answerer->tcp[i].fd = -1;
 
   answerer->forwards = g_thread_pool_new (udp_forward_run, answerer, UDP_MAX_FORWARDS,
                                           FALSE, error);
@@ -1073,7 +1074,14 @@ trellis_answerer_new_full (guint16 port,
       g_autoptr(GError) local_error = NULL;
       int ufd, tfd;
 
-      ufd = socket_bind (families[i], SOCK_DGRAM, port, any_address, &local_error);
+      /* UDP on loopback always: a reply from a socket bound to every
+       * address leaves from the address the route picks, and an account's
+       * redirected query (to 127.0.0.1) must be answered from 127.0.0.1 for
+       * conntrack to reverse the NAT.  A gateway's devices' queries, NAT'd
+       * to the address of the interface they came in on, reach a second
+       * socket bound to every address (the more specific one wins).  TCP
+       * replies from where the connection went, whatever it is bound to. */
+      ufd = socket_bind (families[i], SOCK_DGRAM, port, FALSE, &local_error);
       if (ufd < 0 && families[i] == AF_INET6
           && g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
         break; /* no IPv6 on this host: nothing to redirect there either */
@@ -1085,6 +1093,13 @@ trellis_answerer_new_full (guint16 port,
           return NULL;
         }
       listener_attach (&answerer->udp[i], ufd, udp_readable, answerer);
+      if (any_address)
+        {
+          ufd = socket_bind (families[i], SOCK_DGRAM, port, TRUE, error);
+          if (ufd < 0)
+            return NULL;
+          listener_attach (&answerer->udp_any[i], ufd, udp_readable, answerer);
+        }
       tfd = socket_bind (families[i], SOCK_STREAM, port, any_address, error);
       if (tfd < 0)
         return NULL;
@@ -1106,6 +1121,7 @@ trellis_answerer_free (TrellisAnswerer *answerer)
   for (guint i = 0; i < 2; i++)
     {
       listener_close (&answerer->udp[i]);
+      listener_close (&answerer->udp_any[i]);
       listener_close (&answerer->tcp[i]);
     }
   if (answerer->forwards != NULL)
