@@ -84,10 +84,11 @@ typedef struct {
 typedef struct {
   TrellisAnswerer *answerer;
   int fd;
-  TrellisFlow flow; /* whose it is and the server it asked,
+  TrellisFlow flow;   /* whose it is and the server it asked,
                                         * looked up once, at accept: the
                                         * connection keeps them however long
                                         * it is used */
+  TrellisFlowKey key; /* where it comes from */
   guint8 family;
 } TcpConnection;
 
@@ -99,6 +100,7 @@ typedef struct {
 static void
 answer_decide (TrellisAnswerer *answerer,
                const TrellisFlow *flow,
+               const TrellisFlowKey *key,
                guint8 family,
                guint8 proto,
                const TrellisDnsQuery *query,
@@ -114,7 +116,7 @@ answer_decide (TrellisAnswerer *answerer,
       ret_answer->action = TRELLIS_ANSWER_REFUSE;
       return;
     }
-  answerer->decide (flow->uid, proto, query, ret_answer, answerer->user_data);
+  answerer->decide (flow, key, proto, query, ret_answer, answerer->user_data);
   if (ret_answer->action == TRELLIS_ANSWER_SAFE_SEARCH && ret_answer->target[0] == '\0')
     ret_answer->action = TRELLIS_ANSWER_FORWARD; /* nothing to rewrite to */
   if (ret_answer->action == TRELLIS_ANSWER_FORWARD
@@ -510,7 +512,7 @@ udp_readable (gint fd, GIOCondition condition, gpointer user_data)
         continue;
 
       found = trellis_flow_table_lookup (answerer->flows, &key, g_get_monotonic_time (), &flow);
-      answer_decide (answerer, found ? &flow : NULL, key.family, IPPROTO_UDP, &query, &answer,
+      answer_decide (answerer, found ? &flow : NULL, &key, key.family, IPPROTO_UDP, &query, &answer,
                      &server, &server_len);
       if (answer.action == TRELLIS_ANSWER_FORWARD
           || answer.action == TRELLIS_ANSWER_SAFE_SEARCH)
@@ -841,7 +843,7 @@ tcp_connection_run (gpointer data)
       if (trellis_dns_query_parse (msg, (gsize) n, &query) < 0)
         break;
 
-      answer_decide (answerer, &conn->flow, conn->family, IPPROTO_TCP, &query, &answer,
+      answer_decide (answerer, &conn->flow, &conn->key, conn->family, IPPROTO_TCP, &query, &answer,
                      &server, &server_len);
       if (answer.action == TRELLIS_ANSWER_SAFE_SEARCH)
         r = tcp_safe_search (&upstream, &server, server_len, msg, (gsize) n, &query,
@@ -990,6 +992,8 @@ tcp_acceptable (gint fd, GIOCondition condition, gpointer user_data)
       conn->answerer = answerer;
       conn->fd = cfd;
       conn->flow = flow;
+      if (!trellis_flow_key_from_sockaddr ((struct sockaddr *) &peer, IPPROTO_TCP, &conn->key))
+        memset (&conn->key, 0, sizeof conn->key);
       conn->family = peer.ss_family;
       thread = g_thread_try_new ("trellis-tcp", tcp_connection_run, conn, &error);
       if (thread == NULL)

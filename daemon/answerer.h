@@ -61,11 +61,12 @@ typedef struct {
 } TrellisAnswer;
 
 /*
- * Decides a query for the principal @uid, which came over @proto
- * (IPPROTO_UDP or IPPROTO_TCP).  Called from the main thread and
- * from TCP threads at once: it must be thread-safe and must not block.
+ * Decides a query of @flow's principal from @key (its source), which came
+ * over @proto (IPPROTO_UDP or IPPROTO_TCP).  Called from the main thread
+ * and from TCP threads at once: it must be thread-safe and must not block.
  */
-typedef void (*TrellisAnswererDecide) (uid_t uid,
+typedef void (*TrellisAnswererDecide) (const TrellisFlow *flow,
+                                       const TrellisFlowKey *key,
                                        guint8 proto,
                                        const TrellisDnsQuery *query,
                                        TrellisAnswer *ret_answer,

@@ -14,6 +14,7 @@
 #endif
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <string.h>
@@ -440,13 +441,39 @@ decide_at (TrellisDaemon *daemon,
   *ret_decision = decision;
 }
 
+/* A gateway's device as the event log names it: its MAC ("" unknown) and
+ * its address. */
+typedef struct {
+  char mac[18];
+  char address[INET6_ADDRSTRLEN];
+} Device;
+
+/* The device that sent @key's query, or NULL when @flow is an account's. */
+static const Device *
+device_of (const TrellisFlow *flow,
+           const TrellisFlowKey *key,
+           Device *buf)
+{
+  if (flow == NULL || key == NULL || !(flow->uid & DEVICE_PRINCIPAL_BIT))
+    return NULL;
+  buf->mac[0] = '\0';
+  if (flow->has_hw_addr)
+    g_snprintf (buf->mac, sizeof buf->mac, "%02x:%02x:%02x:%02x:%02x:%02x", flow->hw_addr[0],
+                flow->hw_addr[1], flow->hw_addr[2], flow->hw_addr[3], flow->hw_addr[4],
+                flow->hw_addr[5]);
+  if (inet_ntop (key->family, key->addr, buf->address, sizeof buf->address) == NULL)
+    buf->address[0] = '\0';
+  return buf;
+}
+
 /* Decides @qname for @child now, as a query would be.  @record: write a
- * block to the event log and signal it.  Fills @ret_decision (nullable)
- * and @ret_answer. */
+ * block to the event log (naming @device, nullable: a gateway's) and
+ * signal it.  Fills @ret_decision (nullable) and @ret_answer. */
 static void
 decide_child (TrellisDaemon *daemon,
               Snapshot *s,
               const TrellisChild *child,
+              const Device *device,
               const char *qname,
               gboolean record,
               TrellisDecision *ret_decision,
@@ -477,9 +504,11 @@ decide_child (TrellisDaemon *daemon,
       /* Only blocks are kept, and only for the child and the parents to
        * see; allowed names and helplines are never written anywhere. */
       if (daemon->events != NULL)
-        trellis_event_log_add_blocked (daemon->events, g_date_time_to_unix (now),
-                                       trellis_child_get_name (child), qname, text,
-                                       decision.rule->category);
+        trellis_event_log_add_blocked_device (daemon->events, g_date_time_to_unix (now),
+                                              trellis_child_get_name (child),
+                                              device != NULL && device->mac[0] != '\0' ? device->mac : NULL,
+                                              device != NULL && device->address[0] != '\0' ? device->address : NULL,
+                                              qname, text, decision.rule->category);
       if (g_atomic_pointer_get (&daemon->dbus) != NULL
           && signal_allowed (daemon, trellis_child_get_name (child), qname))
         {
@@ -513,8 +542,8 @@ decide_child (TrellisDaemon *daemon,
  * from the queue (main thread) and the answerer (any thread): @s is
  * immutable. */
 static void
-decide (TrellisDaemon *daemon, Snapshot *s, uid_t uid, const char *qname, gboolean record,
-        TrellisAnswer *ret_answer)
+decide (TrellisDaemon *daemon, Snapshot *s, uid_t uid, const Device *device, const char *qname,
+        gboolean record, TrellisAnswer *ret_answer)
 {
   const TrellisChild *child = g_hash_table_lookup (s->uid_children, GUINT_TO_POINTER (uid));
 
@@ -526,7 +555,7 @@ decide (TrellisDaemon *daemon, Snapshot *s, uid_t uid, const char *qname, gboole
       ret_answer->ede_code = -1;
       return;
     }
-  decide_child (daemon, s, child, qname, record, NULL, ret_answer);
+  decide_child (daemon, s, child, device, qname, record, NULL, ret_answer);
 }
 
 /* What went wrong in the queue's source, logged here: the queue does not log. */
@@ -559,8 +588,12 @@ queue_handle (const TrellisQueuePacket *packet, gpointer user_data)
   TrellisFlow flow = { .uid = packet->uid, .dst_port = packet->dst_port };
   TrellisDnsQuery query;
   TrellisAnswer answer;
+  Device device;
 
   memcpy (key.addr, packet->src_addr, sizeof key.addr);
+  /* A gateway's device, by the MAC its query came from. */
+  flow.has_hw_addr = packet->has_hw_addr;
+  memcpy (flow.hw_addr, packet->hw_addr, sizeof flow.hw_addr);
   /* Only sockets of protected accounts, and a gateway's devices (marked
    * by their profile in prerouting), are queued; a packet that cannot be
    * placed is not passed on unread.  A device's query the guard chain
@@ -606,7 +639,8 @@ queue_handle (const TrellisQueuePacket *packet, gpointer user_data)
   s = snapshot_acquire (daemon);
   /* The queue sees each UDP query once (a guard-chain return is the same
    * query again): that is where its event is recorded. */
-  decide (daemon, s, flow.uid, query.qname, packet->mark != daemon->config.mark, &answer);
+  decide (daemon, s, flow.uid, device_of (&flow, &key, &device), query.qname,
+          packet->mark != daemon->config.mark, &answer);
   if (answer.action == TRELLIS_ANSWER_FORWARD)
     return TRELLIS_QUEUE_ACCEPT;
   /* Whatever the answerer answers itself (a block, a safe-search rewrite)
@@ -626,15 +660,17 @@ queue_handle (const TrellisQueuePacket *packet, gpointer user_data)
 }
 
 static void
-answerer_decide (uid_t uid, guint8 proto, const TrellisDnsQuery *query,
-                 TrellisAnswer *ret_answer, gpointer user_data)
+answerer_decide (const TrellisFlow *flow, const TrellisFlowKey *key, guint8 proto,
+                 const TrellisDnsQuery *query, TrellisAnswer *ret_answer, gpointer user_data)
 {
   TrellisDaemon *daemon = user_data;
   g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+  Device device;
 
   /* A UDP query here was decided (and recorded) in the queue already; a TCP
    * query is decided only here. */
-  decide (daemon, s, uid, query->qname, proto == IPPROTO_TCP, ret_answer);
+  decide (daemon, s, flow->uid, device_of (flow, key, &device), query->qname,
+          proto == IPPROTO_TCP, ret_answer);
 }
 
 /* libnss_trellis asks (daemon/nss-server.c, its own thread): a lookup by
@@ -656,7 +692,7 @@ nss_decide (uid_t uid, const char *qname, char *ret_rule, gsize rule_size, gpoin
       g_strlcpy (ret_rule, "malformed name", rule_size);
       return TRELLIS_NSS_VERDICT_BLOCK;
     }
-  decide_child (daemon, s, child, qname, TRUE, NULL, &answer);
+  decide_child (daemon, s, child, NULL, qname, TRUE, NULL, &answer);
   if (answer.action == TRELLIS_ANSWER_SAFE_SEARCH)
     {
       g_strlcpy (ret_rule, answer.target, rule_size);
@@ -789,7 +825,7 @@ net_classify (uid_t uid, const char *qname, char **ret_child, gpointer user_data
 
   if (child == NULL)
     return TRELLIS_LEARN_NONE;
-  decide_child (daemon, s, child, qname, FALSE, &decision, &answer);
+  decide_child (daemon, s, child, NULL, qname, FALSE, &decision, &answer);
   if (decision.rule->kind == TRELLIS_RULE_KIND_HELPLINE)
     return TRELLIS_LEARN_HELPLINE;
   if (decision.verdict == TRELLIS_VERDICT_BLOCK)
