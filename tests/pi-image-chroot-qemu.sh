@@ -45,7 +45,8 @@ fail () { echo "FAIL: $*"; exit 1; }
 
 start=$SECONDS
 rc=0
-"$top_srcdir/image/build-pi-image" --stage "$stage" --out "$out" --keep-root || rc=$?
+"$top_srcdir/image/build-pi-image" --stage "$stage" --out "$out" --keep-root \
+  --household "$top_srcdir/data/school-household.conf" || rc=$?
 [ "$rc" -eq 77 ] && exit 77
 [ "$rc" -eq 0 ] || fail "build-pi-image --stage $stage: exit status $rc"
 echo "pi-image-chroot-qemu: build-pi-image --stage $stage took $((SECONDS - start)) s"
@@ -55,6 +56,8 @@ grep -q 'school-household.conf: no errors' "$out/policy-check.txt" || fail "poli
 grep -q 'Gateway: devices on eth1 are filtered' "$out/policy-check.txt" || fail "policy check does not show the gateway"
 
 [ -d "$root/usr" ] || fail "build-pi-image --keep-root left no root in $root"
+cmp -s "$root/etc/trellis/household.conf" "$top_srcdir/data/school-household.conf" ||
+  fail "--household is not the image's household file"
 
 if [ "$stage" = image ]; then
   img=$out/trellis-pi.img
@@ -147,6 +150,8 @@ chroot "$root" /usr/lib/trellis/trellis-first-boot > "$out/first-boot-2.txt" 2>&
 cmp -s "$root/etc/trellis/household.conf" "$root/boot/firmware/trellis-household.conf" ||
   fail "the school's good file is not in force: $(cat "$out/first-boot-2.txt")"
 [ "$(stat -c %a "$root/etc/trellis/household.conf")" = 640 ] || fail "household.conf is not 0640"
+owner=$(chroot "$root" stat -c %U:%G /etc/trellis/household.conf)
+[ "$owner" = _trellis:trellis-parents ] || fail "household.conf is $owner's, not _trellis:trellis-parents's"
 [ ! -e "$root/boot/firmware/trellis-household.errors" ] || fail "the errors of the old file stayed"
 grep -q 'admin@school' "$root/root/.ssh/authorized_keys" || fail "the admin key is not root's"
 ls "$root"/etc/ssh/ssh_host_ed25519_key >/dev/null 2>&1 || fail "no SSH host key made on first boot"
