@@ -39,6 +39,9 @@ typedef struct {
   char *age;               /* (owned) (nullable) --age (child add) */
   char *birth;             /* (owned) (nullable) --birth (child add) */
   gboolean always;         /* --always (approve) */
+  char *device;            /* (owned) (nullable) --device (log): a gateway's device */
+  char *group;             /* (owned) (nullable) --group (log): a gateway's group */
+  char *since;             /* (owned) (nullable) --since (report): days */
 } TrellisCliOptions;
 
 /** trellis_cli_household_path: --household, or the system's file. */
@@ -90,6 +93,14 @@ int trellis_cli_policy_check (TrellisCliOptions *options, int argc, char **argv)
 int trellis_cli_policy_show (TrellisCliOptions *options, int argc, char **argv);
 int trellis_cli_status (TrellisCliOptions *options, int argc, char **argv);
 int trellis_cli_log (TrellisCliOptions *options, int argc, char **argv);
+int trellis_cli_report (TrellisCliOptions *options, int argc, char **argv);
+
+/**
+ * trellis_cli_device_check:
+ * Whether @text is one device, a MAC or one IPv4 or IPv6 address; prints
+ * why not (a range is not one device) and returns FALSE otherwise.
+ */
+gboolean trellis_cli_device_check (const char *text);
 int trellis_cli_ask (TrellisCliOptions *options, int argc, char **argv);
 int trellis_cli_requests (TrellisCliOptions *options, int argc, char **argv);
 int trellis_cli_approve (TrellisCliOptions *options, int argc, char **argv);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * cmd-log.c — trellis log: what was blocked for me, when, and by which
- * rule; --clear deletes it (GC25 §72).  Parents add --child NAME.
+ * rule; --clear deletes it (GC25 §72).  Parents add --child NAME, and on a
+ * gateway --group NAME and --device ADDR|MAC.
  */
 #include <glib/gi18n.h>
 
@@ -183,6 +184,135 @@ text_notes (const LogSummary *s,
     }
 }
 
+gboolean
+trellis_cli_device_check (const char *text)
+{
+  TrellisDeviceAddress d;
+  g_autofree char *shown = trellis_cli_text_inert (text);
+
+  if (!trellis_device_parse (text, &d))
+    {
+      /* Translators: %s is what was given after --device. */
+      g_printerr (_ ("trellis: “%s” is not a device: give its MAC (like 02:00:00:00:03:10) or its IPv4 or IPv6 address\n"),
+                  shown);
+      return FALSE;
+    }
+  if (d.prefix_len != (d.family == TRELLIS_DEVICE_IPV4 ? 32 : d.family == TRELLIS_DEVICE_IPV6 ? 128
+                                                                                              : 48))
+    {
+      /* Translators: %s is a range of addresses, like 10.42.5.0/24. */
+      g_printerr (_ ("trellis: “%s” is a range, not one device: give one address, or the group with --group\n"),
+                  shown);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+gateway_json_entry (GString *out,
+                    gint64 first,
+                    gint64 last,
+                    const char *name,
+                    const char *rule,
+                    const char *category,
+                    guint32 count,
+                    const char *group,
+                    const char *mac,
+                    const char *address)
+{
+  json_entry (out, first, last, name, rule, category, count);
+  g_string_truncate (out, out->len - 1); /* the closing brace */
+  g_string_append (out, ", \"group\": ");
+  trellis_cli_json_string (out, group);
+  g_string_append (out, ", \"mac\": ");
+  trellis_cli_json_string (out, *mac != '\0' ? mac : NULL);
+  g_string_append (out, ", \"address\": ");
+  trellis_cli_json_string (out, *address != '\0' ? address : NULL);
+  g_string_append_c (out, '}');
+}
+
+/* trellis log --group NAME and/or --device ADDR|MAC: parents only. */
+static int
+log_gateway (TrellisCliOptions *options)
+{
+  const char *group = options->group != NULL ? options->group : "";
+  const char *device = options->device != NULL ? options->device : "";
+  g_autoptr(GString) out = g_string_new (NULL);
+  g_autoptr(TrellisTrellis1) proxy = NULL;
+  guint64 before = 0, entries = 0, blocked = 0;
+  gboolean first_page = TRUE, any = FALSE;
+
+  if (*device != '\0' && !trellis_cli_device_check (device))
+    return TRELLIS_CLI_EXIT_USAGE;
+  do
+    {
+      g_autoptr(GVariant) events = NULL;
+      g_autoptr(GVariant) dict = NULL;
+      g_autoptr(GError) error = NULL;
+      GVariantIter iter;
+      gint64 first, last;
+      const char *name, *rule, *category, *section, *mac, *address;
+      guint32 count;
+      guint64 next;
+
+      if (proxy == NULL)
+        proxy = trellis_cli_dbus_proxy (&error);
+      if (proxy == NULL
+          || !trellis_trellis1_call_get_device_log_sync (proxy, group, device, before, LOG_PAGE,
+                                                         &events, &next, &dict, NULL, &error))
+        return trellis_cli_dbus_error_report (error, _ ("Only the household's parents (a school's admins) can see what a gateway's devices asked."));
+      if (first_page)
+        {
+          g_variant_lookup (dict, "entries", "t", &entries);
+          g_variant_lookup (dict, "blocked", "t", &blocked);
+          if (options->json)
+            g_print ("{\"entries\": %" G_GUINT64_FORMAT ", \"blocked\": %" G_GUINT64_FORMAT
+                     ", \"events\": [",
+                     entries, blocked);
+          else if (g_variant_n_children (events) > 0)
+            g_print (_ ("Blocked, newest first, with the device that asked (allowed sites and helplines are never stored):\n"));
+          first_page = FALSE;
+        }
+      g_variant_iter_init (&iter, events);
+      while (g_variant_iter_next (&iter, "(xx&s&s&su&s&s&s)", &first, &last, &name, &rule, &category,
+                                  &count, &section, &mac, &address))
+        {
+          if (options->json)
+            {
+              g_string_truncate (out, 0);
+              g_string_append (out, any ? ",\n  " : "\n  ");
+              gateway_json_entry (out, first, last, name, rule, category, count, section, mac, address);
+              g_print ("%s", out->str);
+            }
+          else
+            {
+              g_autofree char *safe_section = trellis_cli_text_inert (section);
+              g_autofree char *safe_mac = trellis_cli_text_inert (*mac != '\0' ? mac : "-");
+              g_autofree char *safe_address = trellis_cli_text_inert (*address != '\0' ? address : "-");
+
+              text_entry (first, last, name, rule, category, count);
+              /* Translators: under a log line of a gateway: the group (or
+               * child) of the device, its MAC and its address. */
+              g_print (_ ("    %s, device %s %s\n"), safe_section, safe_mac, safe_address);
+            }
+          any = TRUE;
+        }
+      if (next != 0 && before != 0 && next >= before)
+        break;
+      before = next;
+    }
+  while (before != 0);
+
+  if (options->json)
+    {
+      g_print ("%s]}\n", any ? "\n" : "");
+      return TRELLIS_CLI_EXIT_OK;
+    }
+  if (!any)
+    g_print (_ ("Nothing in the log for this device or group.\n"));
+  return TRELLIS_CLI_EXIT_OK;
+}
+
 int
 trellis_cli_log (TrellisCliOptions *options, int argc, char **argv)
 {
@@ -198,6 +328,15 @@ trellis_cli_log (TrellisCliOptions *options, int argc, char **argv)
     {
       g_printerr (_ ("trellis: write trellis log, with at most --clear or --child NAME\n"));
       return TRELLIS_CLI_EXIT_USAGE;
+    }
+  if (options->device != NULL || options->group != NULL)
+    {
+      if (options->clear || options->child != NULL)
+        {
+          g_printerr (_ ("trellis: --group and --device read a gateway's log; they go with neither --child nor --clear\n"));
+          return TRELLIS_CLI_EXIT_USAGE;
+        }
+      return log_gateway (options);
     }
   if (options->clear)
     return log_clear (options, child);

@@ -108,6 +108,16 @@ summary_text (TrellisPolicy *policy,
   g_print (_ ("Parents (never filtered): %s\n"), parents);
   if (!trellis_policy_has_safe_search (policy))
     g_print (_ ("Safe search: no safe-search data installed, so it is not enforced\n"));
+  if (trellis_policy_get_gateway_interfaces (policy)[0] != NULL)
+    {
+      g_autofree char *ifaces = g_strjoinv (", ", (char **) trellis_policy_get_gateway_interfaces (policy));
+      const TrellisChild *fallback = trellis_policy_get_default_profile (policy);
+
+      /* Translators: %s lists network interfaces (eth1, wlan0). */
+      g_print (_ ("Gateway: devices on %s are filtered\n"), ifaces);
+      g_print (_ ("Devices listed nowhere get: %s\n"),
+               fallback != NULL ? trellis_child_get_name (fallback) : _ ("none"));
+    }
   {
     guint n_information = 0, n_overridden = 0;
 
@@ -150,9 +160,11 @@ summary_text (TrellisPolicy *policy,
       gboolean allowlist = FALSE;
       const TrellisAgeBand *band = trellis_child_get_profile (policy, child, now, &mask, &level, &allowlist);
       g_autofree char *accounts = g_strjoinv (", ", (char **) trellis_child_get_accounts (child));
+      g_autofree char *devices = g_strjoinv (", ", (char **) trellis_child_get_devices (child));
       const char *quiet_hours = trellis_child_get_quiet_hours (policy, child, now, NULL, NULL);
 
-      g_print ("\n[child %s]\n", trellis_child_get_name (child));
+      g_print ("\n[%s %s]\n", trellis_child_is_group (child) ? "group" : "child",
+               trellis_child_get_name (child));
       if (trellis_child_get_birth (child) != NULL)
         /* Translators: %u is an age in years, %s a date as written (2016-05). */
         g_print (_ ("  Age: %u (born %s)\n"), trellis_child_get_age (policy, child, now),
@@ -175,7 +187,10 @@ summary_text (TrellisPolicy *policy,
       g_print (_ ("  Safe search: %s\n"), trellis_safe_search_level_to_string (level));
       g_print (_ ("  Mode: %s\n"), allowlist ? "allowlist" : "blocklist");
       g_print (_ ("  Quiet hours: %s\n"), quiet_hours != NULL ? quiet_hours : _ ("none"));
-      g_print (_ ("  Accounts: %s\n"), *accounts != '\0' ? accounts : _ ("none"));
+      if (!trellis_child_is_group (child))
+        g_print (_ ("  Accounts: %s\n"), *accounts != '\0' ? accounts : _ ("none"));
+      if (*devices != '\0')
+        g_print (_ ("  Devices: %s\n"), devices);
     }
 }
 
@@ -195,6 +210,12 @@ summary_json (TrellisPolicy *policy,
   trellis_cli_json_string (out, zone);
   g_string_append (out, ",\n  \"parents\": ");
   json_strv (out, trellis_policy_get_parents (policy));
+  g_string_append (out, ",\n  \"gateway_interfaces\": ");
+  json_strv (out, trellis_policy_get_gateway_interfaces (policy));
+  g_string_append (out, ",\n  \"default_profile\": ");
+  trellis_cli_json_string (out, trellis_policy_get_default_profile (policy) != NULL
+                                  ? trellis_child_get_name (trellis_policy_get_default_profile (policy))
+                                  : NULL);
   {
     guint n_information = 0, n_overridden = 0;
 
@@ -266,6 +287,9 @@ summary_json (TrellisPolicy *policy,
       trellis_cli_json_string (out, trellis_child_get_quiet_hours (policy, child, now, NULL, NULL));
       g_string_append (out, ", \"accounts\": ");
       json_strv (out, trellis_child_get_accounts (child));
+      g_string_append (out, ", \"devices\": ");
+      json_strv (out, trellis_child_get_devices (child));
+      g_string_append_printf (out, ", \"group\": %s", trellis_child_is_group (child) ? "true" : "false");
       g_string_append_c (out, '}');
     }
   g_string_append (out, n_children > 0 ? "\n  ]\n}\n" : "]\n}\n");

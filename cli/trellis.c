@@ -132,6 +132,9 @@ options_clear (TrellisCliOptions *options)
   g_clear_pointer (&options->duration, g_free);
   g_clear_pointer (&options->age, g_free);
   g_clear_pointer (&options->birth, g_free);
+  g_clear_pointer (&options->device, g_free);
+  g_clear_pointer (&options->group, g_free);
+  g_clear_pointer (&options->since, g_free);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (TrellisCliOptions, options_clear)
 
@@ -172,6 +175,12 @@ main (int argc,
       N_ ("approve, pause: for how long, e.g. 30m, 2h, 1d"), N_ ("DURATION") },
     { "clear", 0, 0, G_OPTION_ARG_NONE, &options.clear,
       N_ ("log: delete the log"), NULL },
+    { "device", 0, 0, G_OPTION_ARG_STRING, &options.device,
+      N_ ("log: what a gateway's device asked, by its MAC or address (parents only)"), N_ ("ADDR|MAC") },
+    { "group", 0, 0, G_OPTION_ARG_STRING, &options.group,
+      N_ ("log: what a gateway's group of devices asked (parents only)"), N_ ("NAME") },
+    { "since", 0, 0, G_OPTION_ARG_STRING, &options.since,
+      N_ ("report: the last DAYS days (default: 7)"), N_ ("DAYS") },
     { "version", 0, 0, G_OPTION_ARG_NONE, &version,
       N_ ("Print the version and exit"), NULL },
     { NULL }
@@ -192,7 +201,7 @@ main (int argc,
   g_option_context_set_summary (context,
                                 /* Translators: keep the command words (status, log, why,
                                  * ask, requests, approve, decline, pause, helplines, lists,
-                                 * lists update, child add, child remove, child set, allow,
+                                 * lists update, child add, child remove, child set, allow, report,
                                  * deny, policy check, policy show, policy apply), the keys and
                                  * the options as they are: they are typed. */
                                 _ ("Trellis keeps some websites away from children's accounts and tells them why.\n"
@@ -206,6 +215,9 @@ main (int argc,
                                    "  lists                 where the category lists come from, and how their updates went\n"
                                    "Commands for parents:\n"
                                    "  log --child NAME      a child's log (also status --child NAME)\n"
+                                   "  log --group NAME      a gateway's group: what its devices asked\n"
+                                   "  log --device ADDR|MAC what one device behind a gateway asked\n"
+                                   "  report [--since DAYS] blocks per group and category, no names\n"
                                    "  requests              every child's requests, pending first\n"
                                    "  approve ID [--for DURATION]  allow a request's site for a while (default 1h)\n"
                                    "  approve ID --always   allow a request's site for good (allow= in the household file)\n"
@@ -272,6 +284,8 @@ main (int argc,
     return trellis_cli_status (&options, argc - 2, argv + 2);
   if (strcmp (argv[1], "log") == 0)
     return trellis_cli_log (&options, argc - 2, argv + 2);
+  if (strcmp (argv[1], "report") == 0)
+    return trellis_cli_report (&options, argc - 2, argv + 2);
   if (strcmp (argv[1], "ask") == 0)
     return trellis_cli_ask (&options, argc - 2, argv + 2);
   if (strcmp (argv[1], "requests") == 0)

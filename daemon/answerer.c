@@ -52,6 +52,7 @@ struct _TrellisAnswerer {
   TrellisAnswererDecide decide;
   gpointer user_data;
   Listener udp[2];
+  Listener udp_any[2]; /* a gateway's: every address but loopback's */
   Listener tcp[2];
   guint n_families;
   GThreadPool *forwards; /* (owned) UDP queries to pass on */
@@ -85,10 +86,11 @@ typedef struct {
 typedef struct {
   TrellisAnswerer *answerer;
   int fd;
-  TrellisFlow flow; /* whose it is and the server it asked,
+  TrellisFlow flow;   /* whose it is and the server it asked,
                                         * looked up once, at accept: the
                                         * connection keeps them however long
                                         * it is used */
+  TrellisFlowKey key; /* where it comes from */
   guint8 family;
 } TcpConnection;
 
@@ -100,6 +102,7 @@ typedef struct {
 static void
 answer_decide (TrellisAnswerer *answerer,
                const TrellisFlow *flow,
+               const TrellisFlowKey *key,
                guint8 family,
                guint8 proto,
                const TrellisDnsQuery *query,
@@ -115,7 +118,7 @@ answer_decide (TrellisAnswerer *answerer,
       ret_answer->action = TRELLIS_ANSWER_REFUSE;
       return;
     }
-  answerer->decide (flow->uid, proto, query, ret_answer, answerer->user_data);
+  answerer->decide (flow, key, proto, query, ret_answer, answerer->user_data);
   if (ret_answer->action == TRELLIS_ANSWER_SAFE_SEARCH && ret_answer->target[0] == '\0')
     ret_answer->action = TRELLIS_ANSWER_FORWARD; /* nothing to rewrite to */
   if (ret_answer->action == TRELLIS_ANSWER_FORWARD
@@ -162,8 +165,11 @@ reply_build (const guint8 *packet, gsize len, const TrellisDnsQuery *query,
                                   answer->ede_code, answer->ede_text, buf, cap);
 }
 
+/* @any: every address of the host (a gateway: NAT in prerouting sends
+ * the devices' queries to the address of the interface they came in on),
+ * else loopback only. */
 static int
-socket_bind (int family, int type, guint16 port, GError **error)
+socket_bind (int family, int type, guint16 port, gboolean any, GError **error)
 {
   struct sockaddr_storage ss = { 0 };
   socklen_t sslen;
@@ -180,7 +186,7 @@ socket_bind (int family, int type, guint16 port, GError **error)
 
       in->sin_family = AF_INET;
       in->sin_port = g_htons (port);
-      in->sin_addr.s_addr = g_htonl (INADDR_LOOPBACK);
+      in->sin_addr.s_addr = g_htonl (any ? INADDR_ANY : INADDR_LOOPBACK);
       sslen = sizeof *in;
     }
   else
@@ -190,7 +196,7 @@ socket_bind (int family, int type, guint16 port, GError **error)
       setsockopt (fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
       in6->sin6_family = AF_INET6;
       in6->sin6_port = g_htons (port);
-      in6->sin6_addr = in6addr_loopback;
+      in6->sin6_addr = any ? in6addr_any : in6addr_loopback;
       sslen = sizeof *in6;
     }
   if (bind (fd, (struct sockaddr *) &ss, sslen) < 0)
@@ -207,7 +213,7 @@ fail:
       close (fd);
     g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved),
                  "cannot listen on %s port %u (%s): %s",
-                 family == AF_INET ? "127.0.0.1" : "[::1]", port,
+                 family == AF_INET ? (any ? "0.0.0.0" : "127.0.0.1") : (any ? "[::]" : "[::1]"), port,
                  type == SOCK_STREAM ? "TCP" : "UDP", g_strerror (saved));
     return -1;
   }
@@ -457,7 +463,7 @@ udp_readable (gint fd, GIOCondition condition, gpointer user_data)
         continue;
 
       found = trellis_flow_table_lookup (answerer->flows, &key, g_get_monotonic_time (), &flow);
-      answer_decide (answerer, found ? &flow : NULL, key.family, IPPROTO_UDP, &query, &answer,
+      answer_decide (answerer, found ? &flow : NULL, &key, key.family, IPPROTO_UDP, &query, &answer,
                      &server, &server_len);
       if (answer.action == TRELLIS_ANSWER_FORWARD || answer.action == TRELLIS_ANSWER_SAFE_SEARCH)
         {
@@ -787,7 +793,7 @@ tcp_connection_run (gpointer data)
       if (trellis_dns_query_parse (msg, (gsize) n, &query) < 0)
         break;
 
-      answer_decide (answerer, &conn->flow, conn->family, IPPROTO_TCP, &query, &answer,
+      answer_decide (answerer, &conn->flow, &conn->key, conn->family, IPPROTO_TCP, &query, &answer,
                      &server, &server_len);
       if (answer.action == TRELLIS_ANSWER_SAFE_SEARCH)
         r = tcp_safe_search (&upstream, &server, server_len, msg, (gsize) n, &query,
@@ -935,6 +941,8 @@ tcp_acceptable (gint fd, GIOCondition condition, gpointer user_data)
       conn->answerer = answerer;
       conn->fd = cfd;
       conn->flow = flow;
+      if (!trellis_flow_key_from_sockaddr ((struct sockaddr *) &peer, IPPROTO_TCP, &conn->key))
+        memset (&conn->key, 0, sizeof conn->key);
       conn->family = peer.ss_family;
       thread = g_thread_try_new ("trellis-tcp", tcp_connection_run, conn, &error);
       if (thread == NULL)
@@ -985,6 +993,17 @@ trellis_answerer_new (guint16 port,
                       gpointer user_data,
                       GError **error)
 {
+  return trellis_answerer_new_full (port, FALSE, flows, decide, user_data, error);
+}
+
+TrellisAnswerer *
+trellis_answerer_new_full (guint16 port,
+                           gboolean any_address,
+                           TrellisFlowTable *flows,
+                           TrellisAnswererDecide decide,
+                           gpointer user_data,
+                           GError **error)
+{
   g_autoptr(TrellisAnswerer) answerer = g_new0 (TrellisAnswerer, 1);
   static const int families[] = { AF_INET, AF_INET6 };
 
@@ -996,7 +1015,7 @@ trellis_answerer_new (guint16 port,
   answerer->per_uid = g_hash_table_new (NULL, NULL);
   answerer->finished = g_ptr_array_new ();
   for (guint i = 0; i < 2; i++)
-    answerer->udp[i].fd = answerer->tcp[i].fd = -1;
+    answerer->udp[i].fd = answerer->udp_any[i].fd = answerer->tcp[i].fd = -1;
 
   answerer->forwards = g_thread_pool_new (udp_forward_run, answerer, UDP_MAX_FORWARDS,
                                           FALSE, error);
@@ -1008,7 +1027,14 @@ trellis_answerer_new (guint16 port,
       g_autoptr(GError) local_error = NULL;
       int ufd, tfd;
 
-      ufd = socket_bind (families[i], SOCK_DGRAM, port, &local_error);
+      /* UDP on loopback always: a reply from a socket bound to every
+       * address leaves from the address the route picks, and an account's
+       * redirected query (to 127.0.0.1) must be answered from 127.0.0.1 for
+       * conntrack to reverse the NAT.  A gateway's devices' queries, NAT'd
+       * to the address of the interface they came in on, reach a second
+       * socket bound to every address (the more specific one wins).  TCP
+       * replies from where the connection went, whatever it is bound to. */
+      ufd = socket_bind (families[i], SOCK_DGRAM, port, FALSE, &local_error);
       if (ufd < 0 && families[i] == AF_INET6
           && g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED))
         break; /* no IPv6 on this host: nothing to redirect there either */
@@ -1020,7 +1046,14 @@ trellis_answerer_new (guint16 port,
           return NULL;
         }
       listener_attach (&answerer->udp[i], ufd, udp_readable, answerer);
-      tfd = socket_bind (families[i], SOCK_STREAM, port, error);
+      if (any_address)
+        {
+          ufd = socket_bind (families[i], SOCK_DGRAM, port, TRUE, error);
+          if (ufd < 0)
+            return NULL;
+          listener_attach (&answerer->udp_any[i], ufd, udp_readable, answerer);
+        }
+      tfd = socket_bind (families[i], SOCK_STREAM, port, any_address, error);
       if (tfd < 0)
         return NULL;
       listener_attach (&answerer->tcp[i], tfd, tcp_acceptable, answerer);
@@ -1041,6 +1074,7 @@ trellis_answerer_free (TrellisAnswerer *answerer)
   for (guint i = 0; i < 2; i++)
     {
       listener_close (&answerer->udp[i]);
+      listener_close (&answerer->udp_any[i]);
       listener_close (&answerer->tcp[i]);
     }
   if (answerer->forwards != NULL)

@@ -63,11 +63,12 @@ typedef struct {
 } TrellisAnswer;
 
 /*
- * Decides a query for the principal @uid, which came over @proto
- * (IPPROTO_UDP or IPPROTO_TCP).  Called from the main thread and
- * from TCP threads at once: it must be thread-safe and must not block.
+ * Decides a query of @flow's principal from @key (its source), which came
+ * over @proto (IPPROTO_UDP or IPPROTO_TCP).  Called from the main thread
+ * and from TCP threads at once: it must be thread-safe and must not block.
  */
-typedef void (*TrellisAnswererDecide) (uid_t uid,
+typedef void (*TrellisAnswererDecide) (const TrellisFlow *flow,
+                                       const TrellisFlowKey *key,
                                        guint8 proto,
                                        const TrellisDnsQuery *query,
                                        TrellisAnswer *ret_answer,
@@ -85,6 +86,22 @@ TrellisAnswerer *trellis_answerer_new (guint16 port,
                                        TrellisAnswererDecide decide,
                                        gpointer user_data,
                                        GError **error);
+
+/**
+ * trellis_answerer_new_full:
+ * @any_address: listen on every address of the host (0.0.0.0 and [::]),
+ *   as a gateway needs: NAT in prerouting redirects a device's query to
+ *   the address of the interface it came in on
+ *
+ * As trellis_answerer_new().  A query whose source the flow table does not
+ * know is refused, from wherever it comes.
+ */
+TrellisAnswerer *trellis_answerer_new_full (guint16 port,
+                                            gboolean any_address,
+                                            TrellisFlowTable *flows,
+                                            TrellisAnswererDecide decide,
+                                            gpointer user_data,
+                                            GError **error);
 
 /**
  * trellis_answerer_answer_unredirected:

@@ -283,8 +283,8 @@ log_page_read (TrellisEventLogPage *page, GError *error, gpointer user_data)
 /* Reading the log is the event log's worker's job, never the main loop's:
  * the main loop gives every child's verdicts meanwhile. */
 static void
-backend_get_log (gpointer data, const char *name, guint64 before, guint32 limit,
-                 TrellisDBusReplyFunc reply, gpointer reply_data)
+backend_get_log (gpointer data, const char *name, gboolean with_devices, guint64 before,
+                 guint32 limit, TrellisDBusReplyFunc reply, gpointer reply_data)
 {
   TrellisDBusBackendContext *ctx = data;
   GError *error = NULL;
@@ -294,8 +294,175 @@ backend_get_log (gpointer data, const char *name, guint64 before, guint32 limit,
       reply (NULL, error, reply_data);
       return;
     }
-  trellis_event_log_read_page_async (ctx->events, name, before, limit, log_page_read,
-                                     log_reply_new (reply, reply_data));
+  trellis_event_log_read_page_full_async (ctx->events, name, with_devices, before, limit,
+                                          log_page_read, log_reply_new (reply, reply_data));
+}
+
+/* GetDeviceLog's reply for @page. */
+static GVariant *
+device_page_reply (const TrellisEventLogPage *page)
+{
+  GVariantBuilder events, summary;
+
+  g_variant_builder_init (&events, G_VARIANT_TYPE ("a(xxsssusss)"));
+  for (guint i = 0; i < page->events->len; i++)
+    {
+      const TrellisEvent *e = page->events->pdata[i];
+
+      g_variant_builder_add (&events, "(xxsssusss)", e->time, e->last, e->name,
+                             e->rule != NULL ? e->rule : "",
+                             e->category != NULL ? e->category : "",
+                             (guint32) MIN (e->count, G_MAXUINT32), e->child,
+                             e->mac != NULL ? e->mac : "", e->address != NULL ? e->address : "");
+    }
+  g_variant_builder_init (&summary, G_VARIANT_TYPE_VARDICT);
+  if (page->has_summary)
+    {
+      g_variant_builder_add (&summary, "{sv}", "entries", g_variant_new_uint64 (page->summary.entries));
+      g_variant_builder_add (&summary, "{sv}", "blocked", g_variant_new_uint64 (page->summary.blocked));
+      g_variant_builder_add (&summary, "{sv}", "fold_seconds",
+                             g_variant_new_uint32 (TRELLIS_EVENT_LOG_FOLD_SECONDS));
+    }
+  return g_variant_new ("(@a(xxsssusss)t@a{sv})", g_variant_builder_end (&events), page->next,
+                        g_variant_builder_end (&summary));
+}
+
+static void
+device_page_read (TrellisEventLogPage *page, GError *error, gpointer user_data)
+{
+  g_autofree LogReply *r = user_data;
+  g_autoptr(TrellisEventLogPage) owned = page;
+
+  if (owned == NULL)
+    r->reply (NULL, error, r->reply_data);
+  else
+    r->reply (g_variant_ref_sink (device_page_reply (owned)), NULL, r->reply_data);
+}
+
+/* A device as the event log writes it (trellisd.c): a MAC in lower case
+ * with colons, an address as inet_ntop writes it.  NULL for a range or
+ * anything else. */
+static char *
+device_canonical (const char *text)
+{
+  TrellisDeviceAddress d;
+  g_autoptr(GInetAddress) address = NULL;
+
+  if (!trellis_device_parse (text, &d))
+    return NULL;
+  switch (d.family)
+    {
+    case TRELLIS_DEVICE_MAC:
+      return g_strdup_printf ("%02x:%02x:%02x:%02x:%02x:%02x", d.addr[0], d.addr[1], d.addr[2],
+                              d.addr[3], d.addr[4], d.addr[5]);
+    case TRELLIS_DEVICE_IPV4:
+    case TRELLIS_DEVICE_IPV6:
+      if (d.prefix_len != (d.family == TRELLIS_DEVICE_IPV4 ? 32 : 128))
+        return NULL;
+      address = g_inet_address_new_from_bytes (d.addr, d.family == TRELLIS_DEVICE_IPV4
+                                                         ? G_SOCKET_FAMILY_IPV4
+                                                         : G_SOCKET_FAMILY_IPV6);
+      return g_inet_address_to_string (address);
+    }
+  return NULL;
+}
+
+static void
+backend_get_device_log (gpointer data, const char *group, const char *device, guint64 before,
+                        guint32 limit, TrellisDBusReplyFunc reply, gpointer reply_data)
+{
+  TrellisDBusBackendContext *ctx = data;
+  g_autofree char *canonical = NULL;
+  GError *error = NULL;
+
+  if (group != NULL && !log_ready (ctx, group, &error))
+    {
+      reply (NULL, error, reply_data);
+      return;
+    }
+  if (ctx->events == NULL)
+    {
+      no_log (&error);
+      reply (NULL, error, reply_data);
+      return;
+    }
+  if (device != NULL && (canonical = device_canonical (device)) == NULL)
+    {
+      g_set_error (&error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                   "“%s” is not one device: give a MAC or an IPv4 or IPv6 address", device);
+      reply (NULL, error, reply_data);
+      return;
+    }
+  trellis_event_log_read_devices_async (ctx->events, group, canonical, before, limit,
+                                        device_page_read, log_reply_new (reply, reply_data));
+}
+
+typedef struct {
+  TrellisDBusReplyFunc reply;
+  gpointer reply_data;
+  TrellisPolicy *policy; /* (owned) whose sections are groups */
+  gint64 since;
+  gint64 until;
+} ReportReply;
+
+/* In the event log's worker thread, as log_page_read. */
+static void
+report_read (GPtrArray *counts, GError *error, gpointer user_data)
+{
+  ReportReply *r = user_data;
+  g_autoptr(GPtrArray) owned = counts;
+  GVariantBuilder rows, info;
+
+  if (owned == NULL)
+    r->reply (NULL, error, r->reply_data);
+  else
+    {
+      g_variant_builder_init (&rows, G_VARIANT_TYPE ("a(sssttt)"));
+      for (guint i = 0; i < owned->len; i++)
+        {
+          const TrellisEventLogCount *c = owned->pdata[i];
+          const TrellisChild *section = trellis_policy_find_child (r->policy, c->child);
+          const char *kind = section == NULL                    ? ""
+                             : trellis_child_is_group (section) ? "group"
+                                                                : "child";
+
+          g_variant_builder_add (&rows, "(sssttt)", c->child, kind,
+                                 c->category != NULL ? c->category : "", c->entries, c->blocked,
+                                 c->devices);
+        }
+      g_variant_builder_init (&info, G_VARIANT_TYPE_VARDICT);
+      g_variant_builder_add (&info, "{sv}", "since", g_variant_new_int64 (r->since));
+      g_variant_builder_add (&info, "{sv}", "until", g_variant_new_int64 (r->until));
+      g_variant_builder_add (&info, "{sv}", "log_retention_days",
+                             g_variant_new_uint32 (trellis_policy_get_log_retention_days (r->policy)));
+      r->reply (g_variant_ref_sink (g_variant_new ("(@a(sssttt)@a{sv})", g_variant_builder_end (&rows),
+                                                   g_variant_builder_end (&info))),
+                NULL, r->reply_data);
+    }
+  trellis_policy_unref (r->policy);
+  g_free (r);
+}
+
+static void
+backend_get_report (gpointer data, guint32 days, TrellisDBusReplyFunc reply, gpointer reply_data)
+{
+  TrellisDBusBackendContext *ctx = data;
+  ReportReply *r;
+  GError *error = NULL;
+
+  if (ctx->events == NULL)
+    {
+      no_log (&error);
+      reply (NULL, error, reply_data);
+      return;
+    }
+  r = g_new0 (ReportReply, 1);
+  r->reply = reply;
+  r->reply_data = reply_data;
+  r->policy = ctx->policy_get (ctx->daemon);
+  r->until = g_get_real_time () / G_USEC_PER_SEC;
+  r->since = r->until - (gint64) days * 24 * 3600;
+  trellis_event_log_report_async (ctx->events, r->since, report_read, r);
 }
 
 static void
@@ -734,6 +901,8 @@ const TrellisDBusBackend trellis_dbus_backend = {
   .why = backend_why,
   .get_log = backend_get_log,
   .clear_log = backend_clear_log,
+  .get_device_log = backend_get_device_log,
+  .get_report = backend_get_report,
   .ask = backend_ask,
   .list_requests = backend_list_requests,
   .approve = backend_approve,

@@ -32,6 +32,7 @@
 
 #include "daemon/dbus-service.h"
 #include "policy/text-safety.h"
+#include "policy/trellis-policy.h"
 
 typedef enum {
   METHOD_GET_STATUS,
@@ -54,6 +55,8 @@ typedef enum {
   METHOD_ALLOW,
   METHOD_DENY,
   METHOD_APPROVE_ALWAYS,
+  METHOD_GET_DEVICE_LOG,
+  METHOD_GET_REPORT,
 } Method;
 
 typedef enum {
@@ -214,6 +217,35 @@ check_child (const char *child,
   return trellis_dbus_check_name (child, error);
 }
 
+/* A device of GetDeviceLog: "" (any), or one MAC or one address. */
+static gboolean
+check_device (const char *device,
+              GError **error)
+{
+  TrellisDeviceAddress d;
+
+  if (device[0] == '\0')
+    return TRUE;
+  if (strlen (device) > TRELLIS_DBUS_DEVICE_MAX || !g_utf8_validate (device, -1, NULL)
+      || !trellis_device_parse (device, &d))
+    {
+      g_autofree char *shown = g_utf8_make_valid (device, MIN (strlen (device), 64));
+
+      g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                   "“%s” is not a device: give a MAC (02:00:00:00:03:10) or an IPv4 or IPv6 address.",
+                   shown);
+      return FALSE;
+    }
+  if (d.prefix_len != (d.family == TRELLIS_DEVICE_IPV4 ? 32 : d.family == TRELLIS_DEVICE_IPV6 ? 128
+                                                                                              : 48))
+    {
+      g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                   "“%s” is a range, not one device: give its group instead.", device);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* The child an edit is about: named, one line, not too long. */
 static gboolean
 check_edit_child (const char *child,
@@ -297,6 +329,30 @@ check_args (Method method,
     case METHOD_GET_LOG:
       g_variant_get (params, "(&stu)", &child, NULL, &limit);
       return check_child (child, error);
+    case METHOD_GET_DEVICE_LOG:
+      {
+        const char *device;
+
+        g_variant_get (params, "(&s&stu)", &child, &device, NULL, &limit);
+        if (!check_child (child, error) || !check_device (device, error))
+          return FALSE;
+        if (child[0] == '\0' && device[0] == '\0')
+          {
+            g_set_error_literal (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                                 "Name a group or a device.");
+            return FALSE;
+          }
+        return TRUE;
+      }
+    case METHOD_GET_REPORT:
+      g_variant_get (params, "(u)", &limit);
+      if (limit < 1 || limit > 365)
+        {
+          g_set_error (error, G_DBUS_ERROR, G_DBUS_ERROR_INVALID_ARGS,
+                       "A report covers 1 to 365 days, not %u.", limit);
+          return FALSE;
+        }
+      return TRUE;
     case METHOD_ASK:
       g_variant_get (params, "(&s&s)", &name, &message);
       return trellis_dbus_check_name (name, error)
@@ -390,6 +446,8 @@ static const struct {
   { "Allow", METHOD_ALLOW },
   { "Deny", METHOD_DENY },
   { "ApproveAlways", METHOD_APPROVE_ALWAYS },
+  { "GetDeviceLog", METHOD_GET_DEVICE_LOG },
+  { "GetReport", METHOD_GET_REPORT },
 };
 
 gboolean
@@ -822,6 +880,8 @@ call_dispatch (Call *call,
       return TRUE;
 
     case METHOD_GET_LOG: /* call_start_later */
+    case METHOD_GET_DEVICE_LOG:
+    case METHOD_GET_REPORT:
     case METHOD_CLEAR_LOG:
     case METHOD_UPDATE_LISTS:
     case METHOD_GET_HELPLINES:
@@ -848,10 +908,12 @@ call_later_done (GVariant *reply,
   g_autoptr(Call) call = user_data;
   g_autoptr(GVariant) value = reply;
   g_autoptr(GError) local_error = error;
-  const GVariantType *type = call->method == METHOD_GET_LOG        ? G_VARIANT_TYPE ("(a(xxsssu)ta{sv})")
-                             : call->method == METHOD_UPDATE_LISTS ? G_VARIANT_TYPE ("(is)")
-                             : call->method == METHOD_CLEAR_LOG    ? G_VARIANT_TYPE ("(u)")
-                                                                   : G_VARIANT_TYPE_UNIT;
+  const GVariantType *type = call->method == METHOD_GET_LOG          ? G_VARIANT_TYPE ("(a(xxsssu)ta{sv})")
+                             : call->method == METHOD_GET_DEVICE_LOG ? G_VARIANT_TYPE ("(a(xxsssusss)ta{sv})")
+                             : call->method == METHOD_GET_REPORT     ? G_VARIANT_TYPE ("(a(sssttt)a{sv})")
+                             : call->method == METHOD_UPDATE_LISTS   ? G_VARIANT_TYPE ("(is)")
+                             : call->method == METHOD_CLEAR_LOG      ? G_VARIANT_TYPE ("(u)")
+                                                                     : G_VARIANT_TYPE_UNIT;
 
   if (g_cancellable_is_cancelled (call->cancellable))
     {
@@ -898,6 +960,30 @@ call_start_later (Call *call,
       self->backend->update_lists (self->backend_data, call_later_done, call);
       return;
     }
+  if (call->method == METHOD_GET_DEVICE_LOG || call->method == METHOD_GET_REPORT)
+    {
+      /* A gateway's devices and the school's counts: parents only, by uid
+       * (never polkit, never a child, whatever it names). */
+      const char *device = NULL;
+
+      if (!require_parent (role, &error))
+        {
+          invocation_return_error (g_steal_pointer (&call->invocation), error);
+          call_free (call);
+          return;
+        }
+      if (call->method == METHOD_GET_REPORT)
+        {
+          g_variant_get (params, "(u)", &limit);
+          self->backend->get_report (self->backend_data, limit, call_later_done, call);
+          return;
+        }
+      g_variant_get (params, "(&s&stu)", &arg, &device, &before, &limit);
+      self->backend->get_device_log (self->backend_data, arg[0] != '\0' ? arg : NULL,
+                                     device[0] != '\0' ? device : NULL, before, limit,
+                                     call_later_done, call);
+      return;
+    }
   if (call->method == METHOD_GET_LOG)
     g_variant_get (params, "(&stu)", &arg, &before, &limit);
   else
@@ -911,7 +997,8 @@ call_start_later (Call *call,
   /* From here the call is call_later_done's, which may run in another thread
    * (and before these calls return). */
   if (call->method == METHOD_GET_LOG)
-    self->backend->get_log (self->backend_data, child, before, limit, call_later_done, call);
+    self->backend->get_log (self->backend_data, child, role == ROLE_PARENT, before, limit,
+                            call_later_done, call);
   else
     self->backend->clear_log (self->backend_data, child, call_later_done, call);
 }
@@ -995,7 +1082,8 @@ call_run (Call *call,
   GVariant *reply = NULL;
 
   if (call->method == METHOD_GET_LOG || call->method == METHOD_CLEAR_LOG
-      || call->method == METHOD_UPDATE_LISTS)
+      || call->method == METHOD_UPDATE_LISTS || call->method == METHOD_GET_DEVICE_LOG
+      || call->method == METHOD_GET_REPORT)
     {
       call_start_later (call, role, own_child);
       return;
@@ -1280,6 +1368,21 @@ handle_get_log (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
 }
 
 static gboolean
+handle_get_device_log (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+                       const char *group, const char *device, guint64 before, guint limit,
+                       gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_GET_DEVICE_LOG);
+}
+
+static gboolean
+handle_get_report (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
+                   guint days, gpointer user_data)
+{
+  return call_begin (user_data, invocation, METHOD_GET_REPORT);
+}
+
+static gboolean
 handle_clear_log (TrellisTrellis1 *skeleton, GDBusMethodInvocation *invocation,
                   const char *child, gpointer user_data)
 {
@@ -1448,6 +1551,7 @@ trellis_dbus_service_new (GDBusConnection *connection,
   g_return_val_if_fail (backend != NULL && backend->whois != NULL, NULL);
   g_return_val_if_fail (backend->get_status != NULL && backend->why != NULL, NULL);
   g_return_val_if_fail (backend->get_log != NULL && backend->clear_log != NULL, NULL);
+  g_return_val_if_fail (backend->get_device_log != NULL && backend->get_report != NULL, NULL);
   g_return_val_if_fail (backend->ask != NULL && backend->list_requests != NULL, NULL);
   g_return_val_if_fail (backend->approve != NULL && backend->decline != NULL, NULL);
   g_return_val_if_fail (backend->pause != NULL && backend->apply_policy != NULL, NULL);
@@ -1470,6 +1574,8 @@ trellis_dbus_service_new (GDBusConnection *connection,
   g_signal_connect (self->skeleton, "handle-why", G_CALLBACK (handle_why), self);
   g_signal_connect (self->skeleton, "handle-get-log", G_CALLBACK (handle_get_log), self);
   g_signal_connect (self->skeleton, "handle-clear-log", G_CALLBACK (handle_clear_log), self);
+  g_signal_connect (self->skeleton, "handle-get-device-log", G_CALLBACK (handle_get_device_log), self);
+  g_signal_connect (self->skeleton, "handle-get-report", G_CALLBACK (handle_get_report), self);
   g_signal_connect (self->skeleton, "handle-ask", G_CALLBACK (handle_ask), self);
   g_signal_connect (self->skeleton, "handle-list-requests", G_CALLBACK (handle_list_requests), self);
   g_signal_connect (self->skeleton, "handle-approve", G_CALLBACK (handle_approve), self);

@@ -30,6 +30,7 @@ G_BEGIN_DECLS
 #define TRELLIS_DBUS_MESSAGE_MAX             500              /* bytes */
 #define TRELLIS_DBUS_LOCALE_MAX              64               /* bytes */
 #define TRELLIS_DBUS_CHILD_MAX               64               /* bytes, a child's name in AddChild */
+#define TRELLIS_DBUS_DEVICE_MAX              64               /* bytes, a device in GetDeviceLog */
 #define TRELLIS_DBUS_VALUE_MAX               500              /* bytes, SetChild's value */
 #define TRELLIS_DBUS_DURATION_MIN            1                /* seconds */
 #define TRELLIS_DBUS_DURATION_MAX            (30 * 24 * 3600) /* seconds: 30 days */
@@ -119,6 +120,7 @@ typedef struct {
    * error. */
   void (*get_log) (gpointer backend_data,
                    const char *child,
+                   gboolean with_devices, /* a parent asks: a gateway's devices' entries too */
                    guint64 before,
                    guint32 limit,
                    TrellisDBusReplyFunc reply,
@@ -127,6 +129,21 @@ typedef struct {
                      const char *child,
                      TrellisDBusReplyFunc reply,
                      gpointer reply_data);
+  /* Parents only, answered later as get_log: GetDeviceLog, with @group
+   * and @device NULL for any (not both; @device one MAC or address as the
+   * caller wrote it), "(a(xxsssusss)ta{sv})"; GetReport over @days
+   * (1-365), "(a(sssttt)a{sv})". */
+  void (*get_device_log) (gpointer backend_data,
+                          const char *group,
+                          const char *device,
+                          guint64 before,
+                          guint32 limit,
+                          TrellisDBusReplyFunc reply,
+                          gpointer reply_data);
+  void (*get_report) (gpointer backend_data,
+                      guint32 days,
+                      TrellisDBusReplyFunc reply,
+                      gpointer reply_data);
   /* @child is always the caller's own child. */
   gboolean (*ask) (gpointer backend_data,
                    const char *child,

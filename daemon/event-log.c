@@ -40,6 +40,8 @@ typedef struct {
   const char *name;
   const char *rule;     /* (nullable) */
   const char *category; /* (nullable) */
+  const char *mac;      /* (nullable) a gateway's device */
+  const char *address;  /* (nullable) a gateway's device */
   char buf[];
 } QueuedEvent;
 
@@ -66,11 +68,12 @@ enum {
 };
 
 static const char *const writer_sql[W_N] = {
-  [W_FIND] = "SELECT id FROM events WHERE child = ?1 AND slot = ?2 AND name = ?3 AND rule IS ?4",
+  [W_FIND] = "SELECT id FROM events WHERE child = ?1 AND slot = ?2 AND name = ?3 AND rule IS ?4 "
+             "AND mac IS ?5 AND address IS ?6",
   [W_BUMP] = "UPDATE events SET count = count + ?2, time = min (time, ?3), last = max (last, ?4) "
              "WHERE id = ?1",
-  [W_INSERT] = "INSERT INTO events (child, seq, time, last, slot, name, rule, category, count) "
-               "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+  [W_INSERT] = "INSERT INTO events (child, seq, time, last, slot, name, rule, category, count, "
+               "mac, address) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
   [W_NEXT_SEQ] = "SELECT ifnull (max (seq), 0) + 1 FROM events WHERE child = ?1",
   [W_COUNT] = "SELECT count (*) FROM events WHERE child = ?1",
   /* The oldest: those whose last block is oldest (an entry still blocked
@@ -196,6 +199,8 @@ trellis_event_free (TrellisEvent *event)
   g_free (event->name);
   g_free (event->rule);
   g_free (event->category);
+  g_free (event->mac);
+  g_free (event->address);
   g_free (event);
 }
 
@@ -302,6 +307,13 @@ static const char *const migrations[] = {
   "  dropped_blocked INTEGER NOT NULL DEFAULT 0,"
   "  missed INTEGER NOT NULL DEFAULT 0,"
   "  until INTEGER NOT NULL DEFAULT 0);",
+
+  /* 2 → 3: a gateway's blocks name the device that asked, by its MAC and
+   * its address (either may be unknown); desktop blocks have neither. */
+  "ALTER TABLE events ADD COLUMN mac TEXT;"
+  "ALTER TABLE events ADD COLUMN address TEXT;"
+  "CREATE INDEX events_mac ON events (mac) WHERE mac IS NOT NULL;"
+  "CREATE INDEX events_address ON events (address) WHERE address IS NOT NULL;",
 };
 
 G_STATIC_ASSERT (G_N_ELEMENTS (migrations) == TRELLIS_EVENT_LOG_SCHEMA_VERSION);
@@ -773,6 +785,8 @@ fold_one (TrellisEventLog *log,
   sqlite3_bind_int64 (stmt, 2, ev->slot);
   bind_text (stmt, 3, ev->name);
   bind_text (stmt, 4, ev->rule);
+  bind_text (stmt, 5, ev->mac);
+  bind_text (stmt, 6, ev->address);
   rc = sqlite3_step (stmt);
   if (rc == SQLITE_ROW)
     id = sqlite3_column_int64 (stmt, 0);
@@ -812,6 +826,8 @@ fold_one (TrellisEventLog *log,
   bind_text (stmt, 7, ev->rule);
   bind_text (stmt, 8, ev->category);
   sqlite3_bind_int64 (stmt, 9, (gint64) ev->count);
+  bind_text (stmt, 10, ev->mac);
+  bind_text (stmt, 11, ev->address);
   rc = step_done (stmt);
   if (rc == SQLITE_OK)
     {
@@ -925,6 +941,10 @@ queued_compare (gconstpointer a,
     return c;
   if ((c = strcmp (x->name, y->name)) != 0)
     return c;
+  if ((c = g_strcmp0 (x->mac, y->mac)) != 0)
+    return c;
+  if ((c = g_strcmp0 (x->address, y->address)) != 0)
+    return c;
   return g_strcmp0 (x->rule, y->rule);
 }
 
@@ -1010,13 +1030,17 @@ writer_thread (gpointer data)
 
 typedef enum {
   JOB_READ_PAGE,
+  JOB_READ_DEVICES,
+  JOB_REPORT,
   JOB_CLEAR,
   JOB_PURGE,
 } JobKind;
 
 typedef struct {
   JobKind kind;
-  char *child; /* (owned) (nullable) */
+  char *child;  /* (owned) (nullable) */
+  char *device; /* (owned) (nullable) */
+  gboolean with_devices;
   guint64 before;
   guint limit;
   gint64 older_than;
@@ -1047,9 +1071,35 @@ job_run (gpointer data,
           {
             /* What was blocked a moment ago is there. */
             trellis_event_log_flush (log);
-            page = trellis_event_log_read_page (log, job->child, job->before, job->limit, &error);
+            page = trellis_event_log_read_page_full (log, job->child, job->with_devices, job->before,
+                                                     job->limit, &error);
           }
         ((TrellisEventLogPageFunc) job->func) (page, error, job->user_data);
+      }
+      break;
+    case JOB_READ_DEVICES:
+      {
+        TrellisEventLogPage *page = NULL;
+
+        if (error == NULL)
+          {
+            trellis_event_log_flush (log);
+            page = trellis_event_log_read_devices (log, job->child, job->device, job->before,
+                                                   job->limit, &error);
+          }
+        ((TrellisEventLogPageFunc) job->func) (page, error, job->user_data);
+      }
+      break;
+    case JOB_REPORT:
+      {
+        GPtrArray *counts = NULL;
+
+        if (error == NULL)
+          {
+            trellis_event_log_flush (log);
+            counts = trellis_event_log_report (log, job->older_than, &error);
+          }
+        ((TrellisEventLogReportFunc) job->func) (counts, error, job->user_data);
       }
       break;
     case JOB_CLEAR:
@@ -1075,11 +1125,12 @@ job_run (gpointer data,
       break;
     }
   g_free (job->child);
+  g_free (job->device);
   g_free (job);
 }
 
 /* Queues a job for the worker. */
-static void
+static Job *
 job_push (TrellisEventLog *log,
           JobKind kind,
           const char *child,
@@ -1098,6 +1149,15 @@ job_push (TrellisEventLog *log,
   job->older_than = older_than;
   job->func = func;
   job->user_data = user_data;
+  job->with_devices = TRUE;
+  return job;
+}
+
+/* Hands @job to the worker. */
+static void
+job_start (TrellisEventLog *log,
+           Job *job)
+{
   /* An exclusive pool's thread is there already: this cannot fail. */
   g_thread_pool_push (log->jobs, job, NULL);
 }
@@ -1265,7 +1325,20 @@ trellis_event_log_add_blocked (TrellisEventLog *log,
                                const char *rule,
                                const char *category)
 {
-  gsize child_len, name_len, rule_len, category_len;
+  trellis_event_log_add_blocked_device (log, time, child, NULL, NULL, name, rule, category);
+}
+
+void
+trellis_event_log_add_blocked_device (TrellisEventLog *log,
+                                      gint64 time,
+                                      const char *child,
+                                      const char *mac,
+                                      const char *address,
+                                      const char *name,
+                                      const char *rule,
+                                      const char *category)
+{
+  gsize child_len, name_len, rule_len, category_len, mac_len, address_len;
   QueuedEvent probe = { 0 };
   QueuedEvent *ev;
   char *p;
@@ -1275,7 +1348,9 @@ trellis_event_log_add_blocked (TrellisEventLog *log,
   if (!string_ok (child, TRELLIS_EVENT_LOG_CHILD_MAX, FALSE)
       || !string_ok (name, TRELLIS_EVENT_LOG_NAME_MAX, FALSE)
       || !string_ok (rule, TRELLIS_EVENT_LOG_RULE_MAX, TRUE)
-      || !string_ok (category, TRELLIS_EVENT_LOG_RULE_MAX, TRUE))
+      || !string_ok (category, TRELLIS_EVENT_LOG_RULE_MAX, TRUE)
+      || !string_ok (mac, TRELLIS_EVENT_LOG_DEVICE_MAX, TRUE)
+      || !string_ok (address, TRELLIS_EVENT_LOG_DEVICE_MAX, TRUE))
     {
       g_mutex_lock (&log->queue_lock);
       log->stats.invalid++;
@@ -1287,6 +1362,8 @@ trellis_event_log_add_blocked (TrellisEventLog *log,
   probe.child = child;
   probe.name = name;
   probe.rule = rule;
+  probe.mac = mac;
+  probe.address = address;
 
   g_mutex_lock (&log->queue_lock);
   ev = g_tree_lookup (log->queued, &probe);
@@ -1313,7 +1390,10 @@ trellis_event_log_add_blocked (TrellisEventLog *log,
   name_len = strlen (name);
   rule_len = rule != NULL ? strlen (rule) : 0;
   category_len = category != NULL ? strlen (category) : 0;
-  ev = g_malloc (sizeof *ev + child_len + name_len + rule_len + category_len + 4);
+  mac_len = mac != NULL ? strlen (mac) : 0;
+  address_len = address != NULL ? strlen (address) : 0;
+  ev = g_malloc (sizeof *ev + child_len + name_len + rule_len + category_len + mac_len
+                 + address_len + 6);
   ev->first = ev->last = time;
   ev->slot = probe.slot;
   ev->count = 1;
@@ -1327,7 +1407,13 @@ trellis_event_log_add_blocked (TrellisEventLog *log,
     p = pack (p, rule, rule_len);
   ev->category = category != NULL ? p : NULL;
   if (category != NULL)
-    pack (p, category, category_len);
+    p = pack (p, category, category_len);
+  ev->mac = mac != NULL ? p : NULL;
+  if (mac != NULL)
+    p = pack (p, mac, mac_len);
+  ev->address = address != NULL ? p : NULL;
+  if (address != NULL)
+    pack (p, address, address_len);
 
   g_ptr_array_add (log->queue, ev);
   g_tree_insert (log->queued, ev, ev);
@@ -1416,7 +1502,7 @@ prepare (TrellisEventLog *log,
   return prepare_on (log->db, sql, error);
 }
 
-#define EVENT_COLUMNS "seq, time, last, count, child, name, rule, category"
+#define EVENT_COLUMNS "seq, time, last, count, child, name, rule, category, mac, address, id"
 
 static TrellisEvent *
 event_from_row (sqlite3_stmt *stmt)
@@ -1431,6 +1517,9 @@ event_from_row (sqlite3_stmt *stmt)
   ev->name = column_strdup (stmt, 5);
   ev->rule = column_strdup (stmt, 6);
   ev->category = column_strdup (stmt, 7);
+  ev->mac = column_strdup (stmt, 8);
+  ev->address = column_strdup (stmt, 9);
+  ev->id = (guint64) sqlite3_column_int64 (stmt, 10);
   return ev;
 }
 
@@ -1486,9 +1575,15 @@ trellis_event_log_list (TrellisEventLog *log,
   return events;
 }
 
+/* A child's own reads leave out what a gateway's devices asked: a device is
+ * known by a MAC and an address anyone on the network can take, so what
+ * it asked is shown to the parents only. */
+#define ACCOUNTS_ONLY "(?9 OR (mac IS NULL AND address IS NULL))"
+
 static gboolean
 summary_locked (TrellisEventLog *log,
                 const char *child,
+                gboolean with_devices,
                 TrellisEventLogSummary *ret_summary,
                 GError **error)
 {
@@ -1497,11 +1592,12 @@ summary_locked (TrellisEventLog *log,
   int rc;
 
   stmt = prepare_on (log->rdb, "SELECT count (*), ifnull (sum (count), 0) FROM events "
-                               "WHERE child = ?1",
+                               "WHERE child = ?1 AND " ACCOUNTS_ONLY,
                      error);
   if (stmt == NULL)
     return FALSE;
   bind_text (stmt, 1, child);
+  sqlite3_bind_int (stmt, 9, with_devices);
   rc = sqlite3_step (stmt);
   if (rc == SQLITE_ROW)
     {
@@ -1549,7 +1645,7 @@ trellis_event_log_get_summary (TrellisEventLog *log,
     return FALSE;
 
   g_mutex_lock (&log->read_lock);
-  ok = summary_locked (log, child, ret_summary, error);
+  ok = summary_locked (log, child, TRUE, ret_summary, error);
   g_mutex_unlock (&log->read_lock);
   return ok;
 }
@@ -1566,6 +1662,7 @@ trellis_event_log_page_free (TrellisEventLogPage *page)
 static TrellisEventLogPage *
 read_page_locked (TrellisEventLog *log,
                   const char *child,
+                  gboolean with_devices,
                   guint64 before,
                   guint limit,
                   GError **error)
@@ -1573,17 +1670,18 @@ read_page_locked (TrellisEventLog *log,
   g_autoptr(TrellisEventLogPage) page = g_new0 (TrellisEventLogPage, 1);
   sqlite3_stmt *stmt;
 
-  if (before == 0 && !summary_locked (log, child, &page->summary, error))
+  if (before == 0 && !summary_locked (log, child, with_devices, &page->summary, error))
     return NULL;
   page->has_summary = before == 0;
 
   stmt = prepare_on (log->rdb,
                      "SELECT " EVENT_COLUMNS " FROM events WHERE child = ?1 AND seq < ?2 "
-                     "ORDER BY seq DESC LIMIT ?3",
+                     "AND " ACCOUNTS_ONLY " ORDER BY seq DESC LIMIT ?3",
                      error);
   if (stmt == NULL)
     return NULL;
   bind_text (stmt, 1, child);
+  sqlite3_bind_int (stmt, 9, with_devices);
   sqlite3_bind_int64 (stmt, 2, before > 0 && before <= G_MAXINT64 ? (gint64) before : G_MAXINT64);
   /* One more than asked: whether there is a next page. */
   sqlite3_bind_int64 (stmt, 3, (gint64) limit + 1);
@@ -1605,6 +1703,17 @@ trellis_event_log_read_page (TrellisEventLog *log,
                              guint limit,
                              GError **error)
 {
+  return trellis_event_log_read_page_full (log, child, TRUE, before, limit, error);
+}
+
+TrellisEventLogPage *
+trellis_event_log_read_page_full (TrellisEventLog *log,
+                                  const char *child,
+                                  gboolean with_devices,
+                                  guint64 before,
+                                  guint limit,
+                                  GError **error)
+{
   TrellisEventLogPage *page;
   int rc;
 
@@ -1624,10 +1733,161 @@ trellis_event_log_read_page (TrellisEventLog *log,
       g_mutex_unlock (&log->read_lock);
       return NULL;
     }
-  page = read_page_locked (log, child, before, limit, error);
+  page = read_page_locked (log, child, with_devices, before, limit, error);
   exec_simple (log->rdb, "COMMIT");
   g_mutex_unlock (&log->read_lock);
   return page;
+}
+
+/* The parents' view of a gateway: the entries of @child and/or of the
+ * device @device, by the entry's id (the cursor), newest first. */
+static TrellisEventLogPage *
+read_devices_locked (TrellisEventLog *log,
+                     const char *child,
+                     const char *device,
+                     guint64 before,
+                     guint limit,
+                     GError **error)
+{
+  g_autoptr(TrellisEventLogPage) page = g_new0 (TrellisEventLogPage, 1);
+  sqlite3_stmt *stmt;
+  int rc;
+
+#define DEVICE_WHERE "(?1 IS NULL OR child = ?1) AND (?2 IS NULL OR mac = ?2 OR address = ?2)"
+  if (before == 0)
+    {
+      stmt = prepare_on (log->rdb, "SELECT count (*), ifnull (sum (count), 0) FROM events WHERE " DEVICE_WHERE,
+                         error);
+      if (stmt == NULL)
+        return NULL;
+      bind_text (stmt, 1, child);
+      bind_text (stmt, 2, device);
+      rc = sqlite3_step (stmt);
+      if (rc == SQLITE_ROW)
+        {
+          page->summary.entries = (guint64) sqlite3_column_int64 (stmt, 0);
+          page->summary.blocked = (guint64) sqlite3_column_int64 (stmt, 1);
+          rc = SQLITE_DONE;
+        }
+      sqlite3_finalize (stmt);
+      if (rc != SQLITE_DONE)
+        {
+          set_sqlite_error (error, log->rdb, rc, "Counting the event log");
+          return NULL;
+        }
+      page->has_summary = TRUE;
+    }
+  stmt = prepare_on (log->rdb,
+                     "SELECT " EVENT_COLUMNS " FROM events WHERE " DEVICE_WHERE " AND id < ?3 "
+                     "ORDER BY id DESC LIMIT ?4",
+                     error);
+#undef DEVICE_WHERE
+  if (stmt == NULL)
+    return NULL;
+  bind_text (stmt, 1, child);
+  bind_text (stmt, 2, device);
+  sqlite3_bind_int64 (stmt, 3, before > 0 && before <= G_MAXINT64 ? (gint64) before : G_MAXINT64);
+  sqlite3_bind_int64 (stmt, 4, (gint64) limit + 1);
+  page->events = collect_events (log->rdb, stmt, error);
+  if (page->events == NULL)
+    return NULL;
+  if (page->events->len > limit)
+    {
+      g_ptr_array_set_size (page->events, limit);
+      page->next = ((TrellisEvent *) g_ptr_array_index (page->events, limit - 1))->id;
+    }
+  return g_steal_pointer (&page);
+}
+
+TrellisEventLogPage *
+trellis_event_log_read_devices (TrellisEventLog *log,
+                                const char *child,
+                                const char *device,
+                                guint64 before,
+                                guint limit,
+                                GError **error)
+{
+  TrellisEventLogPage *page;
+  int rc;
+
+  g_return_val_if_fail (log != NULL, NULL);
+  if (child != NULL && !check_string ("child", child, TRELLIS_EVENT_LOG_CHILD_MAX, FALSE, error))
+    return NULL;
+  if (device != NULL && !check_string ("device", device, TRELLIS_EVENT_LOG_DEVICE_MAX, FALSE, error))
+    return NULL;
+  if (limit == 0)
+    limit = TRELLIS_EVENT_LOG_PAGE_DEFAULT;
+  limit = MIN (limit, TRELLIS_EVENT_LOG_PAGE_MAX);
+
+  g_mutex_lock (&log->read_lock);
+  rc = exec_simple (log->rdb, "BEGIN");
+  if (rc != SQLITE_OK)
+    {
+      set_sqlite_error (error, log->rdb, rc, "Reading the event log");
+      g_mutex_unlock (&log->read_lock);
+      return NULL;
+    }
+  page = read_devices_locked (log, child, device, before, limit, error);
+  exec_simple (log->rdb, "COMMIT");
+  g_mutex_unlock (&log->read_lock);
+  return page;
+}
+
+void
+trellis_event_log_count_free (TrellisEventLogCount *count)
+{
+  if (count == NULL)
+    return;
+  g_free (count->child);
+  g_free (count->category);
+  g_free (count);
+}
+
+GPtrArray *
+trellis_event_log_report (TrellisEventLog *log,
+                          gint64 since,
+                          GError **error)
+{
+  g_autoptr(GPtrArray) counts = g_ptr_array_new_with_free_func ((GDestroyNotify) trellis_event_log_count_free);
+  sqlite3_stmt *stmt;
+  int rc;
+
+  g_return_val_if_fail (log != NULL, NULL);
+
+  g_mutex_lock (&log->read_lock);
+  /* Counts only: no name, no rule's text (a deny= rule names its site),
+   * and devices counted, never named. */
+  stmt = prepare_on (log->rdb,
+                     "SELECT child, category, count (*), ifnull (sum (count), 0), "
+                     "count (DISTINCT ifnull (mac, address)) FROM events WHERE last >= ?1 "
+                     "GROUP BY child, category ORDER BY child, category",
+                     error);
+  if (stmt == NULL)
+    {
+      g_mutex_unlock (&log->read_lock);
+      return NULL;
+    }
+  sqlite3_bind_int64 (stmt, 1, since);
+  while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+    {
+      TrellisEventLogCount *c = g_new0 (TrellisEventLogCount, 1);
+
+      c->child = column_strdup (stmt, 0);
+      c->category = column_strdup (stmt, 1);
+      c->entries = (guint64) sqlite3_column_int64 (stmt, 2);
+      c->blocked = (guint64) sqlite3_column_int64 (stmt, 3);
+      c->devices = (guint64) sqlite3_column_int64 (stmt, 4);
+      g_ptr_array_add (counts, c);
+    }
+  sqlite3_finalize (stmt);
+  if (rc != SQLITE_DONE)
+    {
+      set_sqlite_error (error, log->rdb, rc, "Counting the event log");
+      g_mutex_unlock (&log->read_lock);
+      return NULL;
+    }
+  g_mutex_unlock (&log->read_lock);
+  return g_steal_pointer (&counts);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1837,7 +2097,57 @@ trellis_event_log_read_page_async (TrellisEventLog *log,
   g_return_if_fail (log != NULL);
   g_return_if_fail (func != NULL);
 
-  job_push (log, JOB_READ_PAGE, child, before, limit, 0, func, user_data);
+  job_start (log, job_push (log, JOB_READ_PAGE, child, before, limit, 0, func, user_data));
+}
+
+void
+trellis_event_log_read_page_full_async (TrellisEventLog *log,
+                                        const char *child,
+                                        gboolean with_devices,
+                                        guint64 before,
+                                        guint limit,
+                                        TrellisEventLogPageFunc func,
+                                        gpointer user_data)
+{
+  Job *job;
+
+  g_return_if_fail (log != NULL);
+  g_return_if_fail (func != NULL);
+
+  job = job_push (log, JOB_READ_PAGE, child, before, limit, 0, func, user_data);
+  job->with_devices = with_devices;
+  job_start (log, job);
+}
+
+void
+trellis_event_log_read_devices_async (TrellisEventLog *log,
+                                      const char *child,
+                                      const char *device,
+                                      guint64 before,
+                                      guint limit,
+                                      TrellisEventLogPageFunc func,
+                                      gpointer user_data)
+{
+  Job *job;
+
+  g_return_if_fail (log != NULL);
+  g_return_if_fail (func != NULL);
+
+  job = job_push (log, JOB_READ_DEVICES, child, before, limit, 0, func, user_data);
+  job->device = g_strdup (device);
+  job_start (log, job);
+}
+
+void
+trellis_event_log_report_async (TrellisEventLog *log,
+                                gint64 since,
+                                TrellisEventLogReportFunc func,
+                                gpointer user_data)
+{
+  g_return_if_fail (log != NULL);
+  g_return_if_fail (func != NULL);
+
+  job_start (log, job_push (log, JOB_REPORT, NULL, 0, 0, since, func, user_data));
 }
 
 void
@@ -1849,7 +2159,7 @@ trellis_event_log_clear_async (TrellisEventLog *log,
   g_return_if_fail (log != NULL);
   g_return_if_fail (func != NULL);
 
-  job_push (log, JOB_CLEAR, child, 0, 0, 0, func, user_data);
+  job_start (log, job_push (log, JOB_CLEAR, child, 0, 0, 0, func, user_data));
 }
 
 void
@@ -1861,7 +2171,7 @@ trellis_event_log_purge_async (TrellisEventLog *log,
   g_return_if_fail (log != NULL);
   g_return_if_fail (func != NULL);
 
-  job_push (log, JOB_PURGE, NULL, 0, 0, older_than, func, user_data);
+  job_start (log, job_push (log, JOB_PURGE, NULL, 0, 0, older_than, func, user_data));
 }
 
 /* ------------------------------------------------------------------------ */

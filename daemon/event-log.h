@@ -79,14 +79,16 @@ typedef enum {
 } TrellisEventLogError;
 
 /* The schema this code writes (PRAGMA user_version).  1: one row per
- * block.  2: entries with a count, per-child sequence numbers, losses. */
-#define TRELLIS_EVENT_LOG_SCHEMA_VERSION 2
+ * block.  2: entries with a count, per-child sequence numbers, losses.
+ * 3: a gateway's entries name the device (MAC, address) that asked. */
+#define TRELLIS_EVENT_LOG_SCHEMA_VERSION 3
 
 /* Bounds on stored strings, in bytes; all must be valid UTF-8. */
 #define TRELLIS_EVENT_LOG_CHILD_MAX   64
 #define TRELLIS_EVENT_LOG_NAME_MAX    253
 #define TRELLIS_EVENT_LOG_RULE_MAX    256 /* rule and category */
 #define TRELLIS_EVENT_LOG_MESSAGE_MAX 500 /* request message and answer */
+#define TRELLIS_EVENT_LOG_DEVICE_MAX  64  /* a device's MAC or address, as text */
 
 /* Batching of blocked events (counted in entries). */
 #define TRELLIS_EVENT_LOG_BATCH      512
@@ -120,18 +122,31 @@ typedef enum {
 
 typedef struct _TrellisEventLog TrellisEventLog;
 
-/* One entry: the blocks of one name by one rule for one child in one fold
- * interval. */
+/* One entry: the blocks of one name by one rule for one child (or a
+ * gateway's group) and one device in one fold interval. */
 typedef struct {
   gint64 time;    /* the first block, unix seconds */
   gint64 last;    /* the last block, unix seconds (>= time) */
   guint64 count;  /* how many blocks, at least 1 */
   guint64 seq;    /* its place in its child's log, growing; the paging cursor */
+  guint64 id;     /* its place in the whole log: the cursor of read_devices */
   char *child;    /* (owned) */
   char *name;     /* (owned) */
   char *rule;     /* (owned) (nullable) */
   char *category; /* (owned) (nullable) */
+  char *mac;      /* (owned) (nullable) the gateway's device that asked */
+  char *address;  /* (owned) (nullable) its address */
 } TrellisEvent;
+
+/* The report: blocks of one child or group in one category (NULL: the
+ * household's own rules and the integrity rules) in a period. */
+typedef struct {
+  char *child;     /* (owned) */
+  char *category;  /* (owned) (nullable) */
+  guint64 entries; /* entries */
+  guint64 blocked; /* blocks in them */
+  guint64 devices; /* distinct devices among them (0: desktop accounts only) */
+} TrellisEventLogCount;
 
 /* What a child's log holds, and what it lost. */
 typedef struct {
@@ -179,6 +194,8 @@ typedef struct {
 } TrellisEventLogStats;
 
 void trellis_event_free (TrellisEvent *event);
+void trellis_event_log_count_free (TrellisEventLogCount *count);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisEventLogCount, trellis_event_log_count_free)
 void trellis_event_log_page_free (TrellisEventLogPage *page);
 void trellis_request_free (TrellisRequest *request);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TrellisEvent, trellis_event_free)
@@ -222,6 +239,21 @@ void trellis_event_log_add_blocked (TrellisEventLog *log,
                                     const char *rule,
                                     const char *category);
 
+/**
+ * trellis_event_log_add_blocked_device: as add_blocked, for a gateway's
+ * device: @mac and @address (nullable each, at most
+ * TRELLIS_EVENT_LOG_DEVICE_MAX bytes) name the device that asked.  Blocks
+ * of two devices are never folded into one entry.
+ */
+void trellis_event_log_add_blocked_device (TrellisEventLog *log,
+                                           gint64 time,
+                                           const char *child,
+                                           const char *mac,
+                                           const char *address,
+                                           const char *name,
+                                           const char *rule,
+                                           const char *category);
+
 /** trellis_event_log_flush: waits until every event queued so far is committed or lost. */
 void trellis_event_log_flush (TrellisEventLog *log);
 
@@ -254,6 +286,42 @@ TrellisEventLogPage *trellis_event_log_read_page (TrellisEventLog *log,
                                                   guint limit,
                                                   GError **error);
 
+/**
+ * trellis_event_log_read_page_full: as read_page; without @with_devices,
+ * the entries a gateway's devices made are left out, of the page and of
+ * the summary (a child's own view: those are the parents' only).
+ */
+TrellisEventLogPage *trellis_event_log_read_page_full (TrellisEventLog *log,
+                                                       const char *child,
+                                                       gboolean with_devices,
+                                                       guint64 before,
+                                                       guint limit,
+                                                       GError **error);
+
+/**
+ * trellis_event_log_read_devices: the parents' view of a gateway: one page
+ * of the entries of @child (NULL: any) made by @device (NULL: any; a MAC or
+ * an address as stored, matched against both), newest first, at most
+ * @limit (as read_page) older than the cursor @before (an entry's id; 0:
+ * from the newest).  The first page's summary counts entries and blocks
+ * for the same filter (nothing on losses).
+ */
+TrellisEventLogPage *trellis_event_log_read_devices (TrellisEventLog *log,
+                                                     const char *child,
+                                                     const char *device,
+                                                     guint64 before,
+                                                     guint limit,
+                                                     GError **error);
+
+/**
+ * trellis_event_log_report: a GPtrArray of TrellisEventLogCount, one per
+ * child (or group) and category, for the entries whose last block is at
+ * or after @since; by child, then category.  Counts only, never a name.
+ */
+GPtrArray *trellis_event_log_report (TrellisEventLog *log,
+                                     gint64 since,
+                                     GError **error);
+
 /** trellis_event_log_get_summary: what @child's log holds and lost, in @ret_summary. */
 gboolean trellis_event_log_get_summary (TrellisEventLog *log,
                                         const char *child,
@@ -283,6 +351,35 @@ typedef void (*TrellisEventLogPurgeFunc) (guint deleted,
                                           char **removed,
                                           GError *error,
                                           gpointer user_data);
+
+/** TrellisEventLogReportFunc: gets @counts (nullable, owned) or @error (owned). */
+typedef void (*TrellisEventLogReportFunc) (GPtrArray *counts,
+                                           GError *error,
+                                           gpointer user_data);
+
+/** trellis_event_log_read_page_full_async: flushes, then trellis_event_log_read_page_full(). */
+void trellis_event_log_read_page_full_async (TrellisEventLog *log,
+                                             const char *child,
+                                             gboolean with_devices,
+                                             guint64 before,
+                                             guint limit,
+                                             TrellisEventLogPageFunc func,
+                                             gpointer user_data);
+
+/** trellis_event_log_read_devices_async: flushes, then trellis_event_log_read_devices(). */
+void trellis_event_log_read_devices_async (TrellisEventLog *log,
+                                           const char *child,
+                                           const char *device,
+                                           guint64 before,
+                                           guint limit,
+                                           TrellisEventLogPageFunc func,
+                                           gpointer user_data);
+
+/** trellis_event_log_report_async: flushes, then trellis_event_log_report(). */
+void trellis_event_log_report_async (TrellisEventLog *log,
+                                     gint64 since,
+                                     TrellisEventLogReportFunc func,
+                                     gpointer user_data);
 
 /** trellis_event_log_read_page_async: flushes, then trellis_event_log_read_page(). */
 void trellis_event_log_read_page_async (TrellisEventLog *log,

@@ -40,6 +40,8 @@ typedef struct {
   uid_t uid;           /* the socket's owner */
   guint16 dst_port;    /* the server's port, host order */
   guint8 dst_addr[16]; /* the server the child asked */
+  gboolean has_hw_addr;
+  guint8 hw_addr[6]; /* a gateway's device: its MAC, when has_hw_addr */
 } TrellisFlow;
 
 typedef struct _TrellisFlowTable TrellisFlowTable;

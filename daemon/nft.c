@@ -48,6 +48,7 @@
  * which it keeps in the set's key type and user data. */
 #define NFT_DATATYPE_IPADDR    7u
 #define NFT_DATATYPE_IP6ADDR   8u
+#define NFT_DATATYPE_ETHERADDR 9u
 #define NFT_DATATYPE_UID       24u
 #define NFT_DATATYPE_TIME_DATE 43u
 /* nftables' expression type of `meta` (src/expression.h: enum expr_types),
@@ -137,6 +138,7 @@ key_len (TrellisNftKeyType key)
     case TRELLIS_NFT_KEY_IPV4_ADDR: return 4;
     case TRELLIS_NFT_KEY_IPV6_ADDR: return 16;
     case TRELLIS_NFT_KEY_TIME: return 8;
+    case TRELLIS_NFT_KEY_ETHER_ADDR: return 6;
     default: return 0;
     }
 }
@@ -162,6 +164,9 @@ set_valid (const TrellisNftSet *s)
           return false;
       return true;
     }
+  if (s->key == TRELLIS_NFT_KEY_ETHER_ADDR)
+    return !s->interval && !s->timeout && s->n_uids == 0 && s->n_times == 0
+           && (s->n_cidrs == 0 || s->cidrs != NULL) && s->n_cidrs <= TRELLIS_NFT_UIDS_MAX;
   if (s->timeout)
     return true;
   if (!s->interval || s->n_uids != 0 || s->n_times != 0 || (s->n_cidrs > 0 && s->cidrs == NULL)
@@ -195,6 +200,17 @@ step_valid (const TrellisNftPlan *plan, const TrellisNftStep *st)
       return step_set_valid (plan, st, TRELLIS_NFT_KEY_IPV4_ADDR);
     case TRELLIS_NFT_STEP_TIME_IN_SET:
       return step_set_valid (plan, st, TRELLIS_NFT_KEY_TIME);
+    case TRELLIS_NFT_STEP_ETHER_SADDR_IN_SET:
+      return step_set_valid (plan, st, TRELLIS_NFT_KEY_ETHER_ADDR);
+    case TRELLIS_NFT_STEP_IP_SADDR_IN_SET:
+      return step_set_valid (plan, st, TRELLIS_NFT_KEY_IPV4_ADDR);
+    case TRELLIS_NFT_STEP_IP6_SADDR_IN_SET:
+      return step_set_valid (plan, st, TRELLIS_NFT_KEY_IPV6_ADDR);
+    case TRELLIS_NFT_STEP_IIFNAME:
+      return st->value < plan->n_ifnames && plan->ifnames != NULL
+             && strlen (plan->ifnames[st->value]) > 0 && strlen (plan->ifnames[st->value]) < 16;
+    case TRELLIS_NFT_STEP_MARK_SET:
+      return true;
     case TRELLIS_NFT_STEP_UDP_SPORT:
     case TRELLIS_NFT_STEP_UDP_DPORT:
     case TRELLIS_NFT_STEP_TCP_DPORT:
@@ -277,6 +293,8 @@ set_n_wire_elems (const TrellisNftSet *s)
 {
   if (s->key == TRELLIS_NFT_KEY_TIME)
     return 2 * s->n_times;
+  if (s->key == TRELLIS_NFT_KEY_ETHER_ADDR)
+    return s->n_cidrs;
   return s->key == TRELLIS_NFT_KEY_UID ? s->n_uids : 2 * s->n_cidrs;
 }
 
@@ -479,6 +497,10 @@ put_set (struct mnl_nlmsg_batch *batch,
       type = NFT_DATATYPE_TIME_DATE;
       byteorder = NFT_BYTEORDER_HOST;
       break;
+    case TRELLIS_NFT_KEY_ETHER_ADDR:
+      type = NFT_DATATYPE_ETHERADDR;
+      byteorder = NFT_BYTEORDER_BIG;
+      break;
     case TRELLIS_NFT_KEY_UID:
     default:
       type = NFT_DATATYPE_UID;
@@ -538,6 +560,12 @@ set_wire_elem (const TrellisNftSet *set,
   if (set->key == TRELLIS_NFT_KEY_UID)
     {
       memcpy (ret_key, &set->uids[i], 4); /* host byte order */
+      *ret_end = false;
+      return true;
+    }
+  if (set->key == TRELLIS_NFT_KEY_ETHER_ADDR)
+    {
+      memcpy (ret_key, set->cidrs[i].addr, 6);
       *ret_end = false;
       return true;
     }
@@ -732,6 +760,67 @@ add_daddr_in_set (NftnlRule *rule,
   if (r == 0)
     r = add_lookup (rule, plan, index);
   return r;
+}
+
+/* ip saddr / ip6 saddr in a set, with the family check. */
+static int
+add_saddr_in_set (NftnlRule *rule,
+                  const TrellisNftPlan *plan,
+                  size_t index,
+                  uint8_t nfproto)
+{
+  int r;
+
+  r = add_meta (rule, NFT_META_NFPROTO);
+  if (r == 0)
+    r = add_cmp (rule, NFT_CMP_EQ, &nfproto, sizeof nfproto);
+  if (r == 0) /* struct iphdr saddr, struct ipv6hdr saddr */
+    r = add_payload (rule, NFT_PAYLOAD_NETWORK_HEADER,
+                     nfproto == NFPROTO_IPV4 ? 12 : 8,
+                     nfproto == NFPROTO_IPV4 ? 4 : 16);
+  if (r == 0)
+    r = add_lookup (rule, plan, index);
+  return r;
+}
+
+/* ether saddr in a set, after the check nft adds: the input device is
+ * an Ethernet one (meta iiftype ether). */
+static int
+add_ether_saddr_in_set (NftnlRule *rule,
+                        const TrellisNftPlan *plan,
+                        size_t index)
+{
+  const uint16_t ether = 1; /* ARPHRD_ETHER, host order */
+  int r;
+
+  r = add_meta (rule, NFT_META_IIFTYPE);
+  if (r == 0)
+    r = add_cmp (rule, NFT_CMP_EQ, &ether, sizeof ether);
+  if (r == 0) /* struct ethhdr h_source */
+    r = add_payload (rule, NFT_PAYLOAD_LL_HEADER, 6, 6);
+  if (r == 0)
+    r = add_lookup (rule, plan, index);
+  return r;
+}
+
+/* meta mark set VALUE */
+static int
+add_mark_set (NftnlRule *rule, uint32_t value)
+{
+  NftnlExpr *e = nftnl_expr_alloc ("immediate");
+
+  if (e == NULL)
+    return -ENOMEM;
+  nftnl_expr_set_u32 (e, NFTNL_EXPR_IMM_DREG, NFT_REG_1);
+  nftnl_expr_set (e, NFTNL_EXPR_IMM_DATA, &value, sizeof value);
+  nftnl_rule_add_expr (rule, e);
+  e = nftnl_expr_alloc ("meta");
+  if (e == NULL)
+    return -ENOMEM;
+  nftnl_expr_set_u32 (e, NFTNL_EXPR_META_KEY, NFT_META_MARK);
+  nftnl_expr_set_u32 (e, NFTNL_EXPR_META_SREG, NFT_REG_1);
+  nftnl_rule_add_expr (rule, e);
+  return 0;
 }
 
 static int
@@ -1075,6 +1164,24 @@ add_step (NftnlRule *rule,
       return add_ct_mark (rule, st->value, false);
     case TRELLIS_NFT_STEP_CT_MARK_SET:
       return add_ct_mark (rule, st->value, true);
+    case TRELLIS_NFT_STEP_IIFNAME:
+      {
+        char name[16] = { 0 }; /* IFNAMSIZ, as nft compares it */
+
+        g_strlcpy (name, plan->ifnames[st->value], sizeof name);
+        r = add_meta (rule, NFT_META_IIFNAME);
+        return r < 0 ? r : add_cmp (rule, NFT_CMP_EQ, name, sizeof name);
+      }
+    case TRELLIS_NFT_STEP_ETHER_SADDR_IN_SET:
+      return add_ether_saddr_in_set (rule, plan, st->set);
+    case TRELLIS_NFT_STEP_IP_SADDR_IN_SET:
+      *family = 4;
+      return add_saddr_in_set (rule, plan, st->set, NFPROTO_IPV4);
+    case TRELLIS_NFT_STEP_IP6_SADDR_IN_SET:
+      *family = 6;
+      return add_saddr_in_set (rule, plan, st->set, NFPROTO_IPV6);
+    case TRELLIS_NFT_STEP_MARK_SET:
+      return add_mark_set (rule, st->value);
     case TRELLIS_NFT_STEP_CT_ZONE_SET:
       return add_ct_zone_set (rule, (uint16_t) st->value);
     case TRELLIS_NFT_STEP_NOTRACK:

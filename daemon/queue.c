@@ -364,6 +364,19 @@ trellis_queue_message_parse (const struct nlmsghdr *nlh,
     }
   if (attr[NFQA_MARK] != NULL)
     m.packet.mark = ntohl (mnl_attr_get_u32 (attr[NFQA_MARK]));
+  /* In prerouting, the device's MAC (NFQA_HWADDR, a 6-byte Ethernet one
+   * only: any other is no device of ours). */
+  if (attr[NFQA_HWADDR] != NULL
+      && mnl_attr_get_payload_len (attr[NFQA_HWADDR]) >= sizeof (struct nfqnl_msg_packet_hw))
+    {
+      const struct nfqnl_msg_packet_hw *hw = mnl_attr_get_payload (attr[NFQA_HWADDR]);
+
+      if (ntohs (hw->hw_addrlen) == 6)
+        {
+          m.packet.has_hw_addr = TRUE;
+          memcpy (m.packet.hw_addr, hw->hw_addr, 6);
+        }
+    }
   m.readable = TRUE;
 
 out:

@@ -51,6 +51,8 @@ typedef struct {
   guint8 tcp_flags;      /* TCP only */
   guint32 mark;          /* the packet's mark (NFQA_MARK): trellisd's own
                                 * mark means the guard chain sent it back */
+  gboolean has_hw_addr;  /* NFQA_HWADDR: an Ethernet source (a gateway's device) */
+  guint8 hw_addr[6];     /* the source MAC, when has_hw_addr */
   const guint8 *payload; /* the L4 payload (UDP: the DNS message) */
   gsize payload_len;
 } TrellisQueuePacket;

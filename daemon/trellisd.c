@@ -14,6 +14,7 @@
 #endif
 #include <gio/gio.h>
 #include <glib/gstdio.h>
+#include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pwd.h>
 #include <sched.h>
@@ -134,6 +135,13 @@ typedef struct {
   gpointer user_data;
 } ReloadWaiter;
 
+/* Gateway mode: the devices of child (or group) @i are one principal, the
+ * child's index with the top bit set: never a uid, since an account with
+ * such a uid is not taken as a child's (systemd keeps that range unused).
+ * The kernel marks their packets TRELLIS_NFT_DEVICE_MARK (i). */
+#define DEVICE_PRINCIPAL_BIT 0x80000000u
+#define DEVICE_PRINCIPAL(i)  (DEVICE_PRINCIPAL_BIT | (guint32) (i))
+
 static void
 snapshot_clear (gpointer data)
 {
@@ -208,6 +216,13 @@ snapshot_resolve (TrellisPolicy *policy, gboolean quiet, GError **error)
               return NULL;
             }
           uid = pw->pw_uid;
+          if (uid & DEVICE_PRINCIPAL_BIT)
+            {
+              if (!quiet)
+                g_message ("child %s: account %s has uid %u, in the range Trellis keeps for devices; it is not filtered",
+                           trellis_child_get_name (children[i]), accounts[j], (guint) uid);
+              continue;
+            }
           /* the policy owns the account's name */
           g_hash_table_insert (s->account_uids, (gpointer) accounts[j], GUINT_TO_POINTER (uid));
           if (g_hash_table_contains (s->uid_children, GUINT_TO_POINTER (uid)))
@@ -217,6 +232,14 @@ snapshot_resolve (TrellisPolicy *policy, gboolean quiet, GError **error)
         }
     }
   g_array_sort (s->uids, uid_compare);
+
+  /* Gateway mode: each child's and group's devices, and the default
+   * profile's (every device listed nowhere). */
+  if (trellis_policy_get_gateway_interfaces (s->policy)[0] != NULL)
+    for (guint i = 0; i < n_children && i < TRELLIS_NFT_DEVICE_PROFILES_MAX; i++)
+      if (trellis_child_get_devices (children[i])[0] != NULL
+          || children[i] == trellis_policy_get_default_profile (s->policy))
+        g_hash_table_insert (s->uid_children, GUINT_TO_POINTER (DEVICE_PRINCIPAL (i)), (gpointer) children[i]);
   return g_steal_pointer (&s);
 }
 
@@ -448,6 +471,31 @@ blocked_emit (gpointer data)
   return G_SOURCE_REMOVE;
 }
 
+/* A gateway's device as the event log names it: its MAC ("" unknown) and
+ * its address. */
+typedef struct {
+  char mac[18];
+  char address[INET6_ADDRSTRLEN];
+} Device;
+
+/* The device that sent @key's query, or NULL when @flow is an account's. */
+static const Device *
+device_of (const TrellisFlow *flow,
+           const TrellisFlowKey *key,
+           Device *buf)
+{
+  if (flow == NULL || key == NULL || !(flow->uid & DEVICE_PRINCIPAL_BIT))
+    return NULL;
+  buf->mac[0] = '\0';
+  if (flow->has_hw_addr)
+    g_snprintf (buf->mac, sizeof buf->mac, "%02x:%02x:%02x:%02x:%02x:%02x", flow->hw_addr[0],
+                flow->hw_addr[1], flow->hw_addr[2], flow->hw_addr[3], flow->hw_addr[4],
+                flow->hw_addr[5]);
+  if (inet_ntop (key->family, key->addr, buf->address, sizeof buf->address) == NULL)
+    buf->address[0] = '\0';
+  return buf;
+}
+
 /*
  * What follows a decision, wherever it was made: a parent's pause or grant
  * that lifts a block (never an integrity rule), the answer, and, for a
@@ -458,6 +506,7 @@ static void
 decision_apply (TrellisDaemon *daemon,
                 Snapshot *s,
                 const TrellisChild *child,
+                const Device *device,
                 const char *qname,
                 GDateTime *now,
                 gboolean record,
@@ -488,9 +537,11 @@ decision_apply (TrellisDaemon *daemon,
       /* Only blocks are kept, and only for the child and the parents to
        * see; allowed names and helplines are never written anywhere. */
       if (daemon->events != NULL)
-        trellis_event_log_add_blocked (daemon->events, g_date_time_to_unix (now),
-                                       trellis_child_get_name (child), qname, text,
-                                       decision->rule->category);
+        trellis_event_log_add_blocked_device (daemon->events, g_date_time_to_unix (now),
+                                              trellis_child_get_name (child),
+                                              device != NULL && device->mac[0] != '\0' ? device->mac : NULL,
+                                              device != NULL && device->address[0] != '\0' ? device->address : NULL,
+                                              qname, text, decision->rule->category);
       if (g_atomic_pointer_get (&daemon->dbus) != NULL
           && signal_allowed (daemon, trellis_child_get_name (child), qname))
         {
@@ -538,13 +589,14 @@ decide_at (TrellisDaemon *daemon,
   *ret_decision = decision;
 }
 
-/* Decides @qname for @child now, as a query would be: the policy, then a
- * pause or a grant that lifts a block.  @record: write a block to the
- * event log and signal it.  Fills @ret_decision (nullable) and @ret_answer. */
+/* Decides @qname for @child now, as a query would be.  @record: write a
+ * block to the event log (naming @device, nullable: a gateway's) and
+ * signal it.  Fills @ret_decision (nullable) and @ret_answer. */
 static void
 decide_child (TrellisDaemon *daemon,
               Snapshot *s,
               const TrellisChild *child,
+              const Device *device,
               const char *qname,
               gboolean record,
               TrellisDecision *ret_decision,
@@ -554,7 +606,7 @@ decide_child (TrellisDaemon *daemon,
   g_autoptr(GDateTime) now = g_date_time_new_from_unix_utc (daemon_now_us (daemon) / G_USEC_PER_SEC);
 
   trellis_policy_decide_at (s->policy, child, qname, now, &decision);
-  decision_apply (daemon, s, child, qname, now, record, &decision, ret_answer);
+  decision_apply (daemon, s, child, device, qname, now, record, &decision, ret_answer);
   if (ret_decision != NULL)
     *ret_decision = decision;
 }
@@ -564,8 +616,8 @@ decide_child (TrellisDaemon *daemon,
  * from the queue (main thread) and the answerer (any thread): @s is
  * immutable. */
 static void
-decide (TrellisDaemon *daemon, Snapshot *s, uid_t uid, const char *qname, gboolean record,
-        TrellisAnswer *ret_answer)
+decide (TrellisDaemon *daemon, Snapshot *s, uid_t uid, const Device *device, const char *qname,
+        gboolean record, TrellisAnswer *ret_answer)
 {
   const TrellisChild *child = g_hash_table_lookup (s->uid_children, GUINT_TO_POINTER (uid));
 
@@ -577,7 +629,7 @@ decide (TrellisDaemon *daemon, Snapshot *s, uid_t uid, const char *qname, gboole
       ret_answer->ede_code = -1;
       return;
     }
-  decide_child (daemon, s, child, qname, record, NULL, ret_answer);
+  decide_child (daemon, s, child, device, qname, record, NULL, ret_answer);
 }
 
 /* What went wrong in the queue's source, logged here: the queue does not log. */
@@ -627,6 +679,8 @@ struct _TrellisDaemonJudge {
   int raw6;
   gboolean raw_told; /* a failed raw answer was logged */
   TrellisDnsQuery queries[TRELLIS_QUEUE_BATCH];
+  TrellisFlowKey keys[TRELLIS_QUEUE_BATCH]; /* each query's, as queries[] */
+  TrellisFlow flows[TRELLIS_QUEUE_BATCH];
   guint8 replies[TRELLIS_QUEUE_BATCH][REPLY_ROOM];
 };
 
@@ -678,6 +732,43 @@ worker_idle (gpointer user_data)
     }
 }
 
+/* Whose @packet is: a protected account's uid (its socket's owner), or on
+ * a gateway a device's principal, by the mark prerouting gave it (a
+ * device's query the guard chain hands back carries trellisd's mark
+ * instead: its flow says whose).  Fills @key and @flow for the flow table.
+ * FALSE: it cannot be placed, and is not passed on unread. */
+static gboolean
+packet_principal (TrellisDaemon *daemon,
+                  const TrellisQueuePacket *packet,
+                  TrellisFlowKey *key,
+                  TrellisFlow *flow)
+{
+  TrellisFlow known;
+
+  memset (key, 0, sizeof *key);
+  memset (flow, 0, sizeof *flow);
+  key->family = packet->family;
+  key->proto = packet->proto;
+  key->port = packet->src_port;
+  memcpy (key->addr, packet->src_addr, sizeof key->addr);
+  flow->dst_port = packet->dst_port;
+  memcpy (flow->dst_addr, packet->dst_addr, sizeof flow->dst_addr);
+  flow->has_hw_addr = packet->has_hw_addr;
+  memcpy (flow->hw_addr, packet->hw_addr, sizeof flow->hw_addr);
+  if (packet->has_uid)
+    flow->uid = packet->uid;
+  else if (packet->mark >= TRELLIS_NFT_DEVICE_MARK_BASE
+           && packet->mark < TRELLIS_NFT_DEVICE_MARK_BASE + TRELLIS_NFT_DEVICE_PROFILES_MAX)
+    flow->uid = DEVICE_PRINCIPAL (packet->mark - TRELLIS_NFT_DEVICE_MARK_BASE);
+  else if (packet->mark == daemon->config.mark
+           && trellis_flow_table_lookup (daemon->flows, key, g_get_monotonic_time (), &known)
+           && (known.uid & DEVICE_PRINCIPAL_BIT))
+    flow->uid = known.uid;
+  else
+    return FALSE;
+  return TRUE;
+}
+
 /*
  * Judges the packets of one read (the queue's thread).  TCP SYNs are marked
  * for NAT (the answerer takes the connection); UDP queries are read and
@@ -708,17 +799,20 @@ queue_judge (const TrellisQueuePacket *const *packets,
   gint64 mono = 0;
   Snapshot *s;
 
+  G_STATIC_ASSERT (sizeof w->keys / sizeof w->keys[0] == TRELLIS_QUEUE_BATCH);
   worker_refresh (w);
   s = w->snapshot;
   for (guint i = 0; i < n_packets; i++)
     {
       const TrellisQueuePacket *packet = packets[i];
       const TrellisChild *child;
+      TrellisFlowKey *key = &w->keys[n];
+      TrellisFlow *flow = &w->flows[n];
 
-      /* Only sockets of protected accounts are queued; without an owner
-       * the packet cannot be placed, and is not passed unread. */
+      /* Only sockets of protected accounts (and a gateway's devices) are
+       * queued; a packet that cannot be placed is not passed unread. */
       verdicts[i] = TRELLIS_QUEUE_DROP;
-      if (!packet->has_uid)
+      if (!packet_principal (daemon, packet, key, flow))
         continue;
       if (packet->proto == IPPROTO_TCP)
         {
@@ -727,14 +821,9 @@ queue_judge (const TrellisQueuePacket *const *packets,
            * going.  Marking (rather than redirecting every protected SYN)
            * is what lets on-failure=open hold for TCP too: with trellisd
            * gone, the bypassed SYN is unmarked and goes to the server. */
-          TrellisFlowKey key = { .family = packet->family, .proto = packet->proto, .port = packet->src_port };
-          TrellisFlow flow = { .uid = packet->uid, .dst_port = packet->dst_port };
-
-          memcpy (key.addr, packet->src_addr, sizeof key.addr);
-          memcpy (flow.dst_addr, packet->dst_addr, sizeof flow.dst_addr);
           if (mono == 0)
             mono = g_get_monotonic_time ();
-          trellis_flow_table_record (daemon->flows, &key, &flow, mono);
+          trellis_flow_table_record (daemon->flows, key, flow, mono);
           verdicts[i] = TRELLIS_QUEUE_ACCEPT_MARK;
           continue;
         }
@@ -745,12 +834,20 @@ queue_judge (const TrellisQueuePacket *const *packets,
           malformed++;
           continue;
         }
-      child = g_hash_table_lookup (s->uid_children, GUINT_TO_POINTER (packet->uid));
+      child = g_hash_table_lookup (s->uid_children, GUINT_TO_POINTER (flow->uid));
       if (child == NULL)
         {
           /* no longer a child's account: not ours to filter */
           verdicts[i] = TRELLIS_QUEUE_ACCEPT;
           continue;
+        }
+      /* A device's flow is always kept: the answerer (TCP, safe search, a
+       * block without a raw socket) and the answers' queue place it by it. */
+      if ((flow->uid & DEVICE_PRINCIPAL_BIT) && packet->mark != daemon->config.mark)
+        {
+          if (mono == 0)
+            mono = g_get_monotonic_time ();
+          trellis_flow_table_record (daemon->flows, key, flow, mono);
         }
       children[n] = child;
       names[n] = w->queries[n].qname;
@@ -771,11 +868,12 @@ queue_judge (const TrellisQueuePacket *const *packets,
       guint family = packet->family == AF_INET ? 0 : 1;
       int raw = family == 0 ? w->raw4 : w->raw6;
       TrellisAnswer answer;
+      Device device;
 
       /* The queue sees each UDP query once (a guard-chain return is the
        * same query again): that is where its event is recorded. */
-      decision_apply (daemon, s, children[k], query->qname, w->now_utc, !returned,
-                      &decisions[k], &answer);
+      decision_apply (daemon, s, children[k], device_of (&w->flows[k], &w->keys[k], &device),
+                      query->qname, w->now_utc, !returned, &decisions[k], &answer);
       switch (answer.action)
         {
         case TRELLIS_ANSWER_BLOCK:
@@ -808,14 +906,9 @@ queue_judge (const TrellisQueuePacket *const *packets,
           break;
         case TRELLIS_ANSWER_SAFE_SEARCH:
           {
-            TrellisFlowKey key = { .family = packet->family, .proto = packet->proto, .port = packet->src_port };
-            TrellisFlow flow = { .uid = packet->uid, .dst_port = packet->dst_port };
-
-            memcpy (key.addr, packet->src_addr, sizeof key.addr);
-            memcpy (flow.dst_addr, packet->dst_addr, sizeof flow.dst_addr);
             if (mono == 0)
               mono = g_get_monotonic_time ();
-            trellis_flow_table_record (daemon->flows, &key, &flow, mono);
+            trellis_flow_table_record (daemon->flows, &w->keys[k], &w->flows[k], mono);
             /* Marked, so that NAT takes it to the answerer.  But NAT
              * decides once per flow: when the child's resolver reuses a
              * source port while conntrack still holds an earlier flow to
@@ -825,7 +918,7 @@ queue_judge (const TrellisQueuePacket *const *packets,
              * server's name, and the query is dropped. */
             if (returned)
               {
-                trellis_answerer_answer_unredirected (daemon->answerer, &key, &flow,
+                trellis_answerer_answer_unredirected (daemon->answerer, &w->keys[k], &w->flows[k],
                                                       packet->payload, packet->payload_len,
                                                       query, &answer);
                 verdicts[i] = TRELLIS_QUEUE_DROP;
@@ -839,18 +932,13 @@ queue_judge (const TrellisQueuePacket *const *packets,
           /* Its answer is read (quiet hours, allow-list mode: net-policy.c),
            * and placed by this query's flow.  Not known (no plan yet):
            * recorded all the same. */
-          if (!returned
+          if (!returned && !(w->flows[k].uid & DEVICE_PRINCIPAL_BIT)
               && (s->learn_uids == NULL
-                  || g_hash_table_contains (s->learn_uids, GUINT_TO_POINTER (packet->uid))))
+                  || g_hash_table_contains (s->learn_uids, GUINT_TO_POINTER (w->flows[k].uid))))
             {
-              TrellisFlowKey key = { .family = packet->family, .proto = packet->proto, .port = packet->src_port };
-              TrellisFlow flow = { .uid = packet->uid, .dst_port = packet->dst_port };
-
-              memcpy (key.addr, packet->src_addr, sizeof key.addr);
-              memcpy (flow.dst_addr, packet->dst_addr, sizeof flow.dst_addr);
               if (mono == 0)
                 mono = g_get_monotonic_time ();
-              trellis_flow_table_record (daemon->flows, &key, &flow, mono);
+              trellis_flow_table_record (daemon->flows, &w->keys[k], &w->flows[k], mono);
             }
           verdicts[i] = returned ? TRELLIS_QUEUE_DROP : TRELLIS_QUEUE_ACCEPT;
           break;
@@ -1015,15 +1103,17 @@ trellis_daemon_verdicts_alive (TrellisDaemon *daemon, gint64 max_quiet_usec)
 }
 
 static void
-answerer_decide (uid_t uid, guint8 proto, const TrellisDnsQuery *query,
-                 TrellisAnswer *ret_answer, gpointer user_data)
+answerer_decide (const TrellisFlow *flow, const TrellisFlowKey *key, guint8 proto,
+                 const TrellisDnsQuery *query, TrellisAnswer *ret_answer, gpointer user_data)
 {
   TrellisDaemon *daemon = user_data;
   g_autoptr(Snapshot) s = snapshot_acquire (daemon);
+  Device device;
 
   /* A UDP query here was decided (and recorded) in the queue already; a TCP
    * query is decided only here. */
-  decide (daemon, s, uid, query->qname, proto == IPPROTO_TCP, ret_answer);
+  decide (daemon, s, flow->uid, device_of (flow, key, &device), query->qname,
+          proto == IPPROTO_TCP, ret_answer);
 }
 
 /* libnss_trellis asks (daemon/nss-server.c, its own thread): a lookup by
@@ -1045,7 +1135,7 @@ nss_decide (uid_t uid, const char *qname, char *ret_rule, gsize rule_size, gpoin
       g_strlcpy (ret_rule, "malformed name", rule_size);
       return TRELLIS_NSS_VERDICT_BLOCK;
     }
-  decide_child (daemon, s, child, qname, TRUE, NULL, &answer);
+  decide_child (daemon, s, child, NULL, qname, TRUE, NULL, &answer);
   if (answer.action == TRELLIS_ANSWER_SAFE_SEARCH)
     {
       g_strlcpy (ret_rule, answer.target, rule_size);
@@ -1139,7 +1229,8 @@ child_uids (Snapshot *s, const char *child)
 
   g_hash_table_iter_init (&iter, s->uid_children);
   while (g_hash_table_iter_next (&iter, &uid, &c))
-    if (strcmp (trellis_child_get_name (c), child) == 0)
+    if (strcmp (trellis_child_get_name (c), child) == 0
+        && !(GPOINTER_TO_UINT (uid) & DEVICE_PRINCIPAL_BIT)) /* a uid set: uids only */
       {
         guint32 u = GPOINTER_TO_UINT (uid);
 
@@ -1183,7 +1274,7 @@ net_classify (uid_t uid, const char *qname, char **ret_child, gpointer user_data
 
   if (child == NULL)
     return TRELLIS_LEARN_NONE;
-  decide_child (daemon, s, child, qname, FALSE, &decision, &answer);
+  decide_child (daemon, s, child, NULL, qname, FALSE, &decision, &answer);
   if (decision.rule->kind == TRELLIS_RULE_KIND_HELPLINE)
     return TRELLIS_LEARN_HELPLINE;
   if (decision.verdict == TRELLIS_VERDICT_BLOCK)
@@ -1802,8 +1893,11 @@ trellis_daemon_start (TrellisDaemon *daemon, GError **error)
   snapshot_learn_uids_set (daemon->snapshot, plan);
 
   /* The answerer first, so that nothing redirected finds no one there. */
-  daemon->answerer = trellis_answerer_new (daemon->config.answer_port, daemon->flows,
-                                           answerer_decide, daemon, error);
+  /* A gateway's answerer listens on every address as well: NAT in
+   * prerouting sends a device's blocked query to the address it came in on. */
+  daemon->answerer = trellis_answerer_new_full (daemon->config.answer_port,
+                                                trellis_policy_get_gateway_interfaces (daemon->snapshot->policy)[0] != NULL,
+                                                daemon->flows, answerer_decide, daemon, error);
   if (daemon->answerer == NULL)
     return FALSE;
   if (!queues_start (daemon, daemon->config.queue_threads, error))

@@ -29,7 +29,7 @@
 
 static const char *const household_keys[] = {
   "parents", "on-failure", "timezone", "default-profile", "log-retention-days",
-  "remove-sources", NULL
+  "gateway-interfaces", "remove-sources", NULL
 };
 
 static const char *const child_keys[] = {
@@ -47,9 +47,18 @@ typedef struct {
   TrellisKeyFileLines *lines; /* (owned) (nullable) where each group and key is */
   GHashTable *account_owner;  /* (owned) account (owned) → TrellisChild */
   GHashTable *account_where;  /* (owned) account (owned) → Entry (owned): where it was listed */
+  GArray *devices;            /* (owned) LoadedDevice: every device read so far */
   GArray *removals;           /* (owned) (nullable) Item: remove-sources= as written */
   Entry removals_entry;       /* where remove-sources= is */
 } Loader;
+
+/* A device of devices=, where it was written and whose it is. */
+typedef struct {
+  TrellisDeviceAddress address;
+  const TrellisChild *owner;
+  guint line;
+  guint col;
+} LoadedDevice;
 
 static void
 loader_clear (Loader *loader)
@@ -58,6 +67,7 @@ loader_clear (Loader *loader)
   g_clear_pointer (&loader->lines, trellis_key_file_lines_free);
   g_clear_pointer (&loader->account_owner, g_hash_table_unref);
   g_clear_pointer (&loader->account_where, g_hash_table_unref);
+  g_clear_pointer (&loader->devices, g_array_unref);
   g_clear_pointer (&loader->removals, g_array_unref);
 }
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Loader, loader_clear)
@@ -288,6 +298,48 @@ parse_uint (const char *text,
   return TRUE;
 }
 
+/* gateway-interfaces=: network interface names (at most 15 bytes, no
+ * space, "/" or ":"), NULL-terminated, maybe empty. */
+static char **
+read_interfaces (Loader *loader,
+                 const char *group)
+{
+  g_autofree char *value = value_get (loader, group, "gateway-interfaces");
+  Entry entry = entry_lookup (loader, group, "gateway-interfaces");
+  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GArray) items = NULL;
+  guint i;
+
+  if (value != NULL)
+    {
+      items = value_split (value, entry);
+      if (items->len == 0)
+        report (loader, entry.line, entry.col,
+                _ ("gateway-interfaces = is empty: name the interfaces the devices are on (eth1)"));
+    }
+  for (i = 0; items != NULL && i < items->len; i++)
+    {
+      Item *item = &g_array_index (items, Item, i);
+      gsize len = strlen (item->text), j;
+      gboolean good = len > 0 && len < 16 && strcmp (item->text, ".") != 0
+                      && strcmp (item->text, "..") != 0;
+
+      for (j = 0; good && j < len; j++)
+        if (!g_ascii_isgraph (item->text[j]) || item->text[j] == '/' || item->text[j] == ':')
+          good = FALSE;
+      if (!good)
+        report (loader, entry.line, item->col,
+                _ ("“%s” is not a network interface name (at most 15 letters, digits, “-”, “_” or “.”)"),
+                item->text);
+      else if (g_ptr_array_find_with_equal_func (names, item->text, g_str_equal, NULL))
+        report (loader, entry.line, item->col, _ ("the interface “%s” is listed twice"), item->text);
+      else
+        g_ptr_array_add (names, g_strdup (item->text));
+    }
+  g_ptr_array_add (names, NULL);
+  return (char **) g_ptr_array_free (g_steal_pointer (&names), FALSE);
+}
+
 static void
 parse_household (Loader *loader)
 {
@@ -358,6 +410,7 @@ parse_household (Loader *loader)
   if (profile != NULL)
     policy->default_profile = g_steal_pointer (&profile); /* checked once the children are known */
 
+  policy->gateway_ifaces = read_interfaces (loader, group);
   {
     g_autofree char *removals = value_get (loader, group, "remove-sources");
 
@@ -382,26 +435,6 @@ parse_household (Loader *loader)
 
 /* ------------------------------------------------------------------------ */
 /* [child NAME] */
-
-static gboolean
-device_is_valid (const char *text)
-{
-  g_autoptr(GInetAddress) address = NULL;
-  guint i;
-
-  if (strlen (text) == 17)
-    {
-      for (i = 0; i < 17; i++)
-        if (i % 3 == 2 ? (text[i] != ':' && text[i] != '-') : !g_ascii_isxdigit (text[i]))
-          break;
-      if (i == 17)
-        return TRUE;
-    }
-  address = g_inet_address_new_from_string (text);
-  if (address != NULL)
-    return TRUE;
-  return trellis_cidr_is_valid (text);
-}
 
 static void
 child_check_birth (Loader *loader,
@@ -533,12 +566,13 @@ child_read_domains (Loader *loader,
 
 static void
 parse_child (Loader *loader,
-             const char *group)
+             const char *group,
+             gboolean is_group)
 {
   TrellisPolicy *policy = loader->policy;
   Entry header = entry_lookup (loader, group, NULL);
   g_auto(GStrv) keys = g_key_file_get_keys (loader->key_file, group, NULL, NULL);
-  g_autofree char *name = g_strstrip (g_strdup (group + strlen ("child")));
+  g_autofree char *name = g_strstrip (g_strdup (group + strlen (is_group ? "group" : "child")));
   g_autofree char *age = NULL;
   g_autofree char *birth = NULL;
   g_autofree char *devices = NULL;
@@ -550,19 +584,29 @@ parse_child (Loader *loader,
 
   if (!child_name_is_valid (name))
     {
-      report (loader, header.line, header.col,
-              _ ("a child's section is written [child NAME], with a one-word NAME"));
+      if (is_group)
+        report (loader, header.line, header.col,
+                _ ("a group's section is written [group NAME], with a one-word NAME"));
+      else
+        report (loader, header.line, header.col,
+                _ ("a child's section is written [child NAME], with a one-word NAME"));
       return;
     }
   if (trellis_policy_find_child (policy, name) != NULL)
     {
-      report (loader, header.line, header.col, _ ("there are two children named %s"), name);
+      if (is_group || trellis_policy_find_child (policy, name)->group)
+        report (loader, header.line, header.col,
+                _ ("there are two sections named %s ([child NAME] and [group NAME] share their names)"),
+                name);
+      else
+        report (loader, header.line, header.col, _ ("there are two children named %s"), name);
       return;
     }
 
   child = g_new0 (TrellisChild, 1);
   child->name = g_string_chunk_insert_const (policy->strings, name);
   child->line = header.line;
+  child->group = is_group;
   child->age = -1;
   child->rules = trellis_matcher_new ();
   child->quiet = g_array_new (FALSE, TRUE, sizeof (TrellisQuietWindow));
@@ -607,7 +651,15 @@ parse_child (Loader *loader,
             _ ("[child %s] needs age = (0 to 17) or birth = (like 2016-05): the age chooses what is filtered"),
             child->name);
 
-  child->accounts = read_accounts (loader, group, "accounts", &account_items);
+  if (is_group && g_key_file_has_key (loader->key_file, group, "accounts", NULL))
+    {
+      Entry entry = entry_lookup (loader, group, "accounts");
+
+      report (loader, entry.line, entry.key_col,
+              _ ("a [group NAME] is a class of devices: list them in devices =; a pupil's Linux account goes in a [child NAME]"));
+    }
+  else
+    child->accounts = read_accounts (loader, group, "accounts", &account_items);
   for (i = 0; account_items != NULL && i < account_items->len; i++)
     {
       Item *item = &g_array_index (account_items, Item, i);
@@ -655,23 +707,54 @@ parse_child (Loader *loader,
       g_autoptr(GPtrArray) list = g_ptr_array_new_with_free_func (g_free);
 
       n_devices_written = items->len;
+      child->devices_line = entry.line;
+      child->devices_col = entry.col;
       for (i = 0; i < items->len; i++)
         {
           Item *item = &g_array_index (items, Item, i);
+          TrellisDeviceAddress address;
+          LoadedDevice *other = NULL;
 
-          if (device_is_valid (item->text))
-            g_ptr_array_add (list, g_strdup (item->text));
-          else
+          if (!trellis_device_parse (item->text, &address))
+            {
+              report (loader, entry.line, item->col,
+                      _ ("“%s” is not a device: write a MAC address (aa:bb:cc:dd:ee:01), an IP address or a CIDR"),
+                      item->text);
+              continue;
+            }
+          for (guint k = 0; k < loader->devices->len && other == NULL; k++)
+            {
+              LoadedDevice *d = &g_array_index (loader->devices, LoadedDevice, k);
+
+              if (trellis_device_overlaps (&d->address, &address)
+                  && (d->owner != child || memcmp (&d->address, &address, sizeof address) == 0))
+                other = d;
+            }
+          if (other != NULL && other->owner == child)
+            report (loader, entry.line, item->col, _ ("the device “%s” is listed twice"), item->text);
+          else if (other != NULL)
+            /* Translators: a device belongs to one [child NAME] or [group NAME]. */
             report (loader, entry.line, item->col,
-                    _ ("“%s” is not a device: write a MAC address (aa:bb:cc:dd:ee:01), an IP address or a CIDR"),
-                    item->text);
+                    _ ("“%s” is already a device of [%s %s] (line %u): a device belongs to one child or group"),
+                    item->text, other->owner->group ? "group" : "child", other->owner->name, other->line);
+          else
+            {
+              LoadedDevice d = { address, child, entry.line, item->col };
+
+              g_array_append_val (loader->devices, d);
+              g_ptr_array_add (list, g_strdup (item->text));
+            }
         }
       g_ptr_array_add (list, NULL);
       child->devices = (char **) g_ptr_array_free (g_steal_pointer (&list), FALSE);
     }
 
-  /* Bad items were reported where they are; this is for a child with none written. */
-  if ((account_items == NULL || account_items->len == 0) && n_devices_written == 0)
+  /* Bad items were reported where they are; this is for a section with none written. */
+  if (is_group && n_devices_written == 0)
+    report (loader, header.line, header.col,
+            _ ("[group %s] has no devices =: list the class's devices (MACs, addresses or CIDRs)"),
+            child->name);
+  else if (!is_group && (account_items == NULL || account_items->len == 0) && n_devices_written == 0)
     report (loader, header.line, header.col,
             _ ("[child %s] has no accounts = (nor devices =): list the child's Linux accounts"),
             child->name);
@@ -766,6 +849,58 @@ parse_child (Loader *loader,
       if (!g_strv_contains ((const char *const[]) { "blocklist", "allowlist", NULL }, child->mode))
         report (loader, entry.line, entry.col,
                 _ ("mode must be “blocklist” or “allowlist”, not “%s”"), child->mode);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Gateway mode. */
+
+/* devices= and default-profile= are enforced on a gateway only, that is
+ * when gateway-interfaces= names the interfaces the devices are on; a
+ * gateway must say what the devices listed nowhere get.  Elsewhere the
+ * keys filter nothing, and say so. */
+static void
+gateway_check (Loader *loader)
+{
+  TrellisPolicy *policy = loader->policy;
+  gboolean gateway = policy->gateway_ifaces != NULL && policy->gateway_ifaces[0] != NULL;
+  guint i;
+
+  if (gateway)
+    {
+      if (policy->default_profile == NULL)
+        {
+          Entry entry = entry_lookup (loader, "household", "gateway-interfaces");
+
+          report (loader, entry.line, entry.col,
+                  _ ("a gateway needs default-profile = the child or group whose profile the devices listed nowhere get"));
+        }
+      return;
+    }
+  if (g_key_file_has_key (loader->key_file, "household", "gateway-interfaces", NULL))
+    return; /* written, but wrong: reported already */
+
+  for (i = 0; i < policy->children->len; i++)
+    {
+      const TrellisChild *child = g_ptr_array_index (policy->children, i);
+
+      if (child->devices == NULL || child->devices[0] == NULL)
+        continue;
+      if (child->accounts == NULL || child->accounts[0] == NULL)
+        warn (loader, child->devices_line, child->devices_col,
+              _ ("devices = is not enforced: this household names no gateway-interfaces =, and [%s %s] has no accounts =: %s is not filtered at all"),
+              child->group ? "group" : "child", child->name, child->name);
+      else
+        warn (loader, child->devices_line, child->devices_col,
+              _ ("devices = is not enforced: this household names no gateway-interfaces =; only the accounts of [child %s] are filtered"),
+              child->name);
+    }
+  if (policy->default_profile != NULL)
+    {
+      Entry entry = entry_lookup (loader, "household", "default-profile");
+
+      warn (loader, entry.line, entry.col,
+            _ ("default-profile = is not enforced: this household names no gateway-interfaces =, so devices listed nowhere are not filtered"));
     }
 }
 
@@ -873,7 +1008,7 @@ trellis_household_parse (TrellisPolicy *policy,
                          gsize length,
                          TrellisProblems *problems)
 {
-  static const char *const groups[] = { "household", "child", "source", NULL };
+  static const char *const groups[] = { "household", "child", "group", "source", NULL };
   g_auto(Loader) loader_data = { 0 };
   Loader *loader = &loader_data;
   g_autoptr(GError) local_error = NULL;
@@ -886,6 +1021,7 @@ trellis_household_parse (TrellisPolicy *policy,
   loader->key_file = g_key_file_new ();
   loader->account_owner = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   loader->account_where = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  loader->devices = g_array_new (FALSE, TRUE, sizeof (LoadedDevice));
 
   loader->lines = trellis_key_file_scan (data, length, loader->file, TRELLIS_PROBLEM_HOUSEHOLD, problems);
   if (loader->lines == NULL)
@@ -914,7 +1050,9 @@ trellis_household_parse (TrellisPolicy *policy,
       if (strcmp (group, "household") == 0)
         continue;
       if (g_str_has_prefix (group, "child") && (group[5] == '\0' || g_ascii_isspace (group[5])))
-        parse_child (loader, group);
+        parse_child (loader, group, FALSE);
+      else if (g_str_has_prefix (group, "group") && (group[5] == '\0' || g_ascii_isspace (group[5])))
+        parse_child (loader, group, TRUE);
       else if (g_str_has_prefix (group, "source") && (group[6] == '\0' || g_ascii_isspace (group[6])))
         parse_source (loader, group);
       else
@@ -927,10 +1065,10 @@ trellis_household_parse (TrellisPolicy *policy,
           if (space != NULL)
             *space = '\0';
           suggestion = trellis_did_you_mean (first, groups);
-          if (suggestion != NULL && strcmp (suggestion, "child") == 0)
+          if (suggestion != NULL && (strcmp (suggestion, "child") == 0 || strcmp (suggestion, "group") == 0))
             report (loader, header.line, header.col,
-                    _ ("unknown section [%s]; did you mean [child%s]?"),
-                    group, space != NULL ? group + (space - first) : " NAME");
+                    _ ("unknown section [%s]; did you mean [%s%s]?"),
+                    group, suggestion, space != NULL ? group + (space - first) : " NAME");
           else if (suggestion != NULL && strcmp (suggestion, "source") == 0)
             report (loader, header.line, header.col,
                     _ ("unknown section [%s]; did you mean [source%s]?"),
@@ -940,7 +1078,7 @@ trellis_household_parse (TrellisPolicy *policy,
                     _ ("unknown section [%s]; did you mean [%s]?"), group, suggestion);
           else
             report (loader, header.line, header.col,
-                    _ ("unknown section [%s]; the sections are [household], [child NAME] and [source ID]"), group);
+                    _ ("unknown section [%s]; the sections are [household], [child NAME], [group NAME] and [source ID]"), group);
         }
     }
 
@@ -952,8 +1090,9 @@ trellis_household_parse (TrellisPolicy *policy,
       Entry entry = entry_lookup (loader, "household", "default-profile");
 
       report (loader, entry.line, entry.col,
-              _ ("default-profile names no child: there is no [child %s]"),
-              loader->policy->default_profile);
+              _ ("default-profile names no child: there is no [child %s] nor [group %s]"),
+              loader->policy->default_profile, loader->policy->default_profile);
     }
+  gateway_check (loader);
   return TRUE;
 }

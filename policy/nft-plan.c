@@ -350,6 +350,25 @@ params_check (const TrellisNftPlanParams *p, GError **error)
                    "DoH addresses missing");
       return FALSE;
     }
+  if (p->n_gateway_ifnames > 0)
+    {
+      if (p->gateway_ifnames == NULL || p->gateway_default >= p->n_children
+          || p->n_children > TRELLIS_NFT_DEVICE_PROFILES_MAX || p->n_gateway_ifnames > 16)
+        {
+          g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
+                       "a gateway needs its interfaces, a default profile among the children, and at most %u children and groups",
+                       TRELLIS_NFT_DEVICE_PROFILES_MAX);
+          return FALSE;
+        }
+      for (i = 0; i < p->n_gateway_ifnames; i++)
+        if (p->gateway_ifnames[i] == NULL || strlen (p->gateway_ifnames[i]) == 0
+            || strlen (p->gateway_ifnames[i]) >= 16)
+          {
+            g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
+                         "a gateway interface's name is 1 to 15 bytes");
+            return FALSE;
+          }
+    }
   if (p->n_children > 0 && p->children == NULL)
     {
       g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
@@ -443,6 +462,233 @@ child_clear (gpointer data)
   g_free (c->uids);
 }
 
+/* ---------------------------------------------------------------------- */
+/* Gateway mode (docs/gateway.md): the devices behind the gateway's
+ * interfaces, each given its child's or group's mark in prerouting. */
+
+/* The per-child sets the network policy made, + 1 (0: none). */
+typedef struct {
+  size_t quiet;
+  size_t learned4;
+  size_t learned6;
+} GatewaySets;
+
+static gboolean
+gateway_has_devices (const TrellisNftPlanParams *p, size_t i)
+{
+  const TrellisNftPlanChild *pc = &p->children[i];
+
+  return p->n_gateway_ifnames > 0
+         && (pc->n_macs > 0 || pc->n_dev_v4 > 0 || pc->n_dev_v6 > 0 || i == p->gateway_default);
+}
+
+/* MACs: checked, sorted, unique. */
+static gboolean
+macs_normalize (const TrellisNftCidr *macs, size_t n, const char *child, TrellisNftCidr **ret,
+                size_t *ret_n, GError **error)
+{
+  g_autofree TrellisNftCidr *out = NULL;
+  size_t k = 0;
+
+  if (n > 0 && macs == NULL)
+    {
+      g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
+                   "child %s: MACs missing", child);
+      return FALSE;
+    }
+  if (n > TRELLIS_NFT_UIDS_MAX)
+    {
+      g_set_error (error, TRELLIS_POLICY_ERROR, TRELLIS_POLICY_ERROR_INVALID,
+                   "child %s: too many MACs", child);
+      return FALSE;
+    }
+  if (n > 0)
+    {
+      out = g_new0 (TrellisNftCidr, n);
+      for (size_t i = 0; i < n; i++)
+        {
+          memcpy (out[i].addr, macs[i].addr, 6);
+          out[i].prefix_len = 48;
+        }
+      qsort (out, n, sizeof *out, cidr_cmp);
+      for (size_t i = 0; i < n; i++)
+        if (k == 0 || memcmp (out[k - 1].addr, out[i].addr, 6) != 0)
+          out[k++] = out[i];
+    }
+  *ret = g_steal_pointer (&out);
+  *ret_n = k;
+  return TRUE;
+}
+
+static gboolean
+gateway_build (Builder *b, const TrellisNftPlanParams *p, const GatewaySets *gw_sets,
+               const size_t integrity[6], uint32_t learn_mark, uint16_t answers_queue,
+               GError **error)
+{
+  const size_t n_if = p->n_gateway_ifnames;
+  g_autofree size_t *set_macs = g_new0 (size_t, p->n_children + 1);
+  g_autofree size_t *set_v4 = g_new0 (size_t, p->n_children + 1);
+  g_autofree size_t *set_v6 = g_new0 (size_t, p->n_children + 1);
+  size_t classify, queue, redirect, guard, answers, answers_local, policy;
+  size_t i, k;
+
+  /* Each child's devices, in three sets. */
+  for (i = 0; i < p->n_children; i++)
+    {
+      const TrellisNftPlanChild *pc = &p->children[i];
+      g_autofree TrellisNftCidr *macs = NULL, *v4 = NULL, *v6 = NULL;
+      size_t n_macs = 0, n4 = 0, n6 = 0;
+      g_autofree char *name = NULL;
+      TrellisNftSet *s;
+
+      if (!macs_normalize (pc->macs, pc->n_macs, pc->name, &macs, &n_macs, error)
+          || !cidrs_normalize (pc->dev_v4, pc->n_dev_v4, TRELLIS_NFT_KEY_IPV4_ADDR, pc->name, &v4, &n4, error)
+          || !cidrs_normalize (pc->dev_v6, pc->n_dev_v6, TRELLIS_NFT_KEY_IPV6_ADDR, pc->name, &v6, &n6, error))
+        return FALSE;
+      if (n_macs > 0)
+        {
+          name = g_strdup_printf ("child-%s-macs", pc->name);
+          set_macs[i] = add_set (b, name, TRELLIS_NFT_KEY_ETHER_ADDR, pc->name) + 1;
+          s = &g_array_index (b->sets, TrellisNftSet, set_macs[i] - 1);
+          s->interval = false;
+          s->cidrs = g_steal_pointer (&macs);
+          s->n_cidrs = n_macs;
+        }
+      if (n4 > 0)
+        {
+          g_free (name);
+          name = g_strdup_printf ("child-%s-devices-v4", pc->name);
+          set_v4[i] = add_set (b, name, TRELLIS_NFT_KEY_IPV4_ADDR, pc->name) + 1;
+          s = &g_array_index (b->sets, TrellisNftSet, set_v4[i] - 1);
+          s->cidrs = g_steal_pointer (&v4);
+          s->n_cidrs = n4;
+        }
+      if (n6 > 0)
+        {
+          g_free (name);
+          name = g_strdup_printf ("child-%s-devices-v6", pc->name);
+          set_v6[i] = add_set (b, name, TRELLIS_NFT_KEY_IPV6_ADDR, pc->name) + 1;
+          s = &g_array_index (b->sets, TrellisNftSet, set_v6[i] - 1);
+          s->cidrs = g_steal_pointer (&v6);
+          s->n_cidrs = n6;
+        }
+    }
+
+  classify = add_chain (b, TRELLIS_NFT_CHAIN_GW_CLASSIFY, TRELLIS_NFT_CHAIN_FILTER,
+                        TRELLIS_NFT_HOOK_PREROUTING, PRIO_MANGLE - 10);
+  queue = add_chain (b, TRELLIS_NFT_CHAIN_GW_QUEUE, TRELLIS_NFT_CHAIN_FILTER,
+                     TRELLIS_NFT_HOOK_PREROUTING, PRIO_MANGLE);
+  redirect = add_chain (b, TRELLIS_NFT_CHAIN_GW_REDIRECT, TRELLIS_NFT_CHAIN_NAT,
+                        TRELLIS_NFT_HOOK_PREROUTING, PRIO_DSTNAT);
+  guard = add_chain (b, TRELLIS_NFT_CHAIN_GW_GUARD_IN, TRELLIS_NFT_CHAIN_FILTER,
+                     TRELLIS_NFT_HOOK_INPUT, PRIO_FILTER);
+  answers = add_chain (b, TRELLIS_NFT_CHAIN_GW_ANSWERS, TRELLIS_NFT_CHAIN_FILTER,
+                       TRELLIS_NFT_HOOK_FORWARD, PRIO_MANGLE);
+  answers_local = add_chain (b, TRELLIS_NFT_CHAIN_GW_ANSWERS_LOCAL, TRELLIS_NFT_CHAIN_FILTER,
+                             TRELLIS_NFT_HOOK_OUTPUT, PRIO_MANGLE);
+  policy = add_chain (b, TRELLIS_NFT_CHAIN_GW_POLICY, TRELLIS_NFT_CHAIN_FILTER,
+                      TRELLIS_NFT_HOOK_FORWARD, PRIO_FILTER);
+
+  /* Which profile a device gets: the default, then its address's, then
+   * its MAC's (the last mark set wins). */
+  for (k = 0; k < n_if; k++)
+    {
+      ADD_RULE (b, classify, NULL, STEP (IIFNAME, .value = (uint32_t) k),
+                STEP (MARK_SET, .value = TRELLIS_NFT_DEVICE_MARK (p->gateway_default)));
+      for (i = 0; i < p->n_children; i++)
+        {
+          if (set_v4[i] != 0)
+            ADD_RULE (b, classify, p->children[i].name, STEP (IIFNAME, .value = (uint32_t) k),
+                      STEP (IP_SADDR_IN_SET, .set = set_v4[i] - 1),
+                      STEP (MARK_SET, .value = TRELLIS_NFT_DEVICE_MARK (i)));
+          if (set_v6[i] != 0)
+            ADD_RULE (b, classify, p->children[i].name, STEP (IIFNAME, .value = (uint32_t) k),
+                      STEP (IP6_SADDR_IN_SET, .set = set_v6[i] - 1),
+                      STEP (MARK_SET, .value = TRELLIS_NFT_DEVICE_MARK (i)));
+        }
+      for (i = 0; i < p->n_children; i++)
+        if (set_macs[i] != 0)
+          ADD_RULE (b, classify, p->children[i].name, STEP (IIFNAME, .value = (uint32_t) k),
+                    STEP (ETHER_SADDR_IN_SET, .set = set_macs[i] - 1),
+                    STEP (MARK_SET, .value = TRELLIS_NFT_DEVICE_MARK (i)));
+    }
+  /* The answers of devices with quiet hours or allow-list mode are read. */
+  for (i = 0; i < p->n_children; i++)
+    if (gateway_has_devices (p, i) && (p->children[i].quiet || p->children[i].allowlist))
+      ADD_RULE (b, classify, p->children[i].name,
+                STEP (MARK, .value = TRELLIS_NFT_DEVICE_MARK (i)), STEP (UDP_DPORT, .value = 53),
+                STEP (CT_MARK_SET, .value = learn_mark));
+
+  for (k = 0; k < n_if; k++)
+    {
+      ADD_RULE (b, queue, NULL, STEP (IIFNAME, .value = (uint32_t) k), STEP (UDP_DPORT, .value = 53),
+                STEP (QUEUE, .value = p->queue_num, .bypass = p->bypass));
+      ADD_RULE (b, queue, NULL, STEP (IIFNAME, .value = (uint32_t) k), STEP (TCP_DPORT, .value = 53),
+                STEP (CT_STATE_NEW), STEP (QUEUE, .value = p->queue_num, .bypass = p->bypass));
+    }
+  ADD_RULE (b, redirect, NULL, STEP (MARK, .value = p->mark), STEP (UDP_DPORT, .value = 53),
+            STEP (REDIRECT, .value = p->answer_port));
+  ADD_RULE (b, redirect, NULL, STEP (MARK, .value = p->mark), STEP (TCP_DPORT, .value = 53),
+            STEP (REDIRECT, .value = p->answer_port));
+  /* A marked query NAT did not redirect, to the gateway's resolver or
+   * through it: back to trellisd, never with bypass. */
+  for (size_t c = 0; c < 2; c++)
+    {
+      size_t chain = c == 0 ? guard : policy;
+
+      ADD_RULE (b, chain, NULL, STEP (MARK, .value = p->mark), STEP (UDP_DPORT, .value = 53),
+                STEP (QUEUE, .value = p->queue_num, .bypass = false));
+      ADD_RULE (b, chain, NULL, STEP (MARK, .value = p->mark), STEP (TCP_DPORT, .value = 53), STEP (DROP));
+    }
+  ADD_RULE (b, answers, NULL, STEP (CT_MARK, .value = learn_mark), STEP (UDP_SPORT, .value = 53),
+            STEP (QUEUE, .value = answers_queue, .bypass = p->bypass));
+  ADD_RULE (b, answers_local, NULL, STEP (CT_MARK, .value = learn_mark), STEP (UDP_SPORT, .value = 53),
+            STEP (QUEUE, .value = answers_queue, .bypass = p->bypass));
+
+  /* The integrity rules, for every device, then each profile's own. */
+  for (k = 0; k < n_if; k++)
+    {
+      const TrellisNftStep iif = STEP (IIFNAME, .value = (uint32_t) k);
+      const TrellisNftStepKind doh_match[4] = {
+        TRELLIS_NFT_STEP_IP_DADDR_IN_SET, TRELLIS_NFT_STEP_IP_DADDR_IN_SET,
+        TRELLIS_NFT_STEP_IP6_DADDR_IN_SET, TRELLIS_NFT_STEP_IP6_DADDR_IN_SET
+      };
+
+      ADD_RULE (b, policy, NULL, iif, STEP (IP_DADDR_IN_SET, .set = integrity[0]), STEP (ACCEPT));
+      ADD_RULE (b, policy, NULL, iif, STEP (IP6_DADDR_IN_SET, .set = integrity[1]), STEP (ACCEPT));
+      ADD_RULE (b, policy, NULL, iif, STEP (TCP_DPORT, .value = 853), STEP (REJECT));
+      ADD_RULE (b, policy, NULL, iif, STEP (UDP_DPORT, .value = 853), STEP (REJECT));
+      for (size_t d = 0; d < 4; d++)
+        {
+          ADD_RULE (b, policy, NULL, iif, ((TrellisNftStep) { .kind = doh_match[d], .set = integrity[2 + d] }),
+                    STEP (TCP_DPORT, .value = 443), STEP (REJECT));
+          ADD_RULE (b, policy, NULL, iif, ((TrellisNftStep) { .kind = doh_match[d], .set = integrity[2 + d] }),
+                    STEP (UDP_DPORT, .value = 443), STEP (REJECT));
+        }
+    }
+  ADD_RULE (b, policy, NULL, STEP (UDP_DPORT, .value = 53), STEP (ACCEPT));
+  ADD_RULE (b, policy, NULL, STEP (TCP_DPORT, .value = 53), STEP (ACCEPT));
+  for (i = 0; i < p->n_children; i++)
+    {
+      const uint32_t mark = TRELLIS_NFT_DEVICE_MARK (i);
+      const char *name = p->children[i].name;
+
+      if (!gateway_has_devices (p, i))
+        continue;
+      if (gw_sets[i].quiet != 0)
+        ADD_RULE (b, policy, name, STEP (MARK, .value = mark), STEP (TIME_IN_SET, .set = gw_sets[i].quiet - 1),
+                  STEP (CT_STATE_NEW), STEP (REJECT));
+      if (gw_sets[i].learned4 != 0)
+        {
+          ADD_RULE (b, policy, name, STEP (MARK, .value = mark), STEP (CT_STATE_NEW),
+                    STEP (IP_DADDR_NOT_IN_SET, .set = gw_sets[i].learned4 - 1), STEP (REJECT));
+          ADD_RULE (b, policy, name, STEP (MARK, .value = mark), STEP (CT_STATE_NEW),
+                    STEP (IP6_DADDR_NOT_IN_SET, .set = gw_sets[i].learned6 - 1), STEP (REJECT));
+        }
+    }
+  return TRUE;
+}
+
 TrellisNftPlan *
 trellis_nft_plan_new (const TrellisNftPlanParams *params,
                       GError **error)
@@ -458,6 +704,7 @@ trellis_nft_plan_new (const TrellisNftPlanParams *params,
   size_t set_learn, set_paused, set_help4, set_help6, set_doh4, set_doh6, set_dohl4, set_dohl6;
   size_t chain_learn, chain_answers, chain_net;
   g_autofree size_t *child_sets = NULL;
+  g_autofree GatewaySets *gw_sets = NULL;
   uint32_t learn_mark;
   uint16_t answers_queue;
 
@@ -734,16 +981,19 @@ trellis_nft_plan_new (const TrellisNftPlanParams *params,
   ADD_RULE (&b, chain_net, NULL, STEP (UDP_DPORT, .value = 53), STEP (ACCEPT));
   ADD_RULE (&b, chain_net, NULL, STEP (TCP_DPORT, .value = 53), STEP (ACCEPT));
   ADD_RULE (&b, chain_net, NULL, STEP (SKUID_IN_SET, .set = set_paused), STEP (ACCEPT));
+  gw_sets = g_new0 (GatewaySets, params->n_children + 1);
   for (i = 0; i < params->n_children; i++)
     {
       const TrellisNftPlanChild *pc = &params->children[i];
       const TrellisNftChild *c = &g_array_index (b.children, TrellisNftChild, i);
       g_autofree char *name = NULL;
-      size_t s_uids;
+      gboolean devices = gateway_has_devices (params, i);
+      size_t s_uids = 0;
 
-      if ((!pc->quiet && !pc->allowlist) || c->n_uids == 0)
+      if ((!pc->quiet && !pc->allowlist) || (c->n_uids == 0 && !devices))
         continue;
-      s_uids = child_uids_set (&b, c, child_sets, i);
+      if (c->n_uids > 0)
+        s_uids = child_uids_set (&b, c, child_sets, i);
       if (pc->quiet)
         {
           size_t s_quiet;
@@ -753,8 +1003,10 @@ trellis_nft_plan_new (const TrellisNftPlanParams *params,
           s_quiet = add_set (&b, name, TRELLIS_NFT_KEY_TIME, c->name);
           s = &g_array_index (b.sets, TrellisNftSet, s_quiet);
           s->times = time_ranges_normalize (pc->quiet_times, pc->n_quiet_times, &s->n_times);
-          ADD_RULE (&b, chain_net, c->name, STEP (SKUID_IN_SET, .set = s_uids),
-                    STEP (TIME_IN_SET, .set = s_quiet), STEP (CT_STATE_NEW), STEP (REJECT));
+          gw_sets[i].quiet = s_quiet + 1;
+          if (c->n_uids > 0)
+            ADD_RULE (&b, chain_net, c->name, STEP (SKUID_IN_SET, .set = s_uids),
+                      STEP (TIME_IN_SET, .set = s_quiet), STEP (CT_STATE_NEW), STEP (REJECT));
         }
       if (pc->allowlist)
         {
@@ -766,11 +1018,24 @@ trellis_nft_plan_new (const TrellisNftPlanParams *params,
           g_free (name);
           name = g_strdup_printf ("child-%s-learned-v6", c->name);
           s6 = add_timeout_set (&b, name, TRELLIS_NFT_KEY_IPV6_ADDR, c->name);
-          ADD_RULE (&b, chain_net, c->name, STEP (SKUID_IN_SET, .set = s_uids),
-                    STEP (CT_STATE_NEW), STEP (IP_DADDR_NOT_IN_SET, .set = s4), STEP (REJECT));
-          ADD_RULE (&b, chain_net, c->name, STEP (SKUID_IN_SET, .set = s_uids),
-                    STEP (CT_STATE_NEW), STEP (IP6_DADDR_NOT_IN_SET, .set = s6), STEP (REJECT));
+          gw_sets[i].learned4 = s4 + 1;
+          gw_sets[i].learned6 = s6 + 1;
+          if (c->n_uids > 0)
+            {
+              ADD_RULE (&b, chain_net, c->name, STEP (SKUID_IN_SET, .set = s_uids),
+                        STEP (CT_STATE_NEW), STEP (IP_DADDR_NOT_IN_SET, .set = s4), STEP (REJECT));
+              ADD_RULE (&b, chain_net, c->name, STEP (SKUID_IN_SET, .set = s_uids),
+                        STEP (CT_STATE_NEW), STEP (IP6_DADDR_NOT_IN_SET, .set = s6), STEP (REJECT));
+            }
         }
+    }
+
+  if (params->n_gateway_ifnames > 0)
+    {
+      const size_t integrity[6] = { set_help4, set_help6, set_doh4, set_dohl4, set_doh6, set_dohl6 };
+
+      if (!gateway_build (&b, params, gw_sets, integrity, learn_mark, answers_queue, error))
+        return NULL;
     }
 
 done:
@@ -790,6 +1055,13 @@ done:
   plan->rules = (TrellisNftRule *) (gpointer) g_array_free (g_steal_pointer (&b.rules), FALSE);
   plan->n_children = b.children->len;
   plan->children = (TrellisNftChild *) (gpointer) g_array_free (g_steal_pointer (&b.children), FALSE);
+  if (params->n_gateway_ifnames > 0)
+    {
+      plan->n_ifnames = params->n_gateway_ifnames;
+      plan->ifnames = g_new0 (char *, plan->n_ifnames + 1);
+      for (i = 0; i < plan->n_ifnames; i++)
+        plan->ifnames[i] = g_strdup (params->gateway_ifnames[i]);
+    }
   return plan;
 }
 
@@ -812,6 +1084,7 @@ trellis_nft_plan_free (TrellisNftPlan *plan)
   g_free (plan->chains);
   g_free (plan->rules);
   g_free (plan->children);
+  g_strfreev (plan->ifnames);
   g_free (plan->table);
   g_free (plan);
 }
@@ -864,6 +1137,11 @@ trellis_nft_plan_same_shape (const TrellisNftPlan *a,
       return FALSE;
   for (size_t i = 0; i < a->n_rules; i++)
     if (!steps_equal (&a->rules[i], &b->rules[i]))
+      return FALSE;
+  if (a->n_ifnames != b->n_ifnames)
+    return FALSE;
+  for (size_t i = 0; i < a->n_ifnames; i++)
+    if (strcmp (a->ifnames[i], b->ifnames[i]) != 0)
       return FALSE;
   return TRUE;
 }
@@ -950,6 +1228,7 @@ trellis_nft_plan_new_for_policy (TrellisPolicy *policy,
   g_autoptr (GPtrArray) time_arrays = g_ptr_array_new_with_free_func ((GDestroyNotify) g_array_unref);
   g_autofree TrellisNftCidr *doh_v4 = NULL, *doh_v6 = NULL;
   TrellisNftPlanParams params = { 0 };
+  const char *const *gateway_ifaces = trellis_policy_get_gateway_interfaces (policy);
   guint n_children = 0;
   guint i;
   int64_t now_us, from_us, to_us;
@@ -1035,6 +1314,43 @@ trellis_nft_plan_new_for_policy (TrellisPolicy *policy,
         if (trellis_child_get_profile (policy, children[i], now, NULL, NULL, &allowlist) != NULL)
           pcs[i].allowlist = allowlist;
       }
+
+      /* Gateway mode: the devices, by family. */
+      if (gateway_ifaces[0] != NULL)
+        {
+          const char *const *devices = trellis_child_get_devices (children[i]);
+          GArray *fam[3];
+
+          for (guint f = 0; f < 3; f++)
+            {
+              fam[f] = g_array_new (FALSE, TRUE, sizeof (TrellisNftCidr));
+              g_ptr_array_add (time_arrays, fam[f]);
+            }
+          for (guint d_i = 0; devices[d_i] != NULL; d_i++)
+            {
+              TrellisDeviceAddress d;
+              TrellisNftCidr c = { { 0 }, 0 };
+
+              if (!trellis_device_parse (devices[d_i], &d))
+                continue; /* checked when the household was read */
+              memcpy (c.addr, d.addr, sizeof c.addr);
+              c.prefix_len = d.prefix_len;
+              g_array_append_val (fam[d.family], c);
+            }
+          pcs[i].macs = (const TrellisNftCidr *) (gpointer) fam[TRELLIS_DEVICE_MAC]->data;
+          pcs[i].n_macs = fam[TRELLIS_DEVICE_MAC]->len;
+          pcs[i].dev_v4 = (const TrellisNftCidr *) (gpointer) fam[TRELLIS_DEVICE_IPV4]->data;
+          pcs[i].n_dev_v4 = fam[TRELLIS_DEVICE_IPV4]->len;
+          pcs[i].dev_v6 = (const TrellisNftCidr *) (gpointer) fam[TRELLIS_DEVICE_IPV6]->data;
+          pcs[i].n_dev_v6 = fam[TRELLIS_DEVICE_IPV6]->len;
+          if (children[i] == trellis_policy_get_default_profile (policy))
+            params.gateway_default = i;
+        }
+    }
+  if (gateway_ifaces[0] != NULL && trellis_policy_get_default_profile (policy) != NULL)
+    {
+      params.gateway_ifnames = gateway_ifaces;
+      params.n_gateway_ifnames = g_strv_length ((char **) gateway_ifaces);
     }
 
   /* The DNS-over-HTTPS endpoints' addresses written in the data. */
@@ -1110,6 +1426,8 @@ render_priority (GString *out, TrellisNftHook hook, int32_t prio)
     g_string_append (out, "srcnat");
   else if (prio > PRIO_MANGLE && prio <= PRIO_MANGLE + 10)
     g_string_append_printf (out, "mangle + %" G_GINT32_FORMAT, prio - PRIO_MANGLE);
+  else if (prio < PRIO_MANGLE && prio >= PRIO_MANGLE - 10)
+    g_string_append_printf (out, "mangle - %" G_GINT32_FORMAT, PRIO_MANGLE - prio);
   else
     g_string_append_printf (out, "%" G_GINT32_FORMAT, prio);
 }
@@ -1120,6 +1438,12 @@ render_cidr (GString *out, const TrellisNftCidr *c, TrellisNftKeyType key)
   char buf[INET6_ADDRSTRLEN];
   size_t len = addr_len (key);
 
+  if (key == TRELLIS_NFT_KEY_ETHER_ADDR)
+    {
+      g_string_append_printf (out, "%02x:%02x:%02x:%02x:%02x:%02x", c->addr[0], c->addr[1],
+                              c->addr[2], c->addr[3], c->addr[4], c->addr[5]);
+      return;
+    }
   inet_ntop (len == 4 ? AF_INET : AF_INET6, c->addr, buf, sizeof buf);
   g_string_append (out, buf);
   if (c->prefix_len != len * 8)
@@ -1160,8 +1484,9 @@ uid_in (const uint32_t *uids, size_t n, uint32_t uid)
 static void
 render_elements (GString *out, const TrellisNftSet *s, const TrellisNftChild *child)
 {
-  const size_t per_line = s->key == TRELLIS_NFT_KEY_UID ? 5 : s->key == TRELLIS_NFT_KEY_IPV4_ADDR ? 2
-                                                                                                  : 1;
+  const size_t per_line = s->key == TRELLIS_NFT_KEY_UID                                                   ? 5
+                          : (s->key == TRELLIS_NFT_KEY_IPV4_ADDR || s->key == TRELLIS_NFT_KEY_ETHER_ADDR) ? 2
+                                                                                                          : 1;
   size_t count = 0;
   size_t i, n;
 
@@ -1195,7 +1520,7 @@ render_elements (GString *out, const TrellisNftSet *s, const TrellisNftChild *ch
 static void
 render_set (GString *out, const TrellisNftSet *s, const TrellisNftChild *child)
 {
-  static const char *const types[] = { "uid", "ipv4_addr", "ipv6_addr" };
+  static const char *const types[] = { "uid", "ipv4_addr", "ipv6_addr", "?", "ether_addr" };
 
   if (s->key == TRELLIS_NFT_KEY_TIME)
     g_string_append_printf (out, "\tset %s {\n\t\ttypeof meta time\n", s->name);
@@ -1315,6 +1640,24 @@ render_rule (GString *out, const TrellisNftPlan *plan, const TrellisNftRule *r)
           break;
         case TRELLIS_NFT_STEP_CT_MARK_SET:
           g_string_append_printf (out, "ct mark set 0x%08" G_GINT32_MODIFIER "x", st->value);
+          break;
+        case TRELLIS_NFT_STEP_IIFNAME:
+          g_string_append_printf (out, "iifname \"%s\"",
+                                  st->value < plan->n_ifnames ? plan->ifnames[st->value] : "?");
+          break;
+        case TRELLIS_NFT_STEP_ETHER_SADDR_IN_SET:
+          g_string_append_printf (out, "ether saddr @%s", plan->sets[st->set].name);
+          break;
+        case TRELLIS_NFT_STEP_IP_SADDR_IN_SET:
+          g_string_append_printf (out, "ip saddr @%s", plan->sets[st->set].name);
+          family = 4;
+          break;
+        case TRELLIS_NFT_STEP_IP6_SADDR_IN_SET:
+          g_string_append_printf (out, "ip6 saddr @%s", plan->sets[st->set].name);
+          family = 6;
+          break;
+        case TRELLIS_NFT_STEP_MARK_SET:
+          g_string_append_printf (out, "meta mark set 0x%08" G_GINT32_MODIFIER "x", st->value);
           break;
         case TRELLIS_NFT_STEP_REJECT:
           if (family == 4)

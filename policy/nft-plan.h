@@ -146,6 +146,19 @@ G_BEGIN_DECLS
 /* At most this many queues for the queries (trellisd's queue threads). */
 #define TRELLIS_NFT_QUEUE_TOTAL_MAX 16
 
+/* Gateway mode: the packet mark of child (or group) @i's devices, set in
+ * prerouting; trellisd reads a queued query's principal from it. */
+#define TRELLIS_NFT_DEVICE_MARK_BASE       0x54524400u /* "TRD\0" */
+#define TRELLIS_NFT_DEVICE_MARK(i)         (TRELLIS_NFT_DEVICE_MARK_BASE + (uint32_t) (i))
+#define TRELLIS_NFT_DEVICE_PROFILES_MAX    256u
+#define TRELLIS_NFT_CHAIN_GW_CLASSIFY      "gateway-devices"
+#define TRELLIS_NFT_CHAIN_GW_QUEUE         "gateway-dns-queue"
+#define TRELLIS_NFT_CHAIN_GW_REDIRECT      "gateway-dns-redirect"
+#define TRELLIS_NFT_CHAIN_GW_GUARD_IN      "gateway-dns-guard"
+#define TRELLIS_NFT_CHAIN_GW_ANSWERS       "gateway-dns-answers"
+#define TRELLIS_NFT_CHAIN_GW_ANSWERS_LOCAL "gateway-dns-answers-local"
+#define TRELLIS_NFT_CHAIN_GW_POLICY        "gateway-net-policy"
+
 /* At most this many uids in one set. */
 #define TRELLIS_NFT_UIDS_MAX (1u << 20)
 
@@ -160,7 +173,8 @@ typedef enum {
   TRELLIS_NFT_KEY_UID = 0,
   TRELLIS_NFT_KEY_IPV4_ADDR,
   TRELLIS_NFT_KEY_IPV6_ADDR,
-  TRELLIS_NFT_KEY_TIME, /* typeof meta time: nanoseconds since 1970, UTC */
+  TRELLIS_NFT_KEY_TIME,       /* typeof meta time: nanoseconds since 1970, UTC */
+  TRELLIS_NFT_KEY_ETHER_ADDR, /* ether_addr: a MAC, kept in a TrellisNftCidr's first 6 bytes */
 } TrellisNftKeyType;
 
 /* A stretch of time, [start, end), in nanoseconds since 1970 (UTC). */
@@ -235,6 +249,11 @@ typedef enum {
   TRELLIS_NFT_STEP_IP6_DADDR_NOT_IN_SET, /* ip6 daddr != @SET */
   TRELLIS_NFT_STEP_CT_MARK,              /* ct mark VALUE */
   TRELLIS_NFT_STEP_CT_MARK_SET,          /* ct mark set VALUE */
+  TRELLIS_NFT_STEP_IIFNAME,              /* iifname "NAME": VALUE indexes plan->ifnames */
+  TRELLIS_NFT_STEP_ETHER_SADDR_IN_SET,   /* ether saddr @SET (meta iiftype ether implied) */
+  TRELLIS_NFT_STEP_IP_SADDR_IN_SET,      /* ip saddr @SET */
+  TRELLIS_NFT_STEP_IP6_SADDR_IN_SET,     /* ip6 saddr @SET */
+  TRELLIS_NFT_STEP_MARK_SET,             /* meta mark set VALUE */
   TRELLIS_NFT_STEP_UDP_DPORT_NOT,        /* udp dport != VALUE */
   TRELLIS_NFT_STEP_TCP_DPORT_NOT,        /* tcp dport != VALUE */
   TRELLIS_NFT_STEP_CT_ZONE_SET,          /* ct original zone set VALUE (16 bits) */
@@ -276,6 +295,8 @@ typedef struct {
   size_t n_rules;
   TrellisNftChild *children; /* (owned) */
   size_t n_children;
+  char **ifnames; /* (owned) (nullable) the gateway's interfaces, for IIFNAME */
+  size_t n_ifnames;
 } TrellisNftPlan;
 
 /* One child's part of the parameters. */
@@ -291,6 +312,13 @@ typedef struct {
   const TrellisNftTimeRange *quiet_times; /* (nullable) the quiet times, any order */
   size_t n_quiet_times;
   bool allowlist; /* mode=allowlist: only learned addresses */
+  /* Gateway mode: its devices (a gateway's plan only). */
+  const TrellisNftCidr *macs; /* (nullable) MACs, in addr[0..5] */
+  size_t n_macs;
+  const TrellisNftCidr *dev_v4; /* (nullable) its devices' IPv4 addresses and ranges */
+  size_t n_dev_v4;
+  const TrellisNftCidr *dev_v6; /* (nullable) and IPv6 */
+  size_t n_dev_v6;
 } TrellisNftPlanChild;
 
 typedef struct {
@@ -313,6 +341,13 @@ typedef struct {
   size_t n_doh_v4;
   const TrellisNftCidr *doh_v6;
   size_t n_doh_v6;
+  /* Gateway mode (docs/gateway.md): the interfaces the devices are on;
+   * none: not a gateway.  Each device is given the mark
+   * TRELLIS_NFT_DEVICE_MARK (i) of the child i it belongs to, the devices
+   * listed nowhere that of @gateway_default. */
+  const char *const *gateway_ifnames; /* (nullable) */
+  size_t n_gateway_ifnames;
+  size_t gateway_default; /* index in @children */
 } TrellisNftPlanParams;
 
 /* What the household does not say: where the daemon's table, queue and

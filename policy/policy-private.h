@@ -53,10 +53,13 @@ typedef struct {
 } TrellisAgeBandEntry;
 
 struct _TrellisChild {
-  const char *name; /* (in policy->strings) the NAME of [child NAME] */
-  guint line;       /* the line of the [child NAME] header */
-  char **accounts;  /* (owned) NULL-terminated Linux account names */
-  char **devices;   /* (owned) NULL-terminated MACs, addresses, CIDRs (not enforced yet) */
+  const char *name;   /* (in policy->strings) the NAME of [child NAME] */
+  guint line;         /* the line of the [child NAME] header */
+  char **accounts;    /* (owned) NULL-terminated Linux account names */
+  char **devices;     /* (owned) NULL-terminated MACs, addresses, CIDRs (gateway) */
+  gboolean group;     /* a [group NAME]: a class of devices, no accounts */
+  guint devices_line; /* where devices= is written */
+  guint devices_col;
   int age;          /* 0–17, or -1 when birth= is given */
   char *birth;      /* (owned) (nullable) "YYYY-MM" or "YYYY-MM-DD" as written */
   guint birth_year; /* with birth=: the birthday; day 1 when only a month is written */
@@ -88,6 +91,7 @@ struct _TrellisPolicy {
   char *timezone;           /* (owned) (nullable) as written */
   GTimeZone *tz;            /* (owned) timezone=, else the system's (/etc/localtime) */
   char *default_profile;    /* (owned) (nullable) */
+  char **gateway_ifaces;    /* (owned) NULL-terminated gateway-interfaces= (maybe empty) */
   guint log_retention_days; /* default 7 */
 
   GPtrArray *children;                 /* (owned) TrellisChild (owned), file order */

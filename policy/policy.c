@@ -130,6 +130,7 @@ trellis_policy_unref (TrellisPolicy *policy)
   g_strfreev (policy->parents);
   g_free (policy->timezone);
   g_free (policy->default_profile);
+  g_strfreev (policy->gateway_ifaces);
   g_ptr_array_unref (policy->children);
   g_array_unref (policy->rules);
   g_array_unref (policy->helplines);
@@ -232,6 +233,38 @@ trellis_child_get_accounts (const TrellisChild *child)
 
   g_return_val_if_fail (child != NULL, NULL);
   return child->accounts != NULL ? (const char *const *) child->accounts : none;
+}
+
+const char *const *
+trellis_child_get_devices (const TrellisChild *child)
+{
+  static const char *const none[] = { NULL };
+
+  g_return_val_if_fail (child != NULL, NULL);
+  return child->devices != NULL ? (const char *const *) child->devices : none;
+}
+
+gboolean
+trellis_child_is_group (const TrellisChild *child)
+{
+  g_return_val_if_fail (child != NULL, FALSE);
+  return child->group;
+}
+
+const char *const *
+trellis_policy_get_gateway_interfaces (TrellisPolicy *policy)
+{
+  static const char *const none[] = { NULL };
+
+  g_return_val_if_fail (policy != NULL, NULL);
+  return policy->gateway_ifaces != NULL ? (const char *const *) policy->gateway_ifaces : none;
+}
+
+const TrellisChild *
+trellis_policy_get_default_profile (TrellisPolicy *policy)
+{
+  g_return_val_if_fail (policy != NULL, NULL);
+  return trellis_policy_find_child (policy, policy->default_profile);
 }
 
 const TrellisRule *

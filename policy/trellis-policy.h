@@ -181,6 +181,48 @@ const char *trellis_child_get_name (const TrellisChild *child);
 /** trellis_child_get_accounts: (transfer none) NULL-terminated Linux account names. */
 const char *const *trellis_child_get_accounts (const TrellisChild *child);
 
+/** trellis_child_get_devices: (transfer none) NULL-terminated devices= as written (MACs, addresses, CIDRs). */
+const char *const *trellis_child_get_devices (const TrellisChild *child);
+
+/** trellis_child_is_group: TRUE for a [group NAME] (a class of devices), FALSE for a [child NAME]. */
+gboolean trellis_child_is_group (const TrellisChild *child);
+
+/**
+ * trellis_policy_get_gateway_interfaces:
+ * Returns: (transfer none) NULL-terminated gateway-interfaces=: the
+ *   interfaces the devices are behind (empty: not a gateway, and devices=
+ *   and default-profile= are not enforced).
+ */
+const char *const *trellis_policy_get_gateway_interfaces (TrellisPolicy *policy);
+
+/** trellis_policy_get_default_profile: (nullable) the child or group default-profile= names. */
+const TrellisChild *trellis_policy_get_default_profile (TrellisPolicy *policy);
+
+/* One item of devices=, read (device.c). */
+typedef enum {
+  TRELLIS_DEVICE_MAC = 0,
+  TRELLIS_DEVICE_IPV4,
+  TRELLIS_DEVICE_IPV6,
+} TrellisDeviceFamily;
+
+typedef struct {
+  TrellisDeviceFamily family;
+  guint8 addr[16];   /* MAC: 6 bytes; addresses in network order, host bits zero */
+  guint8 prefix_len; /* 48 for a MAC, 32 or 128 for one address */
+} TrellisDeviceAddress;
+
+/**
+ * trellis_device_parse:
+ * Reads "aa:bb:cc:dd:ee:01" (or with "-"), "10.42.0.7", "10.42.0.0/24",
+ * "fd42::7" or "fd42::/64".  Returns: FALSE when @text is none of these.
+ */
+gboolean trellis_device_parse (const char *text,
+                               TrellisDeviceAddress *ret_device);
+
+/** trellis_device_overlaps: TRUE when @a and @b share an address (the same MAC). */
+gboolean trellis_device_overlaps (const TrellisDeviceAddress *a,
+                                  const TrellisDeviceAddress *b);
+
 /** trellis_child_get_birth: (nullable) birth= as written ("2016-05"), NULL when age= is given. */
 const char *trellis_child_get_birth (const TrellisChild *child);
 

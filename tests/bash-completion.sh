@@ -21,6 +21,12 @@ accounts = sam
 age = 12
 accounts = alex
 # [child ghost]
+[group year3]
+age = 7
+devices = 10.42.3.0/24
+ [group year5]
+age = 10
+devices = 10.42.5.0/24
 EOC
 
 # complete WORD...: what completing the last word offers, one a line.
@@ -38,8 +44,12 @@ expect ()
   echo "trellis $*<TAB> -> $got"
 }
 
-expect "allow approve ask child decline deny helplines lists log pause policy requests status why" ""
+expect "allow approve ask child decline deny helplines lists log pause policy report requests status why" ""
 expect "pause policy" p
+expect "year3 year5" --household "$tmp/household.conf" log --group ""
+expect "1 30 7" report --since ""
+expect "" log --device ""
+expect "--device" --dev
 expect "apply check show" policy ""
 expect "update" lists ""
 expect "" lists update ""

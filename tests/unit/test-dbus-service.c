@@ -38,9 +38,11 @@ typedef struct {
   gint64 last_seconds;
   guint64 last_before; /* GetLog's cursor, as the backend got it */
   guint32 last_limit;
-  gboolean wrong_type; /* get_status and get_log answer with the wrong type */
-  guint log_delay_ms;  /* get_log and clear_log answer from a thread, this late */
-  gint log_started;    /* atomic: get_log or clear_log was called */
+  gboolean last_with_devices; /* GetLog: whether a gateway's devices' entries were asked */
+  char *last_device;          /* GetDeviceLog's device ("(any)" for NULL) */
+  gboolean wrong_type;        /* get_status and get_log answer with the wrong type */
+  guint log_delay_ms;         /* get_log and clear_log answer from a thread, this late */
+  gint log_started;           /* atomic: get_log or clear_log was called */
 } Fake;
 
 static gboolean
@@ -149,8 +151,44 @@ fake_log_reply (Fake *fake, GVariant *reply, TrellisDBusReplyFunc func, gpointer
 }
 
 static void
-fake_get_log (gpointer data, const char *child, guint64 before, guint32 limit,
-              TrellisDBusReplyFunc reply, gpointer reply_data)
+fake_get_device_log (gpointer data, const char *group, const char *device, guint64 before,
+                     guint32 limit, TrellisDBusReplyFunc reply, gpointer reply_data)
+{
+  Fake *fake = data;
+  g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a(xxsssusss)"));
+  g_auto(GVariantBuilder) sum = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+
+  fake_saw (fake, group);
+  g_free (fake->last_device);
+  fake->last_device = g_strdup (device != NULL ? device : "(any)");
+  fake->last_before = before;
+  g_variant_builder_add (&b, "(xxsssusss)", (gint64) 1700000000, (gint64) 1700000000,
+                         "casino.example", "category", "gambling", (guint32) 1, "year3",
+                         "02:00:00:00:03:10", "10.42.3.10");
+  reply (g_variant_ref_sink (g_variant_new ("(@a(xxsssusss)t@a{sv})", g_variant_builder_end (&b),
+                                            (guint64) 0, g_variant_builder_end (&sum))),
+         NULL, reply_data);
+}
+
+static void
+fake_get_report (gpointer data, guint32 days, TrellisDBusReplyFunc reply, gpointer reply_data)
+{
+  Fake *fake = data;
+  g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a(sssttt)"));
+  g_auto(GVariantBuilder) info = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE_VARDICT);
+
+  fake_saw (fake, NULL);
+  fake->last_limit = days;
+  g_variant_builder_add (&b, "(sssttt)", "year3", "group", "gambling", (guint64) 2, (guint64) 5,
+                         (guint64) 2);
+  reply (g_variant_ref_sink (g_variant_new ("(@a(sssttt)@a{sv})", g_variant_builder_end (&b),
+                                            g_variant_builder_end (&info))),
+         NULL, reply_data);
+}
+
+static void
+fake_get_log (gpointer data, const char *child, gboolean with_devices, guint64 before,
+              guint32 limit, TrellisDBusReplyFunc reply, gpointer reply_data)
 {
   Fake *fake = data;
   g_auto(GVariantBuilder) b = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("a(xxsssu)"));
@@ -158,6 +196,7 @@ fake_get_log (gpointer data, const char *child, guint64 before, guint32 limit,
   g_autofree char *name = NULL;
   GError *error = NULL;
 
+  fake->last_with_devices = with_devices;
   fake_saw (fake, child);
   g_atomic_int_set (&fake->log_started, 1);
   fake->last_before = before;
@@ -324,6 +363,8 @@ static const TrellisDBusBackend fake_backend = {
   .why = fake_why,
   .get_log = fake_get_log,
   .clear_log = fake_clear_log,
+  .get_device_log = fake_get_device_log,
+  .get_report = fake_get_report,
   .ask = fake_ask,
   .list_requests = fake_list_requests,
   .approve = fake_approve,
@@ -735,6 +776,7 @@ teardown (void **state)
   *state = f->bus;
   g_free (f->fake.child);
   g_free (f->fake.last_child);
+  g_free (f->fake.last_device);
   g_free (f->polkit.action);
   g_free (f->polkit.subject_kind);
   g_free (f->polkit.subject_name);
@@ -892,6 +934,78 @@ test_parent_reads_any (void **state)
   /* ... but not a child to read a log of. */
   assert_call_fails (f->a, "GetLog", g_variant_new ("(stu)", "", (guint64) 0, 0),
                      "org.freedesktop.DBus.Error.InvalidArgs");
+}
+
+/* A gateway's device log and the school's report: parents only; a child
+ * is refused whatever it names, a bad device is InvalidArgs, and a child's
+ * own GetLog never asks for the devices' entries. */
+static void
+test_gateway_log_parents_only (void **state)
+{
+  Fixture *f = *state;
+  g_autoptr(GVariant) own = NULL, log = NULL, log2 = NULL, report = NULL;
+  const char *mac, *group;
+  guint64 blocked = 0;
+
+  own = call_ok (f->a, "GetLog", g_variant_new ("(stu)", "", (guint64) 0, 0), "(a(xxsssu)ta{sv})");
+  assert_false (f->fake.last_with_devices);
+  f->fake.n_calls = 0;
+  assert_call_fails (f->a, "GetDeviceLog", g_variant_new ("(sstu)", "", "02:00:00:00:03:10", (guint64) 0, 0),
+                     "org.freedesktop.DBus.Error.AccessDenied");
+  assert_call_fails (f->a, "GetDeviceLog", g_variant_new ("(sstu)", "alice", "", (guint64) 0, 0),
+                     "org.freedesktop.DBus.Error.AccessDenied");
+  assert_call_fails (f->a, "GetReport", g_variant_new ("(u)", 7),
+                     "org.freedesktop.DBus.Error.AccessDenied");
+  set_role (f, FAKE_OTHER, NULL);
+  assert_call_fails (f->a, "GetReport", g_variant_new ("(u)", 7),
+                     "org.freedesktop.DBus.Error.AccessDenied");
+  assert_int_equal (f->fake.n_calls, 0);
+
+  set_role (f, FAKE_PARENT, NULL);
+  /* Bad devices and bad periods never reach the backend. */
+  assert_call_fails (f->a, "GetDeviceLog", g_variant_new ("(sstu)", "", "", (guint64) 0, 0),
+                     "org.freedesktop.DBus.Error.InvalidArgs");
+  assert_call_fails (f->a, "GetDeviceLog", g_variant_new ("(sstu)", "", "02:00:00:00:03", (guint64) 0, 0),
+                     "org.freedesktop.DBus.Error.InvalidArgs");
+  assert_call_fails (f->a, "GetDeviceLog", g_variant_new ("(sstu)", "", "10.42.5.0/24", (guint64) 0, 0),
+                     "org.freedesktop.DBus.Error.InvalidArgs");
+  assert_call_fails (f->a, "GetDeviceLog", g_variant_new ("(sstu)", "", "10.42.5.300", (guint64) 0, 0),
+                     "org.freedesktop.DBus.Error.InvalidArgs");
+  assert_call_fails (f->a, "GetDeviceLog", g_variant_new ("(sstu)", "", "\x1b[2J", (guint64) 0, 0),
+                     "org.freedesktop.DBus.Error.InvalidArgs");
+  assert_call_fails (f->a, "GetReport", g_variant_new ("(u)", 0), "org.freedesktop.DBus.Error.InvalidArgs");
+  assert_call_fails (f->a, "GetReport", g_variant_new ("(u)", 366), "org.freedesktop.DBus.Error.InvalidArgs");
+  assert_int_equal (f->fake.n_calls, 0);
+
+  log = call_ok (f->a, "GetDeviceLog", g_variant_new ("(sstu)", "", "02:00:00:00:03:10", (guint64) 0, 0),
+                 "(a(xxsssusss)ta{sv})");
+  assert_string_equal (f->fake.last_child, "(all)");
+  assert_string_equal (f->fake.last_device, "02:00:00:00:03:10");
+  {
+    g_autoptr(GVariant) events = g_variant_get_child_value (log, 0);
+
+    g_variant_get_child (events, 0, "(xxsssu&s&ss)", NULL, NULL, NULL, NULL, NULL, NULL, &group, &mac, NULL);
+    assert_string_equal (group, "year3");
+    assert_string_equal (mac, "02:00:00:00:03:10");
+  }
+  log2 = call_ok (f->a, "GetDeviceLog", g_variant_new ("(sstu)", "bob", "fd42::7", (guint64) 9, 0),
+                  "(a(xxsssusss)ta{sv})");
+  assert_string_equal (f->fake.last_child, "bob");
+  assert_string_equal (f->fake.last_device, "fd42::7");
+  assert_int_equal (f->fake.last_before, 9);
+  report = call_ok (f->a, "GetReport", g_variant_new ("(u)", 30), "(a(sssttt)a{sv})");
+  assert_int_equal (f->fake.last_limit, 30);
+  {
+    g_autoptr(GVariant) rows = g_variant_get_child_value (report, 0);
+
+    g_variant_get_child (rows, 0, "(sssttt)", NULL, NULL, NULL, NULL, &blocked, NULL);
+    assert_int_equal (blocked, 5);
+  }
+  {
+    g_autoptr(GVariant) parents = call_ok (f->a, "GetLog", g_variant_new ("(stu)", "bob", (guint64) 0, 0),
+                                            "(a(xxsssu)ta{sv})");
+    assert_true (f->fake.last_with_devices);
+  }
 }
 
 static void
@@ -1646,6 +1760,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_child_sibling_denied, setup, teardown),
     cmocka_unit_test_setup_teardown (test_other_denied, setup, teardown),
     cmocka_unit_test_setup_teardown (test_parent_reads_any, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_gateway_log_parents_only, setup, teardown),
     cmocka_unit_test_setup_teardown (test_parent_only_methods, setup, teardown),
     cmocka_unit_test_setup_teardown (test_invalid_args, setup, teardown),
     cmocka_unit_test_setup_teardown (test_generated_proxy_reaches_service, setup, teardown),

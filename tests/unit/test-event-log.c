@@ -1433,6 +1433,105 @@ async_wait (AsyncResult *r)
   assert_true (g_atomic_int_get (&r->done));
 }
 
+/* A gateway's devices: their blocks are kept apart per device, read by
+ * device (MAC or address) and by group, left out of a child's own view,
+ * and counted, never named, in the report. */
+static void
+test_devices_and_report (void **state)
+{
+  Fixture *fx = *state;
+  g_autoptr(TrellisEventLog) log = open_ok (fx->path);
+  g_autoptr(TrellisEventLogPage) by_mac = NULL, by_addr = NULL, group = NULL, own = NULL,
+                                  parent = NULL, page2 = NULL, none = NULL;
+  g_autoptr(GPtrArray) counts = NULL;
+  g_autoptr(GError) error = NULL;
+  const gint64 t0 = 1700000400;
+  TrellisEventLogStats stats;
+  guint i;
+
+  /* Two devices of year3 blocked the same name in the same interval. */
+  for (i = 0; i < 3; i++)
+    trellis_event_log_add_blocked_device (log, t0 + i, "year3", "02:00:00:00:03:10", "10.42.3.10",
+                                          "casino.example", "category", "gambling");
+  trellis_event_log_add_blocked_device (log, t0 + 5, "year3", "02:00:00:00:03:11", "10.42.3.11",
+                                        "casino.example", "category", "gambling");
+  trellis_event_log_add_blocked_device (log, t0 + 6, "year3", NULL, "fd42::3:12", "game.example",
+                                        "deny game.example (household.conf:9)", NULL);
+  /* Sam has an account and a laptop. */
+  trellis_event_log_add_blocked (log, t0 + 7, "sam", "adult.example", "category", "adult");
+  trellis_event_log_add_blocked_device (log, t0 + 8, "sam", "02:00:00:00:11:01", "10.42.11.1",
+                                        "adult.example", "category", "adult");
+  /* Too long a device is refused, as any bad string. */
+  trellis_event_log_add_blocked_device (log, t0 + 9, "year3", "0123456789012345678901234567890123456789012345678901234567890123456789",
+                                        NULL, "x.example", NULL, NULL);
+  trellis_event_log_flush (log);
+  trellis_event_log_get_stats (log, &stats);
+  assert_int_equal (stats.invalid, 1);
+
+  by_mac = trellis_event_log_read_devices (log, NULL, "02:00:00:00:03:10", 0, 0, &error);
+  assert_null (error);
+  assert_int_equal (by_mac->events->len, 1);
+  assert_int_equal (((TrellisEvent *) by_mac->events->pdata[0])->count, 3);
+  assert_string_equal (((TrellisEvent *) by_mac->events->pdata[0])->address, "10.42.3.10");
+  assert_string_equal (((TrellisEvent *) by_mac->events->pdata[0])->child, "year3");
+  assert_int_equal (by_mac->summary.blocked, 3);
+  by_addr = trellis_event_log_read_devices (log, NULL, "fd42::3:12", 0, 0, &error);
+  assert_int_equal (by_addr->events->len, 1);
+  assert_null (((TrellisEvent *) by_addr->events->pdata[0])->mac);
+  none = trellis_event_log_read_devices (log, "sam", "02:00:00:00:03:10", 0, 0, &error);
+  assert_int_equal (none->events->len, 0);
+
+  group = trellis_event_log_read_devices (log, "year3", NULL, 0, 2, &error);
+  assert_int_equal (group->events->len, 2);
+  assert_int_equal (group->summary.entries, 3);
+  assert_int_equal (group->summary.blocked, 5);
+  assert_true (group->next > 0);
+  page2 = trellis_event_log_read_devices (log, "year3", NULL, group->next, 2, &error);
+  assert_int_equal (page2->events->len, 1);
+  assert_int_equal (page2->next, 0);
+  assert_false (page2->has_summary);
+
+  /* Sam's own view: his account's block only; the parents see both. */
+  own = trellis_event_log_read_page_full (log, "sam", FALSE, 0, 0, &error);
+  assert_int_equal (own->events->len, 1);
+  assert_null (((TrellisEvent *) own->events->pdata[0])->mac);
+  assert_int_equal (own->summary.entries, 1);
+  parent = trellis_event_log_read_page_full (log, "sam", TRUE, 0, 0, &error);
+  assert_int_equal (parent->events->len, 2);
+  assert_int_equal (parent->summary.blocked, 2);
+
+  counts = trellis_event_log_report (log, t0, &error);
+  assert_null (error);
+  assert_int_equal (counts->len, 3); /* sam/adult, year3/NULL, year3/gambling */
+  for (i = 0; i < counts->len; i++)
+    {
+      const TrellisEventLogCount *c = counts->pdata[i];
+
+      if (strcmp (c->child, "sam") == 0)
+        {
+          assert_string_equal (c->category, "adult");
+          assert_int_equal (c->blocked, 2);
+          assert_int_equal (c->devices, 1);
+        }
+      else if (c->category == NULL)
+        {
+          assert_int_equal (c->blocked, 1);
+          assert_int_equal (c->devices, 1);
+        }
+      else
+        {
+          assert_string_equal (c->category, "gambling");
+          assert_int_equal (c->entries, 2);
+          assert_int_equal (c->blocked, 4);
+          assert_int_equal (c->devices, 2);
+        }
+    }
+  g_clear_pointer (&counts, g_ptr_array_unref);
+  /* A period after every block: nothing. */
+  counts = trellis_event_log_report (log, t0 + 3600, &error);
+  assert_int_equal (counts->len, 0);
+}
+
 static void
 test_async_jobs (void **state)
 {
@@ -1527,6 +1626,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_migration_from_v1, setup, teardown),
     cmocka_unit_test_setup_teardown (test_corrupt_purged_on_retention, setup, teardown),
     cmocka_unit_test_setup_teardown (test_async_jobs, setup, teardown),
+    cmocka_unit_test_setup_teardown (test_devices_and_report, setup, teardown),
   };
 
   return cmocka_run_group_tests (tests, NULL, NULL);

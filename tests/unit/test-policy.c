@@ -457,7 +457,7 @@ test_household_keys (void **state)
                                                                "mode = blocklist\n"
                                                                "[child guest]\n"
                                                                "age = 12\n"
-                                                               "devices = 10.1.0.0/16\n");
+                                                               "devices = 172.16.0.0/16\n");
   const char *const *parents = trellis_policy_get_parents (policy);
   const TrellisChild *alice = trellis_policy_find_child_by_account (policy, "alice2");
 
@@ -547,7 +547,7 @@ static const Malformed malformed[] = {
   { "unknown group",
     "[household]\nparents = mum\n[settings]\nfoo = bar\n",
     TRELLIS_POLICY_ERROR_INVALID,
-    { "household.conf:3:1: unknown section [settings]; the sections are [household], [child NAME] and [source ID]" } },
+    { "household.conf:3:1: unknown section [settings]; the sections are [household], [child NAME], [group NAME] and [source ID]" } },
   { "misspelt group",
     "[houshold]\nparents = mum\n",
     TRELLIS_POLICY_ERROR_INVALID,
