@@ -740,44 +740,24 @@ add_dport (NftnlRule *rule,
   return r;
 }
 
-/* ip daddr / ip6 daddr in a set, with the family check nft adds in an
- * inet table (and hides when it lists the rule). */
+/* ip daddr / ip6 daddr (@source: saddr) in a set, with the family check
+ * nft adds in an inet table (and hides when it lists the rule). */
 static int
-add_daddr_in_set (NftnlRule *rule,
-                  const TrellisNftPlan *plan,
-                  size_t index,
-                  uint8_t nfproto)
+add_addr_in_set (NftnlRule *rule,
+                 const TrellisNftPlan *plan,
+                 size_t index,
+                 uint8_t nfproto,
+                 bool source)
 {
+  /* struct iphdr saddr/daddr, struct ipv6hdr saddr/daddr */
+  uint32_t offset = nfproto == NFPROTO_IPV4 ? (source ? 12 : 16) : (source ? 8 : 24);
   int r;
 
   r = add_meta (rule, NFT_META_NFPROTO);
   if (r == 0)
     r = add_cmp (rule, NFT_CMP_EQ, &nfproto, sizeof nfproto);
-  if (r == 0) /* struct iphdr daddr, struct ipv6hdr daddr */
-    r = add_payload (rule, NFT_PAYLOAD_NETWORK_HEADER,
-                     nfproto == NFPROTO_IPV4 ? 16 : 24,
-                     nfproto == NFPROTO_IPV4 ? 4 : 16);
   if (r == 0)
-    r = add_lookup (rule, plan, index);
-  return r;
-}
-
-/* ip saddr / ip6 saddr in a set, with the family check. */
-static int
-add_saddr_in_set (NftnlRule *rule,
-                  const TrellisNftPlan *plan,
-                  size_t index,
-                  uint8_t nfproto)
-{
-  int r;
-
-  r = add_meta (rule, NFT_META_NFPROTO);
-  if (r == 0)
-    r = add_cmp (rule, NFT_CMP_EQ, &nfproto, sizeof nfproto);
-  if (r == 0) /* struct iphdr saddr, struct ipv6hdr saddr */
-    r = add_payload (rule, NFT_PAYLOAD_NETWORK_HEADER,
-                     nfproto == NFPROTO_IPV4 ? 12 : 8,
-                     nfproto == NFPROTO_IPV4 ? 4 : 16);
+    r = add_payload (rule, NFT_PAYLOAD_NETWORK_HEADER, offset, nfproto == NFPROTO_IPV4 ? 4 : 16);
   if (r == 0)
     r = add_lookup (rule, plan, index);
   return r;
@@ -1106,10 +1086,10 @@ add_step (NftnlRule *rule,
       return add_ct_state_new (rule);
     case TRELLIS_NFT_STEP_IP_DADDR_IN_SET:
       *family = 4;
-      return add_daddr_in_set (rule, plan, st->set, NFPROTO_IPV4);
+      return add_addr_in_set (rule, plan, st->set, NFPROTO_IPV4, false);
     case TRELLIS_NFT_STEP_IP6_DADDR_IN_SET:
       *family = 6;
-      return add_daddr_in_set (rule, plan, st->set, NFPROTO_IPV6);
+      return add_addr_in_set (rule, plan, st->set, NFPROTO_IPV6, false);
     case TRELLIS_NFT_STEP_COUNTER:
       return add_counter (rule);
     case TRELLIS_NFT_STEP_QUEUE:
@@ -1142,7 +1122,7 @@ add_step (NftnlRule *rule,
         bool v4 = st->kind == TRELLIS_NFT_STEP_IP_DADDR_NOT_IN_SET;
 
         *family = v4 ? 4 : 6;
-        r = add_daddr_in_set (rule, plan, st->set, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6);
+        r = add_addr_in_set (rule, plan, st->set, v4 ? NFPROTO_IPV4 : NFPROTO_IPV6, false);
         if (r == 0)
           {
             /* the lookup just added, inverted */
@@ -1176,10 +1156,10 @@ add_step (NftnlRule *rule,
       return add_ether_saddr_in_set (rule, plan, st->set);
     case TRELLIS_NFT_STEP_IP_SADDR_IN_SET:
       *family = 4;
-      return add_saddr_in_set (rule, plan, st->set, NFPROTO_IPV4);
+      return add_addr_in_set (rule, plan, st->set, NFPROTO_IPV4, true);
     case TRELLIS_NFT_STEP_IP6_SADDR_IN_SET:
       *family = 6;
-      return add_saddr_in_set (rule, plan, st->set, NFPROTO_IPV6);
+      return add_addr_in_set (rule, plan, st->set, NFPROTO_IPV6, true);
     case TRELLIS_NFT_STEP_MARK_SET:
       return add_mark_set (rule, st->value);
     case TRELLIS_NFT_STEP_CT_ZONE_SET:
